@@ -1,0 +1,44 @@
+"""crm-connector: keeps a CRM store in step with Shopify and WooCommerce stores.
+
+`create_app` is the application factory: it reads settings once, then wires the
+database, the queues and the blueprints through their `init_app` parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+
+from connector import db, logs, queue
+from connector.config import Settings, load_settings
+from connector.crypto import Vault
+
+
+def create_app(config: Mapping[str, str] | None = None) -> Flask:
+    """Build the app. `config` overlays the environment (same names), for tests and tools."""
+    import os
+
+    settings = load_settings({**os.environ, **(config or {})})
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_webhook_bytes)
+    app.extensions["crm.settings"] = settings
+    app.extensions["crm.vault"] = Vault(settings.encryption_keys)
+    logs.init_app(app, settings)
+    db.init_app(app, settings)
+    queue.init_app(app, settings)
+
+    from connector.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    return app
+
+
+def settings_of(app: Flask) -> Settings:
+    settings: Settings = app.extensions["crm.settings"]
+    return settings
+
+
+def vault_of(app: Flask) -> Vault:
+    vault: Vault = app.extensions["crm.vault"]
+    return vault

@@ -1,0 +1,241 @@
+"""The `crm-connector` command: the Procfile roles, migrations and store management.
+
+Every command builds the app through the factory; a configuration or input error is
+printed as one line naming what to fix, with exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from connector import create_app, db, queue, settings_of, stores, vault_of
+from connector.errors import BadInput, ConfigError
+
+
+def _app() -> Flask:
+    return current_app._get_current_object()  # type: ignore[attr-defined]
+
+
+@click.group(
+    cls=FlaskGroup,
+    create_app=lambda: create_app(),
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+)
+def cli() -> None:
+    """crm-connector: keep a CRM store in step with Shopify and WooCommerce stores."""
+
+
+# --- Procfile roles -------------------------------------------------------------------
+
+
+def _ready(app: Flask) -> None:
+    settings = settings_of(app)
+    db.ensure_schema(db.get_engine(app), auto_upgrade=settings.embedded_database)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=lambda: int(os.environ.get("WEB_CONCURRENCY", "2")),
+    type=int,
+    help="gunicorn worker processes (default: WEB_CONCURRENCY or 2)",
+)
+@with_appcontext
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app (webhooks, API, dashboard) under gunicorn."""
+    from connector.web_server import serve_forever
+
+    app = _app()
+    _ready(app)
+    serve_forever(app, host=host, port=port, workers=workers)
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="exit once the queues are empty")
+@click.option("--simple", is_flag=True, help="run jobs in this process instead of a forked one")
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(queue.QUEUES),
+    help="queues to serve (default: all three)",
+)
+@with_appcontext
+def worker(burst: bool, simple: bool, queues: tuple[str, ...]) -> None:
+    """Process jobs from the webhooks, sync and notifications queues."""
+    app = _app()
+    _ready(app)
+    w = queue.make_worker(queue.get_redis(app), queues or queue.QUEUES, simple=simple)
+    w.work(burst=burst, with_scheduler=True)
+
+
+@cli.command()
+@with_appcontext
+def cron() -> None:
+    """Enqueue scheduled work (re-syncs, housekeeping). Run exactly one."""
+    from sync.cron import make_scheduler
+
+    app = _app()
+    _ready(app)
+    make_scheduler(queue.get_redis(app)).start()
+
+
+@cli.command()
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@with_appcontext
+def run(port: int, host: str) -> None:
+    """Run web + worker + cron together (the embedded default needs nothing else)."""
+    from connector.processes import run_all
+
+    app = _app()
+    _ready(app)
+    env = {
+        "REDIS_URL": app.extensions["crm.redis_url"],
+        "DATABASE_URL": settings_of(app).database_url,
+        "CONNECTOR_INSTANCE_PATH": str(settings_of(app).instance_path),
+    }
+    click.echo(f"crm-connector: web on http://{host}:{port}, worker and cron running; Ctrl-C stops all")
+    code = run_all(
+        {"web": ["serve", "--host", host, "--port", str(port)], "worker": ["worker"], "cron": ["cron"]}, env
+    )
+    queue.shutdown(app)
+    sys.exit(code)
+
+
+# --- database ---------------------------------------------------------------------------
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema migrations."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    engine = db.get_engine(_app())
+    db.upgrade(engine, revision)
+    current, head = db.schema_revision(engine)
+    click.echo(f"database at revision {current} (newest {head})")
+
+
+# --- stores -----------------------------------------------------------------------------
+
+
+@cli.group("stores")
+def stores_group() -> None:
+    """Connect, list and remove stores."""
+
+
+@stores_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="print a JSON array")
+@with_appcontext
+def stores_list(as_json: bool) -> None:
+    """List connected stores with their record counts and sync state."""
+    from sqlalchemy import select
+
+    app = _app()
+    _ready(app)
+    with db.session(app) as s:
+        rows = stores.describe(s, list(s.scalars(select(stores.Store).order_by(stores.Store.id))))
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    if not rows:
+        click.echo("no stores yet: `crm-connector stores add-shopify` or `stores add-woocommerce`")
+    for r in rows:
+        counts = ", ".join(f"{n} {e['count']} ({e['state']})" for n, e in r["entities"].items())
+        click.echo(f"{r['id']:>4}  {r['platform']:<12} {r['domain']:<40} {r['status']:<10} {counts}")
+
+
+def _connect(platform: str, domain: str, credentials: dict[str, Any], account: str) -> None:
+    app = _app()
+    _ready(app)
+    with db.session(app) as s, s.begin():
+        store = stores.connect_store(
+            s,
+            vault_of(app),
+            account=stores.account_named(s, account),
+            platform=platform,
+            domain=domain,
+            credentials=credentials,
+        )
+        click.echo(f"store {store.id} connected: {platform} {domain}")
+
+
+@stores_group.command("add-shopify")
+@click.option("--shop", required=True, help="the shop's <name>.myshopify.com domain")
+@click.option("--token", required=True, help="an Admin API access token for the shop")
+@click.option("--account", default="default", show_default=True, help="merchant account name")
+@with_appcontext
+def stores_add_shopify(shop: str, token: str, account: str) -> None:
+    """Connect a Shopify shop with an access token (custom-app install)."""
+    from platforms.shopify.install import check_access_token, normalize_shop_domain
+
+    _connect("shopify", normalize_shop_domain(shop), {"access_token": check_access_token(token)}, account)
+
+
+@stores_group.command("add-woocommerce")
+@click.option("--url", required=True, help="the site's URL, e.g. https://shop.example.com")
+@click.option("--key", required=True, help="REST API consumer key (ck_…)")
+@click.option("--secret", required=True, help="REST API consumer secret (cs_…)")
+@click.option("--account", default="default", show_default=True, help="merchant account name")
+@with_appcontext
+def stores_add_woocommerce(url: str, key: str, secret: str, account: str) -> None:
+    """Connect a WooCommerce site with REST API keys pasted by hand."""
+    from platforms.woocommerce.install import check_keys, normalize_store_url
+
+    key, secret = check_keys(key, secret)
+    _connect(
+        "woocommerce", normalize_store_url(url), {"consumer_key": key, "consumer_secret": secret}, account
+    )
+
+
+@stores_group.command("remove")
+@click.argument("store_ref")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@with_appcontext
+def stores_remove(store_ref: str, yes: bool) -> None:
+    """Disconnect a store and delete every record synced from it."""
+    app = _app()
+    _ready(app)
+    with db.session(app) as s, s.begin():
+        store = stores.find_store(s, store_ref)
+        if not yes:
+            click.confirm(f"Delete store {store.id} ({store.domain}) and all its synced records?", abort=True)
+        stores.remove_store(s, store)
+    click.echo(f"store {store_ref} removed")
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="crm-connector", standalone_mode=False)
+    except (ConfigError, BadInput) as exc:
+        click.echo(f"crm-connector: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

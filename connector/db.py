@@ -1,0 +1,101 @@
+"""The database connection: one engine per app, created from settings and passed in.
+
+SQLite runs in WAL mode with foreign keys on and a busy timeout, so the web, worker and
+cron processes of the embedded default can share one file; PostgreSQL gets a checked
+pool. Migrations are Alembic's, run by `crm-connector db upgrade`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from connector.config import Settings
+from connector.errors import ConfigError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": 3}
+    )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    if settings.embedded_database:
+        settings.instance_path.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    app.extensions["crm.engine"] = engine
+    app.extensions["crm.sessions"] = sessionmaker(engine, expire_on_commit=False)
+
+
+def get_engine(app: Flask | None = None) -> Engine:
+    engine: Engine = (app or current_app).extensions["crm.engine"]
+    return engine
+
+
+def session(app: Flask | None = None) -> Session:
+    """A new ORM session for the current app; use it as a context manager."""
+    maker: sessionmaker[Session] = (app or current_app).extensions["crm.sessions"]
+    return maker()
+
+
+def _alembic_config(engine: Engine) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    command.upgrade(_alembic_config(engine), revision)
+
+
+def schema_revision(engine: Engine) -> tuple[str | None, str | None]:
+    """(current revision in the database, newest revision shipped)."""
+    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    return current, head
+
+
+def ensure_schema(engine: Engine, *, auto_upgrade: bool) -> None:
+    """Upgrade the embedded database on start; refuse to run a server database that is behind."""
+    current, head = schema_revision(engine)
+    if current == head:
+        return
+    if auto_upgrade:
+        upgrade(engine)
+        return
+    raise ConfigError(
+        f"DATABASE_URL: schema is at {current or 'nothing'}, this release needs {head}; "
+        "run `crm-connector db upgrade`"
+    )
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,0 +1,111 @@
+"""Stores: adding, listing and removing the shops and sites a merchant account connects.
+
+Installing the same store twice updates the one row (never a duplicate); credentials
+are sealed by the vault before they touch the database. `describe` gives the
+machine-readable shape that `stores list --json` prints (DESIGN §3).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from connector.crypto import Vault
+from connector.errors import BadInput
+from connector.models import Account, Customer, Order, PlatformRecord, Product, Store, SyncState
+
+ENTITIES: dict[str, type[PlatformRecord]] = {"customers": Customer, "orders": Order, "products": Product}
+
+
+def account_named(session: Session, name: str) -> Account:
+    account = session.scalar(select(Account).where(Account.name == name).order_by(Account.id).limit(1))
+    if account is None:
+        account = Account(name=name)
+        session.add(account)
+        session.flush()
+    return account
+
+
+def connect_store(
+    session: Session,
+    vault: Vault,
+    *,
+    account: Account,
+    platform: str,
+    domain: str,
+    credentials: dict[str, Any],
+) -> Store:
+    """Create the store, or refresh the credentials of the one already connected."""
+    store = session.scalar(select(Store).where(Store.platform == platform, Store.domain == domain))
+    if store is not None and store.account_id != account.id:
+        raise BadInput(f"{domain} is already connected to another merchant account")
+    if store is None:
+        store = Store(
+            account_id=account.id, platform=platform, domain=domain, store_key=secrets.token_urlsafe(18)
+        )
+        session.add(store)
+    store.credentials = vault.seal(credentials)
+    store.status, store.status_reason, store.uninstalled_at = "active", None, None
+    session.flush()
+    return store
+
+
+def find_store(session: Session, ref: str) -> Store:
+    """A store by numeric id or by domain / URL."""
+    store = session.get(Store, int(ref)) if ref.isdigit() else None
+    if store is None:
+        store = session.scalar(select(Store).where(Store.domain == ref.rstrip("/").lower()))
+    if store is None:
+        raise BadInput(f"no store {ref!r}; see `crm-connector stores list`")
+    return store
+
+
+def remove_store(session: Session, store: Store) -> None:
+    """Delete the store and, by cascade, every record synced from it."""
+    session.delete(store)
+    session.flush()
+
+
+def describe(session: Session, stores: list[Store]) -> list[dict[str, Any]]:
+    ids = [s.id for s in stores]
+    counts = {name: _live_counts(session, model, ids) for name, model in ENTITIES.items()}
+    states = {
+        (st.store_id, st.entity): st
+        for st in session.scalars(select(SyncState).where(SyncState.store_id.in_(ids)))
+    }
+    return [
+        {
+            "id": s.id,
+            "platform": s.platform,
+            "domain": s.domain,
+            "status": s.status,
+            "entities": {
+                name: {
+                    "count": counts[name].get(s.id, 0),
+                    "state": states[(s.id, name)].state if (s.id, name) in states else "never",
+                    "last_synced_at": _iso(states[(s.id, name)].last_synced_at)
+                    if (s.id, name) in states
+                    else None,
+                }
+                for name in ENTITIES
+            },
+        }
+        for s in stores
+    ]
+
+
+def _live_counts(session: Session, model: type[PlatformRecord], store_ids: list[int]) -> dict[int, int]:
+    rows = session.execute(
+        select(model.store_id, func.count())
+        .where(model.store_id.in_(store_ids), model.deleted_at.is_(None))
+        .group_by(model.store_id)
+    )
+    return {store_id: count for store_id, count in rows.tuples()}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

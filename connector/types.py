@@ -1,0 +1,64 @@
+"""Column types that keep values exact on SQLite and PostgreSQL alike.
+
+Money is a Decimal stored as a scaled 64-bit integer (4 decimal places), so sums are
+exact on both dialects; timestamps are always UTC and come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Integer
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+MONEY_SCALE = Decimal("10000")
+
+# Surrogate keys: BIGINT on PostgreSQL, INTEGER (already 64-bit, and ROWID-aliasing) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Money(TypeDecorator[Decimal]):
+    """A Decimal amount kept as integer ten-thousandths: exact storage and exact SUM()."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        scaled = (Decimal(str(value)) * MONEY_SCALE).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+        return int(scaled)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return (Decimal(int(value)) / MONEY_SCALE).quantize(Decimal("0.0001"))
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; naive input is refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where a UTC timestamp is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

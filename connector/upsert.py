@@ -1,0 +1,163 @@
+"""The one write path: a bulk, idempotent upsert that webhooks and sync both use.
+
+One `INSERT … ON CONFLICT (key) DO UPDATE … WHERE stored.source_updated_at < new OR
+(equal and the content differs)` per batch, on SQLite and PostgreSQL alike. Replays and
+out-of-order deliveries converge because of that statement. A deletion is the same
+upsert of a tombstone row (`deleted_at` set), so a late, older update cannot resurrect it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from connector.errors import BadInput, FailPermanently
+from connector.types import utcnow
+
+BATCH_ROWS = 500
+TOMBSTONE_HASH = "deleted"
+_NOT_HASHED = frozenset({"first_seen_at", "content_hash"})
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    stale: int = 0  # not written: the stored version is newer, or identical
+    written_keys: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def __iadd__(self, other: UpsertResult) -> UpsertResult:
+        self.created += other.created
+        self.updated += other.updated
+        self.stale += other.stale
+        self.written_keys.extend(other.written_keys)
+        return self
+
+
+def content_hash(row: Mapping[str, Any]) -> str:
+    """A stable digest of a row's values, so an identical replay is recognised as such."""
+    material = {k: v for k, v in row.items() if k not in _NOT_HASHED}
+    encoded = json.dumps(material, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.blake2b(encoded.encode(), digest_size=16).hexdigest()
+
+
+def upsert(conn: Connection, table: Table, rows: Iterable[Mapping[str, Any]]) -> UpsertResult:
+    """Write rows keyed by the table's upsert key; newer versions win, older are stale.
+
+    Every row must carry the same columns, the key and `source_updated_at`. Only the
+    columns given are updated on conflict, so a tombstone leaves the last known data.
+    """
+    key = _upsert_key(table)
+    batch = _latest_per_key(list(rows), key)
+    result = UpsertResult(stale=batch.dropped)
+    if not batch.rows:
+        return result
+    _check_columns(table, batch.rows)
+    now = utcnow()
+    prepared = [_prepared(r, now) for r in batch.rows]
+    columns = [c for c in prepared[0] if c not in key]
+    statement = _statement(conn, table, key, columns)
+    for start in range(0, len(prepared), BATCH_ROWS):
+        chunk = prepared[start : start + BATCH_ROWS]
+        returned = conn.execute(statement, chunk).all()
+        for *row_key, first_seen in returned:
+            result.written_keys.append(tuple(row_key))
+            if first_seen == now:
+                result.created += 1
+            else:
+                result.updated += 1
+        result.stale += len(chunk) - len(returned)
+    return result
+
+
+def tombstones(
+    conn: Connection, table: Table, store_id: int, platform_ids: Iterable[int], deleted_at: datetime
+) -> UpsertResult:
+    """Mark records deleted as of `deleted_at` (creating tombstones for unseen ids)."""
+    rows = [
+        {
+            "store_id": store_id,
+            "platform_id": pid,
+            "source_updated_at": deleted_at,
+            "deleted_at": deleted_at,
+            "content_hash": TOMBSTONE_HASH,
+        }
+        for pid in platform_ids
+    ]
+    return upsert(conn, table, rows)
+
+
+@dataclass
+class _Batch:
+    rows: list[Mapping[str, Any]]
+    dropped: int
+
+
+def _latest_per_key(rows: Sequence[Mapping[str, Any]], key: tuple[str, ...]) -> _Batch:
+    """One row per key (a statement may not touch a row twice): the newest, later wins ties."""
+    chosen: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+    for row in rows:
+        try:
+            k = tuple(row[c] for c in key)
+            version = row["source_updated_at"]
+        except KeyError as missing:
+            raise BadInput(f"upsert row lacks the column {missing.args[0]!r}") from None
+        if version is None:
+            raise BadInput("upsert row has no source_updated_at version")
+        held = chosen.get(k)
+        if held is None or held["source_updated_at"] <= version:
+            chosen[k] = row
+    return _Batch(rows=list(chosen.values()), dropped=len(rows) - len(chosen))
+
+
+def _upsert_key(table: Table) -> tuple[str, ...]:
+    key = table.info.get("upsert_key")
+    if not key:
+        raise FailPermanently(f"table {table.name} has no upsert key")
+    return tuple(key)
+
+
+def _prepared(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The row as written: live unless it says otherwise, hashed, stamped with the batch time."""
+    return {
+        "deleted_at": None,
+        **row,
+        "content_hash": row.get("content_hash") or content_hash(row),
+        "first_seen_at": now,
+    }
+
+
+def _check_columns(table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    columns = list(rows[0].keys())
+    unknown = [c for c in columns if c not in table.c]
+    if unknown:
+        raise BadInput(f"upsert into {table.name}: unknown columns {', '.join(sorted(unknown))}")
+    expected = set(columns)
+    if any(set(r.keys()) != expected for r in rows):
+        raise BadInput(f"upsert into {table.name}: every row in a batch must carry the same columns")
+
+
+def _statement(conn: Connection, table: Table, key: tuple[str, ...], columns: list[str]) -> Any:
+    dialects: dict[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+    make_insert = dialects.get(conn.dialect.name)
+    if make_insert is None:
+        raise FailPermanently(f"the {conn.dialect.name} database is not supported")
+    insert = make_insert(table)
+    new = insert.excluded
+    stored = table.c
+    updated = {c: new[c] for c in columns if c != "first_seen_at"}
+    newer = or_(
+        stored.source_updated_at < new.source_updated_at,
+        and_(stored.source_updated_at == new.source_updated_at, stored.content_hash != new.content_hash),
+    )
+    return insert.on_conflict_do_update(index_elements=list(key), set_=updated, where=newer).returning(
+        *[stored[c] for c in key], stored.first_seen_at
+    )

@@ -1,0 +1,1 @@
+"""Shopify: shops addressed by their *.myshopify.com domain, reached through the Admin API."""

@@ -1,0 +1,60 @@
+"""The schedule: what `crm-connector cron` enqueues, and how often.
+
+It runs rq's CronScheduler, but enqueues through connector.queue so cron jobs are JSON
+like every other job (rq's own cron pickles). Each tick's job id names its time slot
+and is unique, so a second cron process by mistake cannot enqueue the same run twice.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rq.cron import CronJob, CronScheduler
+
+from connector import logs
+from connector.queue import enqueue
+from connector.types import utcnow
+
+log = logs.get(__name__)
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    func: str  # dotted path
+    queue: str
+    interval_s: int
+
+
+def schedule() -> list[Scheduled]:
+    return [Scheduled("sync.housekeeping.prune_inbox", "sync", 3600)]
+
+
+def _resolve(path: str) -> Callable[..., Any]:
+    module, _, name = path.rpartition(".")
+    func: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return func
+
+
+class JSONCronScheduler(CronScheduler):
+    def enqueue_jobs(self) -> list[CronJob]:
+        now = utcnow()
+        due = [job for job in self.get_jobs() if job.should_run()]
+        for job in due:
+            slot = int(now.timestamp()) // (job.interval or 1)
+            job_id = f"cron-{job.name.replace('.', '-')}-{slot}"
+            enqueue(self.connection, job.queue_name, job.func_name, job_id=job_id, result_ttl=job.interval)
+            job.set_enqueue_time(now)
+            log.info("cron job enqueued", extra={"job": job.name, "job_id": job_id})
+        return due
+
+
+def make_scheduler(connection: Any) -> JSONCronScheduler:
+    scheduler = JSONCronScheduler(connection=connection)
+    for entry in schedule():
+        scheduler.register(
+            _resolve(entry.func), queue_name=entry.queue, interval=entry.interval_s, name=entry.func
+        )
+    return scheduler

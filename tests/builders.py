@@ -1,0 +1,54 @@
+"""Builders over the real fixtures: a row as the write path receives it, one field changed at a time."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+
+
+def fixture(relative: str) -> Any:
+    return json.loads((FIXTURES / relative).read_text())
+
+
+def customer_row(store_id: int, payload: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
+    """A customers-table row from a Shopify customer payload (rest-customer.json by default)."""
+    c = payload or fixture("shopify/rest-customer.json")["customer"]
+    row = {
+        "store_id": store_id,
+        "platform_id": c["id"],
+        "email": c.get("email"),
+        "first_name": c.get("first_name"),
+        "last_name": c.get("last_name"),
+        "orders_count": c.get("orders_count"),
+        "total_spent": Decimal(c["total_spent"]) if c.get("total_spent") is not None else None,
+        "source_updated_at": datetime.fromisoformat(c["updated_at"]),
+        "raw": c,
+    }
+    row.update(changes)
+    return row
+
+
+def later(row: dict[str, Any], seconds: int = 60, **changes: Any) -> dict[str, Any]:
+    """The same record, `seconds` newer, with `changes` applied."""
+    return {**row, "source_updated_at": row["source_updated_at"] + timedelta(seconds=seconds), **changes}
+
+
+def make_store(conn: Any, platform: str = "shopify", domain: str = "bob-shop.myshopify.com") -> int:
+    """An account and a store to hang records on; returns the store id."""
+    from sqlalchemy import insert
+
+    from connector.models import Account, Store
+
+    account_id = conn.execute(insert(Account).values(name="test").returning(Account.id)).scalar_one()
+    return int(
+        conn.execute(
+            insert(Store)
+            .values(account_id=account_id, platform=platform, domain=domain, store_key=f"key-{domain}")
+            .returning(Store.id)
+        ).scalar_one()
+    )

@@ -1,0 +1,195 @@
+"""The one write path: replays change nothing, older never overwrites newer, both dialects agree."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from connector.db import make_engine, upgrade
+from connector.errors import BadInput
+from connector.models import Customer, InventoryLevel, Product
+from connector.upsert import BATCH_ROWS, tombstones, upsert
+from tests.builders import customer_row, fixture, later, make_store
+from tests.conftest import SERVER_DATABASE_URL, _truncate_all
+
+LOCAL_POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+customers = Customer.__table__
+products = Product.__table__
+
+
+@pytest.fixture(scope="module")
+def postgres_engine() -> Iterator[Engine]:
+    engine = make_engine(SERVER_DATABASE_URL or LOCAL_POSTGRES)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    except OperationalError:
+        pytest.skip("no PostgreSQL reachable (set DATABASE_URL or TEST_POSTGRES_URL)")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, migrated_sqlite: Path, tmp_path: Path) -> Iterator[Engine]:
+    """The same tests on both dialects, in one run."""
+    if request.param == "postgresql":
+        engine: Engine = request.getfixturevalue("postgres_engine")
+        _truncate_all(engine)
+        yield engine
+        return
+    path = tmp_path / "crm.sqlite3"
+    path.write_bytes(migrated_sqlite.read_bytes())
+    engine = make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def store_id(db: Engine) -> int:
+    with db.begin() as conn:
+        return make_store(conn)
+
+
+def write(db: Engine, rows: list[dict[str, Any]], table: Any = customers) -> tuple[int, int, int]:
+    with db.begin() as conn:
+        r = upsert(conn, table, rows)
+    return r.created, r.updated, r.stale
+
+
+def snapshot(db: Engine, table: Any = customers) -> list[tuple[Any, ...]]:
+    with db.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(table).order_by(table.c.platform_id))]
+
+
+def test_new_records_are_created_with_exact_ids_and_money(db: Engine, store_id: int) -> None:
+    # given the documented customer and the legacy sample whose id is above 2**53
+    legacy = fixture("shopify/webhook-customers-create-legacy-sample.json")
+    rows = [customer_row(store_id), customer_row(store_id, legacy, total_spent=Decimal("1234567.8912"))]
+    # when
+    assert write(db, rows) == (2, 0, 0)
+    # then
+    with db.connect() as conn:
+        stored = {r.platform_id: r for r in conn.execute(select(customers))}
+        total = conn.execute(select(func.sum(customers.c.total_spent))).scalar_one()
+    assert 706405506930370084 in stored and stored[706405506930370084].platform_id == 706405506930370084
+    assert stored[207119551].total_spent == Decimal("41.9400")
+    assert total == Decimal("1234609.8312")
+    assert stored[207119551].raw["email"] == "bob.norman@hostmail.com"
+    assert stored[207119551].source_updated_at == datetime(2015, 5, 27, 22, 11, 24, tzinfo=UTC)
+
+
+def test_a_replay_changes_nothing(db: Engine, store_id: int) -> None:
+    row = customer_row(store_id)
+    write(db, [row])
+    before = snapshot(db)
+    assert write(db, [row]) == (0, 0, 1)
+    assert snapshot(db) == before
+
+
+def test_an_older_version_never_overwrites_a_newer_one(db: Engine, store_id: int) -> None:
+    old = customer_row(store_id)
+    new = later(old, email="bob@new.example")
+    write(db, [new])
+    assert write(db, [old]) == (0, 0, 1)
+    assert snapshot(db)[0][customers.c.keys().index("email")] == "bob@new.example"
+
+
+def test_a_newer_version_updates(db: Engine, store_id: int) -> None:
+    old = customer_row(store_id)
+    write(db, [old])
+    assert write(db, [later(old, first_name="Robert")]) == (0, 1, 0)
+    with db.connect() as conn:
+        assert conn.execute(select(customers.c.first_name)).scalar_one() == "Robert"
+
+
+def test_same_timestamp_with_different_content_is_applied(db: Engine, store_id: int) -> None:
+    # platforms stamp updated_at to the second; two edits in one second must not lose the second
+    row = customer_row(store_id)
+    write(db, [row])
+    assert write(db, [{**row, "last_name": "Normann"}]) == (0, 1, 0)
+
+
+def test_out_of_order_batch_keeps_the_newest_per_key(db: Engine, store_id: int) -> None:
+    row = customer_row(store_id)
+    newest = later(row, 120, email="third@example.com")
+    assert write(db, [later(row, 60, email="second@example.com"), newest, row]) == (1, 0, 2)
+    with db.connect() as conn:
+        assert conn.execute(select(customers.c.email)).scalar_one() == "third@example.com"
+
+
+def test_a_deletion_is_not_undone_by_a_late_older_update(db: Engine, store_id: int) -> None:
+    row = customer_row(store_id)
+    write(db, [row])
+    deleted_at = row["source_updated_at"] + timedelta(minutes=5)
+    with db.begin() as conn:
+        assert tombstones(conn, customers, store_id, [row["platform_id"]], deleted_at).updated == 1
+    assert write(db, [later(row, 60)]) == (0, 0, 1)
+    with db.connect() as conn:
+        kept = conn.execute(select(customers.c.deleted_at, customers.c.email)).one()
+    assert kept.deleted_at == deleted_at and kept.email == "bob.norman@hostmail.com"  # last known data kept
+
+
+def test_a_newer_version_after_deletion_restores_the_record(db: Engine, store_id: int) -> None:
+    row = customer_row(store_id)
+    with db.begin() as conn:
+        tombstones(conn, customers, store_id, [row["platform_id"]], row["source_updated_at"])
+    assert write(db, [later(row, 60)]) == (0, 1, 0)
+    with db.connect() as conn:
+        assert conn.execute(select(customers.c.deleted_at)).scalar_one() is None
+
+
+def test_delete_arriving_before_create_leaves_a_tombstone(db: Engine, store_id: int) -> None:
+    # products/delete may be delivered before products/create (no ordering guarantee)
+    product = fixture("shopify/webhook-products-create.json")
+    created_at = datetime.fromisoformat(product["updated_at"])
+    with db.begin() as conn:
+        assert tombstones(conn, products, store_id, [product["id"]], created_at + timedelta(seconds=1)).created == 1
+    row = {"store_id": store_id, "platform_id": product["id"], "title": product["title"],
+           "source_updated_at": created_at, "raw": product}
+    assert write(db, [row], products) == (0, 0, 1)
+
+
+def test_bad_rows_are_rejected_and_nothing_is_written(db: Engine, store_id: int) -> None:
+    good = customer_row(store_id)
+    with pytest.raises(BadInput, match="source_updated_at"), db.begin() as conn:
+        upsert(conn, customers, [good, {k: v for k, v in good.items() if k != "source_updated_at"}])
+    with pytest.raises(BadInput, match="unknown columns shoe_size"), db.begin() as conn:
+        upsert(conn, customers, [{**good, "shoe_size": 44}])
+    with pytest.raises(BadInput, match="same columns"), db.begin() as conn:
+        upsert(conn, customers, [good, {**customer_row(store_id, platform_id=1), "phone": "+1"}])
+    assert snapshot(db) == []
+
+
+def test_a_failure_in_a_later_chunk_rolls_back_the_whole_batch(db: Engine, store_id: int) -> None:
+    rows = [customer_row(store_id, platform_id=i) for i in range(1, BATCH_ROWS + 2)]
+    rows[-1]["store_id"] = 999_999  # no such store: the foreign key fails in the second chunk
+    with pytest.raises(Exception, match="(?i)foreign key"), db.begin() as conn:
+        upsert(conn, customers, rows)
+    assert snapshot(db) == []
+
+
+def test_large_batches_count_exactly(db: Engine, store_id: int) -> None:
+    base = customer_row(store_id)
+    rows = [{**base, "platform_id": 10**15 + i} for i in range(3 * BATCH_ROWS + 7)]
+    assert write(db, rows) == (len(rows), 0, 0)
+    mixed = [later(r) if i % 3 == 0 else r for i, r in enumerate(rows)]
+    expected_updates = len(range(0, len(rows), 3))
+    assert write(db, mixed) == (0, expected_updates, len(rows) - expected_updates)
+
+
+def test_composite_keys_upsert_per_location(db: Engine, store_id: int) -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    levels = [{"store_id": store_id, "platform_id": 808950810, "location_id": loc, "available": n,
+               "source_updated_at": at} for loc, n in ((1, 5), (2, 7))]
+    assert write(db, levels, InventoryLevel.__table__) == (2, 0, 0)
+    assert write(db, [later(levels[0], available=4)], InventoryLevel.__table__) == (0, 1, 0)
