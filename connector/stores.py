@@ -104,7 +104,7 @@ def _live_counts(session: Session, model: type[PlatformRecord], store_ids: list[
         .where(model.store_id.in_(store_ids), model.deleted_at.is_(None))
         .group_by(model.store_id)
     )
-    return {store_id: count for store_id, count in rows.tuples()}
+    return {store_id: count for store_id, count in rows}
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -9,12 +9,12 @@ upsert of a tombstone row (`deleted_at` set), so a late, older update cannot res
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, and_, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -45,8 +45,8 @@ class UpsertResult:
 def content_hash(row: Mapping[str, Any]) -> str:
     """A stable digest of a row's values, so an identical replay is recognised as such."""
     material = {k: v for k, v in row.items() if k not in _NOT_HASHED}
-    encoded = json.dumps(material, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.blake2b(encoded.encode(), digest_size=16).hexdigest()
+    encoded = orjson.dumps(material, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 
 def upsert(conn: Connection, table: Table, rows: Iterable[Mapping[str, Any]]) -> UpsertResult:

@@ -26,7 +26,10 @@ from connector.models import Base
 SERVER_DATABASE_URL = os.environ.get("DATABASE_URL")
 SERVER_REDIS_URL = os.environ.get("REDIS_URL")
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
-TEST_SECRETS = {"SECRET_KEY": "test-secret-key-0123456789", "CONNECTOR_ENCRYPTION_KEY": Fernet.generate_key().decode()}
+TEST_SECRETS = {
+    "SECRET_KEY": "test-secret-key-0123456789",
+    "CONNECTOR_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+}
 
 
 @pytest.fixture(scope="session")

@@ -153,9 +153,17 @@ def test_delete_arriving_before_create_leaves_a_tombstone(db: Engine, store_id: 
     product = fixture("shopify/webhook-products-create.json")
     created_at = datetime.fromisoformat(product["updated_at"])
     with db.begin() as conn:
-        assert tombstones(conn, products, store_id, [product["id"]], created_at + timedelta(seconds=1)).created == 1
-    row = {"store_id": store_id, "platform_id": product["id"], "title": product["title"],
-           "source_updated_at": created_at, "raw": product}
+        assert (
+            tombstones(conn, products, store_id, [product["id"]], created_at + timedelta(seconds=1)).created
+            == 1
+        )
+    row = {
+        "store_id": store_id,
+        "platform_id": product["id"],
+        "title": product["title"],
+        "source_updated_at": created_at,
+        "raw": product,
+    }
     assert write(db, [row], products) == (0, 0, 1)
 
 
@@ -173,7 +181,7 @@ def test_bad_rows_are_rejected_and_nothing_is_written(db: Engine, store_id: int)
 def test_a_failure_in_a_later_chunk_rolls_back_the_whole_batch(db: Engine, store_id: int) -> None:
     rows = [customer_row(store_id, platform_id=i) for i in range(1, BATCH_ROWS + 2)]
     rows[-1]["store_id"] = 999_999  # no such store: the foreign key fails in the second chunk
-    with pytest.raises(Exception, match="(?i)foreign key"), db.begin() as conn:
+    with pytest.raises(Exception, match=r"(?i)foreign key"), db.begin() as conn:
         upsert(conn, customers, rows)
     assert snapshot(db) == []
 
@@ -189,7 +197,15 @@ def test_large_batches_count_exactly(db: Engine, store_id: int) -> None:
 
 def test_composite_keys_upsert_per_location(db: Engine, store_id: int) -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    levels = [{"store_id": store_id, "platform_id": 808950810, "location_id": loc, "available": n,
-               "source_updated_at": at} for loc, n in ((1, 5), (2, 7))]
+    levels = [
+        {
+            "store_id": store_id,
+            "platform_id": 808950810,
+            "location_id": loc,
+            "available": n,
+            "source_updated_at": at,
+        }
+        for loc, n in ((1, 5), (2, 7))
+    ]
     assert write(db, levels, InventoryLevel.__table__) == (2, 0, 0)
     assert write(db, [later(levels[0], available=4)], InventoryLevel.__table__) == (0, 1, 0)
