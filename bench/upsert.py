@@ -1,7 +1,8 @@
 """Bulk upsert throughput (rows/s) against a plain executemany INSERT of the same rows.
 
 Usage: python -m bench.upsert [--rows N] [--postgres URL]
-Runs on SQLite (a fresh file) and, when reachable, PostgreSQL; prints one table.
+Runs on SQLite (a fresh file) and, when reachable, PostgreSQL (a fresh `crm_bench`
+database on that server); prints one table.
 Rows are customers shaped from the real Shopify fixture, each with its raw payload.
 """
 
@@ -13,9 +14,9 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, text
+from sqlalchemy import Table, insert, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -24,7 +25,7 @@ from connector.models import Customer
 from connector.upsert import upsert
 from tests.builders import customer_row, make_store
 
-TABLE = Customer.__table__
+TABLE = cast(Table, Customer.__table__)
 
 
 def rows_for(store_id: int, n: int, shift_s: int = 0) -> list[dict[str, Any]]:
@@ -67,6 +68,18 @@ def measure(engine: Engine, n: int) -> dict[str, float]:
     }
 
 
+def bench_database(server_url: str) -> Engine:
+    """A fresh `crm_bench` database on the given server, so no other database is touched."""
+    admin = make_engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS crm_bench"))
+        conn.execute(text("CREATE DATABASE crm_bench"))
+    admin.dispose()
+    engine = make_engine(make_url(server_url).set(database="crm_bench").render_as_string(hide_password=False))
+    upgrade(engine)
+    return engine
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=50_000)
@@ -77,11 +90,8 @@ def main() -> None:
         sqlite = make_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
         upgrade(sqlite)
         results["SQLite"] = measure(sqlite, args.rows)
-    pg = make_engine(args.postgres)
     try:
-        with pg.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade(pg)
+        pg = bench_database(args.postgres)
         results["PostgreSQL"] = measure(pg, args.rows)
     except OperationalError:
         print("PostgreSQL not reachable; skipped")
