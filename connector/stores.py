@@ -14,10 +14,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from connector import logs
 from connector.crypto import Vault
 from connector.errors import BadInput
 from connector.models import Account, Customer, Order, PlatformRecord, Product, Store, SyncState
 
+log = logs.get(__name__)
 ENTITIES: dict[str, type[PlatformRecord]] = {"customers": Customer, "orders": Order, "products": Product}
 
 
@@ -51,6 +53,7 @@ def connect_store(
     store.credentials = vault.seal(credentials)
     store.status, store.status_reason, store.uninstalled_at = "active", None, None
     session.flush()
+    log.info("store connected", extra={"store_id": store.id, "platform": platform, "account_id": account.id})
     return store
 
 
@@ -68,6 +71,7 @@ def remove_store(session: Session, store: Store) -> None:
     """Delete the store and, by cascade, every record synced from it."""
     session.delete(store)
     session.flush()
+    log.info("store removed", extra={"store_id": store.id, "platform": store.platform})
 
 
 def describe(session: Session, stores: list[Store]) -> list[dict[str, Any]]:
