@@ -114,6 +114,47 @@ def run(port: int, host: str) -> None:
     sys.exit(code)
 
 
+# --- the platform sandbox ------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--port", default=8700, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--customers", default=1000, show_default=True, type=click.IntRange(0))
+@click.option("--orders", default=5000, show_default=True, type=click.IntRange(0))
+@click.option("--products", default=200, show_default=True, type=click.IntRange(1))
+@click.option("--shops", default=1, show_default=True, type=click.IntRange(0, 50))
+@click.option("--woo-sites", default=1, show_default=True, type=click.IntRange(0, 50))
+@click.option("--plan", default="basic", show_default=True, type=click.Choice(["basic", "advanced", "plus"]))
+def sandbox(
+    port: int,
+    host: str,
+    seed: int,
+    customers: int,
+    orders: int,
+    products: int,
+    shops: int,
+    woo_sites: int,
+    plan: str,
+) -> None:
+    """Run a local Shopify and WooCommerce; the first line printed is the JSON manifest."""
+    from platforms.sandbox.generator import Sizes
+    from platforms.sandbox.server import SandboxServer
+    from platforms.sandbox.world import World
+
+    world = World(
+        seed=seed, sizes=Sizes(customers, orders, products), shops=shops, woo_sites=woo_sites, plan=plan
+    )
+    server = SandboxServer(world, host, port)
+    click.echo(json.dumps(world.manifest()))
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
+
+
 # --- database ---------------------------------------------------------------------------
 
 

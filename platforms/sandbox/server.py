@@ -1,0 +1,51 @@
+"""The sandbox as a process: one threaded HTTP server for both platforms and the control API.
+
+`SandboxServer(world).start()` serves in a background thread (tests, the demo);
+`crm-connector sandbox` serves in the foreground and prints the manifest first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from platforms.sandbox import control, shopify_app, woo_app
+from platforms.sandbox.world import World
+
+
+def create_sandbox_app(world: World) -> Flask:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    app = Flask("crm_connector_sandbox")
+    app.extensions["sandbox"] = world
+    app.register_blueprint(shopify_app.bp)
+    app.register_blueprint(woo_app.bp)
+    app.register_blueprint(control.bp)
+    return app
+
+
+class SandboxServer:
+    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.world = world
+        self._server: BaseWSGIServer = make_server(host, port, create_sandbox_app(world), threaded=True)
+        self.port = self._server.server_port
+        world.base_url = f"http://{host}:{self.port}"
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return self.world.base_url
+
+    def start(self) -> SandboxServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self.world.dispatcher.stop()
