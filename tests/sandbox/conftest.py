@@ -68,7 +68,7 @@ def receiver() -> Iterator[Receiver]:
             status = box.statuses.pop(0) if box.statuses else 200
         return "", status
 
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield box
     server.shutdown()

@@ -14,14 +14,18 @@ from tests.sandbox.conftest import SIZES
 def test_the_same_seed_gives_the_same_records() -> None:
     a, b = World(seed=3, sizes=SIZES), World(seed=3, sizes=SIZES)
     shop_a, shop_b = next(iter(a.shops.values())).store, next(iter(b.shops.values())).store
-    assert [shop_a.get("orders", i).data for i in range(50)] == [shop_b.get("orders", i).data for i in range(50)]
+    assert [shop_a.get("orders", i).data for i in range(50)] == [
+        shop_b.get("orders", i).data for i in range(50)
+    ]
     other = next(iter(World(seed=4, sizes=SIZES).shops.values())).store
     assert shop_a.get("customers", 0).data != other.get("customers", 0).data
 
 
 def test_half_of_a_sites_people_also_shop_on_the_shopify_shop(world: World) -> None:
     shop, site = next(iter(world.shops.values())).store, next(iter(world.woo.values())).store
-    shopify = {shop.get("customers", i).data["email"]: shop.get("customers", i).data for i in range(SIZES.customers)}
+    shopify = {
+        shop.get("customers", i).data["email"]: shop.get("customers", i).data for i in range(SIZES.customers)
+    }
     woo = [site.get("customers", i).data for i in range(SIZES.customers)]
     shared = [c for c in woo if c["email"] in shopify]
     assert len(shared) == SIZES.customers // 2

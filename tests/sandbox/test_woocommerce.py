@@ -44,7 +44,9 @@ def all_pages(wc: API, resource: str, **params: Any) -> tuple[list[dict[str, Any
         page += 1
 
 
-@pytest.mark.parametrize("order", [{"orderby": "id", "order": "asc"}, {}, {"orderby": "modified", "order": "asc"}])
+@pytest.mark.parametrize(
+    "order", [{"orderby": "id", "order": "asc"}, {}, {"orderby": "modified", "order": "asc"}]
+)
 def test_pagination_visits_every_order_exactly_once(wc: API, order: dict[str, str]) -> None:
     records, responses = all_pages(wc, "orders", **order)
     ids = [r["id"] for r in records]
@@ -67,7 +69,9 @@ def test_customers_and_products_page_completely(wc: API) -> None:
 def test_modified_after_filters_orders_but_customers_ignore_it(wc: API, sandbox: SandboxServer) -> None:
     everything, _ = all_pages(wc, "orders", orderby="modified", order="asc")
     cut = everything[500]["date_modified_gmt"]
-    later, _ = all_pages(wc, "orders", modified_after=cut, dates_are_gmt="true", orderby="modified", order="asc")
+    later, _ = all_pages(
+        wc, "orders", modified_after=cut, dates_are_gmt="true", orderby="modified", order="asc"
+    )
     assert [o["id"] for o in later] == [o["id"] for o in everything if o["date_modified_gmt"] > cut]
     customers, _ = all_pages(wc, "customers", modified_after="2100-01-01T00:00:00", orderby="id")
     assert len(customers) == SIZES.customers  # no such filter for customers: plan the re-sync accordingly
@@ -91,9 +95,14 @@ def test_key_sets_match_the_real_payloads(wc: API) -> None:
     assert set(customer["billing"]) == set(fixture("woocommerce/rest-customer.json")["billing"])
     assert set(order) == set(fixture("woocommerce/rest-order.json"))
     assert set(order["line_items"][0]) == set(fixture("woocommerce/rest-order.json")["line_items"][0])
-    assert set(simple) == set(fixture("woocommerce/rest-product-simple.json")) | {"default_attributes", "variations",
-                                                                                  "grouped_products", "menu_order",
-                                                                                  "meta_data", "_links"}
+    assert set(simple) == set(fixture("woocommerce/rest-product-simple.json")) | {
+        "default_attributes",
+        "variations",
+        "grouped_products",
+        "menu_order",
+        "meta_data",
+        "_links",
+    }
     assert set(variable) == set(fixture("woocommerce/rest-product-variable.json"))
     assert set(variation) == set(fixture("woocommerce/rest-product-variation.json"))
 
@@ -101,8 +110,11 @@ def test_key_sets_match_the_real_payloads(wc: API) -> None:
 def test_order_meta_carries_attribution_and_tracking(wc: API) -> None:
     orders, _ = all_pages(wc, "orders")
     keys = {m["key"] for o in orders for m in o["meta_data"]}
-    assert {"_wc_order_attribution_source_type", "_wc_order_attribution_utm_source",
-            "_wc_shipment_tracking_items"} <= keys
+    assert {
+        "_wc_order_attribution_source_type",
+        "_wc_order_attribution_utm_source",
+        "_wc_shipment_tracking_items",
+    } <= keys
     assert {o["created_via"] for o in orders} >= {"checkout", "admin", "store-api"}
     assert any(o["customer_id"] == 0 for o in orders)  # guests
 
@@ -129,8 +141,12 @@ def test_basic_auth_is_refused_over_plain_http_and_accepted_behind_tls(sandbox: 
 def test_oauth_nonces_and_timestamps_are_checked(sandbox: SandboxServer) -> None:
     url, key, secret = site_of(sandbox.world)
     endpoint = f"{url}/wp-json/wc/v3/orders"
-    params = {"oauth_consumer_key": key, "oauth_timestamp": str(int(time.time())), "oauth_nonce": "abc123",
-              "oauth_signature_method": "HMAC-SHA1"}
+    params = {
+        "oauth_consumer_key": key,
+        "oauth_timestamp": str(int(time.time())),
+        "oauth_nonce": "abc123",
+        "oauth_signature_method": "HMAC-SHA1",
+    }
     params["oauth_signature"] = independent_oauth_signature("GET", endpoint, params, secret)
     assert requests.get(endpoint, params=params, timeout=5).status_code == 200
     assert requests.get(endpoint, params=params, timeout=5).status_code == 401  # nonce reused
@@ -167,14 +183,20 @@ def verify(body: bytes, secret: str, signature: str) -> bool:
     return hmac.compare_digest(expected, signature)
 
 
-def test_webhooks_ping_then_deliver_signed_payloads(wc: API, sandbox: SandboxServer, receiver: Receiver) -> None:
-    created = wc.post("webhooks", {"topic": "order.updated", "delivery_url": receiver.url, "secret": "s3cret"})
+def test_webhooks_ping_then_deliver_signed_payloads(
+    wc: API, sandbox: SandboxServer, receiver: Receiver
+) -> None:
+    created = wc.post(
+        "webhooks", {"topic": "order.updated", "delivery_url": receiver.url, "secret": "s3cret"}
+    )
     assert created.status_code == 201 and "secret" not in created.json()
     ping = receiver.wait_for(1)[0]
     assert ping.form == {"webhook_id": str(created.json()["id"])}
     assert not any(h.lower().startswith("x-wc-") for h in ping.headers)
-    mutated = requests.post(f"{sandbox.url}/_sandbox/mutate", json={"platform": "woocommerce", "store": "site-1",
-                                                                    "entity": "orders", "op": "update", "count": 3})
+    mutated = requests.post(
+        f"{sandbox.url}/_sandbox/mutate",
+        json={"platform": "woocommerce", "store": "site-1", "entity": "orders", "op": "update", "count": 3},
+    )
     delivered = receiver.wait_for(4)[1:]
     assert len(delivered) == 3
     for d in delivered:
@@ -187,18 +209,24 @@ def test_webhooks_ping_then_deliver_signed_payloads(wc: API, sandbox: SandboxSer
 def test_deleted_events_carry_only_the_id(wc: API, sandbox: SandboxServer, receiver: Receiver) -> None:
     wc.post("webhooks", {"topic": "order.deleted", "delivery_url": receiver.url})
     receiver.wait_for(1)
-    ids = requests.post(f"{sandbox.url}/_sandbox/mutate", json={"platform": "woocommerce", "store": "site-1",
-                                                                "entity": "orders", "op": "delete"}).json()["ids"]
+    ids = requests.post(
+        f"{sandbox.url}/_sandbox/mutate",
+        json={"platform": "woocommerce", "store": "site-1", "entity": "orders", "op": "delete"},
+    ).json()["ids"]
     assert json.loads(receiver.wait_for(2)[1].body) == {"id": ids[0]}
 
 
-def test_seventh_consecutive_failure_disables_the_webhook(wc: API, sandbox: SandboxServer, receiver: Receiver) -> None:
+def test_seventh_consecutive_failure_disables_the_webhook(
+    wc: API, sandbox: SandboxServer, receiver: Receiver
+) -> None:
     hook = wc.post("webhooks", {"topic": "customer.updated", "delivery_url": receiver.url}).json()
     receiver.wait_for(1)
     receiver.statuses = [500] * 10
-    for n in range(8):
-        requests.post(f"{sandbox.url}/_sandbox/mutate", json={"platform": "woocommerce", "store": "site-1",
-                                                              "entity": "customers", "op": "update"})
+    for _ in range(8):
+        requests.post(
+            f"{sandbox.url}/_sandbox/mutate",
+            json={"platform": "woocommerce", "store": "site-1", "entity": "customers", "op": "update"},
+        )
         sandbox.world.dispatcher.wait_idle()
     assert len(receiver.received) == 1 + 7  # no retries; nothing sent once disabled
     assert wc.get(f"webhooks/{hook['id']}").json()["status"] == "disabled"
@@ -206,14 +234,21 @@ def test_seventh_consecutive_failure_disables_the_webhook(wc: API, sandbox: Sand
 
 def test_app_key_approval_posts_keys_then_returns(sandbox: SandboxServer, receiver: Receiver) -> None:
     url = sandbox.world.woo_url("site-1")
-    params = {"app_name": "CRM", "scope": "read_write", "user_id": "acct-1", "return_url": "http://127.0.0.1/done",
-              "callback_url": receiver.url}
+    params = {
+        "app_name": "CRM",
+        "scope": "read_write",
+        "user_id": "acct-1",
+        "return_url": "http://127.0.0.1/done",
+        "callback_url": receiver.url,
+    }
     answer = requests.get(f"{url}/wc-auth/v1/authorize", params=params, allow_redirects=False, timeout=10)
     assert answer.status_code == 302
     assert parse_qs(urlparse(answer.headers["Location"]).query) == {"success": ["1"], "user_id": ["acct-1"]}
     keys = json.loads(receiver.received[0].body)
     assert set(keys) == {"key_id", "user_id", "consumer_key", "consumer_secret", "key_permissions"}
-    wc = API(url=url, consumer_key=keys["consumer_key"], consumer_secret=keys["consumer_secret"], version="wc/v3")
+    wc = API(
+        url=url, consumer_key=keys["consumer_key"], consumer_secret=keys["consumer_secret"], version="wc/v3"
+    )
     assert wc.get("orders").status_code == 200
 
 
@@ -222,7 +257,13 @@ def test_app_key_approval_deletes_the_key_if_the_callback_is_not_exactly_200(
 ) -> None:
     receiver.statuses = [201]
     url = sandbox.world.woo_url("site-1")
-    params = {"app_name": "CRM", "scope": "read", "user_id": "1", "return_url": "http://x", "callback_url": receiver.url}
+    params = {
+        "app_name": "CRM",
+        "scope": "read",
+        "user_id": "1",
+        "return_url": "http://x",
+        "callback_url": receiver.url,
+    }
     before = len(sandbox.world.woo["site-1"].keys)
     answer = requests.get(f"{url}/wc-auth/v1/authorize", params=params, allow_redirects=False, timeout=10)
     assert answer.status_code == 401 and len(sandbox.world.woo["site-1"].keys) == before
