@@ -127,6 +127,7 @@ def run(port: int, host: str) -> None:
 @click.option("--shops", default=1, show_default=True, type=click.IntRange(0, 50))
 @click.option("--woo-sites", default=1, show_default=True, type=click.IntRange(0, 50))
 @click.option("--plan", default="basic", show_default=True, type=click.Choice(["basic", "advanced", "plus"]))
+@click.option("--unthrottled", is_flag=True, help="report GraphQL costs but never throttle (benchmarks)")
 def sandbox(
     port: int,
     host: str,
@@ -137,6 +138,7 @@ def sandbox(
     shops: int,
     woo_sites: int,
     plan: str,
+    unthrottled: bool,
 ) -> None:
     """Run a local Shopify and WooCommerce; the first line printed is the JSON manifest."""
     from platforms.sandbox.generator import Sizes
@@ -144,7 +146,12 @@ def sandbox(
     from platforms.sandbox.world import World
 
     world = World(
-        seed=seed, sizes=Sizes(customers, orders, products), shops=shops, woo_sites=woo_sites, plan=plan
+        seed=seed,
+        sizes=Sizes(customers, orders, products),
+        shops=shops,
+        woo_sites=woo_sites,
+        plan=plan,
+        throttle=not unthrottled,
     )
     server = SandboxServer(world, host, port)
     click.echo(json.dumps(world.manifest()))

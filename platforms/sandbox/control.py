@@ -19,6 +19,7 @@ from platforms.sandbox import shopify_graphql as gql
 from platforms.sandbox import shopify_shapes as shapes
 from platforms.sandbox import woo_app
 from platforms.sandbox.deliveries import Faults
+from platforms.sandbox.http import as_json
 from platforms.sandbox.state import ENTITIES, SandboxStore
 from platforms.sandbox.world import Shop, WooSite, World
 
@@ -32,7 +33,7 @@ def world() -> World:
 
 
 def answer(value: Any, status: int = 200) -> Response:
-    return current_app.response_class(current_app.json.dumps(value), status, mimetype="application/json")
+    return as_json(value, status)
 
 
 def bad(message: str) -> Response:

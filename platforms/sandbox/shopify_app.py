@@ -8,9 +8,9 @@ answers THROTTLED with HTTP 200 when the bucket is short, and refunds the unused
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
-import json
 import secrets
 import tempfile
 import threading
@@ -22,6 +22,7 @@ from urllib.parse import urlencode, urlparse
 
 from flask import Blueprint, Response, abort, current_app, redirect, request, send_file
 from graphql import (
+    DocumentNode,
     FragmentDefinitionNode,
     GraphQLError,
     OperationDefinitionNode,
@@ -34,6 +35,7 @@ from platforms.sandbox import shopify_events as events
 from platforms.sandbox import shopify_graphql as gql
 from platforms.sandbox import shopify_shapes as shapes
 from platforms.sandbox.faults import injected
+from platforms.sandbox.http import as_json
 from platforms.sandbox.shopify_cost import CostError, CostModel
 from platforms.sandbox.world import PLANS, Shop, ShopifySubscription, World
 
@@ -53,10 +55,6 @@ def shop_of(domain: str) -> Shop:
     if shop is None:
         abort(404)
     return shop
-
-
-def as_json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(value), status, headers=headers, mimetype="application/json")
 
 
 def query_hmac(params: dict[str, str], secret: str) -> str:
@@ -180,13 +178,9 @@ def graphql(shop_domain: str, version: str) -> Response:
             {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}, 401
         )
     body = request.get_json(silent=True) or {}
-    try:
-        document = parse(body.get("query") or "")
-    except GraphQLError as exc:
-        return as_json({"errors": [exc.formatted]})
-    errors = validate(gql.schema(), document)
-    if errors:
-        return as_json({"errors": [e.formatted for e in errors]})
+    document, errors = parsed(body.get("query") or "")
+    if document is None or errors:
+        return as_json({"errors": errors})
     variables = body.get("variables") or {}
     operation = next((d for d in document.definitions if isinstance(d, OperationDefinitionNode)), None)
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
@@ -222,7 +216,7 @@ def graphql(shop_domain: str, version: str) -> Response:
                     },
                 }
             )
-        if requested > available:
+        if requested > available and w.throttle:
             shop.throttled += 1
             return as_json(
                 {
@@ -244,7 +238,7 @@ def graphql(shop_domain: str, version: str) -> Response:
                     },
                 }
             )
-        shop.bucket_available = available - requested
+        shop.bucket_available = max(0.0, available - requested) if w.throttle else available
         shop.max_cost_seen = max(shop.max_cost_seen, requested)
     result = execute_sync(
         gql.schema(),
@@ -266,6 +260,16 @@ def graphql(shop_domain: str, version: str) -> Response:
         "cost": {"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": status}
     }
     return as_json(answer)
+
+
+@functools.lru_cache(maxsize=512)
+def parsed(query: str) -> tuple[DocumentNode | None, list[Any]]:
+    """Parse and validate once per distinct query text (a sync repeats the same few queries)."""
+    try:
+        document = parse(query)
+    except GraphQLError as exc:
+        return None, [exc.formatted]
+    return document, [e.formatted for e in validate(gql.schema(), document)]
 
 
 def _refill(shop: Shop) -> float:

@@ -27,6 +27,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, request
 from platforms.sandbox import woo_shapes as shapes
 from platforms.sandbox.deliveries import Delivery
 from platforms.sandbox.faults import injected
+from platforms.sandbox.http import as_json
 from platforms.sandbox.state import Record
 from platforms.sandbox.woo_auth import AuthError, authenticate, authorize
 from platforms.sandbox.world import WooSite, WooWebhook, World
@@ -60,15 +61,7 @@ def site_of(name: str) -> WooSite:
 
 
 def error(code: str, message: str, status: int) -> Response:
-    return Response(
-        json.dumps({"code": code, "message": message, "data": {"status": status}}),
-        status,
-        mimetype="application/json",
-    )
-
-
-def as_json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(value), status, headers=headers, mimetype="application/json")
+    return as_json({"code": code, "message": message, "data": {"status": status}}, status)
 
 
 def base_of(name: str) -> str:

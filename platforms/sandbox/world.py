@@ -109,8 +109,10 @@ class World:
         woo_sites: int = 1,
         plan: str = "basic",
         anchor: datetime | None = None,
+        throttle: bool = True,
     ) -> None:
         self.seed = seed
+        self.throttle = throttle  # False: GraphQL costs are reported but never refused (benchmarks)
         self.anchor = anchor or anchor_now()
         self.api_key = "sandbox-app-" + secrets.token_hex(8)
         self.api_secret = secrets.token_hex(16)
