@@ -96,8 +96,9 @@ def shopify_bulk(manifest: dict[str, Any]) -> dict[str, float]:
     )
     headers = {"X-Shopify-Access-Token": shop["access_token"]}
     query = (
-        'mutation { bulkOperationRunQuery(query: """{ orders(sortKey: CREATED_AT) { edges { node { id name '
-        'createdAt totalPriceSet { shopMoney { amount } } lineItems { edges { node { sku quantity } } } } } } }""")'
+        'mutation { bulkOperationRunQuery(query: """{ orders(sortKey: CREATED_AT) { edges { node {'
+        " id name createdAt totalPriceSet { shopMoney { amount } }"
+        ' lineItems { edges { node { sku quantity } } } } } } }""")'
         " { bulkOperation { id } userErrors { message } } }"
     )
     started = time.perf_counter()

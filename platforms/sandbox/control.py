@@ -12,14 +12,14 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from platforms.sandbox import shopify_events as events
 from platforms.sandbox import shopify_graphql as gql
 from platforms.sandbox import shopify_shapes as shapes
 from platforms.sandbox import woo_app
 from platforms.sandbox.deliveries import Faults
-from platforms.sandbox.http import as_json
+from platforms.sandbox.http import as_json, current_world
 from platforms.sandbox.state import ENTITIES, SandboxStore
 from platforms.sandbox.world import Shop, WooSite, World
 
@@ -27,9 +27,7 @@ bp = Blueprint("sandbox_control", __name__, url_prefix="/_sandbox")
 OPS = ("create", "update", "delete", "purge")
 
 
-def world() -> World:
-    w: World = current_app.extensions["sandbox"]
-    return w
+world = current_world
 
 
 def answer(value: Any, status: int = 200) -> Response:

@@ -334,6 +334,28 @@ class Dataset:
         }
 
 
+def buyer(ds: Dataset, order: dict[str, Any]) -> dict[str, Any]:
+    """Who placed an order, with customer-record fields: the account holder, or a guest."""
+    if order["customer"] is not None:
+        return ds.customer(order["customer"])
+    person = person_record(ds.seed, order["person"])
+    region = REGIONS[person["region"]]
+    return {
+        "first_name": person["first_name"],
+        "last_name": person["last_name"],
+        "email": person["email"],
+        "phone": phone_written(person, ds.platform),
+        "country": region[0],
+        "province_code": region[1],
+        "province": region[2],
+        "city": region[3],
+        "address1": f"{order['person'] % 900 + 1} Guest Lane",
+        "zip": "10001",
+        "email_consent": person["email_consent"],
+        "sms_consent": person["sms_consent"],
+    }
+
+
 @functools.lru_cache(maxsize=65536)
 def person_record(seed: int, p: int) -> dict[str, Any]:
     r = random.Random(f"{seed}:person:{p}")

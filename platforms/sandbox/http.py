@@ -1,11 +1,18 @@
-"""JSON responses for every sandbox endpoint, encoded once and fast (orjson)."""
+"""What every sandbox endpoint shares: the world it serves and JSON responses (orjson)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from flask import Response
+from flask import Response, current_app
+
+from platforms.sandbox.world import World
+
+
+def current_world() -> World:
+    world: World = current_app.extensions["sandbox"]
+    return world
 
 
 def as_json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

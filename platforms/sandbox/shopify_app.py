@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
-from flask import Blueprint, Response, abort, current_app, redirect, request, send_file
+from flask import Blueprint, Response, abort, redirect, request, send_file
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
@@ -35,9 +35,9 @@ from platforms.sandbox import shopify_events as events
 from platforms.sandbox import shopify_graphql as gql
 from platforms.sandbox import shopify_shapes as shapes
 from platforms.sandbox.faults import injected
-from platforms.sandbox.http import as_json
+from platforms.sandbox.http import as_json, current_world
 from platforms.sandbox.shopify_cost import CostError, CostModel
-from platforms.sandbox.world import PLANS, Shop, ShopifySubscription, World
+from platforms.sandbox.world import PLANS, Shop, ShopifySubscription
 
 bp = Blueprint("sandbox_shopify", __name__, url_prefix="/shopify/<shop_domain>")
 MAX_SINGLE_QUERY_COST = 1000
@@ -45,9 +45,7 @@ CODE_TTL_S = 600
 ONLINE_TTL_S, OFFLINE_EXPIRING_TTL_S, REFRESH_TTL_S = 86399, 3600, 7_776_000
 
 
-def world() -> World:
-    w: World = current_app.extensions["sandbox"]
-    return w
+world = current_world
 
 
 def shop_of(domain: str) -> Shop:

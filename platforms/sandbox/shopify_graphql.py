@@ -245,7 +245,7 @@ def add_order_to_stats(stats: dict[int, tuple[int, Decimal]], order: dict[str, A
 def order_node(shop: Shop, rec: Record) -> dict[str, Any]:
     o, store = rec.data, shop.store
     cur = o["currency"]
-    buyer = s.buyer_of(store, o)
+    buyer = s.generator_buyer(store.dataset, o)
     source, _via, utm_source, utm_medium, referrer = o["channel"]
     status = s.fulfillment_status(o)
     display_ff = {"fulfilled": "FULFILLED", "partial": "PARTIALLY_FULFILLED", None: "UNFULFILLED"}[status]

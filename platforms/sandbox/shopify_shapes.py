@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from platforms.sandbox.generator import LOCATIONS, REGIONS, person_record, phone_written
+from platforms.sandbox.generator import LOCATIONS
+from platforms.sandbox.generator import buyer as generator_buyer
 from platforms.sandbox.state import STORE_STRIDE, Record, SandboxStore
 
 SHOP_TZ = timezone(timedelta(hours=-5))
@@ -75,28 +76,6 @@ def encode_host(domain: str) -> str:
 
 
 # --- people and places ----------------------------------------------------------------------
-
-
-def buyer_of(store: SandboxStore, o: dict[str, Any]) -> dict[str, Any]:
-    """The customer record fields of an order's buyer (a guest is built from the person pool)."""
-    if o["customer"] is not None:
-        return store.dataset.customer(o["customer"])
-    person = person_record(store.dataset.seed, o["person"])
-    region = REGIONS[person["region"]]
-    return {
-        "first_name": person["first_name"],
-        "last_name": person["last_name"],
-        "email": person["email"],
-        "phone": phone_written(person, "shopify"),
-        "country": region[0],
-        "province_code": region[1],
-        "province": region[2],
-        "city": region[3],
-        "address1": f"{o['person'] % 900 + 1} Guest Lane",
-        "zip": "10001",
-        "email_consent": person["email_consent"],
-        "sms_consent": person["sms_consent"],
-    }
 
 
 def rest_address(
@@ -244,7 +223,7 @@ def fulfillment_status(o: dict[str, Any]) -> str | None:
 
 def order_rest(store: SandboxStore, rec: Record) -> dict[str, Any]:
     o, cur = rec.data, rec.data["currency"]
-    buyer = buyer_of(store, o)
+    buyer = generator_buyer(store.dataset, o)
     source, _via, utm_source, _medium, referrer = o["channel"]
     landing = f"https://{store.name}{o['landing_page']}"
     customer = None

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from platforms.sandbox.generator import Dataset
-from platforms.sandbox.view import View
+from platforms.sandbox.view import View, first_index
 
 ENTITIES = ("customers", "orders", "products")
 KIND = {"customers": "customer", "orders": "order", "products": "product"}
@@ -124,10 +124,11 @@ class SandboxStore:
             ov = self.overlays[entity]
             lo = 0
             if updated_after is not None:
-                lo = _first(0, ov.base_n, lambda j: self.dataset.updated_at(entity, j) > updated_after)
+                lo = first_index(0, ov.base_n, lambda j: self.dataset.updated_at(entity, j) > updated_after)
             if created_after is not None:
                 lo = max(
-                    lo, _first(0, ov.base_n, lambda j: self.dataset.created_at(entity, j) > created_after)
+                    lo,
+                    first_index(0, ov.base_n, lambda j: self.dataset.created_at(entity, j) > created_after),
                 )
 
             def member(i: int) -> bool:
@@ -211,13 +212,3 @@ class SandboxStore:
     def _take_post_id(self) -> int:
         self._next_post_id += 1
         return self._next_post_id
-
-
-def _first(lo: int, hi: int, after: Any) -> int:
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if after(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo

@@ -42,7 +42,7 @@ class View:
 
     def rank(self, key: Key) -> int:
         """How many members sort at or before `key`."""
-        j = _first_index(self.lo, self.hi, lambda i: self.base_key(i) > key)
+        j = first_index(self.lo, self.hi, lambda i: self.base_key(i) > key)
         base = (j - self.lo) - (
             bisect.bisect_left(self.removed, j) - bisect.bisect_left(self.removed, self.lo)
         )
@@ -96,7 +96,7 @@ class View:
         return lo, position - lo
 
 
-def _first_index(lo: int, hi: int, after: Callable[[int], bool]) -> int:
+def first_index(lo: int, hi: int, after: Callable[[int], bool]) -> int:
     """The first i in [lo, hi) with after(i) true (after is monotone), or hi."""
     while lo < hi:
         mid = (lo + hi) // 2

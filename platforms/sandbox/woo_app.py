@@ -22,12 +22,12 @@ from typing import Any
 from urllib.parse import urlencode, urlparse
 
 import requests
-from flask import Blueprint, Response, abort, current_app, redirect, request
+from flask import Blueprint, Response, abort, redirect, request
 
 from platforms.sandbox import woo_shapes as shapes
 from platforms.sandbox.deliveries import Delivery
 from platforms.sandbox.faults import injected
-from platforms.sandbox.http import as_json
+from platforms.sandbox.http import as_json, current_world
 from platforms.sandbox.state import Record
 from platforms.sandbox.woo_auth import AuthError, authenticate, authorize
 from platforms.sandbox.world import WooSite, WooWebhook, World
@@ -48,9 +48,7 @@ TOPIC_EVENTS = ("created", "updated", "deleted", "restored")
 WC_VERSION, WP_VERSION = "9.4.2", "6.7.1"
 
 
-def world() -> World:
-    w: World = current_app.extensions["sandbox"]
-    return w
+world = current_world
 
 
 def site_of(name: str) -> WooSite:
@@ -159,25 +157,31 @@ def list_records(site_name: str, resource: str) -> Response:
     return as_json(body, headers=_page_headers(site_name, resource, page, pages, total))
 
 
-@bp.get("/wp-json/wc/v3/<resource>/<int:record_id>")
-def get_record(site_name: str, resource: str, record_id: int) -> Response:
+def _authed_record(site_name: str, resource: str, record_id: int) -> tuple[WooSite, Record] | Response:
+    """The site and the live record, or the error answer (auth first, then "Invalid ID.")."""
     site = site_of(site_name)
     if (denied := authed(site)) is not None:
         return denied
     record = _find(site, resource, record_id)
     if record is None:
         return error(INVALID_ID.get(resource, "rest_no_route"), "Invalid ID.", 404)
-    return as_json(_render(site_name, resource, record))
+    return site, record
+
+
+@bp.get("/wp-json/wc/v3/<resource>/<int:record_id>")
+def get_record(site_name: str, resource: str, record_id: int) -> Response:
+    found = _authed_record(site_name, resource, record_id)
+    if isinstance(found, Response):
+        return found
+    return as_json(_render(site_name, resource, found[1]))
 
 
 @bp.get("/wp-json/wc/v3/products/<int:product_id>/variations")
 def list_variations(site_name: str, product_id: int) -> Response:
-    site = site_of(site_name)
-    if (denied := authed(site)) is not None:
-        return denied
-    record = _find(site, "products", product_id)
-    if record is None:
-        return error("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
+    found = _authed_record(site_name, "products", product_id)
+    if isinstance(found, Response):
+        return found
+    site, record = found
     variants = record.data["variants"] if len(record.data["variants"]) > 1 else []
     body = [shapes.variation_json(site.store, record, v, base_of(site_name)) for v in variants]
     return as_json(body, headers={"X-WP-Total": str(len(body)), "X-WP-TotalPages": "1" if body else "0"})
@@ -185,12 +189,10 @@ def list_variations(site_name: str, product_id: int) -> Response:
 
 @bp.delete("/wp-json/wc/v3/<resource>/<int:record_id>")
 def delete_record(site_name: str, resource: str, record_id: int) -> Response:
-    site = site_of(site_name)
-    if (denied := authed(site)) is not None:
-        return denied
-    record = _find(site, resource, record_id)
-    if record is None:
-        return error(INVALID_ID.get(resource, "rest_no_route"), "Invalid ID.", 404)
+    found = _authed_record(site_name, resource, record_id)
+    if isinstance(found, Response):
+        return found
+    site, record = found
     force = request.args.get("force") in ("true", "1")
     if resource == "customers" and not force:
         return error("woocommerce_rest_trash_not_supported", "Customers do not support trashing.", 501)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from platforms.sandbox import generator
 from platforms.sandbox.state import Record, SandboxStore
 
 SITE_OFFSET = timedelta(hours=-3)
@@ -233,7 +234,7 @@ def order_status(o: dict[str, Any], trashed: bool) -> str:
 def order_json(store: SandboxStore, rec: Record, base: str) -> dict[str, Any]:
     o = rec.data
     ds = store.dataset
-    buyer = ds.customer(o["customer"]) if o["customer"] is not None else guest_contact(store, o)
+    buyer = generator.buyer(ds, o)
     paid_at = rec.created_at + timedelta(minutes=2) if o["paid"] else None
     completed_at = o["fulfillments"][-1]["shipped_at"] if o["progress"] >= 2 and o["fulfillments"] else None
     return {
@@ -300,24 +301,6 @@ def order_json(store: SandboxStore, rec: Record, base: str) -> dict[str, Any]:
         if o["refunded"]
         else [],
         "_links": links(base, f"orders/{rec.id}", "orders"),
-    }
-
-
-def guest_contact(store: SandboxStore, o: dict[str, Any]) -> dict[str, Any]:
-    from platforms.sandbox.generator import REGIONS, person_record, phone_written
-
-    person = person_record(store.dataset.seed, o["person"])
-    region = REGIONS[person["region"]]
-    return {
-        "first_name": person["first_name"],
-        "last_name": person["last_name"],
-        "email": person["email"],
-        "phone": phone_written(person, "woocommerce"),
-        "address1": f"{o['person'] % 900 + 1} Guest Lane",
-        "city": region[3],
-        "province_code": region[1],
-        "zip": "10001",
-        "country": region[0],
     }
 
 
