@@ -154,6 +154,9 @@ def uninstall() -> Response:
     shop.refresh_tokens.clear()
     events.fire(w, shop, "app/uninstalled", events.shop_payload(shop))
     shop.subscriptions.clear()
+    # Shopify asks for the shop's data to be erased 48 hours later (compressed like retries)
+    redact = {"shop_id": events.shop_id(shop), "shop_domain": shop.domain}
+    events.fire(w, shop, "shop/redact", redact, delay_s=events.SHOP_REDACT_AFTER_S * w.retry_scale)
     return answer({"uninstalled": shop.domain})
 
 

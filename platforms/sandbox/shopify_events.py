@@ -37,7 +37,10 @@ def sign(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def fire(world: World, shop: Shop, topic: str, payload: dict[str, Any]) -> int:
+SHOP_REDACT_AFTER_S = 48 * 3600
+
+
+def fire(world: World, shop: Shop, topic: str, payload: dict[str, Any], delay_s: float = 0.0) -> int:
     """Deliver `topic` to every subscriber: Admin-API subscriptions, then app-level ones."""
     targets: list[tuple[ShopifySubscription | None, str]] = []
     if topic in COMPLIANCE_TOPICS:
@@ -63,7 +66,7 @@ def fire(world: World, shop: Shop, topic: str, payload: dict[str, Any]) -> int:
             "X-Shopify-Hmac-Sha256": sign(world.api_secret, body),
             "User-Agent": "Shopify-Captain-Hook",
         }
-        world.dispatcher.submit(Delivery(uri, headers, body, on_result=_on_result(world, shop, sub)))
+        world.dispatcher.submit(Delivery(uri, headers, body, on_result=_on_result(world, shop, sub)), delay_s)
     return len(targets)
 
 

@@ -198,6 +198,10 @@ def test_bulk_operation_streams_jsonl_with_parent_ids(
         seen.add(line["id"])
     finish = json.loads(receiver.wait_for(1)[0].body)
     assert finish["status"] == "completed" and finish["admin_graphql_api_id"] == op["id"]
+    polled = graphql(
+        "query($id: ID!) { node(id: $id) { ... on BulkOperation { status url } } }", {"id": op["id"]}
+    )
+    assert polled["data"]["node"] == {"status": "COMPLETED", "url": op["url"]}
 
 
 def independent_hmac(secret: str, body: bytes) -> str:
@@ -311,8 +315,10 @@ def test_uninstall_and_compliance_topics_reach_the_app(
             json={"store": shop["domain"], "topic": topic, "customer_id": customer_id},
             timeout=5,
         )
+    sandbox.world.retry_scale = 0.00001  # 48 hours become about 2 seconds
     requests.post(f"{sandbox.url}/_sandbox/uninstall", json={"store": shop["domain"]}, timeout=5)
-    got = {r.headers["X-Shopify-Topic"]: json.loads(r.body) for r in receiver.wait_for(3)}
+    got = {r.headers["X-Shopify-Topic"]: json.loads(r.body) for r in receiver.wait_for(4)}
+    assert set(got["shop/redact"]) == set(fixture("shopify/webhook-shop-redact.json"))
     assert set(got["customers/data_request"]) == set(fixture("shopify/webhook-customers-data_request.json"))
     assert set(got["customers/redact"]) == set(fixture("shopify/webhook-customers-redact.json"))
     assert set(got["app/uninstalled"]) == set(fixture("shopify/webhook-app-uninstalled.json"))
