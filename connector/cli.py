@@ -1,7 +1,8 @@
 """The `crm-connector` command: the Procfile roles, migrations and store management.
 
-Every command builds the app through the factory; a configuration or input error is
-printed as one line naming what to fix, with exit status 2.
+Every command runs in an app context built by the factory (FlaskGroup does this for
+each command unless told not to); a configuration or input error is printed as one
+line naming what to fix, with exit status 2.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup
 
 from connector import create_app, db, queue, settings_of, stores, vault_of
 from connector.errors import BadInput, ConfigError
@@ -51,7 +52,6 @@ def _ready(app: Flask) -> None:
     type=int,
     help="gunicorn worker processes (default: WEB_CONCURRENCY or 2)",
 )
-@with_appcontext
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the web app (webhooks, API, dashboard) under gunicorn."""
     from connector.web_server import serve_forever
@@ -71,7 +71,6 @@ def serve(host: str, port: int, workers: int) -> None:
     type=click.Choice(queue.QUEUES),
     help="queues to serve (default: all three)",
 )
-@with_appcontext
 def worker(burst: bool, simple: bool, queues: tuple[str, ...]) -> None:
     """Process jobs from the webhooks, sync and notifications queues."""
     app = _app()
@@ -81,7 +80,6 @@ def worker(burst: bool, simple: bool, queues: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@with_appcontext
 def cron() -> None:
     """Enqueue scheduled work (re-syncs, housekeeping). Run exactly one."""
     from sync.cron import make_scheduler
@@ -94,7 +92,6 @@ def cron() -> None:
 @cli.command()
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@with_appcontext
 def run(port: int, host: str) -> None:
     """Run web + worker + cron together (the embedded default needs nothing else)."""
     from connector.processes import run_all
@@ -117,7 +114,7 @@ def run(port: int, host: str) -> None:
 # --- the platform sandbox ------------------------------------------------------------------
 
 
-@cli.command()
+@cli.command(with_appcontext=False)  # the sandbox needs no database, Redis or settings
 @click.option("--port", default=8700, show_default=True, type=int)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--seed", default=1, show_default=True, type=int)
@@ -172,7 +169,6 @@ def db_group() -> None:
 
 @db_group.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
-@with_appcontext
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
     engine = db.get_engine(_app())
@@ -191,7 +187,6 @@ def stores_group() -> None:
 
 @stores_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON array")
-@with_appcontext
 def stores_list(as_json: bool) -> None:
     """List connected stores with their record counts and sync state."""
     from sqlalchemy import select
@@ -229,7 +224,6 @@ def _connect(platform: str, domain: str, credentials: dict[str, Any], account: s
 @click.option("--shop", required=True, help="the shop's <name>.myshopify.com domain")
 @click.option("--token", required=True, help="an Admin API access token for the shop")
 @click.option("--account", default="default", show_default=True, help="merchant account name")
-@with_appcontext
 def stores_add_shopify(shop: str, token: str, account: str) -> None:
     """Connect a Shopify shop with an access token (custom-app install)."""
     from platforms.shopify.install import check_access_token, normalize_shop_domain
@@ -242,7 +236,6 @@ def stores_add_shopify(shop: str, token: str, account: str) -> None:
 @click.option("--key", required=True, help="REST API consumer key (ck_…)")
 @click.option("--secret", required=True, help="REST API consumer secret (cs_…)")
 @click.option("--account", default="default", show_default=True, help="merchant account name")
-@with_appcontext
 def stores_add_woocommerce(url: str, key: str, secret: str, account: str) -> None:
     """Connect a WooCommerce site with REST API keys pasted by hand."""
     from platforms.woocommerce.install import check_keys, normalize_store_url
@@ -256,7 +249,6 @@ def stores_add_woocommerce(url: str, key: str, secret: str, account: str) -> Non
 @stores_group.command("remove")
 @click.argument("store_ref")
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
-@with_appcontext
 def stores_remove(store_ref: str, yes: bool) -> None:
     """Disconnect a store and delete every record synced from it."""
     app = _app()
