@@ -29,8 +29,10 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     queue.init_app(app, settings)
 
     from connector.health import bp as health_bp
+    from webhooks.receivers import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(webhooks_bp)
     return app
 
 

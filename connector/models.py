@@ -377,4 +377,19 @@ class DeadLetter(Base):
     resolved_at: Mapped[datetime | None]
 
 
+class PrivacyRequest(Base):
+    """A GDPR/CCPA request and its receipt: what was asked, when, and what was done."""
+
+    __tablename__ = "privacy_requests"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="SET NULL"), index=True)
+    shop_domain: Mapped[str | None] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))  # data_request | customer_redact | shop_redact
+    subject: Mapped[dict[str, Any] | None]  # platform ids only, never the person's details
+    status: Mapped[str] = mapped_column(String(16), default="received")  # received | done
+    result: Mapped[dict[str, Any] | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+
+
 UPSERTABLE = (Customer, Order, OrderLineItem, Fulfillment, Refund, Product, ProductVariant, InventoryLevel)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -52,11 +52,30 @@ def content_hash(row: Mapping[str, Any]) -> str:
 def upsert(conn: Connection, table: Table, rows: Iterable[Mapping[str, Any]]) -> UpsertResult:
     """Write rows keyed by the table's upsert key; newer versions win, older are stale.
 
-    Every row must carry the same columns, the key and `source_updated_at`. Only the
-    columns given are updated on conflict, so a tombstone leaves the last known data.
+    Every row carries the key and `source_updated_at`. Only the columns a row gives are
+    written, so a tombstone keeps the last known data and a payload that lacks a field
+    (an older or newer API version) never blanks it. Rows with different column sets go
+    in separate statements, oldest group first.
     """
     key = _upsert_key(table)
-    batch = _latest_per_key(list(rows), key)
+    groups: dict[frozenset[str], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(frozenset(row), []).append(row)
+    result = UpsertResult()
+    for group in sorted(groups.values(), key=_oldest):
+        result += _upsert_group(conn, table, key, group)
+    return result
+
+
+def _oldest(rows: list[Mapping[str, Any]]) -> Any:
+    versions = [r["source_updated_at"] for r in rows if r.get("source_updated_at") is not None]
+    return min(versions) if versions else datetime.min.replace(tzinfo=UTC)
+
+
+def _upsert_group(
+    conn: Connection, table: Table, key: tuple[str, ...], rows: list[Mapping[str, Any]]
+) -> UpsertResult:
+    batch = _latest_per_key(rows, key)
     result = UpsertResult(stale=batch.dropped)
     if not batch.rows:
         return result
@@ -140,17 +159,19 @@ def _check_columns(table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     unknown = [c for c in columns if c not in table.c]
     if unknown:
         raise BadInput(f"upsert into {table.name}: unknown columns {', '.join(sorted(unknown))}")
-    expected = set(columns)
-    if any(set(r.keys()) != expected for r in rows):
-        raise BadInput(f"upsert into {table.name}: every row in a batch must carry the same columns")
 
 
-def _statement(conn: Connection, table: Table, key: tuple[str, ...], columns: list[str]) -> Any:
+def dialect_insert(conn: Connection, table: Any) -> Any:
+    """The dialect's INSERT (with ON CONFLICT) for this connection: SQLite or PostgreSQL."""
     dialects: dict[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
     make_insert = dialects.get(conn.dialect.name)
     if make_insert is None:
         raise FailPermanently(f"the {conn.dialect.name} database is not supported")
-    insert = make_insert(table)
+    return make_insert(table)
+
+
+def _statement(conn: Connection, table: Table, key: tuple[str, ...], columns: list[str]) -> Any:
+    insert = dialect_insert(conn, table)
     new = insert.excluded
     stored = table.c
     updated = {c: new[c] for c in columns if c != "first_seen_at"}

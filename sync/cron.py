@@ -29,7 +29,10 @@ class Scheduled:
 
 
 def schedule() -> list[Scheduled]:
-    return [Scheduled("sync.housekeeping.prune_inbox", "sync", 3600)]
+    return [
+        Scheduled("sync.housekeeping.prune_inbox", "sync", 3600),
+        Scheduled("sync.events.sweep", "webhooks", 30),
+    ]
 
 
 def _resolve(path: str) -> Callable[..., Any]:

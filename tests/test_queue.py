@@ -14,7 +14,7 @@ from sqlalchemy import insert, select
 from connector.models import WebhookInbox
 from connector.queue import enqueue, get_queue, make_worker
 from connector.types import utcnow
-from sync.cron import make_scheduler
+from sync.cron import make_scheduler, schedule
 from tests.builders import make_store
 
 
@@ -71,7 +71,9 @@ def test_a_worker_runs_housekeeping_and_prunes_only_old_processed_deliveries(
 
 def test_cron_enqueues_each_slot_once_even_with_two_schedulers(app: Flask, redis_conn: redis.Redis) -> None:
     first, second = make_scheduler(redis_conn), make_scheduler(redis_conn)
-    assert len(first.enqueue_jobs()) == 1
-    assert len(second.enqueue_jobs()) == 1  # due for it too, but the slot's job id already exists
-    assert get_queue("sync", redis_conn).count == 1
+    entries = schedule()
+    assert len(first.enqueue_jobs()) == len(entries)
+    assert len(second.enqueue_jobs()) == len(entries)  # due for it too, but each slot's job id exists
+    queued = sum(get_queue(q, redis_conn).count for q in {e.queue for e in entries})
+    assert queued == len(entries)
     assert first.enqueue_jobs() == []  # not due again until the interval passes

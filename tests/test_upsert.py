@@ -173,9 +173,19 @@ def test_bad_rows_are_rejected_and_nothing_is_written(db: Engine, store_id: int)
         upsert(conn, customers, [good, {k: v for k, v in good.items() if k != "source_updated_at"}])
     with pytest.raises(BadInput, match="unknown columns shoe_size"), db.begin() as conn:
         upsert(conn, customers, [{**good, "shoe_size": 44}])
-    with pytest.raises(BadInput, match="same columns"), db.begin() as conn:
-        upsert(conn, customers, [good, {**customer_row(store_id, platform_id=1), "phone": "+1"}])
     assert snapshot(db) == []
+
+
+def test_a_payload_without_a_field_never_blanks_it(db: Engine, store_id: int) -> None:
+    # given a 2024-10 customer with consent, then a 2025 payload (no consent fields) in the same batch
+    with_consent = customer_row(store_id, email_consent="subscribed")
+    without = {k: v for k, v in later(with_consent, first_name="Bobby").items() if k != "email_consent"}
+    # when
+    assert write(db, [without, with_consent]) == (1, 1, 0)
+    # then the newer name and the older, still latest known consent are both kept
+    with db.connect() as conn:
+        row = conn.execute(select(customers.c.first_name, customers.c.email_consent)).one()
+    assert tuple(row) == ("Bobby", "subscribed")
 
 
 def test_a_failure_in_a_later_chunk_rolls_back_the_whole_batch(db: Engine, store_id: int) -> None:

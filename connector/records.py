@@ -1,0 +1,77 @@
+"""Applying a mapped batch to the CRM store: the one path webhooks and sync both take.
+
+Parents first, through the versioned upsert; then the children of the parents that
+were written (an order's line items, fulfilments, refunds; a product's variants), and
+children those parents no longer have are removed. Children of a stale parent are not
+written, so an old payload cannot bring back a line item an edit removed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, not_, tuple_
+from sqlalchemy.engine import Connection
+
+from connector.models import UPSERTABLE
+from connector.upsert import TOMBSTONE_HASH, UpsertResult, upsert
+from platforms.base import CHILDREN, Batch
+
+TABLES: dict[str, Table] = {model.__tablename__: model.__table__ for model in UPSERTABLE}  # type: ignore[misc]
+PARENTS = ("customers", "orders", "products")
+
+
+def apply_batch(conn: Connection, store_id: int, batch: Batch) -> dict[str, UpsertResult]:
+    results: dict[str, UpsertResult] = {}
+    written: dict[str, set[int]] = {}
+    for table in PARENTS:
+        rows = [{**r, "store_id": store_id} for r in batch.rows.get(table, [])]
+        if rows:
+            results[table] = upsert(conn, TABLES[table], rows)
+            written[table] = {k[1] for k in results[table].written_keys}
+    in_batch = {t: {r["platform_id"] for r in batch.rows.get(t, [])} for t in PARENTS}
+    for child, (parent, parent_column) in CHILDREN.items():
+        rows = [
+            {**r, "store_id": store_id}
+            for r in batch.rows.get(child, [])
+            if r[parent_column] not in in_batch[parent] or r[parent_column] in written.get(parent, set())
+        ]
+        if rows:
+            results[child] = upsert(conn, TABLES[child], rows)
+        _prune_children(conn, store_id, child, parent_column, written.get(parent, set()), rows)
+    for table, deletions in batch.deleted.items():
+        tombstones = [
+            {
+                "store_id": store_id,
+                "platform_id": pid,
+                "source_updated_at": at,
+                "deleted_at": at,
+                "content_hash": TOMBSTONE_HASH,
+            }
+            for pid, at in deletions
+        ]
+        results.setdefault(table, UpsertResult())
+        results[table] += upsert(conn, TABLES[table], tombstones)
+    return results
+
+
+def _prune_children(
+    conn: Connection,
+    store_id: int,
+    child: str,
+    parent_column: str,
+    parents: set[int],
+    rows: list[dict[str, Any]],
+) -> None:
+    if not parents:
+        return
+    table = TABLES[child]
+    keep: dict[int, set[int]] = defaultdict(set)
+    for r in rows:
+        keep[r[parent_column]].add(r["platform_id"])
+    kept_pairs = [(p, c) for p, children in keep.items() for c in children]
+    condition = and_(table.c.store_id == store_id, table.c[parent_column].in_(parents))
+    if kept_pairs:
+        condition = and_(condition, not_(tuple_(table.c[parent_column], table.c.platform_id).in_(kept_pairs)))
+    conn.execute(delete(table).where(condition))

@@ -1,0 +1,171 @@
+"""What every platform adapter produces: neutral CRM rows, and the helpers that make them.
+
+A mapper turns one platform payload into a `Batch`: rows for CRM tables (no store id;
+the write path adds it) plus tombstones. Mappers are pure: the same payload and
+context always give the same batch, and nothing here touches a database or network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import phonenumbers
+
+CHANNELS = ("online_store", "pos", "mobile_app", "marketplace", "social", "draft_manual", "api_other")
+# children replaced with their parent: table → (parent table, column naming the parent)
+CHILDREN = {
+    "order_line_items": ("orders", "order_platform_id"),
+    "fulfillments": ("orders", "order_platform_id"),
+    "refunds": ("orders", "order_platform_id"),
+    "product_variants": ("products", "product_platform_id"),
+}
+
+
+@dataclass(frozen=True)
+class MapContext:
+    """What a mapper may know besides the payload: the store's region and the receipt time."""
+
+    country: str | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass
+class Batch:
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    deleted: dict[str, list[tuple[int, datetime]]] = field(default_factory=dict)
+
+    def add(self, table: str, row: dict[str, Any]) -> None:
+        self.rows.setdefault(table, []).append(row)
+
+    def delete(self, table: str, platform_id: int, at: datetime) -> None:
+        self.deleted.setdefault(table, []).append((platform_id, at))
+
+    def extend(self, other: Batch) -> None:
+        for table, rows in other.rows.items():
+            self.rows.setdefault(table, []).extend(rows)
+        for table, ids in other.deleted.items():
+            self.deleted.setdefault(table, []).extend(ids)
+
+    def __len__(self) -> int:
+        return sum(map(len, self.rows.values())) + sum(map(len, self.deleted.values()))
+
+
+class MappingError(ValueError):
+    """The payload cannot be mapped (a poison record): say what is wrong, in plain words."""
+
+
+# --- small, shared conversions ---------------------------------------------------------------------
+
+
+def parse_time(value: Any, *, naive_is_utc: bool = True) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        at = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise MappingError(f"{value!r} is not a timestamp") from None
+    if at.tzinfo is None:
+        if not naive_is_utc:
+            raise MappingError(f"{value!r} has no time zone")
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC)
+
+
+def required_time(value: Any, what: str) -> datetime:
+    at = parse_time(value)
+    if at is None:
+        raise MappingError(f"the payload has no {what}")
+    return at
+
+
+def money(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise MappingError(f"{value!r} is not an amount") from None
+
+
+def record_id(value: Any, what: str = "id") -> int:
+    """Platform ids are kept exactly: an int, or a numeric string, or a GID's tail; never a float."""
+    if isinstance(value, bool) or value is None:
+        raise MappingError(f"the payload has no {what}")
+    if isinstance(value, int):
+        return value
+    text = str(value).rsplit("/", 1)[-1]
+    if not text.isdigit():
+        raise MappingError(f"{value!r} is not a platform id")
+    return int(text)
+
+
+def optional_id(value: Any) -> int | None:
+    return None if value in (None, 0, "", "0") else record_id(value)
+
+
+def normalize_email(value: Any) -> str | None:
+    text = str(value or "").strip().lower()
+    return text if "@" in text else None
+
+
+def e164(phone: Any, region: str | None) -> str | None:
+    if not phone:
+        return None
+    try:
+        number = phonenumbers.parse(str(phone), (region or "US").upper())
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def utm_of(url: Any) -> dict[str, str | None]:
+    query = parse_qs(urlparse(str(url or "")).query)
+    return {
+        f"utm_{k}": next(iter(query.get(f"utm_{k}") or []), None) for k in ("source", "medium", "campaign")
+    }
+
+
+def domain_of(url: Any) -> str | None:
+    host = urlparse(str(url or "")).hostname
+    return host.removeprefix("www.") if host else None
+
+
+def path_of(url: Any) -> str | None:
+    if not url:
+        return None
+    parsed = urlparse(str(url))
+    return parsed.path or "/"
+
+
+SOURCE_CHANNELS = {
+    "web": "online_store",
+    "pos": "pos",
+    "iphone": "mobile_app",
+    "android": "mobile_app",
+    "shopify_draft_order": "draft_manual",
+    "facebook": "social",
+    "instagram": "social",
+    "tiktok": "social",
+    "pinterest": "social",
+    "amazon": "marketplace",
+    "ebay": "marketplace",
+    "etsy": "marketplace",
+    "walmart": "marketplace",
+    "google": "marketplace",
+    # WooCommerce created_via
+    "checkout": "online_store",
+    "store-api": "online_store",
+    "admin": "draft_manual",
+    "rest-api": "api_other",
+}
+
+
+def channel_of(source: Any) -> str:
+    """The one sales-channel taxonomy across platforms (DESIGN §5)."""
+    return SOURCE_CHANNELS.get(str(source or "").lower(), "api_other")

@@ -1,0 +1,249 @@
+"""WooCommerce payloads → CRM rows. Pure functions named for what they produce.
+
+Webhook bodies are the REST v3 representation (the same JSON as a GET), built when the
+delivery is made. Times come from the `*_gmt` fields (the plain ones are site time).
+A trashed order or product is a deletion; guests have `customer_id` 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+from platforms.base import (
+    Batch,
+    MapContext,
+    channel_of,
+    domain_of,
+    e164,
+    money,
+    normalize_email,
+    optional_id,
+    parse_time,
+    path_of,
+    record_id,
+    required_time,
+)
+
+PRODUCT_STATUS = {"publish": "active", "draft": "draft", "pending": "draft", "private": "archived"}
+FINANCIAL = {
+    "pending": "pending",
+    "on-hold": "pending",
+    "processing": "paid",
+    "completed": "paid",
+    "cancelled": "voided",
+    "refunded": "refunded",
+    "failed": "failed",
+    "checkout-draft": "pending",
+}
+SOURCE_TYPE_CHANNEL = {"mobile_app": "mobile_app", "admin": "draft_manual"}
+
+
+def _version(payload: dict[str, Any]) -> Any:
+    return required_time(
+        payload.get("date_modified_gmt") or payload.get("date_created_gmt"), "date_modified_gmt"
+    )
+
+
+def customer_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
+    billing = c.get("billing") or {}
+    batch = Batch()
+    batch.add(
+        "customers",
+        {
+            "platform_id": record_id(c.get("id")),
+            "source_updated_at": _version(c),
+            "source_created_at": parse_time(c.get("date_created_gmt")),
+            "email": c.get("email"),
+            "email_normalized": normalize_email(c.get("email")),
+            "phone": billing.get("phone") or None,
+            "phone_e164": e164(billing.get("phone"), billing.get("country") or ctx.country),
+            "first_name": c.get("first_name") or billing.get("first_name"),
+            "last_name": c.get("last_name") or billing.get("last_name"),
+            "state": c.get("role"),
+            "default_address": billing or None,
+            "raw": c,
+        },
+    )
+    return batch
+
+
+def _meta(payload: dict[str, Any]) -> dict[str, Any]:
+    return {str(m.get("key")): m.get("value") for m in payload.get("meta_data") or [] if isinstance(m, dict)}
+
+
+def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
+    order_id = record_id(o.get("id"))
+    version = _version(o)
+    batch = Batch()
+    if o.get("status") == "trash":
+        batch.delete("orders", order_id, version)
+        return batch
+    meta = _meta(o)
+    billing, shipping = o.get("billing") or {}, o.get("shipping") or {}
+    currency = o.get("currency")
+    refunds = o.get("refunds") or []
+    refunded = sum((abs(money(r.get("total")) or Decimal("0")) for r in refunds), Decimal("0"))
+    tracking = meta.get("_wc_shipment_tracking_items") or []
+    status = o.get("status")
+    channel = SOURCE_TYPE_CHANNEL.get(str(meta.get("_wc_order_attribution_source_type")), "") or channel_of(
+        o.get("created_via")
+    )
+    batch.add(
+        "orders",
+        {
+            "platform_id": order_id,
+            "source_updated_at": version,
+            "source_created_at": parse_time(o.get("date_created_gmt")),
+            "name": f"#{o.get('number') or order_id}",
+            "customer_platform_id": optional_id(o.get("customer_id")),
+            "email": billing.get("email"),
+            "email_normalized": normalize_email(billing.get("email")),
+            "phone": billing.get("phone") or None,
+            "currency": currency,
+            "subtotal": sum(
+                (money(i.get("subtotal")) or Decimal("0") for i in o.get("line_items") or []), Decimal("0")
+            ),
+            "total_tax": money(o.get("total_tax")),
+            "total_discounts": money(o.get("discount_total")),
+            "total_shipping": money(o.get("shipping_total")),
+            "total_price": money(o.get("total")),
+            "total_refunded": refunded,
+            "status": status,
+            "financial_status": "partially_refunded"
+            if refunded and status != "refunded"
+            else FINANCIAL.get(str(status)),
+            "fulfillment_status": "fulfilled"
+            if status == "completed"
+            else "partial"
+            if tracking
+            else "unfulfilled",
+            "cancelled_at": version if status == "cancelled" else None,
+            "processed_at": parse_time(o.get("date_paid_gmt")),
+            "buyer_accepts_marketing": None,
+            "channel": channel,
+            "source_name": o.get("created_via"),
+            "utm_source": meta.get("_wc_order_attribution_utm_source"),
+            "utm_medium": meta.get("_wc_order_attribution_utm_medium"),
+            "utm_campaign": meta.get("_wc_order_attribution_utm_campaign"),
+            "referrer_domain": domain_of(meta.get("_wc_order_attribution_referrer")),
+            "landing_page": path_of(meta.get("_wc_order_attribution_session_entry")),
+            "shipping_country": shipping.get("country") or billing.get("country") or None,
+            "shipping_region": shipping.get("state") or billing.get("state") or None,
+            "shipping_city": shipping.get("city") or billing.get("city") or None,
+            "raw": o,
+        },
+    )
+    for item in o.get("line_items") or []:
+        quantity = int(item.get("quantity") or 0)
+        batch.add(
+            "order_line_items",
+            {
+                "platform_id": record_id(item.get("id"), "line item id"),
+                "source_updated_at": version,
+                "order_platform_id": order_id,
+                "product_platform_id": optional_id(item.get("product_id")),
+                "variant_platform_id": optional_id(item.get("variation_id")),
+                "sku": item.get("sku") or None,
+                "title": item.get("name"),
+                "quantity": quantity,
+                "price": money(item.get("price")),
+                "total": money(item.get("total")),
+                "currency": currency,
+            },
+        )
+    for t in tracking if isinstance(tracking, list) else []:
+        batch.add("fulfillments", tracking_row(order_id, version, t))
+    for r in refunds:
+        batch.add(
+            "refunds",
+            {
+                "platform_id": record_id(r.get("id"), "refund id"),
+                "source_updated_at": version,
+                "order_platform_id": order_id,
+                "amount": abs(money(r.get("total")) or Decimal("0")),
+                "currency": currency,
+                "reason": r.get("reason") or None,
+                "refunded_at": None,
+            },
+        )
+    return batch
+
+
+def tracking_row(order_id: int, version: Any, item: dict[str, Any]) -> dict[str, Any]:
+    """Shipment Tracking / AST meta → a fulfilment; its id is stable for the tracking number."""
+    number = str(item.get("tracking_number") or "")
+    digest = hashlib.blake2b(f"{order_id}:{number}".encode(), digest_size=7).digest()
+    shipped = item.get("date_shipped")
+    return {
+        "platform_id": int.from_bytes(digest, "big"),
+        "source_updated_at": version,
+        "order_platform_id": order_id,
+        "status": "success",
+        "shipment_status": None,
+        "carrier": item.get("tracking_provider") or item.get("custom_tracking_provider") or None,
+        "tracking_number": number or None,
+        "tracking_url": item.get("custom_tracking_link") or None,
+        "shipped_at": parse_time(_epoch_iso(shipped)) if shipped else None,
+        "delivered_at": None,
+    }
+
+
+def _epoch_iso(value: Any) -> str:
+    from datetime import UTC, datetime
+
+    text = str(value)
+    return datetime.fromtimestamp(int(text), UTC).isoformat() if text.isdigit() else text
+
+
+def product_rows(p: dict[str, Any], ctx: MapContext) -> Batch:
+    product_id = record_id(p.get("id"))
+    version = _version(p)
+    batch = Batch()
+    if p.get("status") == "trash":
+        batch.delete("products", product_id, version)
+        return batch
+    batch.add(
+        "products",
+        {
+            "platform_id": product_id,
+            "source_updated_at": version,
+            "source_created_at": parse_time(p.get("date_created_gmt")),
+            "title": p.get("name"),
+            "handle": p.get("slug"),
+            "status": PRODUCT_STATUS.get(str(p.get("status")), p.get("status")),
+            "vendor": None,
+            "product_type": next((c.get("name") for c in p.get("categories") or []), None),
+            "tags": ", ".join(t.get("name", "") for t in p.get("tags") or []) or None,
+            "collections": {"categories": [c.get("name") for c in p.get("categories") or []]},
+            "published_at": parse_time(p.get("date_created_gmt")) if p.get("status") == "publish" else None,
+            "raw": p,
+        },
+    )
+    if p.get("type") == "simple":  # a simple product is its own single variant
+        batch.add(
+            "product_variants",
+            {
+                "platform_id": product_id,
+                "source_updated_at": version,
+                "product_platform_id": product_id,
+                "sku": p.get("sku") or None,
+                "title": "Default Title",
+                "price": money(p.get("price")),
+                "inventory_quantity": p.get("stock_quantity"),
+                "inventory_item_id": None,
+            },
+        )
+    return batch
+
+
+def deletion(table: str) -> Any:
+    """*.deleted carries only {"id"}: deleted as of the moment it arrived."""
+
+    def rows(payload: dict[str, Any], ctx: MapContext) -> Batch:
+        batch = Batch()
+        batch.delete(table, record_id(payload.get("id")), ctx.received_at)
+        return batch
+
+    return rows

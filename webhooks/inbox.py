@@ -1,0 +1,133 @@
+"""The webhook inbox: every accepted delivery is stored before it is acknowledged.
+
+`record` inserts a delivery once per (store, dedup key) and enqueues its store's
+processing. If Redis is down the row waits for the sweeper; if the database is down a
+WooCommerce delivery (never retried by WooCommerce) is spooled to Redis instead, and
+the sweeper moves it into the inbox when the database is back.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import redis
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from connector import logs
+from connector.models import WebhookInbox
+from connector.queue import enqueue
+from connector.upsert import dialect_insert
+
+log = logs.get(__name__)
+SPOOL_KEY = "crm:webhook-spool"
+KEPT_HEADERS = (
+    "X-Shopify-Topic",
+    "X-Shopify-Webhook-Id",
+    "X-Shopify-Event-Id",
+    "X-Shopify-Triggered-At",
+    "X-Shopify-API-Version",
+    "X-WC-Webhook-Topic",
+    "X-WC-Webhook-ID",
+    "X-WC-Webhook-Delivery-ID",
+)
+
+
+class Unavailable(Exception):
+    """Neither store could take the delivery: answer 503 so the platform retries."""
+
+
+@dataclass
+class Delivery:
+    store_id: int
+    platform: str
+    topic: str
+    dedup_key: str
+    headers: dict[str, str]
+    body: bytes
+    triggered_at: datetime | None
+
+
+def record(engine: Engine, conn: redis.Redis, delivery: Delivery, *, spool_if_db_down: bool) -> bool:
+    """Store the delivery (True if it is new) and ask for it to be processed."""
+    try:
+        new = _insert(engine, delivery)
+    except SQLAlchemyError:
+        if not spool_if_db_down:
+            raise Unavailable("the database is unavailable") from None
+        _spool(conn, delivery)
+        return True
+    if new:
+        request_processing(conn, delivery.store_id)
+    return new
+
+
+def _insert(engine: Engine, delivery: Delivery) -> bool:
+    with engine.begin() as db:
+        statement = (
+            dialect_insert(db, WebhookInbox.__table__)
+            .values(
+                store_id=delivery.store_id,
+                platform=delivery.platform,
+                topic=delivery.topic,
+                dedup_key=delivery.dedup_key,
+                headers=delivery.headers,
+                body=delivery.body,
+                triggered_at=delivery.triggered_at,
+                status="pending",
+            )
+            .on_conflict_do_nothing(index_elements=["store_id", "dedup_key"])
+            .returning(WebhookInbox.id)
+        )
+        return db.execute(statement).first() is not None
+
+
+def request_processing(conn: redis.Redis, store_id: int) -> None:
+    """Enqueue the store's inbox job; with Redis down the sweeper will do it later."""
+    try:
+        enqueue(
+            conn, "webhooks", "sync.events.process_inbox", store_id, job_id=f"inbox-{store_id}", result_ttl=0
+        )
+    except (redis.RedisError, OSError):
+        log.warning("webhook queued for the sweeper", extra={"store_id": store_id})
+
+
+def _spool(conn: redis.Redis, delivery: Delivery) -> None:
+    entry = {
+        **asdict(delivery),
+        "body": base64.b64encode(delivery.body).decode(),
+        "triggered_at": delivery.triggered_at.isoformat() if delivery.triggered_at else None,
+    }
+    try:
+        conn.rpush(SPOOL_KEY, json.dumps(entry))
+    except (redis.RedisError, OSError):
+        raise Unavailable("the database and Redis are both unavailable") from None
+    log.warning("webhook spooled to redis", extra={"store_id": delivery.store_id})
+
+
+def drain_spool(engine: Engine, conn: redis.Redis, limit: int = 10_000) -> int:
+    """Move spooled deliveries into the inbox (oldest first); stop at the first failure."""
+    moved = 0
+    while moved < limit:
+        raw = conn.lindex(SPOOL_KEY, 0)
+        if raw is None:
+            break
+        entry: dict[str, Any] = json.loads(raw)
+        entry["body"] = base64.b64decode(entry["body"])
+        entry["triggered_at"] = (
+            datetime.fromisoformat(entry["triggered_at"]) if entry["triggered_at"] else None
+        )
+        delivery = Delivery(**entry)
+        if _insert(engine, delivery):
+            request_processing(conn, delivery.store_id)
+        conn.lpop(SPOOL_KEY)
+        moved += 1
+    return moved
+
+
+def kept_headers(headers: Any) -> dict[str, str]:
+    return {h: headers[h] for h in KEPT_HEADERS if h in headers}

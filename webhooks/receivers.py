@@ -1,0 +1,158 @@
+"""The receivers: `POST /webhooks/shopify` and `POST /webhooks/woocommerce/<store_key>`.
+
+Read the raw body, verify it, find the store, record the delivery, answer. Nothing is
+mapped or written to CRM tables here. Answers: 401 bad or missing signature, 404 unknown
+store, 400 malformed, 413 too large (Flask, from CONNECTOR_MAX_WEBHOOK_BYTES), 503 when
+the delivery cannot be stored, 200 otherwise (unknown topics too: logged, ignored).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import orjson
+import redis
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from connector import logs, settings_of, vault_of
+from connector.db import get_engine
+from connector.errors import BadInput
+from connector.models import Store
+from connector.queue import get_redis
+from platforms.shopify import webhooks as shopify
+from platforms.woocommerce import webhooks as woocommerce
+from webhooks import inbox
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+log = logs.get(__name__)
+
+
+def answer(status: int, message: str) -> ResponseReturnValue:
+    return jsonify(status=status, message=message), status
+
+
+@bp.post("/shopify")
+def shopify_delivery() -> ResponseReturnValue:
+    settings = settings_of(current_app)
+    if not settings.shopify_configured:
+        return answer(503, "Shopify is not configured: set SHOPIFY_API_KEY and SHOPIFY_API_SECRET")
+    body = request.get_data(cache=False)
+    secrets = [s for s in (settings.shopify_api_secret, settings.shopify_previous_secret) if s]
+    if not shopify.signature_valid(body, request.headers.get("X-Shopify-Hmac-Sha256"), secrets):
+        log.warning("webhook rejected: signature", extra={"platform": "shopify"})
+        return answer(401, "invalid or missing X-Shopify-Hmac-Sha256")
+    try:
+        facts = shopify.delivery_of(request.headers)
+        orjson.loads(body)
+    except (BadInput, orjson.JSONDecodeError) as exc:
+        return answer(400, f"malformed delivery: {exc}")
+    try:
+        store_id = _store_id("shopify", facts.shop_domain)
+    except SQLAlchemyError:
+        return answer(503, "the database is unavailable; retry later")
+    if store_id is None:
+        if facts.topic in shopify.COMPLIANCE:
+            return answer(200, "no data is held for this shop")
+        return answer(404, "unknown shop")
+    delivery = inbox.Delivery(
+        store_id,
+        "shopify",
+        facts.topic,
+        facts.dedup_key,
+        inbox.kept_headers(request.headers),
+        body,
+        facts.triggered_at,
+    )
+    return _record(delivery, spool_if_db_down=False)
+
+
+@bp.post("/woocommerce/<store_key>")
+def woocommerce_delivery(store_key: str) -> ResponseReturnValue:
+    body = request.get_data(cache=False)
+    topic = request.headers.get("X-WC-Webhook-Topic")
+    if topic is None and request.form.get("webhook_id"):
+        return answer(200, "pong")  # the creation ping: unsigned, form-encoded, before anything else
+    try:
+        store = _woo_store(store_key)
+    except inbox.Unavailable:
+        return answer(503, "the database and Redis are unavailable; retry later")
+    if store is None:
+        return answer(404, "unknown store")
+    store_id, sealed = store
+    secret = vault_of(current_app).open(sealed)["secret"] if sealed else ""
+    if not woocommerce.signature_valid(body, request.headers.get("X-WC-Webhook-Signature"), secret):
+        log.warning("webhook rejected: signature", extra={"platform": "woocommerce", "store_id": store_id})
+        return answer(401, "invalid or missing X-WC-Webhook-Signature")
+    if not topic:
+        return answer(400, "missing header X-WC-Webhook-Topic")
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return answer(400, f"malformed JSON: {exc}")
+    delivery = inbox.Delivery(
+        store_id,
+        "woocommerce",
+        topic,
+        woocommerce.dedup_key(topic, body),
+        inbox.kept_headers(request.headers),
+        body,
+        None,
+    )
+    return _record(delivery, spool_if_db_down=True)
+
+
+def _record(delivery: inbox.Delivery, *, spool_if_db_down: bool) -> ResponseReturnValue:
+    known = shopify.TOPICS if delivery.platform == "shopify" else woocommerce.TOPICS
+    if delivery.topic not in known:
+        log.info(
+            "webhook ignored: unknown topic", extra={"platform": delivery.platform, "topic": delivery.topic}
+        )
+        return answer(200, "topic not handled; ignored")
+    try:
+        new = inbox.record(get_engine(), get_redis(), delivery, spool_if_db_down=spool_if_db_down)
+    except inbox.Unavailable as exc:
+        return answer(503, f"{exc}; retry later")
+    return answer(200, "accepted" if new else "duplicate; already accepted")
+
+
+def _store_id(platform: str, domain: str) -> int | None:
+    with get_engine().connect() as conn:
+        return conn.execute(
+            select(Store.id).where(Store.platform == platform, Store.domain == domain)
+        ).scalar()
+
+
+def _woo_store(store_key: str) -> tuple[int, bytes | None] | None:
+    """(store id, sealed webhook secret) from the database, or, while it is down, from the
+    copy kept in Redis (still sealed), so WooCommerce deliveries are never turned away."""
+    cache_key = f"crm:woo-store:{store_key}"
+    try:
+        with get_engine().connect() as conn:
+            row = conn.execute(
+                select(Store.id, Store.webhook_secret).where(
+                    Store.platform == "woocommerce", Store.store_key == store_key
+                )
+            ).first()
+    except SQLAlchemyError:
+        return _cached_store(cache_key)
+    if row is None:
+        return None
+    with contextlib.suppress(redis.RedisError, OSError):
+        sealed = row.webhook_secret.decode() if row.webhook_secret else ""
+        get_redis().set(cache_key, f"{row.id}:{sealed}", ex=7 * 86400)
+    return row.id, row.webhook_secret
+
+
+def _cached_store(cache_key: str) -> tuple[int, bytes | None] | None:
+    try:
+        cached = get_redis().get(cache_key)
+    except (redis.RedisError, OSError):
+        raise inbox.Unavailable("the database and Redis are both unavailable") from None
+    if cached is None:
+        raise inbox.Unavailable("the database is unavailable and this store is not cached")
+    text = cached.decode() if isinstance(cached, bytes) else str(cached)
+    store_id, _, sealed = text.partition(":")
+    return int(store_id), sealed.encode() or None
