@@ -136,6 +136,7 @@ class Customer(PlatformRecord, Base):
     total_spent: Mapped[Decimal | None]
     currency: Mapped[str | None] = mapped_column(String(3))
     email_consent: Mapped[str | None] = mapped_column(String(32))
+    email_consent_at: Mapped[datetime | None]  # consent has its own version: the consent topic's time
     sms_consent: Mapped[str | None] = mapped_column(String(32))
     default_address: Mapped[dict[str, Any] | None]
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))

@@ -9,17 +9,20 @@ written, so an old payload cannot bring back a line item an edit removed.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, not_, tuple_
+from sqlalchemy import Table, and_, delete, not_, or_, tuple_, update
 from sqlalchemy.engine import Connection
 
 from connector.models import UPSERTABLE
-from connector.upsert import TOMBSTONE_HASH, UpsertResult, upsert
+from connector.types import utcnow
+from connector.upsert import TOMBSTONE_HASH, UpsertResult, dialect_insert, upsert
 from platforms.base import CHILDREN, Batch
 
 TABLES: dict[str, Table] = {model.__tablename__: model.__table__ for model in UPSERTABLE}  # type: ignore[misc]
 PARENTS = ("customers", "orders", "products")
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def apply_batch(conn: Connection, store_id: int, batch: Batch) -> dict[str, UpsertResult]:
@@ -40,6 +43,8 @@ def apply_batch(conn: Connection, store_id: int, batch: Batch) -> dict[str, Upse
         if rows:
             results[child] = upsert(conn, TABLES[child], rows)
         _prune_children(conn, store_id, child, parent_column, written.get(parent, set()), rows)
+    for customer_id, state, at in batch.consents:
+        apply_consent(conn, store_id, customer_id, state, at)
     for table, deletions in batch.deleted.items():
         tombstones = [
             {
@@ -54,6 +59,36 @@ def apply_batch(conn: Connection, store_id: int, batch: Batch) -> dict[str, Upse
         results.setdefault(table, UpsertResult())
         results[table] += upsert(conn, TABLES[table], tombstones)
     return results
+
+
+def apply_consent(conn: Connection, store_id: int, customer_id: int, state: str, at: datetime) -> None:
+    """A consent change wins over older consent, never over newer; it does not touch the
+    customer's own version, so the customer payload that follows still applies."""
+    table = TABLES["customers"]
+    newer = or_(table.c.email_consent_at.is_(None), table.c.email_consent_at <= at)
+    changed = conn.execute(
+        update(table)
+        .where(
+            table.c.store_id == store_id,
+            table.c.platform_id == customer_id,
+            newer,
+        )
+        .values(email_consent=state, email_consent_at=at)
+    ).rowcount
+    if not changed:  # not seen yet: hold the consent; any customer payload will supersede the rest
+        conn.execute(
+            dialect_insert(conn, table)
+            .values(
+                store_id=store_id,
+                platform_id=customer_id,
+                source_updated_at=EARLIEST,
+                content_hash="consent-only",
+                first_seen_at=utcnow(),
+                email_consent=state,
+                email_consent_at=at,
+            )
+            .on_conflict_do_nothing(index_elements=["store_id", "platform_id"])
+        )
 
 
 def _prune_children(

@@ -57,6 +57,15 @@ def connect_store(
     return store
 
 
+def webhook_secret(vault: Vault, store: Store) -> str:
+    """The store's webhook signing secret, created (random, sealed) the first time it is needed."""
+    if store.webhook_secret:
+        return str(vault.open(store.webhook_secret)["secret"])
+    secret = secrets.token_urlsafe(32)
+    store.webhook_secret = vault.seal({"secret": secret})
+    return secret
+
+
 def find_store(session: Session, ref: str) -> Store:
     """A store by numeric id or by domain / URL."""
     store = session.get(Store, int(ref)) if ref.isdigit() else None

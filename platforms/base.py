@@ -37,6 +37,7 @@ class MapContext:
 class Batch:
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     deleted: dict[str, list[tuple[int, datetime]]] = field(default_factory=dict)
+    consents: list[tuple[int, str, datetime]] = field(default_factory=list)  # customer id, state, time
 
     def add(self, table: str, row: dict[str, Any]) -> None:
         self.rows.setdefault(table, []).append(row)
@@ -49,9 +50,10 @@ class Batch:
             self.rows.setdefault(table, []).extend(rows)
         for table, ids in other.deleted.items():
             self.deleted.setdefault(table, []).extend(ids)
+        self.consents.extend(other.consents)
 
     def __len__(self) -> int:
-        return sum(map(len, self.rows.values())) + sum(map(len, self.deleted.values()))
+        return sum(map(len, self.rows.values())) + sum(map(len, self.deleted.values())) + len(self.consents)
 
 
 class MappingError(ValueError):

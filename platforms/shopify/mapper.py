@@ -54,8 +54,10 @@ def customer_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
     consent = c.get("email_marketing_consent")
     if isinstance(consent, dict) and consent.get("state"):
         row["email_consent"] = consent["state"]
-    elif "accepts_marketing" in c and consent is None and "email_marketing_consent" not in c:
+        row["email_consent_at"] = parse_time(consent.get("consent_updated_at")) or row["source_updated_at"]
+    elif "accepts_marketing" in c and "email_marketing_consent" not in c:
         row["email_consent"] = "subscribed" if c["accepts_marketing"] else "not_subscribed"
+        row["email_consent_at"] = row["source_updated_at"]
     sms = c.get("sms_marketing_consent")
     if isinstance(sms, dict) and sms.get("state"):
         row["sms_consent"] = sms["state"]
@@ -65,19 +67,13 @@ def customer_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
 
 
 def consent_rows(payload: dict[str, Any], ctx: MapContext) -> Batch:
-    """customers_email_marketing_consent/update: only the consent columns, versioned by its time."""
+    """customers_email_marketing_consent/update: consent alone, versioned by its own time."""
     consent = payload.get("email_marketing_consent") or {}
     if not consent.get("state"):
         raise MappingError("the consent update has no state")
     batch = Batch()
-    batch.add(
-        "customers",
-        {
-            "platform_id": record_id(payload.get("customer_id"), "customer_id"),
-            "source_updated_at": parse_time(consent.get("consent_updated_at")) or ctx.received_at,
-            "email_consent": consent["state"],
-        },
-    )
+    at = parse_time(consent.get("consent_updated_at")) or ctx.received_at
+    batch.consents.append((record_id(payload.get("customer_id"), "customer_id"), consent["state"], at))
     return batch
 
 

@@ -1,0 +1,244 @@
+"""Receivers: every real payload lands with the right fields; bad input changes nothing."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from sqlalchemy import func, select
+
+from connector.models import (
+    Customer,
+    DeadLetter,
+    Order,
+    OrderLineItem,
+    PrivacyRequest,
+    Product,
+    ProductVariant,
+    Store,
+    WebhookInbox,
+)
+from platforms.shopify.webhooks import signature_valid as shopify_valid
+from platforms.woocommerce.webhooks import signature_valid as woo_valid
+from tests.builders import fixture
+from tests.webhooks.conftest import Stores, post_shopify, post_woo, work
+
+
+def one(app: Flask, statement: Any) -> Any:
+    with app.extensions["crm.engine"].connect() as conn:
+        return conn.execute(statement).first()
+
+
+def count(app: Flask, model: Any) -> int:
+    with app.extensions["crm.engine"].connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def test_the_published_signature_vectors_verify() -> None:
+    for v in fixture("shopify/hmac-vectors.json")["webhook_body_hmac"]["vectors"]:
+        assert shopify_valid(v["raw_body"].encode(), v["expected"], [v["secret"]]) == v["valid"], v["id"]
+    for v in fixture("woocommerce/hmac-vectors.json")["vectors"]:
+        if v.get("secret"):
+            assert woo_valid(v["raw_body"].encode(), v["expected"], v["secret"]) == v["valid"], v["id"]
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        "webhook-customers-create.json",
+        "webhook-customers-create-2023-07.json",
+        "webhook-customers-create-2024-10.json",
+        "webhook-customers-create-legacy-sample.json",
+    ],
+)
+def test_customers_of_every_api_version_land(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, version: str
+) -> None:
+    payload = fixture(f"shopify/{version}")
+    assert post_shopify(hook_app, "customers/create", payload).status_code == 200
+    work(hook_app, redis_conn)
+    row = one(hook_app, select(Customer))
+    assert row.platform_id == payload["id"] and row.email == payload["email"]
+    assert row.email_normalized == ((payload["email"] or "").lower() or None)
+    assert row.first_name == payload["first_name"]
+    assert row.raw == payload
+    if payload.get("email_marketing_consent"):
+        assert row.email_consent == payload["email_marketing_consent"]["state"]
+
+
+def test_consent_updates_and_a_later_customer_payload_keep_consent(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis
+) -> None:
+    customer = fixture("shopify/webhook-customers-create.json")
+    consent = fixture("shopify/webhook-customers_email_marketing_consent-update.json")
+    post_shopify(hook_app, "customers/create", customer)
+    post_shopify(hook_app, "customers_email_marketing_consent/update", consent)
+    work(hook_app, redis_conn)
+    post_shopify(hook_app, "customers/update", {**customer, "first_name": "Robert"}, webhook_id="later")
+    work(hook_app, redis_conn)
+    row = one(hook_app, select(Customer.first_name, Customer.email_consent))
+    assert tuple(row) == ("Robert", "not_subscribed")  # the 2025 payload has no consent: kept, not blanked
+
+
+def test_orders_land_with_money_lines_and_channel(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis
+) -> None:
+    payload = fixture("shopify/webhook-orders-create.json")
+    for topic in ("orders/create", "orders/updated", "orders/paid", "orders/cancelled"):
+        assert post_shopify(hook_app, topic, payload).status_code == 200
+    work(hook_app, redis_conn)
+    order = one(hook_app, select(Order))
+    assert order.platform_id == payload["id"] and order.total_price == Decimal(payload["total_price"])
+    assert order.currency == payload["currency"] and order.channel == "online_store"
+    assert order.shipping_country == payload["shipping_address"]["country_code"]
+    assert count(hook_app, Order) == 1 and count(hook_app, OrderLineItem) == len(payload["line_items"])
+
+
+def test_rest_orders_bring_fulfilment_tracking_and_attribution(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis
+) -> None:
+    payload = fixture("shopify/rest-order.json")["order"]
+    post_shopify(hook_app, "orders/updated", payload)
+    work(hook_app, redis_conn)
+    order = one(hook_app, select(Order))
+    assert order.referrer_domain == "otherexample.com" and order.landing_page == "/"
+    assert order.utm_source is None and order.source_name == payload["source_name"]
+    from connector.models import Fulfillment
+
+    tracking = one(hook_app, select(Fulfillment.tracking_number, Fulfillment.carrier))
+    assert tracking.tracking_number == payload["fulfillments"][0]["tracking_number"]
+
+
+def test_products_and_deletions(hook_app: Flask, stores: Stores, redis_conn: redis.Redis) -> None:
+    product = fixture("shopify/webhook-products-create.json")
+    post_shopify(hook_app, "products/create", product)
+    work(hook_app, redis_conn)
+    assert one(hook_app, select(Product.title)).title == product["title"]
+    assert count(hook_app, ProductVariant) == len(product["variants"])
+    post_shopify(hook_app, "products/delete", fixture("shopify/webhook-products-delete.json"))
+    post_shopify(hook_app, "orders/delete", fixture("shopify/webhook-orders-delete.json"))
+    post_shopify(hook_app, "customers/delete", fixture("shopify/webhook-customers-delete.json"))
+    work(hook_app, redis_conn)
+    assert one(hook_app, select(Product.deleted_at)).deleted_at is not None
+    assert one(hook_app, select(Order.deleted_at)).deleted_at is not None  # a tombstone, before any create
+    assert one(hook_app, select(Customer.deleted_at)).deleted_at is not None
+
+
+def test_uninstall_and_compliance_topics_are_acted_on(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis
+) -> None:
+    customer = fixture("shopify/webhook-customers-create.json")
+    post_shopify(hook_app, "customers/create", {**customer, "id": 191167, "email": "john@example.com"})
+    work(hook_app, redis_conn)
+    for topic in ("customers/data_request", "customers/redact"):
+        body = json.loads(json.dumps(fixture(f"shopify/webhook-{topic.replace('/', '-')}.json")))
+        body["shop_domain"] = "shop1.myshopify.com"
+        assert post_shopify(hook_app, topic, body).status_code == 200
+    post_shopify(hook_app, "app/uninstalled", fixture("shopify/webhook-app-uninstalled.json"))
+    work(hook_app, redis_conn)
+    kinds = {r.kind: r for r in _all(hook_app, select(PrivacyRequest))}
+    assert set(kinds) == {"data_request", "customer_redact"}
+    exported = json.loads(Path(kinds["data_request"].result["file"]).read_text())
+    assert exported["customers"][0]["email"] == "john@example.com"
+    assert one(hook_app, select(Customer.email, Customer.deleted_at)).email is None
+    assert one(hook_app, select(Store.status).where(Store.id == stores.shopify_id)).status == "uninstalled"
+    post_shopify(hook_app, "shop/redact", {"shop_id": 1, "shop_domain": "shop1.myshopify.com"})
+    work(hook_app, redis_conn)
+    assert one(hook_app, select(Store).where(Store.id == stores.shopify_id)) is None
+    assert count(hook_app, Customer) == 0 and count(hook_app, PrivacyRequest) == 3
+    # once the shop is gone, a compliance topic is still acknowledged
+    assert post_shopify(hook_app, "shop/redact", {"shop_id": 1}, webhook_id="again").status_code == 200
+
+
+def _all(app: Flask, statement: Any) -> list[Any]:
+    with app.extensions["crm.engine"].connect() as conn:
+        return list(conn.execute(statement))
+
+
+@pytest.mark.parametrize(
+    ("topic", "name", "model"),
+    [
+        ("customer.created", "rest-customer.json", Customer),
+        ("customer.updated", "rest-customer-airbyte-store.json", Customer),
+        ("order.created", "rest-order.json", Order),
+        ("order.updated", "rest-order-airbyte-store.json", Order),
+        ("product.created", "rest-product-simple.json", Product),
+        ("product.updated", "rest-product-variable.json", Product),
+    ],
+)
+def test_woocommerce_payloads_land(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, topic: str, name: str, model: Any
+) -> None:
+    payload = fixture(f"woocommerce/{name}")
+    assert post_woo(hook_app, stores, topic, payload).status_code == 200
+    work(hook_app, redis_conn)
+    row = one(hook_app, select(model))
+    assert row.platform_id == payload["id"] and row.deleted_at is None
+    assert row.source_updated_at.replace(tzinfo=None).isoformat() == payload["date_modified_gmt"]
+    if model is Order:
+        assert row.total_price == Decimal(payload["total"]) and row.email == payload["billing"]["email"]
+        assert count(hook_app, OrderLineItem) == len(payload["line_items"])
+
+
+def test_woocommerce_deletes_and_the_ping(hook_app: Flask, stores: Stores, redis_conn: redis.Redis) -> None:
+    ping = hook_app.test_client().post(f"/webhooks/woocommerce/{stores.woo_key}", data={"webhook_id": "7"})
+    assert ping.status_code == 200
+    post_woo(hook_app, stores, "order.created", fixture("woocommerce/rest-order.json"))
+    post_woo(hook_app, stores, "order.deleted", {"id": fixture("woocommerce/rest-order.json")["id"]})
+    work(hook_app, redis_conn)
+    assert one(hook_app, select(Order.deleted_at)).deleted_at is not None
+
+
+def test_rejections_change_nothing(hook_app: Flask, stores: Stores, hook_env: dict[str, str]) -> None:
+    payload = fixture("shopify/webhook-orders-create.json")
+    client = hook_app.test_client()
+    assert post_shopify(hook_app, "orders/create", payload, secret="forged").status_code == 401
+    assert (
+        post_shopify(hook_app, "orders/create", payload, secret="a_secret_we_no_longer_use").status_code
+        == 401
+    )
+    raw = json.dumps(payload).encode()
+    unsigned = client.post("/webhooks/shopify", data=raw, headers={"X-Shopify-Topic": "orders/create"})
+    assert unsigned.status_code == 401
+    assert post_shopify(hook_app, "orders/create", None, body=b"{not json").status_code == 400
+    assert post_shopify(hook_app, "orders/create", payload, shop="nobody.myshopify.com").status_code == 404
+    assert post_woo(hook_app, stores, "order.created", payload, secret="forged").status_code == 401
+    wrong_key = client.post(
+        "/webhooks/woocommerce/nope", data=raw, headers={"X-WC-Webhook-Topic": "order.created"}
+    )
+    assert wrong_key.status_code == 404
+    big = b'{"id": 1, "pad": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+    assert post_shopify(hook_app, "orders/create", None, body=big).status_code == 413
+    assert count(hook_app, WebhookInbox) == 0 and count(hook_app, Order) == 0
+
+
+def test_unknown_topics_and_duplicates(hook_app: Flask, stores: Stores, redis_conn: redis.Redis) -> None:
+    assert post_shopify(hook_app, "themes/publish", {"id": 1}).status_code == 200
+    assert count(hook_app, WebhookInbox) == 0
+    payload = fixture("shopify/webhook-products-create.json")
+    first = post_shopify(hook_app, "products/create", payload, webhook_id="same")
+    again = post_shopify(hook_app, "products/create", payload, webhook_id="same")
+    assert first.json["message"] == "accepted" and again.json["message"].startswith("duplicate")
+    assert count(hook_app, WebhookInbox) == 1
+
+
+def test_the_previous_secret_is_accepted_during_rotation(hook_app: Flask, stores: Stores) -> None:
+    payload = fixture("shopify/webhook-products-create.json")
+    assert post_shopify(hook_app, "products/create", payload, secret="old_secret").status_code == 200
+
+
+def test_a_poison_delivery_is_dead_lettered_and_the_rest_proceed(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis
+) -> None:
+    good = fixture("shopify/webhook-products-create.json")
+    post_shopify(hook_app, "products/create", {"id": 5, "updated_at": "not a time"})
+    post_shopify(hook_app, "products/create", good)
+    work(hook_app, redis_conn)
+    assert count(hook_app, Product) == 1
+    letter = one(hook_app, select(DeadLetter.reason, DeadLetter.entity))
+    assert letter.entity == "products/create" and "not a timestamp" in letter.reason
