@@ -17,7 +17,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
 from connector import create_app, db, queue, settings_of, stores, vault_of
-from connector.errors import BadInput, ConfigError
+from connector.errors import ConnectorError
 
 
 def _app() -> Flask:
@@ -261,10 +261,53 @@ def stores_remove(store_ref: str, yes: bool) -> None:
     click.echo(f"store {store_ref} removed")
 
 
+# --- webhooks ------------------------------------------------------------------------------
+
+
+@cli.group("webhooks")
+def webhooks_group() -> None:
+    """Check and repair each store's webhook subscriptions."""
+
+
+def _subscriptions(store_ref: str, fix: bool, as_json: bool) -> None:
+    from webhooks import subscriptions
+
+    app = _app()
+    _ready(app)
+    with db.session(app) as s, s.begin():
+        store = stores.find_store(s, store_ref)
+        act = subscriptions.repair if fix else subscriptions.check
+        health = act(settings_of(app), vault_of(app), store)
+    if as_json:
+        click.echo(json.dumps(health.as_dict()))
+        return
+    state = "healthy" if health.ok else "needs repair (`crm-connector webhooks repair`)"
+    click.echo(f"store {health.store_id}: {len(health.healthy)} subscriptions healthy, {state}")
+    for label, topics in (("missing", health.missing), ("disabled", health.disabled)):
+        if topics:
+            click.echo(f"  {label}: {', '.join(topics)}")
+
+
+@webhooks_group.command("check")
+@click.argument("store_ref")
+@click.option("--json", "as_json", is_flag=True)
+def webhooks_check(store_ref: str, as_json: bool) -> None:
+    """Compare the platform's subscriptions with the ones the connector needs."""
+    _subscriptions(store_ref, fix=False, as_json=as_json)
+
+
+@webhooks_group.command("repair")
+@click.argument("store_ref")
+@click.option("--json", "as_json", is_flag=True)
+def webhooks_repair(store_ref: str, as_json: bool) -> None:
+    """Create missing subscriptions and replace disabled ones."""
+    _subscriptions(store_ref, fix=True, as_json=as_json)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="crm-connector", standalone_mode=False)
-    except (ConfigError, BadInput) as exc:
+    except ConnectorError as exc:
         click.echo(f"crm-connector: {exc}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:

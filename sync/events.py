@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from flask import current_app
-from sqlalchemy import distinct, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -187,9 +187,9 @@ def sweep() -> dict[str, int]:
     with engine.connect() as db:
         stalled = (
             db.execute(
-                select(distinct(WebhookInbox.store_id)).where(
-                    WebhookInbox.status == "pending", WebhookInbox.received_at < utcnow() - SWEEP_AFTER
-                )
+                select(WebhookInbox.store_id)
+                .distinct()
+                .where(WebhookInbox.status == "pending", WebhookInbox.received_at < utcnow() - SWEEP_AFTER)
             )
             .scalars()
             .all()

@@ -87,8 +87,11 @@ def _insert(engine: Engine, delivery: Delivery) -> bool:
 
 
 def request_processing(conn: redis.Redis, store_id: int) -> None:
-    """Enqueue the store's inbox job; with Redis down the sweeper will do it later."""
+    """Enqueue the store's inbox job unless one is already waiting (it drains everything
+    pending when it runs); with Redis down the sweeper will do it later."""
     try:
+        if conn.exists(f"rq:job:inbox-{store_id}"):
+            return
         enqueue(
             conn, "webhooks", "sync.events.process_inbox", store_id, job_id=f"inbox-{store_id}", result_ttl=0
         )

@@ -72,7 +72,11 @@ def shopify_delivery() -> ResponseReturnValue:
 @bp.post("/woocommerce/<store_key>")
 def woocommerce_delivery(store_key: str) -> ResponseReturnValue:
     topic = request.headers.get("X-WC-Webhook-Topic")
-    if topic is None and request.mimetype == "application/x-www-form-urlencoded" and request.form.get("webhook_id"):
+    if (
+        topic is None
+        and request.mimetype == "application/x-www-form-urlencoded"
+        and request.form.get("webhook_id")
+    ):
         return answer(200, "pong")  # the creation ping: unsigned, form-encoded, before anything else
     body = request.get_data(cache=False)
     try:

@@ -9,7 +9,7 @@ uninstalling, GDPR requests, app-level (TOML) webhook configuration.
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -231,7 +231,7 @@ def _choose(w: World, store: SandboxStore, entity: str, op: str, count: int) -> 
 
 def _apply(w: World, target: Shop | WooSite, entity: str, op: str, index: int) -> int:
     store = target.store
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = store.next_time(entity, index)
     if op == "create":
         index = store.create(entity, now)
     if isinstance(target, WooSite):
@@ -262,7 +262,7 @@ def _apply_shopify(w: World, shop: Shop, entity: str, op: str, index: int, now: 
         if entity == "orders" and stats is not None:
             gql.add_order_to_stats(stats, store.dataset.order(index), -1)
         store.delete(entity, index, now)
-        events.fire(w, shop, f"{entity}/delete", events.deleted_payload(entity, rec_id))
+        events.fire(w, shop, f"{entity}/delete", events.deleted_payload(entity, rec_id), at=now)
         return rec_id
     before = store.get(entity, index) if op == "update" else None
     if op == "update":
@@ -271,7 +271,7 @@ def _apply_shopify(w: World, shop: Shop, entity: str, op: str, index: int, now: 
     if entity == "orders" and op == "create" and stats is not None:
         gql.add_order_to_stats(stats, rec.data, +1)
     for topic, payload in _shopify_topics(store, entity, op, before, rec):
-        events.fire(w, shop, topic, payload)
+        events.fire(w, shop, topic, payload, at=now)
     return rec_id
 
 

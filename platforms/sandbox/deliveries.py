@@ -43,20 +43,20 @@ class Faults:
 
 
 class Dispatcher:
-    def __init__(self, faults: Faults, seed: int = 0) -> None:
+    def __init__(self, faults: Faults, seed: int = 0, senders: int = 4) -> None:
         self.faults = faults
         self.random = random.Random(seed)
         self._queue: list[tuple[float, int, Delivery]] = []
         self._pending_keys: set[tuple[Any, ...]] = set()
         self._counter = itertools.count()
         self._cv = threading.Condition()
-        self._session = requests.Session()
+        self._local = threading.local()
         self._stopped = False
-        self._busy = False
+        self._busy = 0
         self.sent = 0
         self.dropped = 0
-        self._thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
-        self._thread.start()
+        for n in range(senders):  # platforms deliver concurrently, so the order of arrival is not guaranteed
+            threading.Thread(target=self._run, name=f"sandbox-webhooks-{n}", daemon=True).start()
 
     def submit(self, delivery: Delivery, delay: float = 0.0) -> None:
         with self._cv:
@@ -71,7 +71,7 @@ class Dispatcher:
 
     def idle(self) -> bool:
         with self._cv:
-            return not self._queue and not self._busy
+            return not self._queue and self._busy == 0
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -84,7 +84,7 @@ class Dispatcher:
     def stop(self) -> None:
         with self._cv:
             self._stopped = True
-            self._cv.notify()
+            self._cv.notify_all()
 
     def _run(self) -> None:
         while True:
@@ -96,12 +96,12 @@ class Dispatcher:
                 _, _, delivery = heapq.heappop(self._queue)
                 if delivery.collapse_key is not None:
                     self._pending_keys.discard(delivery.collapse_key)
-                self._busy = True
+                self._busy += 1
             try:
                 self._send(delivery)
             finally:
                 with self._cv:
-                    self._busy = False
+                    self._busy -= 1
 
     def _send(self, delivery: Delivery) -> None:
         if delivery.refresh is not None:
@@ -109,10 +109,12 @@ class Dispatcher:
             if rebuilt is None:
                 return
             delivery.headers, delivery.body = rebuilt
-        if self.random.random() < self.faults.webhook_drop:
-            self.dropped += 1  # lost without a trace: neither the receiver nor the platform sees it
-            return
-        copies = 2 if self.random.random() < self.faults.webhook_duplicate else 1
+        with self._cv:
+            dropped = self.random.random() < self.faults.webhook_drop
+            copies = 2 if self.random.random() < self.faults.webhook_duplicate else 1
+            self.dropped += dropped
+        if dropped:
+            return  # lost without a trace: neither the receiver nor the platform sees it
         status: int | None = None
         for _ in range(copies):
             status = self._post(delivery)
@@ -122,8 +124,11 @@ class Dispatcher:
             self.submit(delivery, retry_in)
 
     def _post(self, delivery: Delivery) -> int | None:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
         try:
-            response = self._session.post(
+            response = session.post(
                 delivery.url,
                 data=delivery.body,
                 headers=delivery.headers,
@@ -132,5 +137,6 @@ class Dispatcher:
             )
         except requests.RequestException:
             return None
-        self.sent += 1
+        with self._cv:
+            self.sent += 1
         return response.status_code

@@ -40,7 +40,14 @@ def sign(secret: str, body: bytes) -> str:
 SHOP_REDACT_AFTER_S = 48 * 3600
 
 
-def fire(world: World, shop: Shop, topic: str, payload: dict[str, Any], delay_s: float = 0.0) -> int:
+def fire(
+    world: World,
+    shop: Shop,
+    topic: str,
+    payload: dict[str, Any],
+    delay_s: float = 0.0,
+    at: datetime | None = None,
+) -> int:
     """Deliver `topic` to every subscriber: Admin-API subscriptions, then app-level ones."""
     targets: list[tuple[ShopifySubscription | None, str]] = []
     if topic in COMPLIANCE_TOPICS:
@@ -53,7 +60,7 @@ def fire(world: World, shop: Shop, topic: str, payload: dict[str, Any], delay_s:
         return 0
     body = json.dumps(payload, separators=(",", ":")).encode()
     event_id = str(uuid.uuid4())
-    triggered = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    triggered = (at or datetime.now(UTC)).isoformat().replace("+00:00", "Z")
     for sub, uri in targets:
         headers = {
             "Content-Type": "application/json",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from platforms.sandbox.generator import Dataset
@@ -57,7 +57,7 @@ class SandboxStore:
         sizes = dataset.sizes
         self.overlays = {e: Overlay(getattr(sizes, e)) for e in ENTITIES}
         self._woo_ids: dict[str, dict[int, int]] = {e: {} for e in ENTITIES}  # created index → id
-        self._woo_index: dict[int, tuple[str, int]] = {}
+        self._woo_index: dict[tuple[str, int], tuple[str, int]] = {}  # (id space, id) → (entity, index)
         self._next_post_id = 10 + sizes.products + sizes.orders
         self.mutations = 0
 
@@ -77,7 +77,7 @@ class SandboxStore:
         if self.platform == "shopify":
             index = record_id - SHOPIFY_BASE[entity] - self.number * STORE_STRIDE
             return index if 0 <= index < ov.size else None
-        found = self._woo_index.get(record_id)
+        found = self._woo_index.get((_id_space(entity), record_id))
         if found:
             return found[1] if found[0] == entity else None
         first = self.id_of(entity, 0)
@@ -182,6 +182,14 @@ class SandboxStore:
 
     # --- changing -------------------------------------------------------------------------
 
+    def next_time(self, entity: str, index: int) -> datetime:
+        """Now, to the second, but always after the record's last change: platforms stamp
+        updated_at to the second, and a record's versions never go backwards."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        if index < 0 or index >= self.overlays[entity].size:
+            return now
+        return max(now, self.get(entity, index).updated_at + timedelta(seconds=1))
+
     def create(self, entity: str, now: datetime) -> int:
         with self.lock:
             ov = self.overlays[entity]
@@ -190,7 +198,7 @@ class SandboxStore:
             if self.platform == "woocommerce":
                 rec_id = 2 + index if entity == "customers" else self._take_post_id()
                 self._woo_ids[entity][index] = rec_id
-                self._woo_index[rec_id] = (entity, index)
+                self._woo_index[(_id_space(entity), rec_id)] = (entity, index)
             return index
 
     def update(self, entity: str, index: int, now: datetime) -> None:
@@ -212,3 +220,8 @@ class SandboxStore:
     def _take_post_id(self) -> int:
         self._next_post_id += 1
         return self._next_post_id
+
+
+def _id_space(entity: str) -> str:
+    """WooCommerce customers are WordPress users; orders and products are posts (one sequence)."""
+    return "users" if entity == "customers" else "posts"

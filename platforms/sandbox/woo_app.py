@@ -357,7 +357,7 @@ def _ping(hook: WooWebhook) -> None:
 
 
 def delete(site: WooSite, resource: str, index: int, *, trash: bool) -> None:
-    now = datetime.now(UTC)
+    now = site.store.next_time(resource, index)
     record = site.store.get(resource, index)
     if resource == "customers":
         trash = False

@@ -242,3 +242,37 @@ def test_a_poison_delivery_is_dead_lettered_and_the_rest_proceed(
     assert count(hook_app, Product) == 1
     letter = one(hook_app, select(DeadLetter.reason, DeadLetter.entity))
     assert letter.entity == "products/create" and "not a timestamp" in letter.reason
+
+
+def test_woocommerce_deliveries_are_spooled_while_the_database_is_down(
+    hook_app: Flask, stores: Stores, hook_env: dict[str, str], redis_conn: redis.Redis
+) -> None:
+    # given the store was seen once (its sealed secret is cached in Redis)
+    first = fixture("woocommerce/rest-customer.json")
+    assert post_woo(hook_app, stores, "customer.created", first).status_code == 200
+    # when the database goes away, a WooCommerce delivery (never retried by WooCommerce) is still accepted
+    from connector import create_app
+
+    broken = create_app({**hook_env, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/test"})
+    later = {**first, "id": 4242, "email": "spooled@example.com"}
+    with broken.app_context():
+        answer = post_woo(broken, stores, "customer.created", later)
+    assert answer.status_code == 200
+    # and a Shopify delivery gets 503 (Shopify retries)
+    with broken.app_context():
+        assert (
+            post_shopify(
+                broken,
+                "customers/create",
+                fixture("shopify/webhook-customers-create.json"),
+                shop="shop1.myshopify.com",
+            ).status_code
+            == 503
+        )
+    # then, the database back, the sweeper moves the spooled delivery in and it is processed once
+    from sync.events import sweep
+
+    assert sweep()["spooled_moved"] == 1
+    work(hook_app, redis_conn)
+    emails = {r.email for r in _all(hook_app, select(Customer.email))}
+    assert emails == {first["email"], "spooled@example.com"}

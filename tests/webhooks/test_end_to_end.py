@@ -1,0 +1,255 @@
+"""Webhooks end to end against the sandbox, over real HTTP both ways: registration and
+repair, 10,000 deliveries with duplicates and reordering, Redis stopping mid-stream."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import requests
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from connector import create_app
+from connector.db import session
+from connector.embedded_redis import EmbeddedRedis
+from connector.models import Customer, Order, Product, Store, WebhookInbox
+from connector.queue import connect, make_worker
+from connector.stores import account_named, connect_store
+from platforms.sandbox.generator import Sizes
+from platforms.sandbox.server import SandboxServer
+from platforms.sandbox.world import World
+from sync.events import sweep
+from webhooks import subscriptions
+
+pytestmark = pytest.mark.slow
+SHOP = "sandbox-shop-1.myshopify.com"
+
+
+@dataclass
+class Rig:
+    app: Flask
+    sandbox: SandboxServer
+    url: str
+    shop: Store
+    site: Store
+    redis: redis.Redis
+
+    def mutate(self, platform: str, entity: str, op: str, count: int) -> list[int]:
+        store = SHOP if platform == "shopify" else "site-1"
+        answer = requests.post(
+            f"{self.sandbox.url}/_sandbox/mutate",
+            json={"platform": platform, "store": store, "entity": entity, "op": op, "count": count},
+            timeout=120,
+        )
+        assert answer.status_code == 200, answer.text
+        ids: list[int] = answer.json()["ids"]
+        return ids
+
+    def settle(self) -> None:
+        """Wait for the sandbox to deliver everything, then let a worker drain the inbox."""
+        assert self.sandbox.world.dispatcher.wait_idle(timeout=300)
+        with self.app.app_context():
+            sweep()
+            make_worker(self.redis, ("webhooks",), simple=True).work(burst=True)
+
+
+def serve(app: Flask) -> tuple[str, Any]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}", server
+
+
+def build(app_env: dict[str, str], world: World, redis_url: str) -> Iterator[Rig]:
+    sandbox = SandboxServer(world).start()
+    placeholder = make_server("127.0.0.1", 0, Flask("x"))
+    port = placeholder.server_port
+    placeholder.server_close()
+    manifest = world.manifest()
+    env = {
+        **app_env,
+        "REDIS_URL": redis_url,
+        "APP_URL": f"http://127.0.0.1:{port}",
+        "SHOPIFY_API_KEY": manifest["shopify"]["api_key"],
+        "SHOPIFY_API_SECRET": manifest["shopify"]["api_secret"],
+        "SHOPIFY_SHOP_URL_TEMPLATE": manifest["shopify"]["shop_url_template"],
+    }
+    app = create_app(env)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    vault = app.extensions["crm.vault"]
+    shop_entry, site_entry = manifest["shopify"]["shops"][0], manifest["woocommerce"]["stores"][0]
+    with app.app_context(), session(app) as s, s.begin():
+        account = account_named(s, "test")
+        shop = connect_store(
+            s,
+            vault,
+            account=account,
+            platform="shopify",
+            domain=SHOP,
+            credentials={"access_token": shop_entry["access_token"]},
+        )
+        site = connect_store(
+            s,
+            vault,
+            account=account,
+            platform="woocommerce",
+            domain=site_entry["url"],
+            credentials={
+                "consumer_key": site_entry["consumer_key"],
+                "consumer_secret": site_entry["consumer_secret"],
+            },
+        )
+    rig = Rig(app, sandbox, env["APP_URL"], shop, site, connect(redis_url))
+    yield rig
+    server.shutdown()
+    sandbox.stop()
+    app.extensions["crm.engine"].dispose()
+
+
+@pytest.fixture
+def rig(app_env: dict[str, str], redis_conn: redis.Redis, redis_url: str) -> Iterator[Rig]:
+    yield from build(app_env, World(seed=11, sizes=Sizes(60, 150, 30)), redis_url)
+
+
+def repair_both(rig: Rig) -> None:
+    settings, vault = rig.app.extensions["crm.settings"], rig.app.extensions["crm.vault"]
+    with rig.app.app_context(), session(rig.app) as s, s.begin():
+        for store_id in (rig.shop.id, rig.site.id):
+            store = s.get(Store, store_id)
+            assert store is not None
+            assert subscriptions.repair(settings, vault, store).ok
+
+
+def test_registration_check_and_repair(rig: Rig) -> None:
+    settings, vault = rig.app.extensions["crm.settings"], rig.app.extensions["crm.vault"]
+    with rig.app.app_context(), session(rig.app) as s:
+        shop, site = s.get(Store, rig.shop.id), s.get(Store, rig.site.id)
+        assert shop is not None and site is not None
+        assert set(subscriptions.check(settings, vault, shop).missing) == set(subscriptions.SHOPIFY_TOPICS)
+        assert set(subscriptions.check(settings, vault, site).missing) == set(subscriptions.WOO_TOPICS)
+    repair_both(rig)
+    world = rig.sandbox.world
+    world.shops[SHOP].subscriptions.pop(next(iter(world.shops[SHOP].subscriptions)))  # Shopify dropped one
+    next(iter(world.woo["site-1"].webhooks.values())).status = "disabled"  # WooCommerce disabled one
+    with rig.app.app_context(), session(rig.app) as s:
+        shop, site = s.get(Store, rig.shop.id), s.get(Store, rig.site.id)
+        assert shop is not None and site is not None
+        assert len(subscriptions.check(settings, vault, shop).missing) == 1
+        assert len(subscriptions.check(settings, vault, site).disabled) == 1
+    repair_both(rig)
+    assert len(world.woo["site-1"].webhooks) == len(subscriptions.WOO_TOPICS)
+
+
+def crm_state(app: Flask, model: Any, store_id: int, columns: tuple[str, ...]) -> dict[int, Any]:
+    with app.extensions["crm.engine"].connect() as conn:
+        rows = conn.execute(select(model).where(model.store_id == store_id))
+        return {
+            r.platform_id: (None if r.deleted_at else tuple(getattr(r, c) for c in columns)) for r in rows
+        }
+
+
+def sandbox_state(world: World, platform: str, entity: str, ids: set[int], render: Any) -> dict[int, Any]:
+    target = world.shops[SHOP] if platform == "shopify" else world.woo["site-1"]
+    store = target.store
+    out = {}
+    for rec_id in ids:
+        index = store.index_of(entity, rec_id)
+        assert index is not None
+        live = store.exists(entity, index) and index not in store.overlays[entity].trashed
+        out[rec_id] = render(store.get(entity, index)) if live else None
+    return out
+
+
+def test_ten_thousand_deliveries_with_duplicates_and_reordering(rig: Rig) -> None:
+    repair_both(rig)
+    requests.post(
+        f"{rig.sandbox.url}/_sandbox/faults",
+        json={"webhook_duplicate": 0.3, "webhook_reorder": 0.3},
+        timeout=5,
+    )
+    touched: dict[tuple[str, str], set[int]] = {}
+    plan = [("create", 200), *[("update", 200)] * 6, ("delete", 40), ("update", 200)]
+    for op, count in plan:  # each round touches every platform and entity
+        for platform in ("shopify", "woocommerce"):
+            for entity in ("customers", "orders", "products"):
+                touched.setdefault((platform, entity), set()).update(rig.mutate(platform, entity, op, count))
+    rig.settle()
+    world = rig.sandbox.world
+    assert world.dispatcher.sent >= 10_000, world.dispatcher.sent
+    from decimal import Decimal
+
+    checks = {
+        ("shopify", "orders"): (
+            Order,
+            rig.shop.id,
+            ("total_price", "financial_status"),
+            lambda r: (
+                Decimal(r.data["total"]).quantize(Decimal("0.0001")),
+                {
+                    "voided": "voided",
+                    "partially_refunded": "partially_refunded",
+                    "paid": "paid",
+                    "pending": "pending",
+                }[_financial(r.data)],
+            ),
+        ),
+        ("shopify", "customers"): (
+            Customer,
+            rig.shop.id,
+            ("email", "first_name"),
+            lambda r: (r.data["email"], r.data["first_name"]),
+        ),
+        ("shopify", "products"): (Product, rig.shop.id, ("title",), lambda r: (r.data["title"],)),
+        ("woocommerce", "customers"): (Customer, rig.site.id, ("email",), lambda r: (r.data["email"],)),
+        ("woocommerce", "products"): (Product, rig.site.id, ("title",), lambda r: (r.data["title"],)),
+        ("woocommerce", "orders"): (
+            Order,
+            rig.site.id,
+            ("total_price",),
+            lambda r: (Decimal(r.data["total"]).quantize(Decimal("0.0001")),),
+        ),
+    }
+    for (platform, entity), (model, store_id, columns, render) in checks.items():
+        ids = touched[(platform, entity)]
+        want = sandbox_state(world, platform, entity, ids, render)
+        have = crm_state(rig.app, model, store_id, columns)
+        assert {i: have.get(i, "absent") for i in ids} == want, (platform, entity)
+
+
+def _financial(o: dict[str, Any]) -> str:
+    from platforms.sandbox.shopify_shapes import financial_status
+
+    return financial_status(o)
+
+
+def test_redis_stopping_mid_stream_loses_nothing_and_repeats_nothing(
+    app_env: dict[str, str], tmp_path: Path, redis_conn: redis.Redis
+) -> None:
+    own = EmbeddedRedis(tmp_path / "own-redis").start()
+    try:
+        for rig in build(app_env, World(seed=12, sizes=Sizes(40, 80, 20)), own.url):
+            repair_both(rig)
+            first = rig.mutate("shopify", "customers", "update", 20)
+            assert rig.sandbox.world.dispatcher.wait_idle(timeout=60)
+            own.stop()  # Redis goes away mid-stream
+            second = rig.mutate("shopify", "customers", "update", 20)
+            assert rig.sandbox.world.dispatcher.wait_idle(timeout=60)
+            own.start()
+            time.sleep(0.2)
+            rig.redis = connect(own.url)
+            rig.settle()
+            with rig.app.extensions["crm.engine"].connect() as conn:
+                inbox = conn.execute(select(WebhookInbox.status, WebhookInbox.attempts)).all()
+            assert inbox and all(status == "done" and attempts == 1 for status, attempts in inbox)
+            have = crm_state(rig.app, Customer, rig.shop.id, ("email",))
+            assert set(first) | set(second) <= set(have)
+    finally:
+        own.stop()
