@@ -31,7 +31,7 @@ class Scheduled:
 def schedule() -> list[Scheduled]:
     return [
         Scheduled("sync.housekeeping.prune_inbox", "sync", 3600),
-        Scheduled("sync.events.sweep", "webhooks", 30),
+        Scheduled("sync.events.sweep", "webhooks", 10),
     ]
 
 

@@ -33,7 +33,7 @@ from webhooks import inbox
 
 log = logs.get(__name__)
 ROUND = 500
-SWEEP_AFTER = timedelta(seconds=5)
+SWEEP_AFTER = timedelta(seconds=2)
 
 
 def process_inbox(store_id: int) -> dict[str, int]:

@@ -9,19 +9,21 @@ the sweeper moves it into the inbox when the database is back.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 import redis
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from connector import logs
 from connector.models import WebhookInbox
 from connector.queue import enqueue
-from connector.upsert import dialect_insert
+from connector.types import utcnow
 
 log = logs.get(__name__)
 SPOOL_KEY = "crm:webhook-spool"
@@ -41,6 +43,10 @@ class Unavailable(Exception):
     """Neither store could take the delivery: answer 503 so the platform retries."""
 
 
+class StoreGone(Exception):
+    """The store was deleted (a shop redaction) between looking it up and recording."""
+
+
 @dataclass
 class Delivery:
     store_id: int
@@ -56,6 +62,8 @@ def record(engine: Engine, conn: redis.Redis, delivery: Delivery, *, spool_if_db
     """Store the delivery (True if it is new) and ask for it to be processed."""
     try:
         new = _insert(engine, delivery)
+    except IntegrityError:
+        raise StoreGone(delivery.store_id) from None
     except SQLAlchemyError:
         if not spool_if_db_down:
             raise Unavailable("the database is unavailable") from None
@@ -66,24 +74,29 @@ def record(engine: Engine, conn: redis.Redis, delivery: Delivery, *, spool_if_db
     return new
 
 
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, built once per dialect (a hot path)."""
+    table: Any = WebhookInbox.__table__
+    make: Any = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
+    return make(table).on_conflict_do_nothing(index_elements=["store_id", "dedup_key"]).returning(table.c.id)
+
+
 def _insert(engine: Engine, delivery: Delivery) -> bool:
     with engine.begin() as db:
-        statement = (
-            dialect_insert(db, WebhookInbox.__table__)
-            .values(
-                store_id=delivery.store_id,
-                platform=delivery.platform,
-                topic=delivery.topic,
-                dedup_key=delivery.dedup_key,
-                headers=delivery.headers,
-                body=delivery.body,
-                triggered_at=delivery.triggered_at,
-                status="pending",
-            )
-            .on_conflict_do_nothing(index_elements=["store_id", "dedup_key"])
-            .returning(WebhookInbox.id)
-        )
-        return db.execute(statement).first() is not None
+        params = {
+            "store_id": delivery.store_id,
+            "platform": delivery.platform,
+            "topic": delivery.topic,
+            "dedup_key": delivery.dedup_key,
+            "headers": delivery.headers,
+            "body": delivery.body,
+            "triggered_at": delivery.triggered_at,
+            "status": "pending",
+            "attempts": 0,
+            "received_at": utcnow(),
+        }
+        return db.execute(_insert_statement(db.dialect.name), params).first() is not None
 
 
 def request_processing(conn: redis.Redis, store_id: int) -> None:

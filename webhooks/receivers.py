@@ -9,12 +9,15 @@ the delivery cannot be stored, 200 otherwise (unknown topics too: logged, ignore
 from __future__ import annotations
 
 import contextlib
+import time
+import weakref
 
 import orjson
 import redis
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector import logs, settings_of, vault_of
@@ -54,9 +57,7 @@ def shopify_delivery() -> ResponseReturnValue:
     except SQLAlchemyError:
         return answer(503, "the database is unavailable; retry later")
     if store_id is None:
-        if facts.topic in shopify.COMPLIANCE:
-            return answer(200, "no data is held for this shop")
-        return answer(404, "unknown shop")
+        return _no_shop(facts.topic)
     delivery = inbox.Delivery(
         store_id,
         "shopify",
@@ -66,7 +67,17 @@ def shopify_delivery() -> ResponseReturnValue:
         body,
         facts.triggered_at,
     )
-    return _record(delivery, spool_if_db_down=False)
+    try:
+        return _record(delivery, spool_if_db_down=False)
+    except inbox.StoreGone:
+        _store_ids.get(get_engine(), {}).pop(("shopify", facts.shop_domain), None)
+        return _no_shop(facts.topic)
+
+
+def _no_shop(topic: str) -> ResponseReturnValue:
+    if topic in shopify.COMPLIANCE:
+        return answer(200, "no data is held for this shop")
+    return answer(404, "unknown shop")
 
 
 @bp.post("/woocommerce/<store_key>")
@@ -105,7 +116,10 @@ def woocommerce_delivery(store_key: str) -> ResponseReturnValue:
         body,
         None,
     )
-    return _record(delivery, spool_if_db_down=True)
+    try:
+        return _record(delivery, spool_if_db_down=True)
+    except inbox.StoreGone:
+        return answer(404, "unknown store")
 
 
 def _record(delivery: inbox.Delivery, *, spool_if_db_down: bool) -> ResponseReturnValue:
@@ -122,7 +136,26 @@ def _record(delivery: inbox.Delivery, *, spool_if_db_down: bool) -> ResponseRetu
     return answer(200, "accepted" if new else "duplicate; already accepted")
 
 
+STORE_CACHE_S = 30.0
+# per database engine (so per app): (platform, domain) → (seen at, store id)
+_store_ids: weakref.WeakKeyDictionary[Engine, dict[tuple[str, str], tuple[float, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _store_id(platform: str, domain: str) -> int | None:
+    """The store's id; known stores are remembered for a few seconds (a hot path)."""
+    known = _store_ids.setdefault(get_engine(), {})
+    cached = known.get((platform, domain))
+    if cached and time.monotonic() - cached[0] < STORE_CACHE_S:
+        return cached[1]
+    found = _lookup_store_id(platform, domain)
+    if found is not None:
+        known[(platform, domain)] = (time.monotonic(), found)
+    return found
+
+
+def _lookup_store_id(platform: str, domain: str) -> int | None:
     with get_engine().connect() as conn:
         return conn.execute(
             select(Store.id).where(Store.platform == platform, Store.domain == domain)
