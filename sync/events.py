@@ -75,8 +75,11 @@ def _round(conn: Connection, store: Any, rows: Sequence[Any]) -> Counter[str]:
             outcome.update(_flush(conn, store.id, pending))
             pending = []
             outcome[_act(conn, store, row, action, payload)] += 1
-        except (MappingError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            _fail(conn, store.id, row, f"the delivery could not be read: {exc}")
+        except SQLAlchemyError:
+            raise  # the database, not the delivery: the whole round is retried
+        except Exception as exc:  # mapping is pure: any error means this one delivery is poison
+            reason = str(exc) if isinstance(exc, MappingError) else f"{type(exc).__name__}: {exc}"
+            _fail(conn, store.id, row, f"the delivery could not be read: {reason}")
             outcome["failed"] += 1
     outcome.update(_flush(conn, store.id, pending))
     return outcome

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import redis
+from rq import Retry
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -27,6 +28,9 @@ from connector.types import utcnow
 
 log = logs.get(__name__)
 SPOOL_KEY = "crm:webhook-spool"
+# a failed round (the database hiccuped) is retried with backoff; rows stay pending meanwhile,
+# and once retries run out the sweeper enqueues the store again: nothing is dropped
+RETRY = Retry(max=5, interval=[5, 30, 120, 600, 1800])
 KEPT_HEADERS = (
     "X-Shopify-Topic",
     "X-Shopify-Webhook-Id",
@@ -106,7 +110,13 @@ def request_processing(conn: redis.Redis, store_id: int) -> None:
         if conn.exists(f"rq:job:inbox-{store_id}"):
             return
         enqueue(
-            conn, "webhooks", "sync.events.process_inbox", store_id, job_id=f"inbox-{store_id}", result_ttl=0
+            conn,
+            "webhooks",
+            "sync.events.process_inbox",
+            store_id,
+            job_id=f"inbox-{store_id}",
+            result_ttl=0,
+            retry=RETRY,
         )
     except (redis.RedisError, OSError):
         log.warning("webhook queued for the sweeper", extra={"store_id": store_id})

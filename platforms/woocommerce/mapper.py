@@ -14,6 +14,7 @@ from typing import Any
 from platforms.base import (
     Batch,
     MapContext,
+    MappingError,
     channel_of,
     domain_of,
     e164,
@@ -40,6 +41,29 @@ FINANCIAL = {
 SOURCE_TYPE_CHANNEL = {"mobile_app": "mobile_app", "admin": "draft_manual"}
 
 
+LEGACY_FIELDS = {  # legacy (v1-v3 "legacy API") webhook bodies: {"order": {...}} with older names
+    "created_at": "date_created_gmt",
+    "updated_at": "date_modified_gmt",
+    "title": "name",
+    "billing_address": "billing",
+    "shipping_address": "shipping",
+    "order_number": "number",
+    "total_discount": "discount_total",
+    "total_shipping": "shipping_total",
+}
+
+
+def unwrap(payload: dict[str, Any]) -> dict[str, Any]:
+    """A v3 body as it is; a legacy-API body unwrapped and renamed to the v3 names."""
+    if len(payload) == 1 and next(iter(payload)) in ("order", "customer", "product"):
+        inner = dict(next(iter(payload.values())) or {})
+        for old, new in LEGACY_FIELDS.items():
+            if old in inner and new not in inner:
+                inner[new] = inner[old]
+        return inner
+    return payload
+
+
 def _version(payload: dict[str, Any]) -> Any:
     return required_time(
         payload.get("date_modified_gmt") or payload.get("date_created_gmt"), "date_modified_gmt"
@@ -47,6 +71,7 @@ def _version(payload: dict[str, Any]) -> Any:
 
 
 def customer_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
+    c = unwrap(c)
     billing = c.get("billing") or {}
     batch = Batch()
     batch.add(
@@ -74,6 +99,7 @@ def _meta(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
+    o = unwrap(o)
     order_id = record_id(o.get("id"))
     version = _version(o)
     batch = Batch()
@@ -198,6 +224,9 @@ def _epoch_iso(value: Any) -> str:
 
 
 def product_rows(p: dict[str, Any], ctx: MapContext) -> Batch:
+    p = unwrap(p)
+    if "type" not in p and _parent_of(p) is not None:  # product.* also fires for variations
+        return variation_rows(p, ctx)
     product_id = record_id(p.get("id"))
     version = _version(p)
     batch = Batch()
@@ -214,9 +243,9 @@ def product_rows(p: dict[str, Any], ctx: MapContext) -> Batch:
             "handle": p.get("slug"),
             "status": PRODUCT_STATUS.get(str(p.get("status")), p.get("status")),
             "vendor": None,
-            "product_type": next((c.get("name") for c in p.get("categories") or []), None),
-            "tags": ", ".join(t.get("name", "") for t in p.get("tags") or []) or None,
-            "collections": {"categories": [c.get("name") for c in p.get("categories") or []]},
+            "product_type": next(iter(_names(p.get("categories"))), None),
+            "tags": ", ".join(_names(p.get("tags"))) or None,
+            "collections": {"categories": _names(p.get("categories"))},
             "published_at": parse_time(p.get("date_created_gmt")) if p.get("status") == "publish" else None,
             "raw": p,
         },
@@ -235,6 +264,39 @@ def product_rows(p: dict[str, Any], ctx: MapContext) -> Batch:
                 "inventory_item_id": None,
             },
         )
+    return batch
+
+
+def _names(items: Any) -> list[str]:
+    """Category or tag names: objects with a name (v3) or plain strings (legacy API)."""
+    return [str(i.get("name", "")) if isinstance(i, dict) else str(i) for i in items or []]
+
+
+def _parent_of(p: dict[str, Any]) -> int | None:
+    up = ((p.get("_links") or {}).get("up") or [{}])[0].get("href") or ""
+    tail = up.rstrip("/").rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() else optional_id(p.get("parent_id"))
+
+
+def variation_rows(v: dict[str, Any], ctx: MapContext) -> Batch:
+    """A variation: a variant row of its parent product."""
+    parent = _parent_of(v)
+    if parent is None:
+        raise MappingError("the variation names no parent product")
+    batch = Batch()
+    batch.add(
+        "product_variants",
+        {
+            "platform_id": record_id(v.get("id")),
+            "source_updated_at": _version(v),
+            "product_platform_id": parent,
+            "sku": v.get("sku") or None,
+            "title": " / ".join(str(a.get("option")) for a in v.get("attributes") or []) or None,
+            "price": money(v.get("price")),
+            "inventory_quantity": v.get("stock_quantity"),
+            "inventory_item_id": None,
+        },
+    )
     return batch
 
 

@@ -169,6 +169,11 @@ def _all(app: Flask, statement: Any) -> list[Any]:
         ("order.updated", "rest-order-airbyte-store.json", Order),
         ("product.created", "rest-product-simple.json", Product),
         ("product.updated", "rest-product-variable.json", Product),
+        ("product.updated", "rest-product-variation.json", ProductVariant),
+        ("product.updated", "rest-product-variation-airbyte-store.json", ProductVariant),
+        ("order.updated", "rest-order-deleted.json", Order),
+        ("customer.updated", "rest-customer-deleted.json", Customer),
+        ("product.updated", "rest-product-deleted.json", Product),
     ],
 )
 def test_woocommerce_payloads_land(
@@ -183,6 +188,48 @@ def test_woocommerce_payloads_land(
     if model is Order:
         assert row.total_price == Decimal(payload["total"]) and row.email == payload["billing"]["email"]
         assert count(hook_app, OrderLineItem) == len(payload["line_items"])
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "model", "platform_id"),
+    [
+        ("product.updated", fixture("woocommerce/legacy-v3-product-variable.json"), Product, 604),
+        (
+            "order.updated",
+            json.loads(fixture("woocommerce/webhook-delivery-order-updated-legacy.json")["request_body"]),
+            Order,
+            118,
+        ),
+    ],
+)
+def test_legacy_api_bodies_are_understood(
+    hook_app: Flask,
+    stores: Stores,
+    redis_conn: redis.Redis,
+    topic: str,
+    payload: Any,
+    model: Any,
+    platform_id: int,
+) -> None:
+    assert post_woo(hook_app, stores, topic, payload).status_code == 200
+    work(hook_app, redis_conn)
+    assert one(hook_app, select(model.platform_id)).platform_id == platform_id
+
+
+def test_fulfilment_topic_lands_with_tracking(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis
+) -> None:
+    from connector.models import Fulfillment
+
+    payload = fixture("shopify/webhook-fulfillments-create.json")
+    post_shopify(hook_app, "fulfillments/create", payload)
+    work(hook_app, redis_conn)
+    row = one(hook_app, select(Fulfillment))
+    assert (row.platform_id, row.order_platform_id, row.carrier) == (
+        payload["id"],
+        payload["order_id"],
+        "UPS",
+    )
 
 
 def test_woocommerce_deletes_and_the_ping(hook_app: Flask, stores: Stores, redis_conn: redis.Redis) -> None:
