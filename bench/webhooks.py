@@ -207,6 +207,8 @@ from sqlalchemy import func, insert, select
 from connector import create_app
 from connector.models import Store, WebhookInbox
 from sync.events import process_inbox
+from connector.queue import tune_gc_for_batches
+tune_gc_for_batches()  # as `crm-connector worker` does
 app = create_app()
 with app.app_context():
     engine = app.extensions["crm.engine"]

@@ -75,6 +75,7 @@ def worker(burst: bool, simple: bool, queues: tuple[str, ...]) -> None:
     """Process jobs from the webhooks, sync and notifications queues."""
     app = _app()
     _ready(app)
+    queue.tune_gc_for_batches()
     w = queue.make_worker(queue.get_redis(app), queues or queue.QUEUES, simple=simple)
     w.work(burst=burst, with_scheduler=True)
 

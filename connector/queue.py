@@ -7,6 +7,7 @@ pickled objects, so nothing that reaches Redis can execute code in a worker.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import redis
@@ -68,6 +69,12 @@ def enqueue(
         return q.enqueue(func, args=args, job_id=job_id, unique=job_id is not None, **options)
     except DuplicateJobError:
         return None
+
+
+def tune_gc_for_batches() -> None:
+    """Workers hold hundreds of parsed payloads at once; the default collector thresholds
+    make Python re-scan them constantly (measured: half of JSON decoding time)."""
+    gc.set_threshold(100_000, 50, 100)
 
 
 def make_worker(
