@@ -206,7 +206,7 @@ def stores_list(as_json: bool) -> None:
         click.echo(f"{r['id']:>4}  {r['platform']:<12} {r['domain']:<40} {r['status']:<10} {counts}")
 
 
-def _connect(platform: str, domain: str, credentials: dict[str, Any], account: str) -> None:
+def _connect(platform: str, domain: str, credentials: dict[str, Any], account: str, webhooks: bool) -> None:
     app = _app()
     _ready(app)
     with db.session(app) as s, s.begin():
@@ -219,17 +219,24 @@ def _connect(platform: str, domain: str, credentials: dict[str, Any], account: s
             credentials=credentials,
         )
         click.echo(f"store {store.id} connected: {platform} {domain}")
+    if webhooks:
+        _subscriptions(str(store.id), fix=True, as_json=False)
+    else:
+        click.echo(f"webhooks not registered yet: `crm-connector webhooks repair {store.id}`")
 
 
 @stores_group.command("add-shopify")
 @click.option("--shop", required=True, help="the shop's <name>.myshopify.com domain")
 @click.option("--token", required=True, help="an Admin API access token for the shop")
 @click.option("--account", default="default", show_default=True, help="merchant account name")
-def stores_add_shopify(shop: str, token: str, account: str) -> None:
+@click.option("--webhooks", is_flag=True, help="also register the webhook subscriptions now")
+def stores_add_shopify(shop: str, token: str, account: str, webhooks: bool) -> None:
     """Connect a Shopify shop with an access token (custom-app install)."""
     from platforms.shopify.install import check_access_token, normalize_shop_domain
 
-    _connect("shopify", normalize_shop_domain(shop), {"access_token": check_access_token(token)}, account)
+    _connect(
+        "shopify", normalize_shop_domain(shop), {"access_token": check_access_token(token)}, account, webhooks
+    )
 
 
 @stores_group.command("add-woocommerce")
@@ -237,14 +244,14 @@ def stores_add_shopify(shop: str, token: str, account: str) -> None:
 @click.option("--key", required=True, help="REST API consumer key (ck_…)")
 @click.option("--secret", required=True, help="REST API consumer secret (cs_…)")
 @click.option("--account", default="default", show_default=True, help="merchant account name")
-def stores_add_woocommerce(url: str, key: str, secret: str, account: str) -> None:
+@click.option("--webhooks", is_flag=True, help="also register the webhook subscriptions now")
+def stores_add_woocommerce(url: str, key: str, secret: str, account: str, webhooks: bool) -> None:
     """Connect a WooCommerce site with REST API keys pasted by hand."""
     from platforms.woocommerce.install import check_keys, normalize_store_url
 
     key, secret = check_keys(key, secret)
-    _connect(
-        "woocommerce", normalize_store_url(url), {"consumer_key": key, "consumer_secret": secret}, account
-    )
+    credentials = {"consumer_key": key, "consumer_secret": secret}
+    _connect("woocommerce", normalize_store_url(url), credentials, account, webhooks)
 
 
 @stores_group.command("remove")

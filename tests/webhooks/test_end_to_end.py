@@ -253,3 +253,36 @@ def test_redis_stopping_mid_stream_loses_nothing_and_repeats_nothing(
             assert set(first) | set(second) <= set(have)
     finally:
         own.stop()
+
+
+def test_connecting_from_the_command_line_can_register_webhooks(
+    app_env: dict[str, str], redis_conn: redis.Redis, redis_url: str
+) -> None:
+    from click.testing import CliRunner
+
+    from connector.cli import cli
+
+    for rig in build(app_env, World(seed=13, sizes=Sizes(10, 10, 5)), redis_url):
+        site = rig.sandbox.world.manifest()["woocommerce"]["stores"][0]
+        env = {**app_env, "REDIS_URL": redis_url, "APP_URL": rig.url}
+        result = CliRunner(env=env).invoke(
+            cli,
+            [
+                "stores",
+                "add-woocommerce",
+                "--url",
+                site["url"],
+                "--key",
+                site["consumer_key"],
+                "--secret",
+                site["consumer_secret"],
+                "--account",
+                "test",
+                "--webhooks",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        assert "subscriptions healthy, healthy" in result.output
+        hooks = rig.sandbox.world.woo["site-1"].webhooks.values()
+        assert {h.topic for h in hooks} == set(subscriptions.WOO_TOPICS)
+        assert all(h.delivery_url.startswith(rig.url) for h in hooks)
