@@ -7,13 +7,19 @@ context always give the same batch, and nothing here touches a database or netwo
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 import phonenumbers
+
+from connector.errors import RetryLater
+
+T = TypeVar("T")
 
 CHANNELS = ("online_store", "pos", "mobile_app", "marketplace", "social", "draft_manual", "api_other")
 # children replaced with their parent: table → (parent table, column naming the parent)
@@ -171,3 +177,24 @@ SOURCE_CHANNELS = {
 def channel_of(source: Any) -> str:
     """The one sales-channel taxonomy across platforms (DESIGN §5)."""
     return SOURCE_CHANNELS.get(str(source or "").lower(), "api_other")
+
+
+def with_retries(attempt: Callable[[], T], max_attempts: int) -> T:
+    """Run `attempt` until it succeeds; a RetryLater waits (Retry-After, else exponential
+    backoff up to 10 s) and tries again, anything else is raised at once."""
+    for n in range(1, max_attempts + 1):
+        try:
+            return attempt()
+        except RetryLater as error:
+            if n == max_attempts:
+                raise
+            time.sleep(error.retry_after if error.retry_after is not None else min(2**n * 0.25, 10))
+    raise AssertionError("unreachable")
+
+
+def error_for_response(response: Any) -> Exception:
+    """The action for a non-2xx platform answer, with its Retry-After."""
+    from connector.errors import error_for_status
+
+    retry_after = float(response.headers.get("Retry-After") or 0) or None
+    return error_for_status(response.status_code, response.text[:500], retry_after)

@@ -7,12 +7,12 @@ error the caller should act on (connector.errors).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import requests
 
 from connector.errors import RetryLater, error_for_status
+from platforms.base import error_for_response, with_retries
 
 MAX_ATTEMPTS = 6
 
@@ -34,31 +34,24 @@ class ShopifyClient:
         self.restore_rate: float | None = None
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                response = self.session.post(
-                    self.endpoint, json={"query": query, "variables": variables or {}}, timeout=self.timeout
-                )
-            except requests.RequestException as exc:
-                error: Exception = RetryLater("the shop could not be reached", detail=str(exc))
-            else:
-                if response.status_code == 200:
-                    body: dict[str, Any] = response.json()
-                    self._note_cost(body)
-                    if not _throttled(body):
-                        if body.get("errors") and body.get("data") is None:
-                            raise error_for_status(400, detail=str(body["errors"])[:500])
-                        return body
-                    error = RetryLater(
-                        "the shop's query cost bucket is empty", retry_after=self._refill_wait(body)
-                    )
-                else:
-                    retry_after = float(response.headers.get("Retry-After") or 0) or None
-                    error = error_for_status(response.status_code, response.text[:500], retry_after)
-            if not isinstance(error, RetryLater) or attempt == MAX_ATTEMPTS:
-                raise error
-            time.sleep(error.retry_after if error.retry_after is not None else min(2**attempt * 0.25, 10))
-        raise AssertionError("unreachable")
+        return with_retries(lambda: self._attempt(query, variables), MAX_ATTEMPTS)
+
+    def _attempt(self, query: str, variables: dict[str, Any] | None) -> dict[str, Any]:
+        try:
+            response = self.session.post(
+                self.endpoint, json={"query": query, "variables": variables or {}}, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise RetryLater("the shop could not be reached", detail=str(exc)) from None
+        if response.status_code != 200:
+            raise error_for_response(response)
+        body: dict[str, Any] = response.json()
+        self._note_cost(body)
+        if _throttled(body):
+            raise RetryLater("the shop's query cost bucket is empty", retry_after=self._refill_wait(body))
+        if body.get("errors") and body.get("data") is None:
+            raise error_for_status(400, detail=str(body["errors"])[:500])
+        return body
 
     def _note_cost(self, body: dict[str, Any]) -> None:
         status = ((body.get("extensions") or {}).get("cost") or {}).get("throttleStatus") or {}

@@ -3,13 +3,13 @@ object (OAuth 1.0a over http, Basic over https), with failures mapped to actions
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import requests
 from woocommerce import API
 
-from connector.errors import RetryLater, error_for_status
+from connector.errors import RetryLater
+from platforms.base import error_for_response, with_retries
 
 MAX_ATTEMPTS = 5
 
@@ -25,20 +25,16 @@ class WooClient:
         )
 
     def request(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                response: requests.Response = getattr(self.api, method)(endpoint, **kwargs)
-            except requests.RequestException as exc:
-                error: Exception = RetryLater("the store could not be reached", detail=str(exc))
-            else:
-                if response.status_code < 300:
-                    return response
-                retry_after = float(response.headers.get("Retry-After") or 0) or None
-                error = error_for_status(response.status_code, response.text[:500], retry_after)
-            if not isinstance(error, RetryLater) or attempt == MAX_ATTEMPTS:
-                raise error
-            time.sleep(error.retry_after if error.retry_after is not None else min(2**attempt * 0.25, 10))
-        raise AssertionError("unreachable")
+        return with_retries(lambda: self._attempt(method, endpoint, **kwargs), MAX_ATTEMPTS)
+
+    def _attempt(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
+        try:
+            response: requests.Response = getattr(self.api, method)(endpoint, **kwargs)
+        except requests.RequestException as exc:
+            raise RetryLater("the store could not be reached", detail=str(exc)) from None
+        if response.status_code >= 300:
+            raise error_for_response(response)
+        return response
 
     def get(self, endpoint: str, **params: Any) -> Any:
         return self.request("get", endpoint, params=params).json()

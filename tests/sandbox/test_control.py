@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from platforms.sandbox.server import SandboxServer
-from tests.sandbox.conftest import SIZES
+from tests.conftest_sandbox import SIZES
 from tests.test_runtime import free_port, wait_for
 
 

@@ -8,7 +8,7 @@ import phonenumbers
 
 from platforms.sandbox.generator import REGIONS
 from platforms.sandbox.world import World
-from tests.sandbox.conftest import SIZES
+from tests.conftest_sandbox import SIZES
 
 
 def test_the_same_seed_gives_the_same_records() -> None:

@@ -18,7 +18,7 @@ import shopify
 from platforms.sandbox.server import SandboxServer
 from platforms.sandbox.world import World
 from tests.builders import fixture
-from tests.sandbox.conftest import SIZES, Receiver
+from tests.conftest_sandbox import SIZES, Receiver
 
 VERSION = "2026-07"
 

@@ -18,7 +18,7 @@ from woocommerce import API
 from platforms.sandbox.server import SandboxServer
 from platforms.sandbox.world import World
 from tests.builders import fixture
-from tests.sandbox.conftest import SIZES, Receiver
+from tests.conftest_sandbox import SIZES, Receiver
 
 
 def site_of(world: World) -> tuple[str, str, str]:

@@ -1,0 +1,3 @@
+"""Platform client tests run against the sandbox (fixtures in tests/conftest_sandbox.py)."""
+
+from tests.conftest_sandbox import receiver, sandbox, world  # noqa: F401

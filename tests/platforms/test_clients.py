@@ -1,0 +1,43 @@
+"""Platform clients against the sandbox: transient failures are retried, the rest become actions."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from connector.errors import Reauthorize
+from platforms.sandbox.server import SandboxServer
+from platforms.shopify.client import ShopifyClient
+from platforms.woocommerce.client import WooClient
+from tests.conftest_sandbox import SIZES
+
+QUERY = "{ customersCount { count } }"
+
+
+def clients(sandbox: SandboxServer) -> tuple[ShopifyClient, WooClient]:
+    manifest = sandbox.world.manifest()
+    shop, site = manifest["shopify"]["shops"][0], manifest["woocommerce"]["stores"][0]
+    url = manifest["shopify"]["shop_url_template"].format(shop=shop["domain"])
+    return (
+        ShopifyClient(url, shop["access_token"], "2026-07"),
+        WooClient(site["url"], site["consumer_key"], site["consumer_secret"]),
+    )
+
+
+def test_429_and_5xx_storms_are_ridden_out(sandbox: SandboxServer) -> None:
+    shopify, woo = clients(sandbox)
+    requests.post(f"{sandbox.url}/_sandbox/faults", json={"rate_429": 0.2, "rate_5xx": 0.1}, timeout=5)
+    for _ in range(5):
+        assert shopify.graphql(QUERY)["data"]["customersCount"]["count"] == SIZES.customers
+        assert len(woo.get("customers", per_page=5)) == 5
+    assert sandbox.world.injected_429 + sandbox.world.injected_5xx > 0  # the storm really happened
+
+
+def test_revoked_credentials_ask_for_reauthorisation(sandbox: SandboxServer) -> None:
+    shopify, woo = clients(sandbox)
+    for store in ("sandbox-shop-1.myshopify.com", "site-1"):
+        requests.post(f"{sandbox.url}/_sandbox/faults", json={"revoke": store}, timeout=5)
+    with pytest.raises(Reauthorize):
+        shopify.graphql(QUERY)
+    with pytest.raises(Reauthorize):
+        woo.get("orders")
