@@ -21,7 +21,13 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
     settings = load_settings({**os.environ, **(config or {})})
     app = Flask(__name__, instance_path=str(settings.instance_path))
-    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_webhook_bytes)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_webhook_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",  # sent on the top-level redirect back from the platform
+        SESSION_COOKIE_SECURE=settings.app_url.startswith("https://"),
+    )
     app.extensions["crm.settings"] = settings
     app.extensions["crm.vault"] = Vault(settings.encryption_keys)
     logs.init_app(app, settings)
@@ -29,9 +35,11 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     queue.init_app(app, settings)
 
     from connector.health import bp as health_bp
+    from connector.install_views import bp as install_bp
     from webhooks.receivers import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(install_bp)
     app.register_blueprint(webhooks_bp)
     return app
 

@@ -20,6 +20,11 @@ def create_sandbox_app(world: World) -> Flask:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     app = Flask("crm_connector_sandbox")
     app.extensions["sandbox"] = world
+
+    @app.before_request
+    def count() -> None:  # tests assert that refused installs made no outbound call
+        world.requests_seen += 1
+
     app.register_blueprint(shopify_app.bp)
     app.register_blueprint(woo_app.bp)
     app.register_blueprint(control.bp)

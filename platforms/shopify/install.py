@@ -28,3 +28,39 @@ def check_access_token(token: str) -> str:
     if not ACCESS_TOKEN.fullmatch(token or ""):
         raise BadInput("the access token should be 16 or more letters, digits, '_' or '-' (e.g. shpat_…)")
     return token
+
+
+# --- OAuth (authorization code grant) ------------------------------------------------------------
+
+OAUTH_TIMESTAMP_WINDOW_S = 300  # stricter than the official libraries (90 s JS, 24 h Python): 5 minutes
+
+
+def query_hmac(params: dict[str, str], secret: str) -> str:
+    """Shopify's query-string HMAC: drop hmac/signature, sort, join k=v with &, hex HMAC-SHA256."""
+    import hashlib
+    import hmac
+
+    message = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k not in ("hmac", "signature"))
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def verify_query(params: dict[str, str], secret: str, now: float) -> None:
+    """Reject a request Shopify did not sign, or signed too long ago (BadInput says which)."""
+    import hmac
+
+    given = params.get("hmac", "")
+    if not given or not hmac.compare_digest(query_hmac(params, secret), given):
+        raise BadInput("the request's hmac does not match: it was not signed by Shopify")
+    try:
+        stamp = int(params.get("timestamp", ""))
+    except ValueError:
+        raise BadInput("the request has no valid timestamp") from None
+    if abs(now - stamp) > OAUTH_TIMESTAMP_WINDOW_S:
+        raise BadInput("the request's timestamp is stale")
+
+
+def granted_scopes_cover(granted: str, requested: str) -> bool:
+    """Every requested scope was granted (write_x implies read_x)."""
+    have = {s.strip() for s in granted.split(",") if s.strip()}
+    have |= {"read_" + s[len("write_") :] for s in have if s.startswith("write_")}
+    return {s.strip() for s in requested.split(",") if s.strip()} <= have

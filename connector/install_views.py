@@ -1,0 +1,150 @@
+"""Installing the connector on a Shopify shop: the OAuth authorization-code flow.
+
+`/shopify/install` checks the shop domain (and Shopify's hmac when present), puts a
+single-use state nonce in the browser's signed session, and sends the merchant to the
+shop's authorize page. `/shopify/callback` checks shop, hmac, timestamp and state before
+any outbound request, exchanges the code for an expiring offline token, verifies the
+granted scopes, stores the credentials sealed, and registers the webhooks.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from flask import Blueprint, current_app, jsonify, redirect, request, session
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from connector import db, logs, settings_of, vault_of
+from connector.errors import BadInput, ConnectorError
+from connector.models import Account, Store
+from connector.stores import connect_store
+from platforms.shopify.install import granted_scopes_cover, normalize_shop_domain, verify_query
+
+bp = Blueprint("install", __name__)
+log = logs.get(__name__)
+STATE_TTL_S = 600
+
+
+def refuse(status: int, message: str) -> ResponseReturnValue:
+    log.warning("install refused", extra={"reason": message})
+    return jsonify(status=status, message=message), status
+
+
+@bp.get("/shopify/install")
+def shopify_install() -> ResponseReturnValue:
+    settings = settings_of(current_app)
+    if not settings.shopify_configured:
+        return refuse(503, "Shopify is not configured: set SHOPIFY_API_KEY and SHOPIFY_API_SECRET")
+    params = request.args.to_dict()
+    try:
+        shop = normalize_shop_domain(params.get("shop", ""))
+        if "hmac" in params:  # launched from Shopify: it must be Shopify's signature
+            verify_query(params, str(settings.shopify_api_secret), time.time())
+    except BadInput as exc:
+        return refuse(400, exc.reason)
+    state = secrets.token_urlsafe(24)
+    session["shopify_oauth"] = {"state": state, "shop": shop, "expires": time.time() + STATE_TTL_S}
+    query = urlencode(
+        {
+            "client_id": settings.shopify_api_key,
+            "scope": settings.shopify_scopes,
+            "redirect_uri": f"{settings.app_url}/shopify/callback",
+            "state": state,
+        }
+    )
+    return redirect(
+        f"{settings.shopify_shop_url_template.format(shop=shop)}/admin/oauth/authorize?{query}", 302
+    )
+
+
+@bp.get("/shopify/callback")
+def shopify_callback() -> ResponseReturnValue:
+    settings = settings_of(current_app)
+    if not settings.shopify_configured:
+        return refuse(503, "Shopify is not configured: set SHOPIFY_API_KEY and SHOPIFY_API_SECRET")
+    params = request.args.to_dict()
+    pending = session.pop("shopify_oauth", None)  # single use, whatever happens next
+    try:
+        shop = normalize_shop_domain(params.get("shop", ""))
+        verify_query(params, str(settings.shopify_api_secret), time.time())
+        if not pending or pending.get("expires", 0) < time.time():
+            raise BadInput("no install was started in this browser, or it expired: start again")
+        if (
+            not secrets.compare_digest(str(pending.get("state")), params.get("state", ""))
+            or pending["shop"] != shop
+        ):
+            raise BadInput("the state does not match the install this browser started")
+        if not params.get("code"):
+            raise BadInput("the callback has no code")
+    except BadInput as exc:
+        return refuse(400, exc.reason)
+    try:
+        grant = _exchange(shop, params["code"])
+        if not granted_scopes_cover(grant.get("scope", ""), settings.shopify_scopes):
+            return refuse(403, f"the shop granted {grant.get('scope')!r}, not the scopes the connector needs")
+        store = _save(shop, grant)
+    except ConnectorError as exc:
+        return refuse(502, f"the shop did not complete the install: {exc.reason}")
+    _register_webhooks(store)
+    log.info("shop installed", extra={"store_id": store.id, "shop": shop})
+    return jsonify(status=200, message=f"{shop} is connected", store_id=store.id), 200
+
+
+def _exchange(shop: str, code: str) -> dict[str, Any]:
+    settings = settings_of(current_app)
+    url = f"{settings.shopify_shop_url_template.format(shop=shop)}/admin/oauth/access_token"
+    body = {
+        "client_id": settings.shopify_api_key,
+        "client_secret": settings.shopify_api_secret,
+        "code": code,
+        "expiring": "1",
+    }
+    try:
+        answer = requests.post(url, data=body, timeout=15)
+    except requests.RequestException as exc:
+        raise ConnectorError("the shop could not be reached", detail=str(exc)) from None
+    if answer.status_code != 200:
+        raise ConnectorError(f"the token exchange answered {answer.status_code}")
+    grant: dict[str, Any] = answer.json()
+    return grant
+
+
+def _save(shop: str, grant: dict[str, Any]) -> Store:
+    """The shop's store row (re-installs reuse it and its data), with the grant sealed."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    credentials = {
+        "access_token": grant["access_token"],
+        "scope": grant.get("scope"),
+        "refresh_token": grant.get("refresh_token"),
+        "expires_at": time.time() + grant["expires_in"] if grant.get("expires_in") else None,
+    }
+    with db.session(app) as s, s.begin():
+        existing = s.scalar(select(Store).where(Store.platform == "shopify", Store.domain == shop))
+        account = s.get(Account, existing.account_id) if existing else None
+        if account is None:
+            account = Account(name=shop)
+            s.add(account)
+            s.flush()
+        store = connect_store(
+            s, vault_of(app), account=account, platform="shopify", domain=shop, credentials=credentials
+        )
+        store.scopes = grant.get("scope")
+        return store
+
+
+def _register_webhooks(store: Store) -> None:
+    from webhooks import subscriptions
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        with db.session(app) as s, s.begin():
+            fresh = s.get(Store, store.id)
+            assert fresh is not None
+            subscriptions.repair(settings_of(app), vault_of(app), fresh)
+    except ConnectorError as exc:  # the install stands; the store's webhook health shows what is missing
+        log.warning("webhook registration failed", extra={"store_id": store.id, "reason": exc.reason})
