@@ -24,6 +24,7 @@ from connector.errors import BadInput, ConnectorError
 from connector.models import Account, Store
 from connector.stores import connect_store
 from platforms.shopify.install import granted_scopes_cover, normalize_shop_domain, verify_query
+from webhooks.subscriptions import register_after_install
 
 bp = Blueprint("install", __name__)
 log = logs.get(__name__)
@@ -90,7 +91,7 @@ def shopify_callback() -> ResponseReturnValue:
         store = _save(shop, grant)
     except ConnectorError as exc:
         return refuse(502, f"the shop did not complete the install: {exc.reason}")
-    _register_webhooks(store)
+    register_after_install(current_app._get_current_object(), store.id)  # type: ignore[attr-defined]
     log.info("shop installed", extra={"store_id": store.id, "shop": shop})
     return jsonify(status=200, message=f"{shop} is connected", store_id=store.id), 200
 
@@ -135,16 +136,3 @@ def _save(shop: str, grant: dict[str, Any]) -> Store:
         )
         store.scopes = grant.get("scope")
         return store
-
-
-def _register_webhooks(store: Store) -> None:
-    from webhooks import subscriptions
-
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    try:
-        with db.session(app) as s, s.begin():
-            fresh = s.get(Store, store.id)
-            assert fresh is not None
-            subscriptions.repair(settings_of(app), vault_of(app), fresh)
-    except ConnectorError as exc:  # the install stands; the store's webhook health shows what is missing
-        log.warning("webhook registration failed", extra={"store_id": store.id, "reason": exc.reason})

@@ -11,14 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import Flask
+
+from connector import db, logs, settings_of, vault_of
 from connector.config import Settings
 from connector.crypto import Vault
-from connector.errors import FailPermanently
+from connector.errors import ConnectorError, FailPermanently
 from connector.models import Store
 from connector.stores import webhook_secret
 from platforms.shopify.client import ShopifyClient
 from platforms.woocommerce.client import WooClient
 
+log = logs.get(__name__)
 SHOPIFY_TOPICS = (
     "APP_UNINSTALLED",
     "BULK_OPERATIONS_FINISH",
@@ -155,3 +159,17 @@ def _woo_health(settings: Settings, store: Store, woo: WooClient) -> Health:
     health.disabled = [t for t in WOO_TOPICS if t in status and status[t] != "active"]
     health.missing = [t for t in WOO_TOPICS if t not in status]
     return health
+
+
+def register_after_install(app: Flask, store_id: int) -> Health | None:
+    """Register a newly installed store's webhooks; a failure leaves the install standing
+    (the store's webhook health shows what is missing, and `repair` fixes it)."""
+    try:
+        with db.session(app) as s, s.begin():
+            store = s.get(Store, store_id)
+            if store is None:
+                return None
+            return repair(settings_of(app), vault_of(app), store)
+    except ConnectorError as exc:
+        log.warning("webhook registration failed", extra={"store_id": store_id, "reason": exc.reason})
+        return None
