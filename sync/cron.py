@@ -32,6 +32,7 @@ def schedule() -> list[Scheduled]:
     return [
         Scheduled("sync.housekeeping.prune_inbox", "sync", 3600),
         Scheduled("sync.events.sweep", "webhooks", 10),
+        Scheduled("connector.tokens.refresh_expiring", "sync", 300),
     ]
 
 
