@@ -34,12 +34,14 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     db.init_app(app, settings)
     queue.init_app(app, settings)
 
+    from connector.embedded import bp as embedded_bp
     from connector.health import bp as health_bp
     from connector.install_views import bp as install_bp
     from connector.install_woo import bp as install_woo_bp
     from webhooks.receivers import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(embedded_bp)
     app.register_blueprint(install_bp)
     app.register_blueprint(install_woo_bp)
     app.register_blueprint(webhooks_bp)

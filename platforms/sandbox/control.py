@@ -143,6 +143,18 @@ def mutate() -> Response:
     return answer({"ids": ids, "counts": store.counts()})
 
 
+@bp.post("/session-token")
+def mint_session_token() -> Response:
+    """What App Bridge would give an embedded app in the shop's admin (for tests and the demo)."""
+    from platforms.sandbox.shopify_app import session_token
+
+    w, body = world(), request.get_json(silent=True) or {}
+    shop = w.shops.get(body.get("store", ""))
+    if shop is None:
+        return bad("session-token takes a Shopify shop domain")
+    return answer({"session_token": session_token(w, shop, int(body.get("lifetime_s", 60)))})
+
+
 @bp.post("/uninstall")
 def uninstall() -> Response:
     w, body = world(), request.get_json(silent=True) or {}

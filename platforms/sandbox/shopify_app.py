@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
+import jwt
 from flask import Blueprint, Response, abort, redirect, request, send_file
 from graphql import (
     DocumentNode,
@@ -37,7 +38,7 @@ from platforms.sandbox import shopify_shapes as shapes
 from platforms.sandbox.faults import injected
 from platforms.sandbox.http import as_json, current_world
 from platforms.sandbox.shopify_cost import CostError, CostModel
-from platforms.sandbox.world import PLANS, Shop, ShopifySubscription
+from platforms.sandbox.world import PLANS, Shop, ShopifySubscription, World
 
 bp = Blueprint("sandbox_shopify", __name__, url_prefix="/shopify/<shop_domain>")
 MAX_SINGLE_QUERY_COST = 1000
@@ -106,6 +107,10 @@ def access_token(shop_domain: str) -> Response:
         if old is None:
             return as_json({"error": "invalid_grant", "error_description": "refresh token is invalid"}, 400)
         return as_json(_issue(shop, shop.tokens[old]["scope"], online=False, expiring=True))
+    if grant == "urn:ietf:params:oauth:grant-type:token-exchange" and form.get(
+        "subject_token_type", ""
+    ).endswith(":id_token"):
+        return _exchange_session_token(shop, w, form, expiring)
     if grant == "urn:ietf:params:oauth:grant-type:token-exchange":
         subject = form.get("subject_token", "")
         if subject not in shop.tokens or shop.tokens[subject].get("expires_at"):
@@ -124,6 +129,39 @@ def access_token(shop_domain: str) -> Response:
         )
     granted = shop.code_grants.pop(code)
     return as_json(_issue(shop, granted["scope"], online=granted["online"], expiring=expiring))
+
+
+def session_token(world: World, shop: Shop, lifetime_s: int = 60) -> str:
+    """What App Bridge hands an embedded app: an HS256 JWT signed with the app secret."""
+    now = int(time.time())
+    claims = {
+        "iss": f"https://{shop.domain}/admin",
+        "dest": f"https://{shop.domain}",
+        "aud": world.api_key,
+        "sub": "902541635",
+        "exp": now + lifetime_s,
+        "nbf": now,
+        "iat": now,
+        "jti": secrets.token_hex(8),
+        "sid": secrets.token_hex(8),
+    }
+    return jwt.encode(claims, world.api_secret, algorithm="HS256")
+
+
+def _exchange_session_token(shop: Shop, w: World, form: dict[str, Any], expiring: bool) -> Response:
+    try:
+        claims = jwt.decode(
+            form.get("subject_token", ""), w.api_secret, algorithms=["HS256"], audience=w.api_key
+        )
+    except jwt.PyJWTError:
+        return as_json(
+            {"error": "invalid_subject_token", "error_description": "Session token is invalid"}, 400
+        )
+    if claims.get("dest") != f"https://{shop.domain}":
+        return as_json({"error": "invalid_subject_token", "error_description": "Wrong shop"}, 400)
+    online = form.get("requested_token_type", "").endswith(":online-access-token")
+    shop.installed = True  # managed installation: the app is installed by Shopify
+    return as_json(_issue(shop, "read_customers,read_orders,read_products", online=online, expiring=expiring))
 
 
 def _issue(shop: Shop, scope: str, *, online: bool, expiring: bool) -> dict[str, Any]:

@@ -1,0 +1,89 @@
+"""The connector as an embedded Shopify app: the way merchants meet apps in their admin.
+
+Every embedded request carries an App Bridge session token (an HS256 JWT signed with the
+app secret); ShopifyAPI's verifier checks signature, audience, expiry, not-before and
+that issuer and destination are the same shop. A shop with no offline token yet gets
+one by token exchange (managed installation). Pages may be framed only by that shop's
+admin (Content-Security-Policy frame-ancestors).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from shopify import session_token
+from sqlalchemy import select
+
+from connector import db, logs, settings_of
+from connector.errors import ConnectorError
+from connector.install_views import _save
+from connector.models import Store
+from webhooks.subscriptions import register_after_install
+
+bp = Blueprint("embedded", __name__, url_prefix="/shopify")
+log = logs.get(__name__)
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+
+def frame_headers(shop: str) -> dict[str, str]:
+    return {"Content-Security-Policy": f"frame-ancestors https://{shop} https://admin.shopify.com;"}
+
+
+@bp.get("/app")
+def app_home() -> ResponseReturnValue:
+    settings = settings_of(current_app)
+    if not settings.shopify_configured:
+        return jsonify(
+            status=503, message="Shopify is not configured: set SHOPIFY_API_KEY and SHOPIFY_API_SECRET"
+        ), 503
+    token = request.args.get("id_token") or request.headers.get("Authorization", "").removeprefix("Bearer ")
+    try:
+        claims = session_token.decode_from_header(
+            f"Bearer {token}", settings.shopify_api_key, settings.shopify_api_secret
+        )
+    except session_token.SessionTokenError as exc:
+        log.warning("embedded request refused", extra={"reason": str(exc)})
+        return jsonify(status=401, message="a valid Shopify session token is required"), 401
+    shop = urlparse(str(claims["dest"])).hostname or ""
+    store_id = _installed_store(shop)
+    if store_id is None:
+        try:
+            store = _save(shop, _exchange(shop, token))
+        except ConnectorError as exc:
+            return jsonify(status=502, message=f"the shop did not complete the install: {exc.reason}"), 502
+        register_after_install(current_app._get_current_object(), store.id)  # type: ignore[attr-defined]
+        store_id = store.id
+    page = f"<!doctype html><title>CRM Connector</title><h1>{shop}</h1><p>Connected as store {store_id}.</p>"
+    return page, 200, {"Content-Type": "text/html; charset=utf-8", **frame_headers(shop)}
+
+
+def _installed_store(shop: str) -> int | None:
+    with db.session(current_app._get_current_object()) as s:  # type: ignore[attr-defined]
+        store = s.scalar(select(Store).where(Store.platform == "shopify", Store.domain == shop))
+        return store.id if store is not None and store.credentials and store.status == "active" else None
+
+
+def _exchange(shop: str, token: str) -> dict[str, Any]:
+    settings = settings_of(current_app)
+    url = f"{settings.shopify_shop_url_template.format(shop=shop)}/admin/oauth/access_token"
+    body = {
+        "client_id": settings.shopify_api_key,
+        "client_secret": settings.shopify_api_secret,
+        "grant_type": TOKEN_EXCHANGE,
+        "subject_token": token,
+        "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+        "requested_token_type": "urn:shopify:params:oauth:token-type:offline-access-token",
+        "expiring": "1",
+    }
+    try:
+        answer = requests.post(url, data=body, timeout=15)
+    except requests.RequestException as exc:
+        raise ConnectorError("the shop could not be reached", detail=str(exc)) from None
+    if answer.status_code != 200:
+        raise ConnectorError(f"the token exchange answered {answer.status_code}")
+    grant: dict[str, Any] = answer.json()
+    return grant
