@@ -269,6 +269,24 @@ def stores_remove(store_ref: str, yes: bool) -> None:
     click.echo(f"store {store_ref} removed")
 
 
+# --- secrets -------------------------------------------------------------------------------
+
+
+@cli.group("secrets")
+def secrets_group() -> None:
+    """Encryption of platform tokens and webhook secrets at rest."""
+
+
+@secrets_group.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret under the first CONNECTOR_ENCRYPTION_KEY."""
+    app = _app()
+    _ready(app)
+    with db.session(app) as s, s.begin():
+        count = stores.rotate_secrets(s, vault_of(app))
+    click.echo(f"{count} secrets re-encrypted under the first key; older keys can now be removed")
+
+
 # --- webhooks ------------------------------------------------------------------------------
 
 

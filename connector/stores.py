@@ -66,6 +66,20 @@ def webhook_secret(vault: Vault, store: Store) -> str:
     return secret
 
 
+def rotate_secrets(session: Session, vault: Vault) -> int:
+    """Re-encrypt every sealed value under the first CONNECTOR_ENCRYPTION_KEY (after adding a
+    new key in front of the old one); afterwards the old key can be removed."""
+    rotated = 0
+    for store in session.scalars(select(Store)):
+        for column in ("credentials", "webhook_secret"):
+            sealed = getattr(store, column)
+            if sealed:
+                setattr(store, column, vault.rotate(sealed))
+                rotated += 1
+    log.info("secrets rotated", extra={"values": rotated})
+    return rotated
+
+
 def find_store(session: Session, ref: str) -> Store:
     """A store by numeric id or by domain / URL."""
     store = session.get(Store, int(ref)) if ref.isdigit() else None
