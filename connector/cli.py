@@ -254,6 +254,35 @@ def stores_add_woocommerce(url: str, key: str, secret: str, account: str, webhoo
     _connect("woocommerce", normalize_store_url(url), credentials, account, webhooks)
 
 
+@stores_group.command("confirm-url")
+@click.argument("store_ref")
+def stores_confirm_url(store_ref: str) -> None:
+    """Accept that a WooCommerce site moved to the URL its deliveries now come from."""
+    _settle_url(store_ref, accept=True)
+
+
+@stores_group.command("reject-url")
+@click.argument("store_ref")
+def stores_reject_url(store_ref: str) -> None:
+    """Refuse deliveries from another URL (a staging copy) and drop those held."""
+    _settle_url(store_ref, accept=False)
+
+
+def _settle_url(store_ref: str, *, accept: bool) -> None:
+    from webhooks.inbox import request_processing
+
+    app = _app()
+    _ready(app)
+    with db.session(app) as s, s.begin():
+        store = stores.find_store(s, store_ref)
+        count = stores.settle_url_change(s, store, accept=accept)
+        store_id = store.id
+    if accept:
+        request_processing(queue.get_redis(app), store_id)
+    verb = "released for processing" if accept else "dropped"
+    click.echo(f"store {store_id}: {count} held deliveries {verb}")
+
+
 @stores_group.command("remove")
 @click.argument("store_ref")
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")

@@ -73,6 +73,7 @@ class Store(Base):
     country: Mapped[str | None] = mapped_column(String(2))  # default phone region
     currency: Mapped[str | None] = mapped_column(String(3))
     plan: Mapped[str | None] = mapped_column(String(32))
+    pending_url: Mapped[str | None] = mapped_column(String(255))  # deliveries from another URL, held
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     uninstalled_at: Mapped[datetime | None]

@@ -11,13 +11,13 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from connector import logs
 from connector.crypto import Vault
 from connector.errors import BadInput
-from connector.models import Account, Customer, Order, PlatformRecord, Product, Store, SyncState
+from connector.models import Account, Customer, Order, PlatformRecord, Product, Store, SyncState, WebhookInbox
 
 log = logs.get(__name__)
 ENTITIES: dict[str, type[PlatformRecord]] = {"customers": Customer, "orders": Order, "products": Product}
@@ -64,6 +64,24 @@ def webhook_secret(vault: Vault, store: Store) -> str:
     secret = secrets.token_urlsafe(32)
     store.webhook_secret = vault.seal({"secret": secret})
     return secret
+
+
+def settle_url_change(session: Session, store: Store, *, accept: bool) -> int:
+    """Adopt the URL deliveries moved to (and process what was held) or refuse it (and drop
+    the held deliveries); returns how many deliveries were released or dropped."""
+    if not store.pending_url:
+        raise BadInput(f"store {store.id} has no URL change waiting")
+    held = (WebhookInbox.store_id == store.id) & (WebhookInbox.status == "held")
+    if accept:
+        store.domain = store.pending_url
+        count = (
+            session.connection().execute(update(WebhookInbox).where(held).values(status="pending")).rowcount
+        )
+    else:
+        count = session.connection().execute(delete(WebhookInbox).where(held)).rowcount
+    store.pending_url, store.status_reason = None, None
+    log.info("url change settled", extra={"store_id": store.id, "accepted": accept, "deliveries": count})
+    return int(count)
 
 
 def rotate_secrets(session: Session, vault: Vault) -> int:

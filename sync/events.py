@@ -66,6 +66,9 @@ def _round(conn: Connection, store: Any, rows: Sequence[Any]) -> Counter[str]:
     outcome: Counter[str] = Counter()
     pending: list[tuple[Any, Batch]] = []
     for row in rows:
+        if _from_elsewhere(conn, store, row):
+            outcome["held"] += 1
+            continue
         try:
             payload = orjson.loads(row.body)
             action = _action(store.platform, row.topic)
@@ -83,6 +86,22 @@ def _round(conn: Connection, store: Any, rows: Sequence[Any]) -> Counter[str]:
             outcome["failed"] += 1
     outcome.update(_flush(conn, store.id, pending))
     return outcome
+
+
+def _from_elsewhere(conn: Connection, store: Any, row: Any) -> bool:
+    """A WooCommerce delivery sent by another site URL (a moved site, or a staging clone with
+    the same keys) is held, with the store, until the merchant confirms or rejects the move."""
+    source = ((row.headers or {}).get("X-WC-Webhook-Source") or "").rstrip("/")
+    if store.platform != "woocommerce" or not source or source.lower() == store.domain.lower():
+        return False
+    conn.execute(update(WebhookInbox).where(WebhookInbox.id == row.id).values(status="held"))
+    reason = (
+        f"deliveries now come from {source}, not {store.domain}: a moved site or a copy of it. Confirm "
+        f"with `crm-connector stores confirm-url {store.id}` or reject with `stores reject-url {store.id}`."
+    )
+    conn.execute(update(Store).where(Store.id == store.id).values(pending_url=source, status_reason=reason))
+    log.warning("delivery held: another site url", extra={"store_id": store.id, "inbox_id": row.id})
+    return True
 
 
 def _action(platform: str, topic: str) -> str | None:

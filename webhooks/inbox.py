@@ -40,6 +40,7 @@ KEPT_HEADERS = (
     "X-WC-Webhook-Topic",
     "X-WC-Webhook-ID",
     "X-WC-Webhook-Delivery-ID",
+    "X-WC-Webhook-Source",
 )
 
 

@@ -323,3 +323,41 @@ def test_woocommerce_deliveries_are_spooled_while_the_database_is_down(
     work(hook_app, redis_conn)
     emails = {r.email for r in _all(hook_app, select(Customer.email))}
     assert emails == {first["email"], "spooled@example.com"}
+
+
+@pytest.mark.parametrize("accept", [True, False])
+def test_deliveries_from_another_site_url_are_held_until_the_merchant_decides(
+    hook_app: Flask, stores: Stores, hook_env: dict[str, str], redis_conn: redis.Redis, accept: bool
+) -> None:
+    from click.testing import CliRunner
+
+    from connector.cli import cli
+    from tests.webhooks.conftest import b64_hmac
+
+    # given a delivery signed with the store's keys but sent by another site (a staging copy)
+    body = json.dumps(fixture("woocommerce/rest-customer.json")).encode()
+    headers = {
+        "X-WC-Webhook-Topic": "customer.updated",
+        "X-WC-Webhook-Source": "https://staging.woo.example/",
+        "X-WC-Webhook-Signature": b64_hmac(stores.woo_secret, body),
+        "Content-Type": "application/json",
+    }
+    client = hook_app.test_client()
+    assert (
+        client.post(f"/webhooks/woocommerce/{stores.woo_key}", data=body, headers=headers).status_code == 200
+    )
+    work(hook_app, redis_conn)
+    # then nothing is written and the store says why
+    assert count(hook_app, Customer) == 0
+    store = one(hook_app, select(Store).where(Store.id == stores.woo_id))
+    assert store.pending_url == "https://staging.woo.example" and "staging.woo.example" in store.status_reason
+    # when the merchant decides
+    command = "confirm-url" if accept else "reject-url"
+    result = CliRunner(env=hook_env).invoke(cli, ["stores", command, str(stores.woo_id)])
+    assert result.exit_code == 0, result.output
+    work(hook_app, redis_conn)
+    # then the held delivery is processed (moved site) or dropped (staging copy)
+    assert count(hook_app, Customer) == (1 if accept else 0)
+    assert count(hook_app, WebhookInbox) == (1 if accept else 0)
+    domain = one(hook_app, select(Store.domain).where(Store.id == stores.woo_id)).domain
+    assert domain == ("https://staging.woo.example" if accept else "https://woo.example")
