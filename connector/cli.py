@@ -17,7 +17,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
 from connector import create_app, db, queue, settings_of, stores, vault_of
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, Reauthorize
 
 
 def _app() -> Flask:
@@ -332,7 +332,12 @@ def _subscriptions(store_ref: str, fix: bool, as_json: bool) -> None:
     with db.session(app) as s, s.begin():
         store = stores.find_store(s, store_ref)
         act = subscriptions.repair if fix else subscriptions.check
-        health = act(settings_of(app), vault_of(app), store)
+        try:
+            health = act(settings_of(app), vault_of(app), store)
+        except Reauthorize as exc:
+            stores.needs_reauthorisation(s, store, exc.reason)
+            s.commit()
+            raise
     if as_json:
         click.echo(json.dumps(health.as_dict()))
         return

@@ -84,6 +84,13 @@ def settle_url_change(session: Session, store: Store, *, accept: bool) -> int:
     return int(count)
 
 
+def needs_reauthorisation(session: Session, store: Store, reason: str) -> None:
+    """The platform refused our credentials: say so on the store, in plain words; jobs for a
+    store in this state are not run until the merchant reconnects it."""
+    store.status, store.status_reason = "needs_reauth", reason
+    log.warning("store needs re-authorisation", extra={"store_id": store.id})
+
+
 def rotate_secrets(session: Session, vault: Vault) -> int:
     """Re-encrypt every sealed value under the first CONNECTOR_ENCRYPTION_KEY (after adding a
     new key in front of the old one); afterwards the old key can be removed."""

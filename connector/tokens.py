@@ -18,6 +18,7 @@ from sqlalchemy import select
 from connector import db, logs, settings_of, vault_of
 from connector.errors import Reauthorize, RetryLater
 from connector.models import Store
+from connector.stores import needs_reauthorisation
 
 log = logs.get(__name__)
 REFRESH_AHEAD_S = 15 * 60
@@ -63,8 +64,7 @@ def _mark_reauthorize(app: Flask, store_id: int, reason: str) -> None:
     with db.session(app) as s, s.begin():
         store = s.get(Store, store_id)
         if store is not None:
-            store.status, store.status_reason = "needs_reauth", reason
-    log.warning("store needs re-authorisation", extra={"store_id": store_id})
+            needs_reauthorisation(s, store, reason)
 
 
 def refresh(app: Flask, store_id: int) -> bool:

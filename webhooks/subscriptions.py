@@ -16,9 +16,9 @@ from flask import Flask
 from connector import db, logs, settings_of, vault_of
 from connector.config import Settings
 from connector.crypto import Vault
-from connector.errors import ConnectorError, FailPermanently
+from connector.errors import ConnectorError, FailPermanently, Reauthorize
 from connector.models import Store
-from connector.stores import webhook_secret
+from connector.stores import needs_reauthorisation, webhook_secret
 from platforms.shopify.client import ShopifyClient
 from platforms.woocommerce.client import WooClient
 
@@ -170,6 +170,12 @@ def register_after_install(app: Flask, store_id: int) -> Health | None:
             if store is None:
                 return None
             return repair(settings_of(app), vault_of(app), store)
+    except Reauthorize as exc:
+        with db.session(app) as s, s.begin():
+            store = s.get(Store, store_id)
+            if store is not None:
+                needs_reauthorisation(s, store, exc.reason)
+        return None
     except ConnectorError as exc:
         log.warning("webhook registration failed", extra={"store_id": store_id, "reason": exc.reason})
         return None

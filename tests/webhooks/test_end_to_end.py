@@ -286,3 +286,25 @@ def test_connecting_from_the_command_line_can_register_webhooks(
         hooks = rig.sandbox.world.woo["site-1"].webhooks.values()
         assert {h.topic for h in hooks} == set(subscriptions.WOO_TOPICS)
         assert all(h.delivery_url.startswith(rig.url) for h in hooks)
+
+
+def test_a_revoked_key_marks_the_store_for_reconnection_visibly(rig: Rig) -> None:
+    from click.testing import CliRunner
+
+    from connector.cli import cli
+
+    requests.post(f"{rig.sandbox.url}/_sandbox/faults", json={"revoke": "site-1"}, timeout=5)
+    env = {
+        "DATABASE_URL": str(rig.app.extensions["crm.settings"].database_url),
+        "REDIS_URL": rig.app.extensions["crm.redis_url"],
+        "APP_URL": rig.url,
+        "CONNECTOR_INSTANCE_PATH": str(rig.app.extensions["crm.settings"].instance_path),
+        "SECRET_KEY": rig.app.config["SECRET_KEY"],
+        "CONNECTOR_ENCRYPTION_KEY": ",".join(rig.app.extensions["crm.settings"].encryption_keys),
+    }
+    result = CliRunner(env=env).invoke(cli, ["webhooks", "check", str(rig.site.id)])
+    assert result.exit_code != 0
+    with session(rig.app) as s:
+        store = s.get(Store, rig.site.id)
+        assert store is not None and store.status == "needs_reauth"
+        assert "credentials" in (store.status_reason or "")
