@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
-import requests
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from shopify import session_token
@@ -22,6 +21,7 @@ from connector import db, logs, settings_of
 from connector.errors import ConnectorError
 from connector.install_views import _save
 from connector.models import Store
+from connector.tokens import request_grant
 from webhooks.subscriptions import register_after_install
 
 bp = Blueprint("embedded", __name__, url_prefix="/shopify")
@@ -68,22 +68,16 @@ def _installed_store(shop: str) -> int | None:
 
 
 def _exchange(shop: str, token: str) -> dict[str, Any]:
-    settings = settings_of(current_app)
-    url = f"{settings.shopify_shop_url_template.format(shop=shop)}/admin/oauth/access_token"
-    body = {
-        "client_id": settings.shopify_api_key,
-        "client_secret": settings.shopify_api_secret,
-        "grant_type": TOKEN_EXCHANGE,
-        "subject_token": token,
-        "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
-        "requested_token_type": "urn:shopify:params:oauth:token-type:offline-access-token",
-        "expiring": "1",
-    }
-    try:
-        answer = requests.post(url, data=body, timeout=15)
-    except requests.RequestException as exc:
-        raise ConnectorError("the shop could not be reached", detail=str(exc)) from None
-    if answer.status_code != 200:
-        raise ConnectorError(f"the token exchange answered {answer.status_code}")
-    grant: dict[str, Any] = answer.json()
-    return grant
+    """Managed installation: the session token itself is exchanged for an offline token."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return request_grant(
+        app,
+        shop,
+        {
+            "grant_type": TOKEN_EXCHANGE,
+            "subject_token": token,
+            "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+            "requested_token_type": "urn:shopify:params:oauth:token-type:offline-access-token",
+            "expiring": "1",
+        },
+    )

@@ -14,15 +14,14 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-import requests
 from flask import Blueprint, current_app, jsonify, redirect, request, session
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from connector import db, logs, settings_of, vault_of
 from connector.errors import BadInput, ConnectorError
-from connector.models import Account, Store
-from connector.stores import connect_store
+from connector.models import Store
+from connector.stores import install_store
+from connector.tokens import credentials_from, request_grant
 from platforms.shopify.install import granted_scopes_cover, normalize_shop_domain, verify_query
 from webhooks.subscriptions import register_after_install
 
@@ -97,42 +96,16 @@ def shopify_callback() -> ResponseReturnValue:
 
 
 def _exchange(shop: str, code: str) -> dict[str, Any]:
-    settings = settings_of(current_app)
-    url = f"{settings.shopify_shop_url_template.format(shop=shop)}/admin/oauth/access_token"
-    body = {
-        "client_id": settings.shopify_api_key,
-        "client_secret": settings.shopify_api_secret,
-        "code": code,
-        "expiring": "1",
-    }
-    try:
-        answer = requests.post(url, data=body, timeout=15)
-    except requests.RequestException as exc:
-        raise ConnectorError("the shop could not be reached", detail=str(exc)) from None
-    if answer.status_code != 200:
-        raise ConnectorError(f"the token exchange answered {answer.status_code}")
-    grant: dict[str, Any] = answer.json()
-    return grant
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return request_grant(app, shop, {"code": code, "expiring": "1"})
 
 
 def _save(shop: str, grant: dict[str, Any]) -> Store:
     """The shop's store row (re-installs reuse it and its data), with the grant sealed."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    credentials = {
-        "access_token": grant["access_token"],
-        "scope": grant.get("scope"),
-        "refresh_token": grant.get("refresh_token"),
-        "expires_at": time.time() + grant["expires_in"] if grant.get("expires_in") else None,
-    }
     with db.session(app) as s, s.begin():
-        existing = s.scalar(select(Store).where(Store.platform == "shopify", Store.domain == shop))
-        account = s.get(Account, existing.account_id) if existing else None
-        if account is None:
-            account = Account(name=shop)
-            s.add(account)
-            s.flush()
-        store = connect_store(
-            s, vault_of(app), account=account, platform="shopify", domain=shop, credentials=credentials
+        store = install_store(
+            s, vault_of(app), platform="shopify", domain=shop, credentials=credentials_from(grant)
         )
         store.scopes = grant.get("scope")
         return store

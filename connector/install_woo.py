@@ -15,13 +15,12 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, redirect, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from connector import db, logs, settings_of, vault_of
 from connector.errors import BadInput, ConnectorError
-from connector.models import Account, Store
+from connector.models import Store
 from connector.queue import get_redis
-from connector.stores import connect_store
+from connector.stores import install_store
 from platforms.woocommerce.client import WooClient
 from platforms.woocommerce.install import check_keys, normalize_store_url
 from webhooks.subscriptions import register_after_install
@@ -89,18 +88,10 @@ def callback() -> ResponseReturnValue:
 def returned() -> ResponseReturnValue:
     if request.args.get("success") != "1":
         return jsonify(status=200, message="The store owner declined the connection."), 200
-    return jsonify(status=200, message="The store is connected; its first sync starts now."), 200
+    return jsonify(status=200, message="The store is connected."), 200
 
 
 def _save(url: str, credentials: dict[str, Any]) -> Store:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with db.session(app) as s, s.begin():
-        existing = s.scalar(select(Store).where(Store.platform == "woocommerce", Store.domain == url))
-        account = s.get(Account, existing.account_id) if existing else None
-        if account is None:
-            account = Account(name=url)
-            s.add(account)
-            s.flush()
-        return connect_store(
-            s, vault_of(app), account=account, platform="woocommerce", domain=url, credentials=credentials
-        )
+        return install_store(s, vault_of(app), platform="woocommerce", domain=url, credentials=credentials)

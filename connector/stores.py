@@ -105,6 +105,22 @@ def rotate_secrets(session: Session, vault: Vault) -> int:
     return rotated
 
 
+def install_store(
+    session: Session, vault: Vault, *, platform: str, domain: str, credentials: dict[str, Any]
+) -> Store:
+    """A store installed from its platform: re-installing keeps its account and data, a new
+    store gets an account of its own (named for it)."""
+    existing = session.scalar(select(Store).where(Store.platform == platform, Store.domain == domain))
+    account = session.get(Account, existing.account_id) if existing else None
+    if account is None:
+        account = Account(name=domain)
+        session.add(account)
+        session.flush()
+    return connect_store(
+        session, vault, account=account, platform=platform, domain=domain, credentials=credentials
+    )
+
+
 def find_store(session: Session, ref: str) -> Store:
     """A store by numeric id or by domain / URL."""
     store = session.get(Store, int(ref)) if ref.isdigit() else None

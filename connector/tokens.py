@@ -26,7 +26,8 @@ TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 OFFLINE = "urn:shopify:params:oauth:token-type:offline-access-token"
 
 
-def _grant(app: Flask, shop: str, form: dict[str, str]) -> dict[str, Any]:
+def request_grant(app: Flask, shop: str, form: dict[str, str]) -> dict[str, Any]:
+    """POST to the shop's access_token endpoint with the app's credentials and `form`."""
     settings = settings_of(app)
     url = f"{settings.shopify_shop_url_template.format(shop=shop)}/admin/oauth/access_token"
     body = {
@@ -39,25 +40,28 @@ def _grant(app: Flask, shop: str, form: dict[str, str]) -> dict[str, Any]:
     except requests.RequestException as exc:
         raise RetryLater("the shop could not be reached", detail=str(exc)) from None
     if answer.status_code in (400, 401, 403):
-        raise Reauthorize("the shop refused to renew the app's access; the merchant must reconnect")
+        raise Reauthorize("the shop refused the token request; the merchant must reconnect the app")
     if answer.status_code != 200:
         raise RetryLater(f"the token endpoint answered {answer.status_code}")
     grant: dict[str, Any] = answer.json()
     return grant
 
 
+def credentials_from(grant: dict[str, Any]) -> dict[str, Any]:
+    """What we keep of a token grant (sealed before it is stored)."""
+    return {
+        "access_token": grant["access_token"],
+        "scope": grant.get("scope"),
+        "refresh_token": grant.get("refresh_token"),
+        "expires_at": time.time() + grant["expires_in"] if grant.get("expires_in") else None,
+    }
+
+
 def _store_grant(app: Flask, store_id: int, grant: dict[str, Any]) -> None:
     with db.session(app) as s, s.begin():
         store = s.get(Store, store_id)
         assert store is not None
-        store.credentials = vault_of(app).seal(
-            {
-                "access_token": grant["access_token"],
-                "scope": grant.get("scope"),
-                "refresh_token": grant.get("refresh_token"),
-                "expires_at": time.time() + grant["expires_in"] if grant.get("expires_in") else None,
-            }
-        )
+        store.credentials = vault_of(app).seal(credentials_from(grant))
 
 
 def _mark_reauthorize(app: Flask, store_id: int, reason: str) -> None:
@@ -76,7 +80,7 @@ def refresh(app: Flask, store_id: int) -> bool:
     if not credentials.get("refresh_token"):
         return True  # a non-expiring token: nothing to renew
     try:
-        grant = _grant(
+        grant = request_grant(
             app, shop, {"grant_type": "refresh_token", "refresh_token": credentials["refresh_token"]}
         )
     except Reauthorize as exc:
@@ -95,7 +99,7 @@ def migrate_to_expiring(app: Flask, store_id: int) -> None:
         credentials, shop = vault_of(app).open(store.credentials) if store.credentials else {}, store.domain
     if credentials.get("refresh_token"):
         return
-    grant = _grant(
+    grant = request_grant(
         app,
         shop,
         {
