@@ -22,6 +22,7 @@ from connector.errors import ConnectorError
 from connector.install_views import _save
 from connector.models import Store
 from connector.tokens import request_grant
+from connector.web import requires_shopify
 from webhooks.subscriptions import register_after_install
 
 bp = Blueprint("embedded", __name__, url_prefix="/shopify")
@@ -34,12 +35,9 @@ def frame_headers(shop: str) -> dict[str, str]:
 
 
 @bp.get("/app")
+@requires_shopify
 def app_home() -> ResponseReturnValue:
     settings = settings_of(current_app)
-    if not settings.shopify_configured:
-        return jsonify(
-            status=503, message="Shopify is not configured: set SHOPIFY_API_KEY and SHOPIFY_API_SECRET"
-        ), 503
     token = request.args.get("id_token") or request.headers.get("Authorization", "").removeprefix("Bearer ")
     try:
         claims = session_token.decode_from_header(

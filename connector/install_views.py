@@ -22,6 +22,7 @@ from connector.errors import BadInput, ConnectorError
 from connector.models import Store
 from connector.stores import install_store
 from connector.tokens import credentials_from, request_grant
+from connector.web import requires_shopify
 from platforms.shopify.install import granted_scopes_cover, normalize_shop_domain, verify_query
 from webhooks.subscriptions import register_after_install
 
@@ -36,10 +37,9 @@ def refuse(status: int, message: str) -> ResponseReturnValue:
 
 
 @bp.get("/shopify/install")
+@requires_shopify
 def shopify_install() -> ResponseReturnValue:
     settings = settings_of(current_app)
-    if not settings.shopify_configured:
-        return refuse(503, "Shopify is not configured: set SHOPIFY_API_KEY and SHOPIFY_API_SECRET")
     params = request.args.to_dict()
     try:
         shop = normalize_shop_domain(params.get("shop", ""))
@@ -63,10 +63,9 @@ def shopify_install() -> ResponseReturnValue:
 
 
 @bp.get("/shopify/callback")
+@requires_shopify
 def shopify_callback() -> ResponseReturnValue:
     settings = settings_of(current_app)
-    if not settings.shopify_configured:
-        return refuse(503, "Shopify is not configured: set SHOPIFY_API_KEY and SHOPIFY_API_SECRET")
     params = request.args.to_dict()
     pending = session.pop("shopify_oauth", None)  # single use, whatever happens next
     try:

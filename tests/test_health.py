@@ -26,3 +26,21 @@ def test_503_when_the_database_is_down(app_env: dict[str, str]) -> None:
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["checks"] == {"database": "down: OperationalError", "redis": "ok"}
+
+
+def test_without_shopify_settings_the_shopify_routes_say_what_to_set(app: Flask) -> None:
+    client = app.test_client()
+    for method, path in (
+        ("get", "/shopify/install?shop=a.myshopify.com"),
+        ("get", "/shopify/callback"),
+        ("get", "/shopify/app"),
+        ("post", "/webhooks/shopify"),
+    ):
+        response = getattr(client, method)(path)
+        assert response.status_code == 503
+        assert (
+            response.json["message"]
+            == "Shopify is not configured: set SHOPIFY_API_KEY and SHOPIFY_API_SECRET"
+        )
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/woocommerce/connect").status_code == 200  # everything else works

@@ -25,6 +25,7 @@ from connector.db import get_engine
 from connector.errors import BadInput
 from connector.models import Store
 from connector.queue import get_redis
+from connector.web import requires_shopify
 from platforms.shopify import webhooks as shopify
 from platforms.woocommerce import webhooks as woocommerce
 from webhooks import inbox
@@ -38,10 +39,9 @@ def answer(status: int, message: str) -> ResponseReturnValue:
 
 
 @bp.post("/shopify")
+@requires_shopify
 def shopify_delivery() -> ResponseReturnValue:
     settings = settings_of(current_app)
-    if not settings.shopify_configured:
-        return answer(503, "Shopify is not configured: set SHOPIFY_API_KEY and SHOPIFY_API_SECRET")
     body = request.get_data(cache=False)
     secrets = [s for s in (settings.shopify_api_secret, settings.shopify_previous_secret) if s]
     if not shopify.signature_valid(body, request.headers.get("X-Shopify-Hmac-Sha256"), secrets):
