@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     db.init_app(app, settings)
     queue.init_app(app, settings)
 
+    from connector.api import bp as api_bp
     from connector.embedded import bp as embedded_bp
     from connector.health import bp as health_bp
     from connector.install_views import bp as install_bp
@@ -41,6 +42,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     from webhooks.receivers import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(embedded_bp)
     app.register_blueprint(install_bp)
     app.register_blueprint(install_woo_bp)

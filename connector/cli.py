@@ -298,6 +298,28 @@ def stores_remove(store_ref: str, yes: bool) -> None:
     click.echo(f"store {store_ref} removed")
 
 
+# --- API tokens ----------------------------------------------------------------------------
+
+
+@cli.group("tokens")
+def tokens_group() -> None:
+    """API tokens, each scoped to one merchant account."""
+
+
+@tokens_group.command("create")
+@click.option("--account", default="default", show_default=True, help="merchant account name")
+@click.option("--name", default="api", show_default=True, help="what the token is for")
+def tokens_create(account: str, name: str) -> None:
+    """Create an API token (printed once; only its hash is kept)."""
+    from connector.api import create_token
+
+    app = _app()
+    _ready(app)
+    with db.session(app) as s, s.begin():
+        token = create_token(s, stores.account_named(s, account).id, name)
+    click.echo(token)
+
+
 # --- secrets -------------------------------------------------------------------------------
 
 

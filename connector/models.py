@@ -379,6 +379,18 @@ class DeadLetter(Base):
     resolved_at: Mapped[datetime | None]
 
 
+class ApiToken(Base):
+    """A bearer token for the JSON API, scoped to one merchant account; only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+
+
 class PrivacyRequest(Base):
     """A GDPR/CCPA request and its receipt: what was asked, when, and what was done."""
 
