@@ -248,3 +248,200 @@ def deletion(table: str) -> Any:
         return batch
 
     return rows
+
+
+# --- GraphQL nodes (sync) -------------------------------------------------------------------------
+
+
+def _amount(bag: Any) -> Decimal | None:
+    return money(((bag or {}).get("shopMoney") or {}).get("amount"))
+
+
+def customer_from_graphql(c: dict[str, Any], ctx: MapContext) -> Batch:
+    address = c.get("defaultAddress") or {}
+    region = address.get("countryCodeV2") or ctx.country
+    row: dict[str, Any] = {
+        "platform_id": record_id(c.get("id")),
+        "source_updated_at": required_time(c.get("updatedAt") or c.get("createdAt"), "updatedAt"),
+        "source_created_at": parse_time(c.get("createdAt")),
+        "email": c.get("email"),
+        "email_normalized": normalize_email(c.get("email")),
+        "phone": c.get("phone"),
+        "phone_e164": e164(c.get("phone"), region),
+        "first_name": c.get("firstName"),
+        "last_name": c.get("lastName"),
+        "state": str(c.get("state") or "").lower() or None,
+        "tags": ", ".join(c.get("tags") or []) or None,
+        "orders_count": int(c["numberOfOrders"]) if c.get("numberOfOrders") is not None else None,
+        "total_spent": money((c.get("amountSpent") or {}).get("amount")),
+        "currency": (c.get("amountSpent") or {}).get("currencyCode"),
+        "default_address": address or None,
+        "raw": c,
+    }
+    consent = c.get("emailMarketingConsent")
+    if isinstance(consent, dict) and consent.get("marketingState"):
+        row["email_consent"] = consent["marketingState"].lower()
+        row["email_consent_at"] = parse_time(consent.get("consentUpdatedAt")) or row["source_updated_at"]
+    sms = c.get("smsMarketingConsent")
+    if isinstance(sms, dict) and sms.get("marketingState"):
+        row["sms_consent"] = sms["marketingState"].lower()
+    batch = Batch()
+    batch.add("customers", row)
+    return batch
+
+
+FINANCIAL = {
+    "PAID": "paid",
+    "PENDING": "pending",
+    "VOIDED": "voided",
+    "REFUNDED": "refunded",
+    "PARTIALLY_REFUNDED": "partially_refunded",
+    "AUTHORIZED": "authorized",
+    "PARTIALLY_PAID": "partially_paid",
+}
+FULFILMENT = {"FULFILLED": "fulfilled", "PARTIALLY_FULFILLED": "partial", "UNFULFILLED": "unfulfilled"}
+
+
+def order_from_graphql(o: dict[str, Any], ctx: MapContext) -> Batch:
+    order_id = record_id(o.get("id"))
+    version = required_time(o.get("updatedAt") or o.get("createdAt"), "updatedAt")
+    currency = o.get("currencyCode")
+    shipping = o.get("shippingAddress") or {}
+    visit = ((o.get("customerJourneySummary") or {}).get("firstVisit")) or {}
+    utm = visit.get("utmParameters") or {}
+    handle = (((o.get("channelInformation") or {}).get("channelDefinition")) or {}).get("handle")
+    batch = Batch()
+    batch.add(
+        "orders",
+        {
+            "platform_id": order_id,
+            "source_updated_at": version,
+            "source_created_at": parse_time(o.get("createdAt")),
+            "name": o.get("name"),
+            "customer_platform_id": optional_id((o.get("customer") or {}).get("id")),
+            "email": o.get("email"),
+            "email_normalized": normalize_email(o.get("email")),
+            "phone": o.get("phone"),
+            "currency": currency,
+            "subtotal": _amount(o.get("subtotalPriceSet")),
+            "total_tax": _amount(o.get("totalTaxSet")),
+            "total_discounts": _amount(o.get("totalDiscountsSet")),
+            "total_shipping": _amount(o.get("totalShippingPriceSet")),
+            "total_price": _amount(o.get("totalPriceSet")),
+            "total_refunded": _amount(o.get("totalRefundedSet")) or Decimal("0"),
+            "status": "cancelled" if o.get("cancelledAt") else "closed" if o.get("closedAt") else "open",
+            "financial_status": FINANCIAL.get(str(o.get("displayFinancialStatus"))),
+            "fulfillment_status": FULFILMENT.get(str(o.get("displayFulfillmentStatus")), "unfulfilled"),
+            "cancelled_at": parse_time(o.get("cancelledAt")),
+            "processed_at": parse_time(o.get("processedAt")),
+            "buyer_accepts_marketing": o.get("customerAcceptsMarketing"),
+            "channel": channel_of(handle or o.get("sourceName")),
+            "source_name": o.get("sourceName"),
+            "utm_source": utm.get("source"),
+            "utm_medium": utm.get("medium"),
+            "utm_campaign": utm.get("campaign"),
+            "referrer_domain": domain_of(visit.get("referrerUrl")),
+            "landing_page": path_of(visit.get("landingPage")),
+            "shipping_country": shipping.get("countryCodeV2"),
+            "shipping_region": shipping.get("provinceCode"),
+            "shipping_city": shipping.get("city"),
+            "tags": ", ".join(o.get("tags") or []) or None,
+            "raw": o,
+        },
+    )
+    for item in ((o.get("lineItems") or {}).get("nodes")) or []:
+        price = _amount(item.get("originalUnitPriceSet")) or Decimal("0")
+        batch.add(
+            "order_line_items",
+            {
+                "platform_id": record_id(item.get("id"), "line item id"),
+                "source_updated_at": version,
+                "order_platform_id": order_id,
+                "product_platform_id": optional_id((item.get("product") or {}).get("id")),
+                "variant_platform_id": optional_id((item.get("variant") or {}).get("id")),
+                "sku": item.get("sku"),
+                "title": item.get("title"),
+                "quantity": int(item.get("quantity") or 0),
+                "price": price,
+                "total": _amount(item.get("discountedTotalSet")),
+                "currency": currency,
+            },
+        )
+    for f in o.get("fulfillments") or []:
+        tracking = (f.get("trackingInfo") or [{}])[0] if f.get("trackingInfo") else {}
+        batch.add(
+            "fulfillments",
+            {
+                "platform_id": record_id(f.get("id"), "fulfillment id"),
+                "source_updated_at": version,
+                "order_platform_id": order_id,
+                "status": str(f.get("status") or "").lower() or None,
+                "shipment_status": str(f.get("displayStatus") or "").lower() or None,
+                "carrier": tracking.get("company"),
+                "tracking_number": tracking.get("number"),
+                "tracking_url": tracking.get("url"),
+                "shipped_at": parse_time(f.get("createdAt")),
+                "delivered_at": parse_time(f.get("deliveredAt")),
+            },
+        )
+    for r in o.get("refunds") or []:
+        batch.add(
+            "refunds",
+            {
+                "platform_id": record_id(r.get("id"), "refund id"),
+                "source_updated_at": version,
+                "order_platform_id": order_id,
+                "amount": _amount(r.get("totalRefundedSet")),
+                "currency": currency,
+                "reason": r.get("note"),
+                "refunded_at": parse_time(r.get("createdAt")),
+            },
+        )
+    return batch
+
+
+def product_from_graphql(p: dict[str, Any], ctx: MapContext) -> Batch:
+    product_id = record_id(p.get("id"))
+    version = required_time(p.get("updatedAt") or p.get("createdAt"), "updatedAt")
+    batch = Batch()
+    batch.add(
+        "products",
+        {
+            "platform_id": product_id,
+            "source_updated_at": version,
+            "source_created_at": parse_time(p.get("createdAt")),
+            "title": p.get("title"),
+            "handle": p.get("handle"),
+            "status": str(p.get("status") or "").lower() or None,
+            "vendor": p.get("vendor"),
+            "product_type": p.get("productType"),
+            "tags": ", ".join(p.get("tags") or []) or None,
+            "collections": {
+                "collections": [c.get("title") for c in (p.get("collections") or {}).get("nodes") or []]
+            },
+            "published_at": parse_time(p.get("publishedAt")),
+            "raw": p,
+        },
+    )
+    for v in ((p.get("variants") or {}).get("nodes")) or []:
+        batch.add(
+            "product_variants",
+            {
+                "platform_id": record_id(v.get("id"), "variant id"),
+                "source_updated_at": version,
+                "product_platform_id": product_id,
+                "sku": v.get("sku"),
+                "title": v.get("title"),
+                "price": money(v.get("price")),
+                "inventory_quantity": v.get("inventoryQuantity"),
+                "inventory_item_id": optional_id((v.get("inventoryItem") or {}).get("id")),
+            },
+        )
+    return batch
+
+
+GRAPHQL_MAPPERS = {
+    "customers": customer_from_graphql,
+    "orders": order_from_graphql,
+    "products": product_from_graphql,
+}

@@ -1,0 +1,46 @@
+"""The GraphQL the connector sends to Shopify: one selection per entity, shared by the
+paged incremental sync and by bulk operations (which take the same query without `first`).
+
+Page sizes keep each query under Shopify's 1,000-point single-query limit (a test holds
+the sandbox's cost model to that); backfills use bulk operations, not pages.
+"""
+
+from __future__ import annotations
+
+CUSTOMER_FIELDS = """id firstName lastName email phone state tags note createdAt updatedAt
+  numberOfOrders amountSpent { amount currencyCode }
+  defaultAddress { countryCodeV2 provinceCode city zip address1 }
+  emailMarketingConsent { marketingState consentUpdatedAt }
+  smsMarketingConsent { marketingState consentUpdatedAt }
+  statistics { predictedSpendTier rfmGroup }"""
+
+ORDER_FIELDS = """id name email phone createdAt updatedAt processedAt cancelledAt closedAt currencyCode
+  displayFinancialStatus displayFulfillmentStatus sourceName tags customerAcceptsMarketing
+  customer { id }
+  subtotalPriceSet { shopMoney { amount } } totalPriceSet { shopMoney { amount } }
+  totalTaxSet { shopMoney { amount } } totalDiscountsSet { shopMoney { amount } }
+  totalShippingPriceSet { shopMoney { amount } } totalRefundedSet { shopMoney { amount } }
+  shippingAddress { countryCodeV2 provinceCode city }
+  channelInformation { channelDefinition { handle } }
+  customerJourneySummary { firstVisit { landingPage referrerUrl utmParameters { source medium campaign } } }
+  fulfillments(first: 3) { id status displayStatus createdAt updatedAt deliveredAt
+    trackingInfo(first: 1) { company number url } }
+  refunds(first: 3) { id createdAt note totalRefundedSet { shopMoney { amount } } }
+  lineItems(first: 5) { nodes { id title sku quantity originalUnitPriceSet { shopMoney { amount } }
+    discountedTotalSet { shopMoney { amount } } product { id } variant { id } } }"""
+
+PRODUCT_FIELDS = """id title handle status vendor productType tags createdAt updatedAt publishedAt
+  collections(first: 5) { nodes { title } }
+  variants(first: 20) { nodes { id title sku price inventoryQuantity inventoryItem { id } } }"""
+
+FIELDS = {"customers": CUSTOMER_FIELDS, "orders": ORDER_FIELDS, "products": PRODUCT_FIELDS}
+PAGE_SIZE = {"customers": 100, "orders": 10, "products": 15}
+
+
+def page_query(entity: str, first: int | None = None) -> str:
+    """Pages in updated order from a cursor, filtered by `updated_at` search terms."""
+    first = first or PAGE_SIZE[entity]
+    return (
+        f"query($after: String, $query: String) {{ {entity}(first: {first}, after: $after, query: $query, "
+        f"sortKey: UPDATED_AT) {{ nodes {{ {FIELDS[entity]} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+    )
