@@ -22,7 +22,7 @@ from connector.errors import BadInput, ConnectorError
 from connector.models import Store
 from connector.stores import install_store
 from connector.tokens import credentials_from, request_grant
-from connector.web import requires_shopify
+from connector.web import answer, requires_shopify
 from platforms.shopify.install import granted_scopes_cover, normalize_shop_domain, verify_query
 from webhooks.subscriptions import register_after_install
 
@@ -33,7 +33,7 @@ STATE_TTL_S = 600
 
 def refuse(status: int, message: str) -> ResponseReturnValue:
     log.warning("install refused", extra={"reason": message})
-    return jsonify(status=status, message=message), status
+    return answer(status, message)
 
 
 @bp.get("/shopify/install")

@@ -21,6 +21,7 @@ from connector.errors import BadInput, ConnectorError
 from connector.models import Store
 from connector.queue import get_redis
 from connector.stores import install_store
+from connector.web import answer
 from platforms.woocommerce.client import WooClient
 from platforms.woocommerce.install import check_keys, normalize_store_url
 from webhooks.subscriptions import register_after_install
@@ -36,7 +37,7 @@ FORM = """<!doctype html><title>Connect a WooCommerce store</title>
 
 def refuse(status: int, message: str) -> ResponseReturnValue:
     log.warning("woocommerce connect refused", extra={"reason": message})
-    return jsonify(status=status, message=message), status
+    return answer(status, message)
 
 
 @bp.get("/connect")

@@ -14,7 +14,7 @@ import weakref
 
 import orjson
 import redis
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -25,17 +25,13 @@ from connector.db import get_engine
 from connector.errors import BadInput
 from connector.models import Store
 from connector.queue import get_redis
-from connector.web import requires_shopify
+from connector.web import answer, requires_shopify
 from platforms.shopify import webhooks as shopify
 from platforms.woocommerce import webhooks as woocommerce
 from webhooks import inbox
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logs.get(__name__)
-
-
-def answer(status: int, message: str) -> ResponseReturnValue:
-    return jsonify(status=status, message=message), status
 
 
 @bp.post("/shopify")
