@@ -23,7 +23,15 @@ def create_sandbox_app(world: World) -> Flask:
 
     @app.before_request
     def count() -> None:  # tests assert that refused installs made no outbound call
-        world.requests_seen += 1
+        with world.fault_lock:
+            world.requests_seen += 1
+            world.in_flight += 1
+            world.max_in_flight = max(world.max_in_flight, world.in_flight)
+
+    @app.teardown_request
+    def done(_error: BaseException | None) -> None:  # and that clients keep to their concurrency
+        with world.fault_lock:
+            world.in_flight -= 1
 
     app.register_blueprint(shopify_app.bp)
     app.register_blueprint(woo_app.bp)

@@ -125,6 +125,8 @@ class World:
         self.base_url = "http://127.0.0.1"
         self.run_id = secrets.token_hex(4)
         self.requests_seen = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.retry_scale = 1.0  # compress Shopify's 4-hour retry schedule (tests use ~0.0001)
         self.compliance_uri: str | None = None  # the app's compliance webhook address (TOML)
         self.app_subscriptions: list[tuple[str, str]] = []  # app-level (TOML) topic → uri, never deleted

@@ -3,6 +3,8 @@ object (OAuth 1.0a over http, Basic over https), with failures mapped to actions
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
@@ -44,3 +46,25 @@ class WooClient:
 
     def delete(self, endpoint: str, **params: Any) -> Any:
         return self.request("delete", endpoint, params=params).json()
+
+
+def all_pages(
+    client: WooClient, resource: str, params: dict[str, Any], *, concurrency: int = 4, per_page: int = 100
+) -> Iterator[list[dict[str, Any]]]:
+    """Every page of a list, in page order: the first page says how many there are
+    (X-WP-TotalPages), the rest are fetched `concurrency` at a time (the per-store limit).
+    Pages are offsets, so records changed meanwhile can shift; the caller orders by id (or
+    a fixed `modified_before`) and reconciles, as the sync does."""
+    first = client.request("get", resource, params={**params, "per_page": per_page, "page": 1})
+    yield first.json()
+    pages = int(first.headers.get("X-WP-TotalPages") or 1)
+    if pages <= 1:
+        return
+
+    def fetch(page: int) -> list[dict[str, Any]]:
+        body: list[dict[str, Any]] = client.get(resource, **params, per_page=per_page, page=page)
+        return body
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for start in range(2, pages + 1, concurrency):
+            yield from pool.map(fetch, range(start, min(start + concurrency, pages + 1)))

@@ -41,3 +41,16 @@ def test_revoked_credentials_ask_for_reauthorisation(sandbox: SandboxServer) -> 
         shopify.graphql(QUERY)
     with pytest.raises(Reauthorize):
         woo.get("orders")
+
+
+def test_woocommerce_pages_are_fetched_concurrently_and_completely(sandbox: SandboxServer) -> None:
+    from platforms.woocommerce.client import all_pages
+
+    _shopify, woo = clients(sandbox)
+    requests.post(f"{sandbox.url}/_sandbox/faults", json={"latency_ms": 50}, timeout=5)
+    sandbox.world.max_in_flight = 0
+    pages = list(all_pages(woo, "orders", {"orderby": "id", "order": "asc"}, concurrency=3))
+    ids = [o["id"] for page in pages for o in page]
+    assert len(ids) == len(set(ids)) == SIZES.orders and len(pages) == 7  # 700 orders in pages of 100
+    assert ids == sorted(ids)  # page order is kept although pages are fetched concurrently
+    assert 2 <= sandbox.world.max_in_flight <= 3  # concurrent, and never past the per-store limit
