@@ -1,0 +1,51 @@
+"""Checkpoints: a run keeps its signpost through a crash, resumes at its cursor, and the next
+run re-reads the lookback window; progress gives a rate and an ETA."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from sync import checkpoints
+from tests.builders import make_store
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+LOOKBACK = timedelta(hours=1)
+
+
+def test_a_crashed_run_resumes_with_its_signpost_and_cursor(engine: Engine) -> None:
+    with engine.begin() as conn:
+        store_id = make_store(conn)
+        first = checkpoints.begin(conn, store_id, "orders", T0, LOOKBACK)
+        assert first == checkpoints.Window(None, T0, None)  # never synced: everything up to the signpost
+        checkpoints.checkpoint(
+            conn, store_id, "orders", "cursor-page-3", 300, T0 + timedelta(seconds=30), total_estimate=1200
+        )
+    # the worker dies here; a retry begins again later
+    with engine.begin() as conn:
+        resumed = checkpoints.begin(conn, store_id, "orders", T0 + timedelta(minutes=5), LOOKBACK)
+    assert resumed == checkpoints.Window(None, T0, "cursor-page-3")
+    with engine.connect() as conn:
+        progress = checkpoints.progress(conn, store_id, "orders")
+    assert progress is not None and progress.done == 300 and progress.rate_per_s == 10.0
+    assert progress.eta_s == 90.0  # 900 left at 10 records/s
+
+
+def test_finishing_moves_the_high_water_mark_and_the_next_run_re_reads_the_lookback(engine: Engine) -> None:
+    with engine.begin() as conn:
+        store_id = make_store(conn)
+        checkpoints.begin(conn, store_id, "customers", T0, LOOKBACK)
+        checkpoints.finish(conn, store_id, "customers", T0 + timedelta(minutes=2))
+        second = checkpoints.begin(conn, store_id, "customers", T0 + timedelta(hours=3), LOOKBACK)
+    assert second == checkpoints.Window(T0 - LOOKBACK, T0 + timedelta(hours=3), None)
+
+
+def test_a_failure_keeps_the_place_for_the_retry(engine: Engine) -> None:
+    with engine.begin() as conn:
+        store_id = make_store(conn)
+        checkpoints.begin(conn, store_id, "products", T0, LOOKBACK)
+        checkpoints.checkpoint(conn, store_id, "products", "page-2", 100, T0 + timedelta(seconds=5))
+        checkpoints.fail(conn, store_id, "products", "the platform's rate limit was reached", T0)
+        again = checkpoints.begin(conn, store_id, "products", T0 + timedelta(minutes=1), LOOKBACK)
+    assert again.cursor == "page-2" and again.until == T0
