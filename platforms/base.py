@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 import phonenumbers
 
-from connector.errors import RetryLater
+from connector.errors import RetryLater, error_for_status
 
 T = TypeVar("T")
 
@@ -132,6 +132,16 @@ def e164(phone: Any, region: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def contact_fields(email: Any, phone: Any, region: str | None) -> dict[str, Any]:
+    """How a platform customer can be reached, as kept and as matched (normalised)."""
+    return {
+        "email": email,
+        "email_normalized": normalize_email(email),
+        "phone": phone or None,
+        "phone_e164": e164(phone, region),
+    }
+
+
 def utm_of(url: Any) -> dict[str, str | None]:
     query = parse_qs(urlparse(str(url or "")).query)
     return {
@@ -194,7 +204,5 @@ def with_retries(attempt: Callable[[], T], max_attempts: int) -> T:
 
 def error_for_response(response: Any) -> Exception:
     """The action for a non-2xx platform answer, with its Retry-After."""
-    from connector.errors import error_for_status
-
     retry_after = float(response.headers.get("Retry-After") or 0) or None
     return error_for_status(response.status_code, response.text[:500], retry_after)

@@ -87,12 +87,10 @@ class CostModel:
         if named.name.endswith("Connection"):
             return self._connection(node, named, value, requested)
         inner = field_def.type.of_type if is_non_null_type(field_def.type) else field_def.type
-        if is_list_type(inner):
-            items = self._count(node) if requested else len(value or [])
-            per = 1 + self._selection(node.selection_set, named, None) if requested else 0
-            if not requested:
-                return sum(1 + self._selection(node.selection_set, named, v) for v in value or [])
-            return items * per
+        if is_list_type(inner):  # a list argument-limited like a connection, without its overhead
+            if requested:
+                return self._count(node) * (1 + self._selection(node.selection_set, named, None))
+            return sum(1 + self._selection(node.selection_set, named, v) for v in value or [])
         if not requested and value is None:
             return 0
         return 1 + self._selection(node.selection_set, named, None if requested else value)

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -284,5 +284,4 @@ def test_injected_429_storm_is_visible_and_clears(wc: API, sandbox: SandboxServe
     answer = wc.get("orders")
     assert answer.status_code == 429 and answer.headers["Retry-After"]
     requests.post(f"{sandbox.url}/_sandbox/faults", json={}, timeout=5)
-    assert wc.get("orders").status_code == 200
-    assert datetime.now(UTC)  # the storm is over within the same test
+    assert wc.get("orders").status_code == 200  # the storm is over within the same test
