@@ -18,6 +18,7 @@ from flask.cli import FlaskGroup
 
 from connector import create_app, db, queue, settings_of, stores, vault_of
 from connector.errors import ConnectorError, Reauthorize
+from connector.sync_command import sync_command
 
 
 def _app() -> Flask:
@@ -33,6 +34,9 @@ def _app() -> Flask:
 )
 def cli() -> None:
     """crm-connector: keep a CRM store in step with Shopify and WooCommerce stores."""
+
+
+cli.add_command(sync_command)
 
 
 # --- Procfile roles -------------------------------------------------------------------

@@ -39,6 +39,11 @@ class Settings:
     shopify_shop_url_template: str = "https://{shop}"
     resync_interval_s: int = 900
     lookback_s: int = 3600
+    reconcile_interval_s: int = 86400
+    deletion_policy: str = "mark"  # mark (tombstone) | delete (remove the rows)
+    sync_step_s: int = 60
+    sync_lease_s: int = 120
+    woo_concurrency: int = 4
     inactive_days: int = 180
     advocate_min_orders: int = 2
     advocate_window_days: int = 183
@@ -98,6 +103,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         shopify_shop_url_template=_shop_url_template(env),
         resync_interval_s=_int(env, "CONNECTOR_RESYNC_INTERVAL", 900, 30),
         lookback_s=_int(env, "CONNECTOR_LOOKBACK", 3600, 0),
+        reconcile_interval_s=_int(env, "CONNECTOR_RECONCILE_INTERVAL", 86400, 10),
+        deletion_policy=_matching(
+            env, "CONNECTOR_DELETION_POLICY", "mark", r"mark|delete", "'mark' or 'delete'"
+        ),
+        sync_step_s=_int(env, "CONNECTOR_SYNC_STEP_SECONDS", 60, 1),
+        sync_lease_s=_int(env, "CONNECTOR_SYNC_LEASE_SECONDS", 120, 5),
+        woo_concurrency=_int(env, "CONNECTOR_WOO_CONCURRENCY", 4, 1),
         inactive_days=_int(env, "CONNECTOR_INACTIVE_DAYS", 180, 1),
         advocate_min_orders=_int(env, "CONNECTOR_ADVOCATE_MIN_ORDERS", 2, 1),
         advocate_window_days=_int(env, "CONNECTOR_ADVOCATE_WINDOW_DAYS", 183, 1),

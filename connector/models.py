@@ -358,7 +358,27 @@ class SyncState(Base):
     started_at: Mapped[datetime | None]
     last_synced_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))  # the one job allowed to write this run
+    lease_until: Mapped[datetime | None]  # renewed with every page; a killed job's lease lapses
+    job_id: Mapped[str | None] = mapped_column(String(120))  # the queued or running step
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SyncRun(Base):
+    """One step of a sync job as it happened: who ran it, when, how much, and how it ended."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index(None, "store_id", "entity", "started_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    entity: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # sync | reconcile
+    owner: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    records: Mapped[int] = mapped_column(BigInteger, default=0)
+    outcome: Mapped[str] = mapped_column(String(16), default="running")  # done | paused | failed | lost
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class DeadLetter(Base):

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Table, and_, delete, not_, or_, tuple_, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from connector.models import UPSERTABLE
 from connector.types import utcnow
@@ -42,7 +43,8 @@ def apply_batch(conn: Connection, store_id: int, batch: Batch) -> dict[str, Upse
         ]
         if rows:
             results[child] = upsert(conn, TABLES[child], rows)
-        _prune_children(conn, store_id, child, parent_column, written.get(parent, set()), rows)
+        if child not in batch.unpruned:
+            _prune_children(conn, store_id, child, parent_column, written.get(parent, set()), rows)
     for customer_id, state, at in batch.consents:
         apply_consent(conn, store_id, customer_id, state, at)
     for table, deletions in batch.deleted.items():
@@ -59,6 +61,27 @@ def apply_batch(conn: Connection, store_id: int, batch: Batch) -> dict[str, Upse
         results.setdefault(table, UpsertResult())
         results[table] += upsert(conn, TABLES[table], tombstones)
     return results
+
+
+def apply_isolating(conn: Connection, store_id: int, batches: list[Batch]) -> list[tuple[int, Exception]]:
+    """Apply the batches together; if the database refuses that, one by one in savepoints,
+    so one bad record cannot hold back the rest. Returns the refused ones (index, error)."""
+    combined = Batch()
+    for batch in batches:
+        combined.extend(batch)
+    try:
+        with conn.begin_nested():
+            apply_batch(conn, store_id, combined)
+        return []
+    except SQLAlchemyError:
+        refused: list[tuple[int, Exception]] = []
+        for index, batch in enumerate(batches):
+            try:
+                with conn.begin_nested():
+                    apply_batch(conn, store_id, batch)
+            except SQLAlchemyError as exc:
+                refused.append((index, exc))
+        return refused
 
 
 def apply_consent(conn: Connection, store_id: int, customer_id: int, state: str, at: datetime) -> None:

@@ -7,12 +7,13 @@ context always give the same batch, and nothing here touches a database or netwo
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 import phonenumbers
@@ -44,6 +45,8 @@ class Batch:
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     deleted: dict[str, list[tuple[int, datetime]]] = field(default_factory=dict)
     consents: list[tuple[int, str, datetime]] = field(default_factory=list)  # customer id, state, time
+    # child tables whose rows here are not all of their parents' children: keep the others
+    unpruned: set[str] = field(default_factory=set)
 
     def add(self, table: str, row: dict[str, Any]) -> None:
         self.rows.setdefault(table, []).append(row)
@@ -57,9 +60,47 @@ class Batch:
         for table, ids in other.deleted.items():
             self.deleted.setdefault(table, []).extend(ids)
         self.consents.extend(other.consents)
+        self.unpruned |= other.unpruned
 
     def __len__(self) -> int:
         return sum(map(len, self.rows.values())) + sum(map(len, self.deleted.values())) + len(self.consents)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Some records read from a platform, and where to resume once they are written."""
+
+    records: list[dict[str, Any]]
+    cursor: str | None
+    total: int | None = None  # the whole run's record count, when the platform says
+
+
+class Reader(Protocol):
+    """What the sync engine asks of a platform (each platform's `reader.py`)."""
+
+    snapshot_ids: bool  # live_ids is one consistent snapshot (else deletions are confirmed by id)
+
+    def chunks(
+        self, entity: str, since: datetime | None, until: datetime, cursor: str | None
+    ) -> Iterator[Chunk]:
+        """Records changed after `since` (None: all of them) up to `until`, from `cursor` on."""
+        ...
+
+    def map(self, entity: str, record: dict[str, Any], ctx: MapContext) -> Batch:
+        """One record as read by `chunks` → CRM rows (pure)."""
+        ...
+
+    def live_ids(self, entity: str) -> Iterator[list[int]]:
+        """Every id the platform holds for the entity now, in batches (deletion reconciliation)."""
+        ...
+
+    def visible_since(self, entity: str) -> datetime | None:
+        """Records created before this are not visible to the app (None: all are)."""
+        ...
+
+    def fetch(self, entity: str, ids: list[int]) -> Iterator[Chunk]:
+        """Those records, if they still exist; ids that are gone are simply not returned."""
+        ...
 
 
 class MappingError(ValueError):
@@ -187,6 +228,13 @@ SOURCE_CHANNELS = {
 def channel_of(source: Any) -> str:
     """The one sales-channel taxonomy across platforms (DESIGN §5)."""
     return SOURCE_CHANNELS.get(str(source or "").lower(), "api_other")
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[tuple[T, ...]]:
+    """`items` in tuples of `size` (the last may be shorter); itertools.batched before 3.12."""
+    iterator = iter(items)
+    while part := tuple(itertools.islice(iterator, size)):
+        yield part
 
 
 def with_retries(attempt: Callable[[], T], max_attempts: int) -> T:

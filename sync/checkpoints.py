@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 
 from connector.models import SyncState
@@ -29,8 +30,38 @@ class Window:
     cursor: str | None  # where a resumed run picks up
 
 
-def begin(conn: Connection, store_id: int, entity: str, now: datetime, lookback: timedelta) -> Window:
-    """Start a run, or resume the one a crash interrupted (same signpost, same cursor)."""
+def begin(
+    conn: Connection, store_id: int, entity: str, now: datetime, lookback: timedelta, full: bool = False
+) -> Window:
+    """Start a run, or resume the one a crash interrupted (same signpost, same cursor).
+    A backfill (`full`, or nothing synced yet) reads everything up to its signpost."""
+    ensure(conn, store_id, entity, now)
+    state = conn.execute(
+        select(SyncState).where(SyncState.store_id == store_id, SyncState.entity == entity)
+    ).one()
+    if state.state == RUNNING and state.signpost is not None:
+        since = None if state.phase == "backfill" else _since(state.high_water, lookback)
+        return Window(since, state.signpost, state.cursor)
+    backfill = full or state.high_water is None
+    conn.execute(
+        update(SyncState)
+        .where(SyncState.id == state.id)
+        .values(
+            state=RUNNING,
+            signpost=now,
+            started_at=now,
+            cursor=None,
+            done=0,
+            total_estimate=None,
+            last_error=None,
+            updated_at=now,
+            phase="backfill" if backfill else "incremental",
+        )
+    )
+    return Window(None if backfill else _since(state.high_water, lookback), now, None)
+
+
+def ensure(conn: Connection, store_id: int, entity: str, now: datetime) -> None:
     conn.execute(
         dialect_insert(conn, SyncState.__table__)
         .values(
@@ -43,26 +74,49 @@ def begin(conn: Connection, store_id: int, entity: str, now: datetime, lookback:
         )
         .on_conflict_do_nothing(index_elements=["store_id", "entity"])
     )
-    state = conn.execute(
-        select(SyncState).where(SyncState.store_id == store_id, SyncState.entity == entity)
-    ).one()
-    if state.state == RUNNING and state.signpost is not None:
-        return Window(_since(state.high_water, lookback), state.signpost, state.cursor)
+
+
+# --- the lease: one writer per store and entity ------------------------------------------------
+
+
+class LeaseLost(Exception):
+    """Another job holds this store's sync of the entity now (ours lapsed): stop, write nothing."""
+
+
+def _ours(store_id: int, entity: str) -> Any:
+    return and_(SyncState.store_id == store_id, SyncState.entity == entity)
+
+
+def acquire(conn: Connection, store_id: int, entity: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+    """Take the lease if it is free, lapsed, or already ours. On PostgreSQL the row lock
+    makes a concurrent taker wait and then see it taken; SQLite serialises writers."""
+    ensure(conn, store_id, entity, now)
+    free = or_(SyncState.lease_until.is_(None), SyncState.lease_until < now, SyncState.lease_owner == owner)
+    taken = conn.execute(
+        update(SyncState)
+        .where(_ours(store_id, entity), free)
+        .values(lease_owner=owner, lease_until=now + ttl)
+    ).rowcount
+    return bool(taken)
+
+
+def renew(conn: Connection, store_id: int, entity: str, owner: str, now: datetime, ttl: timedelta) -> None:
+    """In each page's transaction, before anything is written: still ours, for `ttl` more."""
+    kept = conn.execute(
+        update(SyncState)
+        .where(_ours(store_id, entity), SyncState.lease_owner == owner)
+        .values(lease_until=now + ttl)
+    ).rowcount
+    if not kept:
+        raise LeaseLost(f"store {store_id} {entity}: the lease passed to another job")
+
+
+def release(conn: Connection, store_id: int, entity: str, owner: str) -> None:
     conn.execute(
         update(SyncState)
-        .where(SyncState.id == state.id)
-        .values(
-            state=RUNNING,
-            signpost=now,
-            started_at=now,
-            cursor=None,
-            done=0,
-            last_error=None,
-            updated_at=now,
-            phase="incremental" if state.high_water else "backfill",
-        )
+        .where(_ours(store_id, entity), SyncState.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None)
     )
-    return Window(_since(state.high_water, lookback), now, None)
 
 
 def _since(high_water: datetime | None, lookback: timedelta) -> datetime | None:
@@ -108,12 +162,16 @@ def finish(conn: Connection, store_id: int, entity: str, now: datetime) -> None:
     )
 
 
-def fail(conn: Connection, store_id: int, entity: str, reason: str, now: datetime) -> None:
-    """Keep the signpost and cursor (a retry resumes); say why in plain words."""
+def fail(
+    conn: Connection, store_id: int, entity: str, reason: str, now: datetime, state: str | None = None
+) -> None:
+    """Keep the signpost and cursor (a retry resumes); say why in plain words. With
+    `state="failed"` the run stops until it is retried (a new run starts then)."""
+    values: dict[str, Any] = {"last_error": reason, "updated_at": now}
+    if state is not None:
+        values["state"] = state
     conn.execute(
-        update(SyncState)
-        .where(SyncState.store_id == store_id, SyncState.entity == entity)
-        .values(last_error=reason, updated_at=now)
+        update(SyncState).where(SyncState.store_id == store_id, SyncState.entity == entity).values(**values)
     )
 
 

@@ -33,6 +33,7 @@ def schedule() -> list[Scheduled]:
         Scheduled("sync.housekeeping.prune_inbox", "sync", 3600),
         Scheduled("sync.events.sweep", "webhooks", 10),
         Scheduled("connector.tokens.refresh_expiring", "sync", 300),
+        Scheduled("sync.jobs.schedule_syncs", "sync", 30),
     ]
 
 

@@ -24,7 +24,7 @@ from connector import logs, privacy, settings_of
 from connector.db import get_engine
 from connector.models import DeadLetter, Store, WebhookInbox
 from connector.queue import get_redis
-from connector.records import apply_batch
+from connector.records import apply_isolating
 from connector.types import utcnow
 from platforms.base import Batch, MapContext, MappingError
 from platforms.shopify import webhooks as shopify
@@ -115,30 +115,14 @@ def _mapped(store: Any, row: Any, payload: dict[str, Any]) -> Batch:
 
 
 def _flush(conn: Connection, store_id: int, pending: list[tuple[Any, Batch]]) -> Counter[str]:
-    """Apply the mapped deliveries together; if that fails, one by one, so one poison row
-    cannot hold back the rest."""
+    """Apply the mapped deliveries together; one the database refuses is dead-lettered alone."""
     if not pending:
         return Counter()
-    combined = Batch()
-    for _row, batch in pending:
-        combined.extend(batch)
-    try:
-        with conn.begin_nested():
-            apply_batch(conn, store_id, combined)
-        _done(conn, [row.id for row, _ in pending], "done")
-        return Counter(done=len(pending))
-    except SQLAlchemyError:
-        outcome: Counter[str] = Counter()
-        for row, batch in pending:
-            try:
-                with conn.begin_nested():
-                    apply_batch(conn, store_id, batch)
-                _done(conn, [row.id], "done")
-                outcome["done"] += 1
-            except SQLAlchemyError as exc:
-                _fail(conn, store_id, row, f"the database refused this record: {type(exc).__name__}")
-                outcome["failed"] += 1
-        return outcome
+    refused = dict(apply_isolating(conn, store_id, [batch for _row, batch in pending]))
+    _done(conn, [row.id for i, (row, _) in enumerate(pending) if i not in refused], "done")
+    for i, exc in refused.items():
+        _fail(conn, store_id, pending[i][0], f"the database refused this record: {type(exc).__name__}")
+    return Counter(done=len(pending) - len(refused), failed=len(refused))
 
 
 def _act(conn: Connection, store: Any, row: Any, action: str, payload: dict[str, Any]) -> str:

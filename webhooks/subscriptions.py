@@ -20,7 +20,9 @@ from connector.errors import ConnectorError, FailPermanently, Reauthorize
 from connector.models import Store
 from connector.stores import needs_reauthorisation, webhook_secret
 from platforms.shopify.client import ShopifyClient
+from platforms.shopify.client import client_for as shopify_client
 from platforms.woocommerce.client import WooClient
+from platforms.woocommerce.client import client_for as woo_client
 
 log = logs.get(__name__)
 SHOPIFY_TOPICS = (
@@ -124,16 +126,11 @@ def repair(settings: Settings, vault: Vault, store: Store) -> Health:
 
 
 def _shopify(settings: Settings, vault: Vault, store: Store) -> ShopifyClient:
-    credentials = vault.open(store.credentials) if store.credentials else {}
-    url = settings.shopify_shop_url_template.format(shop=store.domain)
-    return ShopifyClient(url, credentials.get("access_token", ""), settings.shopify_api_version)
+    return shopify_client(settings, vault.open(store.credentials) if store.credentials else {}, store.domain)
 
 
 def _woo(vault: Vault, store: Store) -> WooClient:
-    credentials = vault.open(store.credentials) if store.credentials else {}
-    return WooClient(
-        store.domain, credentials.get("consumer_key", ""), credentials.get("consumer_secret", "")
-    )
+    return woo_client(store.domain, vault.open(store.credentials) if store.credentials else {})
 
 
 def _shopify_health(settings: Settings, store: Store, client: ShopifyClient) -> Health:

@@ -43,6 +43,7 @@ from platforms.sandbox.world import PLANS, Shop, ShopifySubscription, World
 bp = Blueprint("sandbox_shopify", __name__, url_prefix="/shopify/<shop_domain>")
 MAX_SINGLE_QUERY_COST = 1000
 CODE_TTL_S = 600
+BULK_CONCURRENCY = 5  # concurrent bulk queries per app and shop, from API version 2026-01
 ONLINE_TTL_S, OFFLINE_EXPIRING_TTL_S, REFRESH_TTL_S = 86399, 3600, 7_776_000
 
 
@@ -464,15 +465,16 @@ def _run_bulk(ctx: Context, query: str) -> dict[str, Any]:
     from platforms.sandbox.shopify_bulk import BulkError, plan_bulk, run_bulk
 
     shop, w = ctx.shop, world()
-    if shop.bulk and shop.bulk["status"] in ("CREATED", "RUNNING"):
+    running = [o for o in shop.bulk_ops.values() if o["status"] in ("CREATED", "RUNNING")]
+    if len(running) >= BULK_CONCURRENCY:
         return {
             "bulkOperation": None,
             "userErrors": [
                 {
                     "field": None,
                     "code": "OPERATION_IN_PROGRESS",
-                    "message": "A bulk query operation for this app and shop is already in progress: "
-                    f"{shop.bulk['id']}.",
+                    "message": f"{BULK_CONCURRENCY} bulk query operations for this app and shop are "
+                    f"already in progress: {', '.join(o['id'] for o in running)}.",
                 }
             ],
         }

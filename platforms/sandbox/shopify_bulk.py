@@ -74,6 +74,7 @@ def run_bulk(
     try:
         bounds = gql.parse_search(plan.args.get("query"))
         sort = gql.SORTS.get(plan.args.get("sortKey") or "ID", "id")
+        upper = bounds.get("updated_at:<")
         view = shop.store.view(
             plan.entity,
             sort,
@@ -87,6 +88,8 @@ def run_bulk(
                 keys = list(view.keys(position, min(position + 500, total)))
                 position += len(keys)
                 for record in shop.store.records(plan.entity, iter(keys)):
+                    if upper is not None and record.updated_at > upper:
+                        continue
                     node = gql.MAKERS[plan.entity](shop, record)
                     roots += 1
                     objects += _emit(fh, node, node_selection, plan.fragments, None)

@@ -116,6 +116,7 @@ class SandboxStore:
         sort: str,
         updated_after: datetime | None = None,
         created_after: datetime | None = None,
+        updated_before: datetime | None = None,
         include_trash: bool = False,
         only_trash: bool = False,
     ) -> View:
@@ -129,6 +130,12 @@ class SandboxStore:
                 lo = max(
                     lo,
                     first_index(0, ov.base_n, lambda j: self.dataset.created_at(entity, j) > created_after),
+                )
+
+            hi = ov.base_n
+            if updated_before is not None:  # base times rise with the index; changes only go later
+                hi = first_index(
+                    lo, ov.base_n, lambda j: self.dataset.updated_at(entity, j) >= updated_before
                 )
 
             def member(i: int) -> bool:
@@ -150,8 +157,10 @@ class SandboxStore:
                 if not member(i):
                     return False
                 rec = self.get(entity, i)
-                return (updated_after is None or rec.updated_at > updated_after) and (
-                    created_after is None or rec.created_at > created_after
+                return (
+                    (updated_after is None or rec.updated_at > updated_after)
+                    and (created_after is None or rec.created_at > created_after)
+                    and (updated_before is None or rec.updated_at < updated_before)
                 )
 
             if only_trash:
@@ -159,7 +168,9 @@ class SandboxStore:
                 return View(0, 0, [], trash, lambda j: (j, j))
             moved = set(ov.revisions) if sort == "updated" else set()
             touched = set(ov.deleted) | set(ov.trashed) | moved
-            removed = sorted(i for i in touched if lo <= i < ov.base_n and (i in moved or not member(i)))
+            if updated_before is not None:
+                touched |= set(ov.revisions)
+            removed = sorted(i for i in touched if lo <= i < hi and (i in moved or not passes(i)))
             # changed base records below the range may now pass the filter; created ones may always
             earlier = moved if sort == "updated" else {i for i in ov.revisions if i < lo}
             overlay = sorted(key(i) for i in set(ov.created) | earlier if passes(i))
@@ -170,7 +181,7 @@ class SandboxStore:
                 if sort == "created"
                 else (lambda j: (self.id_of(entity, j), self.id_of(entity, j)))
             )
-            return View(lo, ov.base_n, removed, overlay, base_key)
+            return View(lo, hi, removed, overlay, base_key)
 
     def records(self, entity: str, keys: Iterator[tuple[Any, int]]) -> list[Record]:
         out = []

@@ -11,6 +11,7 @@ from typing import Any
 
 import requests
 
+from connector.config import Settings
 from connector.errors import RetryLater, error_for_status
 from platforms.base import error_for_response, with_retries
 
@@ -67,3 +68,9 @@ class ShopifyClient:
 
 def _throttled(body: dict[str, Any]) -> bool:
     return any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in body.get("errors") or [])
+
+
+def client_for(settings: Settings, credentials: dict[str, Any], shop: str) -> ShopifyClient:
+    """The client for one installed shop, from the app's settings and its sealed credentials."""
+    url = settings.shopify_shop_url_template.format(shop=shop)
+    return ShopifyClient(url, credentials.get("access_token", ""), settings.shopify_api_version)

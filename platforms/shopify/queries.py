@@ -7,6 +7,9 @@ the sandbox's cost model to that); backfills use bulk operations, not pages.
 
 from __future__ import annotations
 
+import json
+import re
+
 CUSTOMER_FIELDS = """id firstName lastName email phone state tags note createdAt updatedAt
   numberOfOrders amountSpent { amount currencyCode }
   defaultAddress { countryCodeV2 provinceCode city zip address1 }
@@ -44,3 +47,36 @@ def page_query(entity: str, first: int | None = None) -> str:
         f"query($after: String, $query: String) {{ {entity}(first: {first}, after: $after, query: $query, "
         f"sortKey: UPDATED_AT) {{ nodes {{ {FIELDS[entity]} }} pageInfo {{ hasNextPage endCursor }} }} }}"
     )
+
+
+def bulk_query(entity: str, search: str | None) -> str:
+    """The same selection for a bulk operation: nested connections take no `first` there."""
+    fields = re.sub(r"(lineItems|variants|collections)\(first: \d+\)", r"\1", FIELDS[entity])
+    args = f"(query: {json.dumps(search)})" if search else ""
+    return f"{{ {entity}{args} {{ edges {{ node {{ {fields} }} }} }} }}"
+
+
+def ids_query(entity: str) -> str:
+    """Every id of an entity, as a bulk operation (deletion reconciliation)."""
+    return f"{{ {entity} {{ edges {{ node {{ id }} }} }} }}"
+
+
+def count_query(entity: str) -> str:
+    return f"query($query: String) {{ {entity}Count(query: $query) {{ count }} }}"
+
+
+def nodes_query(entity: str, gids: list[str]) -> str:
+    """Several records by id in one request (aliases), for ids a reconciliation found missing."""
+    kind = {"customers": "Customer", "orders": "Order", "products": "Product"}[entity]
+    parts = " ".join(
+        f"n{i}: node(id: {json.dumps(gid)}) {{ ... on {kind} {{ {FIELDS[entity]} }} }}"
+        for i, gid in enumerate(gids)
+    )
+    return f"{{ {parts} }}"
+
+
+BULK_STATUS = """query($id: ID!) { node(id: $id) { ... on BulkOperation {
+  id status errorCode objectCount rootObjectCount url partialDataUrl } } }"""
+
+BULK_RUN = """mutation($query: String!) { bulkOperationRunQuery(query: $query) {
+  bulkOperation { id status } userErrors { field message code } } }"""

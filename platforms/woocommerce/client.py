@@ -10,7 +10,7 @@ from typing import Any
 import requests
 from woocommerce import API
 
-from connector.errors import RetryLater
+from connector.errors import FailPermanently, RetryLater
 from platforms.base import error_for_response, with_retries
 
 MAX_ATTEMPTS = 5
@@ -49,22 +49,51 @@ class WooClient:
 
 
 def all_pages(
-    client: WooClient, resource: str, params: dict[str, Any], *, concurrency: int = 4, per_page: int = 100
+    client: WooClient,
+    resource: str,
+    params: dict[str, Any],
+    *,
+    concurrency: int = 4,
+    per_page: int = 100,
+    start_page: int = 1,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Every page of a list, in page order: the first page says how many there are
-    (X-WP-TotalPages), the rest are fetched `concurrency` at a time (the per-store limit).
-    Pages are offsets, so records changed meanwhile can shift; the caller orders by id (or
-    a fixed `modified_before`) and reconciles, as the sync does."""
-    first = client.request("get", resource, params={**params, "per_page": per_page, "page": 1})
-    yield first.json()
-    pages = int(first.headers.get("X-WP-TotalPages") or 1)
-    if pages <= 1:
-        return
+    """Every page of a list from `start_page` on, in page order: the first fetched page says
+    how many there are (X-WP-TotalPages), the rest are fetched `concurrency` at a time (the
+    per-store limit). Pages are offsets, so records changed meanwhile can shift; the caller
+    orders by id under a fixed `modified_before` and reconciles ids, as the sync does."""
+    for _page, records in numbered_pages(
+        client, resource, params, concurrency=concurrency, per_page=per_page, start_page=start_page
+    ):
+        yield records
 
-    def fetch(page: int) -> list[dict[str, Any]]:
-        body: list[dict[str, Any]] = client.get(resource, **params, per_page=per_page, page=page)
-        return body
+
+def numbered_pages(
+    client: WooClient,
+    resource: str,
+    params: dict[str, Any],
+    *,
+    concurrency: int,
+    per_page: int = 100,
+    start_page: int = 1,
+) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    try:
+        first = client.request("get", resource, params={**params, "per_page": per_page, "page": start_page})
+    except FailPermanently as exc:  # resuming after the last page: nothing is left
+        if start_page > 1 and "invalid_page_number" in (exc.detail or ""):
+            return
+        raise
+    pages = int(first.headers.get("X-WP-TotalPages") or 1)
+    if start_page > pages:
+        return
+    yield start_page, first.json()
+
+    def fetch(page: int) -> tuple[int, list[dict[str, Any]]]:
+        return page, client.get(resource, **params, per_page=per_page, page=page)
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for start in range(2, pages + 1, concurrency):
-            yield from pool.map(fetch, range(start, min(start + concurrency, pages + 1)))
+        for begin in range(start_page + 1, pages + 1, concurrency):
+            yield from pool.map(fetch, range(begin, min(begin + concurrency, pages + 1)))
+
+
+def client_for(url: str, credentials: dict[str, Any]) -> WooClient:
+    return WooClient(url, credentials.get("consumer_key", ""), credentials.get("consumer_secret", ""))

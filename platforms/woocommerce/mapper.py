@@ -244,9 +244,14 @@ def product_rows(p: dict[str, Any], ctx: MapContext) -> Batch:
             "tags": ", ".join(_names(p.get("tags"))) or None,
             "collections": {"categories": _names(p.get("categories"))},
             "published_at": parse_time(p.get("date_created_gmt")) if p.get("status") == "publish" else None,
-            "raw": p,
+            "raw": {k: v for k, v in p.items() if k != "_variations"},
         },
     )
+    if p.get("type") == "variable":  # variations come on their own (webhooks) or attached by the sync
+        for v in p.get("_variations") or []:
+            batch.extend(variation_rows({**v, "parent_id": product_id}, ctx))
+        if "_variations" not in p:
+            batch.unpruned.add("product_variants")
     if p.get("type") == "simple":  # a simple product is its own single variant
         batch.add(
             "product_variants",

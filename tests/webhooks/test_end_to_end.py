@@ -3,10 +3,8 @@ repair, 10,000 deliveries with duplicates and reordering, Redis stopping mid-str
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,103 +13,17 @@ import redis
 import requests
 from flask import Flask
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from connector import create_app
 from connector.db import session
 from connector.embedded_redis import EmbeddedRedis
 from connector.models import Customer, Order, Product, Store, WebhookInbox
-from connector.queue import connect, make_worker
-from connector.stores import account_named, connect_store
+from connector.queue import connect
 from platforms.sandbox.generator import Sizes
-from platforms.sandbox.server import SandboxServer
 from platforms.sandbox.world import World
-from sync.events import sweep
+from tests.rig import SHOP, Rig, build
 from webhooks import subscriptions
 
 pytestmark = pytest.mark.slow
-SHOP = "sandbox-shop-1.myshopify.com"
-
-
-@dataclass
-class Rig:
-    app: Flask
-    sandbox: SandboxServer
-    url: str
-    shop: Store
-    site: Store
-    redis: redis.Redis
-
-    def mutate(self, platform: str, entity: str, op: str, count: int) -> list[int]:
-        store = SHOP if platform == "shopify" else "site-1"
-        answer = requests.post(
-            f"{self.sandbox.url}/_sandbox/mutate",
-            json={"platform": platform, "store": store, "entity": entity, "op": op, "count": count},
-            timeout=120,
-        )
-        assert answer.status_code == 200, answer.text
-        ids: list[int] = answer.json()["ids"]
-        return ids
-
-    def settle(self) -> None:
-        """Wait for the sandbox to deliver everything, then let a worker drain the inbox."""
-        assert self.sandbox.world.dispatcher.wait_idle(timeout=300)
-        with self.app.app_context():
-            sweep()
-            make_worker(self.redis, ("webhooks",), simple=True).work(burst=True)
-
-
-def serve(app: Flask) -> tuple[str, Any]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}", server
-
-
-def build(app_env: dict[str, str], world: World, redis_url: str) -> Iterator[Rig]:
-    sandbox = SandboxServer(world).start()
-    placeholder = make_server("127.0.0.1", 0, Flask("x"))
-    port = placeholder.server_port
-    placeholder.server_close()
-    manifest = world.manifest()
-    env = {
-        **app_env,
-        "REDIS_URL": redis_url,
-        "APP_URL": f"http://127.0.0.1:{port}",
-        "SHOPIFY_API_KEY": manifest["shopify"]["api_key"],
-        "SHOPIFY_API_SECRET": manifest["shopify"]["api_secret"],
-        "SHOPIFY_SHOP_URL_TEMPLATE": manifest["shopify"]["shop_url_template"],
-    }
-    app = create_app(env)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    vault = app.extensions["crm.vault"]
-    shop_entry, site_entry = manifest["shopify"]["shops"][0], manifest["woocommerce"]["stores"][0]
-    with app.app_context(), session(app) as s, s.begin():
-        account = account_named(s, "test")
-        shop = connect_store(
-            s,
-            vault,
-            account=account,
-            platform="shopify",
-            domain=SHOP,
-            credentials={"access_token": shop_entry["access_token"]},
-        )
-        site = connect_store(
-            s,
-            vault,
-            account=account,
-            platform="woocommerce",
-            domain=site_entry["url"],
-            credentials={
-                "consumer_key": site_entry["consumer_key"],
-                "consumer_secret": site_entry["consumer_secret"],
-            },
-        )
-    rig = Rig(app, sandbox, env["APP_URL"], shop, site, connect(redis_url))
-    yield rig
-    server.shutdown()
-    sandbox.stop()
-    app.extensions["crm.engine"].dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,186 @@
+"""Reading a shop for the sync: bulk operations for a backfill, cursor pages for changes.
+
+A backfill runs two bulk operations, the last 90 days first and then the history, each
+capped at the run's signpost. The JSONL is streamed and re-nested line by line, so a
+shop of any size is read in bounded memory; the cursor names the operation and how many
+root records were written, so a resumed run re-downloads and skips, never re-exports.
+Incremental runs page by `updated_at` through GraphQL, throttled by the reported bucket.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+
+from connector.config import Settings
+from connector.errors import FailPermanently, RetryLater
+from platforms.base import Batch, Chunk, MapContext, batched, record_id
+from platforms.shopify import queries
+from platforms.shopify.bulk import assemble
+from platforms.shopify.client import ShopifyClient, client_for
+from platforms.shopify.mapper import GRAPHQL_MAPPERS
+
+RECENT = timedelta(days=90)
+ORDERS_WITHOUT_READ_ALL = timedelta(days=60)
+BULK_CHUNK = 250  # root records written per transaction
+BULK_RESTARTS = 3
+POLL_MAX_S = 5.0
+KINDS = {"customers": "Customer", "orders": "Order", "products": "Product"}
+
+
+def search_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ShopifyReader:
+    snapshot_ids = True  # a bulk export of ids
+
+    def __init__(self, client: ShopifyClient, scopes: str | None = None, poll_s: float = 0.2) -> None:
+        self.client = client
+        self.scopes = set((scopes or "").split(","))
+        self.poll_s = poll_s
+        self.download = requests.Session()  # bulk files live elsewhere: never send the shop's token there
+
+    # --- the Reader interface -------------------------------------------------------------------
+
+    def chunks(
+        self, entity: str, since: datetime | None, until: datetime, cursor: str | None
+    ) -> Iterator[Chunk]:
+        if since is None:
+            return self._backfill(entity, until, cursor)
+        return self._pages(entity, f"updated_at:>'{search_time(since)}' AND {_upto(until)}", cursor)
+
+    def map(self, entity: str, record: dict[str, Any], ctx: MapContext) -> Batch:
+        return GRAPHQL_MAPPERS[entity](record, ctx)
+
+    def live_ids(self, entity: str) -> Iterator[list[int]]:
+        url = self._await(self._start_bulk(queries.ids_query(entity)))
+        if url is None:
+            return
+        for lines in batched(self._lines(url), 5000):
+            yield [record_id(json.loads(line)["id"]) for line in lines if line.strip()]
+
+    def visible_since(self, entity: str) -> datetime | None:
+        if entity == "orders" and "read_all_orders" not in self.scopes:
+            return datetime.now(UTC) - ORDERS_WITHOUT_READ_ALL + timedelta(days=1)
+        return None
+
+    def fetch(self, entity: str, ids: list[int]) -> Iterator[Chunk]:
+        for part in batched(ids, 10):
+            gids = [f"gid://shopify/{KINDS[entity]}/{i}" for i in part]
+            data = self.client.graphql(queries.nodes_query(entity, gids))["data"] or {}
+            yield Chunk([node for node in data.values() if node], None)
+
+    # --- backfill -------------------------------------------------------------------------------
+
+    def _backfill(self, entity: str, until: datetime, cursor: str | None) -> Iterator[Chunk]:
+        recent_from = until - RECENT
+        phases = [
+            f"updated_at:>='{search_time(recent_from)}' AND {_upto(until)}",
+            f"updated_at:<'{search_time(recent_from)}'",
+        ]
+        state: dict[str, Any] = (
+            json.loads(cursor) if cursor else {"phase": 0, "op": None, "skip": 0, "restarts": 0}
+        )
+        total = self.count(entity, _upto(until)) if cursor is None else None
+        for phase in range(state["phase"], len(phases)):
+            if phase != state["phase"]:
+                state = {"phase": phase, "op": None, "skip": 0, "restarts": 0}
+            yield from self._bulk_phase(entity, phases[phase], state, total)
+            total = None
+
+    def _bulk_phase(
+        self, entity: str, search: str, state: dict[str, Any], total: int | None
+    ) -> Iterator[Chunk]:
+        while True:
+            if state["op"] is None:
+                state["op"] = self._start_bulk(queries.bulk_query(entity, search))
+                yield Chunk([], json.dumps(state), total)  # an interrupted run waits for this export
+            try:
+                url = self._await(state["op"])
+                if url is None:
+                    return
+                roots = itertools.islice(assemble(self._lines(url)), state["skip"], None)
+                for part in batched(roots, BULK_CHUNK):
+                    state["skip"] += len(part)
+                    yield Chunk(list(part), json.dumps(state), total)
+                    total = None
+                return
+            except _ExportLost as lost:
+                state.update(op=None, skip=0, restarts=state["restarts"] + 1)
+                if state["restarts"] > BULK_RESTARTS:
+                    raise FailPermanently(f"Shopify could not export the {entity}: {lost}") from None
+
+    def _start_bulk(self, query: str) -> str:
+        for attempt in range(30):
+            answer = self.client.graphql(queries.BULK_RUN, {"query": query})["data"]["bulkOperationRunQuery"]
+            errors = answer.get("userErrors") or []
+            if not errors:
+                return str(answer["bulkOperation"]["id"])
+            if not any("in progress" in str(e.get("message")) for e in errors):
+                raise FailPermanently(f"Shopify refused the export: {errors[0].get('message')}")
+            time.sleep(min(0.5 * 2**attempt, POLL_MAX_S))  # the shop's bulk slots are busy
+        raise RetryLater("the shop's bulk operation slots stayed busy")
+
+    def _await(self, op_id: str) -> str | None:
+        """The finished export's file URL (None: nothing matched); polls with backoff."""
+        wait = self.poll_s
+        while True:
+            op = self.client.graphql(queries.BULK_STATUS, {"id": op_id})["data"]["node"]
+            if op is None:
+                raise _ExportLost("the export is no longer known to the shop")
+            if op["status"] == "COMPLETED":
+                return str(op["url"]) if op.get("url") else None
+            if op["status"] in ("FAILED", "CANCELED", "CANCELING", "EXPIRED"):
+                raise _ExportLost(f"the export ended {op['status'].lower()} ({op.get('errorCode')})")
+            time.sleep(wait)
+            wait = min(wait * 1.5, POLL_MAX_S)
+
+    def _lines(self, url: str) -> Iterator[bytes]:
+        try:
+            response = self.download.get(url, stream=True, timeout=60)
+        except requests.RequestException as exc:
+            raise RetryLater("the export file could not be downloaded", detail=str(exc)) from None
+        if response.status_code in (403, 404, 410):  # the signed URL expired (7 days)
+            raise _ExportLost("the export file has expired")
+        if response.status_code != 200:
+            raise RetryLater(f"the export file answered {response.status_code}")
+        with response:
+            yield from response.iter_lines(chunk_size=1 << 16)
+
+    # --- incremental ----------------------------------------------------------------------------
+
+    def _pages(self, entity: str, search: str, cursor: str | None) -> Iterator[Chunk]:
+        total = self.count(entity, search) if cursor is None else None
+        query = queries.page_query(entity)
+        while True:
+            body = self.client.graphql(query, {"after": cursor, "query": search})
+            page = body["data"][entity]
+            cursor = page["pageInfo"]["endCursor"] or cursor
+            yield Chunk(page["nodes"], cursor, total)
+            total = None
+            if not page["pageInfo"]["hasNextPage"]:
+                return
+
+    def count(self, entity: str, search: str) -> int | None:
+        data = self.client.graphql(queries.count_query(entity), {"query": search})["data"]
+        found = data.get(f"{entity}Count") or {}
+        return int(found["count"]) if found.get("count") is not None else None
+
+
+class _ExportLost(Exception):
+    """The bulk export failed, expired or vanished: run it again."""
+
+
+def _upto(until: datetime) -> str:
+    return f"updated_at:<='{search_time(until)}'"
+
+
+def reader_for(settings: Settings, credentials: dict[str, Any], store: Any) -> ShopifyReader:
+    return ShopifyReader(client_for(settings, credentials, store.domain), scopes=store.scopes)

@@ -1,0 +1,217 @@
+"""One step of a store's sync of one entity: read chunks, map them, write each chunk and
+its checkpoint in one transaction, until the entity is done or the step's time is up.
+
+Only the lease holder writes (the lease is renewed inside every chunk's transaction), so
+two jobs never sync the same entity of a store at once, and a killed job's lease lapses.
+A record that cannot be mapped or written is dead-lettered with a plain reason and the
+rest go on. Every step is recorded in `sync_runs`; failures are kept on the sync state in
+words a merchant can read. A finished incremental run reconciles deletions when due.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import insert, select, update
+
+from connector import db, logs, settings_of, vault_of
+from connector.db import get_engine
+from connector.errors import ConnectorError, FailPermanently, Reauthorize, RetryLater
+from connector.models import DeadLetter, Store, SyncRun, SyncState
+from connector.records import apply_isolating
+from connector.stores import needs_reauthorisation
+from connector.types import utcnow
+from platforms import platform_module
+from platforms.base import Batch, Chunk, MapContext, MappingError, Reader
+from sync import checkpoints, reconcile
+
+log = logs.get(__name__)
+ENTITIES = ("customers", "products", "orders")
+
+
+@dataclass
+class StepResult:
+    store_id: int
+    entity: str
+    outcome: str  # done | paused | busy | retry | failed | lost | skipped
+    records: int = 0
+    error: str | None = None
+
+
+OnProgress = Callable[[int, int | None], None]  # records done so far in the run, estimated total
+
+
+def reader_of(app: Flask, store: Any) -> Reader:
+    credentials = vault_of(app).open(store.credentials) if store.credentials else {}
+    module = platform_module(store.platform, "reader")
+    reader: Reader = module.reader_for(settings_of(app), credentials, store)
+    return reader
+
+
+def run_step(
+    app: Flask,
+    store_id: int,
+    entity: str,
+    owner: str,
+    *,
+    full: bool = False,
+    budget_s: float | None = None,
+    on_progress: OnProgress | None = None,
+) -> StepResult:
+    settings, engine = settings_of(app), get_engine(app)
+    ttl = timedelta(seconds=settings.sync_lease_s)
+    with engine.begin() as conn:
+        store = conn.execute(select(Store).where(Store.id == store_id)).first()
+        if store is None or store.status != "active" or not store.credentials:
+            return StepResult(store_id, entity, "skipped", error="the store is not active")
+        if not checkpoints.acquire(conn, store_id, entity, owner, utcnow(), ttl):
+            return StepResult(store_id, entity, "busy")
+        window = checkpoints.begin(
+            conn, store_id, entity, utcnow(), timedelta(seconds=settings.lookback_s), full
+        )
+        run_id = conn.execute(
+            insert(SyncRun)
+            .values(store_id=store_id, entity=entity, kind="sync", owner=owner)
+            .returning(SyncRun.id)
+        ).scalar_one()
+    step = _Step(app, store, reader_of(app, store), entity, owner, ttl, run_id, on_progress)
+    log.info("sync step started", extra={"store_id": store_id, "entity": entity, "run_id": run_id})
+    try:
+        deadline = time.monotonic() + budget_s if budget_s else None
+        chunks = step.reader.chunks(entity, window.since, window.until, window.cursor)
+        for chunk in chunks:
+            step.write(chunk)
+            if deadline is not None and time.monotonic() > deadline:
+                return step.end("paused")
+        with engine.begin() as conn:
+            checkpoints.renew(conn, store_id, entity, owner, utcnow(), ttl)
+            checkpoints.finish(conn, store_id, entity, utcnow())
+        if window.since is not None and reconcile.due(
+            engine, store_id, entity, settings.reconcile_interval_s
+        ):
+            reconcile.run(app, store, entity, owner, step.reader)
+        return step.end("done")
+    except checkpoints.LeaseLost as exc:
+        return step.end("lost", str(exc), release=False)
+    except RetryLater as exc:
+        return step.end("retry", _reason(exc))
+    except Reauthorize as exc:
+        with db.session(app) as s, s.begin():
+            needs_reauthorisation(s, s.get_one(Store, store_id), f"{exc.reason}: reconnect the store")
+        return step.end("failed", _reason(exc), state="failed")
+    except (FailPermanently, ConnectorError) as exc:
+        step.dead_letter(None, _reason(exc), {"entity": entity})
+        return step.end("failed", _reason(exc), state="failed")
+    except Exception as exc:  # a bug or the database: say so, free the lease, let the job fail
+        with contextlib.suppress(Exception):
+            step.end("retry", f"an unexpected error stopped the sync: {type(exc).__name__}")
+        raise
+
+
+class _Step:
+    def __init__(
+        self,
+        app: Flask,
+        store: Any,
+        reader: Reader,
+        entity: str,
+        owner: str,
+        ttl: timedelta,
+        run_id: int,
+        on_progress: OnProgress | None,
+    ) -> None:
+        self.app, self.store, self.entity, self.owner, self.ttl = app, store, entity, owner, ttl
+        self.run_id, self.on_progress = run_id, on_progress
+        self.engine = get_engine(app)
+        self.ctx = MapContext(country=store.country)
+        self.reader = reader
+        self.records = 0
+
+    def write(self, chunk: Chunk) -> None:
+        mapped, poison = map_records(self.reader, self.entity, chunk.records, self.ctx)
+        with self.engine.begin() as conn:
+            checkpoints.renew(conn, self.store.id, self.entity, self.owner, utcnow(), self.ttl)
+            refused = apply_isolating(conn, self.store.id, [batch for _record, batch in mapped])
+            for index, exc in refused:
+                poison.append((mapped[index][0], f"the database refused this record: {type(exc).__name__}"))
+            for record, reason in poison:
+                _dead_letter(conn, self.store.id, self.entity, record, reason)
+            checkpoints.checkpoint(
+                conn, self.store.id, self.entity, chunk.cursor, len(chunk.records), utcnow(), chunk.total
+            )
+            state = conn.execute(
+                select(SyncState.done, SyncState.total_estimate).where(
+                    SyncState.store_id == self.store.id, SyncState.entity == self.entity
+                )
+            ).one()
+        self.records += len(chunk.records)
+        if self.on_progress:
+            self.on_progress(state.done, state.total_estimate)
+
+    def dead_letter(self, record: dict[str, Any] | None, reason: str, payload: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            _dead_letter(conn, self.store.id, self.entity, record or payload, reason)
+
+    def end(
+        self, outcome: str, error: str | None = None, *, release: bool = True, state: str | None = None
+    ) -> StepResult:
+        with self.engine.begin() as conn:
+            if error is not None:
+                checkpoints.fail(conn, self.store.id, self.entity, error, utcnow(), state=state)
+            if release:
+                checkpoints.release(conn, self.store.id, self.entity, self.owner)
+            conn.execute(
+                update(SyncRun)
+                .where(SyncRun.id == self.run_id)
+                .values(ended_at=utcnow(), records=self.records, outcome=outcome, error=error)
+            )
+        log.info(
+            "sync step ended",
+            extra={
+                "store_id": self.store.id,
+                "entity": self.entity,
+                "outcome": outcome,
+                "records": self.records,
+            },
+        )
+        return StepResult(self.store.id, self.entity, outcome, self.records, error)
+
+
+def map_records(
+    reader: Reader, entity: str, records: list[dict[str, Any]], ctx: MapContext
+) -> tuple[list[tuple[dict[str, Any], Batch]], list[tuple[dict[str, Any], str]]]:
+    """Each record through the pure mapper; one that cannot be read is set aside with why."""
+    mapped: list[tuple[dict[str, Any], Batch]] = []
+    poison: list[tuple[dict[str, Any], str]] = []
+    for record in records:
+        try:
+            mapped.append((record, reader.map(entity, record, ctx)))
+        except Exception as exc:  # mapping is pure: any error means this record is poison
+            reason = str(exc) if isinstance(exc, MappingError) else f"{type(exc).__name__}: {exc}"
+            poison.append((record, f"the record could not be read: {reason}"))
+    return mapped, poison
+
+
+def _dead_letter(conn: Any, store_id: int, entity: str, record: dict[str, Any], reason: str) -> None:
+    raw_id = str(record.get("id") or "").rsplit("/", 1)[-1]
+    conn.execute(
+        insert(DeadLetter).values(
+            store_id=store_id,
+            kind="sync",
+            entity=entity,
+            platform_id=int(raw_id) if raw_id.isdigit() else None,
+            reason=reason,
+            payload=record,
+        )
+    )
+    log.warning("sync record dead-lettered", extra={"store_id": store_id, "entity": entity})
+
+
+def _reason(exc: ConnectorError) -> str:
+    return exc.reason
