@@ -54,7 +54,8 @@ def run(app: Flask, store: Any, entity: str, owner: str, reader: Reader) -> dict
     platform_ids: set[int] = set()
     for ids in reader.live_ids(entity):
         platform_ids.update(ids)
-    held, candidates = _held(engine, store.id, entity, started, reader.visible_since(entity))
+    held, deletable = _held(engine, store.id, entity, started, reader.visible_since(entity))
+    candidates = deletable - platform_ids
     ctx = MapContext(country=store.country)
     fetched = _fetch(engine, store.id, reader, entity, sorted(platform_ids - held), ctx)
     if candidates and not reader.snapshot_ids:  # offset pages may have skipped some: ask again

@@ -1,12 +1,14 @@
 """A Shopify Admin GraphQL client for one shop: one requests session, throttle-aware.
 
-It reads the cost bucket each response reports and waits for the restore rate instead
-of guessing; 429 and 5xx are retried with backoff; every other failure becomes the
-error the caller should act on (connector.errors).
+It reads the cost bucket each response reports and, before a query whose cost it has
+seen, waits for the bucket to refill at the reported rate instead of guessing; 429 and
+5xx are retried with backoff; every other failure becomes the error the caller should
+act on (connector.errors).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import requests
@@ -32,12 +34,16 @@ class ShopifyClient:
         self.session.headers.update({"X-Shopify-Access-Token": token, "Content-Type": "application/json"})
         self.timeout = timeout
         self.available: float | None = None
+        self.maximum: float | None = None
         self.restore_rate: float | None = None
+        self.noted_at = 0.0
+        self.costs: dict[str, float] = {}  # query text → the cost Shopify requested for it last time
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         return with_retries(lambda: self._attempt(query, variables), MAX_ATTEMPTS)
 
     def _attempt(self, query: str, variables: dict[str, Any] | None) -> dict[str, Any]:
+        self._wait_for_bucket(self.costs.get(query))
         try:
             response = self.session.post(
                 self.endpoint, json={"query": query, "variables": variables or {}}, timeout=self.timeout
@@ -48,6 +54,9 @@ class ShopifyClient:
             raise error_for_response(response)
         body: dict[str, Any] = response.json()
         self._note_cost(body)
+        requested = ((body.get("extensions") or {}).get("cost") or {}).get("requestedQueryCost")
+        if requested is not None:
+            self.costs[query] = float(requested)
         if _throttled(body):
             raise RetryLater("the shop's query cost bucket is empty", retry_after=self._refill_wait(body))
         if body.get("errors") and body.get("data") is None:
@@ -58,7 +67,20 @@ class ShopifyClient:
         status = ((body.get("extensions") or {}).get("cost") or {}).get("throttleStatus") or {}
         if status:
             self.available = float(status.get("currentlyAvailable", 0))
+            self.maximum = float(status.get("maximumAvailable", 0)) or None
             self.restore_rate = float(status.get("restoreRate", 0)) or None
+            self.noted_at = time.monotonic()
+
+    def _wait_for_bucket(self, cost: float | None) -> None:
+        """Before a query whose cost we have seen: if the bucket, as last reported and refilled
+        since at the reported rate, is short of it, wait until it is not (no THROTTLED round trip)."""
+        if cost is None or self.available is None or not self.restore_rate:
+            return
+        now_available = self.available + (time.monotonic() - self.noted_at) * self.restore_rate
+        if self.maximum:
+            now_available = min(now_available, self.maximum)
+        if now_available < cost:
+            time.sleep((cost - now_available) / self.restore_rate + 0.01)
 
     def _refill_wait(self, body: dict[str, Any]) -> float:
         cost = (body.get("extensions") or {}).get("cost") or {}

@@ -4,6 +4,7 @@ object (OAuth 1.0a over http, Basic over https), with failures mapped to actions
 from __future__ import annotations
 
 from collections.abc import Iterator
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,7 +18,10 @@ MAX_ATTEMPTS = 5
 
 
 class WooClient:
-    def __init__(self, url: str, consumer_key: str, consumer_secret: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str, consumer_key: str, consumer_secret: str, timeout: float = 30.0, concurrency: int = 4
+    ) -> None:
+        self.slots = threading.BoundedSemaphore(concurrency)  # requests in flight to this site, at most
         self.api = API(
             url=url,
             consumer_key=consumer_key,
@@ -31,7 +35,8 @@ class WooClient:
 
     def _attempt(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
         try:
-            response: requests.Response = getattr(self.api, method)(endpoint, **kwargs)
+            with self.slots:
+                response: requests.Response = getattr(self.api, method)(endpoint, **kwargs)
         except requests.RequestException as exc:
             raise RetryLater("the store could not be reached", detail=str(exc)) from None
         if response.status_code >= 300:
@@ -95,5 +100,6 @@ def numbered_pages(
             yield from pool.map(fetch, range(begin, min(begin + concurrency, pages + 1)))
 
 
-def client_for(url: str, credentials: dict[str, Any]) -> WooClient:
-    return WooClient(url, credentials.get("consumer_key", ""), credentials.get("consumer_secret", ""))
+def client_for(url: str, credentials: dict[str, Any], concurrency: int = 4) -> WooClient:
+    key, secret = credentials.get("consumer_key", ""), credentials.get("consumer_secret", "")
+    return WooClient(url, key, secret, concurrency=concurrency)

@@ -112,4 +112,5 @@ class WooReader:
 
 
 def reader_for(settings: Settings, credentials: dict[str, Any], store: Any) -> WooReader:
-    return WooReader(client_for(store.domain, credentials), concurrency=settings.woo_concurrency)
+    client = client_for(store.domain, credentials, settings.woo_concurrency)
+    return WooReader(client, concurrency=settings.woo_concurrency)
