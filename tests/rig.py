@@ -33,6 +33,7 @@ class Rig:
     shop: Store
     site: Store
     redis: redis.Redis
+    env: dict[str, str]
 
     def mutate(self, platform: str, entity: str, op: str, count: int) -> list[int]:
         store = SHOP if platform == "shopify" else "site-1"
@@ -100,7 +101,7 @@ def build(app_env: dict[str, str], world: World, redis_url: str) -> Iterator[Rig
             },
         )
         shop.scopes = "read_customers,read_orders,read_all_orders,read_products"
-    rig = Rig(app, sandbox, env["APP_URL"], shop, site, connect(redis_url))
+    rig = Rig(app, sandbox, env["APP_URL"], shop, site, connect(redis_url), env)
     yield rig
     server.shutdown()
     sandbox.stop()

@@ -1,0 +1,181 @@
+"""Real worker processes: two of them sync several stores at once, and are killed with
+SIGKILL at random points five times over; restarted, they finish with the CRM store equal
+to every platform store, nothing missing and nothing twice, and no entity of a store was
+ever stepped by two jobs at once."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+from sqlalchemy import select
+from woocommerce import API
+
+from connector.db import get_engine, session
+from connector.models import Store, SyncRun, SyncState
+from connector.stores import account_named, connect_store
+from platforms.sandbox.generator import Sizes
+from platforms.sandbox.world import World
+from platforms.shopify.client import ShopifyClient
+from sync.engine import ENTITIES
+from sync.jobs import request_sync, schedule_syncs
+from tests.rig import Rig, build
+from tests.sync.truth import crm_facts, shopify_truth, woo_truth
+
+pytestmark = pytest.mark.slow
+KILLS = 5
+
+
+@pytest.fixture
+def rig(app_env: dict[str, str], redis_conn: redis.Redis, redis_url: str) -> Iterator[Rig]:
+    env = {**app_env, "CONNECTOR_SYNC_STEP_SECONDS": "1", "CONNECTOR_SYNC_LEASE_SECONDS": "5"}
+    world = World(
+        seed=31, sizes=Sizes(customers=400, orders=3000, products=60), shops=2, woo_sites=2, plan="plus"
+    )
+    yield from build(env, world, redis_url)
+
+
+def connect_the_others(rig: Rig) -> list[Store]:
+    manifest = rig.sandbox.world.manifest()
+    vault = rig.app.extensions["crm.vault"]
+    with rig.app.app_context(), session(rig.app) as s, s.begin():
+        account = account_named(s, "test")
+        shop = manifest["shopify"]["shops"][1]
+        site = manifest["woocommerce"]["stores"][1]
+        more = [
+            connect_store(
+                s,
+                vault,
+                account=account,
+                platform="shopify",
+                domain=shop["domain"],
+                credentials={"access_token": shop["access_token"]},
+            ),
+            connect_store(
+                s,
+                vault,
+                account=account,
+                platform="woocommerce",
+                domain=site["url"],
+                credentials={
+                    "consumer_key": site["consumer_key"],
+                    "consumer_secret": site["consumer_secret"],
+                },
+            ),
+        ]
+        more[0].scopes = "read_customers,read_orders,read_all_orders,read_products"
+        s.flush()
+        return [s.get_one(Store, st.id) for st in more]
+
+
+def start_worker(rig: Rig) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from connector.cli import main; main()",
+            "worker",
+            "--simple",
+            "--queue=sync",
+        ],
+        env={**os.environ, **rig.env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group; --simple: the job runs in the killed process
+    )
+
+
+def kill(worker: subprocess.Popen[bytes]) -> None:
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+
+
+def steps_open(rig: Rig) -> set[int]:
+    with get_engine(rig.app).connect() as conn:
+        return set(conn.execute(select(SyncRun.id).where(SyncRun.ended_at.is_(None))).scalars())
+
+
+def all_done(rig: Rig, store_ids: list[int]) -> bool:
+    with get_engine(rig.app).connect() as conn:
+        states = (
+            conn.execute(select(SyncState.state).where(SyncState.store_id.in_(store_ids))).scalars().all()
+        )
+    return len(states) == len(store_ids) * len(ENTITIES) and all(s == "done" for s in states)
+
+
+def test_two_workers_killed_five_times_finish_with_every_store_exact(rig: Rig) -> None:
+    stores = [rig.shop.id, rig.site.id] + [s.id for s in connect_the_others(rig)]
+    with rig.app.app_context():
+        for store_id in stores:
+            for entity in ENTITIES:
+                assert request_sync(rig.app, store_id, entity)
+    chooser = random.Random(5)
+    workers = [start_worker(rig), start_worker(rig)]
+    try:
+        kills, dead = 0, set[int]()
+        while kills < KILLS and not all_done(rig, stores):  # given workers killed mid-step, at random
+            if not steps_open(rig) - dead:
+                time.sleep(0.05)
+                continue
+            time.sleep(chooser.uniform(0.0, 0.6))
+            kills += 1
+            for w in workers:
+                kill(w)
+            dead = steps_open(rig)
+            workers = [start_worker(rig), start_worker(rig)]
+            with rig.app.app_context():
+                schedule_syncs()  # cron's revival: runs whose job died are asked for again
+        deadline = time.monotonic() + 600
+        while not all_done(rig, stores) and time.monotonic() < deadline:
+            time.sleep(2)
+            with rig.app.app_context():
+                schedule_syncs()
+    finally:
+        for w in workers:
+            kill(w)
+    assert all_done(rig, stores)
+    # then every store equals its platform record for record
+    manifest = rig.sandbox.world.manifest()
+    with get_engine(rig.app).connect() as conn:
+        rows = {s.id: s for s in conn.execute(select(Store).where(Store.id.in_(stores))).all()}
+        runs = conn.execute(select(SyncRun).where(SyncRun.kind == "sync").order_by(SyncRun.started_at)).all()
+    for shop in manifest["shopify"]["shops"]:
+        store_id = next(i for i, r in rows.items() if r.domain == shop["domain"])
+        client = ShopifyClient(
+            manifest["shopify"]["shop_url_template"].format(shop=shop["domain"]),
+            shop["access_token"],
+            "2026-07",
+        )
+        for entity in ENTITIES:
+            assert crm_facts(rig.app, store_id, entity) == shopify_truth(client, entity), (
+                shop["domain"],
+                entity,
+            )
+    for site in manifest["woocommerce"]["stores"]:
+        store_id = next(i for i, r in rows.items() if r.domain == site["url"])
+        api = API(
+            url=site["url"],
+            consumer_key=site["consumer_key"],
+            consumer_secret=site["consumer_secret"],
+            version="wc/v3",
+            timeout=30,
+        )
+        for entity in ENTITIES:
+            assert crm_facts(rig.app, store_id, entity) == woo_truth(api, entity), (site["url"], entity)
+    # and the steps of one store's entity never overlapped (a killed step never ended)
+    assert kills == KILLS
+    assert sum(r.ended_at is None for r in runs) >= KILLS, "the kills missed the steps"
+    for store_id in stores:
+        for entity in ENTITIES:
+            mine = [r for r in runs if r.store_id == store_id and r.entity == entity]
+            for before, after in itertools.pairwise(mine):
+                if before.ended_at is not None:
+                    assert after.started_at >= before.ended_at, (store_id, entity)
