@@ -29,8 +29,16 @@ ORDER_FIELDS = """id name email phone createdAt updatedAt processedAt cancelledA
   fulfillments(first: 3) { id status displayStatus createdAt updatedAt deliveredAt
     trackingInfo(first: 1) { company number url } }
   refunds(first: 3) { id createdAt note totalRefundedSet { shopMoney { amount } } }
-  lineItems(first: 5) { nodes { id title sku quantity originalUnitPriceSet { shopMoney { amount } }
-    discountedTotalSet { shopMoney { amount } } product { id } variant { id } } }"""
+  lineItems(first: 3) { nodes { LINE_ITEM } pageInfo { hasNextPage endCursor } }"""
+
+LINE_ITEM_FIELDS = """id title sku quantity originalUnitPriceSet { shopMoney { amount } }
+    discountedTotalSet { shopMoney { amount } } product { id } variant { id }"""
+ORDER_FIELDS = ORDER_FIELDS.replace("LINE_ITEM", LINE_ITEM_FIELDS)
+# most orders have one to three lines; the reader pages through the rest of a longer one
+MORE_LINE_ITEMS = f"""query($id: ID!, $after: String) {{ node(id: $id) {{ ... on Order {{
+  lineItems(first: 100, after: $after) {{ nodes {{ {LINE_ITEM_FIELDS} }}
+    pageInfo {{ hasNextPage endCursor }} }}
+}} }} }}"""
 
 PRODUCT_FIELDS = """id title handle status vendor productType tags createdAt updatedAt publishedAt
   collections(first: 5) { nodes { title } }
@@ -52,6 +60,7 @@ def page_query(entity: str, first: int | None = None) -> str:
 def bulk_query(entity: str, search: str | None) -> str:
     """The same selection for a bulk operation: nested connections take no `first` there."""
     fields = re.sub(r"(lineItems|variants|collections)\(first: \d+\)", r"\1", FIELDS[entity])
+    fields = fields.replace(" pageInfo { hasNextPage endCursor }", "")
     args = f"(query: {json.dumps(search)})" if search else ""
     return f"{{ {entity}{args} {{ edges {{ node {{ {fields} }} }} }} }}"
 

@@ -75,7 +75,11 @@ class ShopifyReader:
         for part in batched(ids, 10):
             gids = [f"gid://shopify/{KINDS[entity]}/{i}" for i in part]
             data = self.client.graphql(queries.nodes_query(entity, gids))["data"] or {}
-            yield Chunk([node for node in data.values() if node], None)
+            found = [node for node in data.values() if node]
+            if entity == "orders":
+                for order in found:
+                    self.with_all_line_items(order)
+            yield Chunk(found, None)
 
     # --- backfill -------------------------------------------------------------------------------
 
@@ -163,10 +167,25 @@ class ShopifyReader:
             body = self.client.graphql(query, {"after": cursor, "query": search})
             page = body["data"][entity]
             cursor = page["pageInfo"]["endCursor"] or cursor
+            if entity == "orders":
+                for order in page["nodes"]:
+                    self.with_all_line_items(order)
             yield Chunk(page["nodes"], cursor, total)
             total = None
             if not page["pageInfo"]["hasNextPage"]:
                 return
+
+    def with_all_line_items(self, order: dict[str, Any]) -> None:
+        """A page holds an order's first lines; fetch the rest, so none is taken for removed."""
+        lines = order.get("lineItems") or {}
+        info = lines.pop("pageInfo", None) or {}
+        while info.get("hasNextPage"):
+            more = self.client.graphql(
+                queries.MORE_LINE_ITEMS, {"id": order["id"], "after": info["endCursor"]}
+            )
+            page = ((more["data"] or {}).get("node") or {}).get("lineItems") or {}
+            lines.setdefault("nodes", []).extend(page.get("nodes") or [])
+            info = page.get("pageInfo") or {}
 
     def count(self, entity: str, search: str) -> int | None:
         data = self.client.graphql(queries.count_query(entity), {"query": search})["data"]

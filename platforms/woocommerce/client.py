@@ -3,8 +3,8 @@ object (OAuth 1.0a over http, Basic over https), with failures mapped to actions
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
