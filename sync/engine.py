@@ -199,17 +199,35 @@ def map_records(
 
 
 def _dead_letter(conn: Any, store_id: int, entity: str, record: dict[str, Any], reason: str) -> None:
+    """One open letter per record: read again and still poison, it counts another attempt."""
     raw_id = str(record.get("id") or "").rsplit("/", 1)[-1]
-    conn.execute(
-        insert(DeadLetter).values(
-            store_id=store_id,
-            kind="sync",
-            entity=entity,
-            platform_id=int(raw_id) if raw_id.isdigit() else None,
-            reason=reason,
-            payload=record,
-        )
+    platform_id = int(raw_id) if raw_id.isdigit() else None
+    same = (
+        DeadLetter.store_id == store_id,
+        DeadLetter.kind == "sync",
+        DeadLetter.entity == entity,
+        DeadLetter.platform_id == platform_id,
+        DeadLetter.resolved_at.is_(None),
     )
+    again = (
+        platform_id is not None
+        and conn.execute(
+            update(DeadLetter)
+            .where(*same)
+            .values(attempts=DeadLetter.attempts + 1, reason=reason, payload=record)
+        ).rowcount
+    )
+    if not again:
+        conn.execute(
+            insert(DeadLetter).values(
+                store_id=store_id,
+                kind="sync",
+                entity=entity,
+                platform_id=platform_id,
+                reason=reason,
+                payload=record,
+            )
+        )
     log.warning("sync record dead-lettered", extra={"store_id": store_id, "entity": entity})
 
 

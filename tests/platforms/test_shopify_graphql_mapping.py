@@ -13,8 +13,8 @@ from platforms.sandbox.server import SandboxServer
 from platforms.sandbox.shopify_shapes import customer_rest, order_rest, product_rest
 from platforms.shopify import mapper
 from platforms.shopify.client import ShopifyClient
-from platforms.shopify.reader import ShopifyReader
 from platforms.shopify.queries import page_query
+from platforms.shopify.reader import ShopifyReader
 
 SHOP = "sandbox-shop-1.myshopify.com"
 COMPARED = {
