@@ -21,9 +21,9 @@ from connector import db, logs, settings_of
 from connector.errors import ConnectorError
 from connector.install_views import _save
 from connector.models import Store
+from connector.onboarding import after_install
 from connector.tokens import request_grant
 from connector.web import requires_shopify
-from webhooks.subscriptions import register_after_install
 
 bp = Blueprint("embedded", __name__, url_prefix="/shopify")
 log = logs.get(__name__)
@@ -53,7 +53,7 @@ def app_home() -> ResponseReturnValue:
             store = _save(shop, _exchange(shop, token))
         except ConnectorError as exc:
             return jsonify(status=502, message=f"the shop did not complete the install: {exc.reason}"), 502
-        register_after_install(current_app._get_current_object(), store.id)  # type: ignore[attr-defined]
+        after_install(current_app._get_current_object(), store.id)  # type: ignore[attr-defined]
         store_id = store.id
     page = f"<!doctype html><title>CRM Connector</title><h1>{shop}</h1><p>Connected as store {store_id}.</p>"
     return page, 200, {"Content-Type": "text/html; charset=utf-8", **frame_headers(shop)}

@@ -20,11 +20,11 @@ from flask.typing import ResponseReturnValue
 from connector import db, logs, settings_of, vault_of
 from connector.errors import BadInput, ConnectorError
 from connector.models import Store
+from connector.onboarding import after_install
 from connector.stores import install_store
 from connector.tokens import credentials_from, request_grant
 from connector.web import answer, requires_shopify
 from platforms.shopify.install import granted_scopes_cover, normalize_shop_domain, verify_query
-from webhooks.subscriptions import register_after_install
 
 bp = Blueprint("install", __name__)
 log = logs.get(__name__)
@@ -89,7 +89,7 @@ def shopify_callback() -> ResponseReturnValue:
         store = _save(shop, grant)
     except ConnectorError as exc:
         return refuse(502, f"the shop did not complete the install: {exc.reason}")
-    register_after_install(current_app._get_current_object(), store.id)  # type: ignore[attr-defined]
+    after_install(current_app._get_current_object(), store.id)  # type: ignore[attr-defined]
     log.info("shop installed", extra={"store_id": store.id, "shop": shop})
     return jsonify(status=200, message=f"{shop} is connected", store_id=store.id), 200
 

@@ -19,12 +19,12 @@ from flask.typing import ResponseReturnValue
 from connector import db, logs, settings_of, vault_of
 from connector.errors import BadInput, ConnectorError
 from connector.models import Store
+from connector.onboarding import after_install
 from connector.queue import get_redis
 from connector.stores import install_store
 from connector.web import answer
 from platforms.woocommerce.client import WooClient
 from platforms.woocommerce.install import check_keys, normalize_store_url
-from webhooks.subscriptions import register_after_install
 
 bp = Blueprint("install_woo", __name__, url_prefix="/woocommerce")
 log = logs.get(__name__)
@@ -80,7 +80,7 @@ def callback() -> ResponseReturnValue:
     except ConnectorError as exc:
         return refuse(400, f"the keys could not be used: {exc.reason}")
     store = _save(url, {"consumer_key": key, "consumer_secret": secret, "key_id": keys.get("key_id")})
-    register_after_install(current_app._get_current_object(), store.id)  # type: ignore[attr-defined]
+    after_install(current_app._get_current_object(), store.id)  # type: ignore[attr-defined]
     log.info("woocommerce store connected", extra={"store_id": store.id})
     return "", 200
 

@@ -13,6 +13,7 @@ import time
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from connector import db, settings_of, stores
@@ -27,6 +28,7 @@ MAX_RETRIES = 8
 @click.argument("store_ref")
 @click.option("--entity", type=click.Choice(ENTITIES), help="only this entity (default: all)")
 @click.option("--full", is_flag=True, help="re-read everything, not just what changed")
+@with_appcontext
 def sync_command(store_ref: str, entity: str | None, full: bool) -> None:
     """Sync STORE (its id or domain) now and return when it is done."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]

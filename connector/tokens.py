@@ -114,6 +114,12 @@ def migrate_to_expiring(app: Flask, store_id: int) -> None:
     log.info("access token migrated to expiring", extra={"store_id": store_id})
 
 
+def refresh_due(credentials: dict[str, Any]) -> bool:
+    """An expiring token that lapses within REFRESH_AHEAD_S (a sync must not start on it)."""
+    expires = credentials.get("expires_at")
+    return bool(credentials.get("refresh_token") and expires and expires - time.time() < REFRESH_AHEAD_S)
+
+
 def refresh_expiring() -> dict[str, int]:
     """Cron job: renew every Shopify token that lapses within the next 15 minutes."""
     from flask import current_app
@@ -122,9 +128,7 @@ def refresh_expiring() -> dict[str, int]:
     due: list[int] = []
     with db.session(app) as s:
         for store in s.scalars(select(Store).where(Store.platform == "shopify", Store.status == "active")):
-            credentials = vault_of(app).open(store.credentials) if store.credentials else {}
-            expires = credentials.get("expires_at")
-            if credentials.get("refresh_token") and expires and expires - time.time() < REFRESH_AHEAD_S:
+            if refresh_due(vault_of(app).open(store.credentials) if store.credentials else {}):
                 due.append(store.id)
     renewed = sum(refresh(app, store_id) for store_id in due)
     return {"due": len(due), "renewed": renewed}

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import insert, select, update
 
-from connector import db, logs, settings_of, vault_of
+from connector import db, logs, settings_of, tokens, vault_of
 from connector.db import get_engine
 from connector.errors import ConnectorError, FailPermanently, Reauthorize, RetryLater
 from connector.models import DeadLetter, Store, SyncRun, SyncState
@@ -48,7 +48,12 @@ OnProgress = Callable[[int, int | None], None]  # records done so far in the run
 
 
 def reader_of(app: Flask, store: Any) -> Reader:
+    """The platform's reader for the store, on a token that will outlive the step."""
     credentials = vault_of(app).open(store.credentials) if store.credentials else {}
+    if tokens.refresh_due(credentials) and tokens.refresh(app, store.id):
+        with db.session(app) as s:
+            sealed = s.get_one(Store, store.id).credentials
+        credentials = vault_of(app).open(sealed) if sealed else {}
     module = platform_module(store.platform, "reader")
     reader: Reader = module.reader_for(settings_of(app), credentials, store)
     return reader

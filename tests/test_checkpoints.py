@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.engine import Engine
 
 from sync import checkpoints
@@ -49,3 +50,32 @@ def test_a_failure_keeps_the_place_for_the_retry(engine: Engine) -> None:
         checkpoints.fail(conn, store_id, "products", "the platform's rate limit was reached", T0)
         again = checkpoints.begin(conn, store_id, "products", T0 + timedelta(minutes=1), LOOKBACK)
     assert again.cursor == "page-2" and again.until == T0
+
+
+def test_a_full_run_reads_everything_again_and_keeps_doing_so_when_resumed(engine: Engine) -> None:
+    with engine.begin() as conn:
+        store_id = make_store(conn)
+        checkpoints.begin(conn, store_id, "orders", T0, LOOKBACK)
+        checkpoints.finish(conn, store_id, "orders", T0)
+        full = checkpoints.begin(conn, store_id, "orders", T0 + timedelta(hours=1), LOOKBACK, full=True)
+        checkpoints.checkpoint(conn, store_id, "orders", "page-9", 900, T0 + timedelta(hours=1, seconds=9))
+        resumed = checkpoints.begin(conn, store_id, "orders", T0 + timedelta(hours=2), LOOKBACK)
+    assert full == checkpoints.Window(None, T0 + timedelta(hours=1), None)
+    assert resumed == checkpoints.Window(None, T0 + timedelta(hours=1), "page-9")
+
+
+def test_one_lease_holder_at_a_time_and_a_lapsed_lease_passes_on(engine: Engine) -> None:
+    ttl = timedelta(seconds=30)
+    with engine.begin() as conn:
+        store_id = make_store(conn)
+        assert checkpoints.acquire(conn, store_id, "orders", "job-a", T0, ttl)
+        assert not checkpoints.acquire(conn, store_id, "orders", "job-b", T0 + timedelta(seconds=10), ttl)
+        assert checkpoints.acquire(conn, store_id, "customers", "job-b", T0, ttl)  # another entity: free
+        checkpoints.renew(conn, store_id, "orders", "job-a", T0 + timedelta(seconds=20), ttl)
+        assert not checkpoints.acquire(conn, store_id, "orders", "job-b", T0 + timedelta(seconds=40), ttl)
+        # job-a dies: no renewal; once the lease lapses job-b takes it, and job-a can no longer write
+        assert checkpoints.acquire(conn, store_id, "orders", "job-b", T0 + timedelta(seconds=51), ttl)
+        with pytest.raises(checkpoints.LeaseLost):
+            checkpoints.renew(conn, store_id, "orders", "job-a", T0 + timedelta(seconds=52), ttl)
+        checkpoints.release(conn, store_id, "orders", "job-b")
+        assert checkpoints.acquire(conn, store_id, "orders", "job-c", T0 + timedelta(seconds=53), ttl)

@@ -15,7 +15,7 @@ from connector.db import session
 from connector.models import Store
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.world import World
-from tests.webhooks.test_end_to_end import SHOP, Rig, build
+from tests.rig import SHOP, Rig, build
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from connector.cli import cli
 from connector.db import session
 from connector.models import Store
 from connector.stores import webhook_secret
-from tests.webhooks.test_end_to_end import SHOP, build
+from tests.rig import SHOP, build
 
 pytestmark = pytest.mark.slow
 

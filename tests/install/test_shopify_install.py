@@ -16,7 +16,7 @@ from connector.models import Store
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.world import World
 from platforms.shopify.install import query_hmac
-from tests.webhooks.test_end_to_end import SHOP, Rig, build
+from tests.rig import SHOP, Rig, build
 
 pytestmark = pytest.mark.slow
 

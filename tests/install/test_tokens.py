@@ -15,7 +15,8 @@ from connector.models import Store
 from connector.tokens import migrate_to_expiring, refresh, refresh_expiring
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.world import World
-from tests.webhooks.test_end_to_end import SHOP, Rig, build
+from sync.engine import run_step
+from tests.rig import SHOP, Rig, build
 
 pytestmark = pytest.mark.slow
 
@@ -64,3 +65,19 @@ def test_a_refused_refresh_marks_the_store_for_reconnection(rig: Rig) -> None:
             and store.status == "needs_reauth"
             and "reconnect" in (store.status_reason or "")
         )
+
+
+def test_a_sync_about_to_start_on_a_lapsing_token_renews_it_first(rig: Rig) -> None:
+    shop = rig.sandbox.world.shops[SHOP]
+    migrate_to_expiring(rig.app, rig.shop.id)
+    migrated = credentials(rig)
+    with session(rig.app) as s, s.begin():  # the token lapses in two minutes
+        store = s.get_one(Store, rig.shop.id)
+        store.credentials = rig.app.extensions["crm.vault"].seal(
+            {**migrated, "expires_at": time.time() + 120}
+        )
+    with rig.app.app_context():
+        result = run_step(rig.app, rig.shop.id, "products", "test-owner")
+    assert result.outcome == "done" and result.records > 0
+    renewed = credentials(rig)
+    assert renewed["access_token"] != migrated["access_token"] and renewed["access_token"] in shop.tokens

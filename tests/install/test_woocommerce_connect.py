@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -11,9 +12,11 @@ from sqlalchemy import select
 
 from connector.db import session
 from connector.models import Store
+from connector.queue import get_queue, make_worker
+from connector.stores import describe
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.world import World
-from tests.webhooks.test_end_to_end import Rig, build
+from tests.rig import Rig, build
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +51,18 @@ def test_the_form_then_approval_connects_the_site_with_webhooks(rig: Rig) -> Non
     credentials = rig.app.extensions["crm.vault"].open(store.credentials)
     assert credentials["consumer_key"] in set(site.keys) - keys_before  # the new key, kept by the site
     assert len(site.webhooks) == 12 and all(h.status == "active" for h in site.webhooks.values())
+    # and its first backfill was asked for at once: a worker brings every record in
+    assert len(get_queue("sync", rig.redis)) == 3
+    with rig.app.app_context():
+        make_worker(rig.redis, ("sync",), simple=True).work(burst=True)
+    listed = {e["domain"]: e for e in describe_all(rig)}
+    counts = {name: e["count"] for name, e in listed[site_url(rig)]["entities"].items()}
+    assert counts == rig.sandbox.world.manifest()["woocommerce"]["stores"][0]["counts"]
+
+
+def describe_all(rig: Rig) -> list[dict[str, Any]]:
+    with session(rig.app) as s:
+        return describe(s, list(s.scalars(select(Store))))
 
 
 def test_a_callback_for_a_connection_never_started_is_refused_and_the_key_dropped(rig: Rig) -> None:
