@@ -29,11 +29,13 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 def apply_batch(conn: Connection, store_id: int, batch: Batch) -> dict[str, UpsertResult]:
     results: dict[str, UpsertResult] = {}
     written: dict[str, set[int]] = {}
+    fresh: dict[str, set[int]] = {}  # parents seen for the first time: no children to prune
     for table in PARENTS:
         rows = [{**r, "store_id": store_id} for r in batch.rows.get(table, [])]
         if rows:
             results[table] = upsert(conn, TABLES[table], rows)
             written[table] = {k[1] for k in results[table].written_keys}
+            fresh[table] = {k[1] for k in results[table].created_keys}
     in_batch = {t: {r["platform_id"] for r in batch.rows.get(t, [])} for t in PARENTS}
     for child, (parent, parent_column) in CHILDREN.items():
         rows = [
@@ -44,7 +46,8 @@ def apply_batch(conn: Connection, store_id: int, batch: Batch) -> dict[str, Upse
         if rows:
             results[child] = upsert(conn, TABLES[child], rows)
         if child not in batch.unpruned:
-            _prune_children(conn, store_id, child, parent_column, written.get(parent, set()), rows)
+            updated = written.get(parent, set()) - fresh.get(parent, set())
+            _prune_children(conn, store_id, child, parent_column, updated, rows)
     for customer_id, state, at in batch.consents:
         apply_consent(conn, store_id, customer_id, state, at)
     for table, deletions in batch.deleted.items():

@@ -8,6 +8,7 @@ upsert of a tombstone row (`deleted_at` set), so a late, older update cannot res
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,12 +34,14 @@ class UpsertResult:
     updated: int = 0
     stale: int = 0  # not written: the stored version is newer, or identical
     written_keys: list[tuple[Any, ...]] = field(default_factory=list)
+    created_keys: list[tuple[Any, ...]] = field(default_factory=list)  # the written ones seen first now
 
     def __iadd__(self, other: UpsertResult) -> UpsertResult:
         self.created += other.created
         self.updated += other.updated
         self.stale += other.stale
         self.written_keys.extend(other.written_keys)
+        self.created_keys.extend(other.created_keys)
         return self
 
 
@@ -90,6 +93,7 @@ def _upsert_group(
         for *row_key, first_seen in returned:
             result.written_keys.append(tuple(row_key))
             if first_seen == now:
+                result.created_keys.append(tuple(row_key))
                 result.created += 1
             else:
                 result.updated += 1
@@ -171,7 +175,13 @@ def dialect_insert(conn: Connection, table: Any) -> Any:
 
 
 def _statement(conn: Connection, table: Table, key: tuple[str, ...], columns: list[str]) -> Any:
-    insert = dialect_insert(conn, table)
+    """Built once per dialect, table and column set (building it costs more than a batch of rows)."""
+    return _built(conn.dialect.name, table, key, tuple(columns))
+
+
+@functools.lru_cache(maxsize=256)
+def _built(dialect: str, table: Table, key: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+    insert: Any = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect](table)
     new = insert.excluded
     stored = table.c
     updated = {c: new[c] for c in columns if c != "first_seen_at"}

@@ -38,6 +38,7 @@ class ShopifyClient:
         self.restore_rate: float | None = None
         self.noted_at = 0.0
         self.costs: dict[str, float] = {}  # query text → the cost Shopify requested for it last time
+        self.spent = 0.0  # points actually charged so far (what the restore rate had to refill)
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         return with_retries(lambda: self._attempt(query, variables), MAX_ATTEMPTS)
@@ -54,9 +55,10 @@ class ShopifyClient:
             raise error_for_response(response)
         body: dict[str, Any] = response.json()
         self._note_cost(body)
-        requested = ((body.get("extensions") or {}).get("cost") or {}).get("requestedQueryCost")
-        if requested is not None:
-            self.costs[query] = float(requested)
+        cost = (body.get("extensions") or {}).get("cost") or {}
+        if cost.get("requestedQueryCost") is not None:
+            self.costs[query] = float(cost["requestedQueryCost"])
+        self.spent += float(cost.get("actualQueryCost") or 0)
         if _throttled(body):
             raise RetryLater("the shop's query cost bucket is empty", retry_after=self._refill_wait(body))
         if body.get("errors") and body.get("data") is None:
