@@ -1,10 +1,11 @@
 """Reading a shop for the sync: bulk operations for a backfill, cursor pages for changes.
 
 A backfill runs two bulk operations, the last 90 days first and then the history, each
-capped at the run's signpost. The JSONL is streamed and re-nested line by line, so a
-shop of any size is read in bounded memory; the cursor names the operation and how many
-root records were written, so a resumed run re-downloads and skips, never re-exports.
-Incremental runs page by `updated_at` through GraphQL, throttled by the reported bucket.
+capped at the run's signpost; an incremental run with many changes runs one as well.
+The JSONL is streamed and re-nested line by line, so a shop of any size is read in
+bounded memory; the cursor names the operation and how many root records were written,
+so a resumed run re-downloads and skips, never re-exports. Other incremental runs page
+by `updated_at` through GraphQL, paced by the reported cost bucket.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from platforms.shopify.mapper import GRAPHQL_MAPPERS
 RECENT = timedelta(days=90)
 ORDERS_WITHOUT_READ_ALL = timedelta(days=60)
 BULK_CHUNK = 250  # root records written per transaction
+BULK_ABOVE = 250  # an incremental run with more changes than this reads them by bulk export
 BULK_RESTARTS = 3
 POLL_MAX_S = 5.0
 KINDS = {"customers": "Customer", "orders": "Order", "products": "Product"}
@@ -54,7 +56,7 @@ class ShopifyReader:
     ) -> Iterator[Chunk]:
         if since is None:
             return self._backfill(entity, until, cursor)
-        return self._pages(entity, f"updated_at:>'{search_time(since)}' AND {_upto(until)}", cursor)
+        return self._changes(entity, f"updated_at:>'{search_time(since)}' AND {_upto(until)}", cursor)
 
     def map(self, entity: str, record: dict[str, Any], ctx: MapContext) -> Batch:
         return GRAPHQL_MAPPERS[entity](record, ctx)
@@ -160,17 +162,30 @@ class ShopifyReader:
 
     # --- incremental ----------------------------------------------------------------------------
 
-    def _pages(self, entity: str, search: str, cursor: str | None) -> Iterator[Chunk]:
-        total = self.count(entity, search) if cursor is None else None
+    def _changes(self, entity: str, search: str, cursor: str | None) -> Iterator[Chunk]:
+        """A few changes: cursor pages, paced by the cost bucket. Many: one bulk export, which
+        Shopify does not rate-limit (a page of orders costs hundreds of points)."""
+        state: dict[str, Any] | None = json.loads(cursor) if cursor else None
+        total = None
+        if state is None:
+            total = self.count(entity, search)
+            bulk = total is not None and total > BULK_ABOVE
+            state = {"op": None, "skip": 0, "restarts": 0} if bulk else {"after": None}
+        if "op" in state:
+            yield from self._bulk_phase(entity, search, state, total)
+        else:
+            yield from self._pages(entity, search, state["after"], total)
+
+    def _pages(self, entity: str, search: str, after: str | None, total: int | None) -> Iterator[Chunk]:
         query = queries.page_query(entity)
         while True:
-            body = self.client.graphql(query, {"after": cursor, "query": search})
+            body = self.client.graphql(query, {"after": after, "query": search})
             page = body["data"][entity]
-            cursor = page["pageInfo"]["endCursor"] or cursor
+            after = page["pageInfo"]["endCursor"] or after
             if entity == "orders":
                 for order in page["nodes"]:
                     self.with_all_line_items(order)
-            yield Chunk(page["nodes"], cursor, total)
+            yield Chunk(page["nodes"], json.dumps({"after": after}), total)
             total = None
             if not page["pageInfo"]["hasNextPage"]:
                 return

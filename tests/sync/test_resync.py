@@ -118,11 +118,12 @@ def test_shopify_sync_under_faults_never_overdraws_the_cost_bucket(
 ) -> None:
     for entity in ENTITIES:
         until_done(rig, rig.shop.id, entity)
+    exports = len(rig.sandbox.world.shops[SHOP].bulk_ops)
     control(rig, "faults", {"webhook_drop": 1})
     control(
         rig,
         "mutate",
-        {"platform": "shopify", "store": SHOP, "entity": "orders", "op": "update", "count": 300},
+        {"platform": "shopify", "store": SHOP, "entity": "orders", "op": "update", "count": 200},
     )
     control(rig, "faults", {"rate_429": 0.2, "rate_5xx": 0.1, "webhook_drop": 1})
     time_passes(rig, rig.shop.id)
@@ -131,4 +132,22 @@ def test_shopify_sync_under_faults_never_overdraws_the_cost_bucket(
     control(rig, "faults", {})
     assert stats["injected"]["429"] > 0
     assert stats["shops"][SHOP]["throttled"] == 0  # it waited for the bucket instead of overdrawing it
+    assert len(rig.sandbox.world.shops[SHOP].bulk_ops) == exports + 1  # pages, then the id reconciliation
+    assert crm_facts(rig.app, rig.shop.id, "orders") == shopify_truth(shopify_api, "orders")
+
+
+def test_a_shopify_resync_with_many_changes_reads_them_by_bulk_export(
+    rig: Rig, shopify_api: ShopifyClient
+) -> None:
+    for entity in ENTITIES:
+        until_done(rig, rig.shop.id, entity)
+    exports = len(rig.sandbox.world.shops[SHOP].bulk_ops)
+    control(rig, "faults", {"webhook_drop": 1})
+    body = {"platform": "shopify", "store": SHOP, "entity": "orders", "op": "update", "count": 400}
+    control(rig, "mutate", body)
+    time_passes(rig, rig.shop.id)
+    until_done(rig, rig.shop.id, "orders")
+    assert (
+        len(rig.sandbox.world.shops[SHOP].bulk_ops) == exports + 2
+    )  # the changes, then the id reconciliation
     assert crm_facts(rig.app, rig.shop.id, "orders") == shopify_truth(shopify_api, "orders")
