@@ -208,6 +208,9 @@ def stores_list(as_json: bool) -> None:
     for r in rows:
         counts = ", ".join(f"{n} {e['count']} ({e['state']})" for n, e in r["entities"].items())
         click.echo(f"{r['id']:>4}  {r['platform']:<12} {r['domain']:<40} {r['status']:<10} {counts}")
+        for name, e in r["entities"].items():
+            if e["last_error"]:
+                click.echo(f"      {name}: {e['last_error']}")
 
 
 def _connect(platform: str, domain: str, credentials: dict[str, Any], account: str, webhooks: bool) -> None:

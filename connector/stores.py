@@ -152,18 +152,41 @@ def describe(session: Session, stores: list[Store]) -> list[dict[str, Any]]:
             "domain": s.domain,
             "status": s.status,
             "entities": {
-                name: {
-                    "count": counts[name].get(s.id, 0),
-                    "state": states[(s.id, name)].state if (s.id, name) in states else "never",
-                    "last_synced_at": _iso(states[(s.id, name)].last_synced_at)
-                    if (s.id, name) in states
-                    else None,
-                }
-                for name in ENTITIES
+                name: _entity(counts[name].get(s.id, 0), states.get((s.id, name))) for name in ENTITIES
             },
         }
         for s in stores
     ]
+
+
+def _entity(count: int, state: SyncState | None) -> dict[str, Any]:
+    """DESIGN §3's count / state / last_synced_at, plus the run's progress and last error."""
+    if state is None:
+        return {
+            "count": count,
+            "state": "never",
+            "last_synced_at": None,
+            "last_error": None,
+            "progress": None,
+        }
+    eta = (
+        max(state.total_estimate - state.done, 0) / state.rate_per_s
+        if state.total_estimate is not None and state.rate_per_s
+        else None
+    )
+    return {
+        "count": count,
+        "state": state.state,
+        "last_synced_at": _iso(state.last_synced_at),
+        "last_error": state.last_error,
+        "progress": {
+            "phase": state.phase,
+            "done": state.done,
+            "total": state.total_estimate,
+            "rate_per_s": round(state.rate_per_s, 1) if state.rate_per_s else None,
+            "eta_s": round(eta) if eta is not None else None,
+        },
+    }
 
 
 def _live_counts(session: Session, model: type[PlatformRecord], store_ids: list[int]) -> dict[int, int]:

@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, and_, or_
+from sqlalchemy import Table, and_, or_, select
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -24,6 +26,7 @@ from connector.errors import BadInput, FailPermanently
 from connector.types import utcnow
 
 BATCH_ROWS = 500
+COPY_AT_LEAST = 50  # PostgreSQL batches of this many rows or more go through a COPY staging table
 TOMBSTONE_HASH = "deleted"
 _NOT_HASHED = frozenset({"first_seen_at", "content_hash"})
 
@@ -86,10 +89,17 @@ def _upsert_group(
     now = utcnow()
     prepared = [_prepared(r, now) for r in batch.rows]
     columns = [c for c in prepared[0] if c not in key]
-    statement = _statement(conn, table, key, columns)
+    staged = conn.dialect.name == "postgresql" and len(prepared) >= COPY_AT_LEAST
+    statement = (
+        _staged_statement(table, key, tuple(columns)) if staged else _statement(conn, table, key, columns)
+    )
     for start in range(0, len(prepared), BATCH_ROWS):
         chunk = prepared[start : start + BATCH_ROWS]
-        returned = conn.execute(statement, chunk).all()
+        if staged:
+            _copy_to_staging(conn, table, [*key, *columns], chunk)
+            returned = conn.execute(statement).all()
+        else:
+            returned = conn.execute(statement, chunk).all()
         for *row_key, first_seen in returned:
             result.written_keys.append(tuple(row_key))
             if first_seen == now:
@@ -174,6 +184,40 @@ def dialect_insert(conn: Connection, table: Any) -> Any:
     return make_insert(table)
 
 
+def _copy_to_staging(conn: Connection, table: Table, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: the rows into a temporary table with COPY (psycopg parses a large VALUES
+    list slowly); the upsert then reads them from there with the same ON CONFLICT rule."""
+    staging = _staging_name(table, columns)
+    names = ", ".join(f'"{c}"' for c in columns)
+    conn.exec_driver_sql(
+        f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" ON COMMIT DROP '
+        f'AS SELECT {names} FROM "{table.name}" WITH NO DATA'
+    )
+    conn.exec_driver_sql(f'TRUNCATE "{staging}"')
+    convert = [table.c[c].type._cached_bind_processor(conn.dialect) for c in columns]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(f'COPY "{staging}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            values = [row.get(c) for c in columns]
+            copy.write_row(
+                [f(v) if f is not None and v is not None else v for f, v in zip(convert, values, strict=True)]
+            )
+
+
+def _staging_name(table: Table, columns: Sequence[str]) -> str:
+    """One staging table per table and column set (a transaction may write several)."""
+    digest = hashlib.blake2b(",".join(columns).encode(), digest_size=6).hexdigest()
+    return f"_staging_{table.name}_{digest}"
+
+
+@functools.lru_cache(maxsize=256)
+def _staged_statement(table: Table, key: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+    names = [*key, *columns]
+    staging = sa_table(_staging_name(table, names), *[sa_column(c) for c in names])
+    insert: Any = postgresql.insert(table).from_select(names, select(*[staging.c[c] for c in names]))
+    return _on_conflict(insert, table, key, columns)
+
+
 def _statement(conn: Connection, table: Table, key: tuple[str, ...], columns: list[str]) -> Any:
     """Built once per dialect, table and column set (building it costs more than a batch of rows)."""
     return _built(conn.dialect.name, table, key, tuple(columns))
@@ -182,6 +226,10 @@ def _statement(conn: Connection, table: Table, key: tuple[str, ...], columns: li
 @functools.lru_cache(maxsize=256)
 def _built(dialect: str, table: Table, key: tuple[str, ...], columns: tuple[str, ...]) -> Any:
     insert: Any = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect](table)
+    return _on_conflict(insert, table, key, columns)
+
+
+def _on_conflict(insert: Any, table: Table, key: tuple[str, ...], columns: tuple[str, ...]) -> Any:
     new = insert.excluded
     stored = table.c
     updated = {c: new[c] for c in columns if c != "first_seen_at"}

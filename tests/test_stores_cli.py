@@ -57,7 +57,7 @@ def test_connect_both_platforms_and_list_them(app: Flask, app_env: dict[str, str
         ("shopify", "bob-shop.myshopify.com", "active"),
         ("woocommerce", "https://shop.example.com", "active"),
     ]
-    never = {"count": 0, "state": "never", "last_synced_at": None}
+    never = {"count": 0, "state": "never", "last_synced_at": None, "last_error": None, "progress": None}
     assert rows[0]["entities"] == {"customers": never, "orders": never, "products": never}
     assert set(rows[0]) == {"id", "platform", "domain", "status", "entities"}
 

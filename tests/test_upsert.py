@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+import connector.upsert as upsert_module
 from connector.db import make_engine, upgrade
 from connector.errors import BadInput
 from connector.models import Customer, InventoryLevel, Product
@@ -39,10 +40,15 @@ def postgres_engine() -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, migrated_sqlite: Path, tmp_path: Path) -> Iterator[Engine]:
-    """The same tests on both dialects, in one run."""
-    if request.param == "postgresql":
+@pytest.fixture(params=["sqlite", "postgresql", "postgresql-copy"])
+def db(
+    request: pytest.FixtureRequest, migrated_sqlite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
+    """The same tests on both dialects, in one run; on PostgreSQL once more with every batch
+    through the COPY staging path (large batches take it)."""
+    if request.param == "postgresql-copy":
+        monkeypatch.setattr(upsert_module, "COPY_AT_LEAST", 1)
+    if request.param.startswith("postgresql"):
         engine: Engine = request.getfixturevalue("postgres_engine")
         _truncate_all(engine)
         yield engine

@@ -34,6 +34,8 @@ def test_sync_command_syncs_a_store_and_stores_list_shows_it(rig: Rig) -> None:
     entry = next(s for s in listed if s["id"] == rig.site.id)
     assert {e: v["count"] for e, v in entry["entities"].items()} == site["counts"]
     assert {v["state"] for v in entry["entities"].values()} == {"done"}
+    assert {e: v["progress"]["done"] for e, v in entry["entities"].items()} == site["counts"]
+    assert {v["progress"]["total"] for v in entry["entities"].values()} == set(site["counts"].values())
 
 
 def test_sync_command_takes_a_domain_and_one_entity(rig: Rig) -> None:
