@@ -35,11 +35,15 @@ log = logs.get(__name__)
 ENTITIES = ("customers", "products", "orders")
 
 
+class StoreGone(Exception):
+    """The store stopped being active during the step (uninstalled, reconnect needed)."""
+
+
 @dataclass
 class StepResult:
     store_id: int
     entity: str
-    outcome: str  # done | paused | busy | retry | failed | lost | skipped
+    outcome: str  # done | paused | busy | retry | failed | lost | skipped | stopped
     records: int = 0
     error: str | None = None
 
@@ -104,6 +108,8 @@ def run_step(
         return step.end("done")
     except checkpoints.LeaseLost as exc:
         return step.end("lost", str(exc), release=False)
+    except StoreGone as exc:
+        return step.end("stopped", str(exc), state="failed")
     except RetryLater as exc:
         return step.end("retry", _reason(exc))
     except Reauthorize as exc:
@@ -142,6 +148,9 @@ class _Step:
         mapped, poison = map_records(self.reader, self.entity, chunk.records, self.ctx)
         with self.engine.begin() as conn:
             checkpoints.renew(conn, self.store.id, self.entity, self.owner, utcnow(), self.ttl)
+            status = conn.execute(select(Store.status).where(Store.id == self.store.id)).scalar()
+            if status != "active":  # uninstalled or disconnected meanwhile: write nothing more
+                raise StoreGone(f"the store is {status or 'removed'}; its sync stopped")
             refused = apply_isolating(conn, self.store.id, [batch for _record, batch in mapped])
             for index, exc in refused:
                 poison.append((mapped[index][0], f"the database refused this record: {type(exc).__name__}"))

@@ -8,9 +8,10 @@ is mapped in bounded memory by the same mappers as paged GraphQL.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
+
+import orjson
 
 CONNECTIONS = {
     "LineItem": "lineItems",
@@ -31,7 +32,7 @@ def assemble(lines: Iterable[str | bytes]) -> Iterator[dict[str, Any]]:
     for line in lines:
         if not line.strip():
             continue
-        node: dict[str, Any] = json.loads(line)
+        node: dict[str, Any] = orjson.loads(line)
         parent_id = node.pop("__parentId", None)
         if parent_id is None:
             if root is not None:

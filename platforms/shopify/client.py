@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import orjson
 import requests
 
 from connector.config import Settings
@@ -53,7 +54,7 @@ class ShopifyClient:
             raise RetryLater("the shop could not be reached", detail=str(exc)) from None
         if response.status_code != 200:
             raise error_for_response(response)
-        body: dict[str, Any] = response.json()
+        body: dict[str, Any] = orjson.loads(response.content)
         self._note_cost(body)
         cost = (body.get("extensions") or {}).get("cost") or {}
         if cost.get("requestedQueryCost") is not None:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import requests
 
 from connector.config import Settings
@@ -66,7 +67,7 @@ class ShopifyReader:
         if url is None:
             return
         for lines in batched(self._lines(url), 5000):
-            yield [record_id(json.loads(line)["id"]) for line in lines if line.strip()]
+            yield [record_id(orjson.loads(line)["id"]) for line in lines if line.strip()]
 
     def visible_since(self, entity: str) -> datetime | None:
         if entity == "orders" and "read_all_orders" not in self.scopes:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import orjson
 import requests
 from woocommerce import API
 
@@ -44,7 +45,7 @@ class WooClient:
         return response
 
     def get(self, endpoint: str, **params: Any) -> Any:
-        return self.request("get", endpoint, params=params).json()
+        return orjson.loads(self.request("get", endpoint, params=params).content)
 
     def post(self, endpoint: str, data: dict[str, Any]) -> Any:
         return self.request("post", endpoint, data=data).json()
@@ -90,7 +91,7 @@ def numbered_pages(
     pages = int(first.headers.get("X-WP-TotalPages") or 1)
     if start_page > pages:
         return
-    yield start_page, first.json()
+    yield start_page, orjson.loads(first.content)
 
     def fetch(page: int) -> tuple[int, list[dict[str, Any]]]:
         return page, client.get(resource, **params, per_page=per_page, page=page)

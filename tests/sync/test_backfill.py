@@ -4,11 +4,11 @@ platforms; a resumed run neither skips nor repeats; poison records are set aside
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from woocommerce import API
 
 from connector.db import get_engine
-from connector.models import SyncRun, SyncState
+from connector.models import Order, Store, SyncRun, SyncState
 from platforms.shopify.client import ShopifyClient
 from sync.engine import ENTITIES, run_step
 from tests.rig import Rig
@@ -52,3 +52,18 @@ def test_a_backfill_reads_recent_records_first_and_records_its_steps(rig: Rig) -
     assert all(s.high_water is not None and s.done > 0 and s.last_error is None for s in states)
     assert sorted(r.entity for r in runs) == sorted(ENTITIES)
     assert all(r.outcome == "done" and r.ended_at is not None for r in runs)
+
+
+def test_a_store_uninstalled_during_a_sync_stops_it_at_the_next_chunk(rig: Rig) -> None:
+    def uninstall_now(done: int, total: int | None) -> None:
+        with get_engine(rig.app).begin() as conn:
+            conn.execute(update(Store).where(Store.id == rig.site.id).values(status="uninstalled"))
+
+    with rig.app.app_context():
+        result = run_step(rig.app, rig.site.id, "orders", "test-owner", on_progress=uninstall_now)
+    assert result.outcome == "stopped" and result.records == 100  # the first page, then nothing more
+    with get_engine(rig.app).connect() as conn:
+        held = conn.execute(select(func.count()).where(Order.store_id == rig.site.id)).scalar_one()
+        state = conn.execute(select(SyncState).where(SyncState.store_id == rig.site.id)).one()
+    assert held == 100 and state.state == "failed" and "uninstalled" in (state.last_error or "")
+    assert state.lease_owner is None
