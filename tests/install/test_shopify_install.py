@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from connector.db import session
 from connector.models import Store
+from connector.queue import get_queue
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.world import World
 from platforms.shopify.install import query_hmac
@@ -43,6 +44,12 @@ def test_a_merchant_installs_through_the_redirects(rig: Rig) -> None:
     shop = rig.sandbox.world.shops[SHOP]
     assert credentials["access_token"] in shop.tokens
     assert len(shop.subscriptions) == 19  # webhooks registered on install
+    queued = get_queue("sync", rig.redis).get_jobs()
+    assert sorted(j.args[1] for j in queued) == [
+        "customers",
+        "orders",
+        "products",
+    ]  # and the backfill asked for
     assert install(rig, requests.Session()).status_code == 200  # re-installing reuses the store
     with session(rig.app) as s:
         assert len(s.scalars(select(Store).where(Store.domain == SHOP)).all()) == 1
