@@ -38,11 +38,11 @@ import sync.engine as engine_module
 from bench.baseline import baseline_shopify, baseline_woo
 from bench.sandbox import free_port
 from connector import create_app
-from connector.db import get_engine, make_engine, session, upgrade
+from connector.db import get_engine, make_engine, upgrade
 from connector.models import Order, OrderLineItem
-from connector.stores import account_named, connect_store
 from platforms.base import Chunk, Reader
 from sync.engine import run_step
+from tests.rig import connect_pair
 
 
 @contextmanager
@@ -106,29 +106,11 @@ def app_for(database_url: str | None, manifest: dict[str, Any], folder: Path) ->
         env["DATABASE_URL"] = database_url
     app = create_app(env)
     upgrade(get_engine(app))
-    shop, site = manifest["shopify"]["shops"][0], manifest["woocommerce"]["stores"][0]
-    with app.app_context(), session(app) as s, s.begin():
-        account = account_named(s, "bench")
-        vault = app.extensions["crm.vault"]
-        sid = connect_store(
-            s,
-            vault,
-            account=account,
-            platform="shopify",
-            domain=shop["domain"],
-            credentials={"access_token": shop["access_token"]},
+    with app.app_context():
+        shop, site = connect_pair(
+            app, manifest["shopify"]["shops"][0], manifest["woocommerce"]["stores"][0], account="bench"
         )
-        sid.scopes = "read_customers,read_orders,read_all_orders,read_products"
-        wid = connect_store(
-            s,
-            vault,
-            account=account,
-            platform="woocommerce",
-            domain=site["url"],
-            credentials={"consumer_key": site["consumer_key"], "consumer_secret": site["consumer_secret"]},
-        )
-        s.flush()
-        return app, sid.id, wid.id
+    return app, shop.id, site.id
 
 
 def fresh_postgres(url: str) -> str | None:

@@ -13,12 +13,12 @@ from typing import Any
 import shopify
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from woocommerce import API
 
 from connector.db import make_engine, upgrade
 from connector.models import Order, OrderLineItem, Store
 from connector.stores import account_named
 from platforms.base import parse_time
+from platforms.sandbox.clients import woo_api
 
 VERSION = "2026-07"
 ORDERS_PAGE = """query($after: String) { orders(first: 25, after: $after) {
@@ -67,13 +67,7 @@ def baseline_shopify(manifest: dict[str, Any], folder: Path, limit: int) -> floa
 
 def baseline_woo(manifest: dict[str, Any], folder: Path, limit: int) -> float:
     site = manifest["woocommerce"]["stores"][0]
-    wc = API(
-        url=site["url"],
-        consumer_key=site["consumer_key"],
-        consumer_secret=site["consumer_secret"],
-        version="wc/v3",
-        timeout=60,
-    )
+    wc = woo_api(site)
     s, store_id = _session(folder, "woocommerce", site["url"])
     started, done, page = time.perf_counter(), 0, 1
     while done < limit:

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from woocommerce import API
+
+from platforms.sandbox.clients import woo_api
 
 GRAPHQL_PAGE = """query($after: String) { orders(first: 100, after: $after, sortKey: UPDATED_AT) {
   nodes { id updatedAt totalPriceSet { shopMoney { amount } } lineItems(first: 3) { nodes { sku quantity } } }
@@ -46,13 +47,7 @@ def rate(count: int, started: float) -> float:
 
 def woo_pages(manifest: dict[str, Any], pages: int, total_orders: int) -> dict[str, float]:
     site = manifest["woocommerce"]["stores"][0]
-    wc = API(
-        url=site["url"],
-        consumer_key=site["consumer_key"],
-        consumer_secret=site["consumer_secret"],
-        version="wc/v3",
-        timeout=60,
-    )
+    wc = woo_api(site)
     started = time.perf_counter()
     for page in range(1, pages + 1):
         assert len(

@@ -60,6 +60,35 @@ def serve(app: Flask) -> tuple[str, Any]:
     return f"http://127.0.0.1:{server.server_port}", server
 
 
+def connect_pair(
+    app: Flask, shop: dict[str, Any], site: dict[str, Any], account: str = "test"
+) -> tuple[Store, Store]:
+    """A manifest's shop and site connected to one merchant account (the shop with every scope)."""
+    vault = app.extensions["crm.vault"]
+    with session(app) as s, s.begin():
+        owner = account_named(s, account)
+        shop_store = connect_store(
+            s,
+            vault,
+            account=owner,
+            platform="shopify",
+            domain=shop["domain"],
+            credentials={"access_token": shop["access_token"]},
+        )
+        shop_store.scopes = "read_customers,read_orders,read_all_orders,read_products"
+        site_store = connect_store(
+            s,
+            vault,
+            account=owner,
+            platform="woocommerce",
+            domain=site["url"],
+            credentials={"consumer_key": site["consumer_key"], "consumer_secret": site["consumer_secret"]},
+        )
+        s.flush()
+        s.expunge_all()
+        return shop_store, site_store
+
+
 def build(app_env: dict[str, str], world: World, redis_url: str) -> Iterator[Rig]:
     sandbox = SandboxServer(world).start()
     placeholder = make_server("127.0.0.1", 0, Flask("x"))
@@ -77,30 +106,8 @@ def build(app_env: dict[str, str], world: World, redis_url: str) -> Iterator[Rig
     app = create_app(env)
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    vault = app.extensions["crm.vault"]
-    shop_entry, site_entry = manifest["shopify"]["shops"][0], manifest["woocommerce"]["stores"][0]
-    with app.app_context(), session(app) as s, s.begin():
-        account = account_named(s, "test")
-        shop = connect_store(
-            s,
-            vault,
-            account=account,
-            platform="shopify",
-            domain=SHOP,
-            credentials={"access_token": shop_entry["access_token"]},
-        )
-        site = connect_store(
-            s,
-            vault,
-            account=account,
-            platform="woocommerce",
-            domain=site_entry["url"],
-            credentials={
-                "consumer_key": site_entry["consumer_key"],
-                "consumer_secret": site_entry["consumer_secret"],
-            },
-        )
-        shop.scopes = "read_customers,read_orders,read_all_orders,read_products"
+    with app.app_context():
+        shop, site = connect_pair(app, manifest["shopify"]["shops"][0], manifest["woocommerce"]["stores"][0])
     rig = Rig(app, sandbox, env["APP_URL"], shop, site, connect(redis_url), env)
     yield rig
     server.shutdown()

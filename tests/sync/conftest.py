@@ -8,6 +8,7 @@ import pytest
 import redis
 from woocommerce import API
 
+from platforms.sandbox import clients
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.world import World
 from platforms.shopify.client import ShopifyClient
@@ -23,20 +24,11 @@ def rig(app_env: dict[str, str], redis_conn: redis.Redis, redis_url: str) -> Ite
 
 @pytest.fixture
 def shopify_api(rig: Rig) -> ShopifyClient:
-    manifest = rig.sandbox.world.manifest()["shopify"]
-    shop = manifest["shops"][0]
-    return ShopifyClient(
-        manifest["shop_url_template"].format(shop=shop["domain"]), shop["access_token"], "2026-07"
-    )
+    manifest = rig.sandbox.world.manifest()
+    return clients.shopify_client(manifest, manifest["shopify"]["shops"][0])
 
 
 @pytest.fixture
 def woo_api(rig: Rig) -> API:
     site = rig.sandbox.world.manifest()["woocommerce"]["stores"][0]
-    return API(
-        url=site["url"],
-        consumer_key=site["consumer_key"],
-        consumer_secret=site["consumer_secret"],
-        version="wc/v3",
-        timeout=30,
-    )
+    return clients.woo_api(site, timeout=30)

@@ -17,17 +17,15 @@ from collections.abc import Iterator
 import pytest
 import redis
 from sqlalchemy import select
-from woocommerce import API
 
-from connector.db import get_engine, session
+from connector.db import get_engine
 from connector.models import Store, SyncRun, SyncState
-from connector.stores import account_named, connect_store
+from platforms.sandbox.clients import shopify_client, woo_api
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.world import World
-from platforms.shopify.client import ShopifyClient
 from sync.engine import ENTITIES
 from sync.jobs import request_sync, schedule_syncs
-from tests.rig import Rig, build
+from tests.rig import Rig, build, connect_pair
 from tests.sync.truth import crm_facts, shopify_truth, woo_truth
 
 pytestmark = pytest.mark.slow
@@ -45,35 +43,10 @@ def rig(app_env: dict[str, str], redis_conn: redis.Redis, redis_url: str) -> Ite
 
 def connect_the_others(rig: Rig) -> list[Store]:
     manifest = rig.sandbox.world.manifest()
-    vault = rig.app.extensions["crm.vault"]
-    with rig.app.app_context(), session(rig.app) as s, s.begin():
-        account = account_named(s, "test")
-        shop = manifest["shopify"]["shops"][1]
-        site = manifest["woocommerce"]["stores"][1]
-        more = [
-            connect_store(
-                s,
-                vault,
-                account=account,
-                platform="shopify",
-                domain=shop["domain"],
-                credentials={"access_token": shop["access_token"]},
-            ),
-            connect_store(
-                s,
-                vault,
-                account=account,
-                platform="woocommerce",
-                domain=site["url"],
-                credentials={
-                    "consumer_key": site["consumer_key"],
-                    "consumer_secret": site["consumer_secret"],
-                },
-            ),
-        ]
-        more[0].scopes = "read_customers,read_orders,read_all_orders,read_products"
-        s.flush()
-        return [s.get_one(Store, st.id) for st in more]
+    with rig.app.app_context():
+        return list(
+            connect_pair(rig.app, manifest["shopify"]["shops"][1], manifest["woocommerce"]["stores"][1])
+        )
 
 
 def start_worker(rig: Rig) -> subprocess.Popen[bytes]:
@@ -149,11 +122,7 @@ def test_two_workers_killed_five_times_finish_with_every_store_exact(rig: Rig) -
         runs = conn.execute(select(SyncRun).where(SyncRun.kind == "sync").order_by(SyncRun.started_at)).all()
     for shop in manifest["shopify"]["shops"]:
         store_id = next(i for i, r in rows.items() if r.domain == shop["domain"])
-        client = ShopifyClient(
-            manifest["shopify"]["shop_url_template"].format(shop=shop["domain"]),
-            shop["access_token"],
-            "2026-07",
-        )
+        client = shopify_client(manifest, shop)
         for entity in ENTITIES:
             assert crm_facts(rig.app, store_id, entity) == shopify_truth(client, entity), (
                 shop["domain"],
@@ -161,13 +130,7 @@ def test_two_workers_killed_five_times_finish_with_every_store_exact(rig: Rig) -
             )
     for site in manifest["woocommerce"]["stores"]:
         store_id = next(i for i, r in rows.items() if r.domain == site["url"])
-        api = API(
-            url=site["url"],
-            consumer_key=site["consumer_key"],
-            consumer_secret=site["consumer_secret"],
-            version="wc/v3",
-            timeout=30,
-        )
+        api = woo_api(site, timeout=30)
         for entity in ENTITIES:
             assert crm_facts(rig.app, store_id, entity) == woo_truth(api, entity), (site["url"], entity)
     # and the steps of one store's entity never overlapped (a killed step never ended)
