@@ -116,6 +116,30 @@ def run(port: int, host: str) -> None:
     sys.exit(code)
 
 
+@cli.command(with_appcontext=False)  # it builds its own app, on its own instance folder
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="exit after the summary instead of serving")
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--customers", default=400, show_default=True, type=click.IntRange(1))
+@click.option("--orders", default=3000, show_default=True, type=click.IntRange(1))
+@click.option("--products", default=80, show_default=True, type=click.IntRange(1))
+def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, products: int) -> None:
+    """Install a sandbox shop and site, backfill them, play live webhooks, then serve."""
+    from connector.config import load_settings
+    from connector.demo import run_demo, serve_until_interrupted
+    from platforms.sandbox.generator import Sizes
+
+    instance = load_settings().instance_path / "demo"
+    session = run_demo(instance, port, Sizes(customers, orders, products), seed, click.echo)
+    if no_serve:
+        session.stop()
+        return
+    click.echo(f"serving the connector at {session.url} with a worker and cron; Ctrl-C stops the demo")
+    code = serve_until_interrupted(session)
+    session.stop()
+    sys.exit(code)
+
+
 # --- the platform sandbox ------------------------------------------------------------------
 
 

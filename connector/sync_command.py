@@ -39,35 +39,43 @@ def sync_command(store_ref: str, entity: str | None, full: bool) -> None:
             store_id, label = store.id, f"{store.platform} {store.domain}"
     except ConnectorError as exc:
         raise click.UsageError(exc.reason) from None
+    failed = sync_with_progress(app, [(store_id, label)], [entity] if entity else list(ENTITIES), full)
+    for line in failed:
+        click.echo(f"crm-connector: sync of {line}", err=True)
+    if failed:
+        sys.exit(1)
+    click.echo(f"store {store_id} synced: {', '.join([entity] if entity else ENTITIES)}")
+
+
+def sync_with_progress(
+    app: Flask, targets: list[tuple[int, str]], entities: list[str], full: bool = False
+) -> list[str]:
+    """Sync each store's entities in this process, one progress bar each; what failed, in words."""
     owner = f"cli-{secrets.token_hex(6)}"
     failed = []
     with Progress(
-        TextColumn("{task.description:<28}"),
+        TextColumn("{task.description:<34}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]:>10}"),
         TimeRemainingColumn(),
         transient=not sys.stdout.isatty(),
     ) as bars:
-        for name in [entity] if entity else list(ENTITIES):
-            task = bars.add_task(f"{label[:18]} {name}", total=None, rate="")
-            started = time.monotonic()
+        for store_id, label in targets:
+            for name in entities:
+                task = bars.add_task(f"{label[:24]} {name}", total=None, rate="")
+                started = time.monotonic()
 
-            def show(done: int, total: int | None, task: TaskID = task, started: float = started) -> None:
-                rate = done / max(time.monotonic() - started, 1e-6)
-                bars.update(task, completed=done, total=total, rate=f"{rate:,.0f}/s")
+                def show(done: int, total: int | None, task: TaskID = task, started: float = started) -> None:
+                    rate = done / max(time.monotonic() - started, 1e-6)
+                    bars.update(task, completed=done, total=total, rate=f"{rate:,.0f}/s")
 
-            result = _until_done(app, store_id, name, owner, full, show)
-            bars.update(
-                task, total=bars.tasks[task].completed or 1, completed=bars.tasks[task].completed or 1
-            )
-            if result.outcome != "done":
-                failed.append(f"{name}: {result.error or result.outcome}")
-    for line in failed:
-        click.echo(f"crm-connector: sync of {line}", err=True)
-    if failed:
-        sys.exit(1)
-    click.echo(f"store {store_id} synced: {', '.join([entity] if entity else ENTITIES)}")
+                result = _until_done(app, store_id, name, owner, full, show)
+                finished = bars.tasks[task].completed or 1
+                bars.update(task, total=finished, completed=finished)
+                if result.outcome != "done":
+                    failed.append(f"{label} {name}: {result.error or result.outcome}")
+    return failed
 
 
 def _until_done(

@@ -1,0 +1,167 @@
+"""`crm-connector demo`: the whole product on one machine, against the platform sandbox.
+
+It starts the sandbox with one shop and one WooCommerce site, serves the connector on
+loopback, installs both through the real install flows (Shopify's OAuth redirects, the
+WooCommerce app-key approval), backfills them with progress bars, plays a stream of live
+changes whose webhooks the connector receives and applies, prints a summary and then
+keeps serving (web, worker and cron) until Ctrl-C. Its data lives in `<instance>/demo`,
+started afresh each time, so it never touches a real instance's database.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from connector import create_app, db, queue, stores
+from connector.models import DeadLetter, WebhookInbox
+from connector.sync_command import sync_with_progress
+from platforms.sandbox.generator import Sizes
+from platforms.sandbox.server import SandboxServer
+from platforms.sandbox.world import World
+from sync.engine import ENTITIES
+from sync.events import sweep
+
+DEMO_SCOPES = "read_customers,read_orders,read_all_orders,read_products"
+LIVE_CHANGES = [
+    ("orders", "create", 40),
+    ("orders", "update", 30),
+    ("customers", "update", 15),
+    ("products", "create", 5),
+    ("orders", "delete", 3),
+]
+
+
+@dataclass
+class Demo:
+    app: Flask
+    sandbox: SandboxServer
+    url: str
+    server: Any
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.sandbox.stop()
+        db.get_engine(self.app).dispose()
+        queue.shutdown(self.app)
+
+
+def start(instance: Path, port: int, sizes: Sizes, seed: int) -> Demo:
+    """The sandbox and the connector, both serving on loopback, on a fresh demo instance."""
+    shutil.rmtree(instance, ignore_errors=True)
+    world = World(seed=seed, sizes=sizes, plan="plus")
+    sandbox = SandboxServer(world).start()
+    manifest = world.manifest()
+    url = f"http://127.0.0.1:{port}"
+    app = create_app(
+        {
+            "CONNECTOR_INSTANCE_PATH": str(instance),
+            "APP_URL": url,
+            "SHOPIFY_API_KEY": manifest["shopify"]["api_key"],
+            "SHOPIFY_API_SECRET": manifest["shopify"]["api_secret"],
+            "SHOPIFY_SHOP_URL_TEMPLATE": manifest["shopify"]["shop_url_template"],
+            "SHOPIFY_SCOPES": DEMO_SCOPES,  # the whole order history, not only the last 60 days
+        }
+    )
+    db.ensure_schema(db.get_engine(app), auto_upgrade=True)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    return Demo(app, sandbox, url, server)
+
+
+def install_both(demo: Demo) -> list[tuple[int, str]]:
+    """Install the shop and the site the way their owners would, through the browser redirects."""
+    manifest = demo.sandbox.world.manifest()
+    shop = manifest["shopify"]["shops"][0]["domain"]
+    site = manifest["woocommerce"]["stores"][0]["url"]
+    answer = requests.Session().get(f"{demo.url}/shopify/install", params={"shop": shop}, timeout=60)
+    answer.raise_for_status()
+    answer = requests.Session().get(f"{demo.url}/woocommerce/connect", params={"store_url": site}, timeout=60)
+    answer.raise_for_status()
+    with db.session(demo.app) as s:
+        return [(store.id, f"{store.platform} {store.domain}") for store in s.scalars(select(stores.Store))]
+
+
+def play_live_changes(demo: Demo) -> int:
+    """Changes on both platforms; their webhooks arrive and a worker applies them."""
+    manifest = demo.sandbox.world.manifest()
+    targets = [("shopify", manifest["shopify"]["shops"][0]["domain"]), ("woocommerce", "site-1")]
+    changed = 0
+    for platform, store in targets:
+        for entity, op, count in LIVE_CHANGES:
+            body = {"platform": platform, "store": store, "entity": entity, "op": op, "count": count}
+            answer = requests.post(f"{demo.sandbox.url}/_sandbox/mutate", json=body, timeout=120)
+            answer.raise_for_status()
+            changed += len(answer.json()["ids"])
+    demo.sandbox.world.dispatcher.wait_idle(timeout=120)
+    with demo.app.app_context():
+        sweep()
+        worker = queue.make_worker(queue.get_redis(demo.app), ("webhooks",), simple=True)
+        worker.work(burst=True, logging_level="WARNING")
+    return changed
+
+
+def summary(demo: Demo, started: float) -> list[str]:
+    with db.session(demo.app) as s:
+        rows = stores.describe(s, list(s.scalars(select(stores.Store).order_by(stores.Store.id))))
+        deliveries = dict(
+            s.execute(select(WebhookInbox.status, func.count()).group_by(WebhookInbox.status)).tuples().all()
+        )
+        letters = s.scalar(
+            select(func.count()).select_from(DeadLetter).where(DeadLetter.resolved_at.is_(None))
+        )
+    lines = [f"demo finished in {time.monotonic() - started:.0f} s"]
+    for r in rows:
+        counts = ", ".join(f"{r['entities'][e]['count']:,} {e}" for e in ENTITIES)
+        lines.append(f"  {r['platform']:<12} {r['domain']:<40} {r['status']:<8} {counts}")
+    lines.append(
+        "  webhooks: "
+        + ", ".join(f"{n:,} {status}" for status, n in sorted(deliveries.items()))
+        + f"; open dead letters: {letters}"
+    )
+    return lines
+
+
+def run_demo(instance: Path, port: int, sizes: Sizes, seed: int, echo: Any) -> Demo:
+    started = time.monotonic()
+    demo = start(instance, port, sizes, seed)
+    echo(f"sandbox at {demo.sandbox.url}; connector at {demo.url}")
+    targets = install_both(demo)
+    echo(f"installed {len(targets)} stores through their install flows; backfilling")
+    failed = sync_with_progress(demo.app, targets, list(ENTITIES))
+    for line in failed:
+        echo(f"sync failed: {line}")
+    changed = play_live_changes(demo)
+    echo(f"{changed} live changes made on the platforms; their webhooks were received and applied")
+    for line in summary(demo, started):
+        echo(line)
+    if failed:
+        raise SystemExit(1)
+    return demo
+
+
+def serve_until_interrupted(demo: Demo) -> int:
+    """Keep the connector serving (this process), with a worker and cron beside it, until Ctrl-C."""
+    from connector.processes import run_all
+
+    settings = demo.app.extensions["crm.settings"]
+    env = {
+        "REDIS_URL": demo.app.extensions["crm.redis_url"],
+        "DATABASE_URL": settings.database_url,
+        "CONNECTOR_INSTANCE_PATH": str(settings.instance_path),
+        "APP_URL": settings.app_url,
+        "SHOPIFY_API_KEY": str(settings.shopify_api_key),
+        "SHOPIFY_API_SECRET": str(settings.shopify_api_secret),
+        "SHOPIFY_SHOP_URL_TEMPLATE": settings.shopify_shop_url_template,
+        "SHOPIFY_SCOPES": DEMO_SCOPES,
+    }
+    return run_all({"worker": ["worker"], "cron": ["cron"]}, env)
