@@ -39,9 +39,11 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     from connector.health import bp as health_bp
     from connector.install_views import bp as install_bp
     from connector.install_woo import bp as install_woo_bp
+    from connector.metrics import bp as metrics_bp
     from webhooks.receivers import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(metrics_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(embedded_bp)
     app.register_blueprint(install_bp)

@@ -1,0 +1,109 @@
+"""`GET /metrics`: the connector's state in Prometheus text, read fresh at each scrape.
+
+Stores by status, live records and sync progress per store and entity, webhook deliveries
+by status, open dead letters by kind, and jobs waiting per queue. Stores are labelled by
+id only (no domain, no customer data), so a shared dashboard reveals no tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from flask import Blueprint, Response
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from redis import RedisError
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from connector.db import get_engine
+from connector.models import DeadLetter, Store, SyncState, WebhookInbox
+from connector.queue import QUEUES, get_queue, get_redis
+from connector.stores import ENTITIES
+
+bp = Blueprint("metrics", __name__)
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    registry = CollectorRegistry()
+    registry.register(StateCollector(get_engine()))
+    registry.register(QueueCollector())
+    return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4; charset=utf-8")
+
+
+class StateCollector(Collector):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        with self.engine.connect() as conn:
+            stores = GaugeMetricFamily("crm_stores", "Connected stores by status", labels=["status"])
+            for status, n in conn.execute(select(Store.status, func.count()).group_by(Store.status)):
+                stores.add_metric([status], n)
+            yield stores
+            records = GaugeMetricFamily(
+                "crm_records", "Live (not deleted) records held", labels=["store_id", "entity"]
+            )
+            for entity, model in ENTITIES.items():
+                rows = conn.execute(
+                    select(model.store_id, func.count())
+                    .where(model.deleted_at.is_(None))
+                    .group_by(model.store_id)
+                )
+                for store_id, n in rows:
+                    records.add_metric([str(store_id), entity], n)
+            yield records
+            yield from _sync(conn.execute(select(SyncState)).all())
+            inbox = GaugeMetricFamily(
+                "crm_webhook_deliveries", "Webhook deliveries by status", labels=["status"]
+            )
+            for status, n in conn.execute(
+                select(WebhookInbox.status, func.count()).group_by(WebhookInbox.status)
+            ):
+                inbox.add_metric([status], n)
+            yield inbox
+            letters = GaugeMetricFamily(
+                "crm_dead_letters_open", "Unresolved dead letters by kind", labels=["kind"]
+            )
+            open_letters = select(DeadLetter.kind, func.count()).where(DeadLetter.resolved_at.is_(None))
+            for kind, n in conn.execute(open_letters.group_by(DeadLetter.kind)):
+                letters.add_metric([kind], n)
+            yield letters
+
+
+def _sync(states: Sequence[Any]) -> Iterator[Metric]:
+    labels = ["store_id", "entity"]
+    done = GaugeMetricFamily("crm_sync_done", "Records read by the current or last sync run", labels=labels)
+    total = GaugeMetricFamily("crm_sync_total_estimate", "Records the run expects to read", labels=labels)
+    rate = GaugeMetricFamily("crm_sync_rate_per_second", "Records per second in the run", labels=labels)
+    running = GaugeMetricFamily("crm_sync_running", "1 while a run is in progress", labels=labels)
+    failed = GaugeMetricFamily("crm_sync_failed", "1 if the last run failed (see stores list)", labels=labels)
+    synced = GaugeMetricFamily(
+        "crm_sync_last_synced_timestamp_seconds", "When the last run finished", labels=labels
+    )
+    for s in states:
+        key = [str(s.store_id), s.entity]
+        done.add_metric(key, s.done)
+        if s.total_estimate is not None:
+            total.add_metric(key, s.total_estimate)
+        rate.add_metric(key, s.rate_per_s or 0)
+        running.add_metric(key, 1 if s.state == "running" else 0)
+        failed.add_metric(key, 1 if s.state == "failed" else 0)
+        if s.last_synced_at is not None:
+            synced.add_metric(key, s.last_synced_at.timestamp())
+    yield from (done, total, rate, running, failed, synced)
+
+
+class QueueCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        jobs = GaugeMetricFamily("crm_queue_jobs", "Jobs waiting per queue", labels=["queue"])
+        try:
+            redis = get_redis()
+            for name in QUEUES:
+                jobs.add_metric([name], len(get_queue(name, redis)))
+        except (RedisError, OSError):
+            pass  # /healthz reports Redis; metrics still give the database's side
+        yield jobs
