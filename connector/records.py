@@ -16,6 +16,7 @@ from sqlalchemy import Table, and_, delete, not_, or_, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from connector import identity
 from connector.models import UPSERTABLE
 from connector.types import utcnow
 from connector.upsert import TOMBSTONE_HASH, UpsertResult, dialect_insert, upsert
@@ -48,6 +49,7 @@ def apply_batch(conn: Connection, store_id: int, batch: Batch) -> dict[str, Upse
         if child not in batch.unpruned:
             updated = written.get(parent, set()) - fresh.get(parent, set())
             _prune_children(conn, store_id, child, parent_column, updated, rows)
+    identity.link(conn, store_id, written.get("customers", ()), written.get("orders", ()))
     for customer_id, state, at in batch.consents:
         apply_consent(conn, store_id, customer_id, state, at)
     for table, deletions in batch.deleted.items():

@@ -1,0 +1,183 @@
+"""Contacts across stores and platforms, against the sandbox's recorded truth: every
+customer and order of a shop and a site sharing half their people ends on the contact of
+exactly its person; merges keep provenance; hand-edited fields are not overwritten."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+
+from connector import identity
+from connector.db import get_engine
+from connector.models import Contact, Customer, Order, Store
+from connector.upsert import upsert
+from platforms.sandbox.state import SandboxStore
+from sync.engine import ENTITIES, run_step
+from tests.builders import customer_row, make_store
+from tests.rig import SHOP, Rig
+
+pytestmark = pytest.mark.slow
+
+
+def truth_person(store: SandboxStore, entity: str, platform_id: int) -> int:
+    index = store.index_of(entity, platform_id)
+    assert index is not None
+    person: int = store.get(entity, index).data["person"]
+    return person
+
+
+def test_contacts_across_a_shop_and_a_site_equal_the_people(rig: Rig) -> None:
+    # given a shop and a site whose customers overlap by half, guests included, both backfilled
+    with rig.app.app_context():
+        for store_id in (rig.shop.id, rig.site.id):
+            for entity in ENTITIES:
+                assert run_step(rig.app, store_id, entity, "test-owner").outcome == "done"
+    world = rig.sandbox.world
+    sandbox_of = {rig.shop.id: world.shops[SHOP].store, rig.site.id: world.woo["site-1"].store}
+    # then each person has one contact and each contact one person
+    contacts_of: dict[int, set[int]] = defaultdict(set)
+    people_of: dict[int, set[int]] = defaultdict(set)
+    stores_of: dict[int, set[int]] = defaultdict(set)
+    with get_engine(rig.app).connect() as conn:
+        for model, entity in ((Customer, "customers"), (Order, "orders")):
+            rows = conn.execute(select(model.store_id, model.platform_id, model.contact_id)).all()
+            for store_id, platform_id, contact_id in rows:
+                assert contact_id is not None, (entity, platform_id)
+                person = truth_person(sandbox_of[store_id], entity, platform_id)
+                contacts_of[person].add(contact_id)
+                people_of[contact_id].add(person)
+                stores_of[contact_id].add(store_id)
+        live = set(conn.execute(select(Contact.id).where(Contact.merged_into_id.is_(None))).scalars())
+    assert all(len(c) == 1 for c in contacts_of.values())
+    assert all(len(p) == 1 for p in people_of.values())
+    assert set(people_of) <= live  # no record points at a merged-away contact
+    # and the people who shop on both platforms (half of each store's) are one contact each
+    across = [c for c, s in stores_of.items() if s == {rig.shop.id, rig.site.id}]
+    assert len(across) >= 40
+
+
+def second_store(conn: Any, first: int, domain: str) -> int:
+    """Another store of the same merchant account (contacts never cross accounts)."""
+    account = conn.execute(select(Store.account_id).where(Store.id == first)).scalar_one()
+    values = {"account_id": account, "platform": "woocommerce", "domain": domain, "store_key": "key-2"}
+    return int(conn.execute(insert(Store).values(**values).returning(Store.id)).scalar_one())
+
+
+def test_a_phone_that_joins_two_contacts_merges_them_with_provenance(engine: Engine) -> None:
+    with engine.begin() as conn:
+        shop = make_store(conn, domain="a-shop.myshopify.com")
+        other = second_store(conn, shop, "https://b.example")
+        customers = Customer.__table__
+        # given two people as far as anyone can tell: different e-mails, different phones
+        upsert(
+            conn,
+            customers,
+            [
+                customer_row(
+                    shop,
+                    platform_id=1,
+                    email="ana@example.com",
+                    email_normalized="ana@example.com",
+                    phone_e164="+14155550101",
+                )
+            ],
+        )
+        upsert(
+            conn,
+            customers,
+            [
+                customer_row(
+                    shop,
+                    platform_id=2,
+                    email="a.n@example.com",
+                    email_normalized="a.n@example.com",
+                    phone_e164="+14155550199",
+                )
+            ],
+        )
+        identity.link(conn, shop, [1, 2], [])
+        first, second = (
+            conn.execute(select(Customer.contact_id).where(Customer.platform_id == i)).scalar_one()
+            for i in (1, 2)
+        )
+        assert first != second
+        # when a customer elsewhere has the first one's e-mail and the second one's phone
+        upsert(
+            conn,
+            customers,
+            [
+                customer_row(
+                    other,
+                    platform_id=3,
+                    email="ANA@example.com",
+                    email_normalized="ana@example.com",
+                    phone_e164="+14155550199",
+                )
+            ],
+        )
+        identity.link(conn, other, [3], [])
+        # then they are one contact, and the absorbed one says where it went and why
+        linked = set(conn.execute(select(Customer.contact_id)).scalars())
+        absorbed = conn.execute(select(Contact).where(Contact.id == second)).one()
+        survivor = conn.execute(select(Contact).where(Contact.id == first)).one()
+    assert linked == {first}
+    assert absorbed.merged_into_id == first
+    assert survivor.merge_provenance["merged"][0]["contact_id"] == second
+    assert "phone" in survivor.merge_provenance["merged"][0]["reason"]
+
+
+def test_a_field_the_merchant_edited_is_not_overwritten_by_a_resync(engine: Engine) -> None:
+    with engine.begin() as conn:
+        shop = make_store(conn, domain="c-shop.myshopify.com")
+        upsert(
+            conn,
+            Customer.__table__,
+            [
+                customer_row(
+                    shop,
+                    platform_id=7,
+                    email="bo@example.com",
+                    email_normalized="bo@example.com",
+                    first_name=None,
+                )
+            ],
+        )
+        identity.link(conn, shop, [7], [])
+        contact_id = conn.execute(select(Customer.contact_id)).scalar_one()
+        # the merchant cleared the first name on purpose
+        conn.execute(
+            update(Contact).where(Contact.id == contact_id).values(manual_fields={"first_name": None})
+        )
+        row = customer_row(
+            shop, platform_id=7, email="bo@example.com", email_normalized="bo@example.com", first_name="Bo"
+        )
+        upsert(
+            conn,
+            Customer.__table__,
+            [{**row, "source_updated_at": row["source_updated_at"].replace(year=2030)}],
+        )
+        identity.link(conn, shop, [7], [])
+        contact = conn.execute(select(Contact).where(Contact.id == contact_id)).one()
+        store_count = conn.execute(select(Store.id)).all()
+    assert contact.first_name is None and contact.email_normalized == "bo@example.com"
+    assert len(store_count) == 1
+
+
+def test_contacts_never_cross_merchant_accounts(engine: Engine) -> None:
+    with engine.begin() as conn:
+        mine, theirs = (
+            make_store(conn, domain="mine.myshopify.com"),
+            make_store(conn, domain="theirs.myshopify.com"),
+        )
+        for store in (mine, theirs):
+            row = customer_row(
+                store, platform_id=5, email="same@example.com", email_normalized="same@example.com"
+            )
+            upsert(conn, Customer.__table__, [row])
+            identity.link(conn, store, [5], [])
+        contacts = conn.execute(select(Customer.store_id, Customer.contact_id)).all()
+    assert len({contact for _store, contact in contacts}) == 2
