@@ -5,7 +5,8 @@ the two point at different contacts, the person was two contacts and they are me
 (the absorbed one points at the survivor, the survivor records why, and every record
 follows it). An order belongs to its customer's contact; a guest order attaches by
 e-mail, or starts a contact of its own. Contact fields a merchant edited by hand
-(`manual_fields`) are never overwritten; blanks are filled from the records.
+(`manual_fields`) are never overwritten; blanks are filled from the records. A merge
+can be undone (`unmerge`): the records it moved go back, and the pair is kept apart.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from connector.errors import BadInput
 from connector.models import Contact, Customer, Order, Store
 from connector.types import utcnow
 
@@ -54,9 +56,17 @@ class _Book:
     def match(self, email: str | None, phone: str | None) -> int | None:
         by_email = self.by_email.get(email) if email else None
         by_phone = self.by_phone.get(phone) if phone else None
-        if by_email and by_phone and by_email != by_phone:
+        if by_email and by_phone and by_email != by_phone and not self._kept_apart(by_email, by_phone):
             self.merge(by_phone, into=by_email, reason="same phone as a contact with this e-mail")
         return by_email or by_phone
+
+    def _kept_apart(self, a: int, b: int) -> bool:
+        """The merchant undid a merge of these two: they stay apart."""
+        for one, other in ((a, b), (b, a)):
+            manual = (self.rows.get(one) or {}).get("manual_fields") or {}
+            if other in manual.get("not_same_as", []):
+                return True
+        return False
 
     def create(self, values: dict[str, Any]) -> int:
         row = {"account_id": self.account_id, **{k: values.get(k) for k in FIELDS}}
@@ -76,8 +86,12 @@ class _Book:
     def merge(self, absorbed: int, *, into: int, reason: str) -> None:
         survivor = self.rows.get(into) or {}
         provenance = dict(survivor.get("merge_provenance") or {})
+        moved = {
+            name: list(self.conn.execute(select(model.id).where(model.contact_id == absorbed)).scalars())
+            for name, model in (("customers", Customer), ("orders", Order))
+        }
         provenance.setdefault("merged", []).append(
-            {"contact_id": absorbed, "reason": reason, "at": utcnow().isoformat()}
+            {"contact_id": absorbed, "reason": reason, "at": utcnow().isoformat(), "moved": moved}
         )
         self.conn.execute(update(Contact).where(Contact.id == into).values(merge_provenance=provenance))
         self.conn.execute(
@@ -175,3 +189,37 @@ def _set_contacts(conn: Connection, table: Any, links: list[dict[str, int]]) -> 
             update(table).where(table.c.id == bindparam("row_id")).values(contact_id=bindparam("contact")),
             links,
         )
+
+
+def unmerge(conn: Connection, absorbed: int) -> int:
+    """Undo a merge: the absorbed contact stands alone again with the records it brought,
+    and the two are kept apart from now on. Returns the contact it had been merged into."""
+    contact = conn.execute(select(Contact).where(Contact.id == absorbed)).one()
+    survivor_id = contact.merged_into_id
+    if survivor_id is None:
+        raise BadInput(f"contact {absorbed} is not merged into another")
+    survivor = conn.execute(select(Contact).where(Contact.id == survivor_id)).one()
+    entries = list((survivor.merge_provenance or {}).get("merged", []))
+    entry = next((e for e in entries if e["contact_id"] == absorbed), None)
+    if entry is None:
+        raise BadInput(f"contact {survivor_id} has no record of absorbing contact {absorbed}")
+    for name, model in (("customers", Customer), ("orders", Order)):
+        ids = entry["moved"].get(name) or []
+        if ids:
+            conn.execute(
+                update(model)
+                .where(model.id.in_(ids), model.contact_id == survivor_id)
+                .values(contact_id=absorbed)
+            )
+    entries.remove(entry)
+    apart = sorted({*((survivor.manual_fields or {}).get("not_same_as", [])), absorbed})
+    conn.execute(
+        update(Contact)
+        .where(Contact.id == survivor_id)
+        .values(
+            merge_provenance={**(survivor.merge_provenance or {}), "merged": entries},
+            manual_fields={**(survivor.manual_fields or {}), "not_same_as": apart},
+        )
+    )
+    conn.execute(update(Contact).where(Contact.id == absorbed).values(merged_into_id=None))
+    return int(survivor_id)

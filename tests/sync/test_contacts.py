@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from connector import identity
 from connector.db import get_engine
+from connector.errors import BadInput
 from connector.models import Contact, Customer, Order, Store
 from connector.upsert import upsert
 from platforms.sandbox.state import SandboxStore
@@ -181,3 +182,32 @@ def test_contacts_never_cross_merchant_accounts(engine: Engine) -> None:
             identity.link(conn, store, [5], [])
         contacts = conn.execute(select(Customer.store_id, Customer.contact_id)).all()
     assert len({contact for _store, contact in contacts}) == 2
+
+
+def test_a_merge_can_be_undone_and_is_not_redone_by_the_next_sync(engine: Engine) -> None:
+    with engine.begin() as conn:
+        shop = make_store(conn, domain="d-shop.myshopify.com")
+        customers = Customer.__table__
+        upsert(conn, customers, [person(shop, 1, "kim@example.com", "+14155550111")])
+        upsert(conn, customers, [person(shop, 2, "k.m@example.com", "+14155550122")])
+        identity.link(conn, shop, [1, 2], [])
+        upsert(conn, customers, [person(shop, 3, "kim@example.com", "+14155550122")])
+        identity.link(conn, shop, [3], [])
+        first, second = (
+            conn.execute(select(Customer.contact_id).where(Customer.platform_id == 1)).scalar_one(),
+            None,
+        )
+        second = conn.execute(select(Contact.id).where(Contact.merged_into_id == first)).scalar_one()
+        # when the merchant says these are two people
+        assert identity.unmerge(conn, second) == first
+        # then the second customer is back on its own contact, and a re-sync does not merge again
+        identity.link(conn, shop, [1, 2, 3], [])
+        owners = dict(conn.execute(select(Customer.platform_id, Customer.contact_id)).all())
+        merged = conn.execute(select(Contact.merged_into_id).where(Contact.id == second)).scalar_one()
+        with pytest.raises(BadInput):
+            identity.unmerge(conn, second)
+    assert owners == {1: first, 2: second, 3: first} and merged is None
+
+
+def person(store: int, platform_id: int, email: str, phone: str) -> dict[str, Any]:
+    return customer_row(store, platform_id=platform_id, email=email, email_normalized=email, phone_e164=phone)
