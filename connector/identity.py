@@ -11,15 +11,15 @@ can be undone (`unmerge`): the records it moved go back, and the pair is kept ap
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from connector.errors import BadInput
 from connector.models import Contact, Customer, Order, Store
 from connector.types import utcnow
+from platforms.base import Batch
 
 FIELDS = ("email", "email_normalized", "phone_e164", "first_name", "last_name")
 
@@ -34,19 +34,20 @@ class _Book:
         self.rows: dict[int, dict[str, Any]] = {}
 
     def load(self, emails: set[str], phones: set[str]) -> None:
-        if not emails and not phones:
-            return
-        found = self.conn.execute(
-            select(Contact).where(
-                Contact.account_id == self.account_id,
-                Contact.merged_into_id.is_(None),
-                or_(Contact.email_normalized.in_(emails), Contact.phone_e164.in_(phones)),
-            )
-        ).all()
-        for c in found:
-            self._remember(c.id, dict(c._mapping))
+        """The survivors holding these e-mails or phones: one indexed lookup per key (an OR of
+        the two would scan the account's contacts on SQLite)."""
+        for column, keys in ((Contact.email_normalized, emails), (Contact.phone_e164, phones)):
+            if not keys:
+                continue
+            found = self.conn.execute(
+                select(Contact).where(
+                    Contact.account_id == self.account_id, column.in_(keys), Contact.merged_into_id.is_(None)
+                )
+            ).all()
+            for c in found:
+                self.remember(c.id, dict(c._mapping))
 
-    def _remember(self, contact_id: int, row: dict[str, Any]) -> None:
+    def remember(self, contact_id: int, row: dict[str, Any]) -> None:
         self.rows[contact_id] = row
         if row.get("email_normalized"):
             self.by_email.setdefault(row["email_normalized"], contact_id)
@@ -71,7 +72,7 @@ class _Book:
     def create(self, values: dict[str, Any]) -> int:
         row = {"account_id": self.account_id, **{k: values.get(k) for k in FIELDS}}
         contact_id = int(self.conn.execute(insert(Contact).values(**row).returning(Contact.id)).scalar_one())
-        self._remember(contact_id, {**row, "id": contact_id, "manual_fields": None})
+        self.remember(contact_id, {**row, "id": contact_id, "manual_fields": None})
         return contact_id
 
     def fill(self, contact_id: int, values: dict[str, Any]) -> None:
@@ -81,7 +82,7 @@ class _Book:
         changes = {k: values[k] for k in FIELDS if values.get(k) and not row.get(k) and k not in manual}
         if changes:
             self.conn.execute(update(Contact).where(Contact.id == contact_id).values(**changes))
-            self._remember(contact_id, {**row, **changes})
+            self.remember(contact_id, {**row, **changes})
 
     def merge(self, absorbed: int, *, into: int, reason: str) -> None:
         survivor = self.rows.get(into) or {}
@@ -108,87 +109,75 @@ class _Book:
                 index[gone[key]] = into
 
 
-def link(conn: Connection, store_id: int, customer_ids: Iterable[int], order_ids: Iterable[int]) -> None:
-    """Give the store's just-written customers and orders their contacts."""
-    customer_ids, order_ids = list(customer_ids), list(order_ids)
-    if not customer_ids and not order_ids:
+def assign(conn: Connection, store_id: int, batch: Batch) -> None:
+    """Before they are written: each customer and order row of the batch gets its contact,
+    so the rows are written once (updating a stored order later would rewrite its payload)."""
+    customers, orders = batch.rows.get("customers", []), batch.rows.get("orders", [])
+    if not customers and not orders:
         return
     account_id = conn.execute(select(Store.account_id).where(Store.id == store_id)).scalar_one()
     book = _Book(conn, account_id)
-    _link_customers(conn, book, store_id, customer_ids)
-    _link_orders(conn, book, store_id, order_ids)
-
-
-def _link_customers(conn: Connection, book: _Book, store_id: int, platform_ids: list[int]) -> None:
-    if not platform_ids:
-        return
-    table = Customer.__table__
-    rows = conn.execute(
-        select(table.c.id, table.c.contact_id, *[table.c[f] for f in FIELDS]).where(
-            table.c.store_id == store_id, table.c.platform_id.in_(platform_ids), table.c.deleted_at.is_(None)
-        )
-    ).all()
     book.load(
-        {r.email_normalized for r in rows if r.email_normalized}, {r.phone_e164 for r in rows if r.phone_e164}
+        {r["email_normalized"] for r in customers if r.get("email_normalized")},
+        {r["phone_e164"] for r in customers if r.get("phone_e164")},
     )
-    links = []
-    for r in rows:
-        values = dict(r._mapping)
-        contact_id = book.match(r.email_normalized, r.phone_e164) or book.create(values)
-        book.fill(contact_id, values)
-        if contact_id != r.contact_id:
-            links.append({"row_id": r.id, "contact": contact_id})
-    _set_contacts(conn, table, links)
+    for row in customers:
+        contact_id = book.match(row.get("email_normalized"), row.get("phone_e164")) or book.create(row)
+        book.fill(contact_id, row)
+        row["contact_id"] = contact_id
+    _assign_orders(conn, book, store_id, customers, orders)
 
 
-def _link_orders(conn: Connection, book: _Book, store_id: int, platform_ids: list[int]) -> None:
-    if not platform_ids:
+def _assign_orders(
+    conn: Connection,
+    book: _Book,
+    store_id: int,
+    customers: list[dict[str, Any]],
+    orders: list[dict[str, Any]],
+) -> None:
+    """An order takes its customer's contact; a guest's (or an unseen customer's) attaches by
+    e-mail, new contacts made in one statement."""
+    if not orders:
         return
-    orders, customers = Order.__table__, Customer.__table__
-    rows = conn.execute(
-        select(
-            orders.c.id,
-            orders.c.contact_id,
-            orders.c.customer_platform_id,
-            orders.c.email,
-            orders.c.email_normalized,
-        ).where(
-            orders.c.store_id == store_id,
-            orders.c.platform_id.in_(platform_ids),
-            orders.c.deleted_at.is_(None),
-        )
-    ).all()
-    owners = {r.customer_platform_id for r in rows if r.customer_platform_id}
-    of_customer = (
-        dict(
+    of_customer = {r["platform_id"]: r["contact_id"] for r in customers}
+    unknown = {
+        r["customer_platform_id"] for r in orders if r.get("customer_platform_id")
+    } - of_customer.keys()
+    if unknown:
+        held = Customer.__table__
+        of_customer |= dict(
             conn.execute(
-                select(customers.c.platform_id, customers.c.contact_id).where(
-                    customers.c.store_id == store_id, customers.c.platform_id.in_(owners)
+                select(held.c.platform_id, held.c.contact_id).where(
+                    held.c.store_id == store_id,
+                    held.c.platform_id.in_(unknown),
+                    held.c.contact_id.is_not(None),
                 )
             ).all()
         )
-        if owners
-        else {}
+    guests = [
+        r
+        for r in orders
+        if of_customer.get(r.get("customer_platform_id")) is None and r.get("email_normalized")
+    ]
+    book.load({r["email_normalized"] for r in guests}, set())
+    new = sorted(
+        {
+            r["email_normalized"]: r.get("email")
+            for r in guests
+            if book.match(r["email_normalized"], None) is None
+        }.items()
     )
-    book.load({r.email_normalized for r in rows if r.email_normalized}, set())
-    links = []
-    for r in rows:
-        contact_id = of_customer.get(r.customer_platform_id) if r.customer_platform_id else None
-        if contact_id is None and r.email_normalized:  # a guest, or a customer not seen yet
-            contact_id = book.match(r.email_normalized, None) or book.create(
-                {"email": r.email, "email_normalized": r.email_normalized}
-            )
-        if contact_id is not None and contact_id != r.contact_id:
-            links.append({"row_id": r.id, "contact": contact_id})
-    _set_contacts(conn, orders, links)
-
-
-def _set_contacts(conn: Connection, table: Any, links: list[dict[str, int]]) -> None:
-    if links:
-        conn.execute(
-            update(table).where(table.c.id == bindparam("row_id")).values(contact_id=bindparam("contact")),
-            links,
-        )
+    if new:
+        made = conn.execute(
+            insert(Contact).returning(Contact.id, sort_by_parameter_order=True),
+            [{"account_id": book.account_id, "email": email, "email_normalized": key} for key, email in new],
+        ).scalars()
+        for (key, email), contact_id in zip(new, made, strict=True):
+            book.remember(contact_id, {"id": contact_id, "email": email, "email_normalized": key})
+    for row in orders:
+        owner = of_customer.get(row.get("customer_platform_id"))
+        email = row.get("email_normalized")
+        row["contact_id"] = owner if owner is not None else book.by_email.get(email) if email else None
 
 
 def unmerge(conn: Connection, absorbed: int) -> int:

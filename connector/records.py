@@ -28,6 +28,7 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def apply_batch(conn: Connection, store_id: int, batch: Batch) -> dict[str, UpsertResult]:
+    identity.assign(conn, store_id, batch)
     results: dict[str, UpsertResult] = {}
     written: dict[str, set[int]] = {}
     fresh: dict[str, set[int]] = {}  # parents seen for the first time: no children to prune
@@ -49,7 +50,6 @@ def apply_batch(conn: Connection, store_id: int, batch: Batch) -> dict[str, Upse
         if child not in batch.unpruned:
             updated = written.get(parent, set()) - fresh.get(parent, set())
             _prune_children(conn, store_id, child, parent_column, updated, rows)
-    identity.link(conn, store_id, written.get("customers", ()), written.get("orders", ()))
     for customer_id, state, at in batch.consents:
         apply_consent(conn, store_id, customer_id, state, at)
     for table, deletions in batch.deleted.items():

@@ -28,7 +28,7 @@ from connector.types import utcnow
 BATCH_ROWS = 500
 COPY_AT_LEAST = 50  # PostgreSQL batches of this many rows or more go through a COPY staging table
 TOMBSTONE_HASH = "deleted"
-_NOT_HASHED = frozenset({"first_seen_at", "content_hash"})
+_NOT_HASHED = frozenset({"first_seen_at", "content_hash", "contact_id"})  # contact: ours, not the platform's
 
 
 @dataclass

@@ -15,7 +15,8 @@ from connector import identity
 from connector.db import get_engine
 from connector.errors import BadInput
 from connector.models import Contact, Customer, Order, Store
-from connector.upsert import upsert
+from connector.records import apply_batch
+from platforms.base import Batch
 from platforms.sandbox.state import SandboxStore
 from sync.engine import ENTITIES, run_step
 from tests.builders import customer_row, make_store
@@ -72,11 +73,9 @@ def test_a_phone_that_joins_two_contacts_merges_them_with_provenance(engine: Eng
     with engine.begin() as conn:
         shop = make_store(conn, domain="a-shop.myshopify.com")
         other = second_store(conn, shop, "https://b.example")
-        customers = Customer.__table__
         # given two people as far as anyone can tell: different e-mails, different phones
-        upsert(
+        write(
             conn,
-            customers,
             [
                 customer_row(
                     shop,
@@ -87,9 +86,8 @@ def test_a_phone_that_joins_two_contacts_merges_them_with_provenance(engine: Eng
                 )
             ],
         )
-        upsert(
+        write(
             conn,
-            customers,
             [
                 customer_row(
                     shop,
@@ -100,16 +98,14 @@ def test_a_phone_that_joins_two_contacts_merges_them_with_provenance(engine: Eng
                 )
             ],
         )
-        identity.link(conn, shop, [1, 2], [])
         first, second = (
             conn.execute(select(Customer.contact_id).where(Customer.platform_id == i)).scalar_one()
             for i in (1, 2)
         )
         assert first != second
         # when a customer elsewhere has the first one's e-mail and the second one's phone
-        upsert(
+        write(
             conn,
-            customers,
             [
                 customer_row(
                     other,
@@ -120,7 +116,6 @@ def test_a_phone_that_joins_two_contacts_merges_them_with_provenance(engine: Eng
                 )
             ],
         )
-        identity.link(conn, other, [3], [])
         # then they are one contact, and the absorbed one says where it went and why
         linked = set(conn.execute(select(Customer.contact_id)).scalars())
         absorbed = conn.execute(select(Contact).where(Contact.id == second)).one()
@@ -134,9 +129,8 @@ def test_a_phone_that_joins_two_contacts_merges_them_with_provenance(engine: Eng
 def test_a_field_the_merchant_edited_is_not_overwritten_by_a_resync(engine: Engine) -> None:
     with engine.begin() as conn:
         shop = make_store(conn, domain="c-shop.myshopify.com")
-        upsert(
+        write(
             conn,
-            Customer.__table__,
             [
                 customer_row(
                     shop,
@@ -147,7 +141,6 @@ def test_a_field_the_merchant_edited_is_not_overwritten_by_a_resync(engine: Engi
                 )
             ],
         )
-        identity.link(conn, shop, [7], [])
         contact_id = conn.execute(select(Customer.contact_id)).scalar_one()
         # the merchant cleared the first name on purpose
         conn.execute(
@@ -156,12 +149,10 @@ def test_a_field_the_merchant_edited_is_not_overwritten_by_a_resync(engine: Engi
         row = customer_row(
             shop, platform_id=7, email="bo@example.com", email_normalized="bo@example.com", first_name="Bo"
         )
-        upsert(
+        write(
             conn,
-            Customer.__table__,
             [{**row, "source_updated_at": row["source_updated_at"].replace(year=2030)}],
         )
-        identity.link(conn, shop, [7], [])
         contact = conn.execute(select(Contact).where(Contact.id == contact_id)).one()
         store_count = conn.execute(select(Store.id)).all()
     assert contact.first_name is None and contact.email_normalized == "bo@example.com"
@@ -178,8 +169,7 @@ def test_contacts_never_cross_merchant_accounts(engine: Engine) -> None:
             row = customer_row(
                 store, platform_id=5, email="same@example.com", email_normalized="same@example.com"
             )
-            upsert(conn, Customer.__table__, [row])
-            identity.link(conn, store, [5], [])
+            write(conn, [row])
         contacts = conn.execute(select(Customer.store_id, Customer.contact_id)).all()
     assert len({contact for _store, contact in contacts}) == 2
 
@@ -187,26 +177,31 @@ def test_contacts_never_cross_merchant_accounts(engine: Engine) -> None:
 def test_a_merge_can_be_undone_and_is_not_redone_by_the_next_sync(engine: Engine) -> None:
     with engine.begin() as conn:
         shop = make_store(conn, domain="d-shop.myshopify.com")
-        customers = Customer.__table__
-        upsert(conn, customers, [person(shop, 1, "kim@example.com", "+14155550111")])
-        upsert(conn, customers, [person(shop, 2, "k.m@example.com", "+14155550122")])
-        identity.link(conn, shop, [1, 2], [])
-        upsert(conn, customers, [person(shop, 3, "kim@example.com", "+14155550122")])
-        identity.link(conn, shop, [3], [])
-        first, second = (
-            conn.execute(select(Customer.contact_id).where(Customer.platform_id == 1)).scalar_one(),
-            None,
-        )
+        write(conn, [person(shop, 1, "kim@example.com", "+14155550111")])
+        write(conn, [person(shop, 2, "k.m@example.com", "+14155550122")])
+        write(conn, [person(shop, 3, "kim@example.com", "+14155550122")])
+        first = conn.execute(select(Customer.contact_id).where(Customer.platform_id == 1)).scalar_one()
         second = conn.execute(select(Contact.id).where(Contact.merged_into_id == first)).scalar_one()
         # when the merchant says these are two people
         assert identity.unmerge(conn, second) == first
         # then the second customer is back on its own contact, and a re-sync does not merge again
-        identity.link(conn, shop, [1, 2, 3], [])
+        resynced = [
+            person(shop, 1, "kim@example.com", "+14155550111"),
+            person(shop, 2, "k.m@example.com", "+14155550122"),
+            person(shop, 3, "kim@example.com", "+14155550122"),
+        ]
+        write(conn, [{**r, "source_updated_at": r["source_updated_at"].replace(year=2031)} for r in resynced])
         owners = dict(conn.execute(select(Customer.platform_id, Customer.contact_id)).all())
         merged = conn.execute(select(Contact.merged_into_id).where(Contact.id == second)).scalar_one()
         with pytest.raises(BadInput):
             identity.unmerge(conn, second)
     assert owners == {1: first, 2: second, 3: first} and merged is None
+
+
+def write(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """Customer rows through the one write path, which gives them their contacts."""
+    store_id = rows[0]["store_id"]
+    apply_batch(conn, store_id, Batch(rows={"customers": [{**r} for r in rows]}))
 
 
 def person(store: int, platform_id: int, email: str, phone: str) -> dict[str, Any]:
