@@ -48,6 +48,18 @@ def truth_of(rig: Rig, platform: str, api: Any, entity: str) -> dict[int, tuple[
     return shopify_truth(api, entity) if platform == "shopify" else woo_truth(api, entity)
 
 
+def shop_backfilled_then_changed(rig: Rig, orders: int) -> int:
+    """The shop backfilled, then `orders` orders updated with every webhook dropped; the
+    number of bulk exports the shop had run before the changes."""
+    for entity in ENTITIES:
+        until_done(rig, rig.shop.id, entity)
+    exports = len(rig.sandbox.world.shops[SHOP].bulk_ops)
+    control(rig, "faults", {"webhook_drop": 1})
+    body = {"platform": "shopify", "store": SHOP, "entity": "orders", "op": "update", "count": orders}
+    control(rig, "mutate", body)
+    return exports
+
+
 def time_passes(rig: Rig, store_id: int) -> None:
     """The re-sync interval elapses (instead of waiting for it)."""
     with get_engine(rig.app).begin() as conn:
@@ -116,15 +128,7 @@ def test_woocommerce_sync_under_429_and_5xx_storms_keeps_to_its_concurrency(rig:
 def test_shopify_sync_under_faults_never_overdraws_the_cost_bucket(
     rig: Rig, shopify_api: ShopifyClient
 ) -> None:
-    for entity in ENTITIES:
-        until_done(rig, rig.shop.id, entity)
-    exports = len(rig.sandbox.world.shops[SHOP].bulk_ops)
-    control(rig, "faults", {"webhook_drop": 1})
-    control(
-        rig,
-        "mutate",
-        {"platform": "shopify", "store": SHOP, "entity": "orders", "op": "update", "count": 200},
-    )
+    exports = shop_backfilled_then_changed(rig, 200)
     control(rig, "faults", {"rate_429": 0.2, "rate_5xx": 0.1, "webhook_drop": 1})
     time_passes(rig, rig.shop.id)
     until_done(rig, rig.shop.id, "orders")
@@ -139,12 +143,7 @@ def test_shopify_sync_under_faults_never_overdraws_the_cost_bucket(
 def test_a_shopify_resync_with_many_changes_reads_them_by_bulk_export(
     rig: Rig, shopify_api: ShopifyClient
 ) -> None:
-    for entity in ENTITIES:
-        until_done(rig, rig.shop.id, entity)
-    exports = len(rig.sandbox.world.shops[SHOP].bulk_ops)
-    control(rig, "faults", {"webhook_drop": 1})
-    body = {"platform": "shopify", "store": SHOP, "entity": "orders", "op": "update", "count": 400}
-    control(rig, "mutate", body)
+    exports = shop_backfilled_then_changed(rig, 400)
     time_passes(rig, rig.shop.id)
     until_done(rig, rig.shop.id, "orders")
     assert (
