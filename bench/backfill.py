@@ -16,10 +16,7 @@ Usage: python -m bench.backfill [--orders 20000] [--postgres URL] [--changes 200
 from __future__ import annotations
 
 import argparse
-import json
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -36,7 +33,7 @@ from sqlalchemy.exc import OperationalError
 
 import sync.engine as engine_module
 from bench.baseline import baseline_shopify, baseline_woo
-from bench.sandbox import free_port
+from bench.sandbox import running_sandbox
 from connector import create_app
 from connector.db import get_engine, make_engine, upgrade
 from connector.models import Order, OrderLineItem
@@ -47,18 +44,10 @@ from tests.rig import connect_pair
 
 @contextmanager
 def sandbox(orders: int, *, throttled: bool) -> Iterator[dict[str, Any]]:
-    port = free_port()
-    args = ["--port", str(port), "--orders", str(orders), "--customers", str(max(orders // 10, 10))]
-    args += ["--products", "500", "--plan", "basic"] + ([] if throttled else ["--unthrottled"])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "connector.cli", "sandbox", *args], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        yield json.loads(proc.stdout.readline())
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    args = ["--orders", str(orders), "--customers", str(max(orders // 10, 10)), "--products", "500"]
+    args += ["--plan", "basic"] + ([] if throttled else ["--unthrottled"])
+    with running_sandbox(*args) as (_proc, manifest):
+        yield manifest
 
 
 class TimedReader:

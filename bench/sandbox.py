@@ -16,6 +16,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_sandbox(*args: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
+    """`crm-connector sandbox` as its own process on a free port, with its manifest."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "sandbox", "--port", str(free_port()), *args],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc, json.loads(proc.stdout.readline())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def memory_mb(pid: int) -> dict[str, float]:
@@ -127,29 +145,8 @@ def main() -> None:
     results: dict[str, float] = {}
     memory: dict[str, dict[str, float]] = {}
     for label, orders in (("pages", args.orders), ("bulk", args.bulk_orders)):
-        port = free_port()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "connector.cli",
-                "sandbox",
-                "--port",
-                str(port),
-                "--orders",
-                str(orders),
-                "--customers",
-                str(orders // 10),
-                "--products",
-                "2000",
-                "--unthrottled",
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert proc.stdout is not None
-            manifest = json.loads(proc.stdout.readline())
+        sizes = ["--orders", str(orders), "--customers", str(orders // 10), "--products", "2000"]
+        with running_sandbox(*sizes, "--unthrottled") as (proc, manifest):
             memory[f"{label}: at start ({orders:,} orders)"] = memory_mb(proc.pid)
             if label == "pages":
                 results |= woo_pages(manifest, args.pages, orders)
@@ -157,9 +154,6 @@ def main() -> None:
             else:
                 results |= shopify_bulk(manifest)
             memory[f"{label}: after the run"] = memory_mb(proc.pid)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
     print(
         f"sandbox with {args.orders:,} orders ({args.orders // 10:,} customers, 2,000 products), unthrottled"
     )

@@ -18,6 +18,7 @@ from connector import logs
 from connector.crypto import Vault
 from connector.errors import BadInput
 from connector.models import Account, Customer, Order, PlatformRecord, Product, Store, SyncState, WebhookInbox
+from sync.checkpoints import Progress
 
 log = logs.get(__name__)
 ENTITIES: dict[str, type[PlatformRecord]] = {"customers": Customer, "orders": Order, "products": Product}
@@ -169,11 +170,7 @@ def _entity(count: int, state: SyncState | None) -> dict[str, Any]:
             "last_error": None,
             "progress": None,
         }
-    eta = (
-        max(state.total_estimate - state.done, 0) / state.rate_per_s
-        if state.total_estimate is not None and state.rate_per_s
-        else None
-    )
+    eta = Progress(state.done, state.total_estimate, state.rate_per_s).eta_s
     return {
         "count": count,
         "state": state.state,

@@ -28,6 +28,7 @@ from connector.types import utcnow
 BATCH_ROWS = 500
 COPY_AT_LEAST = 50  # PostgreSQL batches of this many rows or more go through a COPY staging table
 TOMBSTONE_HASH = "deleted"
+INSERTS: dict[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}  # INSERT … ON CONFLICT
 _NOT_HASHED = frozenset({"first_seen_at", "content_hash", "contact_id"})  # contact: ours, not the platform's
 
 
@@ -177,8 +178,7 @@ def _check_columns(table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
 
 def dialect_insert(conn: Connection, table: Any) -> Any:
     """The dialect's INSERT (with ON CONFLICT) for this connection: SQLite or PostgreSQL."""
-    dialects: dict[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-    make_insert = dialects.get(conn.dialect.name)
+    make_insert = INSERTS.get(conn.dialect.name)
     if make_insert is None:
         raise FailPermanently(f"the {conn.dialect.name} database is not supported")
     return make_insert(table)
@@ -225,7 +225,7 @@ def _statement(conn: Connection, table: Table, key: tuple[str, ...], columns: li
 
 @functools.lru_cache(maxsize=256)
 def _built(dialect: str, table: Table, key: tuple[str, ...], columns: tuple[str, ...]) -> Any:
-    insert: Any = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect](table)
+    insert: Any = INSERTS[dialect](table)
     return _on_conflict(insert, table, key, columns)
 
 

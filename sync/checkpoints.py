@@ -131,26 +131,24 @@ def checkpoint(
     records: int,
     now: datetime,
     total_estimate: int | None = None,
-) -> None:
-    """After a page: the cursor to resume from and the progress so far (same transaction)."""
+) -> Progress:
+    """After a page: the cursor to resume from and the progress so far (same transaction).
+    Returns the run's progress as now written."""
     state = conn.execute(
-        select(SyncState.done, SyncState.started_at).where(
+        select(SyncState.done, SyncState.started_at, SyncState.total_estimate).where(
             SyncState.store_id == store_id, SyncState.entity == entity
         )
     ).one()
     done = state.done + records
     elapsed = (now - state.started_at).total_seconds() if state.started_at else 0.0
-    values = {
-        "cursor": cursor,
-        "done": done,
-        "updated_at": now,
-        "rate_per_s": done / elapsed if elapsed > 0 else None,
-    }
+    rate = done / elapsed if elapsed > 0 else None
+    values = {"cursor": cursor, "done": done, "updated_at": now, "rate_per_s": rate}
     if total_estimate is not None:
         values["total_estimate"] = total_estimate
     conn.execute(
         update(SyncState).where(SyncState.store_id == store_id, SyncState.entity == entity).values(**values)
     )
+    return Progress(done, total_estimate if total_estimate is not None else state.total_estimate, rate)
 
 
 def finish(conn: Connection, store_id: int, entity: str, now: datetime) -> None:

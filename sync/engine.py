@@ -23,7 +23,7 @@ from sqlalchemy import insert, select, update
 from connector import db, logs, settings_of, tokens, vault_of
 from connector.db import get_engine
 from connector.errors import ConnectorError, FailPermanently, Reauthorize, RetryLater
-from connector.models import DeadLetter, Store, SyncRun, SyncState
+from connector.models import DeadLetter, Store, SyncRun
 from connector.records import apply_isolating
 from connector.stores import needs_reauthorisation
 from connector.types import utcnow
@@ -111,14 +111,14 @@ def run_step(
     except StoreGone as exc:
         return step.end("stopped", str(exc), state="failed")
     except RetryLater as exc:
-        return step.end("retry", _reason(exc))
+        return step.end("retry", exc.reason)
     except Reauthorize as exc:
         with db.session(app) as s, s.begin():
             needs_reauthorisation(s, s.get_one(Store, store_id), f"{exc.reason}: reconnect the store")
-        return step.end("failed", _reason(exc), state="failed")
+        return step.end("failed", exc.reason, state="failed")
     except (FailPermanently, ConnectorError) as exc:
-        step.dead_letter(None, _reason(exc), {"entity": entity})
-        return step.end("failed", _reason(exc), state="failed")
+        step.dead_letter({"entity": entity}, exc.reason)
+        return step.end("failed", exc.reason, state="failed")
     except Exception as exc:  # a bug or the database: say so, free the lease, let the job fail
         with contextlib.suppress(Exception):
             step.end("retry", f"an unexpected error stopped the sync: {type(exc).__name__}")
@@ -156,21 +156,16 @@ class _Step:
                 poison.append((mapped[index][0], f"the database refused this record: {type(exc).__name__}"))
             for record, reason in poison:
                 _dead_letter(conn, self.store.id, self.entity, record, reason)
-            checkpoints.checkpoint(
+            progress = checkpoints.checkpoint(
                 conn, self.store.id, self.entity, chunk.cursor, len(chunk.records), utcnow(), chunk.total
             )
-            state = conn.execute(
-                select(SyncState.done, SyncState.total_estimate).where(
-                    SyncState.store_id == self.store.id, SyncState.entity == self.entity
-                )
-            ).one()
         self.records += len(chunk.records)
         if self.on_progress:
-            self.on_progress(state.done, state.total_estimate)
+            self.on_progress(progress.done, progress.total)
 
-    def dead_letter(self, record: dict[str, Any] | None, reason: str, payload: dict[str, Any]) -> None:
+    def dead_letter(self, record: dict[str, Any], reason: str) -> None:
         with self.engine.begin() as conn:
-            _dead_letter(conn, self.store.id, self.entity, record or payload, reason)
+            _dead_letter(conn, self.store.id, self.entity, record, reason)
 
     def end(
         self, outcome: str, error: str | None = None, *, release: bool = True, state: str | None = None
@@ -243,7 +238,3 @@ def _dead_letter(conn: Any, store_id: int, entity: str, record: dict[str, Any], 
             )
         )
     log.warning("sync record dead-lettered", extra={"store_id": store_id, "entity": entity})
-
-
-def _reason(exc: ConnectorError) -> str:
-    return exc.reason

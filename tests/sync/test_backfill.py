@@ -11,7 +11,7 @@ from connector.db import get_engine
 from connector.models import Order, Store, SyncRun, SyncState
 from platforms.shopify.client import ShopifyClient
 from sync.engine import ENTITIES, run_step
-from tests.rig import Rig
+from tests.rig import SHOP, Rig
 from tests.sync.truth import checksum, crm_facts, shopify_truth, woo_truth
 
 pytestmark = pytest.mark.slow
@@ -40,7 +40,17 @@ def test_a_backfill_equals_the_platform_record_for_record(
         assert checksum(held) == checksum(truth)
 
 
-def test_a_backfill_reads_recent_records_first_and_records_its_steps(rig: Rig) -> None:
+def test_a_shopify_backfill_exports_the_last_90_days_before_the_history(rig: Rig) -> None:
+    sync_all(rig, rig.shop.id)
+    queries = [op["query"] for _id, op in sorted(rig.sandbox.world.shops[SHOP].bulk_ops.items())]
+    assert len(queries) == 2 * len(ENTITIES)  # two exports per entity, in the order they ran
+    for recent, history in zip(queries[::2], queries[1::2], strict=True):
+        assert "updated_at:>=" in recent and "updated_at:<=" in recent  # recent, capped at the signpost
+        assert "updated_at:<'" in history and ">=" not in history
+        assert recent.split("(")[0] == history.split("(")[0]  # the same entity
+
+
+def test_a_backfill_records_its_state_and_steps(rig: Rig) -> None:
     sync_all(rig, rig.site.id)
     with get_engine(rig.app).connect() as conn:
         states = conn.execute(select(SyncState).where(SyncState.store_id == rig.site.id)).all()
