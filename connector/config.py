@@ -49,6 +49,8 @@ class Settings:
     advocate_window_days: int = 183
     inbox_retention_days: int = 14
     max_webhook_bytes: int = 2 * 1024 * 1024
+    channel_credit: tuple[tuple[str, float], ...] = (("revenue", 0.5), ("new_customers", 0.5))
+    notify_per_minute: int = 60
     smtp_url: str | None = None
     mail_from: str = "crm-connector@localhost"
     log_format: str = "text"
@@ -115,6 +117,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         advocate_window_days=_int(env, "CONNECTOR_ADVOCATE_WINDOW_DAYS", 183, 1),
         inbox_retention_days=_int(env, "CONNECTOR_INBOX_RETENTION_DAYS", 14, 1),
         max_webhook_bytes=_int(env, "CONNECTOR_MAX_WEBHOOK_BYTES", 2 * 1024 * 1024, 1024),
+        channel_credit=_credit_weights(env, "CONNECTOR_CHANNEL_CREDIT", "revenue=0.5,new_customers=0.5"),
+        notify_per_minute=_int(env, "CONNECTOR_NOTIFY_PER_MINUTE", 60, 1),
         smtp_url=_optional_url(env, "SMTP_URL", ("smtp", "smtps")),
         mail_from=env.get("CONNECTOR_MAIL_FROM") or "crm-connector@localhost",
         log_format=_matching(env, "CONNECTOR_LOG_FORMAT", "text", r"text|json", "'text' or 'json'"),
@@ -240,3 +244,27 @@ def _matching(env: dict[str, str], name: str, default: str, pattern: str, expect
     if not re.fullmatch(pattern, value):
         raise ConfigError(f"{name}: expected {expected}, got {value!r}")
     return value
+
+
+CREDIT_METRICS = ("revenue", "orders", "customers", "new_customers")
+
+
+def _credit_weights(env: dict[str, str], name: str, default: str) -> tuple[tuple[str, float], ...]:
+    """`metric=weight,...`: a channel's credit is the weighted sum of its shares of those metrics."""
+    text = env.get(name) or default
+    weights: list[tuple[str, float]] = []
+    for part in text.split(","):
+        metric, _, number = part.partition("=")
+        try:
+            weight = float(number)
+        except ValueError:
+            weight = -1.0
+        if metric.strip() not in CREDIT_METRICS or not 0 <= weight <= 1:
+            raise ConfigError(
+                f"{name} must look like 'revenue=0.5,new_customers=0.5' (metrics: "
+                f"{', '.join(CREDIT_METRICS)}; weights 0..1), got {text!r}"
+            )
+        weights.append((metric.strip(), weight))
+    if abs(sum(w for _m, w in weights) - 1) > 1e-9:
+        raise ConfigError(f"{name}: the weights must add up to 1, got {text!r}")
+    return tuple(weights)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from connector import insights
 from connector.errors import BadInput
 from connector.models import Contact, Customer, Order, Store
 from connector.types import utcnow
@@ -32,6 +33,7 @@ class _Book:
         self.by_email: dict[str, int] = {}
         self.by_phone: dict[str, int] = {}
         self.rows: dict[int, dict[str, Any]] = {}
+        self.merged: set[int] = set()  # contacts whose records a merge moved (both sides)
 
     def load(self, emails: set[str], phones: set[str]) -> None:
         """The survivors holding these e-mails or phones: one indexed lookup per key (an OR of
@@ -103,18 +105,20 @@ class _Book:
         for model in (Customer, Order):
             self.conn.execute(update(model).where(model.contact_id == absorbed).values(contact_id=into))
         self.rows[into] = {**survivor, "merge_provenance": provenance}
+        self.merged |= {absorbed, into}
         gone = self.rows.pop(absorbed, {})
         for key, index in (("email_normalized", self.by_email), ("phone_e164", self.by_phone)):
             if gone.get(key) and index.get(gone[key]) == absorbed:
                 index[gone[key]] = into
 
 
-def assign(conn: Connection, store_id: int, batch: Batch) -> None:
+def assign(conn: Connection, store_id: int, batch: Batch) -> set[int]:
     """Before they are written: each customer and order row of the batch gets its contact,
-    so the rows are written once (updating a stored order later would rewrite its payload)."""
+    so the rows are written once (updating a stored order later would rewrite its payload).
+    Returns the contacts a merge moved records between (their insights must be redone)."""
     customers, orders = batch.rows.get("customers", []), batch.rows.get("orders", [])
     if not customers and not orders:
-        return
+        return set()
     account_id = conn.execute(select(Store.account_id).where(Store.id == store_id)).scalar_one()
     book = _Book(conn, account_id)
     book.load(
@@ -126,6 +130,7 @@ def assign(conn: Connection, store_id: int, batch: Batch) -> None:
         book.fill(contact_id, row)
         row["contact_id"] = contact_id
     _assign_orders(conn, book, store_id, customers, orders)
+    return book.merged
 
 
 def _assign_orders(
@@ -180,9 +185,10 @@ def _assign_orders(
         row["contact_id"] = owner if owner is not None else book.by_email.get(email) if email else None
 
 
-def unmerge(conn: Connection, absorbed: int) -> int:
+def unmerge(conn: Connection, absorbed: int, rules: insights.Rules | None = None) -> int:
     """Undo a merge: the absorbed contact stands alone again with the records it brought,
     and the two are kept apart from now on. Returns the contact it had been merged into."""
+    rules = rules or insights.Rules.current()
     contact = conn.execute(select(Contact).where(Contact.id == absorbed)).one()
     survivor_id = contact.merged_into_id
     if survivor_id is None:
@@ -211,4 +217,5 @@ def unmerge(conn: Connection, absorbed: int) -> int:
         )
     )
     conn.execute(update(Contact).where(Contact.id == absorbed).values(merged_into_id=None))
+    insights.refresh(conn, {absorbed, survivor_id}, rules)
     return int(survivor_id)

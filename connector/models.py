@@ -295,16 +295,18 @@ class ProductSubscription(Base):
 
 
 class NotificationOutbox(Base):
+    """A message to send (a product notification or a subscription confirmation), written
+    once per dedup key in the transaction that decided it, sent later by a worker."""
+
     __tablename__ = "notification_outbox"
-    __table_args__ = (
-        UniqueConstraint("contact_id", "store_id", "product_platform_id", "channel"),
-        Index(None, "status", "created_at"),
-    )
+    __table_args__ = (Index(None, "status", "created_at"), Index(None, "contact_id"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     subscription_id: Mapped[int | None] = mapped_column(ForeignKey("product_subscriptions.id"))
-    product_platform_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16), default="product")  # product | confirm
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)  # once per contact and product
+    product_platform_id: Mapped[int | None] = mapped_column(BigInteger)
     channel: Mapped[str] = mapped_column(String(16), default="email")
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(Text)
@@ -314,6 +316,37 @@ class NotificationOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class ContactInsight(Base):
+    """A contact's standing with one store, kept incrementally as its orders arrive:
+    the aggregates are recomputed for the contacts a batch touched, never for the store;
+    RFM scores, segment and predicted value are refreshed per store on a schedule."""
+
+    __tablename__ = "contact_insights"
+    __table_args__ = (
+        Index(None, "store_id", "last_order_at"),
+        Index(None, "store_id", "segment"),
+        Index(None, "contact_id"),
+    )
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    spend: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    first_order_at: Mapped[datetime | None]
+    last_order_at: Mapped[datetime | None]
+    advocate_since: Mapped[datetime | None]  # the Nth newest order: advocate while it is in the window
+    rfm_r: Mapped[int | None] = mapped_column(Integer)
+    rfm_f: Mapped[int | None] = mapped_column(Integer)
+    rfm_m: Mapped[int | None] = mapped_column(Integer)
+    segment: Mapped[str | None] = mapped_column(String(32))
+    predicted_value: Mapped[Decimal | None]
+    prediction: Mapped[str | None] = mapped_column(Text)  # the one-line explanation
+    platform_rfm_group: Mapped[str | None] = mapped_column(String(32))
+    platform_spend_tier: Mapped[str | None] = mapped_column(String(32))
+    scored_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class WebhookInbox(Base):

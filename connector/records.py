@@ -16,7 +16,7 @@ from sqlalchemy import Table, and_, delete, not_, or_, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from connector import identity
+from connector import identity, insights
 from connector.models import UPSERTABLE
 from connector.types import utcnow
 from connector.upsert import TOMBSTONE_HASH, UpsertResult, dialect_insert, upsert
@@ -27,8 +27,13 @@ PARENTS = ("customers", "orders", "products")
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def apply_batch(conn: Connection, store_id: int, batch: Batch) -> dict[str, UpsertResult]:
-    identity.assign(conn, store_id, batch)
+def apply_batch(
+    conn: Connection, store_id: int, batch: Batch, rules: insights.Rules | None = None
+) -> dict[str, UpsertResult]:
+    touched = identity.assign(conn, store_id, batch)
+    touched |= {r.get("contact_id") for r in batch.rows.get("orders", [])}  # type: ignore[misc]
+    if batch.deleted.get("orders"):
+        touched |= insights.contacts_of_orders(conn, store_id, [pid for pid, _at in batch.deleted["orders"]])
     results: dict[str, UpsertResult] = {}
     written: dict[str, set[int]] = {}
     fresh: dict[str, set[int]] = {}  # parents seen for the first time: no children to prune
@@ -65,10 +70,13 @@ def apply_batch(conn: Connection, store_id: int, batch: Batch) -> dict[str, Upse
         ]
         results.setdefault(table, UpsertResult())
         results[table] += upsert(conn, TABLES[table], tombstones)
+    insights.refresh(conn, touched, rules or insights.Rules.current())
     return results
 
 
-def apply_isolating(conn: Connection, store_id: int, batches: list[Batch]) -> list[tuple[int, Exception]]:
+def apply_isolating(
+    conn: Connection, store_id: int, batches: list[Batch], rules: insights.Rules | None = None
+) -> list[tuple[int, Exception]]:
     """Apply the batches together; if the database refuses that, one by one in savepoints,
     so one bad record cannot hold back the rest. Returns the refused ones (index, error)."""
     combined = Batch()
@@ -76,14 +84,14 @@ def apply_isolating(conn: Connection, store_id: int, batches: list[Batch]) -> li
         combined.extend(batch)
     try:
         with conn.begin_nested():
-            apply_batch(conn, store_id, combined)
+            apply_batch(conn, store_id, combined, rules)
         return []
     except SQLAlchemyError:
         refused: list[tuple[int, Exception]] = []
         for index, batch in enumerate(batches):
             try:
                 with conn.begin_nested():
-                    apply_batch(conn, store_id, batch)
+                    apply_batch(conn, store_id, batch, rules)
             except SQLAlchemyError as exc:
                 refused.append((index, exc))
         return refused

@@ -34,6 +34,7 @@ def schedule() -> list[Scheduled]:
         Scheduled("sync.events.sweep", "webhooks", 10),
         Scheduled("connector.tokens.refresh_expiring", "sync", 300),
         Scheduled("sync.jobs.schedule_syncs", "sync", 30),
+        Scheduled("connector.insights.score_all", "sync", 3600),
     ]
 
 

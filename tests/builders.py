@@ -52,3 +52,36 @@ def make_store(conn: Any, platform: str = "shopify", domain: str = "bob-shop.mys
             .returning(Store.id)
         ).scalar_one()
     )
+
+
+def order_batch(number: int, *, created: datetime, email: str, total: str = "100.00", **changes: Any) -> Any:
+    """The Shopify webhook order (webhook-orders-create.json) as the write path receives it:
+    order `number`, created at `created`, bought by `email` for `total`, `changes` applied."""
+    from platforms.base import MapContext
+    from platforms.shopify.mapper import order_rows
+
+    o = fixture("shopify/webhook-orders-create.json")
+    stamp = created.isoformat()
+    o.update(
+        id=number,
+        email=email,
+        contact_email=email,
+        customer=None,
+        created_at=stamp,
+        processed_at=stamp,
+        updated_at=(created + timedelta(seconds=changes.pop("edited_s", 0))).isoformat(),
+        total_price=total,
+        refunds=[],
+        cancelled_at=None,
+    )
+    o.update(changes)
+    return order_rows(o, MapContext())
+
+
+def product_payload(number: int, **changes: Any) -> dict[str, Any]:
+    """The Shopify webhook product (webhook-products-create.json), product `number`, `changes` applied."""
+    p = fixture("shopify/webhook-products-create.json")
+    p.update(id=number, **changes)
+    for k, v in enumerate(p.get("variants") or []):
+        v.update(id=number * 10 + k, product_id=number)
+    return dict(p)
