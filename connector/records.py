@@ -16,7 +16,7 @@ from sqlalchemy import Table, and_, delete, not_, or_, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from connector import identity, insights
+from connector import consent, identity, insights
 from connector.models import UPSERTABLE
 from connector.types import utcnow
 from connector.upsert import TOMBSTONE_HASH, UpsertResult, dialect_insert, upsert
@@ -57,6 +57,7 @@ def apply_batch(
             _prune_children(conn, store_id, child, parent_column, updated, rows)
     for customer_id, state, at in batch.consents:
         apply_consent(conn, store_id, customer_id, state, at)
+    consent.record(conn, consent.claims_of(conn, store_id, batch))
     for table, deletions in batch.deleted.items():
         tombstones = [
             {

@@ -51,10 +51,10 @@ def customer_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
     consent = c.get("email_marketing_consent")
     if isinstance(consent, dict) and consent.get("state"):
         row["email_consent"] = consent["state"]
-        row["email_consent_at"] = parse_time(consent.get("consent_updated_at")) or row["source_updated_at"]
+        row["email_consent_at"] = parse_time(consent.get("consent_updated_at"))  # None: not said when
     elif "accepts_marketing" in c and "email_marketing_consent" not in c:
         row["email_consent"] = "subscribed" if c["accepts_marketing"] else "not_subscribed"
-        row["email_consent_at"] = row["source_updated_at"]
+        row["email_consent_at"] = parse_time(c.get("accepts_marketing_updated_at"))
     sms = c.get("sms_marketing_consent")
     if isinstance(sms, dict) and sms.get("state"):
         row["sms_consent"] = sms["state"]
@@ -275,7 +275,7 @@ def customer_from_graphql(c: dict[str, Any], ctx: MapContext) -> Batch:
     consent = c.get("emailMarketingConsent")
     if isinstance(consent, dict) and consent.get("marketingState"):
         row["email_consent"] = consent["marketingState"].lower()
-        row["email_consent_at"] = parse_time(consent.get("consentUpdatedAt")) or row["source_updated_at"]
+        row["email_consent_at"] = parse_time(consent.get("consentUpdatedAt"))  # None: not said when
     sms = c.get("smsMarketingConsent")
     if isinstance(sms, dict) and sms.get("marketingState"):
         row["sms_consent"] = sms["marketingState"].lower()
