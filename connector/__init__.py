@@ -40,6 +40,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     from connector.install_views import bp as install_bp
     from connector.install_woo import bp as install_woo_bp
     from connector.metrics import bp as metrics_bp
+    from connector.subscribe_views import bp as subscribe_bp
     from webhooks.receivers import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
@@ -49,6 +50,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(install_bp)
     app.register_blueprint(install_woo_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(subscribe_bp)
     return app
 
 

@@ -315,6 +315,7 @@ class NotificationOutbox(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]  # a sender took it; a crashed sender's claim lapses
     sent_at: Mapped[datetime | None]
 
 

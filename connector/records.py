@@ -16,7 +16,7 @@ from sqlalchemy import Table, and_, delete, not_, or_, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from connector import consent, identity, insights
+from connector import consent, identity, insights, subscriptions
 from connector.models import UPSERTABLE
 from connector.types import utcnow
 from connector.upsert import TOMBSTONE_HASH, UpsertResult, dialect_insert, upsert
@@ -58,6 +58,9 @@ def apply_batch(
     for customer_id, state, at in batch.consents:
         apply_consent(conn, store_id, customer_id, state, at)
     consent.record(conn, consent.claims_of(conn, store_id, batch))
+    if written.get("products"):
+        products = [r for r in batch.rows["products"] if r["platform_id"] in written["products"]]
+        subscriptions.notify_new_products(conn, store_id, products)
     for table, deletions in batch.deleted.items():
         tombstones = [
             {

@@ -70,6 +70,9 @@ def upgrade() -> None:
     with op.batch_alter_table("notification_outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("kind", sa.String(length=16), nullable=False, server_default="product"))
         batch_op.add_column(sa.Column("dedup_key", sa.String(length=200), nullable=False, server_default=""))
+        batch_op.add_column(
+            sa.Column("claimed_at", connector.types.UTCDateTime(timezone=True), nullable=True)
+        )
         batch_op.alter_column("product_platform_id", existing_type=sa.BIGINT(), nullable=True)
         batch_op.drop_constraint(
             batch_op.f("uq_notification_outbox_contact_id_store_id_product_platform_id_channel"),
@@ -92,6 +95,7 @@ def downgrade() -> None:
             ["contact_id", "store_id", "product_platform_id", "channel"],
         )
         batch_op.alter_column("product_platform_id", existing_type=sa.BIGINT(), nullable=False)
+        batch_op.drop_column("claimed_at")
         batch_op.drop_column("dedup_key")
         batch_op.drop_column("kind")
 

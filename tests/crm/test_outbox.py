@@ -1,0 +1,74 @@
+"""The outbox sender without a mail server: .eml files in the instance folder by default;
+an unreachable SMTP server leaves messages pending with the reason, then dead-letters
+them after the last attempt; a per-store throttle defers the rest; the signed unsubscribe
+link cannot be forged."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from connector import create_app, settings_of, subscriptions
+from connector.db import get_engine
+from connector.models import DeadLetter, NotificationOutbox, Store
+from connector.notifications import MAX_ATTEMPTS, send_pending, subscription_of_token, unsubscribe_token
+from connector.records import apply_batch
+from platforms.base import MapContext
+from platforms.shopify.mapper import product_rows
+from tests.builders import make_store, product_payload
+
+
+def subscribed_people(conn: Connection, store_id: int, count: int) -> None:
+    store = conn.execute(select(Store).where(Store.id == store_id)).one()
+    for n in range(count):
+        sub, _ = subscriptions.subscribe(conn, store, f"p{n}@example.com", "store", None)
+        subscriptions.confirm(conn, sub.token)
+
+
+def publish(conn: Connection, store_id: int, number: int) -> None:
+    stamp = datetime(2031, 1, 1, tzinfo=UTC).isoformat()
+    payload = product_payload(number, published_at=stamp, updated_at=stamp, status="active")
+    apply_batch(conn, store_id, product_rows(payload, MapContext()))
+
+
+def test_without_smtp_messages_become_eml_files(app: Flask) -> None:
+    with get_engine(app).begin() as conn:
+        shop = make_store(conn)
+        subscribed_people(conn, shop, 2)
+        publish(conn, shop, 501)
+        publish(conn, shop, 501)  # the same product again: no second message
+    assert send_pending(app)["sent"] == 2
+    files = sorted((settings_of(app).instance_path / "outbox").glob("*.eml"))
+    mails = [message_from_bytes(f.read_bytes()) for f in files]
+    assert sorted(m["To"] for m in mails) == ["p0@example.com", "p1@example.com"]
+    link = mails[0]["List-Unsubscribe"].strip("<>")
+    assert subscription_of_token(settings_of(app).secret_key, link.rsplit("/", 1)[1]) is not None
+    assert subscription_of_token(settings_of(app).secret_key, unsubscribe_token("another-key", 1)) is None
+
+
+def test_an_unreachable_mail_server_keeps_messages_then_dead_letters_them(
+    app_env: dict[str, str], tmp_path: Path
+) -> None:
+    app = create_app({**app_env, "SMTP_URL": "smtp://127.0.0.1:9", "CONNECTOR_NOTIFY_PER_MINUTE": "1"})
+    with get_engine(app).begin() as conn:
+        shop = make_store(conn)
+        subscribed_people(conn, shop, 2)
+        publish(conn, shop, 502)
+    first = send_pending(app)
+    assert (first["failed"], first["deferred"]) == (1, 1)  # one per minute for this store
+    for _ in range(MAX_ATTEMPTS * 2):
+        send_pending(app)
+    with get_engine(app).connect() as conn:
+        rows = conn.execute(
+            select(NotificationOutbox.status, NotificationOutbox.attempts, NotificationOutbox.last_error)
+        ).all()
+        dead = conn.execute(select(DeadLetter.kind, DeadLetter.reason)).all()
+    assert [(s, a) for s, a, _e in rows] == [("failed", MAX_ATTEMPTS)] * 2
+    assert all("ConnectionRefusedError" in (e or "") for _s, _a, e in rows)
+    assert [k for k, _r in dead] == ["notification"] * 2 and "could not be sent" in dead[0][1]
+    app.extensions["crm.engine"].dispose()
