@@ -18,6 +18,7 @@ from flask.cli import FlaskGroup
 
 from connector import create_app, db, queue, settings_of, stores, vault_of
 from connector.errors import ConnectorError, Reauthorize
+from connector.privacy_command import privacy_group
 from connector.sync_command import sync_command
 
 
@@ -37,6 +38,7 @@ def cli() -> None:
 
 
 cli.add_command(sync_command)
+cli.add_command(privacy_group)
 
 
 # --- Procfile roles -------------------------------------------------------------------

@@ -150,13 +150,14 @@ def _act(conn: Connection, store: Any, row: Any, action: str, payload: dict[str,
 
 def _privacy(conn: Connection, store: Any, topic: str, payload: dict[str, Any]) -> None:
     customer = payload.get("customer") or {}
+    instance = settings_of(current_app).instance_path
     if topic == "customers/data_request":
-        exports = settings_of(current_app).instance_path / "exports"
-        privacy.export_customer(conn, store.id, customer, payload.get("orders_requested") or [], exports)
+        orders = payload.get("orders_requested") or []
+        privacy.export_customer(conn, store.id, customer, orders, instance / "exports")
     elif topic == "customers/redact":
-        privacy.redact_customer(conn, store.id, customer, payload.get("orders_to_redact") or [])
+        privacy.redact_customer(conn, store.id, customer, payload.get("orders_to_redact") or [], instance)
     else:
-        privacy.redact_shop(conn, store.id, store.domain)
+        privacy.redact_shop(conn, store.id, store.domain, instance)
 
 
 def _done(conn: Connection, ids: list[int], status: str) -> None:

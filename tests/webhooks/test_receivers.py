@@ -139,12 +139,16 @@ def test_uninstall_and_compliance_topics_are_acted_on(
         body = json.loads(json.dumps(fixture(f"shopify/webhook-{topic.replace('/', '-')}.json")))
         body["shop_domain"] = "shop1.myshopify.com"
         assert post_shopify(hook_app, topic, body).status_code == 200
+        work(hook_app, redis_conn)
+        if topic == "customers/data_request":  # the export holds the person until they are erased
+            (request,) = _all(hook_app, select(PrivacyRequest))
+            exported = json.loads(Path(request.result["file"]).read_text())
+            assert exported["customers"][0]["email"] == "john@example.com"
+    assert not Path(request.result["file"]).exists()
     post_shopify(hook_app, "app/uninstalled", fixture("shopify/webhook-app-uninstalled.json"))
     work(hook_app, redis_conn)
     kinds = {r.kind: r for r in _all(hook_app, select(PrivacyRequest))}
     assert set(kinds) == {"data_request", "customer_redact"}
-    exported = json.loads(Path(kinds["data_request"].result["file"]).read_text())
-    assert exported["customers"][0]["email"] == "john@example.com"
     assert one(hook_app, select(Customer.email, Customer.deleted_at)).email is None
     assert one(hook_app, select(Store.status).where(Store.id == stores.shopify_id)).status == "uninstalled"
     post_shopify(hook_app, "shop/redact", {"shop_id": 1, "shop_domain": "shop1.myshopify.com"})
