@@ -10,10 +10,18 @@ started afresh each time, so it never touches a real instance's database.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import re
 import shutil
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
+from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +30,17 @@ from flask import Flask
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from connector import create_app, db, queue, stores
-from connector.models import DeadLetter, WebhookInbox
+from connector import channels, create_app, db, insights, notifications, queue, settings_of, stores
+from connector.models import (
+    ContactInsight,
+    Customer,
+    DeadLetter,
+    NotificationOutbox,
+    PrivacyRequest,
+    WebhookInbox,
+)
 from connector.sync_command import sync_with_progress
+from connector.types import utcnow
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.server import SandboxServer
 from platforms.sandbox.world import World
@@ -91,6 +107,48 @@ def install_both(demo: Demo) -> list[tuple[int, str]]:
         return [(store.id, f"{store.platform} {store.domain}") for store in s.scalars(select(stores.Store))]
 
 
+def subscribe_people(demo: Demo, shop_key: str) -> int:
+    """Two shoppers ask to hear about new products through the storefront form and confirm
+    by the link in the e-mail they got (an .eml file in the demo's outbox folder)."""
+    for email, scope, value in (
+        ("ada@example.com", "store", None),
+        ("lin@example.com", "vendor", "Northwind"),
+    ):
+        form = {"email": email, "scope": scope, **({"value": value} if value else {})}
+        requests.post(f"{demo.url}/subscribe/{shop_key}", data=form, timeout=30).raise_for_status()
+    notifications.send_pending(demo.app)
+    confirmed = 0
+    for path in sorted(notifications.outbox_folder(settings_of(demo.app)).glob("*.eml")):
+        mail = message_from_bytes(path.read_bytes(), policy=default)
+        found = re.search(r"Confirm here: (\S+)", mail.get_content())
+        if found and requests.get(found.group(1), timeout=30).status_code == 200:
+            confirmed += 1
+    return confirmed
+
+
+def redact_one_customer(demo: Demo, store_id: int) -> None:
+    """A shopper asks the shop to erase them: Shopify's customers/redact, signed as Shopify signs."""
+    with db.session(demo.app) as s:
+        store = s.get_one(stores.Store, store_id)
+        customer = s.execute(
+            select(Customer.platform_id, Customer.email).where(Customer.store_id == store_id).limit(1)
+        ).one()
+    body = json.dumps(
+        {"shop_domain": store.domain, "customer": {"id": customer.platform_id, "email": customer.email}}
+    ).encode()
+    secret = str(settings_of(demo.app).shopify_api_secret).encode()
+    headers = {
+        "X-Shopify-Topic": "customers/redact",
+        "X-Shopify-Shop-Domain": store.domain,
+        "X-Shopify-Webhook-Id": f"demo-redact-{customer.platform_id}",
+        "X-Shopify-API-Version": settings_of(demo.app).shopify_api_version,
+        "X-Shopify-Triggered-At": utcnow().isoformat(),
+        "X-Shopify-Hmac-Sha256": base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest()).decode(),
+        "Content-Type": "application/json",
+    }
+    requests.post(f"{demo.url}/webhooks/shopify", data=body, headers=headers, timeout=30).raise_for_status()
+
+
 def play_live_changes(demo: Demo) -> int:
     """Changes on both platforms; their webhooks arrive and a worker applies them."""
     manifest = demo.sandbox.world.manifest()
@@ -103,11 +161,17 @@ def play_live_changes(demo: Demo) -> int:
             answer.raise_for_status()
             changed += len(answer.json()["ids"])
     demo.sandbox.world.dispatcher.wait_idle(timeout=120)
+    drain(demo)
+    return changed
+
+
+def drain(demo: Demo) -> None:
+    """Apply every delivery received, then send what that put in the outbox."""
     with demo.app.app_context():
         sweep()
         worker = queue.make_worker(queue.get_redis(demo.app), ("webhooks",), simple=True)
         worker.work(burst=True, logging_level="WARNING")
-    return changed
+        notifications.send_pending(demo.app)
 
 
 def summary(demo: Demo, started: float) -> list[str]:
@@ -128,6 +192,38 @@ def summary(demo: Demo, started: float) -> list[str]:
         + ", ".join(f"{n:,} {status}" for status, n in sorted(deliveries.items()))
         + f"; open dead letters: {letters}"
     )
+    return lines + crm_summary(demo)
+
+
+def crm_summary(demo: Demo) -> list[str]:
+    """What the CRM made of it: top channels, segments, notifications, privacy receipts."""
+    settings = settings_of(demo.app)
+    now = utcnow()
+    with db.get_engine(demo.app).begin() as conn:
+        store_ids = list(conn.execute(select(stores.Store.id)).scalars())
+        for store_id in store_ids:
+            insights.score(conn, store_id, now)
+        top = channels.report(conn, store_ids, now - timedelta(days=365), now, settings.channel_credit)[:4]
+        segments = conn.execute(
+            select(ContactInsight.segment, func.count())
+            .group_by(ContactInsight.segment)
+            .order_by(func.count().desc())
+        ).all()
+        sent = conn.execute(
+            select(NotificationOutbox.kind, func.count())
+            .where(NotificationOutbox.status == "sent")
+            .group_by(NotificationOutbox.kind)
+        ).all()
+        receipts = conn.execute(select(PrivacyRequest.kind, func.count()).group_by(PrivacyRequest.kind)).all()
+    lines = ["  top channels, last 12 months (revenue, share, orders, credit):"]
+    lines += [
+        f"    {r.channel:<14} {r.revenue:>12,} {r.currency or ''} {r.revenue_share:>6.1%}"
+        f" {r.orders:>6,} {r.credit:>6.2f}"
+        for r in top
+    ]
+    lines.append("  segments: " + ", ".join(f"{n:,} {name}" for name, n in segments))
+    lines.append("  e-mails sent: " + (", ".join(f"{n} {kind}" for kind, n in sent) or "none"))
+    lines.append("  privacy requests honoured: " + (", ".join(f"{n} {k}" for k, n in receipts) or "none"))
     return lines
 
 
@@ -140,8 +236,15 @@ def run_demo(instance: Path, port: int, sizes: Sizes, seed: int, echo: Any) -> D
     failed = sync_with_progress(demo.app, targets, list(ENTITIES))
     for line in failed:
         echo(f"sync failed: {line}")
+    shop_id = next(store_id for store_id, label in targets if label.startswith("shopify"))
+    with db.session(demo.app) as s:
+        shop_key = s.get_one(stores.Store, shop_id).store_key
+    echo(f"{subscribe_people(demo, shop_key)} shoppers subscribed to new products and confirmed by e-mail")
     changed = play_live_changes(demo)
     echo(f"{changed} live changes made on the platforms; their webhooks were received and applied")
+    redact_one_customer(demo, shop_id)
+    drain(demo)
+    echo("a shopper's erasure request (customers/redact) was received and honoured")
     for line in summary(demo, started):
         echo(line)
     if failed:

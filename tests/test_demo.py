@@ -39,11 +39,18 @@ def test_the_demo_installs_backfills_plays_webhooks_and_exits(tmp_path: Path) ->
     assert "installed 2 stores through their install flows" in done.stdout
     assert "186 live changes made on the platforms" in done.stdout
     assert "open dead letters: 0" in done.stdout
+    assert "2 shoppers subscribed to new products and confirmed by e-mail" in done.stdout
+    assert "erasure request (customers/redact) was received and honoured" in done.stdout
+    sent = next(line for line in done.stdout.splitlines() if "e-mails sent:" in line)
+    assert "2 confirm" in sent and " product" in sent, sent
+    assert "1 customer_redact" in done.stdout and "top channels" in done.stdout
     # what it left behind is a real instance: the stores, their records, the webhooks applied
     listed = json.loads(cli(tmp_path / "demo", "stores", "list", "--json").stdout)
     assert sorted(s["platform"] for s in listed) == ["shopify", "woocommerce"]
     for store in listed:
         counts = {e: v["count"] for e, v in store["entities"].items()}
-        # 300 generated, then 40 created and 3 deleted live; 20 products + 5 created
-        assert counts == {"customers": 60, "orders": 337, "products": 25}, store["domain"]
+        # 300 generated, then 40 created and 3 deleted live; 20 products + 5 created; one shop
+        # customer erased on request
+        customers = 59 if store["platform"] == "shopify" else 60
+        assert counts == {"customers": customers, "orders": 337, "products": 25}, store["domain"]
         assert store["status"] == "active"
