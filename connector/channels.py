@@ -7,8 +7,10 @@ Definitions (also in the README): an order counts when it is live and not cancel
 revenue is its total less refunds; a customer is a contact; a new customer is one whose
 first counted order in these stores falls in the range, in this channel; the repeat
 rate is the share of the channel's customers with more than one counted order up to the
-range's end; credit is the weighted sum of the channel's shares of the metrics named in
-CONNECTOR_CHANNEL_CREDIT (default: half revenue share, half new-customer share).
+range's end; conversion (online store only, where checkouts are held) is orders divided
+by orders plus checkouts left unfinished; credit is the weighted sum of the channel's
+shares of the metrics named in CONNECTOR_CHANNEL_CREDIT (default: half revenue share,
+half new-customer share).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from connector.insights import counted, net_total
-from connector.models import Order
+from connector.models import Checkout, Order
 
 CENT = Decimal("0.01")
 
@@ -91,6 +93,7 @@ def report(
         row.new_customers = sum(1 for c in people if _first_is(history.get(c), k[0], since))
         row.repeat_rate = (sum(1 for c in people if history[c][2] > 1) / len(people)) if people else None
         row.average_order_value = (row.revenue / row.orders).quantize(CENT) if row.orders else None
+    _conversion(conn, store_ids, since, until, rows)
     _shares(list(rows.values()), weights)
     return sorted(rows.values(), key=lambda r: (r.currency or "", -r.revenue, r.channel))
 
@@ -118,6 +121,51 @@ def _history(
             first = found.get(contact)
             found[contact] = (first[0], first[1], first[2] + 1) if first else (at, channel, 1)
     return found
+
+
+def _conversion(
+    conn: Connection,
+    store_ids: list[int],
+    since: datetime,
+    until: datetime,
+    rows: dict[tuple[str, str | None], ChannelRow],
+) -> None:
+    """Online-store conversion: orders / (orders + checkouts left unfinished), over the stores
+    whose checkouts we hold; other channels have no checkout to count against."""
+    c, o = Checkout.__table__, Order.__table__
+    holding = list(conn.execute(select(c.c.store_id).where(c.c.store_id.in_(store_ids)).distinct()).scalars())
+    if not holding:
+        return
+    left: dict[str | None, int] = dict(
+        conn.execute(
+            select(c.c.currency, func.count())
+            .where(
+                c.c.store_id.in_(holding),
+                c.c.deleted_at.is_(None),
+                c.c.completed_at.is_(None),
+                c.c.source_created_at >= since,
+                c.c.source_created_at < until,
+            )
+            .group_by(c.c.currency)
+        ).all()
+    )
+    bought: dict[str | None, int] = dict(
+        conn.execute(
+            select(o.c.currency, func.count())
+            .where(
+                o.c.store_id.in_(holding),
+                counted(o),
+                o.c.channel == "online_store",
+                o.c.source_created_at >= since,
+                o.c.source_created_at < until,
+            )
+            .group_by(o.c.currency)
+        ).all()
+    )
+    for (channel, currency), row in rows.items():
+        started = bought.get(currency, 0) + left.get(currency, 0)
+        if channel == "online_store" and started:
+            row.conversion = bought.get(currency, 0) / started
 
 
 def _first_is(history: tuple[datetime, str, int] | None, channel: str, since: datetime) -> bool:

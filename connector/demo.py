@@ -233,7 +233,7 @@ def run_demo(instance: Path, port: int, sizes: Sizes, seed: int, echo: Any) -> D
     echo(f"sandbox at {demo.sandbox.url}; connector at {demo.url}")
     targets = install_both(demo)
     echo(f"installed {len(targets)} stores through their install flows; backfilling")
-    failed = sync_with_progress(demo.app, targets, list(ENTITIES))
+    failed = sync_with_progress(demo.app, targets)
     for line in failed:
         echo(f"sync failed: {line}")
     shop_id = next(store_id for store_id, label in targets if label.startswith("shopify"))

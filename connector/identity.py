@@ -117,7 +117,8 @@ def assign(conn: Connection, store_id: int, batch: Batch) -> set[int]:
     so the rows are written once (updating a stored order later would rewrite its payload).
     Returns the contacts a merge moved records between (their insights must be redone)."""
     customers, orders = batch.rows.get("customers", []), batch.rows.get("orders", [])
-    if not customers and not orders:
+    checkouts = batch.rows.get("checkouts", [])
+    if not customers and not orders and not checkouts:
         return set()
     account_id = conn.execute(select(Store.account_id).where(Store.id == store_id)).scalar_one()
     book = _Book(conn, account_id)
@@ -129,19 +130,20 @@ def assign(conn: Connection, store_id: int, batch: Batch) -> set[int]:
         contact_id = book.match(row.get("email_normalized"), row.get("phone_e164")) or book.create(row)
         book.fill(contact_id, row)
         row["contact_id"] = contact_id
-    _assign_orders(conn, book, store_id, customers, orders)
+    _assign_buyers(conn, book, store_id, customers, orders)
+    _assign_buyers(conn, book, store_id, customers, checkouts)
     return book.merged
 
 
-def _assign_orders(
+def _assign_buyers(
     conn: Connection,
     book: _Book,
     store_id: int,
     customers: list[dict[str, Any]],
     orders: list[dict[str, Any]],
 ) -> None:
-    """An order takes its customer's contact; a guest's (or an unseen customer's) attaches by
-    e-mail, new contacts made in one statement."""
+    """An order (or a checkout) takes its customer's contact; a guest's (or an unseen
+    customer's) attaches by e-mail, new contacts made in one statement."""
     if not orders:
         return
     of_customer = {r["platform_id"]: r["contact_id"] for r in customers}

@@ -263,6 +263,26 @@ class InventoryLevel(PlatformRecord, Base):
     available: Mapped[int | None] = mapped_column(Integer)
 
 
+class Checkout(PlatformRecord, Base):
+    """A checkout left with items in it (Shopify's abandoned checkouts, WooCommerce's
+    checkout drafts); `completed_at` once recovered. The denominator of conversion."""
+
+    __tablename__ = "checkouts"
+    extra_indexes = (("store_id", "source_created_at"), ("contact_id",))
+    name: Mapped[str | None] = mapped_column(String(64))
+    customer_platform_id: Mapped[int | None] = mapped_column(BigInteger)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_normalized: Mapped[str | None] = mapped_column(String(320))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    total_price: Mapped[Decimal | None]
+    channel: Mapped[str | None] = mapped_column(String(32))
+    recovery_url: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None]
+    source_created_at: Mapped[datetime | None]
+    raw: Mapped[dict[str, Any] | None]
+
+
 class ConsentEvent(Base):
     """Append-only consent ledger: the current state is derived, never stored over."""
 
@@ -460,4 +480,14 @@ class PrivacyRequest(Base):
     completed_at: Mapped[datetime | None]
 
 
-UPSERTABLE = (Customer, Order, OrderLineItem, Fulfillment, Refund, Product, ProductVariant, InventoryLevel)
+UPSERTABLE = (
+    Customer,
+    Order,
+    OrderLineItem,
+    Fulfillment,
+    Refund,
+    Product,
+    ProductVariant,
+    InventoryLevel,
+    Checkout,
+)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, not_, or_, tuple_, update
+from sqlalchemy import Table, and_, delete, not_, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -23,7 +23,7 @@ from connector.upsert import TOMBSTONE_HASH, UpsertResult, dialect_insert, upser
 from platforms.base import CHILDREN, Batch
 
 TABLES: dict[str, Table] = {model.__tablename__: model.__table__ for model in UPSERTABLE}  # type: ignore[misc]
-PARENTS = ("customers", "orders", "products")
+PARENTS = ("customers", "orders", "products", "checkouts")
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -57,6 +57,8 @@ def apply_batch(
             _prune_children(conn, store_id, child, parent_column, updated, rows)
     for customer_id, state, at in batch.consents:
         apply_consent(conn, store_id, customer_id, state, at)
+    if written.get("orders"):
+        _complete_checkouts(conn, store_id, batch.rows["orders"], written["orders"])
     consent.record(conn, consent.claims_of(conn, store_id, batch))
     if written.get("products"):
         products = [r for r in batch.rows["products"] if r["platform_id"] in written["products"]]
@@ -129,6 +131,28 @@ def apply_consent(conn: Connection, store_id: int, customer_id: int, state: str,
             )
             .on_conflict_do_nothing(index_elements=["store_id", "platform_id"])
         )
+
+
+def _complete_checkouts(
+    conn: Connection, store_id: int, orders: list[dict[str, Any]], written: set[int]
+) -> None:
+    """A WooCommerce checkout draft becomes the order with its id: the checkout is completed.
+    One lookup per batch; an update only for the (few) drafts that turned into orders."""
+    table = TABLES["checkouts"]
+    open_drafts = set(
+        conn.execute(
+            select(table.c.platform_id).where(
+                table.c.store_id == store_id, table.c.platform_id.in_(written), table.c.completed_at.is_(None)
+            )
+        ).scalars()
+    )
+    for row in orders:
+        if row["platform_id"] in open_drafts:
+            conn.execute(
+                update(table)
+                .where(table.c.store_id == store_id, table.c.platform_id == row["platform_id"])
+                .values(completed_at=row.get("source_created_at") or row["source_updated_at"])
+            )
 
 
 def _prune_children(

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from connector import db, settings_of, stores
 from connector.errors import ConnectorError
-from sync.engine import ENTITIES, OnProgress, StepResult, run_step
+from sync.engine import ENTITIES_OF, OnProgress, StepResult, entities_of_store, run_step
 
 BUSY_WAIT_S = 1.0
 MAX_RETRIES = 8
@@ -26,7 +26,7 @@ MAX_RETRIES = 8
 
 @click.command("sync")
 @click.argument("store_ref")
-@click.option("--entity", type=click.Choice(ENTITIES), help="only this entity (default: all)")
+@click.option("--entity", type=click.Choice(ENTITIES_OF["shopify"]), help="only this entity (default: all)")
 @click.option("--full", is_flag=True, help="re-read everything, not just what changed")
 @with_appcontext
 def sync_command(store_ref: str, entity: str | None, full: bool) -> None:
@@ -39,18 +39,20 @@ def sync_command(store_ref: str, entity: str | None, full: bool) -> None:
             store_id, label = store.id, f"{store.platform} {store.domain}"
     except ConnectorError as exc:
         raise click.UsageError(exc.reason) from None
-    failed = sync_with_progress(app, [(store_id, label)], [entity] if entity else list(ENTITIES), full)
+    entities = [entity] if entity else list(entities_of_store(app, store_id))
+    failed = sync_with_progress(app, [(store_id, label)], entities, full)
     for line in failed:
         click.echo(f"crm-connector: sync of {line}", err=True)
     if failed:
         sys.exit(1)
-    click.echo(f"store {store_id} synced: {', '.join([entity] if entity else ENTITIES)}")
+    click.echo(f"store {store_id} synced: {', '.join(entities)}")
 
 
 def sync_with_progress(
-    app: Flask, targets: list[tuple[int, str]], entities: list[str], full: bool = False
+    app: Flask, targets: list[tuple[int, str]], entities: list[str] | None = None, full: bool = False
 ) -> list[str]:
-    """Sync each store's entities in this process, one progress bar each; what failed, in words."""
+    """Sync each store's entities (all its platform has, unless named) in this process, one
+    progress bar each; what failed, in words."""
     owner = f"cli-{secrets.token_hex(6)}"
     failed = []
     with Progress(
@@ -62,7 +64,7 @@ def sync_with_progress(
         transient=not sys.stdout.isatty(),
     ) as bars:
         for store_id, label in targets:
-            for name in entities:
+            for name in entities or entities_of_store(app, store_id):
                 task = bars.add_task(f"{label[:24]} {name}", total=None, rate="")
                 started = time.monotonic()
 

@@ -33,6 +33,16 @@ from sync import checkpoints, reconcile
 
 log = logs.get(__name__)
 ENTITIES = ("customers", "products", "orders")
+# what each platform syncs: the three above, and Shopify's abandoned checkouts (WooCommerce's
+# checkout drafts arrive as order webhooks)
+ENTITIES_OF = {"shopify": (*ENTITIES, "checkouts"), "woocommerce": ENTITIES}
+RECONCILED = set(ENTITIES)  # deletions are reconciled by id sets for these
+
+
+def entities_of_store(app: Flask, store_id: int) -> tuple[str, ...]:
+    with get_engine(app).connect() as conn:
+        platform = conn.execute(select(Store.platform).where(Store.id == store_id)).scalar()
+    return ENTITIES_OF.get(str(platform), ENTITIES)
 
 
 class StoreGone(Exception):
@@ -101,8 +111,10 @@ def run_step(
         with engine.begin() as conn:
             checkpoints.renew(conn, store_id, entity, owner, utcnow(), ttl)
             checkpoints.finish(conn, store_id, entity, utcnow())
-        if window.since is not None and reconcile.due(
-            engine, store_id, entity, settings.reconcile_interval_s
+        if (
+            window.since is not None
+            and entity in RECONCILED
+            and reconcile.due(engine, store_id, entity, settings.reconcile_interval_s)
         ):
             reconcile.run(app, store, entity, owner, step.reader)
         return step.end("done")

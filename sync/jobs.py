@@ -26,7 +26,7 @@ from connector.models import Store, SyncState
 from connector.queue import enqueue, get_redis
 from connector.types import utcnow
 from sync import checkpoints
-from sync.engine import ENTITIES, run_step
+from sync.engine import ENTITIES, ENTITIES_OF, run_step
 
 log = logs.get(__name__)
 WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
@@ -93,14 +93,15 @@ def schedule_syncs() -> dict[str, int]:
     settings, now = settings_of(app), utcnow()
     interval = timedelta(seconds=settings.resync_interval_s)
     with get_engine(app).connect() as conn:
-        stores = conn.execute(select(Store.id).where(Store.status == "active")).scalars().all()
+        platforms = dict(conn.execute(select(Store.id, Store.platform).where(Store.status == "active")).all())
+        stores = list(platforms)
         states = {
             (s.store_id, s.entity): s
             for s in conn.execute(select(SyncState).where(SyncState.store_id.in_(stores))).all()
         }
     asked = 0
     for store_id in stores:
-        for entity in ENTITIES:
+        for entity in ENTITIES_OF.get(platforms[store_id], ENTITIES):
             state = states.get((store_id, entity))
             if _due(state, now, interval) and request_sync(app, store_id, entity):
                 asked += 1

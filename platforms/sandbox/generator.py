@@ -334,6 +334,45 @@ class Dataset:
         }
 
 
+def checkout_count(ds: Dataset) -> int:
+    """Abandoned checkouts (Shopify): one for every three orders, spread over the same span."""
+    return ds.sizes.orders // 3 if ds.platform == "shopify" else 0
+
+
+def checkout(ds: Dataset, i: int) -> dict[str, Any]:
+    """A checkout someone left with items in it (15% were recovered: completed later); the
+    ground truth of conversion. Two in three are by a known customer, the rest anonymous."""
+    r = ds.rng("checkout", i)
+    n = max(checkout_count(ds), 1)
+    created = (ds.anchor - ds.span + ds.span / n * i + timedelta(minutes=7)).replace(microsecond=0)
+    customer = int(max(ds.sizes.customers, 1) * r.random() ** 1.5) if r.random() < 2 / 3 else None
+    lines = []
+    for k in range(1 + int(r.random() ** 2 * 3)):
+        p = r.randrange(max(ds.sizes.products, 1))
+        v = r.randrange(variant_count(ds, p))
+        lines.append(
+            {
+                "index": k,
+                "product": p,
+                "variant": v,
+                "quantity": 1 + int(r.random() ** 3 * 2),
+                "price": ds.product(p)["variants"][v]["price"],
+            }
+        )
+    total = sum((ln["price"] * ln["quantity"] for ln in lines), Decimal("0.00"))
+    completed = created + timedelta(hours=1 + r.randrange(72)) if r.random() < 0.15 else None
+    return {
+        "index": i,
+        "customer": customer if ds.sizes.customers else None,
+        "lines": lines,
+        "total": total,
+        "currency": ds.currency,
+        "created_at": created,
+        "updated_at": completed or created + timedelta(minutes=20),
+        "completed_at": completed,
+    }
+
+
 def buyer(ds: Dataset, order: dict[str, Any]) -> dict[str, Any]:
     """Who placed an order, with customer-record fields: the account holder, or a guest."""
     if order["customer"] is not None:

@@ -356,6 +356,11 @@ def _root(ctx: Context) -> dict[str, Any]:
             },
         },
         "customers": connection("customers"),
+        "abandonedCheckouts": lambda _info, **args: gql.abandoned_checkouts(shop, args),
+        "abandonedCheckoutsCount": lambda _i, query=None: {
+            "count": len(gql.checkouts(shop, query)),
+            "precision": "EXACT",
+        },
         "orders": connection("orders"),
         "products": connection("products"),
         "customersCount": lambda _i, query=None: gql.count_of(

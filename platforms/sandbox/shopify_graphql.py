@@ -20,6 +20,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSchema, build_schema
 
+from platforms.sandbox import generator
 from platforms.sandbox import shopify_shapes as s
 from platforms.sandbox.state import Record
 from platforms.sandbox.world import Shop
@@ -443,6 +444,73 @@ def variant_node(shop: Shop, rec: Record, v: dict[str, Any]) -> dict[str, Any]:
             "inventoryLevels": nested(lambda: levels),
         },
         "product": {"id": s.gid("Product", rec.id)},
+    }
+
+
+# --- abandoned checkouts: read-only, generated from the dataset ----------------------------------
+
+
+def checkouts(shop: Shop, query: str | None) -> list[dict[str, Any]]:
+    """The shop's abandoned checkouts inside the search's created_at / updated_at bounds, by id."""
+    ds, bounds = shop.store.dataset, parse_search(query)
+    found = []
+    for i in range(generator.checkout_count(ds)):
+        c = generator.checkout(ds, i)
+        if "created_at:>" in bounds and c["created_at"] <= bounds["created_at:>"]:
+            continue
+        if "created_at:<" in bounds and c["created_at"] > bounds["created_at:<"]:
+            continue
+        if "updated_at:>" in bounds and c["updated_at"] <= bounds["updated_at:>"]:
+            continue
+        found.append(c)
+    return found
+
+
+def abandoned_checkouts(shop: Shop, args: dict[str, Any]) -> dict[str, Any]:
+    first = args.get("first")
+    if first is None or not 0 <= int(first) <= 250:
+        raise GraphQLError("first must be between 0 and 250")
+    items = checkouts(shop, args.get("query"))
+    if args.get("sortKey") == "CREATED_AT":
+        items.sort(key=lambda c: (c["created_at"], c["index"]))
+    if args.get("reverse"):
+        items.reverse()
+    return list_connection([checkout_node(shop, c) for c in items], int(first), args.get("after"))
+
+
+def checkout_node(shop: Shop, c: dict[str, Any]) -> dict[str, Any]:
+    store, cur = shop.store, c["currency"]
+    checkout_id = s.child_id(store, "checkout", c["index"], per=1)
+    lines = [
+        {
+            "id": s.gid(
+                "AbandonedCheckoutLineItem", s.child_id(store, "checkout_line", c["index"], ln["index"])
+            ),
+            "title": store.dataset.product(ln["product"])["title"],
+            "quantity": ln["quantity"],
+            "originalUnitPriceSet": s.gql_bag(ln["price"], cur),
+            "product": {"id": s.gid("Product", store.id_of("products", ln["product"]))},
+            "variant": None,
+        }
+        for ln in c["lines"]
+    ]
+    customer = c["customer"]
+    return {
+        "id": s.gid("AbandonedCheckout", checkout_id),
+        "name": f"#{checkout_id}",
+        "note": "",
+        "createdAt": s.gql_time(c["created_at"]),
+        "updatedAt": s.gql_time(c["updated_at"]),
+        "completedAt": s.gql_time(c["completed_at"]),
+        "abandonedCheckoutUrl": f"https://{shop.domain}/checkouts/{checkout_id}/recover",
+        "customer": (lambda _info: customer_node(shop, store.get("customers", customer)))
+        if customer is not None and store.exists("customers", customer)
+        else None,
+        "totalPriceSet": s.gql_bag(c["total"], cur),
+        "subtotalPriceSet": s.gql_bag(c["total"], cur),
+        "discountCodes": [],
+        "taxesIncluded": False,
+        "lineItems": nested(lambda: lines),
     }
 
 

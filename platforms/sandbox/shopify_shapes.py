@@ -26,6 +26,8 @@ CHILD_BASE = {
     "inventory_item": 808_950_810_000_000_000,
     "address": 207_119_551_000_000_000,
     "location": 655_441_491_000_000_000,
+    "checkout": 37_204_158_000_000_000,
+    "checkout_line": 61_870_332_000_000_000,
 }
 COUNTRY_NAMES = {
     "US": "United States",

@@ -247,6 +247,31 @@ def deletion(table: str) -> Any:
     return rows
 
 
+def checkout_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
+    """checkouts/create and checkouts/update (REST shape): a checkout left with items in it."""
+    batch = Batch()
+    created = parse_time(c.get("created_at"))
+    batch.add(
+        "checkouts",
+        {
+            "platform_id": record_id(c.get("id")),
+            "source_updated_at": required_time(c.get("updated_at") or c.get("created_at"), "updated_at"),
+            "source_created_at": created,
+            "name": c.get("name"),
+            "customer_platform_id": optional_id((c.get("customer") or {}).get("id")),
+            "email": c.get("email"),
+            "email_normalized": normalize_email(c.get("email")),
+            "currency": c.get("currency") or c.get("presentment_currency"),
+            "total_price": money(c.get("total_price")),
+            "channel": channel_of(c.get("source_name") or "web"),
+            "recovery_url": c.get("abandoned_checkout_url"),
+            "completed_at": parse_time(c.get("completed_at")),
+            "raw": c,
+        },
+    )
+    return batch
+
+
 # --- GraphQL nodes (sync) -------------------------------------------------------------------------
 
 
@@ -434,7 +459,34 @@ def product_from_graphql(p: dict[str, Any], ctx: MapContext) -> Batch:
     return batch
 
 
+def checkout_from_graphql(c: dict[str, Any], ctx: MapContext) -> Batch:
+    """An AbandonedCheckout node. GraphQL gives no source for it: an abandoned checkout is
+    the online store's checkout, so it counts against that channel."""
+    customer = c.get("customer") or {}
+    batch = Batch()
+    batch.add(
+        "checkouts",
+        {
+            "platform_id": record_id(c.get("id")),
+            "source_updated_at": required_time(c.get("updatedAt") or c.get("createdAt"), "updatedAt"),
+            "source_created_at": parse_time(c.get("createdAt")),
+            "name": c.get("name"),
+            "customer_platform_id": optional_id(customer.get("id")),
+            "email": customer.get("email"),
+            "email_normalized": normalize_email(customer.get("email")),
+            "currency": ((c.get("totalPriceSet") or {}).get("shopMoney") or {}).get("currencyCode"),
+            "total_price": _amount(c.get("totalPriceSet")),
+            "channel": "online_store",
+            "recovery_url": c.get("abandonedCheckoutUrl"),
+            "completed_at": parse_time(c.get("completedAt")),
+            "raw": c,
+        },
+    )
+    return batch
+
+
 GRAPHQL_MAPPERS = {
+    "checkouts": checkout_from_graphql,
     "customers": customer_from_graphql,
     "orders": order_from_graphql,
     "products": product_from_graphql,

@@ -44,7 +44,14 @@ PRODUCT_FIELDS = """id title handle status vendor productType tags createdAt upd
   collections(first: 5) { nodes { title } }
   variants(first: 20) { nodes { id title sku price inventoryQuantity inventoryItem { id } } }"""
 
+CHECKOUT_FIELDS = """id name createdAt updatedAt completedAt abandonedCheckoutUrl customer { id email }
+  totalPriceSet { shopMoney { amount currencyCode } }"""
+
 FIELDS = {"customers": CUSTOMER_FIELDS, "orders": ORDER_FIELDS, "products": PRODUCT_FIELDS}
+# abandoned checkouts have no updated-time sort or bulk export: pages by creation time
+CHECKOUTS_PAGE = f"""query($after: String, $query: String) {{
+  abandonedCheckouts(first: 100, after: $after, query: $query, sortKey: CREATED_AT) {{
+    nodes {{ {CHECKOUT_FIELDS} }} pageInfo {{ hasNextPage endCursor }} }} }}"""
 PAGE_SIZE = {"customers": 100, "orders": 10, "products": 15}
 
 

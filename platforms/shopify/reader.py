@@ -35,6 +35,7 @@ BULK_ABOVE = 250  # an incremental run with more changes than this reads them by
 BULK_RESTARTS = 3
 POLL_MAX_S = 5.0
 KINDS = {"customers": "Customer", "orders": "Order", "products": "Product"}
+CHECKOUT_LOOKBACK = timedelta(days=7)
 
 
 def search_time(at: datetime) -> str:
@@ -55,6 +56,8 @@ class ShopifyReader:
     def chunks(
         self, entity: str, since: datetime | None, until: datetime, cursor: str | None
     ) -> Iterator[Chunk]:
+        if entity == "checkouts":
+            return self._checkouts(since, until, cursor)
         if since is None:
             return self._backfill(entity, until, cursor)
         return self._changes(entity, f"updated_at:>'{search_time(since)}' AND {_upto(until)}", cursor)
@@ -186,6 +189,28 @@ class ShopifyReader:
             if entity == "orders":
                 for order in page["nodes"]:
                     self.with_all_line_items(order)
+            yield Chunk(page["nodes"], json.dumps({"after": after}), total)
+            total = None
+            if not page["pageInfo"]["hasNextPage"]:
+                return
+
+    def _checkouts(self, since: datetime | None, until: datetime, cursor: str | None) -> Iterator[Chunk]:
+        """Abandoned checkouts by creation time (they have no updated-time search we can rely
+        on): a re-sync re-reads those created in the last CHECKOUT_LOOKBACK, which covers the
+        days in which a checkout is usually recovered; checkouts/update webhooks do the rest."""
+        search = f"created_at:<='{search_time(until)}'"
+        if since is not None:
+            search += f" AND created_at:>='{search_time(since - CHECKOUT_LOOKBACK)}'"
+        after = json.loads(cursor)["after"] if cursor else None
+        total = None
+        if cursor is None:
+            found = self.client.graphql(queries.count_query("abandonedCheckouts"), {"query": search})["data"]
+            total = int((found.get("abandonedCheckoutsCount") or {}).get("count") or 0)
+        while True:
+            page = self.client.graphql(queries.CHECKOUTS_PAGE, {"after": after, "query": search})["data"][
+                "abandonedCheckouts"
+            ]
+            after = page["pageInfo"]["endCursor"] or after
             yield Chunk(page["nodes"], json.dumps({"after": after}), total)
             total = None
             if not page["pageInfo"]["hasNextPage"]:

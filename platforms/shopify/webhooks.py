@@ -43,6 +43,9 @@ MAPPERS: dict[str, Mapper] = {
     "products/create": mapper.product_rows,
     "products/update": mapper.product_rows,
     "products/delete": mapper.deletion("products"),
+    "checkouts/create": mapper.checkout_rows,
+    "checkouts/update": mapper.checkout_rows,
+    "checkouts/delete": mapper.deletion("checkouts"),
 }
 # topics that are acted on rather than mapped to rows
 ACTIONS = {

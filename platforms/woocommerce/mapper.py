@@ -95,6 +95,31 @@ def _meta(payload: dict[str, Any]) -> dict[str, Any]:
     return {str(m.get("key")): m.get("value") for m in payload.get("meta_data") or [] if isinstance(m, dict)}
 
 
+def checkout_draft(o: dict[str, Any], order_id: int, version: Any) -> Batch:
+    """A `checkout-draft` order: a checkout under way (it becomes the order with the same id)."""
+    billing = o.get("billing") or {}
+    batch = Batch()
+    batch.add(
+        "checkouts",
+        {
+            "platform_id": order_id,
+            "source_updated_at": version,
+            "source_created_at": parse_time(o.get("date_created_gmt")),
+            "name": f"#{o.get('number') or order_id}",
+            "customer_platform_id": optional_id(o.get("customer_id")),
+            "email": billing.get("email") or None,
+            "email_normalized": normalize_email(billing.get("email")),
+            "currency": o.get("currency"),
+            "total_price": money(o.get("total")),
+            "channel": channel_of(o.get("created_via") or "store-api"),
+            "recovery_url": None,
+            "completed_at": None,
+            "raw": o,
+        },
+    )
+    return batch
+
+
 def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
     o = unwrap(o)
     order_id = record_id(o.get("id"))
@@ -103,6 +128,8 @@ def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
     if o.get("status") == "trash":
         batch.delete("orders", order_id, version)
         return batch
+    if o.get("status") == "checkout-draft":  # the block checkout's cart, not an order (yet)
+        return checkout_draft(o, order_id, version)
     meta = _meta(o)
     billing, shipping = o.get("billing") or {}, o.get("shipping") or {}
     currency = o.get("currency")

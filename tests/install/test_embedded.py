@@ -16,6 +16,7 @@ from connector.models import Store
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.world import World
 from tests.rig import SHOP, Rig, build
+from webhooks.subscriptions import SHOPIFY_TOPICS
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +50,7 @@ def test_a_shop_without_a_token_is_installed_by_token_exchange(rig: Rig) -> None
         assert store is not None
         credentials = rig.app.extensions["crm.vault"].open(store.credentials)
     assert credentials["access_token"] in rig.sandbox.world.shops[SHOP].tokens
-    assert len(rig.sandbox.world.shops[SHOP].subscriptions) == 19
+    assert len(rig.sandbox.world.shops[SHOP].subscriptions) == len(SHOPIFY_TOPICS) == 22
     again = requests.get(
         f"{rig.url}/shopify/app", headers={"Authorization": f"Bearer {token(rig)}"}, timeout=30
     )

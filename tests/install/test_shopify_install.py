@@ -18,6 +18,7 @@ from platforms.sandbox.generator import Sizes
 from platforms.sandbox.world import World
 from platforms.shopify.install import query_hmac
 from tests.rig import SHOP, Rig, build
+from webhooks.subscriptions import SHOPIFY_TOPICS
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +44,7 @@ def test_a_merchant_installs_through_the_redirects(rig: Rig) -> None:
     assert credentials["refresh_token"].startswith("shprt_") and credentials["expires_at"] > time.time()
     shop = rig.sandbox.world.shops[SHOP]
     assert credentials["access_token"] in shop.tokens
-    assert len(shop.subscriptions) == 19  # webhooks registered on install
+    assert len(shop.subscriptions) == len(SHOPIFY_TOPICS) == 22  # webhooks registered on install
     queued = get_queue("sync", rig.redis).get_jobs()
     assert sorted(j.args[1] for j in queued) == [
         "customers",
