@@ -2,29 +2,52 @@
 
 A token sees only its own account's stores, orders and contacts; anything else is 404,
 exactly as if it did not exist. Credentials and secrets are never part of an answer.
-This is the tenancy core the fuller API (issue 8) builds on.
+Lists come in cursor pages (`limit`, `cursor` → `next_cursor`); bad parameters get a 400
+naming the parameter. The OpenAPI document describing all of it is `connector/openapi.py`.
 """
 
 from __future__ import annotations
 
+import csv
 import functools
 import hashlib
+import io
 import secrets
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
-from connector import db
-from connector.models import ApiToken, Contact, Order, Store
+from connector import db, insights, openapi, settings_of, vault_of, views
+from connector.errors import BadInput, ConnectorError, NotFound
+from connector.models import ApiToken, DeadLetter, Store
 from connector.stores import describe
 from connector.types import utcnow
 from connector.web import answer
+from sync import retry
+from webhooks import subscriptions
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+BIGGEST_ID = 2**63 - 1
+
+
+class IdConverter(IntegerConverter):
+    """A record id in a path: 1 to 2^63-1 (a larger number is no record of ours: 404)."""
+
+    def __init__(self, url_map: Any) -> None:
+        super().__init__(url_map, min=1, max=BIGGEST_ID)
+
+
+@bp.record_once
+def _id_converter(state: Any) -> None:
+    state.app.url_map.converters.setdefault("id", IdConverter)
+
+
 TOKEN_PREFIX = "crm_"
 
 
@@ -60,6 +83,11 @@ def _not_found(kind: str) -> ResponseReturnValue:
     return answer(404, f"no such {kind}")
 
 
+@bp.get("/openapi.json")
+def openapi_document() -> ResponseReturnValue:
+    return openapi.document(), 200
+
+
 @bp.get("/stores")
 @authenticated
 def stores() -> ResponseReturnValue:
@@ -68,7 +96,7 @@ def stores() -> ResponseReturnValue:
         return {"stores": describe(s, rows)}, 200
 
 
-@bp.get("/stores/<int:store_id>")
+@bp.get("/stores/<id:store_id>")
 @authenticated
 def store(store_id: int) -> ResponseReturnValue:
     with db.session() as s:
@@ -78,46 +106,167 @@ def store(store_id: int) -> ResponseReturnValue:
         return describe(s, [found])[0], 200
 
 
-@bp.get("/orders/<int:order_id>")
+@bp.get("/stores/<id:store_id>/webhooks")
 @authenticated
-def order(order_id: int) -> ResponseReturnValue:
-    with db.session() as s:
-        found = s.scalar(
-            select(Order)
-            .join(Store, Store.id == Order.store_id)
-            .where(Order.id == order_id, Store.account_id == g.account_id)
-        )
+def webhook_health(store_id: int) -> ResponseReturnValue:
+    return _webhooks(store_id, fix=False)
+
+
+@bp.post("/stores/<id:store_id>/webhooks/repair")
+@authenticated
+def webhook_repair(store_id: int) -> ResponseReturnValue:
+    return _webhooks(store_id, fix=True)
+
+
+def _webhooks(store_id: int, *, fix: bool) -> ResponseReturnValue:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with db.session() as s, s.begin():
+        found = s.scalar(select(Store).where(Store.id == store_id, Store.account_id == g.account_id))
         if found is None:
-            return _not_found("order")
-        fields = (
-            "id",
-            "store_id",
-            "platform_id",
-            "name",
-            "email",
-            "currency",
-            "total_price",
-            "financial_status",
-            "fulfillment_status",
-            "channel",
-            "source_created_at",
-            "deleted_at",
-        )
-        return {f: _json(getattr(found, f)) for f in fields}, 200
+            return _not_found("store")
+        try:
+            act = subscriptions.repair if fix else subscriptions.check
+            health = act(settings_of(app), vault_of(app), found)
+        except ConnectorError as exc:
+            return answer(502, f"the platform could not be asked: {exc.reason}")
+        return health.as_dict(), 200
 
 
-@bp.get("/contacts/<int:contact_id>")
+def _read(work: Callable[[Connection], Any]) -> ResponseReturnValue:
+    """Run a read in one connection; bad input is a 400 naming the field, an unknown id a 404."""
+    try:
+        with db.get_engine().connect() as conn:
+            return work(conn)
+    except BadInput as exc:
+        return answer(400, exc.reason)
+    except NotFound as exc:
+        return _not_found(exc.reason)
+
+
+def _rules() -> insights.Rules:
+    return insights.Rules.of(current_app)
+
+
+@bp.get("/contacts")
+@authenticated
+def contacts() -> ResponseReturnValue:
+    def work(conn: Connection) -> ResponseReturnValue:
+        if request.args.get("format") == "csv":
+            return _csv(conn)
+        items, cursor = views.contacts(conn, g.account_id, request.args, _rules())
+        return {"items": items, "next_cursor": cursor}, 200
+
+    return _read(work)
+
+
+CSV_FIELDS = ("id", "email", "phone", "first_name", "last_name", "orders", "segment", "advocate", "inactive")
+
+
+def _csv(conn: Connection) -> ResponseReturnValue:
+    """The whole filtered list (every page) as CSV."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*CSV_FIELDS, "spend", "last_order_at"], extrasaction="ignore")
+    writer.writeheader()
+    page: views.Page | None = views.Page(views.MAX_LIMIT)
+    while page is not None:
+        items, cursor = views.contacts(conn, g.account_id, request.args, _rules(), page)
+        for item in items:
+            spend = "; ".join(f"{amount} {cur}" for cur, amount in item["spend"].items())
+            writer.writerow({**item, "spend": spend})
+        page = views.Page(views.MAX_LIMIT, views.decode_cursor(cursor)) if cursor else None
+    headers = {"Content-Disposition": 'attachment; filename="contacts.csv"'}
+    return Response(out.getvalue(), mimetype="text/csv", headers=headers)
+
+
+@bp.get("/contacts/<id:contact_id>")
 @authenticated
 def contact(contact_id: int) -> ResponseReturnValue:
-    with db.session() as s:
-        found = s.scalar(select(Contact).where(Contact.id == contact_id, Contact.account_id == g.account_id))
-        if found is None:
-            return _not_found("contact")
-        fields = ("id", "email", "phone_e164", "first_name", "last_name")
-        return {f: _json(getattr(found, f)) for f in fields}, 200
+    def work(conn: Connection) -> ResponseReturnValue:
+        found = views.contact_360(conn, g.account_id, contact_id, _rules())
+        return (found, 200) if found is not None else _not_found("contact")
+
+    return _read(work)
 
 
-def _json(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value) if not hasattr(value, "isoformat") else value.isoformat()
+@bp.get("/orders")
+@authenticated
+def orders() -> ResponseReturnValue:
+    def work(conn: Connection) -> ResponseReturnValue:
+        items, cursor = views.orders(conn, g.account_id, request.args)
+        return {"items": items, "next_cursor": cursor}, 200
+
+    return _read(work)
+
+
+@bp.get("/orders/<id:order_id>")
+@authenticated
+def order(order_id: int) -> ResponseReturnValue:
+    def work(conn: Connection) -> ResponseReturnValue:
+        found = views.order_detail(conn, g.account_id, order_id)
+        return (found, 200) if found is not None else _not_found("order")
+
+    return _read(work)
+
+
+@bp.get("/products")
+@authenticated
+def products() -> ResponseReturnValue:
+    return _read(lambda conn: ({"items": views.products(conn, g.account_id, request.args)}, 200))
+
+
+@bp.get("/reports/channels")
+@authenticated
+def channel_report() -> ResponseReturnValue:
+    weights = settings_of(current_app).channel_credit
+    return _read(lambda conn: (views.channel_report(conn, g.account_id, request.args, weights), 200))
+
+
+@bp.get("/reports/sales-by-region")
+@authenticated
+def sales_by_region() -> ResponseReturnValue:
+    return _read(lambda conn: (views.sales_by_region(conn, g.account_id, request.args), 200))
+
+
+@bp.get("/segments")
+@authenticated
+def segments() -> ResponseReturnValue:
+    return _read(lambda conn: ({"items": views.segments(conn, g.account_id)}, 200))
+
+
+@bp.get("/reengagement")
+@authenticated
+def reengagement() -> ResponseReturnValue:
+    return _read(lambda conn: ({"items": views.reengagement(conn, g.account_id, _rules())}, 200))
+
+
+@bp.get("/dead-letters")
+@authenticated
+def dead_letters() -> ResponseReturnValue:
+    def work(conn: Connection) -> ResponseReturnValue:
+        rows = conn.execute(
+            select(DeadLetter)
+            .join(Store, Store.id == DeadLetter.store_id)
+            .where(Store.account_id == g.account_id, DeadLetter.resolved_at.is_(None))
+            .order_by(DeadLetter.id)
+            .limit(500)
+        ).all()
+        fields = ("id", "store_id", "kind", "entity", "platform_id", "reason", "attempts", "created_at")
+        return {"items": [{f: views.plain(getattr(r, f)) for f in fields} for r in rows]}, 200
+
+    return _read(work)
+
+
+@bp.post("/dead-letters/<id:letter_id>/retry")
+@authenticated
+def retry_dead_letter(letter_id: int) -> ResponseReturnValue:
+    try:
+        return retry.retry(current_app._get_current_object(), letter_id, g.account_id), 200  # type: ignore[attr-defined]
+    except BadInput:
+        return _not_found("dead letter")
+
+
+@bp.post("/dead-letters/retry-all")
+@authenticated
+def retry_all_dead_letters() -> ResponseReturnValue:
+    done = retry.retry_all(current_app._get_current_object(), g.account_id)  # type: ignore[attr-defined]
+    return {"items": done}, 200

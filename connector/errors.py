@@ -25,6 +25,10 @@ class BadInput(ConnectorError):
     """The caller's input is invalid: reject it with this message; nothing was changed."""
 
 
+class NotFound(ConnectorError):
+    """No such record for this caller (another tenant's is the same as none): answer 404."""
+
+
 class RetryLater(ConnectorError):
     """Transient (rate limit, timeout, 5xx, a service down): retry with backoff."""
 

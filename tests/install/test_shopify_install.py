@@ -46,11 +46,7 @@ def test_a_merchant_installs_through_the_redirects(rig: Rig) -> None:
     assert credentials["access_token"] in shop.tokens
     assert len(shop.subscriptions) == len(SHOPIFY_TOPICS) == 22  # webhooks registered on install
     queued = get_queue("sync", rig.redis).get_jobs()
-    assert sorted(j.args[1] for j in queued) == [
-        "customers",
-        "orders",
-        "products",
-    ]  # and the backfill asked for
+    assert sorted(j.args[1] for j in queued) == ["checkouts", "customers", "orders", "products"]  # backfill
     assert install(rig, requests.Session()).status_code == 200  # re-installing reuses the store
     with session(rig.app) as s:
         assert len(s.scalars(select(Store).where(Store.domain == SHOP)).all()) == 1
