@@ -35,6 +35,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     queue.init_app(app, settings)
 
     from connector.api import bp as api_bp
+    from connector.dashboard import bp as dashboard_bp
     from connector.embedded import bp as embedded_bp
     from connector.health import bp as health_bp
     from connector.install_views import bp as install_bp
@@ -51,6 +52,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(install_woo_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(subscribe_bp)
+    app.register_blueprint(dashboard_bp)
     return app
 
 

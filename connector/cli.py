@@ -15,6 +15,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
+from sqlalchemy.exc import IntegrityError
 
 from connector import create_app, db, queue, settings_of, stores, vault_of
 from connector.errors import ConnectorError, Reauthorize
@@ -351,6 +352,39 @@ def tokens_create(account: str, name: str) -> None:
     with db.session(app) as s, s.begin():
         token = create_token(s, stores.account_named(s, account).id, name)
     click.echo(token)
+
+
+# --- dashboard users ------------------------------------------------------------------------
+
+
+@cli.group("users")
+def users_group() -> None:
+    """Dashboard sign-ins, each seeing one merchant account."""
+
+
+@users_group.command("create")
+@click.option("--email", required=True, help="the sign-in e-mail")
+@click.option("--account", default="default", show_default=True, help="merchant account name")
+@click.option("--password", help="at least 10 characters (default: one is generated and printed once)")
+def users_create(email: str, account: str, password: str | None) -> None:
+    """Create a dashboard sign-in for the account."""
+    import secrets as random
+
+    from connector.dashboard import create_user
+
+    app = _app()
+    _ready(app)
+    chosen = password or random.token_urlsafe(12)
+    try:
+        with db.session(app) as s, s.begin():
+            create_user(s.connection(), stores.account_named(s, account).id, email, chosen)
+    except ConnectorError as exc:
+        raise click.UsageError(exc.reason) from None
+    except IntegrityError:
+        raise click.UsageError(f"--email: {email} already has a sign-in") from None
+    click.echo(
+        f"{email} can sign in at {settings_of(app).app_url}/login" + ("" if password else f" with {chosen}")
+    )
 
 
 # --- secrets -------------------------------------------------------------------------------

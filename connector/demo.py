@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 import shutil
 import threading
 import time
@@ -48,6 +49,7 @@ from sync.engine import ENTITIES
 from sync.events import sweep
 
 DEMO_SCOPES = "read_customers,read_orders,read_all_orders,read_products"
+DEMO_LOGIN = "demo@crm-connector.local"
 LIVE_CHANGES = [
     ("orders", "create", 40),
     ("orders", "update", 30),
@@ -227,6 +229,17 @@ def crm_summary(demo: Demo) -> list[str]:
     return lines
 
 
+def dashboard_login(demo: Demo) -> str:
+    """A dashboard sign-in for the demo's merchant account, printed once."""
+    from connector.dashboard import create_user
+
+    password = secrets.token_urlsafe(12)
+    with db.get_engine(demo.app).begin() as conn:
+        account = conn.execute(select(stores.Store.account_id).limit(1)).scalar_one()
+        create_user(conn, account, DEMO_LOGIN, password)
+    return f"dashboard: {demo.url}/ (sign in as {DEMO_LOGIN} with {password})"
+
+
 def run_demo(instance: Path, port: int, sizes: Sizes, seed: int, echo: Any) -> Demo:
     started = time.monotonic()
     demo = start(instance, port, sizes, seed)
@@ -247,6 +260,7 @@ def run_demo(instance: Path, port: int, sizes: Sizes, seed: int, echo: Any) -> D
     echo("a shopper's erasure request (customers/redact) was received and honoured")
     for line in summary(demo, started):
         echo(line)
+    echo(dashboard_login(demo))
     if failed:
         raise SystemExit(1)
     return demo

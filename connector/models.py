@@ -453,6 +453,18 @@ class DeadLetter(Base):
     resolved_at: Mapped[datetime | None]
 
 
+class DashboardUser(Base):
+    """A person who signs in to the dashboard; sees exactly one merchant account."""
+
+    __tablename__ = "dashboard_users"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
 class ApiToken(Base):
     """A bearer token for the JSON API, scoped to one merchant account; only its hash is kept."""
 

@@ -166,6 +166,7 @@ SCHEMAS: dict[str, Any] = {
                     {
                         "id": INT,
                         "store_id": INT,
+                        "store": NSTR,
                         "name": NSTR,
                         "created_at": NSTR,
                         "total": NSTR,

@@ -17,11 +17,27 @@ from sqlalchemy.orm import Session
 from connector import logs
 from connector.crypto import Vault
 from connector.errors import BadInput
-from connector.models import Account, Customer, Order, PlatformRecord, Product, Store, SyncState, WebhookInbox
+from connector.models import (
+    Account,
+    Checkout,
+    Customer,
+    Order,
+    PlatformRecord,
+    Product,
+    Store,
+    SyncState,
+    WebhookInbox,
+)
+from platforms import CORE_ENTITIES, SYNCED
 from sync.checkpoints import Progress
 
 log = logs.get(__name__)
-ENTITIES: dict[str, type[PlatformRecord]] = {"customers": Customer, "orders": Order, "products": Product}
+ENTITIES: dict[str, type[PlatformRecord]] = {
+    "customers": Customer,
+    "orders": Order,
+    "products": Product,
+    "checkouts": Checkout,
+}
 
 
 def account_named(session: Session, name: str) -> Account:
@@ -153,7 +169,9 @@ def describe(session: Session, stores: list[Store]) -> list[dict[str, Any]]:
             "domain": s.domain,
             "status": s.status,
             "entities": {
-                name: _entity(counts[name].get(s.id, 0), states.get((s.id, name))) for name in ENTITIES
+                name: _entity(counts[name].get(s.id, 0), states.get((s.id, name)))
+                for name in ENTITIES
+                if name in SYNCED.get(s.platform, CORE_ENTITIES)
             },
         }
         for s in stores

@@ -205,6 +205,7 @@ def contact_360(
     if c is None:
         return None
     stores = store_ids(conn, account_id)
+    domains = dict(conn.execute(select(Store.id, Store.domain).where(Store.id.in_(stores))).all())
     now = utcnow()
     orders = conn.execute(
         select(Order)
@@ -247,6 +248,7 @@ def contact_360(
                 {
                     "id": o.id,
                     "store_id": o.store_id,
+                    "store": domains.get(o.store_id),
                     "name": o.name,
                     "created_at": o.source_created_at,
                     "total": o.total_price,
@@ -277,6 +279,7 @@ def contact_360(
             plain(
                 {
                     "store_id": r.store_id,
+                    "store": domains.get(r.store_id),
                     "orders": r.orders,
                     "spend": r.spend,
                     "currency": r.currency,

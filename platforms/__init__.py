@@ -14,6 +14,10 @@ PLATFORMS: dict[str, str] = {
     "shopify": "platforms.shopify",
     "woocommerce": "platforms.woocommerce",
 }
+# what each platform's reader syncs: the three core entities everywhere, and Shopify's
+# abandoned checkouts (WooCommerce's checkout drafts arrive as order webhooks)
+CORE_ENTITIES = ("customers", "products", "orders")
+SYNCED: dict[str, tuple[str, ...]] = {"shopify": (*CORE_ENTITIES, "checkouts"), "woocommerce": CORE_ENTITIES}
 
 
 def platform_module(platform: str, part: str) -> ModuleType:

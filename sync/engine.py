@@ -27,15 +27,13 @@ from connector.models import DeadLetter, Store, SyncRun
 from connector.records import apply_isolating
 from connector.stores import needs_reauthorisation
 from connector.types import utcnow
-from platforms import platform_module
+from platforms import CORE_ENTITIES, SYNCED, platform_module
 from platforms.base import Batch, Chunk, MapContext, MappingError, Reader
 from sync import checkpoints, reconcile
 
 log = logs.get(__name__)
-ENTITIES = ("customers", "products", "orders")
-# what each platform syncs: the three above, and Shopify's abandoned checkouts (WooCommerce's
-# checkout drafts arrive as order webhooks)
-ENTITIES_OF = {"shopify": (*ENTITIES, "checkouts"), "woocommerce": ENTITIES}
+ENTITIES = CORE_ENTITIES
+ENTITIES_OF = SYNCED
 RECONCILED = set(ENTITIES)  # deletions are reconciled by id sets for these
 
 

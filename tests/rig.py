@@ -113,3 +113,24 @@ def build(app_env: dict[str, str], world: World, redis_url: str) -> Iterator[Rig
     server.shutdown()
     sandbox.stop()
     app.extensions["crm.engine"].dispose()
+
+
+def build_synced(
+    app_env: dict[str, str], world: World, redis_url: str, *, entities: str = "all"
+) -> Iterator[Rig]:
+    """A rig whose shop and site are backfilled (every entity their platform syncs, or only
+    the three core ones) and whose insights are scored, as the hourly job would."""
+    from connector import insights
+    from connector.db import get_engine
+    from platforms import CORE_ENTITIES, SYNCED
+    from sync.engine import run_step
+
+    for rig in build(app_env, world, redis_url):
+        with rig.app.app_context():
+            for store in (rig.shop, rig.site):
+                for entity in SYNCED[store.platform] if entities == "all" else CORE_ENTITIES:
+                    assert run_step(rig.app, store.id, entity, "test-owner").outcome == "done"
+        with get_engine(rig.app).begin() as conn:
+            for store in (rig.shop, rig.site):
+                insights.score(conn, store.id)
+        yield rig

@@ -18,30 +18,20 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import select
 
-from connector import insights
 from connector.api import create_token
 from connector.db import get_engine, session
 from connector.models import Contact, DeadLetter, Store
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.world import World
-from sync.engine import ENTITIES_OF, run_step
-from tests.rig import Rig, build
+from tests.rig import Rig, build_synced
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def api_rig(app_env: dict[str, str], redis_conn: redis.Redis, redis_url: str) -> Iterator[tuple[Rig, str]]:
-    for rig in build(
-        app_env, World(seed=5, sizes=Sizes(customers=60, orders=300, products=15), plan="plus"), redis_url
-    ):
-        with rig.app.app_context():
-            for store in (rig.shop, rig.site):
-                for entity in ENTITIES_OF[store.platform]:
-                    assert run_step(rig.app, store.id, entity, "test").outcome == "done"
-            with get_engine(rig.app).begin() as conn:
-                for store in (rig.shop, rig.site):
-                    insights.score(conn, store.id)
+    world = World(seed=5, sizes=Sizes(customers=60, orders=300, products=15), plan="plus")
+    for rig in build_synced(app_env, world, redis_url):
         with session(rig.app) as s, s.begin():
             token = create_token(s, s.get_one(Store, rig.shop.id).account_id, "test")
         yield rig, token

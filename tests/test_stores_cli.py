@@ -58,7 +58,9 @@ def test_connect_both_platforms_and_list_them(app: Flask, app_env: dict[str, str
         ("woocommerce", "https://shop.example.com", "active"),
     ]
     never = {"count": 0, "state": "never", "last_synced_at": None, "last_error": None, "progress": None}
-    assert rows[0]["entities"] == {"customers": never, "orders": never, "products": never}
+    core = {"customers": never, "orders": never, "products": never}
+    assert rows[0]["entities"] == {**core, "checkouts": never}  # a shop also has abandoned checkouts
+    assert rows[1]["entities"] == core
     assert set(rows[0]) == {"id", "platform", "domain", "status", "entities"}
 
 

@@ -271,19 +271,7 @@ class Dataset:
         guest = r.random() < 0.15
         customer = None if guest else int(n_customers * r.random() ** 2.2)  # skewed: repeat buyers
         person = self.person_of(customer) if customer is not None else guest_person(self, i)
-        lines: list[dict[str, Any]] = []
-        for n in range(1 + int(r.random() ** 2 * 4)):
-            p = r.randrange(max(self.sizes.products, 1))
-            v = r.randrange(variant_count(self, p))
-            lines.append(
-                {
-                    "index": n,
-                    "product": p,
-                    "variant": v,
-                    "quantity": 1 + int(r.random() ** 3 * 3),
-                    "price": self.product(p)["variants"][v]["price"],
-                }
-            )
+        lines = pick_lines(self, r, 1 + int(r.random() ** 2 * 4), most_extra=3)
         subtotal = sum((ln["price"] * ln["quantity"] for ln in lines), Decimal("0.00"))
         discount = (
             (subtotal * Decimal("0.10")).quantize(Decimal("0.01")) if r.random() < 0.2 else Decimal("0.00")
@@ -334,6 +322,25 @@ class Dataset:
         }
 
 
+def pick_lines(ds: Dataset, r: random.Random, count: int, *, most_extra: int) -> list[dict[str, Any]]:
+    """`count` cart lines: a product, one of its variants, a quantity skewed towards one."""
+    lines = []
+    for n in range(count):
+        p = r.randrange(max(ds.sizes.products, 1))
+        v = r.randrange(variant_count(ds, p))
+        quantity = 1 + int(r.random() ** 3 * most_extra)
+        lines.append(
+            {
+                "index": n,
+                "product": p,
+                "variant": v,
+                "quantity": quantity,
+                "price": ds.product(p)["variants"][v]["price"],
+            }
+        )
+    return lines
+
+
 def checkout_count(ds: Dataset) -> int:
     """Abandoned checkouts (Shopify): one for every three orders, spread over the same span."""
     return ds.sizes.orders // 3 if ds.platform == "shopify" else 0
@@ -346,19 +353,7 @@ def checkout(ds: Dataset, i: int) -> dict[str, Any]:
     n = max(checkout_count(ds), 1)
     created = (ds.anchor - ds.span + ds.span / n * i + timedelta(minutes=7)).replace(microsecond=0)
     customer = int(max(ds.sizes.customers, 1) * r.random() ** 1.5) if r.random() < 2 / 3 else None
-    lines = []
-    for k in range(1 + int(r.random() ** 2 * 3)):
-        p = r.randrange(max(ds.sizes.products, 1))
-        v = r.randrange(variant_count(ds, p))
-        lines.append(
-            {
-                "index": k,
-                "product": p,
-                "variant": v,
-                "quantity": 1 + int(r.random() ** 3 * 2),
-                "price": ds.product(p)["variants"][v]["price"],
-            }
-        )
+    lines = pick_lines(ds, r, 1 + int(r.random() ** 2 * 3), most_extra=2)
     total = sum((ln["price"] * ln["quantity"] for ln in lines), Decimal("0.00"))
     completed = created + timedelta(hours=1 + r.randrange(72)) if r.random() < 0.15 else None
     return {

@@ -12,20 +12,14 @@ import redis
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.state import SandboxStore
 from platforms.sandbox.world import World
-from sync.engine import ENTITIES, run_step
-from tests.rig import SHOP, Rig, build
+from tests.rig import SHOP, Rig, build_synced
 
 SIZES = Sizes(customers=120, orders=700, products=30)
 
 
 @pytest.fixture
 def synced(app_env: dict[str, str], redis_conn: redis.Redis, redis_url: str) -> Iterator[Rig]:
-    for rig in build(app_env, World(seed=31, sizes=SIZES, plan="plus"), redis_url):
-        with rig.app.app_context():
-            for store_id in (rig.shop.id, rig.site.id):
-                for entity in ENTITIES:
-                    assert run_step(rig.app, store_id, entity, "test-owner").outcome == "done"
-        yield rig
+    yield from build_synced(app_env, World(seed=31, sizes=SIZES, plan="plus"), redis_url, entities="core")
 
 
 def sandbox_store(rig: Rig, store_id: int) -> SandboxStore:

@@ -79,7 +79,13 @@ def steps_open(rig: Rig) -> set[int]:
 def all_done(rig: Rig, store_ids: list[int]) -> bool:
     with get_engine(rig.app).connect() as conn:
         states = (
-            conn.execute(select(SyncState.state).where(SyncState.store_id.in_(store_ids))).scalars().all()
+            conn.execute(
+                select(SyncState.state).where(
+                    SyncState.store_id.in_(store_ids), SyncState.entity.in_(ENTITIES)
+                )
+            )
+            .scalars()
+            .all()
         )
     return len(states) == len(store_ids) * len(ENTITIES) and all(s == "done" for s in states)
 

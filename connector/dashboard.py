@@ -1,0 +1,271 @@
+"""The merchant dashboard: server-rendered pages (no build step), login required, every
+page scoped to the signed-in user's merchant account, every form CSRF-protected.
+
+Pages: stores (sync progress and ETA, webhook health with a repair button, failed
+records with their reasons and a retry), contacts and a contact's 360° view, the channel
+report with a chart, sales by region and low stock, segments and the re-engagement
+list, subscriptions. The data comes from `connector.views`, as the JSON API's does.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+from werkzeug.security import check_password_hash, generate_password_hash
+from wtforms import ValidationError
+
+from connector import db, insights, logs, reports, settings_of, vault_of, views
+from connector.errors import BadInput, ConnectorError, NotFound
+from connector.models import Account, Contact, DashboardUser, DeadLetter, ProductSubscription, Store
+from connector.stores import describe
+from connector.types import utcnow
+from sync import retry
+from webhooks import subscriptions
+
+bp = Blueprint("dashboard", __name__)
+log = logs.get(__name__)
+
+
+def create_user(conn: Connection, account_id: int, email: str, password: str) -> int:
+    if len(password) < 10:
+        raise BadInput("--password: at least 10 characters")
+    values = {
+        "account_id": account_id,
+        "email": email.strip().lower(),
+        "password_hash": generate_password_hash(password),
+    }
+    return int(conn.execute(insert(DashboardUser).values(**values).returning(DashboardUser.id)).scalar_one())
+
+
+def login_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        user_id = session.get("user_id")
+        if not user_id:
+            return redirect(url_for("dashboard.login", next=request.path))
+        with db.get_engine().connect() as conn:
+            user = conn.execute(select(DashboardUser).where(DashboardUser.id == user_id)).first()
+            if user is None:
+                session.clear()
+                return redirect(url_for("dashboard.login"))
+            g.user, g.account_id = user, user.account_id
+            g.account_name = conn.execute(select(Account.name).where(Account.id == user.account_id)).scalar()
+        if request.method == "POST":
+            try:
+                validate_csrf(request.form.get("csrf_token"))
+            except (ValidationError, CSRFError):
+                return render_template(
+                    "message.html", title="Form expired", text="Reload the page and try again."
+                ), 400
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+@bp.app_context_processor
+def _template_globals() -> dict[str, Any]:
+    return {"csrf_token": generate_csrf}
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    if request.method == "POST":
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except (ValidationError, CSRFError):
+            return render_template("login.html", error="The form expired: try again."), 400
+        email = (request.form.get("email") or "").strip().lower()
+        with db.get_engine().begin() as conn:
+            user = conn.execute(select(DashboardUser).where(DashboardUser.email == email)).first()
+            if user is None or not check_password_hash(
+                user.password_hash, request.form.get("password") or ""
+            ):
+                log.warning("dashboard login refused")
+                return render_template("login.html", error="Wrong e-mail or password.", email=email), 401
+            conn.execute(
+                update(DashboardUser).where(DashboardUser.id == user.id).values(last_login_at=utcnow())
+            )
+        session.clear()
+        session["user_id"] = user.id
+        log.info("dashboard login", extra={"user_id": user.id, "account_id": user.account_id})
+        target = request.args.get("next") or ""
+        return redirect(
+            target if target.startswith("/") and not target.startswith("//") else url_for("dashboard.stores")
+        )
+    return render_template("login.html", error=None, email="")
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> ResponseReturnValue:
+    session.clear()
+    return redirect(url_for("dashboard.login"))
+
+
+def _rules() -> insights.Rules:
+    return insights.Rules.of(current_app)
+
+
+@bp.get("/")
+@login_required
+def stores() -> ResponseReturnValue:
+    with db.session() as s:
+        rows = describe(
+            s, list(s.scalars(select(Store).where(Store.account_id == g.account_id).order_by(Store.id)))
+        )
+    with db.get_engine().connect() as conn:
+        letters = conn.execute(
+            select(DeadLetter)
+            .join(Store, Store.id == DeadLetter.store_id)
+            .where(Store.account_id == g.account_id, DeadLetter.resolved_at.is_(None))
+            .order_by(DeadLetter.id.desc())
+            .limit(100)
+        ).all()
+    running = any(e["state"] == "running" for r in rows for e in r["entities"].values())
+    return render_template("stores.html", stores=rows, letters=letters, refresh=running)
+
+
+def _own_store(store_id: int) -> Any:
+    with db.session() as s:
+        found = s.scalar(select(Store).where(Store.id == store_id, Store.account_id == g.account_id))
+    if found is None:
+        raise NotFound("store")
+    return found
+
+
+@bp.post("/stores/<int:store_id>/webhooks")
+@login_required
+def webhooks(store_id: int) -> ResponseReturnValue:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    fix = request.form.get("action") == "repair"
+    with db.session() as s, s.begin():
+        store = s.scalar(select(Store).where(Store.id == store_id, Store.account_id == g.account_id))
+        if store is None:
+            return render_template("message.html", title="Not found", text="No such store."), 404
+        try:
+            health = (subscriptions.repair if fix else subscriptions.check)(
+                settings_of(app), vault_of(app), store
+            )
+        except ConnectorError as exc:
+            flash(f"{store.domain}: the platform could not be asked ({exc.reason}).")
+            return redirect(url_for("dashboard.stores"))
+    state = (
+        "all present"
+        if health.ok
+        else f"missing: {', '.join(health.missing) or '-'}; disabled: {', '.join(health.disabled) or '-'}"
+    )
+    flash(f"{store.domain} webhooks {'repaired, ' if fix else ''}{state}.")
+    return redirect(url_for("dashboard.stores"))
+
+
+@bp.post("/dead-letters/<int:letter_id>/retry")
+@login_required
+def retry_letter(letter_id: int) -> ResponseReturnValue:
+    try:
+        done = retry.retry(current_app._get_current_object(), letter_id, g.account_id)  # type: ignore[attr-defined]
+        flash(f"Failed record {letter_id}: {done['outcome']}.")
+    except BadInput as exc:
+        flash(exc.reason)
+    return redirect(url_for("dashboard.stores"))
+
+
+@bp.post("/dead-letters/retry-all")
+@login_required
+def retry_letters() -> ResponseReturnValue:
+    done = retry.retry_all(current_app._get_current_object(), g.account_id)  # type: ignore[attr-defined]
+    flash(f"{len(done)} failed records retried.")
+    return redirect(url_for("dashboard.stores"))
+
+
+def _page(template: str, work: Callable[[Connection], dict[str, Any]]) -> ResponseReturnValue:
+    try:
+        with db.get_engine().connect() as conn:
+            return render_template(template, **work(conn))
+    except BadInput as exc:
+        return render_template("message.html", title="Check the filters", text=exc.reason), 400
+    except NotFound as exc:
+        return render_template("message.html", title="Not found", text=f"No such {exc.reason}."), 404
+
+
+@bp.get("/contacts")
+@login_required
+def contacts() -> ResponseReturnValue:
+    def work(conn: Connection) -> dict[str, Any]:
+        items, cursor = views.contacts(conn, g.account_id, request.args, _rules())
+        return {
+            "items": items,
+            "next_cursor": cursor,
+            "args": request.args,
+            "segments": [n for n, _r in insights.SEGMENTS],
+        }
+
+    return _page("contacts.html", work)
+
+
+@bp.get("/contacts/<int:contact_id>")
+@login_required
+def contact(contact_id: int) -> ResponseReturnValue:
+    def work(conn: Connection) -> dict[str, Any]:
+        found = views.contact_360(conn, g.account_id, contact_id, _rules())
+        if found is None:
+            raise NotFound("contact")
+        return {"c": found}
+
+    return _page("contact.html", work)
+
+
+@bp.get("/channels")
+@login_required
+def channels() -> ResponseReturnValue:
+    weights = settings_of(current_app).channel_credit
+    return _page(
+        "channels.html",
+        lambda conn: {"report": views.channel_report(conn, g.account_id, request.args, weights)},
+    )
+
+
+@bp.get("/sales")
+@login_required
+def sales() -> ResponseReturnValue:
+    def work(conn: Connection) -> dict[str, Any]:
+        ids = views.store_ids(conn, g.account_id)
+        low = {sid: reports.low_stock(conn, sid, utcnow()) for sid in ids}
+        return {"sales": views.sales_by_region(conn, g.account_id, request.args), "low": low}
+
+    return _page("sales.html", work)
+
+
+@bp.get("/segments")
+@login_required
+def segments() -> ResponseReturnValue:
+    return _page(
+        "segments.html",
+        lambda conn: {
+            "segments": views.segments(conn, g.account_id),
+            "reengage": views.reengagement(conn, g.account_id, _rules())[:200],
+        },
+    )
+
+
+@bp.get("/subscriptions")
+@login_required
+def product_subscriptions() -> ResponseReturnValue:
+    def work(conn: Connection) -> dict[str, Any]:
+        rows = conn.execute(
+            select(ProductSubscription.__table__, Contact.email.label("email"), Store.domain.label("domain"))
+            .join(Contact, Contact.id == ProductSubscription.contact_id)
+            .join(Store, Store.id == ProductSubscription.store_id)
+            .where(Store.account_id == g.account_id)
+            .order_by(ProductSubscription.id.desc())
+            .limit(500)
+        ).all()
+        return {"rows": rows}
+
+    return _page("subscriptions.html", work)
