@@ -1,7 +1,8 @@
 """`GET /metrics`: the connector's state in Prometheus text, read fresh at each scrape.
 
-Stores by status, live records and sync progress per store and entity, webhook deliveries
-by status, open dead letters by kind, and jobs waiting per queue. Stores are labelled by
+Stores by status, live records and sync progress per store and entity, sync step
+durations, webhook requests by outcome and stored deliveries by status, open dead letters
+by kind, outbox messages, and jobs waiting per queue. Stores are labelled by
 id only (no domain, no customer data), so a shared dashboard reveals no tenant.
 """
 
@@ -12,18 +13,19 @@ from typing import Any
 
 from flask import Blueprint, Response
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 from redis import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from connector.db import get_engine
-from connector.models import DeadLetter, Store, SyncState, WebhookInbox
+from connector.models import DeadLetter, NotificationOutbox, Store, SyncRun, SyncState, WebhookInbox
 from connector.queue import QUEUES, get_queue, get_redis
 from connector.stores import ENTITIES
 
 bp = Blueprint("metrics", __name__)
+WEBHOOK_COUNTERS = "crm:metrics:webhooks"
 
 
 @bp.get("/metrics")
@@ -31,6 +33,7 @@ def metrics() -> Response:
     registry = CollectorRegistry()
     registry.register(StateCollector(get_engine()))
     registry.register(QueueCollector())
+    registry.register(WebhookCounters())
     return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4; charset=utf-8")
 
 
@@ -72,6 +75,34 @@ class StateCollector(Collector):
             for kind, n in conn.execute(open_letters.group_by(DeadLetter.kind)):
                 letters.add_metric([kind], n)
             yield letters
+            steps = SummaryMetricFamily(
+                "crm_sync_step_duration_seconds", "Sync and reconcile steps run", labels=["entity", "outcome"]
+            )
+            seconds = func.sum(_seconds(conn.dialect.name))
+            for entity, outcome, n, total in conn.execute(
+                select(SyncRun.entity, SyncRun.outcome, func.count(), seconds)
+                .where(SyncRun.ended_at.is_not(None))
+                .group_by(SyncRun.entity, SyncRun.outcome)
+            ):
+                steps.add_metric([entity, outcome], count_value=n, sum_value=float(total or 0))
+            yield steps
+            mail = GaugeMetricFamily(
+                "crm_notifications", "Outbox messages by kind and status", labels=["kind", "status"]
+            )
+            for kind, status, n in conn.execute(
+                select(NotificationOutbox.kind, NotificationOutbox.status, func.count()).group_by(
+                    NotificationOutbox.kind, NotificationOutbox.status
+                )
+            ):
+                mail.add_metric([kind, status], n)
+            yield mail
+
+
+def _seconds(dialect: str) -> Any:
+    """A step's duration in seconds, in the database's own date arithmetic."""
+    if dialect == "postgresql":
+        return func.extract("epoch", SyncRun.ended_at - SyncRun.started_at)
+    return (func.julianday(SyncRun.ended_at) - func.julianday(SyncRun.started_at)) * 86400.0
 
 
 def _sync(states: Sequence[Any]) -> Iterator[Metric]:
@@ -95,6 +126,24 @@ def _sync(states: Sequence[Any]) -> Iterator[Metric]:
         if s.last_synced_at is not None:
             synced.add_metric(key, s.last_synced_at.timestamp())
     yield from (done, total, rate, running, failed, synced)
+
+
+class WebhookCounters(Collector):
+    """Every answer the webhook endpoints gave, counted in Redis by the receivers (so every
+    web process adds to the same numbers): accepted, deduplicated, ignored, rejected …"""
+
+    def collect(self) -> Iterator[Metric]:
+        total = CounterMetricFamily(
+            "crm_webhook_requests", "Webhook requests answered, by outcome", labels=["platform", "outcome"]
+        )
+        try:
+            counts = get_redis().hgetall(WEBHOOK_COUNTERS)
+        except (RedisError, OSError):
+            counts = {}
+        for field, n in sorted(counts.items()):
+            platform, _, outcome = (field.decode() if isinstance(field, bytes) else field).partition(":")
+            total.add_metric([platform, outcome], int(n))
+        yield total
 
 
 class QueueCollector(Collector):

@@ -54,3 +54,37 @@ def test_metrics_show_records_sync_progress_failures_and_queues(app: Flask, engi
     assert metrics[("crm_queue_jobs", (("queue", "sync"),))] == 0
     # and no tenant's domain appears in them
     assert "private-shop" not in app.test_client().get("/metrics").get_data(as_text=True)
+
+
+def test_metrics_count_webhook_answers_step_durations_and_messages(app: Flask, engine: Engine) -> None:
+    from datetime import timedelta
+
+    from connector.models import SyncRun
+
+    with engine.begin() as conn:
+        store_id = make_store(conn)
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        for seconds in (2, 4):
+            conn.execute(
+                insert(SyncRun).values(
+                    store_id=store_id,
+                    entity="orders",
+                    kind="sync",
+                    owner="t",
+                    started_at=start,
+                    ended_at=start + timedelta(seconds=seconds),
+                    outcome="done",
+                )
+            )
+    client = app.test_client()
+    # a forged delivery and a delivery for a store nobody connected
+    client.post("/webhooks/woocommerce/nobody", data=b"{}", headers={"X-WC-Webhook-Topic": "order.created"})
+    client.post("/webhooks/woocommerce/nobody", data=b"{}", headers={"X-WC-Webhook-Topic": "order.created"})
+    metrics = scrape(app)
+    steps = (("entity", "orders"), ("outcome", "done"))
+    assert metrics[("crm_sync_step_duration_seconds_count", steps)] == 2
+    assert abs(metrics[("crm_sync_step_duration_seconds_sum", steps)] - 6.0) < 0.01
+    assert (
+        metrics[("crm_webhook_requests_total", (("outcome", "unknown_store"), ("platform", "woocommerce")))]
+        == 2
+    )

@@ -14,7 +14,7 @@ import weakref
 
 import orjson
 import redis
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from connector import logs, settings_of, vault_of
 from connector.db import get_engine
 from connector.errors import BadInput
+from connector.metrics import WEBHOOK_COUNTERS
 from connector.models import Store
 from connector.queue import get_redis
 from connector.web import answer, requires_shopify
@@ -124,12 +125,27 @@ def _record(delivery: inbox.Delivery, *, spool_if_db_down: bool) -> ResponseRetu
         log.info(
             "webhook ignored: unknown topic", extra={"platform": delivery.platform, "topic": delivery.topic}
         )
+        g.webhook_outcome = "ignored"
         return answer(200, "topic not handled; ignored")
     try:
         new = inbox.record(get_engine(), get_redis(), delivery, spool_if_db_down=spool_if_db_down)
     except inbox.Unavailable as exc:
         return answer(503, f"{exc}; retry later")
+    g.webhook_outcome = "accepted" if new else "deduplicated"
     return answer(200, "accepted" if new else "duplicate; already accepted")
+
+
+OUTCOMES = {401: "rejected_signature", 400: "rejected_malformed", 404: "unknown_store", 413: "too_large"}
+
+
+@bp.after_request
+def _count(response: Response) -> Response:
+    """One counter per answer, in Redis (shared by every web process), for /metrics."""
+    platform = "shopify" if request.path.startswith("/webhooks/shopify") else "woocommerce"
+    outcome = g.get("webhook_outcome") or OUTCOMES.get(response.status_code, str(response.status_code))
+    with contextlib.suppress(redis.RedisError, OSError):
+        get_redis().hincrby(WEBHOOK_COUNTERS, f"{platform}:{outcome}", 1)
+    return response
 
 
 STORE_CACHE_S = 30.0
