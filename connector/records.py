@@ -16,7 +16,7 @@ from sqlalchemy import Table, and_, delete, not_, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from connector import consent, identity, insights, subscriptions
+from connector import consent, identity, insights, statistics, subscriptions
 from connector.models import UPSERTABLE
 from connector.types import utcnow
 from connector.upsert import TOMBSTONE_HASH, UpsertResult, dialect_insert, upsert
@@ -76,7 +76,10 @@ def apply_batch(
         ]
         results.setdefault(table, UpsertResult())
         results[table] += upsert(conn, TABLES[table], tombstones)
-    insights.refresh(conn, touched, rules or insights.Rules.current())
+    refreshed = insights.refresh(conn, touched, rules or insights.Rules.current())
+    grown = {t: r.created + r.updated for t, r in results.items()}
+    grown["contacts"] = len(batch.rows.get("customers", [])) + len(batch.rows.get("orders", []))
+    statistics.note_written(conn, {**grown, "contact_insights": refreshed})
     return results
 
 
