@@ -85,6 +85,7 @@ def woocommerce_delivery(store_key: str) -> ResponseReturnValue:
         and request.mimetype == "application/x-www-form-urlencoded"
         and request.form.get("webhook_id")
     ):
+        g.webhook_outcome = "ping"
         return answer(200, "pong")  # the creation ping: unsigned, form-encoded, before anything else
     body = request.get_data(cache=False)
     try:
