@@ -8,15 +8,13 @@ naming the parameter. The OpenAPI document describing all of it is `connector/op
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
-import io
 import secrets
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, current_app, g, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
@@ -159,23 +157,8 @@ def contacts() -> ResponseReturnValue:
     return _read(work)
 
 
-CSV_FIELDS = ("id", "email", "phone", "first_name", "last_name", "orders", "segment", "advocate", "inactive")
-
-
 def _csv(conn: Connection) -> ResponseReturnValue:
-    """The whole filtered list (every page) as CSV."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=[*CSV_FIELDS, "spend", "last_order_at"], extrasaction="ignore")
-    writer.writeheader()
-    page: views.Page | None = views.Page(views.MAX_LIMIT)
-    while page is not None:
-        items, cursor = views.contacts(conn, g.account_id, request.args, _rules(), page)
-        for item in items:
-            spend = "; ".join(f"{amount} {cur}" for cur, amount in item["spend"].items())
-            writer.writerow({**item, "spend": spend})
-        page = views.Page(views.MAX_LIMIT, views.decode_cursor(cursor)) if cursor else None
-    headers = {"Content-Disposition": 'attachment; filename="contacts.csv"'}
-    return Response(out.getvalue(), mimetype="text/csv", headers=headers)
+    return views.csv_answer(views.contacts_csv(conn, g.account_id, request.args, _rules()))
 
 
 @bp.get("/contacts/<id:contact_id>")

@@ -209,6 +209,16 @@ def contacts() -> ResponseReturnValue:
     return _page("contacts.html", work)
 
 
+@bp.get("/contacts.csv")
+@login_required
+def contacts_csv() -> ResponseReturnValue:
+    try:
+        with db.get_engine().connect() as conn:
+            return views.csv_answer(views.contacts_csv(conn, g.account_id, request.args, _rules()))
+    except BadInput as exc:
+        return render_template("message.html", title="Check the filters", text=exc.reason), 400
+
+
 @bp.get("/contacts/<int:contact_id>")
 @login_required
 def contact(contact_id: int) -> ResponseReturnValue:

@@ -129,6 +129,8 @@ def test_forms_need_their_token_and_a_sign_in_sees_one_account(site: Rig) -> Non
         == 302
     )
     assert client.post("/dead-letters/retry-all").status_code == 400  # no token: nothing retried
+    exported = client.get("/contacts.csv?inactive=true")
+    assert exported.mimetype == "text/csv" and exported.get_data(as_text=True).startswith("id,email,")
     # another merchant's contact is not found from this sign-in
     with get_engine(site.app).begin() as conn:
         other = conn.execute(insert(Account).values(name="other").returning(Account.id)).scalar_one()
