@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import and_, bindparam, delete, func, select, tuple_, type_coerce, update
+from sqlalchemy import and_, bindparam, delete, func, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
 from connector import logs, settings_of
@@ -86,11 +86,18 @@ def refresh(conn: Connection, contact_ids: Iterable[int | None], rules: Rules) -
     rows = 0
     for chunk in batched(ids, 500):
         fresh = _aggregates(conn, list(chunk), rules.advocate_min_orders)
-        keep = [(r["store_id"], r["contact_id"]) for r in fresh]
-        gone: Any = ContactInsight.contact_id.in_(chunk)
-        if keep:
-            gone = gone & tuple_(ContactInsight.store_id, ContactInsight.contact_id).not_in(keep)
-        conn.execute(delete(ContactInsight).where(gone))
+        held = conn.execute(
+            select(ContactInsight.store_id, ContactInsight.contact_id).where(
+                ContactInsight.contact_id.in_(chunk)
+            )
+        ).all()
+        gone = {tuple(pair) for pair in held} - {(r["store_id"], r["contact_id"]) for r in fresh}
+        for store_id, contact_id in gone:  # no counted order left in that store
+            conn.execute(
+                delete(ContactInsight).where(
+                    ContactInsight.store_id == store_id, ContactInsight.contact_id == contact_id
+                )
+            )
         if fresh:
             stmt = dialect_insert(conn, ContactInsight.__table__)
             names = ("orders", "spend", "currency", "first_order_at", "last_order_at", "advocate_since")
@@ -106,56 +113,37 @@ def refresh(conn: Connection, contact_ids: Iterable[int | None], rules: Rules) -
 
 
 def _aggregates(conn: Connection, ids: list[int], nth: int) -> list[dict[str, Any]]:
+    """Per (store, contact): counted orders, spend, currency, first and last order, and the
+    nth newest order's time, from one indexed read of the contacts' orders."""
     o = Order.__table__
-    where = and_(o.c.contact_id.in_(ids), counted(o))
-    totals = conn.execute(
-        select(
-            o.c.store_id,
-            o.c.contact_id,
-            func.count(),
-            func.sum(net_total(o)),
-            func.max(o.c.currency),
-            func.min(o.c.source_created_at),
-            func.max(o.c.source_created_at),
-        )
-        .where(where)
-        .group_by(o.c.store_id, o.c.contact_id)
-    ).all()
-    ranked = (
-        select(
-            o.c.store_id,
-            o.c.contact_id,
-            o.c.source_created_at,
-            func.row_number()
-            .over(partition_by=(o.c.store_id, o.c.contact_id), order_by=o.c.source_created_at.desc())
-            .label("n"),
-        )
-        .where(where)
-        .subquery()
-    )
-    nth_newest = {
-        (s, c): at
-        for s, c, at in conn.execute(
-            select(ranked.c.store_id, ranked.c.contact_id, ranked.c.source_created_at).where(
-                ranked.c.n == nth
-            )
-        )
-    }
+    found: dict[tuple[int, int], dict[str, Any]] = {}
+    for store_id, contact_id, at, net, currency in conn.execute(
+        select(o.c.store_id, o.c.contact_id, o.c.source_created_at, net_total(o), o.c.currency)
+        .where(o.c.contact_id.in_(ids), counted(o))
+        .order_by(o.c.contact_id, o.c.store_id, o.c.source_created_at.desc().nulls_last())
+    ):
+        entry = found.setdefault((store_id, contact_id), _empty(store_id, contact_id, at))
+        entry["orders"] += 1
+        entry["spend"] += net or 0
+        entry["currency"] = entry["currency"] or currency
+        entry["first_order_at"] = at or entry["first_order_at"]  # newest first: the last row is the first
+        if entry["orders"] == nth:  # and the nth row is the nth newest order
+            entry["advocate_since"] = at
     now = utcnow()
-    return [
-        {
-            "store_id": s,
-            "contact_id": c,
-            "orders": n,
-            "spend": Decimal(spend or 0).quantize(CENT),
-            "currency": currency,
-            "first_order_at": first,
-            "last_order_at": last,
-            "advocate_since": nth_newest.get((s, c)),
-            "updated_at": now,
-        }
-        for s, c, n, spend, currency, first, last in totals
-    ]
+    return [{**e, "spend": Decimal(e["spend"]).quantize(CENT), "updated_at": now} for e in found.values()]
+
+
+def _empty(store_id: int, contact_id: int, at: datetime | None) -> dict[str, Any]:
+    return {
+        "store_id": store_id,
+        "contact_id": contact_id,
+        "orders": 0,
+        "spend": Decimal(0),
+        "currency": None,
+        "first_order_at": at,
+        "last_order_at": at,
+        "advocate_since": None,
+    }
 
 
 def contacts_of_orders(conn: Connection, store_id: int, platform_ids: Iterable[int]) -> set[int]:
