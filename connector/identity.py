@@ -59,11 +59,37 @@ class _Book:
     def match(self, email: str | None, phone: str | None) -> int | None:
         by_email = self.by_email.get(email) if email else None
         by_phone = self.by_phone.get(phone) if phone else None
-        if by_email and by_phone and by_email != by_phone and not self._kept_apart(by_email, by_phone):
+        if by_email and by_phone and by_email != by_phone and not self.kept_apart(by_email, by_phone):
             self.merge(by_phone, into=by_email, reason="same phone as a contact with this e-mail")
         return by_email or by_phone
 
-    def _kept_apart(self, a: int, b: int) -> bool:
+    def contacts_of_customers(
+        self, store_id: int, platform_ids: list[int]
+    ) -> dict[int, tuple[int, dict[str, Any]]]:
+        """The contacts (survivors) these customers already have: a customer keeps its contact
+        when its e-mail and phone change (matching by platform id comes first)."""
+        if not platform_ids:
+            return {}
+        held = Customer.__table__
+        was = {f"was_{k}": held.c[k] for k in FIELDS}
+        rows = self.conn.execute(
+            select(held.c.platform_id, *(c.label(n) for n, c in was.items()), Contact)
+            .join(Contact, Contact.id == held.c.contact_id)
+            .where(held.c.store_id == store_id, held.c.platform_id.in_(platform_ids))
+        ).all()
+        survivors = {r.merged_into_id for r in rows if r.merged_into_id is not None}
+        if survivors:
+            for c in self.conn.execute(select(Contact).where(Contact.id.in_(survivors))).all():
+                self.remember(c.id, dict(c._mapping))
+        found = {}
+        for r in rows:
+            own = {k: v for k, v in r._mapping.items() if k != "platform_id" and k not in was}
+            if r.merged_into_id is None:
+                self.remember(r.id, own)
+            found[r.platform_id] = (r.merged_into_id or r.id, {k: r._mapping[f"was_{k}"] for k in FIELDS})
+        return found
+
+    def kept_apart(self, a: int, b: int) -> bool:
         """The merchant undid a merge of these two: they stay apart."""
         for one, other in ((a, b), (b, a)):
             manual = (self.rows.get(one) or {}).get("manual_fields") or {}
@@ -77,11 +103,20 @@ class _Book:
         self.remember(contact_id, {**row, "id": contact_id, "manual_fields": None})
         return contact_id
 
-    def fill(self, contact_id: int, values: dict[str, Any]) -> None:
-        """Blanks of the contact filled from a record; hand-edited fields left alone."""
+    def fill(self, contact_id: int, values: dict[str, Any], *, was: dict[str, Any] | None = None) -> None:
+        """Blanks of the contact filled from a record; a field the contact took from this very
+        customer (`was`: the customer as stored) follows the customer's change. Hand-edited
+        fields are left alone."""
         row = self.rows.get(contact_id) or {}
         manual = set((row.get("manual_fields") or {}).keys())
-        changes = {k: values[k] for k in FIELDS if values.get(k) and not row.get(k) and k not in manual}
+        was = was or {}
+
+        def wanted(k: str) -> bool:
+            if not values.get(k) or k in manual or row.get(k) == values[k]:
+                return False
+            return not row.get(k) or (was.get(k) is not None and row.get(k) == was.get(k))
+
+        changes = {k: values[k] for k in FIELDS if wanted(k)}
         if changes:
             self.conn.execute(update(Contact).where(Contact.id == contact_id).values(**changes))
             self.remember(contact_id, {**row, **changes})
@@ -126,9 +161,19 @@ def assign(conn: Connection, store_id: int, batch: Batch) -> set[int]:
         {r["email_normalized"] for r in customers if r.get("email_normalized")},
         {r["phone_e164"] for r in customers if r.get("phone_e164")},
     )
+    known = book.contacts_of_customers(store_id, [r["platform_id"] for r in customers])
     for row in customers:
-        contact_id = book.match(row.get("email_normalized"), row.get("phone_e164")) or book.create(row)
-        book.fill(contact_id, row)
+        matched = book.match(row.get("email_normalized"), row.get("phone_e164"))
+        prior, was = known.get(row["platform_id"], (None, {}))
+        if (
+            prior is not None
+            and matched is not None
+            and matched != prior
+            and not book.kept_apart(prior, matched)
+        ):
+            book.merge(matched, into=prior, reason="a customer's new details belong to another contact")
+        contact_id = prior or matched or book.create(row)
+        book.fill(contact_id, row, was=was)
         row["contact_id"] = contact_id
     _assign_buyers(conn, book, store_id, customers, orders)
     _assign_buyers(conn, book, store_id, customers, checkouts)

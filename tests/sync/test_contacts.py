@@ -206,3 +206,22 @@ def write(conn: Any, rows: list[dict[str, Any]]) -> None:
 
 def person(store: int, platform_id: int, email: str, phone: str) -> dict[str, Any]:
     return customer_row(store, platform_id=platform_id, email=email, email_normalized=email, phone_e164=phone)
+
+
+def test_a_customer_keeps_its_contact_when_its_email_and_phone_change(engine: Engine) -> None:
+    with engine.begin() as conn:
+        shop = make_store(conn, domain="e-shop.myshopify.com")
+        # given a customer, with orders, on its contact
+        write(conn, [person(shop, 1, "old@example.com", "+14155550133")])
+        before = conn.execute(select(Customer.contact_id)).scalar_one()
+        # when the person changes both e-mail and phone on the platform
+        changed = person(shop, 1, "new@example.com", "+14155550144")
+        write(conn, [{**changed, "source_updated_at": changed["source_updated_at"].replace(year=2031)}])
+        after = conn.execute(select(Customer.contact_id)).scalar_one()
+        contacts = conn.execute(select(Contact.id)).scalars().all()
+        # and later another store's customer shows up with the new e-mail
+        other = second_store(conn, shop, "https://f.example")
+        write(conn, [person(other, 9, "new@example.com", "+14155550155")])
+        linked = set(conn.execute(select(Customer.contact_id)).scalars())
+    # then it is the same contact throughout (matching by platform id comes first)
+    assert after == before and contacts == [before] and linked == {before}
