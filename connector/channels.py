@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from connector.insights import counted, net_total
 from connector.models import Checkout, Order
+from platforms.base import batched
 
 CENT = Decimal("0.01")
 
@@ -104,9 +105,7 @@ def _history(
     """Per contact: first counted order's time and channel, and counted orders before `until`."""
     o = Order.__table__
     found: dict[int, tuple[datetime, str, int]] = {}
-    ids = sorted(contacts)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in batched(sorted(contacts), 500):
         where = (
             o.c.store_id.in_(store_ids)
             & counted(o)

@@ -10,10 +10,6 @@ started afresh each time, so it never touches a real instance's database.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import re
 import secrets
 import shutil
@@ -129,26 +125,20 @@ def subscribe_people(demo: Demo, shop_key: str) -> int:
 
 
 def redact_one_customer(demo: Demo, store_id: int) -> None:
-    """A shopper asks the shop to erase them: Shopify's customers/redact, signed as Shopify signs."""
+    """A shopper asks the shop to erase them: the sandbox, as Shopify, sends customers/redact
+    to the compliance address the app declares (shopify.app.toml)."""
     with db.session(demo.app) as s:
         store = s.get_one(stores.Store, store_id)
-        customer = s.execute(
-            select(Customer.platform_id, Customer.email).where(Customer.store_id == store_id).limit(1)
-        ).one()
-    body = json.dumps(
-        {"shop_domain": store.domain, "customer": {"id": customer.platform_id, "email": customer.email}}
-    ).encode()
-    secret = str(settings_of(demo.app).shopify_api_secret).encode()
-    headers = {
-        "X-Shopify-Topic": "customers/redact",
-        "X-Shopify-Shop-Domain": store.domain,
-        "X-Shopify-Webhook-Id": f"demo-redact-{customer.platform_id}",
-        "X-Shopify-API-Version": settings_of(demo.app).shopify_api_version,
-        "X-Shopify-Triggered-At": utcnow().isoformat(),
-        "X-Shopify-Hmac-Sha256": base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest()).decode(),
-        "Content-Type": "application/json",
-    }
-    requests.post(f"{demo.url}/webhooks/shopify", data=body, headers=headers, timeout=30).raise_for_status()
+        customer_id = s.execute(
+            select(Customer.platform_id).where(Customer.store_id == store_id).limit(1)
+        ).scalar_one()
+    control = demo.sandbox.url + "/_sandbox"
+    requests.post(
+        f"{control}/app", json={"compliance_uri": f"{demo.url}/webhooks/shopify"}, timeout=30
+    ).raise_for_status()
+    request = {"store": store.domain, "topic": "customers/redact", "customer_id": customer_id}
+    requests.post(f"{control}/privacy", json=request, timeout=30).raise_for_status()
+    demo.sandbox.world.dispatcher.wait_idle(timeout=60)
 
 
 def play_live_changes(demo: Demo) -> int:

@@ -11,7 +11,7 @@ can be undone (`unmerge`): the records it moved go back, and the pair is kept ap
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -34,6 +34,7 @@ class _Book:
         self.by_phone: dict[str, int] = {}
         self.rows: dict[int, dict[str, Any]] = {}
         self.merged: set[int] = set()  # contacts whose records a merge moved (both sides)
+        self.created = 0  # contacts made in this batch
 
     def load(self, emails: set[str], phones: set[str]) -> None:
         """The survivors holding these e-mails or phones: one indexed lookup per key (an OR of
@@ -98,6 +99,7 @@ class _Book:
         return False
 
     def create(self, values: dict[str, Any]) -> int:
+        self.created += 1
         row = {"account_id": self.account_id, **{k: values.get(k) for k in FIELDS}}
         contact_id = int(self.conn.execute(insert(Contact).values(**row).returning(Contact.id)).scalar_one())
         self.remember(contact_id, {**row, "id": contact_id, "manual_fields": None})
@@ -147,14 +149,19 @@ class _Book:
                 index[gone[key]] = into
 
 
-def assign(conn: Connection, store_id: int, batch: Batch) -> set[int]:
+class Assigned(NamedTuple):
+    merged: set[int]  # contacts a merge moved records between (their insights must be redone)
+    created: int  # contacts made
+
+
+def assign(conn: Connection, store_id: int, batch: Batch) -> Assigned:
     """Before they are written: each customer and order row of the batch gets its contact,
     so the rows are written once (updating a stored order later would rewrite its payload).
-    Returns the contacts a merge moved records between (their insights must be redone)."""
+    Says which contacts a merge moved records between, and how many contacts it made."""
     customers, orders = batch.rows.get("customers", []), batch.rows.get("orders", [])
     checkouts = batch.rows.get("checkouts", [])
     if not customers and not orders and not checkouts:
-        return set()
+        return Assigned(set(), 0)
     account_id = conn.execute(select(Store.account_id).where(Store.id == store_id)).scalar_one()
     book = _Book(conn, account_id)
     book.load(
@@ -177,7 +184,7 @@ def assign(conn: Connection, store_id: int, batch: Batch) -> set[int]:
         row["contact_id"] = contact_id
     _assign_buyers(conn, book, store_id, customers, orders)
     _assign_buyers(conn, book, store_id, customers, checkouts)
-    return book.merged
+    return Assigned(book.merged, book.created)
 
 
 def _assign_buyers(
@@ -224,6 +231,7 @@ def _assign_buyers(
             insert(Contact).returning(Contact.id, sort_by_parameter_order=True),
             [{"account_id": book.account_id, "email": email, "email_normalized": key} for key, email in new],
         ).scalars()
+        book.created += len(new)
         for (key, email), contact_id in zip(new, made, strict=True):
             book.remember(contact_id, {"id": contact_id, "email": email, "email_normalized": key})
     for row in orders:

@@ -30,8 +30,11 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 def apply_batch(
     conn: Connection, store_id: int, batch: Batch, rules: insights.Rules | None = None
 ) -> dict[str, UpsertResult]:
-    touched = identity.assign(conn, store_id, batch)
-    touched |= {r.get("contact_id") for r in batch.rows.get("orders", [])}  # type: ignore[misc]
+    assigned = identity.assign(conn, store_id, batch)
+    touched: set[int | None] = {
+        *assigned.merged,
+        *(r.get("contact_id") for r in batch.rows.get("orders", [])),
+    }
     if batch.deleted.get("orders"):
         touched |= insights.contacts_of_orders(conn, store_id, [pid for pid, _at in batch.deleted["orders"]])
     results: dict[str, UpsertResult] = {}
@@ -78,7 +81,7 @@ def apply_batch(
         results[table] += upsert(conn, TABLES[table], tombstones)
     refreshed = insights.refresh(conn, touched, rules or insights.Rules.current())
     grown = {t: r.created + r.updated for t, r in results.items()}
-    grown["contacts"] = len(batch.rows.get("customers", [])) + len(batch.rows.get("orders", []))
+    grown["contacts"] = assigned.created
     statistics.note_written(conn, {**grown, "contact_insights": refreshed})
     return results
 

@@ -18,7 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from connector import db, settings_of, stores
 from connector.errors import ConnectorError
-from sync.engine import ENTITIES_OF, OnProgress, StepResult, entities_of_store, run_step
+from platforms import SYNCED
+from sync.engine import OnProgress, StepResult, entities_of_store, run_step
 
 BUSY_WAIT_S = 1.0
 MAX_RETRIES = 8
@@ -26,7 +27,7 @@ MAX_RETRIES = 8
 
 @click.command("sync")
 @click.argument("store_ref")
-@click.option("--entity", type=click.Choice(ENTITIES_OF["shopify"]), help="only this entity (default: all)")
+@click.option("--entity", type=click.Choice(SYNCED["shopify"]), help="only this entity (default: all)")
 @click.option("--full", is_flag=True, help="re-read everything, not just what changed")
 @with_appcontext
 def sync_command(store_ref: str, entity: str | None, full: bool) -> None:

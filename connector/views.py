@@ -206,22 +206,18 @@ def _summaries(
         .order_by(ContactInsight.spend.desc())
     ):
         entry = out.setdefault(r.contact_id, _no_summary())
-        flags = insights.flags(r, rules, now)
         entry["orders"] += r.orders
-        spend = entry["spend"]
-        spend[r.currency or "?"] = plain(Decimal(spend.get(r.currency or "?", "0")) + r.spend)
+        currency = r.currency or "?"
+        entry["spend"][currency] = entry["spend"].get(currency, Decimal(0)) + r.spend
         entry["segment"] = entry["segment"] or r.segment
         if r.segment and r.segment not in entry["segments"]:
             entry["segments"].append(r.segment)
-        entry["advocate"] |= flags["advocate"]
-        last = entry["last_order_at"]
-        entry["last_order_at"] = plain(
-            max(r.last_order_at, datetime.fromisoformat(last)) if last else r.last_order_at
-        )
+        entry["advocate"] |= insights.flags(r, rules, now)["advocate"]
+        entry["last_order_at"] = max(filter(None, (entry["last_order_at"], r.last_order_at)), default=None)
     for entry in out.values():
         last = entry["last_order_at"]
-        entry["inactive"] = bool(last) and datetime.fromisoformat(last) < rules.inactive_before(now)
-    return out
+        entry["inactive"] = last is not None and last < rules.inactive_before(now)
+    return {contact: plain(entry) for contact, entry in out.items()}
 
 
 def contact_360(

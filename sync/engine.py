@@ -33,14 +33,14 @@ from sync import checkpoints, reconcile
 
 log = logs.get(__name__)
 ENTITIES = CORE_ENTITIES
-ENTITIES_OF = SYNCED
+
 RECONCILED = set(ENTITIES)  # deletions are reconciled by id sets for these
 
 
 def entities_of_store(app: Flask, store_id: int) -> tuple[str, ...]:
     with get_engine(app).connect() as conn:
         platform = conn.execute(select(Store.platform).where(Store.id == store_id)).scalar()
-    return ENTITIES_OF.get(str(platform), ENTITIES)
+    return SYNCED.get(str(platform), ENTITIES)
 
 
 class StoreGone(Exception):

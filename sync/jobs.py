@@ -25,8 +25,9 @@ from connector.db import get_engine
 from connector.models import Store, SyncState
 from connector.queue import enqueue, get_redis
 from connector.types import utcnow
+from platforms import SYNCED
 from sync import checkpoints
-from sync.engine import ENTITIES, ENTITIES_OF, run_step
+from sync.engine import ENTITIES, run_step
 
 log = logs.get(__name__)
 WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
@@ -101,7 +102,7 @@ def schedule_syncs() -> dict[str, int]:
         }
     asked = 0
     for store_id in stores:
-        for entity in ENTITIES_OF.get(platforms[store_id], ENTITIES):
+        for entity in SYNCED.get(platforms[store_id], ENTITIES):
             state = states.get((store_id, entity))
             if _due(state, now, interval) and request_sync(app, store_id, entity):
                 asked += 1

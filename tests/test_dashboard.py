@@ -17,6 +17,9 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import insert, select
 
 from connector.dashboard import create_user
@@ -57,6 +60,13 @@ def browser() -> Iterator[webdriver.Chrome]:
     chrome.quit()
 
 
+def follow(browser: webdriver.Chrome, element: WebElement) -> None:
+    """Click something that loads a page, and wait until the new page has replaced the old."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+
+
 def shot(browser: webdriver.Chrome, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     assert browser.save_screenshot(str(ARTIFACTS / f"dashboard-{name}.png"))
@@ -69,10 +79,10 @@ def test_a_merchant_signs_in_searches_and_reads_the_channel_report(
     assert "/login" in browser.current_url  # nothing without signing in
     browser.find_element(By.ID, "email").send_keys("owner@shop.example")
     browser.find_element(By.ID, "password").send_keys("wrong password!")
-    browser.find_element(By.ID, "sign-in").click()
+    follow(browser, browser.find_element(By.ID, "sign-in"))
     assert "Wrong e-mail or password" in browser.find_element(By.ID, "login-error").text
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.ID, "sign-in").click()
+    follow(browser, browser.find_element(By.ID, "sign-in"))
     assert browser.current_url.endswith("/contacts")  # back where they were going
     # stores: both, with their records counted
     browser.get(f"{site.url}/")
@@ -86,11 +96,11 @@ def test_a_merchant_signs_in_searches_and_reads_the_channel_report(
         ).one()
     browser.get(f"{site.url}/contacts")
     browser.find_element(By.ID, "q").send_keys(someone.email)
-    browser.find_element(By.ID, "search").click()
+    follow(browser, browser.find_element(By.ID, "search"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#contacts tr")[1:]
     assert len(rows) == 1 and someone.email in rows[0].text
     shot(browser, "contacts")
-    rows[0].find_element(By.TAG_NAME, "a").click()
+    follow(browser, rows[0].find_element(By.TAG_NAME, "a"))
     assert someone.last_name in browser.find_element(By.TAG_NAME, "h1").text
     assert len(browser.find_elements(By.CSS_SELECTOR, "#orders tr")) > 1
     shot(browser, "contact")
