@@ -22,6 +22,7 @@ from sqlalchemy import table as sa_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from connector import driver_upsert
 from connector.errors import BadInput, FailPermanently
 from connector.types import utcnow
 
@@ -67,6 +68,7 @@ def upsert(conn: Connection, table: Table, rows: Iterable[Mapping[str, Any]]) ->
     key = _upsert_key(table)
     groups: dict[frozenset[str], list[Mapping[str, Any]]] = {}
     for row in rows:
+        _check_version(row)
         groups.setdefault(frozenset(row), []).append(row)
     result = UpsertResult()
     for group in sorted(groups.values(), key=_oldest):
@@ -91,19 +93,25 @@ def _upsert_group(
     prepared = [_prepared(r, now) for r in batch.rows]
     columns = [c for c in prepared[0] if c not in key]
     staged = conn.dialect.name == "postgresql" and len(prepared) >= COPY_AT_LEAST
+    at_driver = conn.dialect.name == "sqlite"
     statement = (
         _staged_statement(table, key, tuple(columns)) if staged else _statement(conn, table, key, columns)
     )
-    for start in range(0, len(prepared), BATCH_ROWS):
-        chunk = prepared[start : start + BATCH_ROWS]
+    names = (*key, *columns)
+    per_statement = min(BATCH_ROWS, driver_upsert.rows_per_statement(len(names)))
+    stamp = driver_upsert.sqlite_time(now) if at_driver else now  # first_seen_at as RETURNING gives it
+    for start in range(0, len(prepared), per_statement):
+        chunk = prepared[start : start + per_statement]
         if staged:
-            _copy_to_staging(conn, table, [*key, *columns], chunk)
-            returned = conn.execute(statement).all()
+            _copy_to_staging(conn, table, list(names), chunk)
+            returned: Sequence[Any] = conn.execute(statement).all()
+        elif at_driver:
+            returned = driver_upsert.write(conn, statement, table, names, chunk)
         else:
             returned = conn.execute(statement, chunk).all()
         for *row_key, first_seen in returned:
             result.written_keys.append(tuple(row_key))
-            if first_seen == now:
+            if first_seen == stamp:
                 result.created_keys.append(tuple(row_key))
                 result.created += 1
             else:
@@ -141,15 +149,21 @@ def _latest_per_key(rows: Sequence[Mapping[str, Any]], key: tuple[str, ...]) -> 
     for row in rows:
         try:
             k = tuple(row[c] for c in key)
-            version = row["source_updated_at"]
         except KeyError as missing:
             raise BadInput(f"upsert row lacks the column {missing.args[0]!r}") from None
-        if version is None:
-            raise BadInput("upsert row has no source_updated_at version")
+        version = row["source_updated_at"]
         held = chosen.get(k)
         if held is None or held["source_updated_at"] <= version:
             chosen[k] = row
     return _Batch(rows=list(chosen.values()), dropped=len(rows) - len(chosen))
+
+
+def _check_version(row: Mapping[str, Any]) -> None:
+    version = row.get("source_updated_at")
+    if version is None:
+        raise BadInput("upsert row has no source_updated_at version")
+    if not isinstance(version, datetime) or version.tzinfo is None:
+        raise BadInput(f"upsert row's source_updated_at must be an aware datetime, not {version!r}")
 
 
 def _upsert_key(table: Table) -> tuple[str, ...]:

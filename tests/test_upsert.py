@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, StatementError
 
 import connector.upsert as upsert_module
+from connector import driver_upsert
 from connector.db import make_engine, upgrade
 from connector.errors import BadInput
 from connector.models import Customer, InventoryLevel, Product
@@ -225,3 +227,40 @@ def test_composite_keys_upsert_per_location(db: Engine, store_id: int) -> None:
     ]
     assert write(db, levels, InventoryLevel.__table__) == (2, 0, 0)
     assert write(db, [later(levels[0], available=4)], InventoryLevel.__table__) == (0, 1, 0)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 11, 30, 9, 58, 14, 123456, tzinfo=UTC),
+        datetime(2026, 11, 30, 9, 58, 14, tzinfo=UTC),  # no microseconds: still written with them
+        datetime(2026, 3, 29, 2, 30, tzinfo=timezone(timedelta(hours=-4, minutes=-30))),
+        datetime(1970, 1, 1, tzinfo=UTC),
+    ],
+)
+def test_the_driver_path_writes_times_exactly_as_sqlalchemy_does(moment: datetime) -> None:
+    """On SQLite the version rule compares times as text, so rows written by the driver-level
+    upsert and rows written through SQLAlchemy must spell a time the same way."""
+    bind = Customer.__table__.c.source_updated_at.type._cached_bind_processor(sqlite.dialect())
+    assert driver_upsert.sqlite_time(moment) == bind(moment)
+
+
+def test_a_naive_time_is_refused_and_nothing_is_written(db: Engine, store_id: int) -> None:
+    naive = customer_row(store_id, platform_id=1, source_created_at=datetime(2026, 1, 1))
+    with pytest.raises((ValueError, StatementError)):
+        write(db, [customer_row(store_id, platform_id=2), naive])
+    assert snapshot(db) == []
+    with pytest.raises(BadInput, match="aware datetime"):
+        write(db, [customer_row(store_id, platform_id=3, source_updated_at=datetime(2026, 1, 1))])
+    assert snapshot(db) == []
+
+
+def test_rows_past_the_statement_variable_limit_are_split(
+    db: Engine, store_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(driver_upsert, "MAX_VARIABLES", 100)  # a few rows per statement on SQLite
+    rows = [customer_row(store_id, platform_id=i) for i in range(1, 12)]
+    assert write(db, rows) == (11, 0, 0)
+    assert write(db, [later(r) for r in rows]) == (0, 11, 0)
+    assert write(db, rows) == (0, 0, 11)
+    assert len(snapshot(db)) == 11
