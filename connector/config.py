@@ -43,11 +43,13 @@ class Settings:
     deletion_policy: str = "mark"  # mark (tombstone) | delete (remove the rows)
     sync_step_s: int = 60
     sync_lease_s: int = 120
+    sync_write_records: int = 1000  # records written per transaction, when the platform has them ready
     woo_concurrency: int = 4
     inactive_days: int = 180
     advocate_min_orders: int = 2
     advocate_window_days: int = 183
     inbox_retention_days: int = 14
+    uninstalled_retention_days: int = 7  # an uninstalled shop's data, if shop/redact never comes
     max_webhook_bytes: int = 2 * 1024 * 1024
     channel_credit: tuple[tuple[str, float], ...] = (("revenue", 0.5), ("new_customers", 0.5))
     notify_per_minute: int = 60
@@ -111,10 +113,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         sync_step_s=_int(env, "CONNECTOR_SYNC_STEP_SECONDS", 60, 1),
         sync_lease_s=_int(env, "CONNECTOR_SYNC_LEASE_SECONDS", 120, 5),
+        sync_write_records=_int(env, "CONNECTOR_SYNC_WRITE_RECORDS", 1000, 1),
         woo_concurrency=_int(env, "CONNECTOR_WOO_CONCURRENCY", 4, 1),
         inactive_days=_int(env, "CONNECTOR_INACTIVE_DAYS", 180, 1),
         advocate_min_orders=_int(env, "CONNECTOR_ADVOCATE_MIN_ORDERS", 2, 1),
         advocate_window_days=_int(env, "CONNECTOR_ADVOCATE_WINDOW_DAYS", 183, 1),
+        uninstalled_retention_days=_int(env, "CONNECTOR_UNINSTALLED_RETENTION_DAYS", 7, 3),
         inbox_retention_days=_int(env, "CONNECTOR_INBOX_RETENTION_DAYS", 14, 1),
         max_webhook_bytes=_int(env, "CONNECTOR_MAX_WEBHOOK_BYTES", 2 * 1024 * 1024, 1024),
         channel_credit=_credit_weights(env, "CONNECTOR_CHANNEL_CREDIT", "revenue=0.5,new_customers=0.5"),

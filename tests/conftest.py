@@ -95,6 +95,8 @@ def app_env(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, str]
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "CONNECTOR_INSTANCE_PATH": str(tmp_path / "instance"),
+        # one transaction per platform page, so crash-and-resume tests cross many checkpoints
+        "CONNECTOR_SYNC_WRITE_RECORDS": "1",
         **TEST_SECRETS,
     }
 

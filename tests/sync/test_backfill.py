@@ -9,12 +9,25 @@ from woocommerce import API
 
 from connector.db import get_engine
 from connector.models import Order, Store, SyncRun, SyncState
+from platforms.base import Chunk
 from platforms.shopify.client import ShopifyClient
-from sync.engine import ENTITIES, run_step
+from sync.engine import ENTITIES, gathered, run_step
 from tests.rig import SHOP, Rig
 from tests.sync.truth import checksum, crm_facts, shopify_truth, woo_truth
 
 pytestmark = pytest.mark.slow
+
+
+def test_pages_are_joined_until_a_transaction_holds_enough_records() -> None:
+    pages = [
+        Chunk([{"id": i} for i in range(n)], f"page-{k}", 700 if k == 0 else None)
+        for k, n in enumerate([100, 100, 100, 40])
+    ]
+    joined = list(gathered(iter(pages), 200))
+    assert [len(c.records) for c in joined] == [200, 140]
+    assert [c.cursor for c in joined] == ["page-1", "page-3"]  # resume after the last page written
+    assert [c.total for c in joined] == [700, None]
+    assert list(gathered(iter(pages), 1)) == pages  # one page, one transaction
 
 
 def sync_all(rig: Rig, store_id: int, full: bool = False) -> None:
@@ -24,9 +37,17 @@ def sync_all(rig: Rig, store_id: int, full: bool = False) -> None:
             assert result.outcome == "done", result
 
 
+@pytest.fixture(params=["page", "joined"])
+def write_records(request: pytest.FixtureRequest, app_env: dict[str, str]) -> str:
+    """One transaction per platform page, or pages joined into transactions of 1,000 records
+    (the default outside tests)."""
+    app_env["CONNECTOR_SYNC_WRITE_RECORDS"] = "1" if request.param == "page" else "1000"
+    return str(request.param)
+
+
 @pytest.mark.parametrize("platform", ["shopify", "woocommerce"])
 def test_a_backfill_equals_the_platform_record_for_record(
-    rig: Rig, platform: str, shopify_api: ShopifyClient, woo_api: API
+    write_records: str, rig: Rig, platform: str, shopify_api: ShopifyClient, woo_api: API
 ) -> None:
     # given a generated store; when it is backfilled
     store_id = rig.shop.id if platform == "shopify" else rig.site.id
