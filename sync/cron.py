@@ -31,6 +31,7 @@ class Scheduled:
 def schedule() -> list[Scheduled]:
     return [
         Scheduled("sync.housekeeping.prune_inbox", "sync", 3600),
+        Scheduled("sync.housekeeping.erase_uninstalled_shops", "sync", 3600),
         Scheduled("sync.events.sweep", "webhooks", 10),
         Scheduled("connector.tokens.refresh_expiring", "sync", 300),
         Scheduled("sync.jobs.schedule_syncs", "sync", 30),

@@ -1,7 +1,11 @@
-"""Housekeeping jobs: keep the inbox from growing without bound.
+"""Housekeeping jobs: keep the inbox from growing without bound, and let no shop's data
+outlive its uninstall.
 
 Processed or ignored webhook deliveries are kept for CONNECTOR_INBOX_RETENTION_DAYS
-(for audit and replay), then deleted. Pending and failed ones are never pruned.
+(for audit and replay), then deleted. Pending and failed ones are never pruned. A shop
+uninstalled for CONNECTOR_UNINSTALLED_RETENTION_DAYS is erased as `shop/redact` would
+erase it (Shopify sends that 48 hours after an uninstall; this is for the one that never
+arrives), unless it was installed again meanwhile.
 """
 
 from __future__ import annotations
@@ -9,11 +13,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
-from connector import logs, settings_of
+from connector import logs, privacy, settings_of
 from connector.db import get_engine
-from connector.models import WebhookInbox
+from connector.models import Store, WebhookInbox
 from connector.types import utcnow
 
 log = logs.get(__name__)
@@ -29,3 +33,18 @@ def prune_inbox() -> int:
         )
     log.info("inbox pruned", extra={"rows": result.rowcount, "cutoff": cutoff.isoformat()})
     return int(result.rowcount)
+
+
+def erase_uninstalled_shops() -> int:
+    settings = settings_of(current_app)
+    cutoff = utcnow() - timedelta(days=settings.uninstalled_retention_days)
+    erased = 0
+    with get_engine().begin() as conn:
+        due = conn.execute(
+            select(Store.id, Store.domain).where(Store.status == "uninstalled", Store.uninstalled_at < cutoff)
+        ).all()
+        for store_id, domain in due:
+            receipt = privacy.redact_shop(conn, store_id, domain, settings.instance_path)
+            log.info("uninstalled shop erased", extra={"store_id": store_id, "receipt": receipt})
+            erased += 1
+    return erased
