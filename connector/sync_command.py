@@ -16,7 +16,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from connector import db, settings_of, stores
+from connector import db, queue, settings_of, stores
 from connector.errors import ConnectorError
 from platforms import SYNCED
 from sync.engine import OnProgress, StepResult, entities_of_store, run_step
@@ -55,6 +55,7 @@ def sync_with_progress(
     """Sync each store's entities (all its platform has, unless named) in this process, one
     progress bar each; what failed, in words."""
     owner = f"cli-{secrets.token_hex(6)}"
+    queue.tune_gc_for_batches()  # this process does a worker's job, so collect as a worker does
     failed = []
     with Progress(
         TextColumn("{task.description:<34}"),
