@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
 
-from connector.models import SyncState
+from connector.models import Store, SyncState
 from connector.upsert import dialect_insert
 
 RUNNING = "running"
@@ -87,15 +88,39 @@ def _ours(store_id: int, entity: str) -> Any:
     return and_(SyncState.store_id == store_id, SyncState.entity == entity)
 
 
-def acquire(conn: Connection, store_id: int, entity: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+def acquire(
+    conn: Connection,
+    store_id: int,
+    entity: str,
+    owner: str,
+    now: datetime,
+    ttl: timedelta,
+    *,
+    store_wide: bool = False,
+) -> bool:
     """Take the lease if it is free, lapsed, or already ours. On PostgreSQL the row lock
-    makes a concurrent taker wait and then see it taken; SQLite serialises writers."""
+    makes a concurrent taker wait and then see it taken; SQLite serialises writers.
+
+    `store_wide`: also only while no other entity of the store holds a live lease (a
+    platform whose request limit is per store, not per job). On PostgreSQL takers of one
+    store queue on its row first (FOR NO KEY UPDATE, which foreign-key checks pass)."""
+    if store_wide and conn.dialect.name == "postgresql":
+        conn.execute(select(Store.id).where(Store.id == store_id).with_for_update(key_share=True))
     ensure(conn, store_id, entity, now)
     free = or_(SyncState.lease_until.is_(None), SyncState.lease_until < now, SyncState.lease_owner == owner)
+    conditions = [_ours(store_id, entity), free]
+    if store_wide:
+        other = aliased(SyncState)
+        conditions.append(
+            ~exists().where(
+                other.store_id == store_id,
+                other.entity != entity,
+                other.lease_owner != owner,
+                other.lease_until >= now,
+            )
+        )
     taken = conn.execute(
-        update(SyncState)
-        .where(_ours(store_id, entity), free)
-        .values(lease_owner=owner, lease_until=now + ttl)
+        update(SyncState).where(*conditions).values(lease_owner=owner, lease_until=now + ttl)
     ).rowcount
     return bool(taken)
 

@@ -87,7 +87,8 @@ def run_step(
         store = conn.execute(select(Store).where(Store.id == store_id)).first()
         if store is None or store.status != "active" or not store.credentials:
             return StepResult(store_id, entity, "skipped", error="the store is not active")
-        if not checkpoints.acquire(conn, store_id, entity, owner, utcnow(), ttl):
+        store_wide = platform_module(store.platform, "reader").ONE_ENTITY_AT_A_TIME
+        if not checkpoints.acquire(conn, store_id, entity, owner, utcnow(), ttl, store_wide=store_wide):
             return StepResult(store_id, entity, "busy")
         window = checkpoints.begin(
             conn, store_id, entity, utcnow(), timedelta(seconds=settings.lookback_s), full

@@ -79,3 +79,28 @@ def test_one_lease_holder_at_a_time_and_a_lapsed_lease_passes_on(engine: Engine)
             checkpoints.renew(conn, store_id, "orders", "job-a", T0 + timedelta(seconds=52), ttl)
         checkpoints.release(conn, store_id, "orders", "job-b")
         assert checkpoints.acquire(conn, store_id, "orders", "job-c", T0 + timedelta(seconds=53), ttl)
+
+
+def test_a_store_wide_lease_waits_for_every_other_entity_of_the_store(engine: Engine) -> None:
+    """A WooCommerce site's request limit is the site's: while one job syncs its orders, no
+    other job may sync its customers; another store is not held up."""
+    ttl = timedelta(seconds=30)
+    with engine.begin() as conn:
+        site = make_store(conn, "woocommerce", "https://one.example")
+        other = make_store(conn, "woocommerce", "https://two.example")
+        assert checkpoints.acquire(conn, site, "orders", "job-a", T0, ttl, store_wide=True)
+        assert not checkpoints.acquire(conn, site, "customers", "job-b", T0, ttl, store_wide=True)
+        assert checkpoints.acquire(conn, other, "customers", "job-b", T0, ttl, store_wide=True)
+        assert checkpoints.acquire(conn, site, "products", "job-a", T0, ttl, store_wide=True)  # same job
+        checkpoints.release(conn, site, "orders", "job-a")
+        checkpoints.release(conn, site, "products", "job-a")
+        assert checkpoints.acquire(
+            conn, site, "customers", "job-b", T0 + timedelta(seconds=1), ttl, store_wide=True
+        )
+        # job-b dies holding it: once its lease lapses, the store is free again
+        assert not checkpoints.acquire(
+            conn, site, "orders", "job-c", T0 + timedelta(seconds=30), ttl, store_wide=True
+        )
+        assert checkpoints.acquire(
+            conn, site, "orders", "job-c", T0 + timedelta(seconds=32), ttl, store_wide=True
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from platforms.sandbox import control, shopify_app, woo_app
@@ -23,15 +23,24 @@ def create_sandbox_app(world: World) -> Flask:
 
     @app.before_request
     def count() -> None:  # tests assert that refused installs made no outbound call
+        site = (request.view_args or {}).get("site_name")
         with world.fault_lock:
             world.requests_seen += 1
             world.in_flight += 1
             world.max_in_flight = max(world.max_in_flight, world.in_flight)
+            if site is not None:
+                world.site_in_flight[site] += 1
+                world.site_max_in_flight[site] = max(
+                    world.site_max_in_flight[site], world.site_in_flight[site]
+                )
 
     @app.teardown_request
     def done(_error: BaseException | None) -> None:  # and that clients keep to their concurrency
+        site = (request.view_args or {}).get("site_name")
         with world.fault_lock:
             world.in_flight -= 1
+            if site is not None:
+                world.site_in_flight[site] -= 1
 
     app.register_blueprint(shopify_app.bp)
     app.register_blueprint(woo_app.bp)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import secrets
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -127,6 +128,8 @@ class World:
         self.requests_seen = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.site_in_flight: Counter[str] = Counter()  # WooCommerce requests in flight, per site
+        self.site_max_in_flight: Counter[str] = Counter()
         self.retry_scale = 1.0  # compress Shopify's 4-hour retry schedule (tests use ~0.0001)
         self.compliance_uri: str | None = None  # the app's compliance webhook address (TOML)
         self.app_subscriptions: list[tuple[str, str]] = []  # app-level (TOML) topic → uri, never deleted

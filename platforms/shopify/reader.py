@@ -29,6 +29,9 @@ from platforms.shopify.client import ShopifyClient, client_for
 from platforms.shopify.mapper import GRAPHQL_MAPPERS
 
 RECENT = timedelta(days=90)
+# bulk exports have no request limits (five may run at once) and pages pace by the bucket
+# Shopify reports, so a shop's entities may sync side by side
+ONE_ENTITY_AT_A_TIME = False
 ORDERS_WITHOUT_READ_ALL = timedelta(days=60)
 BULK_CHUNK = 250  # root records written per transaction
 BULK_ABOVE = 250  # an incremental run with more changes than this reads them by bulk export

@@ -23,6 +23,8 @@ from platforms.woocommerce import mapper
 from platforms.woocommerce.client import WooClient, client_for, numbered_pages
 
 RECENT = timedelta(days=90)
+# the request limit (CONNECTOR_WOO_CONCURRENCY) is the site's, so its entities sync one at a time
+ONE_ENTITY_AT_A_TIME = True
 MAPPERS = {"customers": mapper.customer_rows, "orders": mapper.order_rows, "products": mapper.product_rows}
 
 

@@ -148,3 +148,14 @@ def test_two_workers_killed_five_times_finish_with_every_store_exact(rig: Rig) -
             for before, after in itertools.pairwise(mine):
                 if before.ended_at is not None:
                     assert after.started_at >= before.ended_at, (store_id, entity)
+    # and a WooCommerce site's entities were synced one at a time, so its request limit held
+    # across both workers
+    for site in manifest["woocommerce"]["stores"]:
+        store_id = next(i for i, r in rows.items() if r.domain == site["url"])
+        mine = [r for r in runs if r.store_id == store_id]
+        for before, after in itertools.pairwise(mine):
+            if before.ended_at is not None:
+                assert after.started_at >= before.ended_at, (store_id, before.entity, after.entity)
+    limit = rig.app.extensions["crm.settings"].woo_concurrency
+    peaks = rig.sandbox.world.site_max_in_flight
+    assert peaks and all(0 < peak <= limit for peak in peaks.values()), peaks
