@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from connector import logs
+from connector.metrics import WEBHOOK_COUNTERS
 from connector.models import WebhookInbox
 from connector.queue import enqueue
 from connector.types import utcnow
@@ -63,8 +64,11 @@ class Delivery:
     triggered_at: datetime | None
 
 
-def record(engine: Engine, conn: redis.Redis, delivery: Delivery, *, spool_if_db_down: bool) -> bool:
-    """Store the delivery (True if it is new) and ask for it to be processed."""
+def record(
+    engine: Engine, conn: redis.Redis, delivery: Delivery, *, spool_if_db_down: bool, count: str | None = None
+) -> Recorded:
+    """Store the delivery and ask for it to be processed. `count`: the /metrics counter
+    field to add one to if it is new, in the same Redis round trip as that request."""
     try:
         new = _insert(engine, delivery)
     except IntegrityError:
@@ -73,10 +77,10 @@ def record(engine: Engine, conn: redis.Redis, delivery: Delivery, *, spool_if_db
         if not spool_if_db_down:
             raise Unavailable("the database is unavailable") from None
         _spool(conn, delivery)
-        return True
+        return Recorded(new=True, counted=False)
     if new:
-        request_processing(conn, delivery.store_id)
-    return new
+        return Recorded(new=True, counted=request_processing(conn, delivery.store_id, count=count))
+    return Recorded(new=False, counted=False)
 
 
 @functools.cache
@@ -104,23 +108,37 @@ def _insert(engine: Engine, delivery: Delivery) -> bool:
         return db.execute(_insert_statement(db.dialect.name), params).first() is not None
 
 
-def request_processing(conn: redis.Redis, store_id: int) -> None:
+def request_processing(conn: redis.Redis, store_id: int, *, count: str | None = None) -> bool:
     """Enqueue the store's inbox job unless one is already waiting (it drains everything
-    pending when it runs); with Redis down the sweeper will do it later."""
+    pending when it runs); with Redis down the sweeper will do it later. With `count`, that
+    /metrics counter field goes up by one in the same round trip; True if it did."""
+    counted = False
     try:
-        if conn.exists(f"rq:job:inbox-{store_id}"):
-            return
-        enqueue(
-            conn,
-            "webhooks",
-            "sync.events.process_inbox",
-            store_id,
-            job_id=f"inbox-{store_id}",
-            result_ttl=0,
-            retry=RETRY,
-        )
+        with conn.pipeline(transaction=False) as pipe:
+            pipe.exists(f"rq:job:inbox-{store_id}")
+            if count:
+                pipe.hincrby(WEBHOOK_COUNTERS, count, 1)
+            waiting = pipe.execute()[0]
+        counted = count is not None
+        if not waiting:
+            enqueue(
+                conn,
+                "webhooks",
+                "sync.events.process_inbox",
+                store_id,
+                job_id=f"inbox-{store_id}",
+                result_ttl=0,
+                retry=RETRY,
+            )
     except (redis.RedisError, OSError):
         log.warning("webhook queued for the sweeper", extra={"store_id": store_id})
+    return counted
+
+
+@dataclass(frozen=True)
+class Recorded:
+    new: bool  # not a duplicate of a stored delivery
+    counted: bool  # its /metrics counter went up already
 
 
 def _spool(conn: redis.Redis, delivery: Delivery) -> None:

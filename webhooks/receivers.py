@@ -128,20 +128,33 @@ def _record(delivery: inbox.Delivery, *, spool_if_db_down: bool) -> ResponseRetu
         )
         g.webhook_outcome = "ignored"
         return answer(200, "topic not handled; ignored")
+    accepted = f"{delivery.platform}:accepted"
     try:
-        new = inbox.record(get_engine(), get_redis(), delivery, spool_if_db_down=spool_if_db_down)
+        recorded = inbox.record(
+            get_engine(), get_redis(), delivery, spool_if_db_down=spool_if_db_down, count=accepted
+        )
     except inbox.Unavailable as exc:
         return answer(503, f"{exc}; retry later")
-    g.webhook_outcome = "accepted" if new else "deduplicated"
-    return answer(200, "accepted" if new else "duplicate; already accepted")
+    g.webhook_outcome = "accepted" if recorded.new else "deduplicated"
+    g.webhook_counted = recorded.counted
+    return answer(200, "accepted" if recorded.new else "duplicate; already accepted")
 
 
 OUTCOMES = {401: "rejected_signature", 400: "rejected_malformed", 404: "unknown_store", 413: "too_large"}
 
 
+@bp.before_request
+def _fresh_outcome() -> None:
+    """`g` outlives a request where an app context was already pushed (tests, CLI calls)."""
+    g.webhook_outcome, g.webhook_counted = None, False
+
+
 @bp.after_request
 def _count(response: Response) -> Response:
-    """One counter per answer, in Redis (shared by every web process), for /metrics."""
+    """One counter per answer, in Redis (shared by every web process), for /metrics; an
+    accepted delivery's was counted with its processing request."""
+    if g.get("webhook_counted"):
+        return response
     platform = "shopify" if request.path.startswith("/webhooks/shopify") else "woocommerce"
     outcome = g.get("webhook_outcome") or OUTCOMES.get(response.status_code, str(response.status_code))
     with contextlib.suppress(redis.RedisError, OSError):

@@ -26,6 +26,7 @@ from connector.models import (
 from platforms.shopify.webhooks import signature_valid as shopify_valid
 from platforms.woocommerce.webhooks import signature_valid as woo_valid
 from tests.builders import fixture
+from tests.test_metrics import scrape
 from tests.webhooks.conftest import Stores, post_shopify, post_woo, work
 
 
@@ -365,3 +366,23 @@ def test_deliveries_from_another_site_url_are_held_until_the_merchant_decides(
     assert count(hook_app, WebhookInbox) == (1 if accept else 0)
     domain = one(hook_app, select(Store.domain).where(Store.id == stores.woo_id)).domain
     assert domain == ("https://staging.woo.example" if accept else "https://woo.example")
+
+
+def test_every_answer_is_counted_once_for_metrics(
+    hook_app: Flask, redis_conn: redis.Redis, stores: Stores
+) -> None:
+    """An accepted delivery is counted in the round trip that asks for its processing, the
+    rest after the answer; either way, once."""
+    order = fixture("shopify/webhook-orders-create.json")
+    # given a new delivery (its processing job is enqueued), a replay of it, and a second new
+    # one while that job still waits
+    post_shopify(hook_app, "orders/create", order, webhook_id="a")
+    post_shopify(hook_app, "orders/create", order, webhook_id="a")
+    post_shopify(hook_app, "orders/create", {**order, "id": 42}, webhook_id="b")
+    post_shopify(hook_app, "orders/create", order, secret="forged", webhook_id="c")
+    # then
+    counted = scrape(hook_app)
+    key = "crm_webhook_requests_total"
+    assert counted[(key, (("outcome", "accepted"), ("platform", "shopify")))] == 2
+    assert counted[(key, (("outcome", "deduplicated"), ("platform", "shopify")))] == 1
+    assert counted[(key, (("outcome", "rejected_signature"), ("platform", "shopify")))] == 1
