@@ -24,9 +24,14 @@ Convert = Callable[[Any], Any] | None
 
 @dataclass(frozen=True)
 class _Plan:
-    sql: str
+    head: str  # the statement up to VALUES
+    row: str  # one row's placeholders, "(?, ?, …)"
+    tail: str  # ON CONFLICT … RETURNING …
     columns: tuple[str, ...]  # in the order the statement binds them
     converters: tuple[Convert, ...]
+
+    def sql(self, rows: int) -> str:
+        return f"{self.head}VALUES {', '.join([self.row] * rows)}{self.tail}"
 
 
 def rows_per_statement(columns: int) -> int:
@@ -38,13 +43,13 @@ def write(
 ) -> list[tuple[Any, ...]]:
     """Run the compiled upsert `statement` for these rows (all with the columns `names`);
     returns its RETURNING rows as the driver gives them (times as SQLite's text)."""
-    plan = _plan(conn.dialect, statement, table, names, len(rows))
+    plan = _plan(conn.dialect, statement, table, names)
     values: list[Any] = []
     for row in rows:
         for column, convert in zip(plan.columns, plan.converters, strict=True):
             value = row[column]
             values.append(convert(value) if convert is not None and value is not None else value)
-    return [tuple(r) for r in conn.exec_driver_sql(plan.sql, tuple(values)).all()]
+    return [tuple(r) for r in conn.exec_driver_sql(plan.sql(len(rows)), tuple(values)).all()]
 
 
 def sqlite_time(value: datetime) -> str:
@@ -57,19 +62,16 @@ def sqlite_time(value: datetime) -> str:
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-@functools.lru_cache(maxsize=512)
-def _plan(dialect: Dialect, statement: Any, table: Table, names: tuple[str, ...], count: int) -> _Plan:
+@functools.lru_cache(maxsize=256)
+def _plan(dialect: Dialect, statement: Any, table: Table, names: tuple[str, ...]) -> _Plan:
+    """Compiled once per table and column set; the statement for n rows is then plain text."""
     compiled = statement.compile(dialect=dialect, column_keys=list(names))
     columns = tuple(compiled.positiontup)
-    one = "VALUES (" + ", ".join("?" * len(columns)) + ")"
-    if set(columns) != set(names) or compiled.string.count("?") != len(columns) or one not in compiled.string:
+    row = "(" + ", ".join("?" * len(columns)) + ")"
+    head, found, tail = compiled.string.partition(f"VALUES {row}")
+    if not found or set(columns) != set(names) or compiled.string.count("?") != len(columns):
         raise RuntimeError(f"the upsert into {table.name} did not compile to one VALUES row")
-    many = "VALUES " + ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * count)
-    return _Plan(
-        sql=compiled.string.replace(one, many, 1),
-        columns=columns,
-        converters=tuple(_converter(dialect, table.c[c].type) for c in columns),
-    )
+    return _Plan(head, row, tail, columns, tuple(_converter(dialect, table.c[c].type) for c in columns))
 
 
 def _converter(dialect: Dialect, column_type: Any) -> Convert:
