@@ -1,8 +1,8 @@
-"""The upsert statement on SQLite, run at the driver: the text SQLAlchemy compiles for one
-row, repeated for many rows in one VALUES list, with each column's values converted once
-by a converter chosen per column. Same statement, same semantics as `connector.upsert`'s
-compiled one; it skips SQLAlchemy's per-row parameter and result processing, which cost
-more than the database's own work during a backfill.
+"""Inserts on SQLite, run at the driver: the text SQLAlchemy compiles for one row of an
+INSERT … VALUES statement (the upsert, the webhook inbox's insert), repeated for many rows
+in one VALUES list, each column's values converted once by a converter chosen per column.
+Same statement, same semantics; it skips SQLAlchemy's per-row parameter and result
+processing, which cost more than the database's own work during a backfill.
 """
 
 from __future__ import annotations
