@@ -27,7 +27,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from connector import channels, create_app, db, insights, notifications, queue, settings_of, stores
+from connector import channels, create_app, db, insights, logs, notifications, queue, settings_of, stores
 from connector.models import (
     ContactInsight,
     Customer,
@@ -86,10 +86,16 @@ def start(instance: Path, port: int, sizes: Sizes, seed: int) -> Demo:
             "SHOPIFY_SCOPES": DEMO_SCOPES,  # the whole order history, not only the last 60 days
         }
     )
+    logs.to_file(log_path(instance))
     db.ensure_schema(db.get_engine(app), auto_upgrade=True)
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
     return Demo(app, sandbox, url, server)
+
+
+def log_path(instance: Path) -> Path:
+    """Where the demo's log lines go (web, worker and cron alike), away from its terminal."""
+    return instance / "demo.log"
 
 
 def install_both(demo: Demo) -> list[tuple[int, str]]:
@@ -251,6 +257,7 @@ def run_demo(instance: Path, port: int, sizes: Sizes, seed: int, echo: Any) -> D
     for line in summary(demo, started):
         echo(line)
     echo(dashboard_login(demo))
+    echo(f"log: {log_path(settings_of(demo.app).instance_path)}")
     if failed:
         raise SystemExit(1)
     return demo
@@ -271,4 +278,4 @@ def serve_until_interrupted(demo: Demo) -> int:
         "SHOPIFY_SHOP_URL_TEMPLATE": settings.shopify_shop_url_template,
         "SHOPIFY_SCOPES": DEMO_SCOPES,
     }
-    return run_all({"worker": ["worker"], "cron": ["cron"]}, env)
+    return run_all({"worker": ["worker"], "cron": ["cron"]}, env, log_file=log_path(settings.instance_path))

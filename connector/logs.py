@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -56,6 +57,19 @@ def init_app(app: Flask, settings: Settings) -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     root.propagate = True
+
+
+def to_file(path: Path) -> None:
+    """The connector's log lines go to `path` instead of stderr, in the same format (the
+    demo keeps its terminal for the story it tells and the sign-in it prints)."""
+    root = logging.getLogger("crm")
+    for handler in [h for h in root.handlers if getattr(h, "_crm", False)]:
+        root.removeHandler(handler)
+        to = logging.FileHandler(path, encoding="utf-8")
+        to.setFormatter(handler.formatter)
+        to._crm = True  # type: ignore[attr-defined]
+        root.addHandler(to)
+        handler.close()
 
 
 def get(name: str) -> logging.Logger:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 from connector import logs
 
@@ -20,9 +21,17 @@ log = logs.get(__name__)
 GRACE_S = 10.0
 
 
-def run_all(roles: Mapping[str, list[str]], env: Mapping[str, str]) -> int:
+def run_all(roles: Mapping[str, list[str]], env: Mapping[str, str], log_file: Path | None = None) -> int:
+    """Each role as a child process until Ctrl-C or one of them exits; with `log_file`,
+    their output is appended there instead of this terminal."""
+    output = open(log_file, "ab") if log_file else None  # noqa: SIM115 (closed after the children)
     children = {
-        role: subprocess.Popen([sys.executable, "-m", "connector.cli", *argv], env={**os.environ, **env})
+        role: subprocess.Popen(
+            [sys.executable, "-m", "connector.cli", *argv],
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=output,
+        )
         for role, argv in roles.items()
     }
     stopping = False
@@ -43,6 +52,8 @@ def run_all(roles: Mapping[str, list[str]], env: Mapping[str, str]) -> int:
                 stopping, exit_code = True, child.returncode or 1
         time.sleep(0.2)
     _stop(children)
+    if output is not None:
+        output.close()
     return exit_code
 
 

@@ -45,6 +45,11 @@ def test_the_demo_installs_backfills_plays_webhooks_and_exits(tmp_path: Path) ->
     assert "2 confirm" in sent and " product" in sent, sent
     assert "1 customer_redact" in done.stdout and "top channels" in done.stdout
     assert "sign in as demo@crm-connector.local with " in done.stdout
+    # the terminal tells the story; the log lines went to the instance's demo.log
+    log = tmp_path / "demo" / "demo.log"
+    assert f"log: {log}" in done.stdout
+    assert " INFO crm." not in done.stdout + done.stderr
+    assert "sync step ended" in log.read_text()
     # what it left behind is a real instance: the stores, their records, the webhooks applied
     listed = json.loads(cli(tmp_path / "demo", "stores", "list", "--json").stdout)
     assert sorted(s["platform"] for s in listed) == ["shopify", "woocommerce"]
