@@ -205,11 +205,13 @@ class _Step:
 
 def gathered(chunks: Iterable[Chunk], at_least: int) -> Iterator[Chunk]:
     """Consecutive chunks joined until they hold `at_least` records, resuming at the last
-    one's cursor: fewer, larger transactions (each with its checkpoint) during a backfill."""
+    one's cursor: fewer, larger transactions (each with its checkpoint) during a backfill.
+    An empty chunk is a checkpoint the reader wants kept at once (Shopify's: the export it
+    just started, which a resumed run should wait for rather than start again)."""
     held: list[Chunk] = []
     for chunk in chunks:
         held.append(chunk)
-        if sum(len(c.records) for c in held) >= at_least:
+        if not chunk.records or sum(len(c.records) for c in held) >= at_least:
             yield _joined(held)
             held = []
     if held:

@@ -28,6 +28,10 @@ def test_pages_are_joined_until_a_transaction_holds_enough_records() -> None:
     assert [c.cursor for c in joined] == ["page-1", "page-3"]  # resume after the last page written
     assert [c.total for c in joined] == [700, None]
     assert list(gathered(iter(pages), 1)) == pages  # one page, one transaction
+    # an empty chunk (a started export) is checkpointed at once, with what came before it
+    started = Chunk([], "export-started")
+    joined = list(gathered(iter([pages[0], started, pages[1]]), 1000))
+    assert [(len(c.records), c.cursor) for c in joined] == [(100, "export-started"), (100, "page-1")]
 
 
 def sync_all(rig: Rig, store_id: int, full: bool = False) -> None:
