@@ -370,6 +370,15 @@ class ContactInsight(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class InsightBacklog(Base):
+    """Contacts whose insights a sync step owes: noted as it writes, refreshed once when it
+    ends (or by cron, if it died first)."""
+
+    __tablename__ = "insight_backlog"
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class WebhookInbox(Base):
     """Every accepted webhook delivery, stored before it is acknowledged."""
 

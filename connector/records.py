@@ -16,7 +16,7 @@ from sqlalchemy import Table, and_, delete, not_, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from connector import consent, identity, insights, statistics, subscriptions
+from connector import consent, identity, insight_backlog, insights, statistics, subscriptions
 from connector.models import UPSERTABLE
 from connector.types import utcnow
 from connector.upsert import TOMBSTONE_HASH, UpsertResult, dialect_insert, upsert
@@ -28,8 +28,15 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def apply_batch(
-    conn: Connection, store_id: int, batch: Batch, rules: insights.Rules | None = None
+    conn: Connection,
+    store_id: int,
+    batch: Batch,
+    rules: insights.Rules | None = None,
+    *,
+    defer_insights: bool = False,
 ) -> dict[str, UpsertResult]:
+    """Write the batch; the touched contacts' insights are refreshed now, or, with
+    `defer_insights` (a sync step), noted for the step's end (`insight_backlog`)."""
     assigned = identity.assign(conn, store_id, batch)
     touched: set[int | None] = {
         *assigned.merged,
@@ -79,7 +86,11 @@ def apply_batch(
         ]
         results.setdefault(table, UpsertResult())
         results[table] += upsert(conn, TABLES[table], tombstones)
-    refreshed = insights.refresh(conn, touched, rules or insights.Rules.current())
+    if defer_insights:
+        insight_backlog.note(conn, touched)
+        refreshed = 0
+    else:
+        refreshed = insights.refresh(conn, touched, rules or insights.Rules.current())
     grown = {t: r.created + r.updated for t, r in results.items()}
     grown["contacts"] = assigned.created
     statistics.note_written(conn, {**grown, "contact_insights": refreshed})
@@ -87,7 +98,12 @@ def apply_batch(
 
 
 def apply_isolating(
-    conn: Connection, store_id: int, batches: list[Batch], rules: insights.Rules | None = None
+    conn: Connection,
+    store_id: int,
+    batches: list[Batch],
+    rules: insights.Rules | None = None,
+    *,
+    defer_insights: bool = False,
 ) -> list[tuple[int, Exception]]:
     """Apply the batches together; if the database refuses that, one by one in savepoints,
     so one bad record cannot hold back the rest. Returns the refused ones (index, error)."""
@@ -96,14 +112,14 @@ def apply_isolating(
         combined.extend(batch)
     try:
         with conn.begin_nested():
-            apply_batch(conn, store_id, combined, rules)
+            apply_batch(conn, store_id, combined, rules, defer_insights=defer_insights)
         return []
     except SQLAlchemyError:
         refused: list[tuple[int, Exception]] = []
         for index, batch in enumerate(batches):
             try:
                 with conn.begin_nested():
-                    apply_batch(conn, store_id, batch, rules)
+                    apply_batch(conn, store_id, batch, rules, defer_insights=defer_insights)
             except SQLAlchemyError as exc:
                 refused.append((index, exc))
         return refused

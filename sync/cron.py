@@ -36,6 +36,7 @@ def schedule() -> list[Scheduled]:
         Scheduled("connector.tokens.refresh_expiring", "sync", 300),
         Scheduled("sync.jobs.schedule_syncs", "sync", 30),
         Scheduled("connector.insights.score_all", "sync", 3600),
+        Scheduled("connector.insight_backlog.settle_all", "sync", 60),
         Scheduled("connector.notifications.send_due", "notifications", 15),
     ]
 

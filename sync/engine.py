@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import insert, select, update
 
-from connector import db, logs, settings_of, tokens, vault_of
+from connector import db, insight_backlog, insights, logs, settings_of, tokens, vault_of
 from connector.db import get_engine
 from connector.errors import ConnectorError, FailPermanently, Reauthorize, RetryLater
 from connector.models import DeadLetter, Store, SyncRun
@@ -154,6 +154,7 @@ class _Step:
         self.ctx = MapContext(country=store.country)
         self.reader = reader
         self.records = 0
+        self.rules = insights.Rules.of(app)
 
     def write(self, chunk: Chunk) -> None:
         mapped, poison = map_records(self.reader, self.entity, chunk.records, self.ctx)
@@ -162,7 +163,8 @@ class _Step:
             status = conn.execute(select(Store.status).where(Store.id == self.store.id)).scalar()
             if status != "active":  # uninstalled or disconnected meanwhile: write nothing more
                 raise StoreGone(f"the store is {status or 'removed'}; its sync stopped")
-            refused = apply_isolating(conn, self.store.id, [batch for _record, batch in mapped])
+            batches = [batch for _record, batch in mapped]
+            refused = apply_isolating(conn, self.store.id, batches, self.rules, defer_insights=True)
             for index, exc in refused:
                 poison.append((mapped[index][0], f"the database refused this record: {type(exc).__name__}"))
             for record, reason in poison:
@@ -191,6 +193,7 @@ class _Step:
                 .where(SyncRun.id == self.run_id)
                 .values(ended_at=utcnow(), records=self.records, outcome=outcome, error=error)
             )
+        insight_backlog.settle(self.engine, self.rules)  # each contact the step touched, once
         log.info(
             "sync step ended",
             extra={

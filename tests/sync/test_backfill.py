@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from woocommerce import API
 
 from connector.db import get_engine
-from connector.models import Order, Store, SyncRun, SyncState
+from connector.models import ContactInsight, InsightBacklog, Order, Store, SyncRun, SyncState
 from platforms.base import Chunk
 from platforms.shopify.client import ShopifyClient
 from sync.engine import ENTITIES, gathered, run_step
@@ -84,6 +84,11 @@ def test_a_backfill_records_its_state_and_steps(rig: Rig) -> None:
     assert all(s.high_water is not None and s.done > 0 and s.last_error is None for s in states)
     assert sorted(r.entity for r in runs) == sorted(ENTITIES)
     assert all(r.outcome == "done" and r.ended_at is not None for r in runs)
+    # and each step refreshed the insights it owed before it ended
+    with get_engine(rig.app).connect() as conn:
+        owed = conn.execute(select(func.count()).select_from(InsightBacklog)).scalar_one()
+        kept = conn.execute(select(func.count()).where(ContactInsight.store_id == rig.site.id)).scalar_one()
+    assert owed == 0 and kept > 0
 
 
 def test_a_store_uninstalled_during_a_sync_stops_it_at_the_next_chunk(rig: Rig) -> None:
