@@ -33,17 +33,18 @@ def main() -> None:
     with sandbox(args.orders, throttled=False) as manifest:
         app, shop_id, site_id = app_for(None, manifest, Path(tempfile.mkdtemp(prefix="bench-memory-")))
         store_id = shop_id if args.platform == "shopify" else site_id
-        started, marks = time.perf_counter(), [args.every]
+        started, next_mark = time.perf_counter(), args.every
 
         def show(done: int, _total: int | None) -> None:
-            if done >= marks[0]:
+            nonlocal next_mark
+            if done >= next_mark:
                 rss = memory_mb(os.getpid())
                 print(
                     f"  {done:>9,} orders  {time.perf_counter() - started:7.1f} s  "
                     f"RSS {rss['VmRSS']:6.0f} MB  peak {rss['VmHWM']:6.0f} MB",
                     flush=True,
                 )
-                marks[0] = (done // args.every + 1) * args.every
+                next_mark = (done // args.every + 1) * args.every
 
         print(f"  at start: RSS {memory_mb(os.getpid())['VmRSS']:.0f} MB", flush=True)
         with app.app_context():

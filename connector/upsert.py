@@ -22,7 +22,7 @@ from sqlalchemy import table as sa_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from connector import driver_upsert
+from connector import driver_insert
 from connector.errors import BadInput, FailPermanently
 from connector.types import utcnow
 
@@ -98,15 +98,15 @@ def _upsert_group(
         _staged_statement(table, key, tuple(columns)) if staged else _statement(conn, table, key, columns)
     )
     names = (*key, *columns)
-    per_statement = min(BATCH_ROWS, driver_upsert.rows_per_statement(len(names)))
-    stamp = driver_upsert.sqlite_time(now) if at_driver else now  # first_seen_at as RETURNING gives it
+    per_statement = min(BATCH_ROWS, driver_insert.rows_per_statement(len(names)))
+    stamp = driver_insert.sqlite_time(now) if at_driver else now  # first_seen_at as RETURNING gives it
     for start in range(0, len(prepared), per_statement):
         chunk = prepared[start : start + per_statement]
         if staged:
             _copy_to_staging(conn, table, list(names), chunk)
             returned: Sequence[Any] = conn.execute(statement).all()
         elif at_driver:
-            returned = driver_upsert.write(conn, statement, table, names, chunk)
+            returned = driver_insert.write(conn, statement, table, names, chunk)
         else:
             returned = conn.execute(statement, chunk).all()
         for *row_key, first_seen in returned:

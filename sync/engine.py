@@ -212,11 +212,13 @@ def gathered(chunks: Iterable[Chunk], at_least: int) -> Iterator[Chunk]:
     An empty chunk is a checkpoint the reader wants kept at once (Shopify's: the export it
     just started, which a resumed run should wait for rather than start again)."""
     held: list[Chunk] = []
+    records = 0
     for chunk in chunks:
         held.append(chunk)
-        if not chunk.records or sum(len(c.records) for c in held) >= at_least:
+        records += len(chunk.records)
+        if not chunk.records or records >= at_least:
             yield _joined(held)
-            held = []
+            held, records = [], 0
     if held:
         yield _joined(held)
 

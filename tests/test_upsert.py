@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, StatementError
 
 import connector.upsert as upsert_module
-from connector import driver_upsert
+from connector import driver_insert
 from connector.db import make_engine, upgrade
 from connector.errors import BadInput
 from connector.models import Customer, InventoryLevel, Product
@@ -242,7 +242,7 @@ def test_the_driver_path_writes_times_exactly_as_sqlalchemy_does(moment: datetim
     """On SQLite the version rule compares times as text, so rows written by the driver-level
     upsert and rows written through SQLAlchemy must spell a time the same way."""
     bind = Customer.__table__.c.source_updated_at.type._cached_bind_processor(sqlite.dialect())
-    assert driver_upsert.sqlite_time(moment) == bind(moment)
+    assert driver_insert.sqlite_time(moment) == bind(moment)
 
 
 def test_a_naive_time_is_refused_and_nothing_is_written(db: Engine, store_id: int) -> None:
@@ -258,7 +258,7 @@ def test_a_naive_time_is_refused_and_nothing_is_written(db: Engine, store_id: in
 def test_rows_past_the_statement_variable_limit_are_split(
     db: Engine, store_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(driver_upsert, "MAX_VARIABLES", 100)  # a few rows per statement on SQLite
+    monkeypatch.setattr(driver_insert, "MAX_VARIABLES", 100)  # a few rows per statement on SQLite
     rows = [customer_row(store_id, platform_id=i) for i in range(1, 12)]
     assert write(db, rows) == (11, 0, 0)
     assert write(db, [later(r) for r in rows]) == (0, 11, 0)

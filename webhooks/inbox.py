@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from connector import driver_upsert, logs
+from connector import driver_insert, logs
 from connector.metrics import WEBHOOK_COUNTERS
 from connector.models import WebhookInbox
 from connector.queue import enqueue
@@ -108,7 +108,7 @@ def _insert(engine: Engine, delivery: Delivery) -> bool:
         statement = _insert_statement(db.dialect.name)
         if db.dialect.name == "sqlite":  # the hot path, without SQLAlchemy's per-call processing
             table: Any = WebhookInbox.__table__
-            return bool(driver_upsert.write(db, statement, table, tuple(params), [params]))
+            return bool(driver_insert.write(db, statement, table, tuple(params), [params]))
         return db.execute(statement, params).first() is not None
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import redis
 from flask import Flask
+from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from connector import create_app
@@ -129,3 +130,13 @@ def post_woo(
 
 def work(app: Flask, conn: redis.Redis) -> None:
     make_worker(conn, ("webhooks",), simple=True).work(burst=True)
+
+
+def one(app: Flask, statement: Any) -> Any:
+    with app.extensions["crm.engine"].connect() as conn:
+        return conn.execute(statement).first()
+
+
+def count(app: Flask, model: Any) -> int:
+    with app.extensions["crm.engine"].connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(model)).scalar_one())

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from connector.models import (
     Customer,
@@ -27,17 +27,7 @@ from platforms.shopify.webhooks import signature_valid as shopify_valid
 from platforms.woocommerce.webhooks import signature_valid as woo_valid
 from tests.builders import fixture
 from tests.test_metrics import scrape
-from tests.webhooks.conftest import Stores, post_shopify, post_woo, work
-
-
-def one(app: Flask, statement: Any) -> Any:
-    with app.extensions["crm.engine"].connect() as conn:
-        return conn.execute(statement).first()
-
-
-def count(app: Flask, model: Any) -> int:
-    with app.extensions["crm.engine"].connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
+from tests.webhooks.conftest import Stores, count, one, post_shopify, post_woo, work
 
 
 def test_the_published_signature_vectors_verify() -> None:

@@ -5,23 +5,17 @@ CONNECTOR_UNINSTALLED_RETENTION_DAYS, with a receipt; a shop installed again is 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import redis
 from flask import Flask
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from connector.db import get_engine
 from connector.models import Customer, PrivacyRequest, Store
 from connector.types import utcnow
 from sync.housekeeping import erase_uninstalled_shops
 from tests.builders import fixture
-from tests.webhooks.conftest import Stores, post_shopify, work
-
-
-def held(app: Flask, statement: Any) -> int:
-    with get_engine(app).connect() as conn:
-        return int(conn.execute(statement).scalar_one())
+from tests.webhooks.conftest import Stores, count, one, post_shopify, work
 
 
 def uninstall(app: Flask, conn: redis.Redis, days_ago: float, store_id: int) -> None:
@@ -38,17 +32,17 @@ def test_a_shop_uninstalled_past_the_retention_is_erased_with_a_receipt(
     # given a shop with a customer, uninstalled eight days ago, whose shop/redact never came
     post_shopify(hook_app, "customers/create", fixture("shopify/webhook-customers-create.json"))
     work(hook_app, redis_conn)
-    assert held(hook_app, select(func.count()).select_from(Customer)) == 1
+    assert count(hook_app, Customer) == 1
     uninstall(hook_app, redis_conn, 8, stores.shopify_id)
     # when housekeeping runs
     with hook_app.app_context():
         assert erase_uninstalled_shops() == 1
     # then the shop and its records are gone, the WooCommerce site is untouched, and a receipt says so
-    assert held(hook_app, select(func.count()).where(Store.id == stores.shopify_id)) == 0
-    assert held(hook_app, select(func.count()).where(Store.id == stores.woo_id)) == 1
-    assert held(hook_app, select(func.count()).select_from(Customer)) == 0
-    kinds = held(hook_app, select(func.count()).where(PrivacyRequest.kind == "shop_redact"))
-    assert kinds == 1
+    assert one(hook_app, select(Store.id).where(Store.id == stores.shopify_id)) is None
+    assert one(hook_app, select(Store.id).where(Store.id == stores.woo_id)) is not None
+    assert count(hook_app, Customer) == 0
+    assert one(hook_app, select(PrivacyRequest.kind)).kind == "shop_redact"
+    assert count(hook_app, PrivacyRequest) == 1
 
 
 def test_a_recent_uninstall_or_a_reinstall_keeps_the_data(
@@ -67,5 +61,5 @@ def test_a_recent_uninstall_or_a_reinstall_keeps_the_data(
         )
     with hook_app.app_context():
         assert erase_uninstalled_shops() == 0
-    assert held(hook_app, select(func.count()).select_from(Customer)) == 1
-    assert held(hook_app, select(func.count()).select_from(PrivacyRequest)) == 0
+    assert count(hook_app, Customer) == 1
+    assert count(hook_app, PrivacyRequest) == 0
