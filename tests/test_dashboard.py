@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import redis
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import insert, select
 
@@ -61,10 +61,18 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 
 def follow(browser: webdriver.Chrome, element: WebElement) -> None:
-    """Click something that loads a page, and wait until the new page has replaced the old."""
-    page = browser.find_element(By.TAG_NAME, "html")
+    """Click something that loads a page, and wait until the new page has replaced the old.
+
+    The old page is marked first; the wait ends when a fully loaded document without the mark
+    is there. While the documents swap, Chrome may answer any command with an error (a node
+    "does not belong to the document"), so errors during the wait mean "not yet"."""
+    browser.execute_script("document.documentElement.dataset.leaving = 'yes'")
     element.click()
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 30, ignored_exceptions=(WebDriverException,)).until(
+        lambda b: b.execute_script(
+            "return document.readyState === 'complete' && !document.documentElement.dataset.leaving"
+        )
+    )
 
 
 def shot(browser: webdriver.Chrome, name: str) -> None:
