@@ -1,5 +1,6 @@
 """One step of a store's sync of one entity: read chunks, map them, write each chunk and
-its checkpoint in one transaction, until the entity is done or the step's time is up.
+its checkpoint in one transaction, until the entity is done or the step's time is up. A
+thread reads the next chunks while a transaction is written (`read_ahead`).
 
 Only the lease holder writes (the lease is renewed inside every chunk's transaction), so
 two jobs never sync the same entity of a store at once, and a killed job's lease lapses.
@@ -30,6 +31,7 @@ from connector.types import utcnow
 from platforms import CORE_ENTITIES, SYNCED, platform_module
 from platforms.base import Batch, Chunk, MapContext, MappingError, Reader
 from sync import checkpoints, reconcile
+from sync.read_ahead import ReadAhead
 
 log = logs.get(__name__)
 ENTITIES = CORE_ENTITIES
@@ -54,6 +56,7 @@ class StepResult:
     outcome: str  # done | paused | busy | retry | failed | lost | skipped | stopped
     records: int = 0
     error: str | None = None
+    waited_s: float = 0.0  # time the writer spent waiting for the platform's next chunk
 
 
 OnProgress = Callable[[int, int | None], None]  # records done so far in the run, estimated total
@@ -103,10 +106,11 @@ def run_step(
     try:
         deadline = time.monotonic() + budget_s if budget_s else None
         chunks = step.reader.chunks(entity, window.since, window.until, window.cursor)
-        for chunk in gathered(chunks, settings.sync_write_records):
-            step.write(chunk)
-            if deadline is not None and time.monotonic() > deadline:
-                return step.end("paused")
+        with step.reading(chunks, settings.sync_read_ahead) as ahead:
+            for chunk in gathered(ahead, settings.sync_write_records):
+                step.write(chunk)
+                if deadline is not None and time.monotonic() > deadline:
+                    return step.end("paused")
         with engine.begin() as conn:
             checkpoints.renew(conn, store_id, entity, owner, utcnow(), ttl)
             checkpoints.finish(conn, store_id, entity, utcnow())
@@ -155,6 +159,12 @@ class _Step:
         self.reader = reader
         self.records = 0
         self.rules = insights.Rules.of(app)
+        self.ahead: ReadAhead | None = None
+
+    def reading(self, chunks: Iterator[Chunk], depth: int) -> ReadAhead:
+        """The reader's chunks, fetched ahead while this step writes (closed by `end`)."""
+        self.ahead = ReadAhead(chunks, depth)
+        return self.ahead
 
     def write(self, chunk: Chunk) -> None:
         mapped, poison = map_records(self.reader, self.entity, chunk.records, self.ctx)
@@ -183,6 +193,10 @@ class _Step:
     def end(
         self, outcome: str, error: str | None = None, *, release: bool = True, state: str | None = None
     ) -> StepResult:
+        waited_s = 0.0
+        if self.ahead is not None:  # no more reading on behalf of this step (or its lease)
+            self.ahead.close()
+            waited_s = round(self.ahead.waited_s, 3)
         with self.engine.begin() as conn:
             if error is not None:
                 checkpoints.fail(conn, self.store.id, self.entity, error, utcnow(), state=state)
@@ -201,9 +215,10 @@ class _Step:
                 "entity": self.entity,
                 "outcome": outcome,
                 "records": self.records,
+                "waited_s": waited_s,
             },
         )
-        return StepResult(self.store.id, self.entity, outcome, self.records, error)
+        return StepResult(self.store.id, self.entity, outcome, self.records, error, waited_s)
 
 
 def gathered(chunks: Iterable[Chunk], at_least: int) -> Iterator[Chunk]:

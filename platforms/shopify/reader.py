@@ -1,7 +1,9 @@
 """Reading a shop for the sync: bulk operations for a backfill, cursor pages for changes.
 
 A backfill runs two bulk operations, the last 90 days first and then the history, each
-capped at the run's signpost; an incremental run with many changes runs one as well.
+capped at the run's signpost; the history's starts as soon as the recent days' is ready,
+so Shopify exports it while those are written. An incremental run with many changes runs
+one as well.
 The JSONL is streamed and re-nested line by line, so a shop of any size is read in
 bounded memory; the cursor names the operation and how many root records were written,
 so a resumed run re-downloads and skips, never re-exports. Other incremental runs page
@@ -15,7 +17,7 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 import orjson
 import requests
@@ -103,20 +105,33 @@ class ShopifyReader:
         )
         total = self.count(entity, _upto(until)) if cursor is None else None
         for phase in range(state["phase"], len(phases)):
-            if phase != state["phase"]:
-                state = {"phase": phase, "op": None, "skip": 0, "restarts": 0}
-            yield from self._bulk_phase(entity, phases[phase], state, total)
+            if phase != state["phase"]:  # the history, exported while the recent days were written
+                state = {"phase": phase, "op": state.get("ahead"), "skip": 0, "restarts": 0}
+            following = phases[phase + 1] if phase + 1 < len(phases) else None
+            yield from self._bulk_phase(entity, phases[phase], state, total, following)
             total = None
 
     def _bulk_phase(
-        self, entity: str, search: str, state: dict[str, Any], total: int | None
+        self,
+        entity: str,
+        search: str,
+        state: dict[str, Any],
+        total: int | None,
+        following: str | None = None,
     ) -> Iterator[Chunk]:
+        """One export, streamed; once it is ready, the `following` phase's export is started
+        (when the shop has a slot free) to run on Shopify's side while this one is written."""
         while True:
             if state["op"] is None:
                 state["op"] = self._start_bulk(queries.bulk_query(entity, search))
-                yield Chunk([], json.dumps(state), total)  # an interrupted run waits for this export
+                # kept before reading on, so a resumed run waits for this export
+                yield Chunk([], json.dumps(state), total, written_before_reading_on=True)
             try:
                 url = self._await(state["op"])
+                if following is not None and state.get("ahead") is None:
+                    state["ahead"] = self._start_bulk(queries.bulk_query(entity, following), wait=False)
+                    if state["ahead"] is not None:  # kept, so a resumed run waits for it
+                        yield Chunk([], json.dumps(state), total, written_before_reading_on=True)
                 if url is None:
                     return
                 roots = itertools.islice(assemble(self._lines(url)), state["skip"], None)
@@ -130,12 +145,20 @@ class ShopifyReader:
                 if state["restarts"] > BULK_RESTARTS:
                     raise FailPermanently(f"Shopify could not export the {entity}: {lost}") from None
 
-    def _start_bulk(self, query: str) -> str:
+    @overload
+    def _start_bulk(self, query: str) -> str: ...
+    @overload
+    def _start_bulk(self, query: str, *, wait: bool) -> str | None: ...
+    def _start_bulk(self, query: str, *, wait: bool = True) -> str | None:
+        """The started export's id; while the shop's bulk slots are busy, wait for one.
+        Without `wait`, a refusal of any kind gives None at once."""
         for attempt in range(30):
             answer = self.client.graphql(queries.BULK_RUN, {"query": query})["data"]["bulkOperationRunQuery"]
             errors = answer.get("userErrors") or []
             if not errors:
                 return str(answer["bulkOperation"]["id"])
+            if not wait:  # an export started early: its phase starts it again, and says why not
+                return None
             if not any("in progress" in str(e.get("message")) for e in errors):
                 raise FailPermanently(f"Shopify refused the export: {errors[0].get('message')}")
             time.sleep(min(0.5 * 2**attempt, POLL_MAX_S))  # the shop's bulk slots are busy

@@ -3,6 +3,8 @@ platforms; a resumed run neither skips nor repeats; poison records are set aside
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import func, select, update
 from woocommerce import API
@@ -43,9 +45,10 @@ def sync_all(rig: Rig, store_id: int, full: bool = False) -> None:
 
 @pytest.fixture(params=["page", "joined"])
 def write_records(request: pytest.FixtureRequest, app_env: dict[str, str]) -> str:
-    """One transaction per platform page, or pages joined into transactions of 1,000 records
-    (the default outside tests)."""
+    """One transaction per platform page, read then written in turn; or the defaults outside
+    tests: pages joined into transactions of 1,000 records, the next ones read meanwhile."""
     app_env["CONNECTOR_SYNC_WRITE_RECORDS"] = "1" if request.param == "page" else "1000"
+    app_env["CONNECTOR_SYNC_READ_AHEAD"] = "0" if request.param == "page" else "4"
     return str(request.param)
 
 
@@ -73,6 +76,22 @@ def test_a_shopify_backfill_exports_the_last_90_days_before_the_history(rig: Rig
         assert "updated_at:>=" in recent and "updated_at:<=" in recent  # recent, capped at the signpost
         assert "updated_at:<'" in history and ">=" not in history
         assert recent.split("(")[0] == history.split("(")[0]  # the same entity
+
+
+def test_the_history_is_exported_while_the_recent_days_are_written(rig: Rig) -> None:
+    # given a shop's orders backfill; when its first records are written
+    exports = rig.sandbox.world.shops[SHOP].bulk_ops
+    seen: list[tuple[int, list[str]]] = []
+
+    def note(done: int, total: int | None) -> None:
+        seen.append((done, [op["query"] for _id, op in sorted(exports.items())]))
+
+    with rig.app.app_context():
+        assert run_step(rig.app, rig.shop.id, "orders", "test-owner", on_progress=note).outcome == "done"
+    # then the history's export had already been started, after the recent days' was ready
+    at_first_records = next(queries for done, queries in seen if done > 0)
+    assert len(at_first_records) == 2 and "updated_at:<'" in at_first_records[1]
+    assert len(exports) == 2  # and it was the one the history phase read
 
 
 def test_a_backfill_records_its_state_and_steps(rig: Rig) -> None:
@@ -104,3 +123,23 @@ def test_a_store_uninstalled_during_a_sync_stops_it_at_the_next_chunk(rig: Rig) 
         state = conn.execute(select(SyncState).where(SyncState.store_id == rig.site.id)).one()
     assert held == 100 and state.state == "failed" and "uninstalled" in (state.last_error or "")
     assert state.lease_owner is None
+
+
+@pytest.mark.parametrize("platform", ["shopify", "woocommerce"])
+def test_steps_paused_after_every_chunk_stop_reading_and_resume_to_the_same_result(
+    rig: Rig, platform: str, shopify_api: ShopifyClient, woo_api: API
+) -> None:
+    # given steps whose time is up after their first chunk, while the next ones are read ahead
+    store_id = rig.shop.id if platform == "shopify" else rig.site.id
+    outcomes: list[str] = []
+    with rig.app.app_context():
+        while not outcomes or outcomes[-1] == "paused":
+            outcomes.append(run_step(rig.app, store_id, "orders", "test-owner", budget_s=1e-9).outcome)
+            # then a paused step leaves no reading behind it
+            assert not any(t.name == "sync-read-ahead" and t.is_alive() for t in threading.enumerate())
+    # and resuming from each checkpoint ends with the platform's orders, none twice
+    assert outcomes[-1] == "done" and outcomes.count("paused") > 3
+    if platform == "shopify":  # each export started once, the history's while the recent days were written
+        assert len(rig.sandbox.world.shops[SHOP].bulk_ops) == 2
+    truth = shopify_truth(shopify_api, "orders") if platform == "shopify" else woo_truth(woo_api, "orders")
+    assert crm_facts(rig.app, store_id, "orders") == truth
