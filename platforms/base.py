@@ -73,9 +73,6 @@ class Chunk:
     records: list[dict[str, Any]]
     cursor: str | None
     total: int | None = None  # the whole run's record count, when the platform says
-    # the reader started something on the platform (an export) that a resumed run must find:
-    # it reads on only once this chunk's cursor is written
-    written_before_reading_on: bool = False
 
 
 class Reader(Protocol):

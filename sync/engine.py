@@ -1,6 +1,6 @@
 """One step of a store's sync of one entity: read chunks, map them, write each chunk and
-its checkpoint in one transaction, until the entity is done or the step's time is up. A
-thread reads the next chunks while a transaction is written (`read_ahead`).
+its checkpoint in one transaction, until the entity is done or the step's time is up.
+Readers fetch their next pages while a transaction is written (`platforms/read_ahead.py`).
 
 Only the lease holder writes (the lease is renewed inside every chunk's transaction), so
 two jobs never sync the same entity of a store at once, and a killed job's lease lapses.
@@ -31,7 +31,6 @@ from connector.types import utcnow
 from platforms import CORE_ENTITIES, SYNCED, platform_module
 from platforms.base import Batch, Chunk, MapContext, MappingError, Reader
 from sync import checkpoints, reconcile
-from sync.read_ahead import ReadAhead
 
 log = logs.get(__name__)
 ENTITIES = CORE_ENTITIES
@@ -105,12 +104,11 @@ def run_step(
     log.info("sync step started", extra={"store_id": store_id, "entity": entity, "run_id": run_id})
     try:
         deadline = time.monotonic() + budget_s if budget_s else None
-        chunks = step.reader.chunks(entity, window.since, window.until, window.cursor)
-        with step.reading(chunks, settings.sync_read_ahead) as ahead:
-            for chunk in gathered(ahead, settings.sync_write_records):
-                step.write(chunk)
-                if deadline is not None and time.monotonic() > deadline:
-                    return step.end("paused")
+        chunks = step.read(window.since, window.until, window.cursor)
+        for chunk in gathered(chunks, settings.sync_write_records):
+            step.write(chunk)
+            if deadline is not None and time.monotonic() > deadline:
+                return step.end("paused")
         with engine.begin() as conn:
             checkpoints.renew(conn, store_id, entity, owner, utcnow(), ttl)
             checkpoints.finish(conn, store_id, entity, utcnow())
@@ -159,12 +157,19 @@ class _Step:
         self.reader = reader
         self.records = 0
         self.rules = insights.Rules.of(app)
-        self.ahead: ReadAhead | None = None
+        self.chunks: Iterator[Chunk] | None = None
+        self.waited_s = 0.0  # the writer held up by the platform
 
-    def reading(self, chunks: Iterator[Chunk], depth: int) -> ReadAhead:
-        """The reader's chunks, fetched ahead while this step writes (closed by `end`)."""
-        self.ahead = ReadAhead(chunks, depth)
-        return self.ahead
+    def read(self, since: Any, until: Any, cursor: str | None) -> Iterator[Chunk]:
+        """The reader's chunks, the time spent waiting for each counted (closed by `end`)."""
+        self.chunks = iter(self.reader.chunks(self.entity, since, until, cursor))
+        while True:
+            started = time.perf_counter()
+            chunk = next(self.chunks, None)
+            self.waited_s += time.perf_counter() - started
+            if chunk is None:
+                return
+            yield chunk
 
     def write(self, chunk: Chunk) -> None:
         mapped, poison = map_records(self.reader, self.entity, chunk.records, self.ctx)
@@ -193,10 +198,10 @@ class _Step:
     def end(
         self, outcome: str, error: str | None = None, *, release: bool = True, state: str | None = None
     ) -> StepResult:
-        waited_s = 0.0
-        if self.ahead is not None:  # no more reading on behalf of this step (or its lease)
-            self.ahead.close()
-            waited_s = round(self.ahead.waited_s, 3)
+        close = getattr(self.chunks, "close", None)
+        if close is not None:  # no more reading on behalf of this step (its read-ahead stops)
+            close()
+        waited_s = round(self.waited_s, 3)
         with self.engine.begin() as conn:
             if error is not None:
                 checkpoints.fail(conn, self.store.id, self.entity, error, utcnow(), state=state)

@@ -520,4 +520,6 @@ def bulk_file(shop_domain: str, op_id: int) -> Response:
     if op is None or op["status"] != "COMPLETED":
         abort(404)
     path = Path(tempfile.gettempdir()) / f"sandbox-bulk-{world().run_id}-{shop.domain}-{op_id}.jsonl"
+    if not path.exists():  # as a signed storage URL past its expiry answers
+        abort(403, description="Request has expired")
     return send_file(path, mimetype="application/jsonl")

@@ -25,6 +25,7 @@ import requests
 from connector.config import Settings
 from connector.errors import FailPermanently, RetryLater
 from platforms.base import Batch, Chunk, MapContext, batched, record_id
+from platforms.read_ahead import ReadAhead
 from platforms.shopify import queries
 from platforms.shopify.bulk import assemble
 from platforms.shopify.client import ShopifyClient, client_for
@@ -50,8 +51,11 @@ def search_time(at: datetime) -> str:
 class ShopifyReader:
     snapshot_ids = True  # a bulk export of ids
 
-    def __init__(self, client: ShopifyClient, scopes: str | None = None, poll_s: float = 0.2) -> None:
+    def __init__(
+        self, client: ShopifyClient, scopes: str | None = None, poll_s: float = 0.2, read_ahead: int = 4
+    ) -> None:
         self.client = client
+        self.read_ahead = read_ahead  # export chunks downloaded while the step writes
         self.scopes = set((scopes or "").split(","))
         self.poll_s = poll_s
         self.download = requests.Session()  # bulk files live elsewhere: never send the shop's token there
@@ -124,21 +128,21 @@ class ShopifyReader:
         while True:
             if state["op"] is None:
                 state["op"] = self._start_bulk(queries.bulk_query(entity, search))
-                # kept before reading on, so a resumed run waits for this export
-                yield Chunk([], json.dumps(state), total, written_before_reading_on=True)
+                yield Chunk([], json.dumps(state), total)  # an interrupted run waits for this export
             try:
                 url = self._await(state["op"])
                 if following is not None and state.get("ahead") is None:
                     state["ahead"] = self._start_bulk(queries.bulk_query(entity, following), wait=False)
-                    if state["ahead"] is not None:  # kept, so a resumed run waits for it
-                        yield Chunk([], json.dumps(state), total, written_before_reading_on=True)
+                    if state["ahead"] is not None:  # kept at once, so a resumed run waits for it
+                        yield Chunk([], json.dumps(state), total)
                 if url is None:
                     return
                 roots = itertools.islice(assemble(self._lines(url)), state["skip"], None)
-                for part in batched(roots, BULK_CHUNK):
-                    state["skip"] += len(part)
-                    yield Chunk(list(part), json.dumps(state), total)
-                    total = None
+                with ReadAhead(batched(roots, BULK_CHUNK), self.read_ahead) as parts:  # downloaded meanwhile
+                    for part in parts:
+                        state["skip"] += len(part)
+                        yield Chunk(list(part), json.dumps(state), total)
+                        total = None
                 return
             except _ExportLost as lost:
                 state.update(op=None, skip=0, restarts=state["restarts"] + 1)
@@ -269,4 +273,5 @@ def _upto(until: datetime) -> str:
 
 
 def reader_for(settings: Settings, credentials: dict[str, Any], store: Any) -> ShopifyReader:
-    return ShopifyReader(client_for(settings, credentials, store.domain), scopes=store.scopes)
+    client = client_for(settings, credentials, store.domain)
+    return ShopifyReader(client, scopes=store.scopes, read_ahead=settings.sync_read_ahead)

@@ -19,6 +19,7 @@ from typing import Any
 
 from connector.config import Settings
 from platforms.base import Batch, Chunk, MapContext, batched
+from platforms.read_ahead import ReadAhead
 from platforms.woocommerce import mapper
 from platforms.woocommerce.client import WooClient, client_for, numbered_pages
 
@@ -35,9 +36,10 @@ def woo_time(at: datetime) -> str:
 class WooReader:
     snapshot_ids = False  # offset pages
 
-    def __init__(self, client: WooClient, concurrency: int = 4) -> None:
+    def __init__(self, client: WooClient, concurrency: int = 4, read_ahead: int = 4) -> None:
         self.client = client
         self.concurrency = concurrency
+        self.read_ahead = read_ahead  # pages read while the step writes
 
     def chunks(
         self, entity: str, since: datetime | None, until: datetime, cursor: str | None
@@ -51,11 +53,16 @@ class WooReader:
             pages = numbered_pages(
                 self.client, entity, params, concurrency=self.concurrency, start_page=start
             )
-            for page, records in pages:
-                if entity == "products":
-                    self._attach_variations(records)
-                yield Chunk(records, json.dumps({"phase": phase, "page": page}), total)
-                total = None
+            with ReadAhead(self._complete(entity, pages), self.read_ahead) as ahead:  # read meanwhile
+                for page, records in ahead:
+                    yield Chunk(records, json.dumps({"phase": phase, "page": page}), total)
+                    total = None
+
+    def _complete(self, entity: str, pages: Iterator[tuple[int, list[dict[str, Any]]]]) -> Iterator[Any]:
+        for page, records in pages:
+            if entity == "products":
+                self._attach_variations(records)
+            yield page, records
 
     def _phases(self, entity: str, since: datetime | None, until: datetime) -> list[dict[str, Any]]:
         if entity == "customers":
@@ -115,4 +122,4 @@ class WooReader:
 
 def reader_for(settings: Settings, credentials: dict[str, Any], store: Any) -> WooReader:
     client = client_for(store.domain, credentials, settings.woo_concurrency)
-    return WooReader(client, concurrency=settings.woo_concurrency)
+    return WooReader(client, concurrency=settings.woo_concurrency, read_ahead=settings.sync_read_ahead)

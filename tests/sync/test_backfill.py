@@ -3,7 +3,11 @@ platforms; a resumed run neither skips nor repeats; poison records are set aside
 
 from __future__ import annotations
 
+import json
+import tempfile
 import threading
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -143,3 +147,27 @@ def test_steps_paused_after_every_chunk_stop_reading_and_resume_to_the_same_resu
         assert len(rig.sandbox.world.shops[SHOP].bulk_ops) == 2
     truth = shopify_truth(shopify_api, "orders") if platform == "shopify" else woo_truth(woo_api, "orders")
     assert crm_facts(rig.app, store_id, "orders") == truth
+
+
+def test_an_export_file_gone_before_a_resumed_step_is_exported_again(
+    rig: Rig, shopify_api: ShopifyClient
+) -> None:
+    # given a shop's orders backfill paused once it has written records from its first export
+    def cursor() -> dict[str, Any]:
+        mine = (SyncState.store_id == rig.shop.id, SyncState.entity == "orders")
+        with get_engine(rig.app).connect() as conn:
+            state = conn.execute(select(SyncState.cursor).where(*mine)).scalar()
+        return dict(json.loads(state)) if state else {}
+
+    with rig.app.app_context():
+        while cursor().get("skip", 0) == 0:
+            assert run_step(rig.app, rig.shop.id, "orders", "test-owner", budget_s=1e-9).outcome == "paused"
+        # when the export's file has expired before the next step downloads it again
+        op_id = cursor()["op"].rsplit("/", 1)[-1]
+        for file in Path(tempfile.gettempdir()).glob(f"sandbox-bulk-*-{SHOP}-{op_id}.jsonl"):
+            file.unlink()
+        outcome = run_step(rig.app, rig.shop.id, "orders", "test-owner").outcome
+    # then the phase is exported again and the orders still equal the shop's, none twice
+    assert outcome == "done"
+    assert len(rig.sandbox.world.shops[SHOP].bulk_ops) == 3
+    assert crm_facts(rig.app, rig.shop.id, "orders") == shopify_truth(shopify_api, "orders")

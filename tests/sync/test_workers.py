@@ -98,11 +98,17 @@ def test_two_workers_killed_five_times_finish_with_every_store_exact(rig: Rig) -
                 assert request_sync(rig.app, store_id, entity)
     chooser = random.Random(5)
     workers = [start_worker(rig), start_worker(rig)]
+    deadline = time.monotonic() + 600
     try:
-        kills, dead = 0, set[int]()
+        kills, dead, revived = 0, set[int](), time.monotonic()
         while kills < KILLS and not all_done(rig, stores):  # given workers killed mid-step, at random
+            assert time.monotonic() < deadline, "no step started after a kill"
             if not steps_open(rig) - dead:
                 time.sleep(0.05)
+                if time.monotonic() - revived > 2:  # cron's revival, every 30 s in production
+                    with rig.app.app_context():
+                        schedule_syncs()
+                    revived = time.monotonic()
                 continue
             time.sleep(chooser.uniform(0.0, 0.6))
             kills += 1
@@ -112,7 +118,6 @@ def test_two_workers_killed_five_times_finish_with_every_store_exact(rig: Rig) -
             workers = [start_worker(rig), start_worker(rig)]
             with rig.app.app_context():
                 schedule_syncs()  # cron's revival: runs whose job died are asked for again
-        deadline = time.monotonic() + 600
         while not all_done(rig, stores) and time.monotonic() < deadline:
             time.sleep(2)
             with rig.app.app_context():

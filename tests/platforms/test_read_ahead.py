@@ -1,5 +1,5 @@
-"""Reading ahead: every chunk comes out once and in order, an error comes out after the
-chunks read before it, and a step that stops early stops the thread and closes the reader
+"""Reading ahead: every page comes out once and in order, an error comes out after the
+pages read before it, and a step that stops early stops the thread and closes the source
 (its downloads) without reading more than it was allowed ahead."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from connector.errors import RetryLater
 from platforms.base import Chunk
-from sync.read_ahead import ReadAhead
+from platforms.read_ahead import ReadAhead
 
 
 class Pages:
@@ -34,7 +34,7 @@ class Pages:
             self.closed.set()
 
 
-def cursors(chunks: ReadAhead) -> list[str | None]:
+def cursors(chunks: ReadAhead[Chunk]) -> list[str | None]:
     return [chunk.cursor for chunk in chunks]
 
 
@@ -69,25 +69,3 @@ def test_closing_early_stops_the_thread_and_closes_the_reader() -> None:
     assert not any(t.name == "sync-read-ahead" and t.is_alive() for t in threading.enumerate())
     assert pages.closed.is_set()
     assert len(pages.read) <= 3 + 2 + 1
-
-
-def test_a_chunk_to_be_written_first_holds_the_reading_until_the_consumer_comes_back() -> None:
-    # given a reader whose first chunk says it started an export (a resumed run must find it)
-    read: list[int] = []
-
-    def source() -> Iterator[Chunk]:
-        yield Chunk([], "export-started", written_before_reading_on=True)
-        for page in range(10):
-            read.append(page)
-            yield Chunk([{"id": page}], f"page-{page}")
-
-    # when the consumer takes it and stops before writing it (its time was up)
-    ahead = ReadAhead(source(), 4)
-    chunks = iter(ahead)
-    assert next(chunks).cursor == "export-started"
-    ahead.close()
-    # then nothing after it was read: a next step starts from that cursor, not past it
-    assert read == []
-    # and when a consumer writes it and comes back, the reading goes on to the end
-    with ReadAhead(source(), 4) as again:
-        assert [c.cursor for c in again][-1] == "page-9"
