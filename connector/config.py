@@ -44,7 +44,7 @@ class Settings:
     sync_step_s: int = 60
     sync_lease_s: int = 120
     sync_write_records: int = 1000  # records written per transaction, when the platform has them ready
-    sync_read_ahead: int = 4  # platform chunks fetched while the step writes (0: read, then write)
+    sync_read_ahead: int = 10  # platform pages fetched while the step writes (0: read, then write)
     woo_concurrency: int = 4
     inactive_days: int = 180
     advocate_min_orders: int = 2
@@ -115,7 +115,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sync_step_s=_int(env, "CONNECTOR_SYNC_STEP_SECONDS", 60, 1),
         sync_lease_s=_int(env, "CONNECTOR_SYNC_LEASE_SECONDS", 120, 5),
         sync_write_records=_int(env, "CONNECTOR_SYNC_WRITE_RECORDS", 1000, 1),
-        sync_read_ahead=_int(env, "CONNECTOR_SYNC_READ_AHEAD", 4, 0),
+        sync_read_ahead=_int(env, "CONNECTOR_SYNC_READ_AHEAD", 10, 0),
         woo_concurrency=_int(env, "CONNECTOR_WOO_CONCURRENCY", 4, 1),
         inactive_days=_int(env, "CONNECTOR_INACTIVE_DAYS", 180, 1),
         advocate_min_orders=_int(env, "CONNECTOR_ADVOCATE_MIN_ORDERS", 2, 1),

@@ -52,7 +52,7 @@ class ShopifyReader:
     snapshot_ids = True  # a bulk export of ids
 
     def __init__(
-        self, client: ShopifyClient, scopes: str | None = None, poll_s: float = 0.2, read_ahead: int = 4
+        self, client: ShopifyClient, scopes: str | None = None, poll_s: float = 0.2, read_ahead: int = 10
     ) -> None:
         self.client = client
         self.read_ahead = read_ahead  # export chunks downloaded while the step writes

@@ -3,11 +3,13 @@ object (OAuth 1.0a over http, Basic over https), with failures mapped to actions
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -123,9 +125,19 @@ def numbered_pages(
     def fetch(page: int) -> tuple[int, list[dict[str, Any]]]:
         return page, client.get(resource, **params, per_page=per_page, page=page)
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for begin in range(start_page + 1, pages + 1, concurrency):
-            yield from pool.map(fetch, range(begin, min(begin + concurrency, pages + 1)))
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:  # a sliding window, in order
+        pending: deque[Future[tuple[int, list[dict[str, Any]]]]] = deque()
+        following = iter(range(start_page + 1, pages + 1))
+        try:
+            while True:
+                for page in itertools.islice(following, max(1, concurrency) - len(pending)):
+                    pending.append(pool.submit(fetch, page))
+                if not pending:
+                    return
+                yield pending.popleft().result()
+        finally:
+            for future in pending:  # stopped early or failed: what has not started never will
+                future.cancel()
 
 
 def client_for(url: str, credentials: dict[str, Any], concurrency: int = 4) -> WooClient:

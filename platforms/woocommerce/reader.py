@@ -36,7 +36,7 @@ def woo_time(at: datetime) -> str:
 class WooReader:
     snapshot_ids = False  # offset pages
 
-    def __init__(self, client: WooClient, concurrency: int = 4, read_ahead: int = 4) -> None:
+    def __init__(self, client: WooClient, concurrency: int = 4, read_ahead: int = 10) -> None:
         self.client = client
         self.concurrency = concurrency
         self.read_ahead = read_ahead  # pages read while the step writes

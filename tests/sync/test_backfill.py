@@ -52,7 +52,7 @@ def write_records(request: pytest.FixtureRequest, app_env: dict[str, str]) -> st
     """One transaction per platform page, read then written in turn; or the defaults outside
     tests: pages joined into transactions of 1,000 records, the next ones read meanwhile."""
     app_env["CONNECTOR_SYNC_WRITE_RECORDS"] = "1" if request.param == "page" else "1000"
-    app_env["CONNECTOR_SYNC_READ_AHEAD"] = "0" if request.param == "page" else "4"
+    app_env["CONNECTOR_SYNC_READ_AHEAD"] = "0" if request.param == "page" else "10"
     return str(request.param)
 
 
