@@ -42,6 +42,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     from connector.install_woo import bp as install_woo_bp
     from connector.metrics import bp as metrics_bp
     from connector.subscribe_views import bp as subscribe_bp
+    from connector.web import refuse_nul_characters
     from webhooks.receivers import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
@@ -53,6 +54,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(subscribe_bp)
     app.register_blueprint(dashboard_bp)
+    app.before_request(refuse_nul_characters)
     return app
 
 

@@ -1,5 +1,6 @@
-"""What the web routes share: JSON answers, and the rule that Shopify routes answer 503
-(saying what to set) while the Shopify app credentials are not configured."""
+"""What the web routes share: JSON answers; the rule that Shopify routes answer 503
+(saying what to set) while the Shopify app credentials are not configured; and the
+refusal of text no database column can hold (a NUL character), before any view reads it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from connector import settings_of
@@ -27,3 +28,18 @@ def requires_shopify(view: Callable[..., ResponseReturnValue]) -> Callable[..., 
         return view(*args, **kwargs)
 
     return guarded
+
+
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def refuse_nul_characters() -> ResponseReturnValue | None:
+    """A query string or form field holding NUL is answered 400 before any view runs:
+    PostgreSQL text cannot hold it, so both databases answer alike and nothing is written.
+    Webhook bodies are left to their receiver, which reads them raw to verify them."""
+    fields = list(request.args.items(multi=True))
+    if request.mimetype in FORMS and request.blueprint != "webhooks":
+        fields += list(request.form.items(multi=True))
+    if any("\x00" in name or "\x00" in value for name, value in fields):
+        return answer(400, "text must not contain NUL characters")
+    return None

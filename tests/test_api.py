@@ -83,6 +83,11 @@ def test_contacts_filters_pages_and_the_360_view(api_rig: tuple[Rig, str]) -> No
     assert get(client, token, "/api/v1/contacts", limit=0).status_code == 400
     assert "segment" in get(client, token, "/api/v1/contacts", segment="vip").json["message"]
     assert "cursor" in get(client, token, "/api/v1/contacts", cursor="nonsense!").json["message"]
+    # text no database can hold (PostgreSQL refuses NUL) is refused alike on both, and so is a form
+    refused = get(client, token, "/api/v1/contacts", q="a\x00b")
+    assert refused.status_code == 400 and "NUL" in refused.json["message"]
+    login = client.post("/login", data={"email": "owner@shop.example\x00", "password": "x"})
+    assert login.status_code == 400 and "NUL" in login.json["message"]
 
 
 def test_csv_export_reports_and_retries(api_rig: tuple[Rig, str]) -> None:
