@@ -17,8 +17,7 @@ from pathlib import Path
 
 import requests
 
-import sync.engine as engine_module
-from bench.backfill import app_for, backfill, kept_reader_of, sandbox
+from bench.backfill import app_for, backfill, sandbox
 from connector.db import get_engine
 from connector.queue import tune_gc_for_batches
 
@@ -31,7 +30,6 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--platforms", default="shopify,woocommerce")
     args = parser.parse_args()
-    engine_module.reader_of = kept_reader_of
     tune_gc_for_batches()
     folder = Path(tempfile.mkdtemp(prefix="bench-read-ahead-"))
     with sandbox(args.orders, throttled=False) as manifest:

@@ -32,7 +32,7 @@ class ReadAhead(Generic[T]):
     """Iterate over `source` up to `depth` items ahead of the consumer (0: no thread)."""
 
     def __init__(self, source: Iterable[T], depth: int) -> None:
-        self.source, self.depth = iter(source), depth
+        self.source = iter(source)
         self._queue: queue.Queue[T | _Ended] = queue.Queue(maxsize=max(depth, 1))
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None

@@ -17,7 +17,7 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, overload
+from typing import Any
 
 import orjson
 import requests
@@ -132,7 +132,8 @@ class ShopifyReader:
             try:
                 url = self._await(state["op"])
                 if following is not None and state.get("ahead") is None:
-                    state["ahead"] = self._start_bulk(queries.bulk_query(entity, following), wait=False)
+                    # one try: if refused (no slot free), the phase starts it itself, and says why not
+                    state["ahead"], _refused = self._run_bulk(queries.bulk_query(entity, following))
                     if state["ahead"] is not None:  # kept at once, so a resumed run waits for it
                         yield Chunk([], json.dumps(state), total)
                 if url is None:
@@ -149,24 +150,22 @@ class ShopifyReader:
                 if state["restarts"] > BULK_RESTARTS:
                     raise FailPermanently(f"Shopify could not export the {entity}: {lost}") from None
 
-    @overload
-    def _start_bulk(self, query: str) -> str: ...
-    @overload
-    def _start_bulk(self, query: str, *, wait: bool) -> str | None: ...
-    def _start_bulk(self, query: str, *, wait: bool = True) -> str | None:
-        """The started export's id; while the shop's bulk slots are busy, wait for one.
-        Without `wait`, a refusal of any kind gives None at once."""
+    def _start_bulk(self, query: str) -> str:
+        """The started export's id; while the shop's bulk slots are busy, wait for one."""
         for attempt in range(30):
-            answer = self.client.graphql(queries.BULK_RUN, {"query": query})["data"]["bulkOperationRunQuery"]
-            errors = answer.get("userErrors") or []
-            if not errors:
-                return str(answer["bulkOperation"]["id"])
-            if not wait:  # an export started early: its phase starts it again, and says why not
-                return None
+            op_id, errors = self._run_bulk(query)
+            if op_id is not None:
+                return op_id
             if not any("in progress" in str(e.get("message")) for e in errors):
                 raise FailPermanently(f"Shopify refused the export: {errors[0].get('message')}")
             time.sleep(min(0.5 * 2**attempt, POLL_MAX_S))  # the shop's bulk slots are busy
         raise RetryLater("the shop's bulk operation slots stayed busy")
+
+    def _run_bulk(self, query: str) -> tuple[str | None, list[dict[str, Any]]]:
+        """One try: the started export's id, or None and Shopify's reasons."""
+        answer = self.client.graphql(queries.BULK_RUN, {"query": query})["data"]["bulkOperationRunQuery"]
+        errors: list[dict[str, Any]] = answer.get("userErrors") or []
+        return (None if errors else str(answer["bulkOperation"]["id"])), errors
 
     def _await(self, op_id: str) -> str | None:
         """The finished export's file URL (None: nothing matched); polls with backoff."""

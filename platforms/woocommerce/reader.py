@@ -26,6 +26,7 @@ from platforms.woocommerce.client import WooClient, client_for, numbered_pages
 RECENT = timedelta(days=90)
 # the request limit (CONNECTOR_WOO_CONCURRENCY) is the site's, so its entities sync one at a time
 ONE_ENTITY_AT_A_TIME = True
+Page = tuple[int, list[dict[str, Any]]]  # its number, its records
 MAPPERS = {"customers": mapper.customer_rows, "orders": mapper.order_rows, "products": mapper.product_rows}
 
 
@@ -58,7 +59,8 @@ class WooReader:
                     yield Chunk(records, json.dumps({"phase": phase, "page": page}), total)
                     total = None
 
-    def _complete(self, entity: str, pages: Iterator[tuple[int, list[dict[str, Any]]]]) -> Iterator[Any]:
+    def _complete(self, entity: str, pages: Iterator[Page]) -> Iterator[Page]:
+        """Each page as the sync writes it: a variable product with its variations."""
         for page, records in pages:
             if entity == "products":
                 self._attach_variations(records)
