@@ -1,11 +1,15 @@
 """Secrets at rest: platform tokens and webhook secrets are Fernet-encrypted.
 
 CONNECTOR_ENCRYPTION_KEY may hold several comma-separated keys: the first encrypts,
-all decrypt, and `rotate` re-encrypts a value under the first (key rotation).
+all decrypt, and `rotate` re-encrypts a value under the first (key rotation). Keys for
+other purposes (the erasure suppressions' HMAC) are derived from the same material.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -34,3 +38,14 @@ class Vault:
 
     def rotate(self, token: bytes) -> bytes:
         return self._fernet.rotate(token)
+
+
+def derived_keys(keys: tuple[str, ...], purpose: str) -> tuple[bytes, ...]:
+    """One key per configured encryption key, for `purpose` (the first is current): a
+    value keyed with them cannot be recomputed without the key material."""
+    if not keys:
+        raise ConfigError("CONNECTOR_ENCRYPTION_KEY: at least one key is required")
+    return tuple(
+        hmac.new(base64.urlsafe_b64decode(k.encode()), purpose.encode(), hashlib.sha256).digest()
+        for k in keys
+    )

@@ -501,6 +501,32 @@ class PrivacyRequest(Base):
     completed_at: Mapped[datetime | None]
 
 
+class Suppression(Base):
+    """An erased person, kept so that no write brings them back: what identifies their
+    records (`SuppressionKey`), never the values. Their kept orders attach to `contact_id`,
+    the anonymous contact the erasure left."""
+
+    __tablename__ = "suppressions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SuppressionKey(Base):
+    """One thing that identifies an erased person's records: a platform id of a store
+    (scope "platform:domain", so it outlives the store row), or a keyed hash of their
+    e-mail or phone (scope "account:<id>" and each store's scope)."""
+
+    __tablename__ = "suppression_keys"
+    __table_args__ = (UniqueConstraint("scope", "kind", "value"), Index(None, "suppression_id"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    suppression_id: Mapped[int] = mapped_column(ForeignKey("suppressions.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))  # customers | orders | checkouts | email | phone
+    value: Mapped[str] = mapped_column(String(64))  # a platform id, or an HMAC in hex
+
+
 UPSERTABLE = (
     Customer,
     Order,

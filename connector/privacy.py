@@ -3,10 +3,12 @@ person, erase a shop. A person is a contact, so a request reaches every store of
 merchant account. Each request leaves a receipt row (ids only, never the details).
 
 Erasing a person blanks the contact and the personal fields and raw payloads of its
-platform records (tombstoning the customers), deletes its consent events,
-subscriptions and messages (the .eml files too), and the stored webhook deliveries,
-dead letters and export files that mention it. Amounts, counts and insights stay,
-attached to a contact that no longer says who it was.
+platform records (tombstoning the customers; orders and checkouts keep their amounts),
+deletes its consent events, subscriptions and messages (the .eml files too), and the
+stored webhook deliveries, dead letters and export files that mention it. Amounts, counts
+and insights stay, attached to a contact that no longer says who it was. The erasure lasts:
+`forget` and `customers/redact` leave a suppression (connector.suppression) that every
+later write consults, so no re-sync, reconcile, webhook or re-connect brings them back.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from connector import logs
+from connector import logs, suppression
 from connector.models import (
+    Checkout,
     ConsentEvent,
     Contact,
     ContactInsight,
@@ -37,13 +40,12 @@ from connector.models import (
     WebhookInbox,
 )
 from connector.types import utcnow
-from platforms.base import normalize_email
+from platforms.base import e164, normalize_email
 
 log = logs.get(__name__)
-CUSTOMER_PII = dict.fromkeys(
-    ("email", "email_normalized", "phone", "phone_e164", "first_name", "last_name", "default_address", "raw")
-)
-ORDER_PII = dict.fromkeys(("email", "email_normalized", "phone", "shipping_city", "landing_page", "raw"))
+CUSTOMER_PII = dict.fromkeys(suppression.PERSONAL["customers"])
+ORDER_PII = dict.fromkeys(suppression.PERSONAL["orders"])
+CHECKOUT_PII = dict.fromkeys(suppression.PERSONAL["checkouts"])
 CONTACT_PII = dict.fromkeys(
     ("email", "email_normalized", "phone_e164", "first_name", "last_name", "addresses", "manual_fields")
 )
@@ -115,6 +117,7 @@ def gather(conn: Connection, contacts: set[int]) -> dict[str, list[dict[str, Any
         "contacts": _rows(conn, select(Contact).where(by_contact)),
         "customers": _rows(conn, select(Customer).where(Customer.contact_id.in_(contacts))),
         "orders": orders,
+        "checkouts": _rows(conn, select(Checkout).where(Checkout.contact_id.in_(contacts))),
         "order_line_items": children(OrderLineItem),
         "fulfillments": children(Fulfillment),
         "refunds": children(Refund),
@@ -158,9 +161,19 @@ def forget(
     store_id: int | None,
     subject: dict[str, Any],
     needles: Sequence[Any] = (),
+    found: suppression.Identifiers | None = None,
 ) -> int:
-    """customers/redact or `privacy forget`: erase the person everywhere; returns the receipt."""
+    """customers/redact or `privacy forget`: erase the person everywhere, and for good (a
+    suppression of what identifies them: `found`, and all held on them); returns the receipt."""
+    found = found or suppression.Identifiers()
+    found.emails |= {e for e in map(normalize_email, needles) if e}
+    countries = dict(
+        conn.execute(select(Store.id, Store.country).where(Store.account_id == account_id)).all()
+    )
+    found.add_held(gather(conn, contacts) if contacts else {}, countries)
+    suppressed = suppression.record(conn, account_id, contacts, found)
     result = erase(conn, account_id, contacts, instance, needles)
+    result["suppression"] = suppressed or 0
     receipt = _receipt(conn, store_id, None, "customer_redact", subject, result)
     log.info("person erased", extra={"store_id": store_id, "receipt": receipt})
     return receipt
@@ -183,6 +196,7 @@ def erase(
         "orders": conn.execute(
             update(Order).where(Order.contact_id.in_(contacts)).values(**ORDER_PII, content_hash="redacted")
         ).rowcount,
+        "checkouts": _erase_checkouts(conn, account_id, contacts, held),
     }
     for f in held.get("fulfillments", []):
         conn.execute(
@@ -213,10 +227,26 @@ def erase(
     return result
 
 
+def _erase_checkouts(
+    conn: Connection, account_id: int, contacts: set[int], held: dict[str, list[dict[str, Any]]]
+) -> int:
+    """The person's checkouts, by contact or (one no contact holds) by e-mail in the account."""
+    emails = {r["email_normalized"] for t in ("contacts", "customers", "orders") for r in held.get(t, [])}
+    emails.discard(None)
+    stores = select(Store.id).where(Store.account_id == account_id).scalar_subquery()
+    theirs = or_(
+        Checkout.contact_id.in_(contacts),
+        and_(Checkout.store_id.in_(stores), Checkout.email_normalized.in_(emails)),
+    )
+    return int(
+        conn.execute(update(Checkout).where(theirs).values(**CHECKOUT_PII, content_hash="redacted")).rowcount
+    )
+
+
 def _needles(held: dict[str, list[dict[str, Any]]], extra: Sequence[Any]) -> list[bytes]:
     """What identifies the person in stored text: e-mails and phones, as written."""
     values = set(extra)
-    for table in ("contacts", "customers", "orders"):
+    for table in ("contacts", "customers", "orders", "checkouts"):
         for row in held.get(table, []):
             values |= {row.get(k) for k in ("email", "phone", "phone_e164")}
     return sorted({str(v).encode() for v in values if v and len(str(v)) >= 5})
@@ -315,7 +345,15 @@ def redact_customer(
         )
     needles = [customer.get("email"), customer.get("phone"), f'"id":{cid}' if cid else None]
     subject = {"customer_id": cid, "orders": order_ids}
-    return forget(conn, account, contacts, instance, store_id=store_id, subject=subject, needles=needles)
+    country = conn.execute(select(Store.country).where(Store.id == store_id)).scalar()
+    found = suppression.Identifiers(
+        phones={p for p in [e164(customer.get("phone"), country)] if p},
+        records={(store_id, "orders", o) for o in order_ids}
+        | ({(store_id, "customers", cid)} if cid else set()),
+    )
+    return forget(
+        conn, account, contacts, instance, store_id=store_id, subject=subject, needles=needles, found=found
+    )
 
 
 def redact_shop(conn: Connection, store_id: int, shop_domain: str, instance: Path) -> int:

@@ -1,4 +1,5 @@
 """Applying a mapped batch to the CRM store: the one path webhooks and sync both take.
+First, what it says about erased people is scrubbed (connector.suppression).
 
 Parents first, through the versioned upsert; then the children of the parents that
 were written (an order's line items, fulfilments, refunds; a product's variants), and
@@ -16,7 +17,7 @@ from sqlalchemy import Table, and_, delete, not_, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from connector import consent, identity, insight_backlog, insights, statistics, subscriptions
+from connector import consent, identity, insight_backlog, insights, statistics, subscriptions, suppression
 from connector.models import UPSERTABLE
 from connector.types import utcnow
 from connector.upsert import TOMBSTONE_HASH, UpsertResult, dialect_insert, upsert
@@ -37,7 +38,9 @@ def apply_batch(
 ) -> dict[str, UpsertResult]:
     """Write the batch; the touched contacts' insights are refreshed now, or, with
     `defer_insights` (a sync step), noted for the step's end (`insight_backlog`)."""
+    held = suppression.scrub(conn, store_id, batch)  # erased people stay erased
     assigned = identity.assign(conn, store_id, batch)
+    held.attach(batch)
     touched: set[int | None] = {
         *assigned.merged,
         *(r.get("contact_id") for r in batch.rows.get("orders", [])),

@@ -20,7 +20,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from connector import logs, privacy, settings_of
+from connector import logs, privacy, settings_of, suppression
 from connector.db import get_engine
 from connector.models import DeadLetter, Store, WebhookInbox
 from connector.queue import get_redis
@@ -118,8 +118,11 @@ def _flush(conn: Connection, store_id: int, pending: list[tuple[Any, Batch]]) ->
     """Apply the mapped deliveries together; one the database refuses is dead-lettered alone."""
     if not pending:
         return Counter()
-    refused = dict(apply_isolating(conn, store_id, [batch for _row, batch in pending]))
+    batches = [batch for _row, batch in pending]
+    erased = suppression.mentioned(conn, store_id, batches)  # asked first: applying scrubs them
+    refused = dict(apply_isolating(conn, store_id, batches))
     _done(conn, [row.id for i, (row, _) in enumerate(pending) if i not in refused], "done")
+    suppression.blank_deliveries(conn, [pending[i][0].id for i in erased if i not in refused])
     for i, exc in refused.items():
         _fail(conn, store_id, pending[i][0], f"the database refused this record: {type(exc).__name__}")
     return Counter(done=len(pending) - len(refused), failed=len(refused))

@@ -1,7 +1,8 @@
 """Deletion reconciliation: compare the ids a platform holds with the ids we hold live.
 
 Webhooks are hints and WooCommerce has no deletion feed, so on a schedule each store's
-id sets are compared. Ids we lack are fetched and written; ids the platform no longer
+id sets are compared. Ids we lack (not ids we hold as tombstones, nor erased ones) are
+fetched and written; ids the platform no longer
 has are deleted here (a tombstone by default, or the rows removed with
 CONNECTOR_DELETION_POLICY=delete), but only after they are confirmed gone when the id
 list was read in offset pages that a concurrent change could shift, and never for a
@@ -76,19 +77,20 @@ def run(app: Flask, store: Any, entity: str, owner: str, reader: Reader) -> dict
 def _held(
     engine: Engine, store_id: int, entity: str, started: datetime, visible_since: datetime | None
 ) -> tuple[set[int], set[int]]:
-    """(every live id we hold, those that may be deleted: seen before the id list was taken
-    and created late enough for the app to see them)."""
+    """(every id we hold, tombstones and erased records included: they are not missing; the
+    live ones that may be deleted: seen before the id list was taken and created late
+    enough for the app to see them)."""
     table = TABLES[entity]
-    query = select(table.c.platform_id, table.c.first_seen_at, table.c.source_created_at).where(
-        table.c.store_id == store_id, table.c.deleted_at.is_(None)
-    )
+    query = select(
+        table.c.platform_id, table.c.first_seen_at, table.c.source_created_at, table.c.deleted_at
+    ).where(table.c.store_id == store_id)
     held: set[int] = set()
     candidates: set[int] = set()
     with engine.connect() as conn:
-        for pid, first_seen, created in conn.execute(query):
+        for pid, first_seen, created, deleted in conn.execute(query):
             held.add(pid)
             visible = visible_since is None or (created is not None and created >= visible_since)
-            if first_seen < started and visible:
+            if deleted is None and first_seen < started and visible:
                 candidates.add(pid)
     return held, candidates
 
