@@ -43,8 +43,8 @@ from connector.types import utcnow
 from platforms.base import e164, normalize_email
 
 log = logs.get(__name__)
-CUSTOMER_PII = dict.fromkeys(suppression.PERSONAL["customers"])
-ORDER_PII = dict.fromkeys(suppression.PERSONAL["orders"])
+CUSTOMER_PII = dict.fromkeys((*suppression.PERSONAL["customers"], *suppression.CONSENT["customers"]))
+ORDER_PII = dict.fromkeys((*suppression.PERSONAL["orders"], *suppression.CONSENT["orders"]))
 CHECKOUT_PII = dict.fromkeys(suppression.PERSONAL["checkouts"])
 CONTACT_PII = dict.fromkeys(
     ("email", "email_normalized", "phone_e164", "first_name", "last_name", "addresses", "manual_fields")
