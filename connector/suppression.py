@@ -136,7 +136,7 @@ def record(conn: Connection, account_id: int, contacts: set[int], found: Identif
     for part in batched(sorted(set(keys)), 500):
         rows = [{"suppression_id": suppression_id, "scope": s, "kind": k, "value": v} for s, k, v in part]
         conn.execute(dialect_insert(conn, SuppressionKey.__table__).on_conflict_do_nothing(), rows)
-    log.info("person suppressed", extra={"suppression_id": suppression_id, "keys": len(keys)})
+    log.info("person suppressed", extra={"suppression_id": suppression_id, "identifiers": len(keys)})
     return suppression_id
 
 
