@@ -1,11 +1,13 @@
 """`crm-connector privacy export|forget --email E`: GDPR/CCPA requests for any platform,
 made by the merchant (a WooCommerce shopper writes to the shop; there is no topic).
 The request reaches the person in every merchant account that holds the address
-(or only `--account`), and prints the receipt and, for an export, the file written."""
+(or only `--account`), and prints the receipt and, for an export, the file written.
+`forget --account` for an address not held yet suppresses it there before it arrives."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -49,10 +51,36 @@ def _run(email: str, account: str | None, erase: bool) -> None:
                 receipt = privacy.export(conn, contacts, instance / "exports", store_id=None, subject=subject)
             receipts.append(receipt)
         results = [privacy.receipt_of(conn, r) for r in receipts]
+    if not receipts and erase and account:
+        suppressed = _suppress_unseen(app, email, account)
+        message = "nothing is held on this address; it is suppressed in the account from now on"
+        click.echo(json.dumps({"found": False, "message": message, "receipts": [suppressed]}, default=str))
+        return
     if not receipts:
-        click.echo(json.dumps({"found": False, "message": "nothing is held on this address"}))
+        hint = " (with --account, forget suppresses it there before it arrives)" if erase else ""
+        click.echo(json.dumps({"found": False, "message": f"nothing is held on this address{hint}"}))
         return
     click.echo(json.dumps({"found": True, "receipts": results}, default=str))
+
+
+def _suppress_unseen(app: Flask, email: str, account: str) -> dict[str, Any]:
+    """An erasure asked before the person's records arrived: the address is suppressed in the
+    account, so no sync or webhook stores them later."""
+    with get_engine(app).begin() as conn:
+        account_id = conn.execute(select(Account.id).where(Account.name == account)).scalar()
+        if account_id is None:
+            raise click.UsageError(f"--account: no merchant account named {account!r}")
+        subject = {"account_id": account_id, "contacts": []}
+        receipt = privacy.forget(
+            conn,
+            account_id,
+            set(),
+            settings_of(app).instance_path,
+            store_id=None,
+            subject=subject,
+            needles=[email],
+        )
+        return privacy.receipt_of(conn, receipt)
 
 
 @privacy_group.command("export")

@@ -10,6 +10,7 @@ erasure left (never a contact with their e-mail).
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -258,7 +259,7 @@ class _Wanted:
         if table != "customers" and row.get("customer_platform_id"):
             keys.append(("customers", str(row["customer_platform_id"])))
         email = normalize_email(row.get("email_normalized") or row.get("email"))
-        phone = row.get("phone_e164") or e164(row.get("phone"), self.country)
+        phone = row.get("phone_e164") or _e164(row.get("phone"), self.country)
         keys += [("email", h) for h in (self.hasher.every("email", email) if email else [])]
         keys += [("phone", h) for h in (self.hasher.every("phone", phone) if phone else [])]
         self.of_row[id(row)] = self.add(keys)
@@ -266,6 +267,12 @@ class _Wanted:
     def suppressor(self, row: dict[str, Any], matched: dict[tuple[str, str], int]) -> int | None:
         """The suppression a row falls under, if any."""
         return next((matched[k] for k in self.of_row.get(id(row), []) if k in matched), None)
+
+
+@functools.lru_cache(maxsize=65536)
+def _e164(phone: Any, country: str | None) -> str | None:
+    """A written phone as E.164 (parsing costs ~30 µs; a person's orders repeat their phone)."""
+    return e164(phone, country) if isinstance(phone, str) else None
 
 
 def _matches(

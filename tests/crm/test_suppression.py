@@ -149,3 +149,27 @@ def test_a_consent_change_for_an_erased_customer_records_nothing(app: Flask, app
         consents = conn.execute(select(func.count()).select_from(ConsentEvent)).scalar()
         customer = conn.execute(select(Customer).where(Customer.platform_id == BOB["id"])).one()
     assert consents == 0 and customer.email_consent is None
+
+
+def test_forgetting_an_address_not_held_yet_suppresses_it_in_the_account(
+    app: Flask, app_env: dict[str, str]
+) -> None:
+    engine = get_engine(app)
+    with engine.begin() as conn:
+        shop = make_store(conn)  # the account "test", which holds nothing on Bob yet
+    runner = CliRunner()
+    # when the merchant is asked to forget Bob before any record of his has arrived
+    unknown = runner.invoke(cli, ["privacy", "forget", "--email", EMAIL, "--account", "nobody"], env=app_env)
+    assert unknown.exit_code == 2 and "--account" in unknown.output
+    asked = runner.invoke(cli, ["privacy", "forget", "--email", EMAIL, "--account", "test"], env=app_env)
+    assert asked.exit_code == 0, asked.output
+    answer = json.loads(asked.output)
+    assert answer["found"] is False and answer["receipts"][0]["kind"] == "customer_redact"
+    # then his first order, when it comes, is kept without him, and no contact is made
+    with engine.begin() as conn:
+        apply_batch(conn, shop, order_batch(7001, created=LATER, email=EMAIL))
+    with engine.connect() as conn:
+        kept = conn.execute(select(Order).where(Order.platform_id == 7001)).one()
+        contacts = conn.execute(select(func.count()).select_from(Contact)).scalar()
+    assert (kept.email, kept.raw, kept.contact_id) == (None, None, None) and kept.total_price is not None
+    assert contacts == 0
