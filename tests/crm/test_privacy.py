@@ -45,7 +45,7 @@ from connector.models import (
     SyncRun,
 )
 from connector.notifications import send_pending
-from connector.stores import connect_store, remove_store, webhook_secret
+from connector.stores import connect_store, install_store, remove_store, webhook_secret
 from platforms import SYNCED
 from platforms.sandbox import generator, shopify_shapes, woo_shapes
 from platforms.sandbox.state import SandboxStore
@@ -509,3 +509,48 @@ def test_an_erased_person_stays_erased_when_their_store_is_removed_and_connected
     assert all(o.email is None and o.raw is None and o.total_price is not None for o in orders)
     assert {o.contact_id for o in orders} == {contact_id}
     assert (customer.email, customer.contact_id) == (None, None) and customer.deleted_at is not None
+
+
+def test_an_erasure_outlives_shop_redact_and_a_reinstall(known: Known) -> None:
+    rig = known.rig
+    held = {r.platform_id for r in the_persons_records(known)["orders"] if r.store_id == rig.shop.id}
+    erase_the_person(known, "customers/redact")
+    # given the shop uninstalled and redacted (its store row and every record go)
+    with rig.app.app_context():
+        redact = {"shop_id": 1, "shop_domain": rig.shop.domain}
+        answer = post_shopify(rig.app, "shop/redact", redact, secret=secret_of(rig), shop=rig.shop.domain)
+        assert answer.status_code == 200
+        work(rig.app, rig.redis)
+    with get_engine(rig.app).connect() as conn:
+        assert conn.execute(select(Store).where(Store.id == rig.shop.id)).first() is None
+    # when the merchant installs the app again (a new account, named for the shop) and it backfills
+    shop = rig.sandbox.world.manifest()["shopify"]["shops"][0]
+    with session(rig.app) as s, s.begin():
+        again = install_store(
+            s,
+            rig.app.extensions["crm.vault"],
+            platform="shopify",
+            domain=shop["domain"],
+            credentials={"access_token": shop["access_token"]},
+        )
+        again.scopes = rig.shop.scopes
+        s.flush()
+        s.expunge(again)
+    assert again.account_id != rig.shop.account_id
+    with rig.app.app_context():
+        for entity in SYNCED["shopify"]:
+            until_done(rig, again.id, entity)
+    # then the person is not back: their orders are kept, with no contact of the old account
+    assert scan(rig) == []
+    assert database_file_traces(rig) == []
+    customer_id = known.customer_ids()[rig.shop.id]
+    with get_engine(rig.app).connect() as conn:
+        orders = conn.execute(
+            select(Order).where(Order.store_id == again.id, Order.customer_platform_id == customer_id)
+        ).all()
+        owners = conn.execute(
+            select(Contact.account_id).where(Contact.id.in_({o.contact_id for o in orders} - {None}))
+        ).scalars()
+    assert {o.platform_id for o in orders} == held
+    assert all(o.email is None and o.raw is None and o.total_price is not None for o in orders)
+    assert set(owners) <= {again.account_id}  # never a contact of another tenant
