@@ -172,6 +172,11 @@ def scrub(conn: Connection, store_id: int, batch: Batch) -> Held:
     contacts = _contacts(conn, set(matched.values()), found.account_id)
     held = Held()
     erased = _scrub_customers(batch, wanted, matched, held)
+    _learn(
+        conn,
+        found.store_scope,
+        {pid: s for pid, s in erased.items() if ("customers", str(pid)) not in matched},
+    )
     _scrub_buyers(batch, wanted, matched, contacts, erased, held)
     batch.consents = [
         c for c in batch.consents if c[0] not in erased and ("customers", str(c[0])) not in matched
@@ -198,6 +203,7 @@ def blank_deliveries(conn: Connection, inbox_ids: list[int]) -> None:
 @dataclass
 class _Found:
     account_id: int
+    store_scope: str
     wanted: _Wanted
     matched: dict[tuple[str, str], int]
 
@@ -218,7 +224,7 @@ def _look_up(conn: Connection, store_id: int, batches: list[Batch]) -> _Found | 
     for batch in batches:
         wanted.add_batch(batch)
     matched = _matches(conn, scopes, wanted.keys)
-    return _Found(store.account_id, wanted, matched) if matched else None
+    return _Found(store.account_id, scopes[0], wanted, matched) if matched else None
 
 
 class _Wanted:
@@ -303,6 +309,17 @@ def _contacts(conn: Connection, suppressions: set[int], account_id: int) -> dict
         )
     ).all()
     return {s: c for s, c in rows if c is not None}
+
+
+def _learn(conn: Connection, store_scope: str, customers: dict[int, int]) -> None:
+    """A customer suppressed by e-mail or phone alone is suppressed by its id from now on, so
+    its orders are too, whatever e-mail they carry."""
+    rows = [
+        {"suppression_id": s, "scope": store_scope, "kind": "customers", "value": str(pid)}
+        for pid, s in customers.items()
+    ]
+    if rows:
+        conn.execute(dialect_insert(conn, SuppressionKey.__table__).on_conflict_do_nothing(), rows)
 
 
 def _scrub_customers(

@@ -173,3 +173,24 @@ def test_forgetting_an_address_not_held_yet_suppresses_it_in_the_account(
         contacts = conn.execute(select(func.count()).select_from(Contact)).scalar()
     assert (kept.email, kept.raw, kept.contact_id) == (None, None, None) and kept.total_price is not None
     assert contacts == 0
+
+
+def test_a_customer_suppressed_by_email_keeps_its_orders_suppressed_whatever_they_say(
+    app: Flask, app_env: dict[str, str]
+) -> None:
+    engine = get_engine(app)
+    _shop, other = bob_erased(app_env, engine)
+    # given Bob's customer record on the other shop, first seen after his erasure
+    with engine.begin() as conn:
+        apply_batch(conn, other, customer_rows({**BOB, "id": 9001, "phone": None}, MapContext()))
+    # when an order of that customer arrives later, with an e-mail that is not his
+    with engine.begin() as conn:
+        apply_batch(
+            conn, other, order_batch(9101, created=LATER, email="gift.for@example.com", customer={"id": 9001})
+        )
+    # then the order is kept without its personal fields: the customer is suppressed by its id now
+    with engine.connect() as conn:
+        customer = conn.execute(select(Customer).where(Customer.platform_id == 9001)).one()
+        kept = conn.execute(select(Order).where(Order.platform_id == 9101)).one()
+    assert (customer.email, customer.contact_id) == (None, None) and customer.deleted_at is not None
+    assert (kept.email, kept.raw) == (None, None) and kept.total_price is not None
