@@ -50,7 +50,6 @@ CONSENT = {  # what a record says about their consent: never re-created for an e
     "checkouts": (),
 }
 RECORDS = ("customers", "orders", "checkouts")
-HASHED = ("email", "phone")
 PURPOSE = "crm-connector erasure suppression v1"
 
 
