@@ -99,3 +99,28 @@ def client_for(settings: Settings, credentials: dict[str, Any], shop: str) -> Sh
     """The client for one installed shop, from the app's settings and its sealed credentials."""
     url = settings.shopify_shop_url_template.format(shop=shop)
     return ShopifyClient(url, credentials.get("access_token", ""), settings.shopify_api_version)
+
+
+NODE_QUERY = "query Exists($id: ID!) { node(id: $id) { id } }"
+SHOP_QUERY = "query Shop { shop { id } }"
+
+
+def record_exists(client: ShopifyClient, kind: str, record_id: int) -> bool:
+    """Whether the shop still has this record (`kind`: Customer, Order, Product). Raises
+    RetryLater while the shop cannot be reached, Reauthorize if it refuses the token."""
+    body = client.graphql(NODE_QUERY, {"id": f"gid://shopify/{kind}/{record_id}"})
+    return (body.get("data") or {}).get("node") is not None
+
+
+def token_revoked(client: ShopifyClient) -> bool:
+    """Whether the shop answers 401 to the app's token (the app really was uninstalled).
+    Raises RetryLater while the shop cannot be reached or answers a server error."""
+    try:
+        response = client.session.post(client.endpoint, json={"query": SHOP_QUERY}, timeout=client.timeout)
+    except requests.RequestException as exc:
+        raise RetryLater("the shop could not be reached", detail=str(exc)) from None
+    if response.status_code == 401:
+        return True
+    if response.status_code == 429 or response.status_code >= 500:
+        raise error_for_response(response)
+    return False

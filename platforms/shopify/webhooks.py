@@ -2,7 +2,8 @@
 
 The signature is base64 HMAC-SHA256 of the raw body with the app secret (the previous
 secret too, for up to an hour after a rotation). The dedup key is X-Shopify-Webhook-Id,
-which stays the same across Shopify's retries of one delivery.
+which stays the same across Shopify's retries of one delivery. The headers are not
+signed: a Triggered-At in the future is clamped to now (it is used as a version).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from connector.errors import BadInput
@@ -87,6 +88,8 @@ def delivery_of(headers: Any) -> Delivery:
         triggered = parse_time(headers.get("X-Shopify-Triggered-At"))
     except ValueError:
         triggered = None
+    if triggered is not None:  # unsigned, and used as a version: never later than now
+        triggered = min(triggered, datetime.now(UTC))
     return Delivery(
         headers["X-Shopify-Topic"],
         headers["X-Shopify-Shop-Domain"].lower(),

@@ -17,7 +17,7 @@ import requests
 from woocommerce import API
 from woocommerce.oauth import OAuth
 
-from connector.errors import FailPermanently, RetryLater
+from connector.errors import FailPermanently, RetryLater, SkipRecord
 from platforms.base import error_for_response, with_retries
 
 MAX_ATTEMPTS = 5
@@ -143,3 +143,42 @@ def numbered_pages(
 def client_for(url: str, credentials: dict[str, Any], concurrency: int = 4) -> WooClient:
     key, secret = credentials.get("consumer_key", ""), credentials.get("consumer_secret", "")
     return WooClient(url, key, secret, concurrency=concurrency)
+
+
+def record_gone(client: WooClient, resource: str, record_id: int) -> bool:
+    """Whether the site no longer has this record live: 404, or in the trash (what
+    `*.deleted` means for orders and products). Raises RetryLater while unreachable."""
+    try:
+        record = client.get(f"{resource}/{record_id}")
+    except SkipRecord:
+        return True
+    return isinstance(record, dict) and record.get("status") == "trash"
+
+
+def site_answers_as(url: str, credentials: dict[str, Any], timeout: float = 10.0) -> bool:
+    """Whether the site at `url` accepts the store's keys and reports itself as `url`
+    (system_status's home_url). The request is signed with OAuth 1.0a, so the secret is
+    never sent to a URL not yet trusted; redirects are not followed. Raises RetryLater
+    while it cannot be reached or answers a server error."""
+    base = url.rstrip("/")
+    oauth = _OAuth(
+        url=f"{base}/wp-json/wc/v3/system_status",
+        consumer_key=credentials.get("consumer_key", ""),
+        consumer_secret=credentials.get("consumer_secret", ""),
+        version="wc/v3",
+        method="GET",
+    )
+    try:
+        response = requests.get(oauth.get_oauth_url(), timeout=timeout, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise RetryLater("the site could not be reached", detail=str(exc)) from None
+    if response.status_code == 429 or response.status_code >= 500:
+        raise error_for_response(response)
+    if response.status_code != 200:
+        return False
+    try:
+        environment = orjson.loads(response.content).get("environment") or {}
+    except (orjson.JSONDecodeError, AttributeError):
+        return False
+    home = str(environment.get("home_url") or "").rstrip("/").lower()
+    return home == base.lower()

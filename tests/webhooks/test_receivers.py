@@ -27,7 +27,7 @@ from platforms.shopify.webhooks import signature_valid as shopify_valid
 from platforms.woocommerce.webhooks import signature_valid as woo_valid
 from tests.builders import fixture
 from tests.test_metrics import scrape
-from tests.webhooks.conftest import Stores, count, one, post_shopify, post_woo, work
+from tests.webhooks.conftest import Platforms, Stores, count, one, post_shopify, post_woo, work
 
 
 def test_the_published_signature_vectors_verify() -> None:
@@ -105,7 +105,9 @@ def test_rest_orders_bring_fulfilment_tracking_and_attribution(
     assert tracking.tracking_number == payload["fulfillments"][0]["tracking_number"]
 
 
-def test_products_and_deletions(hook_app: Flask, stores: Stores, redis_conn: redis.Redis) -> None:
+def test_products_and_deletions(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms
+) -> None:
     product = fixture("shopify/webhook-products-create.json")
     post_shopify(hook_app, "products/create", product)
     work(hook_app, redis_conn)
@@ -121,7 +123,7 @@ def test_products_and_deletions(hook_app: Flask, stores: Stores, redis_conn: red
 
 
 def test_uninstall_and_compliance_topics_are_acted_on(
-    hook_app: Flask, stores: Stores, redis_conn: redis.Redis
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms
 ) -> None:
     customer = fixture("shopify/webhook-customers-create.json")
     post_shopify(hook_app, "customers/create", {**customer, "id": 191167, "email": "john@example.com"})
@@ -136,6 +138,7 @@ def test_uninstall_and_compliance_topics_are_acted_on(
             exported = json.loads(Path(request.result["file"]).read_text())
             assert exported["customers"][0]["email"] == "john@example.com"
     assert not Path(request.result["file"]).exists()
+    platforms.shopify_token_valid = False  # the shop revoked the app's token
     post_shopify(hook_app, "app/uninstalled", fixture("shopify/webhook-app-uninstalled.json"))
     work(hook_app, redis_conn)
     kinds = {r.kind: r for r in _all(hook_app, select(PrivacyRequest))}
@@ -227,7 +230,9 @@ def test_fulfilment_topic_lands_with_tracking(
     )
 
 
-def test_woocommerce_deletes_and_the_ping(hook_app: Flask, stores: Stores, redis_conn: redis.Redis) -> None:
+def test_woocommerce_deletes_and_the_ping(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms
+) -> None:
     ping = hook_app.test_client().post(f"/webhooks/woocommerce/{stores.woo_key}", data={"webhook_id": "7"})
     assert ping.status_code == 200
     post_woo(hook_app, stores, "order.created", fixture("woocommerce/rest-order.json"))
@@ -322,14 +327,21 @@ def test_woocommerce_deliveries_are_spooled_while_the_database_is_down(
 
 @pytest.mark.parametrize("accept", [True, False])
 def test_deliveries_from_another_site_url_are_held_until_the_merchant_decides(
-    hook_app: Flask, stores: Stores, hook_env: dict[str, str], redis_conn: redis.Redis, accept: bool
+    hook_app: Flask,
+    stores: Stores,
+    hook_env: dict[str, str],
+    redis_conn: redis.Redis,
+    platforms: Platforms,
+    accept: bool,
 ) -> None:
     from click.testing import CliRunner
 
     from connector.cli import cli
     from tests.webhooks.conftest import b64_hmac
 
-    # given a delivery signed with the store's keys but sent by another site (a staging copy)
+    # given a delivery signed with the store's keys but sent by another site (a staging copy),
+    # which answers with the store's keys as itself
+    platforms.woo_sites.add("https://staging.woo.example")
     body = json.dumps(fixture("woocommerce/rest-customer.json")).encode()
     headers = {
         "X-WC-Webhook-Topic": "customer.updated",
