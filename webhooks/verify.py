@@ -86,7 +86,8 @@ def _record_refusal(topic: str, payload: dict[str, Any]) -> str | None:
     customer or product with them (or a customer with variants). A record's own fields are
     the mapper's to check; legacy bodies wrapped in their resource's name are unwrapped."""
     resource = topic.split("/")[0].split(".")[0].rstrip("s")
-    body = payload.get(resource) if isinstance(payload.get(resource), dict) else payload
+    wrapped = payload.get(resource)
+    body: dict[str, Any] = wrapped if isinstance(wrapped, dict) else payload
     if resource == "order" and not isinstance(body.get("line_items"), list):
         return f"a {topic} body is an order (it has line_items)"
     if resource in ("customer", "product") and "line_items" in body:

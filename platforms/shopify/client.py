@@ -41,8 +41,10 @@ class ShopifyClient:
         self.costs: dict[str, float] = {}  # query text → the cost Shopify requested for it last time
         self.spent = 0.0  # points actually charged so far (what the restore rate had to refill)
 
-    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        return with_retries(lambda: self._attempt(query, variables), MAX_ATTEMPTS)
+    def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, *, attempts: int = MAX_ATTEMPTS
+    ) -> dict[str, Any]:
+        return with_retries(lambda: self._attempt(query, variables), attempts)
 
     def _attempt(self, query: str, variables: dict[str, Any] | None) -> dict[str, Any]:
         self._wait_for_bucket(self.costs.get(query))
@@ -106,9 +108,9 @@ SHOP_QUERY = "query Shop { shop { id } }"
 
 
 def record_exists(client: ShopifyClient, kind: str, record_id: int) -> bool:
-    """Whether the shop still has this record (`kind`: Customer, Order, Product). Raises
-    RetryLater while the shop cannot be reached, Reauthorize if it refuses the token."""
-    body = client.graphql(NODE_QUERY, {"id": f"gid://shopify/{kind}/{record_id}"})
+    """Whether the shop still has this record (`kind`: Customer, Order, Product). One try:
+    raises RetryLater while the shop cannot be reached, Reauthorize if it refuses the token."""
+    body = client.graphql(NODE_QUERY, {"id": f"gid://shopify/{kind}/{record_id}"}, attempts=1)
     return (body.get("data") or {}).get("node") is not None
 
 

@@ -60,8 +60,10 @@ class WooClient:
             timeout=timeout,
         )
 
-    def request(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
-        return with_retries(lambda: self._attempt(method, endpoint, **kwargs), MAX_ATTEMPTS)
+    def request(
+        self, method: str, endpoint: str, *, attempts: int = MAX_ATTEMPTS, **kwargs: Any
+    ) -> requests.Response:
+        return with_retries(lambda: self._attempt(method, endpoint, **kwargs), attempts)
 
     def _attempt(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
         try:
@@ -147,9 +149,9 @@ def client_for(url: str, credentials: dict[str, Any], concurrency: int = 4) -> W
 
 def record_gone(client: WooClient, resource: str, record_id: int) -> bool:
     """Whether the site no longer has this record live: 404, or in the trash (what
-    `*.deleted` means for orders and products). Raises RetryLater while unreachable."""
+    `*.deleted` means for orders and products). One try: raises RetryLater while unreachable."""
     try:
-        record = client.get(f"{resource}/{record_id}")
+        record = orjson.loads(client.request("get", f"{resource}/{record_id}", attempts=1).content)
     except SkipRecord:
         return True
     return isinstance(record, dict) and record.get("status") == "trash"

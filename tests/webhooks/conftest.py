@@ -113,6 +113,7 @@ def post_woo(
     *,
     secret: str | None = None,
     body: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> TestResponse:
     raw = body if body is not None else json.dumps(payload).encode()
     resource, event = topic.split(".")
@@ -124,6 +125,7 @@ def post_woo(
         "X-WC-Webhook-ID": "1",
         "X-WC-Webhook-Delivery-ID": "abc",
         "Content-Type": "application/json",
+        **(headers or {}),
     }
     return app.test_client().post(f"/webhooks/woocommerce/{stores.woo_key}", data=raw, headers=sent)
 
