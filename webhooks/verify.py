@@ -9,13 +9,17 @@ recorded on the delivery and nothing is applied; an unreachable platform means r
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
 from connector.config import Settings
 from connector.crypto import Vault
 from connector.errors import Reauthorize
 from platforms.shopify import client as shopify_client
+from platforms.shopify.webhooks import MAPPERS as MAPPED
 from platforms.woocommerce import client as woo_client
 
 # Shopify deletions: topic → the GraphQL kind read back by id (checkouts have no read by id)
@@ -51,6 +55,8 @@ def refusal(platform: str, topic: str, payload: Any, domain: str) -> str | None:
     if topic in SHOPIFY_DELETIONS:
         allowed = DELETION_KEYS | ({"tax_exemptions"} if topic == "customers/delete" else set())
         return _deletion_refusal(topic, payload, allowed) or _kind_refusal(topic, payload)
+    if topic not in MAPPED:
+        return None  # sync hints (bulk_operations/finish, orders/edited) change no record
     return _kind_refusal(topic, payload) or _record_refusal(topic, payload)
 
 
@@ -152,8 +158,10 @@ def site_confirmation(store: Any, vault: Vault, source: str) -> str | None:
     """A WooCommerce site's new URL: None when the site there accepts the store's keys and
     reports itself as that URL, else why it is refused. An unreachable URL is refused too
     (anyone can forge the header, so waiting on it would stall the store's inbox)."""
-    if not source.lower().startswith(("https://", "http://")):
+    if not source.lower().startswith(("https://", "http://")) or not urlparse(source).hostname:
         return f"{source[:100]!r} is not a web address"
+    if _private(source) and not _private(store.domain):
+        return f"{source[:100]} is not a public address (the store's own is)"
     credentials = vault.open(store.credentials) if store.credentials else {}
     try:
         if woo_client.site_answers_as(source, credentials, CONFIRM_TIMEOUT_S):
@@ -161,3 +169,18 @@ def site_confirmation(store: Any, vault: Vault, source: str) -> str | None:
     except Exception as exc:  # unreachable, or answering errors: the move is not confirmed
         return f"the site at {source[:100]} could not be asked ({type(exc).__name__})"
     return f"the site at {source[:100]} does not answer with this store's keys as that site"
+
+
+def _private(url: str) -> bool:
+    """Whether the URL's host is (or resolves to) a loopback, private, link-local or reserved
+    address: a forged source must not make the connector call inside its own network."""
+    host = urlparse(url).hostname or ""
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return False  # it will not be reachable either
+    for address in found:
+        ip = ipaddress.ip_address(str(address).split("%")[0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+            return True
+    return False

@@ -388,3 +388,27 @@ def test_every_answer_is_counted_once_for_metrics(
     assert counted[(key, (("outcome", "accepted"), ("platform", "shopify")))] == 2
     assert counted[(key, (("outcome", "deduplicated"), ("platform", "shopify")))] == 1
     assert counted[(key, (("outcome", "rejected_signature"), ("platform", "shopify")))] == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        ("http://169.254.169.254/", "not a public address"),  # a cloud's metadata service
+        ("http://10.0.0.7:8080/", "not a public address"),
+        ("ftp://woo.example/", "not a web address"),
+    ],
+)
+def test_a_forged_source_inside_the_network_is_never_called(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms, source: str, why: str
+) -> None:
+    # given a signed delivery whose X-WC-Webhook-Source points inside the connector's network
+    body = fixture("woocommerce/rest-customer.json")
+    post_woo(hook_app, stores, "customer.updated", body, headers={"X-WC-Webhook-Source": source})
+    # when it is processed (`responses` would fail any request it was not told about)
+    work(hook_app, redis_conn)
+    # then it is refused without a request, and nothing changed
+    row = one(hook_app, select(WebhookInbox.status, WebhookInbox.last_error))
+    assert row.status == "refused" and why in row.last_error
+    store = one(hook_app, select(Store.pending_url, Store.status_reason).where(Store.id == stores.woo_id))
+    assert (store.pending_url, store.status_reason) == (None, None)
+    assert count(hook_app, Customer) == 0
