@@ -160,8 +160,8 @@ def site_confirmation(store: Any, vault: Vault, source: str) -> str | None:
     (anyone can forge the header, so waiting on it would stall the store's inbox)."""
     if not source.lower().startswith(("https://", "http://")) or not urlparse(source).hostname:
         return f"{source[:100]!r} is not a web address"
-    if _private(source) and not _private(store.domain):
-        return f"{source[:100]} is not a public address (the store's own is)"
+    if _private(source) and urlparse(source).hostname != urlparse(store.domain).hostname:
+        return f"{source[:100]} is not a public address (only the store's own host may be private)"
     credentials = vault.open(store.credentials) if store.credentials else {}
     try:
         if woo_client.site_answers_as(source, credentials, CONFIRM_TIMEOUT_S):
