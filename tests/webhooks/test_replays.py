@@ -231,7 +231,9 @@ def test_a_moved_woocommerce_site_that_answers_as_itself_is_held_for_the_merchan
     stores = woo_stores(rig)
     real = rig.site.domain
     with get_engine(rig.app).begin() as db:
-        db.execute(update(Store).where(Store.id == rig.site.id).values(domain="http://127.0.0.1:1/woo/old-name"))
+        db.execute(
+            update(Store).where(Store.id == rig.site.id).values(domain="http://127.0.0.1:1/woo/old-name")
+        )
     # when a delivery comes from the new URL
     assert (
         woo(rig, stores, "customer.updated", fixture("woocommerce/rest-customer.json"), source=f"{real}/")
