@@ -58,6 +58,7 @@ ACTIONS = {
     "orders/edited": "hint",
 }
 COMPLIANCE = ("customers/data_request", "customers/redact", "shop/redact")
+DELETIONS = ("customers/delete", "orders/delete", "products/delete", "checkouts/delete")
 TOPICS = tuple(MAPPERS) + tuple(ACTIONS)
 REQUIRED = ("X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id", "X-Shopify-API-Version")
 
@@ -78,6 +79,15 @@ def signature_valid(body: bytes, signature: str | None, secrets: list[str]) -> b
         if hmac.compare_digest(expected, signature):
             return True
     return False
+
+
+def dedup_key(delivery: Delivery, body: bytes) -> str:
+    """The inbox key: X-Shopify-Webhook-Id; for a deletion, the topic plus a digest of the
+    body, so one signed deletion replayed under fresh (unsigned) webhook ids is stored, and
+    confirmed with the shop, once (a deletion's body is only the record's id)."""
+    if delivery.topic in DELETIONS:
+        return f"{delivery.topic}:{hashlib.sha256(body).hexdigest()[:48]}"
+    return delivery.dedup_key
 
 
 def delivery_of(headers: Any) -> Delivery:

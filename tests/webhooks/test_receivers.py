@@ -412,3 +412,28 @@ def test_a_forged_source_inside_the_network_is_never_called(
     store = one(hook_app, select(Store.pending_url, Store.status_reason).where(Store.id == stores.woo_id))
     assert (store.pending_url, store.status_reason) == (None, None)
     assert count(hook_app, Customer) == 0
+
+
+def test_one_deletion_replayed_under_fresh_webhook_ids_is_stored_and_asked_once(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms
+) -> None:
+    # given a product, still live in the shop
+    post_shopify(hook_app, "products/create", fixture("shopify/webhook-products-create.json"))
+    work(hook_app, redis_conn)
+    deletion = fixture("shopify/webhook-products-delete.json")
+    platforms.shopify_records.add(f"gid://shopify/Product/{deletion['id']}")
+    # when one signed deletion body is replayed many times, each under a new webhook id
+    answers = [
+        post_shopify(hook_app, "products/delete", deletion, webhook_id=f"forged-{n}").status_code
+        for n in range(5)
+    ]
+    work(hook_app, redis_conn)
+    # then it is stored once, refused once, and the product is untouched
+    assert answers == [200] * 5
+    rows = [
+        r
+        for r in _all(hook_app, select(WebhookInbox.topic, WebhookInbox.status))
+        if r.topic == "products/delete"
+    ]
+    assert [r.status for r in rows] == ["refused"]
+    assert one(hook_app, select(Product.deleted_at)).deleted_at is None
