@@ -14,6 +14,7 @@ moves deliveries spooled in Redis (the database was down) inside.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
@@ -43,6 +44,7 @@ SWEEP_AFTER = timedelta(seconds=2)
 
 
 ASK = "ask"  # the delivery waits for the platform's word, asked between rounds
+Verdicts = dict[tuple[str, str], str | None]  # what was asked → why refused (None: confirmed)
 # what an uninstalled shop's deliveries may still do: erase (compliance), or repeat the uninstall
 AFTER_UNINSTALL = (*shopify.COMPLIANCE, "app/uninstalled")
 
@@ -50,7 +52,7 @@ AFTER_UNINSTALL = (*shopify.COMPLIANCE, "app/uninstalled")
 def process_inbox(store_id: int) -> dict[str, int]:
     totals: Counter[str] = Counter()
     engine = get_engine()
-    verdicts: dict[int, str | None] = {}  # inbox id → why the platform refused it (None: confirmed)
+    verdicts: Verdicts = {}
     while True:
         with engine.begin() as conn:
             store = conn.execute(select(Store).where(Store.id == store_id)).first()
@@ -72,13 +74,13 @@ def process_inbox(store_id: int) -> dict[str, int]:
             outcome, asking = _round(conn, store, rows, verdicts)
             totals.update(outcome)
         if asking is not None:
-            verdicts[asking.id] = _ask(store, asking)
+            verdicts[_asked_about(store, asking)] = _ask(store, asking)
     log.info("inbox processed", extra={"store_id": store_id, **totals})
     return dict(totals)
 
 
 def _round(
-    conn: Connection, store: Any, rows: Sequence[Any], verdicts: dict[int, str | None]
+    conn: Connection, store: Any, rows: Sequence[Any], verdicts: Verdicts
 ) -> tuple[Counter[str], Any | None]:
     """Apply what can be; stop at a delivery that needs the platform's word (returned)."""
     outcome: Counter[str] = Counter()
@@ -117,7 +119,7 @@ def _gate(
     store: Any,
     row: Any,
     payload: Any,
-    verdicts: dict[int, str | None],
+    verdicts: Verdicts,
     *,
     uninstalled: bool,
 ) -> str | None:
@@ -130,9 +132,9 @@ def _gate(
         return _from_elsewhere(conn, store, row, source, verdicts)
     reason = verify.refusal(store.platform, row.topic, payload, store.domain)
     if reason is None and verify.needs_confirmation(store.platform, row.topic):
-        if row.id not in verdicts:
+        if _asked_about(store, row) not in verdicts:
             return ASK
-        reason = verdicts[row.id]
+        reason = verdicts[_asked_about(store, row)]
     if reason is not None:
         return _set_aside(conn, store.id, row, "refused", reason)
     return None
@@ -146,21 +148,29 @@ def _other_source(store: Any, row: Any) -> str | None:
     return source
 
 
-def _from_elsewhere(
-    conn: Connection, store: Any, row: Any, source: str, verdicts: dict[int, str | None]
-) -> str:
+def _from_elsewhere(conn: Connection, store: Any, row: Any, source: str, verdicts: Verdicts) -> str:
     """A delivery sent by another site URL is held, with the store, until the merchant
     confirms or rejects the move, but only once the site at that URL answered with the
     store's keys as that site; otherwise it is refused and the store row is left alone."""
     if not (store.pending_url and source.lower() == store.pending_url.lower()):
-        if row.id not in verdicts:
+        verdict = verdicts.get(_asked_about(store, row), ASK)
+        if verdict == ASK:
             return ASK
-        if verdicts[row.id] is not None:
-            return _set_aside(conn, store.id, row, "refused", str(verdicts[row.id]))
+        if verdict is not None:
+            return _set_aside(conn, store.id, row, "refused", verdict)
         stores.hold_for_url(conn, store.id, store.domain, source)
     conn.execute(update(WebhookInbox).where(WebhookInbox.id == row.id).values(status="held"))
     log.warning("delivery held: another site url", extra={"store_id": store.id, "inbox_id": row.id})
     return "held"
+
+
+def _asked_about(store: Any, row: Any) -> tuple[str, str]:
+    """What a platform's word is about: a site URL, or a topic and body (one answer serves
+    every replay of the same body in this run)."""
+    source = _other_source(store, row)
+    if source is not None:
+        return ("site", source.lower())
+    return (row.topic, hashlib.sha256(row.body).hexdigest())
 
 
 def _ask(store: Any, row: Any) -> str | None:

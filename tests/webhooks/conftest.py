@@ -153,6 +153,7 @@ class Platforms:
     shopify_token_valid: bool
     woo_records: dict[str, dict[str, Any]]  # "orders/12" → the record the site still has
     woo_sites: set[str]  # site URLs that answer with the store's keys as themselves
+    asked: list[str]  # the URL of every request the connector made
 
 
 @pytest.fixture
@@ -161,9 +162,10 @@ def platforms() -> Iterator[Platforms]:
 
     import responses
 
-    said = Platforms(set(), True, {}, set())
+    said = Platforms(set(), True, {}, set(), [])
 
     def graphql(request: Any) -> tuple[int, dict[str, str], str]:
+        said.asked.append(request.url)
         body = json.loads(request.body)
         if not said.shopify_token_valid:
             return 401, {}, json.dumps({"errors": "[API] Invalid API key or access token"})
@@ -174,12 +176,14 @@ def platforms() -> Iterator[Platforms]:
         return 200, {}, json.dumps({"data": {"shop": {"id": "gid://shopify/Shop/1"}}})
 
     def woo_record(request: Any) -> tuple[int, dict[str, str], str]:
+        said.asked.append(request.url)
         key = request.path_url.split("/wc/v3/")[1].split("?")[0]
         if key in said.woo_records:
             return 200, {}, json.dumps(said.woo_records[key])
         return 404, {}, json.dumps({"code": "woocommerce_rest_invalid_id", "message": "Invalid ID."})
 
     def system_status(request: Any) -> tuple[int, dict[str, str], str]:
+        said.asked.append(request.url)
         site = request.url.split("/wp-json/")[0]
         if site not in said.woo_sites:
             return 401, {}, json.dumps({"code": "woocommerce_rest_authentication_error"})

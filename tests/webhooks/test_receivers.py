@@ -437,3 +437,20 @@ def test_one_deletion_replayed_under_fresh_webhook_ids_is_stored_and_asked_once(
     ]
     assert [r.status for r in rows] == ["refused"]
     assert one(hook_app, select(Product.deleted_at)).deleted_at is None
+
+
+def test_an_uninstall_replayed_many_times_is_asked_about_once(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms
+) -> None:
+    # given a shop that still accepts the app's token
+    body = fixture("shopify/webhook-app-uninstalled.json")
+    # when one signed app/uninstalled body is replayed under five fresh webhook ids
+    for n in range(5):
+        post_shopify(hook_app, "app/uninstalled", body, webhook_id=f"forged-{n}")
+    work(hook_app, redis_conn)
+    # then each is refused, the shop was asked once, and the store keeps its credentials
+    rows = _all(hook_app, select(WebhookInbox.status))
+    assert [r.status for r in rows] == ["refused"] * 5
+    assert len(platforms.asked) == 1
+    store = one(hook_app, select(Store.status, Store.credentials).where(Store.id == stores.shopify_id))
+    assert store.status == "active" and store.credentials is not None
