@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 from connector.config import Settings
 from connector.crypto import Vault
-from connector.errors import Reauthorize
+from connector.errors import FailPermanently, Reauthorize, SkipRecord
 from platforms.shopify import client as shopify_client
 from platforms.shopify.webhooks import MAPPERS as MAPPED
 from platforms.woocommerce import client as woo_client
@@ -149,7 +149,7 @@ def _asked(confirmed: Callable[[], bool], otherwise: str) -> str | None:
     try:
         if confirmed():
             return None
-    except Reauthorize as exc:
+    except (Reauthorize, FailPermanently, SkipRecord) as exc:  # asking again would not help
         return f"could not be confirmed: {exc.reason}; a re-sync reconciles it"
     return f"not confirmed: the platform {otherwise}"
 

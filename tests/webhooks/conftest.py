@@ -154,6 +154,7 @@ class Platforms:
     woo_records: dict[str, dict[str, Any]]  # "orders/12" → the record the site still has
     woo_sites: set[str]  # site URLs that answer with the store's keys as themselves
     asked: list[str]  # the URL of every request the connector made
+    shopify_query_fails: bool = False  # GraphQL answers errors and no data (a refused query)
 
 
 @pytest.fixture
@@ -169,6 +170,8 @@ def platforms() -> Iterator[Platforms]:
         body = json.loads(request.body)
         if not said.shopify_token_valid:
             return 401, {}, json.dumps({"errors": "[API] Invalid API key or access token"})
+        if said.shopify_query_fails:
+            return 200, {}, json.dumps({"data": None, "errors": [{"message": "Invalid global id"}]})
         if "node(" in body["query"]:
             gid = body["variables"]["id"]
             node = {"id": gid} if gid in said.shopify_records else None

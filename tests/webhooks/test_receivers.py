@@ -454,3 +454,22 @@ def test_an_uninstall_replayed_many_times_is_asked_about_once(
     assert len(platforms.asked) == 1
     store = one(hook_app, select(Store.status, Store.credentials).where(Store.id == stores.shopify_id))
     assert store.status == "active" and store.credentials is not None
+
+
+def test_a_deletion_the_shop_cannot_answer_about_is_refused_without_blocking_the_rest(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms
+) -> None:
+    # given a shop that refuses the confirming query itself (not a transient failure)
+    platforms.shopify_query_fails = True
+    # when a deletion arrives, followed by a customer
+    post_shopify(hook_app, "products/delete", fixture("shopify/webhook-products-delete.json"))
+    post_shopify(hook_app, "customers/create", fixture("shopify/webhook-customers-create.json"))
+    work(hook_app, redis_conn)
+    # then the deletion is refused with the reason and the customer behind it still lands
+    rows = {
+        r.topic: r
+        for r in _all(hook_app, select(WebhookInbox.topic, WebhookInbox.status, WebhookInbox.last_error))
+    }
+    assert rows["products/delete"].status == "refused"
+    assert "could not be confirmed" in rows["products/delete"].last_error
+    assert rows["customers/create"].status == "done" and count(hook_app, Customer) == 1
