@@ -22,14 +22,14 @@ from typing import Any
 
 import orjson
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector import logs, privacy, settings_of, stores, vault_of
 from connector.db import get_engine
 from connector.errors import RetryLater
-from connector.models import DeadLetter, Store, WebhookInbox
+from connector.models import DeadLetter, Order, Store, WebhookInbox
 from connector.queue import get_redis
 from connector.records import apply_isolating
 from connector.types import utcnow
@@ -180,12 +180,29 @@ def _ask(store: Any, row: Any) -> str | None:
     settings, vault = settings_of(current_app), vault_of(current_app)
     source = _other_source(store, row)
     if source is not None:
-        return verify.site_confirmation(store, vault, source)
+        return verify.site_confirmation(store, vault, source, _an_order_key(store.id))
     try:
         return verify.confirmation(settings, vault, store, row.topic, orjson.loads(row.body))
     except RetryLater:
         log.warning("delivery waits: platform unreachable", extra={"store_id": store.id, "inbox_id": row.id})
         raise
+
+
+def _an_order_key(store_id: int) -> tuple[int, str] | None:
+    """One of the store's orders, chosen at random, with its order_key: what a site claiming
+    to be this store must hold (None while the store has no order with a key)."""
+    with get_engine().connect() as conn:
+        rows = conn.execute(
+            select(Order.platform_id, Order.raw)
+            .where(Order.store_id == store_id, Order.deleted_at.is_(None), Order.raw.is_not(None))
+            .order_by(func.random())
+            .limit(20)
+        ).all()
+    for platform_id, raw in rows:
+        key = (raw or {}).get("order_key")
+        if isinstance(key, str) and key:
+            return int(platform_id), key
+    return None
 
 
 def _set_aside(conn: Connection, store_id: int, row: Any, status: str, reason: str) -> str:

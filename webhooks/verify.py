@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 from connector.config import Settings
 from connector.crypto import Vault
-from connector.errors import FailPermanently, Reauthorize, SkipRecord
+from connector.errors import ConnectorError, FailPermanently, Reauthorize, SkipRecord
 from platforms.shopify import client as shopify_client
 from platforms.shopify.webhooks import MAPPERS as MAPPED
 from platforms.woocommerce import client as woo_client
@@ -34,6 +34,7 @@ KINDS = {"customers": "Customer", "orders": "Order", "products": "Product"}
 COMPLIANCE = ("customers/data_request", "customers/redact", "shop/redact")
 NOT_A_SHOP = ("line_items", "variants", "first_name", "shop_domain")  # keys a shop object lacks
 CONFIRM_TIMEOUT_S = 10.0
+MAX_URL = 255  # stores.domain and stores.pending_url
 
 
 def refusal(platform: str, topic: str, payload: Any, domain: str) -> str | None:
@@ -154,21 +155,26 @@ def _asked(confirmed: Callable[[], bool], otherwise: str) -> str | None:
     return f"not confirmed: the platform {otherwise}"
 
 
-def site_confirmation(store: Any, vault: Vault, source: str) -> str | None:
-    """A WooCommerce site's new URL: None when the site there accepts the store's keys and
-    reports itself as that URL, else why it is refused. An unreachable URL is refused too
-    (anyone can forge the header, so waiting on it would stall the store's inbox)."""
+def site_confirmation(store: Any, vault: Vault, source: str, known: tuple[int, str] | None) -> str | None:
+    """A WooCommerce site's new URL: None when the site there accepts the store's keys,
+    reports itself as that URL and, given `known` (an order id and its order_key from the
+    store's records), holds that order, else why it is refused. An unreachable URL is
+    refused too (anyone can forge the header, so waiting on it would stall the inbox)."""
     if not source.lower().startswith(("https://", "http://")) or not urlparse(source).hostname:
         return f"{source[:100]!r} is not a web address"
+    if len(source) > MAX_URL:
+        return f"{source[:100]}… is longer than a site URL may be"
     if _private(source) and urlparse(source).hostname != urlparse(store.domain).hostname:
         return f"{source[:100]} is not a public address (only the store's own host may be private)"
     credentials = vault.open(store.credentials) if store.credentials else {}
     try:
-        if woo_client.site_answers_as(source, credentials, CONFIRM_TIMEOUT_S):
-            return None
-    except Exception as exc:  # unreachable, or answering errors: the move is not confirmed
-        return f"the site at {source[:100]} could not be asked ({type(exc).__name__})"
-    return f"the site at {source[:100]} does not answer with this store's keys as that site"
+        if not woo_client.site_answers_as(source, credentials, CONFIRM_TIMEOUT_S):
+            return f"the site at {source[:100]} does not answer with this store's keys as that site"
+        if known is not None and not woo_client.site_holds(source, credentials, *known, CONFIRM_TIMEOUT_S):
+            return f"the site at {source[:100]} does not hold this store's orders"
+    except ConnectorError as exc:  # unreachable, or answering errors: the move is not confirmed
+        return f"the site at {source[:100]} could not be asked ({exc.reason})"
+    return None
 
 
 def _private(url: str) -> bool:

@@ -162,9 +162,26 @@ def site_answers_as(url: str, credentials: dict[str, Any], timeout: float = 10.0
     (system_status's home_url). The request is signed with OAuth 1.0a, so the secret is
     never sent to a URL not yet trusted; redirects are not followed. Raises RetryLater
     while it cannot be reached or answers a server error."""
-    base = url.rstrip("/")
+    body = _signed_get(url, "system_status", credentials, timeout)
+    environment = body.get("environment") if isinstance(body, dict) else None
+    home = str((environment or {}).get("home_url") or "").rstrip("/").lower()
+    return home == url.rstrip("/").lower()
+
+
+def site_holds(
+    url: str, credentials: dict[str, Any], order_id: int, order_key: str, timeout: float = 10.0
+) -> bool:
+    """Whether the site at `url` has this order with this `order_key` (a random key only
+    the store's own database holds): a server that merely claims to be the site has not."""
+    body = _signed_get(url, f"orders/{order_id}", credentials, timeout)
+    return isinstance(body, dict) and body.get("order_key") == order_key
+
+
+def _signed_get(url: str, endpoint: str, credentials: dict[str, Any], timeout: float) -> Any:
+    """GET a REST v3 endpoint of a site not yet trusted: OAuth 1.0a-signed, no redirects;
+    None for any answer but 200 with JSON. Raises RetryLater while it cannot be reached."""
     oauth = _OAuth(
-        url=f"{base}/wp-json/wc/v3/system_status",
+        url=f"{url.rstrip('/')}/wp-json/wc/v3/{endpoint}",
         consumer_key=credentials.get("consumer_key", ""),
         consumer_secret=credentials.get("consumer_secret", ""),
         version="wc/v3",
@@ -177,10 +194,8 @@ def site_answers_as(url: str, credentials: dict[str, Any], timeout: float = 10.0
     if response.status_code == 429 or response.status_code >= 500:
         raise error_for_response(response)
     if response.status_code != 200:
-        return False
+        return None
     try:
-        environment = orjson.loads(response.content).get("environment") or {}
-    except (orjson.JSONDecodeError, AttributeError):
-        return False
-    home = str(environment.get("home_url") or "").rstrip("/").lower()
-    return home == base.lower()
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None

@@ -22,9 +22,10 @@ from connector.stores import connect_store, webhook_secret
 from connector.types import utcnow
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.world import World
+from platforms.woocommerce import client as woo_client
 from sync.events import process_inbox
 from tests.builders import fixture
-from tests.rig import SHOP, Rig, build
+from tests.rig import SHOP, Rig, build, serve
 from tests.webhooks.conftest import Stores, count, one, post_shopify, post_woo
 
 OTHER_SHOP = "sandbox-shop-2.myshopify.com"
@@ -226,9 +227,21 @@ def test_a_forged_woocommerce_source_is_refused_and_the_store_unchanged(rig: Rig
     assert count(rig.app, Customer) == 0
 
 
+def site_orders_in_crm(rig: Rig, stores: Stores) -> None:
+    """The site's orders as the CRM holds them (each with its random order_key)."""
+    keys = rig.sandbox.world.manifest()["woocommerce"]["stores"][0]
+    client = woo_client.client_for(rig.site.domain, keys)
+    for oid in live_ids(rig, "woocommerce", "orders")[:3]:
+        assert woo(rig, stores, "order.updated", client.get(f"orders/{oid}")) == 200
+    work(rig)
+    assert count(rig.app, Order) == 3
+
+
 def test_a_moved_woocommerce_site_that_answers_as_itself_is_held_for_the_merchant(rig: Rig) -> None:
-    # given the store connected under its old address, and the site now at its sandbox URL
+    # given the store's orders in the CRM, the store connected under its old address, and
+    # the site now at its sandbox URL
     stores = woo_stores(rig)
+    site_orders_in_crm(rig, stores)
     real = rig.site.domain
     with get_engine(rig.app).begin() as db:
         db.execute(
@@ -240,11 +253,42 @@ def test_a_moved_woocommerce_site_that_answers_as_itself_is_held_for_the_merchan
         == 200
     )
     work(rig)
-    # then the site there answered with the store's keys: the delivery is held, the move pending
+    # then the site there answered with the store's keys and holds its orders: the delivery
+    # is held, the move pending
     (row,) = inbox(rig.app, "customer.updated")
     assert row.status == "held"
     store = one(rig.app, select(Store).where(Store.id == rig.site.id))
     assert store.pending_url == real and "confirm-url" in store.status_reason
+
+
+def test_a_server_that_only_claims_to_be_the_site_is_refused(rig: Rig) -> None:
+    # given the store's orders in the CRM, and a server that answers every request, as any
+    # site would claim to be itself (it never checks keys and has none of the store's data)
+    stores = woo_stores(rig)
+    site_orders_in_crm(rig, stores)
+    impostor = Flask("impostor")
+    url, server = serve(impostor)
+
+    @impostor.get("/wp-json/wc/v3/system_status")
+    def status() -> dict[str, Any]:
+        return {"environment": {"home_url": f"{url}/", "site_url": f"{url}/"}}
+
+    @impostor.get("/wp-json/wc/v3/orders/<int:oid>")
+    def order(oid: int) -> dict[str, Any]:
+        return {"id": oid, "order_key": "wc_order_guessed"}
+
+    try:
+        # when a signed delivery arrives claiming to come from it
+        body = fixture("woocommerce/rest-customer.json")
+        assert woo(rig, stores, "customer.updated", body, source=f"{url}/") == 200
+        work(rig)
+    finally:
+        server.shutdown()
+    # then it is refused and the store row is unchanged
+    (row,) = inbox(rig.app, "customer.updated")
+    assert row.status == "refused" and "does not hold this store's orders" in row.last_error
+    store = one(rig.app, select(Store).where(Store.id == rig.site.id))
+    assert (store.pending_url, store.status_reason) == (None, None)
 
 
 def test_a_deletion_waits_while_the_platform_is_unreachable(rig: Rig) -> None:
