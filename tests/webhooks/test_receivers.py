@@ -473,3 +473,29 @@ def test_a_deletion_the_shop_cannot_answer_about_is_refused_without_blocking_the
     assert rows["products/delete"].status == "refused"
     assert "could not be confirmed" in rows["products/delete"].last_error
     assert rows["customers/create"].status == "done" and count(hook_app, Customer) == 1
+
+
+def test_refused_deliveries_are_pruned_after_the_retention_like_processed_ones(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from connector.db import get_engine
+    from connector.types import utcnow
+    from sync.housekeeping import prune_inbox
+
+    # given a refused replay (a foreign shop/redact) processed long ago, and one just refused
+    post_shopify(
+        hook_app, "shop/redact", {"shop_id": 2, "shop_domain": "other.myshopify.com"}, webhook_id="a"
+    )
+    post_shopify(hook_app, "shop/redact", {"shop_id": 3, "shop_domain": "else.myshopify.com"}, webhook_id="b")
+    work(hook_app, redis_conn)
+    old = utcnow() - timedelta(days=365)
+    with get_engine(hook_app).begin() as db:
+        db.execute(update(WebhookInbox).where(WebhookInbox.dedup_key == "a").values(processed_at=old))
+    # when housekeeping prunes the inbox
+    assert prune_inbox() == 1
+    # then the old refused delivery is gone and the recent one kept
+    assert [r.dedup_key for r in _all(hook_app, select(WebhookInbox.dedup_key, WebhookInbox.status))] == ["b"]
