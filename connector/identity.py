@@ -5,8 +5,11 @@ the two point at different contacts, the person was two contacts and they are me
 (the absorbed one points at the survivor, the survivor records why, and every record
 follows it). An order belongs to its customer's contact; a guest order attaches by
 e-mail, or starts a contact of its own. Contact fields a merchant edited by hand
-(`manual_fields`) are never overwritten; blanks are filled from the records. A merge
-can be undone (`unmerge`): the records it moved go back, and the pair is kept apart.
+(`manual_fields`) are never overwritten; blanks are filled from the records. Contacts are
+versioned like records: a payload older than its stored customer changes nothing, and a
+field is overwritten only from a record at least as new as the one the contact last took
+fields from (`contacts.source_updated_at`). A merge can be undone (`unmerge`): the records
+it moved go back, and the pair is kept apart.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from connector.types import utcnow
 from platforms.base import Batch
 
 FIELDS = ("email", "email_normalized", "phone_e164", "first_name", "last_name")
+VERSION = "source_updated_at"
 
 
 class _Book:
@@ -72,7 +76,7 @@ class _Book:
         if not platform_ids:
             return {}
         held = Customer.__table__
-        was = {f"was_{k}": held.c[k] for k in FIELDS}
+        was = {f"was_{k}": held.c[k] for k in (*FIELDS, VERSION)}
         rows = self.conn.execute(
             select(held.c.platform_id, *(c.label(n) for n, c in was.items()), Contact)
             .join(Contact, Contact.id == held.c.contact_id)
@@ -87,7 +91,10 @@ class _Book:
             own = {k: v for k, v in r._mapping.items() if k != "platform_id" and k not in was}
             if r.merged_into_id is None:
                 self.remember(r.id, own)
-            found[r.platform_id] = (r.merged_into_id or r.id, {k: r._mapping[f"was_{k}"] for k in FIELDS})
+            found[r.platform_id] = (
+                r.merged_into_id or r.id,
+                {k: r._mapping[f"was_{k}"] for k in (*FIELDS, VERSION)},
+            )
         return found
 
     def kept_apart(self, a: int, b: int) -> bool:
@@ -100,26 +107,33 @@ class _Book:
 
     def create(self, values: dict[str, Any]) -> int:
         self.created += 1
-        row = {"account_id": self.account_id, **{k: values.get(k) for k in FIELDS}}
+        row = {"account_id": self.account_id, **{k: values.get(k) for k in (*FIELDS, VERSION)}}
         contact_id = int(self.conn.execute(insert(Contact).values(**row).returning(Contact.id)).scalar_one())
         self.remember(contact_id, {**row, "id": contact_id, "manual_fields": None})
         return contact_id
 
     def fill(self, contact_id: int, values: dict[str, Any], *, was: dict[str, Any] | None = None) -> None:
         """Blanks of the contact filled from a record; a field the contact took from this very
-        customer (`was`: the customer as stored) follows the customer's change. Hand-edited
-        fields are left alone."""
+        customer (`was`: the customer as stored) follows the customer's change if the record
+        is at least as new as the contact's fields. A record older than the stored customer
+        (the upsert refuses it) changes nothing. Hand-edited fields are left alone."""
         row = self.rows.get(contact_id) or {}
         manual = set((row.get("manual_fields") or {}).keys())
         was = was or {}
+        version = values.get(VERSION)
+        if _older(version, was.get(VERSION)):
+            return
+        newer = not _older(version, row.get(VERSION))
 
         def wanted(k: str) -> bool:
             if not values.get(k) or k in manual or row.get(k) == values[k]:
                 return False
-            return not row.get(k) or (was.get(k) is not None and row.get(k) == was.get(k))
+            return not row.get(k) or (newer and was.get(k) is not None and row.get(k) == was.get(k))
 
-        changes = {k: values[k] for k in FIELDS if wanted(k)}
+        changes: dict[str, Any] = {k: values[k] for k in FIELDS if wanted(k)}
         if changes:
+            if version is not None and (row.get(VERSION) is None or newer):
+                changes[VERSION] = version
             self.conn.execute(update(Contact).where(Contact.id == contact_id).values(**changes))
             self.remember(contact_id, {**row, **changes})
 
@@ -147,6 +161,11 @@ class _Book:
         for key, index in (("email_normalized", self.by_email), ("phone_e164", self.by_phone)):
             if gone.get(key) and index.get(gone[key]) == absorbed:
                 index[gone[key]] = into
+
+
+def _older(version: Any, than: Any) -> bool:
+    """A record version older than another (an unknown version is never older)."""
+    return version is not None and than is not None and version < than
 
 
 class Assigned(NamedTuple):
@@ -182,6 +201,8 @@ def assign(conn: Connection, store_id: int, batch: Batch) -> Assigned:
         contact_id = prior or matched or book.create(row)
         book.fill(contact_id, row, was=was)
         row["contact_id"] = contact_id
+        if not _older(row.get(VERSION), was.get(VERSION)):  # as the upsert will store it
+            known[row["platform_id"]] = (contact_id, {k: row.get(k) for k in (*FIELDS, VERSION)})
     _assign_buyers(conn, book, store_id, customers, orders)
     _assign_buyers(conn, book, store_id, customers, checkouts)
     return Assigned(book.merged, book.created)

@@ -118,6 +118,8 @@ class Contact(Base):
     manual_fields: Mapped[dict[str, Any] | None]  # merchant edits a re-sync never overwrites
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     merge_provenance: Mapped[dict[str, Any] | None]
+    # the version of the record its fields were last taken from: older records change nothing
+    source_updated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from connector import logs
@@ -28,6 +29,7 @@ from connector.models import (
     SyncState,
     WebhookInbox,
 )
+from connector.types import utcnow
 from platforms import CORE_ENTITIES, SYNCED
 from sync.checkpoints import Progress
 
@@ -99,6 +101,34 @@ def settle_url_change(session: Session, store: Store, *, accept: bool) -> int:
     store.pending_url, store.status_reason = None, None
     log.info("url change settled", extra={"store_id": store.id, "accepted": accept, "deliveries": count})
     return int(count)
+
+
+def mark_uninstalled(conn: Connection, store_id: int) -> None:
+    """The app was uninstalled from the shop (confirmed: its token answers 401): the
+    credentials go, and its deliveries are recorded, not applied, until it is installed again."""
+    conn.execute(
+        update(Store)
+        .where(Store.id == store_id)
+        .values(
+            status="uninstalled",
+            status_reason="the app was uninstalled from the shop",
+            uninstalled_at=utcnow(),
+            credentials=None,
+        )
+    )
+    log.info("store uninstalled", extra={"store_id": store_id})
+
+
+def hold_for_url(conn: Connection, store_id: int, domain: str, source: str) -> None:
+    """Deliveries now come from `source`, whose site answered with this store's keys as that
+    site: wait for the merchant to confirm the move (`settle_url_change`) or reject it."""
+    reason = (
+        f"deliveries now come from {source}, not {domain}; the site there answered with this store's "
+        f"keys: a moved site or a copy of it. Only if you moved the site, confirm with "
+        f"`crm-connector stores confirm-url {store_id}`; otherwise reject with "
+        f"`stores reject-url {store_id}`."
+    )
+    conn.execute(update(Store).where(Store.id == store_id).values(pending_url=source, status_reason=reason))
 
 
 def needs_reauthorisation(session: Session, store: Store, reason: str) -> None:

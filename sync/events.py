@@ -3,12 +3,18 @@
 One job per store drains its pending deliveries in arrival order, a few hundred at a
 time, in one transaction per round. A delivery that cannot be mapped or written is
 marked failed and dead-lettered with a plain reason; the rest go on. Compliance and
-uninstall topics are acted on in order. The sweeper re-enqueues anything left pending
-(Redis was down) and moves deliveries spooled in Redis (the database was down) inside.
+uninstall topics are acted on in order. Before a delivery deletes, uninstalls, erases or
+moves a store it is verified (webhooks.verify): a body that does not fit its topic or
+shop is refused and recorded; a deletion or uninstall waits for the platform to confirm
+it, asked between rounds (never inside a transaction) and retried while unreachable.
+After app/uninstalled a shop's deliveries are recorded, not applied, until it is
+installed again. The sweeper re-enqueues anything left pending (Redis was down) and
+moves deliveries spooled in Redis (the database was down) inside.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
@@ -16,29 +22,37 @@ from typing import Any
 
 import orjson
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from connector import logs, privacy, settings_of, suppression
+from connector import logs, privacy, settings_of, stores, suppression, vault_of
 from connector.db import get_engine
-from connector.models import DeadLetter, Store, WebhookInbox
+from connector.errors import RetryLater
+from connector.models import DeadLetter, Order, Store, WebhookInbox
 from connector.queue import get_redis
 from connector.records import apply_isolating
 from connector.types import utcnow
 from platforms.base import Batch, MapContext, MappingError
 from platforms.shopify import webhooks as shopify
 from platforms.woocommerce import webhooks as woocommerce
-from webhooks import inbox
+from webhooks import inbox, verify
 
 log = logs.get(__name__)
 ROUND = 500
 SWEEP_AFTER = timedelta(seconds=2)
 
 
+ASK = "ask"  # the delivery waits for the platform's word, asked between rounds
+Verdicts = dict[tuple[str, str], str | None]  # what was asked → why refused (None: confirmed)
+# what an uninstalled shop's deliveries may still do: erase (compliance), or repeat the uninstall
+AFTER_UNINSTALL = (*shopify.COMPLIANCE, "app/uninstalled")
+
+
 def process_inbox(store_id: int) -> dict[str, int]:
     totals: Counter[str] = Counter()
     engine = get_engine()
+    verdicts: Verdicts = {}
     while True:
         with engine.begin() as conn:
             store = conn.execute(select(Store).where(Store.id == store_id)).first()
@@ -57,20 +71,31 @@ def process_inbox(store_id: int) -> dict[str, int]:
             )
             if not rows:
                 break
-            totals.update(_round(conn, store, rows))
+            outcome, asking = _round(conn, store, rows, verdicts)
+            totals.update(outcome)
+        if asking is not None:
+            verdicts[_asked_about(store, asking)] = _ask(store, asking)
     log.info("inbox processed", extra={"store_id": store_id, **totals})
     return dict(totals)
 
 
-def _round(conn: Connection, store: Any, rows: Sequence[Any]) -> Counter[str]:
+def _round(
+    conn: Connection, store: Any, rows: Sequence[Any], verdicts: Verdicts
+) -> tuple[Counter[str], Any | None]:
+    """Apply what can be; stop at a delivery that needs the platform's word (returned)."""
     outcome: Counter[str] = Counter()
     pending: list[tuple[Any, Batch]] = []
+    uninstalled = store.status == "uninstalled"
     for row in rows:
-        if _from_elsewhere(conn, store, row):
-            outcome["held"] += 1
-            continue
         try:
             payload = orjson.loads(row.body)
+            gate = _gate(conn, store, row, payload, verdicts, uninstalled=uninstalled)
+            if gate == ASK:
+                outcome.update(_flush(conn, store.id, pending))
+                return outcome, row
+            if gate is not None:
+                outcome[gate] += 1
+                continue
             action = _action(store.platform, row.topic)
             if action is None:
                 pending.append((row, _mapped(store, row, payload)))
@@ -78,6 +103,7 @@ def _round(conn: Connection, store: Any, rows: Sequence[Any]) -> Counter[str]:
             outcome.update(_flush(conn, store.id, pending))
             pending = []
             outcome[_act(conn, store, row, action, payload)] += 1
+            uninstalled = uninstalled or action == "uninstall"
         except SQLAlchemyError:
             raise  # the database, not the delivery: the whole round is retried
         except Exception as exc:  # mapping is pure: any error means this one delivery is poison
@@ -85,23 +111,112 @@ def _round(conn: Connection, store: Any, rows: Sequence[Any]) -> Counter[str]:
             _fail(conn, store.id, row, f"the delivery could not be read: {reason}")
             outcome["failed"] += 1
     outcome.update(_flush(conn, store.id, pending))
-    return outcome
+    return outcome, None
 
 
-def _from_elsewhere(conn: Connection, store: Any, row: Any) -> bool:
-    """A WooCommerce delivery sent by another site URL (a moved site, or a staging clone with
-    the same keys) is held, with the store, until the merchant confirms or rejects the move."""
-    source = ((row.headers or {}).get("X-WC-Webhook-Source") or "").rstrip("/")
+def _gate(
+    conn: Connection,
+    store: Any,
+    row: Any,
+    payload: Any,
+    verdicts: Verdicts,
+    *,
+    uninstalled: bool,
+) -> str | None:
+    """None if the delivery may be applied; else what became of it ("held", "refused",
+    "uninstalled"), or ASK when the platform must be asked first."""
+    if uninstalled and row.topic not in AFTER_UNINSTALL:
+        return _set_aside(conn, store.id, row, "uninstalled", "the app was uninstalled from this shop")
+    source = _other_source(store, row)
+    if source is not None:
+        return _from_elsewhere(conn, store, row, source, verdicts)
+    reason = verify.refusal(store.platform, row.topic, payload, store.domain)
+    if reason is None and verify.needs_confirmation(store.platform, row.topic):
+        if _asked_about(store, row) not in verdicts:
+            return ASK
+        reason = verdicts[_asked_about(store, row)]
+    if reason is not None:
+        return _set_aside(conn, store.id, row, "refused", reason)
+    return None
+
+
+def _other_source(store: Any, row: Any) -> str | None:
+    """The site URL a WooCommerce delivery says it came from, when it is not the store's."""
+    source = ((row.headers or {}).get("X-WC-Webhook-Source") or "").strip().rstrip("/")
     if store.platform != "woocommerce" or not source or source.lower() == store.domain.lower():
-        return False
+        return None
+    return source
+
+
+def _from_elsewhere(conn: Connection, store: Any, row: Any, source: str, verdicts: Verdicts) -> str:
+    """A delivery sent by another site URL is held, with the store, until the merchant
+    confirms or rejects the move, but only once the site at that URL answered with the
+    store's keys as that site; otherwise it is refused and the store row is left alone."""
+    if not (store.pending_url and source.lower() == store.pending_url.lower()):
+        verdict = verdicts.get(_asked_about(store, row), ASK)
+        if verdict == ASK:
+            return ASK
+        if verdict is not None:
+            return _set_aside(conn, store.id, row, "refused", verdict)
+        stores.hold_for_url(conn, store.id, store.domain, source)
     conn.execute(update(WebhookInbox).where(WebhookInbox.id == row.id).values(status="held"))
-    reason = (
-        f"deliveries now come from {source}, not {store.domain}: a moved site or a copy of it. Confirm "
-        f"with `crm-connector stores confirm-url {store.id}` or reject with `stores reject-url {store.id}`."
-    )
-    conn.execute(update(Store).where(Store.id == store.id).values(pending_url=source, status_reason=reason))
     log.warning("delivery held: another site url", extra={"store_id": store.id, "inbox_id": row.id})
-    return True
+    return "held"
+
+
+def _asked_about(store: Any, row: Any) -> tuple[str, str]:
+    """What a platform's word is about: a site URL, or a topic and body (one answer serves
+    every replay of the same body in this run)."""
+    source = _other_source(store, row)
+    if source is not None:
+        return ("site", source.lower())
+    return (row.topic, hashlib.sha256(row.body).hexdigest())
+
+
+def _ask(store: Any, row: Any) -> str | None:
+    """The platform's word on a delivery (outside any transaction): None if it confirms.
+    Raises RetryLater while the platform cannot be reached: the job is retried later, the
+    delivery stays pending, and the deliveries after it wait behind it."""
+    settings, vault = settings_of(current_app), vault_of(current_app)
+    source = _other_source(store, row)
+    if source is not None:
+        return verify.site_confirmation(store, vault, source, _an_order_key(store.id))
+    try:
+        return verify.confirmation(settings, vault, store, row.topic, orjson.loads(row.body))
+    except RetryLater:
+        log.warning("delivery waits: platform unreachable", extra={"store_id": store.id, "inbox_id": row.id})
+        raise
+
+
+def _an_order_key(store_id: int) -> tuple[int, str] | None:
+    """One of the store's orders, chosen at random, with its order_key: what a site claiming
+    to be this store must hold (None while the store has no order with a key)."""
+    with get_engine().connect() as conn:
+        rows = conn.execute(
+            select(Order.platform_id, Order.raw)
+            .where(Order.store_id == store_id, Order.deleted_at.is_(None), Order.raw.is_not(None))
+            .order_by(func.random())
+            .limit(20)
+        ).all()
+    for platform_id, raw in rows:
+        key = (raw or {}).get("order_key")
+        if isinstance(key, str) and key:
+            return int(platform_id), key
+    return None
+
+
+def _set_aside(conn: Connection, store_id: int, row: Any, status: str, reason: str) -> str:
+    """Recorded and not applied: the delivery keeps its body, with why in `last_error`."""
+    conn.execute(
+        update(WebhookInbox)
+        .where(WebhookInbox.id == row.id)
+        .values(status=status, last_error=reason, processed_at=utcnow(), attempts=WebhookInbox.attempts + 1)
+    )
+    log.warning(
+        "webhook set aside",
+        extra={"store_id": store_id, "inbox_id": row.id, "topic": row.topic, "status": status},
+    )
+    return status
 
 
 def _action(platform: str, topic: str) -> str | None:
@@ -110,8 +225,15 @@ def _action(platform: str, topic: str) -> str | None:
 
 def _mapped(store: Any, row: Any, payload: dict[str, Any]) -> Batch:
     mappers = shopify.MAPPERS if store.platform == "shopify" else woocommerce.MAPPERS
-    ctx = MapContext(country=store.country, received_at=row.triggered_at or row.received_at)
+    ctx = MapContext(country=store.country, received_at=_event_time(row))
     return mappers[row.topic](payload, ctx)
+
+
+def _event_time(row: Any) -> Any:
+    """The delivery's event time as a version: its Triggered-At, never later than its arrival."""
+    if row.triggered_at is None:
+        return row.received_at
+    return min(row.triggered_at, row.received_at)
 
 
 def _flush(conn: Connection, store_id: int, pending: list[tuple[Any, Batch]]) -> Counter[str]:
@@ -130,16 +252,7 @@ def _flush(conn: Connection, store_id: int, pending: list[tuple[Any, Batch]]) ->
 
 def _act(conn: Connection, store: Any, row: Any, action: str, payload: dict[str, Any]) -> str:
     if action == "uninstall":
-        conn.execute(
-            update(Store)
-            .where(Store.id == store.id)
-            .values(
-                status="uninstalled",
-                status_reason="the app was uninstalled from the shop",
-                uninstalled_at=utcnow(),
-                credentials=None,
-            )
-        )
+        stores.mark_uninstalled(conn, store.id)
     elif action == "privacy":
         _privacy(conn, store, row.topic, payload)
         if row.topic == "shop/redact":

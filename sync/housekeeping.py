@@ -1,8 +1,9 @@
 """Housekeeping jobs: keep the inbox from growing without bound, and let no shop's data
 outlive its uninstall.
 
-Processed or ignored webhook deliveries are kept for CONNECTOR_INBOX_RETENTION_DAYS
-(for audit and replay), then deleted. Pending and failed ones are never pruned. A shop
+Processed, ignored, refused (failed verification) and uninstalled (arrived after the app
+was uninstalled) webhook deliveries are kept for CONNECTOR_INBOX_RETENTION_DAYS (for audit
+and replay), then deleted. Pending, held and failed ones are never pruned. A shop
 uninstalled for CONNECTOR_UNINSTALLED_RETENTION_DAYS is erased as `shop/redact` would
 erase it (Shopify sends that 48 hours after an uninstall; this is for the one that never
 arrives), unless it was installed again meanwhile.
@@ -21,15 +22,14 @@ from connector.models import Store, WebhookInbox
 from connector.types import utcnow
 
 log = logs.get(__name__)
+PRUNED = ("done", "ignored", "refused", "uninstalled")  # inbox statuses nothing will act on again
 
 
 def prune_inbox() -> int:
     cutoff = utcnow() - timedelta(days=settings_of(current_app).inbox_retention_days)
     with get_engine().begin() as conn:
         result = conn.execute(
-            delete(WebhookInbox).where(
-                WebhookInbox.status.in_(("done", "ignored")), WebhookInbox.processed_at < cutoff
-            )
+            delete(WebhookInbox).where(WebhookInbox.status.in_(PRUNED), WebhookInbox.processed_at < cutoff)
         )
     log.info("inbox pruned", extra={"rows": result.rowcount, "cutoff": cutoff.isoformat()})
     return int(result.rowcount)

@@ -59,7 +59,7 @@ def shopify_delivery() -> ResponseReturnValue:
         store_id,
         "shopify",
         facts.topic,
-        facts.dedup_key,
+        shopify.dedup_key(facts, body),
         inbox.kept_headers(request.headers),
         body,
         facts.triggered_at,

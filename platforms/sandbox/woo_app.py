@@ -167,6 +167,26 @@ def list_records(site_name: str, resource: str) -> Response:
     return as_json(body, headers=_page_headers(site_name, resource, page, pages, total))
 
 
+@bp.get("/wp-json/wc/v3/system_status")
+def system_status(site_name: str) -> Response:
+    """Who the site is, for a caller holding its keys: `environment.home_url` and
+    `site_url` as WooCommerce reports them (the real report has many more sections)."""
+    site = site_of(site_name)
+    if (denied := authed(site)) is not None:
+        return denied
+    home = f"{base_of(site_name)}/"
+    return as_json(
+        {
+            "environment": {
+                "home_url": home,
+                "site_url": home,
+                "version": WC_VERSION,
+                "wp_version": WP_VERSION,
+            }
+        }
+    )
+
+
 def _include() -> list[int] | None:
     raw = request.args.get("include")
     if raw is None:

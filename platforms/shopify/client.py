@@ -41,8 +41,10 @@ class ShopifyClient:
         self.costs: dict[str, float] = {}  # query text → the cost Shopify requested for it last time
         self.spent = 0.0  # points actually charged so far (what the restore rate had to refill)
 
-    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        return with_retries(lambda: self._attempt(query, variables), MAX_ATTEMPTS)
+    def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, *, attempts: int = MAX_ATTEMPTS
+    ) -> dict[str, Any]:
+        return with_retries(lambda: self._attempt(query, variables), attempts)
 
     def _attempt(self, query: str, variables: dict[str, Any] | None) -> dict[str, Any]:
         self._wait_for_bucket(self.costs.get(query))
@@ -99,3 +101,28 @@ def client_for(settings: Settings, credentials: dict[str, Any], shop: str) -> Sh
     """The client for one installed shop, from the app's settings and its sealed credentials."""
     url = settings.shopify_shop_url_template.format(shop=shop)
     return ShopifyClient(url, credentials.get("access_token", ""), settings.shopify_api_version)
+
+
+NODE_QUERY = "query Exists($id: ID!) { node(id: $id) { id } }"
+SHOP_QUERY = "query Shop { shop { id } }"
+
+
+def record_exists(client: ShopifyClient, kind: str, record_id: int) -> bool:
+    """Whether the shop still has this record (`kind`: Customer, Order, Product). One try:
+    raises RetryLater while the shop cannot be reached, Reauthorize if it refuses the token."""
+    body = client.graphql(NODE_QUERY, {"id": f"gid://shopify/{kind}/{record_id}"}, attempts=1)
+    return (body.get("data") or {}).get("node") is not None
+
+
+def token_revoked(client: ShopifyClient) -> bool:
+    """Whether the shop answers 401 to the app's token (the app really was uninstalled).
+    Raises RetryLater while the shop cannot be reached or answers a server error."""
+    try:
+        response = client.session.post(client.endpoint, json={"query": SHOP_QUERY}, timeout=client.timeout)
+    except requests.RequestException as exc:
+        raise RetryLater("the shop could not be reached", detail=str(exc)) from None
+    if response.status_code == 401:
+        return True
+    if response.status_code == 429 or response.status_code >= 500:
+        raise error_for_response(response)
+    return False

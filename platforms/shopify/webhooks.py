@@ -2,7 +2,8 @@
 
 The signature is base64 HMAC-SHA256 of the raw body with the app secret (the previous
 secret too, for up to an hour after a rotation). The dedup key is X-Shopify-Webhook-Id,
-which stays the same across Shopify's retries of one delivery.
+which stays the same across Shopify's retries of one delivery. The headers are not
+signed: a Triggered-At in the future is clamped to now (it is used as a version).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from connector.errors import BadInput
@@ -57,6 +58,7 @@ ACTIONS = {
     "orders/edited": "hint",
 }
 COMPLIANCE = ("customers/data_request", "customers/redact", "shop/redact")
+DELETIONS = ("customers/delete", "orders/delete", "products/delete", "checkouts/delete")
 TOPICS = tuple(MAPPERS) + tuple(ACTIONS)
 REQUIRED = ("X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id", "X-Shopify-API-Version")
 
@@ -79,6 +81,15 @@ def signature_valid(body: bytes, signature: str | None, secrets: list[str]) -> b
     return False
 
 
+def dedup_key(delivery: Delivery, body: bytes) -> str:
+    """The inbox key: X-Shopify-Webhook-Id; for a deletion, the topic plus a digest of the
+    body, so one signed deletion replayed under fresh (unsigned) webhook ids is stored, and
+    confirmed with the shop, once (a deletion's body is only the record's id)."""
+    if delivery.topic in DELETIONS:
+        return f"{delivery.topic}:{hashlib.sha256(body).hexdigest()[:48]}"
+    return delivery.dedup_key
+
+
 def delivery_of(headers: Any) -> Delivery:
     missing = [h for h in REQUIRED if not headers.get(h)]
     if missing:
@@ -87,6 +98,8 @@ def delivery_of(headers: Any) -> Delivery:
         triggered = parse_time(headers.get("X-Shopify-Triggered-At"))
     except ValueError:
         triggered = None
+    if triggered is not None:  # unsigned, and used as a version: never later than now
+        triggered = min(triggered, datetime.now(UTC))
     return Delivery(
         headers["X-Shopify-Topic"],
         headers["X-Shopify-Shop-Domain"].lower(),

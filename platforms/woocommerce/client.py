@@ -17,7 +17,7 @@ import requests
 from woocommerce import API
 from woocommerce.oauth import OAuth
 
-from connector.errors import FailPermanently, RetryLater
+from connector.errors import FailPermanently, RetryLater, SkipRecord
 from platforms.base import error_for_response, with_retries
 
 MAX_ATTEMPTS = 5
@@ -60,8 +60,10 @@ class WooClient:
             timeout=timeout,
         )
 
-    def request(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
-        return with_retries(lambda: self._attempt(method, endpoint, **kwargs), MAX_ATTEMPTS)
+    def request(
+        self, method: str, endpoint: str, *, attempts: int = MAX_ATTEMPTS, **kwargs: Any
+    ) -> requests.Response:
+        return with_retries(lambda: self._attempt(method, endpoint, **kwargs), attempts)
 
     def _attempt(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
         try:
@@ -143,3 +145,57 @@ def numbered_pages(
 def client_for(url: str, credentials: dict[str, Any], concurrency: int = 4) -> WooClient:
     key, secret = credentials.get("consumer_key", ""), credentials.get("consumer_secret", "")
     return WooClient(url, key, secret, concurrency=concurrency)
+
+
+def record_gone(client: WooClient, resource: str, record_id: int) -> bool:
+    """Whether the site no longer has this record live: 404, or in the trash (what
+    `*.deleted` means for orders and products). One try: raises RetryLater while unreachable."""
+    try:
+        record = orjson.loads(client.request("get", f"{resource}/{record_id}", attempts=1).content)
+    except SkipRecord:
+        return True
+    return isinstance(record, dict) and record.get("status") == "trash"
+
+
+def site_answers_as(url: str, credentials: dict[str, Any], timeout: float = 10.0) -> bool:
+    """Whether the site at `url` accepts the store's keys and reports itself as `url`
+    (system_status's home_url). The request is signed with OAuth 1.0a, so the secret is
+    never sent to a URL not yet trusted; redirects are not followed. Raises RetryLater
+    while it cannot be reached or answers a server error."""
+    body = _signed_get(url, "system_status", credentials, timeout)
+    environment = body.get("environment") if isinstance(body, dict) else None
+    home = str((environment or {}).get("home_url") or "").rstrip("/").lower()
+    return home == url.rstrip("/").lower()
+
+
+def site_holds(
+    url: str, credentials: dict[str, Any], order_id: int, order_key: str, timeout: float = 10.0
+) -> bool:
+    """Whether the site at `url` has this order with this `order_key` (a random key only
+    the store's own database holds): a server that merely claims to be the site has not."""
+    body = _signed_get(url, f"orders/{order_id}", credentials, timeout)
+    return isinstance(body, dict) and body.get("order_key") == order_key
+
+
+def _signed_get(url: str, endpoint: str, credentials: dict[str, Any], timeout: float) -> Any:
+    """GET a REST v3 endpoint of a site not yet trusted: OAuth 1.0a-signed, no redirects;
+    None for any answer but 200 with JSON. Raises RetryLater while it cannot be reached."""
+    oauth = _OAuth(
+        url=f"{url.rstrip('/')}/wp-json/wc/v3/{endpoint}",
+        consumer_key=credentials.get("consumer_key", ""),
+        consumer_secret=credentials.get("consumer_secret", ""),
+        version="wc/v3",
+        method="GET",
+    )
+    try:
+        response = requests.get(oauth.get_oauth_url(), timeout=timeout, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise RetryLater("the site could not be reached", detail=str(exc)) from None
+    if response.status_code == 429 or response.status_code >= 500:
+        raise error_for_response(response)
+    if response.status_code != 200:
+        return None
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None

@@ -113,6 +113,7 @@ def post_woo(
     *,
     secret: str | None = None,
     body: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> TestResponse:
     raw = body if body is not None else json.dumps(payload).encode()
     resource, event = topic.split(".")
@@ -124,6 +125,7 @@ def post_woo(
         "X-WC-Webhook-ID": "1",
         "X-WC-Webhook-Delivery-ID": "abc",
         "Content-Type": "application/json",
+        **(headers or {}),
     }
     return app.test_client().post(f"/webhooks/woocommerce/{stores.woo_key}", data=raw, headers=sent)
 
@@ -140,3 +142,62 @@ def one(app: Flask, statement: Any) -> Any:
 def count(app: Flask, model: Any) -> int:
     with app.extensions["crm.engine"].connect() as conn:
         return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+@dataclass
+class Platforms:
+    """What the two platforms answer at the network edge (`responses`) for the confirmations
+    the connector asks before a deletion, an uninstall or a site move acts."""
+
+    shopify_records: set[str]  # gids the shop still has
+    shopify_token_valid: bool
+    woo_records: dict[str, dict[str, Any]]  # "orders/12" → the record the site still has
+    woo_sites: set[str]  # site URLs that answer with the store's keys as themselves
+    asked: list[str]  # the URL of every request the connector made
+    shopify_query_fails: bool = False  # GraphQL answers errors and no data (a refused query)
+
+
+@pytest.fixture
+def platforms() -> Iterator[Platforms]:
+    import re
+
+    import responses
+
+    said = Platforms(set(), True, {}, set(), [])
+
+    def graphql(request: Any) -> tuple[int, dict[str, str], str]:
+        said.asked.append(request.url)
+        body = json.loads(request.body)
+        if not said.shopify_token_valid:
+            return 401, {}, json.dumps({"errors": "[API] Invalid API key or access token"})
+        if said.shopify_query_fails:
+            return 200, {}, json.dumps({"data": None, "errors": [{"message": "Invalid global id"}]})
+        if "node(" in body["query"]:
+            gid = body["variables"]["id"]
+            node = {"id": gid} if gid in said.shopify_records else None
+            return 200, {}, json.dumps({"data": {"node": node}})
+        return 200, {}, json.dumps({"data": {"shop": {"id": "gid://shopify/Shop/1"}}})
+
+    def woo_record(request: Any) -> tuple[int, dict[str, str], str]:
+        said.asked.append(request.url)
+        key = request.path_url.split("/wc/v3/")[1].split("?")[0]
+        if key in said.woo_records:
+            return 200, {}, json.dumps(said.woo_records[key])
+        return 404, {}, json.dumps({"code": "woocommerce_rest_invalid_id", "message": "Invalid ID."})
+
+    def system_status(request: Any) -> tuple[int, dict[str, str], str]:
+        said.asked.append(request.url)
+        site = request.url.split("/wp-json/")[0]
+        if site not in said.woo_sites:
+            return 401, {}, json.dumps({"code": "woocommerce_rest_authentication_error"})
+        return 200, {}, json.dumps({"environment": {"home_url": f"{site}/", "site_url": f"{site}/"}})
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.POST, re.compile(r"https://[^/]+/admin/api/[^/]+/graphql\.json"), graphql)
+        mock.add_callback(
+            responses.GET, re.compile(r"https://[^/]+/wp-json/wc/v3/system_status.*"), system_status
+        )
+        mock.add_callback(
+            responses.GET, re.compile(r"https://woo\.example/wp-json/wc/v3/\w+/\d+.*"), woo_record
+        )
+        yield said

@@ -27,7 +27,7 @@ from platforms.shopify.webhooks import signature_valid as shopify_valid
 from platforms.woocommerce.webhooks import signature_valid as woo_valid
 from tests.builders import fixture
 from tests.test_metrics import scrape
-from tests.webhooks.conftest import Stores, count, one, post_shopify, post_woo, work
+from tests.webhooks.conftest import Platforms, Stores, count, one, post_shopify, post_woo, work
 
 
 def test_the_published_signature_vectors_verify() -> None:
@@ -105,7 +105,9 @@ def test_rest_orders_bring_fulfilment_tracking_and_attribution(
     assert tracking.tracking_number == payload["fulfillments"][0]["tracking_number"]
 
 
-def test_products_and_deletions(hook_app: Flask, stores: Stores, redis_conn: redis.Redis) -> None:
+def test_products_and_deletions(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms
+) -> None:
     product = fixture("shopify/webhook-products-create.json")
     post_shopify(hook_app, "products/create", product)
     work(hook_app, redis_conn)
@@ -121,7 +123,7 @@ def test_products_and_deletions(hook_app: Flask, stores: Stores, redis_conn: red
 
 
 def test_uninstall_and_compliance_topics_are_acted_on(
-    hook_app: Flask, stores: Stores, redis_conn: redis.Redis
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms
 ) -> None:
     customer = fixture("shopify/webhook-customers-create.json")
     post_shopify(hook_app, "customers/create", {**customer, "id": 191167, "email": "john@example.com"})
@@ -136,6 +138,7 @@ def test_uninstall_and_compliance_topics_are_acted_on(
             exported = json.loads(Path(request.result["file"]).read_text())
             assert exported["customers"][0]["email"] == "john@example.com"
     assert not Path(request.result["file"]).exists()
+    platforms.shopify_token_valid = False  # the shop revoked the app's token
     post_shopify(hook_app, "app/uninstalled", fixture("shopify/webhook-app-uninstalled.json"))
     work(hook_app, redis_conn)
     kinds = {r.kind: r for r in _all(hook_app, select(PrivacyRequest))}
@@ -227,7 +230,9 @@ def test_fulfilment_topic_lands_with_tracking(
     )
 
 
-def test_woocommerce_deletes_and_the_ping(hook_app: Flask, stores: Stores, redis_conn: redis.Redis) -> None:
+def test_woocommerce_deletes_and_the_ping(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms
+) -> None:
     ping = hook_app.test_client().post(f"/webhooks/woocommerce/{stores.woo_key}", data={"webhook_id": "7"})
     assert ping.status_code == 200
     post_woo(hook_app, stores, "order.created", fixture("woocommerce/rest-order.json"))
@@ -322,14 +327,21 @@ def test_woocommerce_deliveries_are_spooled_while_the_database_is_down(
 
 @pytest.mark.parametrize("accept", [True, False])
 def test_deliveries_from_another_site_url_are_held_until_the_merchant_decides(
-    hook_app: Flask, stores: Stores, hook_env: dict[str, str], redis_conn: redis.Redis, accept: bool
+    hook_app: Flask,
+    stores: Stores,
+    hook_env: dict[str, str],
+    redis_conn: redis.Redis,
+    platforms: Platforms,
+    accept: bool,
 ) -> None:
     from click.testing import CliRunner
 
     from connector.cli import cli
     from tests.webhooks.conftest import b64_hmac
 
-    # given a delivery signed with the store's keys but sent by another site (a staging copy)
+    # given a delivery signed with the store's keys but sent by another site (a staging copy),
+    # which answers with the store's keys as itself
+    platforms.woo_sites.add("https://staging.woo.example")
     body = json.dumps(fixture("woocommerce/rest-customer.json")).encode()
     headers = {
         "X-WC-Webhook-Topic": "customer.updated",
@@ -376,3 +388,114 @@ def test_every_answer_is_counted_once_for_metrics(
     assert counted[(key, (("outcome", "accepted"), ("platform", "shopify")))] == 2
     assert counted[(key, (("outcome", "deduplicated"), ("platform", "shopify")))] == 1
     assert counted[(key, (("outcome", "rejected_signature"), ("platform", "shopify")))] == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        ("http://169.254.169.254/", "not a public address"),  # a cloud's metadata service
+        ("http://10.0.0.7:8080/", "not a public address"),
+        ("ftp://woo.example/", "not a web address"),
+    ],
+)
+def test_a_forged_source_inside_the_network_is_never_called(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms, source: str, why: str
+) -> None:
+    # given a signed delivery whose X-WC-Webhook-Source points inside the connector's network
+    body = fixture("woocommerce/rest-customer.json")
+    post_woo(hook_app, stores, "customer.updated", body, headers={"X-WC-Webhook-Source": source})
+    # when it is processed (`responses` would fail any request it was not told about)
+    work(hook_app, redis_conn)
+    # then it is refused without a request, and nothing changed
+    row = one(hook_app, select(WebhookInbox.status, WebhookInbox.last_error))
+    assert row.status == "refused" and why in row.last_error
+    store = one(hook_app, select(Store.pending_url, Store.status_reason).where(Store.id == stores.woo_id))
+    assert (store.pending_url, store.status_reason) == (None, None)
+    assert count(hook_app, Customer) == 0
+
+
+def test_one_deletion_replayed_under_fresh_webhook_ids_is_stored_and_asked_once(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms
+) -> None:
+    # given a product, still live in the shop
+    post_shopify(hook_app, "products/create", fixture("shopify/webhook-products-create.json"))
+    work(hook_app, redis_conn)
+    deletion = fixture("shopify/webhook-products-delete.json")
+    platforms.shopify_records.add(f"gid://shopify/Product/{deletion['id']}")
+    # when one signed deletion body is replayed many times, each under a new webhook id
+    answers = [
+        post_shopify(hook_app, "products/delete", deletion, webhook_id=f"forged-{n}").status_code
+        for n in range(5)
+    ]
+    work(hook_app, redis_conn)
+    # then it is stored once, refused once, and the product is untouched
+    assert answers == [200] * 5
+    rows = [
+        r
+        for r in _all(hook_app, select(WebhookInbox.topic, WebhookInbox.status))
+        if r.topic == "products/delete"
+    ]
+    assert [r.status for r in rows] == ["refused"]
+    assert one(hook_app, select(Product.deleted_at)).deleted_at is None
+
+
+def test_an_uninstall_replayed_many_times_is_asked_about_once(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms
+) -> None:
+    # given a shop that still accepts the app's token
+    body = fixture("shopify/webhook-app-uninstalled.json")
+    # when one signed app/uninstalled body is replayed under five fresh webhook ids
+    for n in range(5):
+        post_shopify(hook_app, "app/uninstalled", body, webhook_id=f"forged-{n}")
+    work(hook_app, redis_conn)
+    # then each is refused, the shop was asked once, and the store keeps its credentials
+    rows = _all(hook_app, select(WebhookInbox.status))
+    assert [r.status for r in rows] == ["refused"] * 5
+    assert len(platforms.asked) == 1
+    store = one(hook_app, select(Store.status, Store.credentials).where(Store.id == stores.shopify_id))
+    assert store.status == "active" and store.credentials is not None
+
+
+def test_a_deletion_the_shop_cannot_answer_about_is_refused_without_blocking_the_rest(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms
+) -> None:
+    # given a shop that refuses the confirming query itself (not a transient failure)
+    platforms.shopify_query_fails = True
+    # when a deletion arrives, followed by a customer
+    post_shopify(hook_app, "products/delete", fixture("shopify/webhook-products-delete.json"))
+    post_shopify(hook_app, "customers/create", fixture("shopify/webhook-customers-create.json"))
+    work(hook_app, redis_conn)
+    # then the deletion is refused with the reason and the customer behind it still lands
+    rows = {
+        r.topic: r
+        for r in _all(hook_app, select(WebhookInbox.topic, WebhookInbox.status, WebhookInbox.last_error))
+    }
+    assert rows["products/delete"].status == "refused"
+    assert "could not be confirmed" in rows["products/delete"].last_error
+    assert rows["customers/create"].status == "done" and count(hook_app, Customer) == 1
+
+
+def test_refused_deliveries_are_pruned_after_the_retention_like_processed_ones(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from connector.db import get_engine
+    from connector.types import utcnow
+    from sync.housekeeping import prune_inbox
+
+    # given a refused replay (a foreign shop/redact) processed long ago, and one just refused
+    post_shopify(
+        hook_app, "shop/redact", {"shop_id": 2, "shop_domain": "other.myshopify.com"}, webhook_id="a"
+    )
+    post_shopify(hook_app, "shop/redact", {"shop_id": 3, "shop_domain": "else.myshopify.com"}, webhook_id="b")
+    work(hook_app, redis_conn)
+    old = utcnow() - timedelta(days=365)
+    with get_engine(hook_app).begin() as db:
+        db.execute(update(WebhookInbox).where(WebhookInbox.dedup_key == "a").values(processed_at=old))
+    # when housekeeping prunes the inbox
+    assert prune_inbox() == 1
+    # then the old refused delivery is gone and the recent one kept
+    assert [r.dedup_key for r in _all(hook_app, select(WebhookInbox.dedup_key, WebhookInbox.status))] == ["b"]

@@ -15,10 +15,12 @@ from connector.models import Customer, PrivacyRequest, Store
 from connector.types import utcnow
 from sync.housekeeping import erase_uninstalled_shops
 from tests.builders import fixture
-from tests.webhooks.conftest import Stores, count, one, post_shopify, work
+from tests.webhooks.conftest import Platforms, Stores, count, one, post_shopify, work
 
 
-def uninstall(app: Flask, conn: redis.Redis, days_ago: float, store_id: int) -> None:
+def uninstall(app: Flask, conn: redis.Redis, days_ago: float, store_id: int, platforms: Platforms) -> None:
+    """app/uninstalled arrives, and the shop no longer accepts the app's token."""
+    platforms.shopify_token_valid = False
     post_shopify(app, "app/uninstalled", fixture("shopify/webhook-app-uninstalled.json"))
     work(app, conn)
     with get_engine(app).begin() as db:
@@ -27,13 +29,13 @@ def uninstall(app: Flask, conn: redis.Redis, days_ago: float, store_id: int) -> 
 
 
 def test_a_shop_uninstalled_past_the_retention_is_erased_with_a_receipt(
-    hook_app: Flask, redis_conn: redis.Redis, stores: Stores
+    hook_app: Flask, redis_conn: redis.Redis, stores: Stores, platforms: Platforms
 ) -> None:
     # given a shop with a customer, uninstalled eight days ago, whose shop/redact never came
     post_shopify(hook_app, "customers/create", fixture("shopify/webhook-customers-create.json"))
     work(hook_app, redis_conn)
     assert count(hook_app, Customer) == 1
-    uninstall(hook_app, redis_conn, 8, stores.shopify_id)
+    uninstall(hook_app, redis_conn, 8, stores.shopify_id, platforms)
     # when housekeeping runs
     with hook_app.app_context():
         assert erase_uninstalled_shops() == 1
@@ -46,11 +48,11 @@ def test_a_shop_uninstalled_past_the_retention_is_erased_with_a_receipt(
 
 
 def test_a_recent_uninstall_or_a_reinstall_keeps_the_data(
-    hook_app: Flask, redis_conn: redis.Redis, stores: Stores
+    hook_app: Flask, redis_conn: redis.Redis, stores: Stores, platforms: Platforms
 ) -> None:
     post_shopify(hook_app, "customers/create", fixture("shopify/webhook-customers-create.json"))
     work(hook_app, redis_conn)
-    uninstall(hook_app, redis_conn, 2, stores.shopify_id)  # shop/redact may still come
+    uninstall(hook_app, redis_conn, 2, stores.shopify_id, platforms)  # shop/redact may still come
     with hook_app.app_context():
         assert erase_uninstalled_shops() == 0
     with get_engine(hook_app).begin() as db:  # installed again, after the retention had passed
