@@ -1,0 +1,65 @@
+"""What keeps a dashboard sign-in the merchant's own: wrong passwords are throttled per
+account (e-mail) and per client address, in Redis, before any password is checked; a
+session is bound to the user's session generation and password, so signing out (which
+moves the generation on) or a new password ends every cookie issued before; and the page
+to go on to after signing in is only ever a path on this site.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+import redis
+
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ADDRESS = 20
+WINDOW_S = 15 * 60
+THROTTLED = "Too many failed sign-ins: wait 15 minutes and try again."
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` when it is a path on this site, else None: one leading slash (not // nor /\\),
+    no scheme, no backslash, control character or whitespace, as given or once decoded."""
+    if not target or not target.startswith("/"):
+        return None
+    for form in (target, unquote(target)):
+        if form.startswith(("//", "/\\")) or _UNSAFE.search(form) or ":" in form.split("?", 1)[0]:
+            return None
+    return target
+
+
+def session_tag(user_id: int, generation: int, password_hash: str) -> str:
+    """What a session must carry to stay valid: it changes on sign-out and on a new password."""
+    return hashlib.sha256(f"{user_id}:{generation}:{password_hash}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Failed sign-ins counted per e-mail and per client address over a 15-minute window."""
+
+    conn: redis.Redis
+
+    def _keys(self, email: str, address: str) -> tuple[str, str]:
+        digest = hashlib.sha256(email.encode()).hexdigest()  # no e-mail address in Redis
+        return f"crm:login-fail:account:{digest}", f"crm:login-fail:address:{address}"
+
+    def blocked(self, email: str, address: str) -> bool:
+        account, client = self._keys(email, address)
+        by_account, by_address = self.conn.mget(account, client)
+        return int(by_account or 0) >= MAX_FAILURES_PER_ACCOUNT or (
+            int(by_address or 0) >= MAX_FAILURES_PER_ADDRESS
+        )
+
+    def failed(self, email: str, address: str) -> None:
+        with self.conn.pipeline() as pipe:
+            for key in self._keys(email, address):
+                pipe.set(key, 0, ex=WINDOW_S, nx=True)  # the window starts at the first failure
+                pipe.incr(key)
+            pipe.execute()
+
+    def succeeded(self, email: str) -> None:
+        self.conn.delete(self._keys(email, "")[0])
