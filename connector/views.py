@@ -173,7 +173,9 @@ def csv_cell(value: Any) -> Any:
 
 
 def contacts_csv(conn: Connection, account_id: int, args: Any, rules: insights.Rules) -> str:
-    """The whole filtered contact list (every page) as CSV."""
+    """The whole filtered contact list (every page) as CSV; paging parameters are checked
+    like any other, though every page is exported."""
+    Page.of(args)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
     writer.writeheader()

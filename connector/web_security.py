@@ -32,8 +32,8 @@ def form_leaves_site() -> None:
 
 def policy() -> str:
     """The policy for this request's answer."""
-    frames = g.get("csp_frame_ancestors", "'none'")
-    forms = g.get("csp_form_action", "'self'")
+    frames = g.pop("csp_frame_ancestors", "'none'")
+    forms = g.pop("csp_form_action", "'self'")
     return POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {frames}").replace(
         "form-action 'self'", f"form-action {forms}"
     )
@@ -59,8 +59,9 @@ def link_or_text(url: object, label: object = None) -> Markup:
 
 def _headers(secure: bool) -> Callable[[Response], Response]:
     def add(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = policy()
-        if "csp_frame_ancestors" not in g:
+        framed = "csp_frame_ancestors" in g
+        response.headers["Content-Security-Policy"] = policy()  # and forgets this answer's exceptions
+        if not framed:
             response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
