@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
@@ -112,22 +113,38 @@ def login() -> ResponseReturnValue:
         return render_template("login.html", error="The form expired: try again."), 400
     email = (request.form.get("email") or "").strip().lower()
     throttle, address = sign_in.Throttle(get_redis()), request.remote_addr or "unknown"
-    if throttle.blocked(email, address):  # the password is not even looked at
-        log.warning("dashboard login throttled")
-        return render_template("login.html", error=sign_in.THROTTLED, email=email), 429
-    with db.get_engine().begin() as conn:
-        user = conn.execute(select(DashboardUser).where(DashboardUser.email == email)).first()
-        if user is None or not check_password_hash(user.password_hash, request.form.get("password") or ""):
+    try:
+        if throttle.blocked(email, address):  # the password is not even looked at
+            log.warning("dashboard login throttled")
+            return render_template("login.html", error=sign_in.THROTTLED, email=email), 429
+        user = _password_user(email, request.form.get("password") or "")
+        if user is None:
             throttle.failed(email, address)
             log.warning("dashboard login refused")
             return render_template("login.html", error="Wrong e-mail or password.", email=email), 401
-        conn.execute(update(DashboardUser).where(DashboardUser.id == user.id).values(last_login_at=utcnow()))
-    throttle.succeeded(email)
+        throttle.succeeded(email)
+    except redis.RedisError:  # failures cannot be counted: no password is checked meanwhile
+        log.warning("dashboard login unavailable: redis is down")
+        return render_template("login.html", error=sign_in.UNAVAILABLE, email=email), 503
     session.clear()
     session["user_id"] = user.id
     session["tag"] = sign_in.session_tag(user.id, user.session_generation, user.password_hash)
     log.info("dashboard login", extra={"user_id": user.id, "account_id": user.account_id})
     return redirect(sign_in.local_path(request.args.get("next")) or url_for("dashboard.stores"))
+
+
+def _password_user(email: str, password: str) -> Any:
+    """The user with this e-mail and password, or None (a hash is checked either way, so the
+    answer takes as long for an unknown e-mail)."""
+    with db.get_engine().begin() as conn:
+        user = conn.execute(select(DashboardUser).where(DashboardUser.email == email)).first()
+        if (
+            not check_password_hash(user.password_hash if user else sign_in.nobody_hash(), password)
+            or not user
+        ):
+            return None
+        conn.execute(update(DashboardUser).where(DashboardUser.id == user.id).values(last_login_at=utcnow()))
+    return user
 
 
 @bp.post("/logout")

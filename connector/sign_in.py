@@ -7,17 +7,21 @@ to go on to after signing in is only ever a path on this site.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from urllib.parse import unquote
 
 import redis
+from werkzeug.security import generate_password_hash
 
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
 WINDOW_S = 15 * 60
 THROTTLED = "Too many failed sign-ins: wait 15 minutes and try again."
+UNAVAILABLE = "Signing in is unavailable for a moment: try again shortly."
 _UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
 
 
@@ -30,6 +34,12 @@ def local_path(target: str | None) -> str | None:
         if form.startswith(("//", "/\\")) or _UNSAFE.search(form) or ":" in form.split("?", 1)[0]:
             return None
     return target
+
+
+@functools.cache
+def nobody_hash() -> str:
+    """A hash to check when the e-mail is unknown, so that answer takes as long as a wrong password."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def session_tag(user_id: int, generation: int, password_hash: str) -> str:

@@ -11,6 +11,7 @@ import io
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +22,10 @@ from werkzeug.serving import make_server
 
 from connector import create_app
 from connector.api import create_token
+from connector.config import load_settings
 from connector.dashboard import create_user, set_password
 from connector.db import get_engine, session
+from connector.errors import ConfigError
 from connector.models import Account, Contact, DashboardUser, Store
 from connector.outbound import UNREACHABLE
 from connector.records import apply_batch
@@ -31,6 +34,7 @@ from connector.web_security import link_or_text
 from platforms.base import MapContext
 from platforms.shopify.mapper import fulfillment_rows
 from tests.builders import fixture, make_store, order_batch
+from tests.conftest import TEST_SECRETS
 
 pytestmark = pytest.mark.slow
 EMAIL, PASSWORD = "owner@shop.example", "correct horse battery"
@@ -227,10 +231,40 @@ def test_connect_needs_a_sign_in_and_an_anonymous_caller_makes_no_request(
     assert fake_site.seen == [] and counts(app) == before  # no store, no account, no request
 
 
+def instance(app_env: dict[str, str], allow_private: str) -> Iterator[Flask]:
+    app = create_app({**app_env, "CONNECTOR_ALLOW_PRIVATE_URLS": allow_private})
+    with app.app_context():
+        yield app
+    app.extensions["crm.engine"].dispose()
+
+
+@pytest.fixture
+def loopback_allowed(app_env: dict[str, str], store_id: int) -> Iterator[Flask]:
+    """As the embedded default and the demo are: the sandbox's sites are on 127.0.0.1."""
+    yield from instance(app_env, "true")
+
+
+@pytest.fixture
+def public_only(app_env: dict[str, str], store_id: int) -> Iterator[Flask]:
+    """As a server deployment is: site URLs must resolve to public addresses."""
+    yield from instance(app_env, "false")
+
+
+def test_only_the_embedded_default_allows_private_addresses(tmp_path: Path) -> None:
+    base = {"CONNECTOR_INSTANCE_PATH": str(tmp_path), **TEST_SECRETS}
+    assert load_settings(base).allow_private_urls  # SQLite in the instance folder
+    server = {**base, "DATABASE_URL": "postgresql+psycopg://crm@db.internal/crm"}
+    assert not load_settings(server).allow_private_urls
+    assert load_settings({**server, "CONNECTOR_ALLOW_PRIVATE_URLS": "true"}).allow_private_urls
+    with pytest.raises(ConfigError, match="CONNECTOR_ALLOW_PRIVATE_URLS"):
+        load_settings({**base, "CONNECTOR_ALLOW_PRIVATE_URLS": "yes"})
+
+
 def test_a_signed_in_connect_joins_the_users_account_and_makes_no_new_one(
-    app: Flask, store_id: int, fake_site: FakeSite
+    loopback_allowed: Flask, store_id: int, fake_site: FakeSite
 ) -> None:
-    client = app.test_client()  # the embedded default (SQLite) allows loopback, as the sandbox needs
+    app = loopback_allowed
+    client = app.test_client()
     sign_in(client)
     accounts, stores = counts(app)
     started = client.get("/woocommerce/connect", query_string={"store_url": fake_site.url})
@@ -239,15 +273,6 @@ def test_a_signed_in_connect_joins_the_users_account_and_makes_no_new_one(
     with get_engine(app).connect() as conn:
         site = conn.execute(select(Store).where(Store.domain == fake_site.url)).one()
     assert site.account_id == account_of(app, store_id) and counts(app) == (accounts, stores + 1)
-
-
-@pytest.fixture
-def public_only(app_env: dict[str, str], store_id: int) -> Iterator[Flask]:
-    """The same instance, as a server deployment: site URLs must resolve to public addresses."""
-    app = create_app({**app_env, "CONNECTOR_ALLOW_PRIVATE_URLS": "false"})
-    with app.app_context():
-        yield app
-    app.extensions["crm.engine"].dispose()
 
 
 @pytest.mark.parametrize(
@@ -275,9 +300,10 @@ def test_private_addresses_are_refused_before_any_request_with_one_message(
     assert fake_site.seen == []
 
 
-def test_port_states_are_not_revealed(app: Flask, store_id: int) -> None:
+def test_port_states_are_not_revealed(loopback_allowed: Flask, store_id: int) -> None:
     """A closed port, a port nothing ever listened on, an open port that is no WooCommerce site
     (it answers a web page): the same answer, and no store."""
+    app = loopback_allowed
     closed, web_page = FakeSite(), FakeSite("<!doctype html><p>hello", "text/html")
     closed.server.shutdown()
     closed.server.server_close()  # nothing listens on this port now
@@ -357,6 +383,18 @@ def test_wrong_passwords_are_throttled_per_client_address(app: Flask, store_id: 
         )
     assert sign_in(client, environ_base=here).status_code == 429
     assert sign_in(client, environ_base={"REMOTE_ADDR": "192.0.2.8"}).status_code == 302
+
+
+def test_while_failures_cannot_be_counted_no_password_is_checked(
+    app_env: dict[str, str], store_id: int
+) -> None:
+    app = create_app({**app_env, "REDIS_URL": "redis://127.0.0.1:1/0"})  # Redis down
+    with app.app_context():
+        answer = sign_in(app.test_client())
+        assert answer.status_code == 503 and "unavailable" in answer.get_data(as_text=True)
+        with get_engine(app).connect() as conn:
+            assert conn.execute(select(DashboardUser.last_login_at)).scalar_one() is None
+    app.extensions["crm.engine"].dispose()
 
 
 def test_a_cookie_captured_before_sign_out_no_longer_works(app: Flask, store_id: int) -> None:
