@@ -108,7 +108,12 @@ def install_both(demo: Demo) -> list[tuple[int, str]]:
     answer.raise_for_status()
     demo.password = create_login(demo)  # the site joins the shop's account, connected when signed in
     browser = signed_in(demo)
-    answer = browser.get(f"{demo.url}/woocommerce/connect", params={"store_url": site}, timeout=60)
+    form = browser.get(f"{demo.url}/woocommerce/connect", timeout=30).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token is not None, "the connect form has no CSRF token"
+    answer = browser.post(
+        f"{demo.url}/woocommerce/connect", data={"store_url": site, "csrf_token": token.group(1)}, timeout=60
+    )
     answer.raise_for_status()
     with db.session(demo.app) as s:
         return [(store.id, f"{store.platform} {store.domain}") for store in s.scalars(select(stores.Store))]

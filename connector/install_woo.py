@@ -1,8 +1,9 @@
 """Connecting a WooCommerce site: the app-key approval flow (/wc-auth/v1/authorize).
 
-`/woocommerce/connect` (signed in to the dashboard) asks for the site's URL, checks it is
-a URL the server may reach (`outbound`), remembers a single-use pending connection for the
-signed-in user's account (in Redis, 15 minutes) and sends the merchant to approve;
+`/woocommerce/connect` (signed in to the dashboard) asks for the site's URL; the form,
+posted with its CSRF token (a link alone starts nothing), is checked to name a URL the
+server may reach (`outbound`), a single-use pending connection for the signed-in user's
+account is remembered (in Redis, 15 minutes) and the merchant is sent to approve;
 WooCommerce POSTs the keys to `/woocommerce/callback` naming that connection, and keeps
 them only if we answer exactly 200 — which we do only after one request to the site (no
 redirects followed) has shown the keys open its orders. Every way the site fails to answer
@@ -42,15 +43,17 @@ def refuse(status: int, message: str) -> ResponseReturnValue:
     return answer(status, message)
 
 
-@bp.get("/connect")
+@bp.route("/connect", methods=["GET", "POST"])
 @login_required
 def connect() -> ResponseReturnValue:
-    if not request.args.get("store_url"):
+    """The form (a link may fill in the URL, never send it), then, posted with its CSRF token
+    by the signed-in user, the redirect to the site's approval page."""
+    if request.method == "GET":
         form_leaves_site()  # the form's answer is a redirect to the site's approval page
-        return render_template("connect_woo.html")
+        return render_template("connect_woo.html", store_url=request.args.get("store_url", ""))
     settings = settings_of(current_app)
     try:
-        url = normalize_store_url(request.args["store_url"])
+        url = normalize_store_url(request.form.get("store_url", ""))
         check_reachable(url, allow_private=settings.allow_private_urls)
     except BadInput as exc:
         return refuse(400, exc.reason)

@@ -156,3 +156,12 @@ def signed_in(rig: Rig, email: str = "owner@shop.example", password: str = "corr
     answer = browser.post(f"{rig.url}/login", data=form, allow_redirects=False, timeout=10)
     assert answer.status_code == 302, answer.text
     return browser
+
+
+def connect_woo(rig: Rig, browser: Any, site_url: str, **options: Any) -> Any:
+    """Connect a WooCommerce site as the signed-in merchant does: the form, then posted with
+    its CSRF token (the answer sends the browser on to the site's approval page)."""
+    form = browser.get(f"{rig.url}/woocommerce/connect", params={"store_url": site_url}, timeout=10).text
+    token = form.split('name="csrf_token" value="')[1].split('"')[0]
+    data = {"store_url": site_url, "csrf_token": token}
+    return browser.post(f"{rig.url}/woocommerce/connect", data=data, timeout=30, **options)

@@ -202,6 +202,15 @@ def fake_site() -> Iterator[FakeSite]:
     fake.server.shutdown()
 
 
+def start_connect(client: FlaskClient, url: str) -> Any:
+    """The signed-in merchant's form, posted with its token (each in its own app context)."""
+    with client.application.app_context():
+        form = client.get("/woocommerce/connect", query_string={"store_url": url}).get_data(as_text=True)
+    token = form.split('name="csrf_token" value="')[1].split('"')[0]
+    with client.application.app_context():
+        return client.post("/woocommerce/connect", data={"store_url": url, "csrf_token": token})
+
+
 def callback_for(client: FlaskClient, location: str) -> Any:
     """What WooCommerce would POST back once the owner approved, for the connection in `location`."""
     nonce = location.split("user_id=")[1].split("&")[0]
@@ -221,8 +230,11 @@ def test_connect_needs_a_sign_in_and_an_anonymous_caller_makes_no_request(
     app: Flask, store_id: int, fake_site: FakeSite
 ) -> None:
     client, before = app.test_client(), counts(app)
-    answer = client.get("/woocommerce/connect", query_string={"store_url": fake_site.url})
-    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+    for answer in (
+        client.get("/woocommerce/connect", query_string={"store_url": fake_site.url}),
+        client.post("/woocommerce/connect", data={"store_url": fake_site.url}),
+    ):
+        assert answer.status_code == 302 and "/login" in answer.headers["Location"]
     forged = client.post(
         "/woocommerce/callback",
         json={"user_id": "guess", "consumer_key": "ck_" + "a" * 40, "consumer_secret": "cs_" + "b" * 40},
@@ -267,7 +279,7 @@ def test_a_signed_in_connect_joins_the_users_account_and_makes_no_new_one(
     client = app.test_client()
     sign_in(client)
     accounts, stores = counts(app)
-    started = client.get("/woocommerce/connect", query_string={"store_url": fake_site.url})
+    started = start_connect(client, fake_site.url)
     assert started.status_code == 302
     assert callback_for(client, started.headers["Location"]).status_code == 200
     with get_engine(app).connect() as conn:
@@ -295,9 +307,25 @@ def test_private_addresses_are_refused_before_any_request_with_one_message(
     client = public_only.test_client()
     sign_in(client)
     port = fake_site.url.rsplit(":", 1)[1]
-    answer = client.get("/woocommerce/connect", query_string={"store_url": url.format(port=port)})
+    answer = start_connect(client, url.format(port=port))
     assert answer.status_code == 400 and answer.json["message"] == UNREACHABLE
     assert fake_site.seen == []
+
+
+def test_a_link_alone_starts_no_connection(loopback_allowed: Flask, fake_site: FakeSite) -> None:
+    """A signed-in merchant lured to a link naming someone's site sees the form, filled in and
+    escaped; nothing is started until they post it, and a post without the form's token is refused."""
+    client = loopback_allowed.test_client()
+    sign_in(client)
+    lure = fake_site.url + '/"><b>x'
+    page = client.get("/woocommerce/connect", query_string={"store_url": lure})
+    assert page.status_code == 200 and 'value="' + fake_site.url + '/&#34;&gt;&lt;b&gt;x"' in page.get_data(
+        as_text=True
+    )
+    assert "form-action 'self' https: http:" in page.headers["Content-Security-Policy"]
+    forged = client.post("/woocommerce/connect", data={"store_url": fake_site.url})
+    assert forged.status_code == 400 and fake_site.seen == []
+    assert loopback_allowed.extensions["crm.redis"].keys("crm:oauth-state:*") == []
 
 
 def test_port_states_are_not_revealed(loopback_allowed: Flask, store_id: int) -> None:
@@ -311,7 +339,7 @@ def test_port_states_are_not_revealed(loopback_allowed: Flask, store_id: int) ->
     sign_in(client)
     messages = set()
     for url in (closed.url, "http://127.0.0.1:1", web_page.url):
-        started = client.get("/woocommerce/connect", query_string={"store_url": url})
+        started = start_connect(client, url)
         assert started.status_code == 302
         answer = callback_for(client, started.headers["Location"])
         assert answer.status_code == 400
