@@ -72,8 +72,12 @@ def _signed_in_user(conn: Connection) -> Any:
     tag = session.get("tag")
     if user is None or not isinstance(tag, str):
         return None
-    expected = sign_in.session_tag(user.id, user.session_generation, user.password_hash)
-    return user if secrets.compare_digest(tag, expected) else None
+    return user if secrets.compare_digest(tag, _session_tag(user)) else None
+
+
+def _session_tag(user: Any) -> str:
+    secret = str(current_app.config["SECRET_KEY"])
+    return sign_in.session_tag(secret, user.id, user.session_generation, user.password_hash)
 
 
 def login_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
@@ -114,21 +118,20 @@ def login() -> ResponseReturnValue:
     email = (request.form.get("email") or "").strip().lower()
     throttle, address = sign_in.Throttle(get_redis()), request.remote_addr or "unknown"
     try:
-        if throttle.blocked(email, address):  # the password is not even looked at
+        if not throttle.attempt(email, address):  # the password is not even looked at
             log.warning("dashboard login throttled")
             return render_template("login.html", error=sign_in.THROTTLED, email=email), 429
         user = _password_user(email, request.form.get("password") or "")
         if user is None:
-            throttle.failed(email, address)
             log.warning("dashboard login refused")
             return render_template("login.html", error="Wrong e-mail or password.", email=email), 401
-        throttle.succeeded(email)
+        throttle.succeeded(email, address)
     except redis.RedisError:  # failures cannot be counted: no password is checked meanwhile
         log.warning("dashboard login unavailable: redis is down")
         return render_template("login.html", error=sign_in.UNAVAILABLE, email=email), 503
     session.clear()
     session["user_id"] = user.id
-    session["tag"] = sign_in.session_tag(user.id, user.session_generation, user.password_hash)
+    session["tag"] = _session_tag(user)
     log.info("dashboard login", extra={"user_id": user.id, "account_id": user.account_id})
     return redirect(sign_in.local_path(request.args.get("next")) or url_for("dashboard.stores"))
 

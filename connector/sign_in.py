@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -42,34 +43,37 @@ def nobody_hash() -> str:
     return generate_password_hash(secrets.token_urlsafe(16))
 
 
-def session_tag(user_id: int, generation: int, password_hash: str) -> str:
-    """What a session must carry to stay valid: it changes on sign-out and on a new password."""
-    return hashlib.sha256(f"{user_id}:{generation}:{password_hash}".encode()).hexdigest()
+def session_tag(secret_key: str, user_id: int, generation: int, password_hash: str) -> str:
+    """What a session must carry to stay valid: it changes on sign-out and on a new password.
+    Keyed with the app's secret, as the session cookie can be read (only its signature is secret)."""
+    message = f"{user_id}:{generation}:{password_hash}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
 class Throttle:
-    """Failed sign-ins counted per e-mail and per client address over a 15-minute window."""
+    """Sign-in attempts counted per e-mail and per client address over a 15-minute window,
+    counted before the password is checked (so parallel guesses cannot all slip under the
+    limit); a successful sign-in gives its attempt back and clears the account's count."""
 
     conn: redis.Redis
 
     def _keys(self, email: str, address: str) -> tuple[str, str]:
         digest = hashlib.sha256(email.encode()).hexdigest()  # no e-mail address in Redis
-        return f"crm:login-fail:account:{digest}", f"crm:login-fail:address:{address}"
+        return f"crm:login-attempts:account:{digest}", f"crm:login-attempts:address:{address}"
 
-    def blocked(self, email: str, address: str) -> bool:
-        account, client = self._keys(email, address)
-        by_account, by_address = self.conn.mget(account, client)
-        return int(by_account or 0) >= MAX_FAILURES_PER_ACCOUNT or (
-            int(by_address or 0) >= MAX_FAILURES_PER_ADDRESS
-        )
-
-    def failed(self, email: str, address: str) -> None:
-        with self.conn.pipeline() as pipe:
+    def attempt(self, email: str, address: str) -> bool:
+        """Count one attempt; False when the account or the address is past its limit."""
+        with self.conn.pipeline() as pipe:  # MULTI/EXEC: one atomic step
             for key in self._keys(email, address):
-                pipe.set(key, 0, ex=WINDOW_S, nx=True)  # the window starts at the first failure
+                pipe.set(key, 0, ex=WINDOW_S, nx=True)  # the window starts at the first attempt
                 pipe.incr(key)
-            pipe.execute()
+            _, by_account, _, by_address = pipe.execute()
+        return int(by_account) <= MAX_FAILURES_PER_ACCOUNT and int(by_address) <= MAX_FAILURES_PER_ADDRESS
 
-    def succeeded(self, email: str) -> None:
-        self.conn.delete(self._keys(email, "")[0])
+    def succeeded(self, email: str, address: str) -> None:
+        account, client = self._keys(email, address)
+        with self.conn.pipeline() as pipe:
+            pipe.delete(account)
+            pipe.decr(client)
+            pipe.execute()

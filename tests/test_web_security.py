@@ -10,11 +10,13 @@ import csv
 import io
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask, request
 from flask.testing import FlaskClient
 from sqlalchemy import func, insert, select
@@ -400,6 +402,25 @@ def test_wrong_passwords_are_throttled_per_account_without_checking_the_password
         sign_in(other, email="second@shop.example", environ_base={"REMOTE_ADDR": "10.1.1.1"}).status_code
         == 302
     )
+
+
+def test_parallel_guesses_cannot_all_slip_under_the_limit(app: Flask, store_id: int) -> None:
+    """40 wrong passwords at once, over real HTTP to a threaded server: at most the limit of
+    them is checked; the rest are 429 (attempts are counted before the password is)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/login"
+    browser = requests.Session()
+    token = browser.get(url, timeout=10).text.split('name="csrf_token" value="')[1].split('"')[0]
+    form = {"email": EMAIL, "password": "wrong password!", "csrf_token": token}
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(lambda _: browser.post(url, data=form, timeout=30).status_code, range(40)))
+    server.shutdown()
+    assert (
+        statuses.count(401) <= MAX_FAILURES_PER_ACCOUNT
+        and statuses.count(429) >= 40 - MAX_FAILURES_PER_ACCOUNT
+    )
+    assert set(statuses) <= {401, 429}
 
 
 def test_wrong_passwords_are_throttled_per_client_address(app: Flask, store_id: int) -> None:
