@@ -48,15 +48,17 @@ def refuse(status: int, message: str) -> ResponseReturnValue:
 def connect() -> ResponseReturnValue:
     """The form (a link may fill in the URL, never send it), then, posted with its CSRF token
     by the signed-in user, the redirect to the site's approval page."""
+    form_leaves_site()  # the form's answer is a redirect to the site's approval page
     if request.method == "GET":
-        form_leaves_site()  # the form's answer is a redirect to the site's approval page
-        return render_template("connect_woo.html", store_url=request.args.get("store_url", ""))
+        return render_template("connect_woo.html", store_url=request.args.get("store_url", ""), error=None)
     settings = settings_of(current_app)
+    given = request.form.get("store_url", "")
     try:
-        url = normalize_store_url(request.form.get("store_url", ""))
+        url = normalize_store_url(given)
         check_reachable(url, allow_private=settings.allow_private_urls)
     except BadInput as exc:
-        return refuse(400, exc.reason)
+        log.warning("woocommerce connect refused", extra={"reason": exc.reason})
+        return render_template("connect_woo.html", store_url=given, error=exc.reason), 400
     pending = {"url": url, "account_id": g.account_id}
     nonce = oauth_state.issue(get_redis(), "woocommerce", pending, PENDING_TTL_S)
     query = urlencode(

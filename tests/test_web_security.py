@@ -310,7 +310,7 @@ def test_private_addresses_are_refused_before_any_request_with_one_message(
     sign_in(client)
     port = fake_site.url.rsplit(":", 1)[1]
     answer = start_connect(client, url.format(port=port))
-    assert answer.status_code == 400 and answer.json["message"] == UNREACHABLE
+    assert answer.status_code == 400 and f'id="connect-error">{UNREACHABLE}<' in answer.get_data(as_text=True)
     assert fake_site.seen == []
 
 
