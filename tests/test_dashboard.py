@@ -133,6 +133,15 @@ def test_a_merchant_signs_in_searches_and_reads_the_channel_report(
         assert browser.find_elements(By.CSS_SELECTOR, marker)
         shot(browser, page)
     assert len(browser.find_elements(By.CSS_SELECTOR, "#subscriptions tr")) >= 1
+    # connecting a WooCommerce site: the form's answer sends the browser on to the site's
+    # approval page (another origin), which the policy allows for this form alone
+    browser.get(f"{site.url}/woocommerce/connect")
+    browser.find_element(By.ID, "store_url").send_keys(
+        site.sandbox.world.manifest()["woocommerce"]["stores"][0]["url"]
+    )
+    follow(browser, browser.find_element(By.ID, "connect"))
+    assert "The store is connected." in browser.page_source, browser.page_source[:500]
+    browser.get(f"{site.url}/")
     # the Content-Security-Policy (no inline style or script) broke nothing: the stylesheet is
     # applied and the browser refused nothing on any page
     header = browser.find_element(By.TAG_NAME, "header")
