@@ -120,7 +120,8 @@ def login() -> ResponseReturnValue:
     try:
         if not throttle.attempt(email, address):  # the password is not even looked at
             log.warning("dashboard login throttled")
-            return render_template("login.html", error=sign_in.THROTTLED, email=email), 429
+            page = render_template("login.html", error=sign_in.THROTTLED, email=email)
+            return page, 429, {"Retry-After": str(sign_in.WINDOW_S)}
         user = _password_user(email, request.form.get("password") or "")
         if user is None:
             log.warning("dashboard login refused")

@@ -393,6 +393,7 @@ def test_wrong_passwords_are_throttled_per_account_without_checking_the_password
     assert set(answers[MAX_FAILURES_PER_ACCOUNT:]) == {429}
     refused = sign_in(client)  # the right password, while throttled: not even looked at
     assert refused.status_code == 429 and "Too many failed sign-ins" in refused.get_data(as_text=True)
+    assert refused.headers["Retry-After"] == "900"
     with get_engine(app).connect() as conn:
         assert conn.execute(select(DashboardUser.last_login_at)).scalar_one() is None
     other = app.test_client()  # another account from another address is not held up by this one
