@@ -24,9 +24,6 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_webhook_bytes,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",  # sent on the top-level redirect back from the platform
-        SESSION_COOKIE_SECURE=settings.app_url.startswith("https://"),
     )
     app.extensions["crm.settings"] = settings
     app.extensions["crm.vault"] = Vault(settings.encryption_keys)
@@ -34,6 +31,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     db.init_app(app, settings)
     queue.init_app(app, settings)
 
+    from connector import web_security
     from connector.api import bp as api_bp
     from connector.dashboard import bp as dashboard_bp
     from connector.embedded import bp as embedded_bp
@@ -55,6 +53,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(subscribe_bp)
     app.register_blueprint(dashboard_bp)
     app.before_request(refuse_nul_characters)
+    web_security.init_app(app)
     return app
 
 

@@ -387,6 +387,32 @@ def users_create(email: str, account: str, password: str | None) -> None:
     )
 
 
+@users_group.command("set-password")
+@click.option("--email", required=True, help="the sign-in e-mail")
+@click.option("--password", help="at least 10 characters (default: one is generated and printed once)")
+def users_set_password(email: str, password: str | None) -> None:
+    """Give a dashboard sign-in a new password; every session signed in before ends."""
+    import secrets as random
+
+    from sqlalchemy import select
+
+    from connector.dashboard import set_password
+    from connector.models import DashboardUser
+
+    app = _app()
+    _ready(app)
+    chosen = password or random.token_urlsafe(12)
+    with db.session(app) as s, s.begin():
+        user_id = s.scalar(select(DashboardUser.id).where(DashboardUser.email == email.strip().lower()))
+        if user_id is None:
+            raise click.UsageError(f"--email: no sign-in {email}; see `crm-connector users create`")
+        try:
+            set_password(s.connection(), user_id, chosen)
+        except ConnectorError as exc:
+            raise click.UsageError(exc.reason) from None
+    click.echo(f"{email} has a new password" + ("" if password else f": {chosen}"))
+
+
 # --- secrets -------------------------------------------------------------------------------
 
 

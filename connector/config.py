@@ -57,6 +57,7 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "crm-connector@localhost"
     log_format: str = "text"
+    allow_private_urls: bool = False  # a site URL may be on loopback / a private network (embedded default)
 
     @property
     def embedded_database(self) -> bool:
@@ -128,6 +129,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_url=_optional_url(env, "SMTP_URL", ("smtp", "smtps")),
         mail_from=env.get("CONNECTOR_MAIL_FROM") or "crm-connector@localhost",
         log_format=_matching(env, "CONNECTOR_LOG_FORMAT", "text", r"text|json", "'text' or 'json'"),
+        allow_private_urls=_matching(
+            env,
+            "CONNECTOR_ALLOW_PRIVATE_URLS",
+            "true" if embedded_db else "false",
+            r"true|false",
+            "'true' or 'false'",
+        )
+        == "true",
     )
 
 

@@ -10,9 +10,11 @@ list, subscriptions. The data comes from `connector.views`, as the JSON API's do
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
@@ -21,9 +23,10 @@ from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import ValidationError
 
-from connector import db, insights, logs, reports, settings_of, vault_of, views
+from connector import db, insights, logs, reports, settings_of, sign_in, vault_of, views
 from connector.errors import BadInput, ConnectorError, NotFound
 from connector.models import Account, Contact, DashboardUser, DeadLetter, ProductSubscription, Store
+from connector.queue import get_redis
 from connector.stores import describe
 from connector.types import utcnow
 from sync import retry
@@ -44,17 +47,47 @@ def create_user(conn: Connection, account_id: int, email: str, password: str) ->
     return int(conn.execute(insert(DashboardUser).values(**values).returning(DashboardUser.id)).scalar_one())
 
 
+def set_password(conn: Connection, user_id: int, password: str) -> None:
+    """A new password: every session signed in with the old one stops working."""
+    if len(password) < 10:
+        raise BadInput("--password: at least 10 characters")
+    done = conn.execute(
+        update(DashboardUser)
+        .where(DashboardUser.id == user_id)
+        .values(
+            password_hash=generate_password_hash(password),
+            session_generation=DashboardUser.session_generation + 1,
+        )
+    )
+    if done.rowcount != 1:
+        raise NotFound("dashboard user")
+
+
+def _signed_in_user(conn: Connection) -> Any:
+    """The user this session belongs to, if it is still valid (not signed out since, same password)."""
+    user_id = session.get("user_id")
+    if not isinstance(user_id, int):
+        return None
+    user = conn.execute(select(DashboardUser).where(DashboardUser.id == user_id)).first()
+    tag = session.get("tag")
+    if user is None or not isinstance(tag, str):
+        return None
+    return user if secrets.compare_digest(tag, _session_tag(user)) else None
+
+
+def _session_tag(user: Any) -> str:
+    secret = str(current_app.config["SECRET_KEY"])
+    return sign_in.session_tag(secret, user.id, user.session_generation, user.password_hash)
+
+
 def login_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
     @functools.wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> ResponseReturnValue:
-        user_id = session.get("user_id")
-        if not user_id:
-            return redirect(url_for("dashboard.login", next=request.path))
         with db.get_engine().connect() as conn:
-            user = conn.execute(select(DashboardUser).where(DashboardUser.id == user_id)).first()
+            user = _signed_in_user(conn)
             if user is None:
                 session.clear()
-                return redirect(url_for("dashboard.login"))
+                return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
             g.user, g.account_id = user, user.account_id
             g.account_name = conn.execute(select(Account.name).where(Account.id == user.account_id)).scalar()
         if request.method == "POST":
@@ -76,36 +109,60 @@ def _template_globals() -> dict[str, Any]:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    if request.method == "POST":
-        try:
-            validate_csrf(request.form.get("csrf_token"))
-        except (ValidationError, CSRFError):
-            return render_template("login.html", error="The form expired: try again."), 400
-        email = (request.form.get("email") or "").strip().lower()
-        with db.get_engine().begin() as conn:
-            user = conn.execute(select(DashboardUser).where(DashboardUser.email == email)).first()
-            if user is None or not check_password_hash(
-                user.password_hash, request.form.get("password") or ""
-            ):
-                log.warning("dashboard login refused")
-                return render_template("login.html", error="Wrong e-mail or password.", email=email), 401
-            conn.execute(
-                update(DashboardUser).where(DashboardUser.id == user.id).values(last_login_at=utcnow())
-            )
-        session.clear()
-        session["user_id"] = user.id
-        log.info("dashboard login", extra={"user_id": user.id, "account_id": user.account_id})
-        target = request.args.get("next") or ""
-        return redirect(
-            target if target.startswith("/") and not target.startswith("//") else url_for("dashboard.stores")
-        )
-    return render_template("login.html", error=None, email="")
+    if request.method == "GET":
+        return render_template("login.html", error=None, email="")
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except (ValidationError, CSRFError):
+        return render_template("login.html", error="The form expired: try again."), 400
+    email = (request.form.get("email") or "").strip().lower()
+    throttle, address = sign_in.Throttle(get_redis()), request.remote_addr or "unknown"
+    try:
+        if not throttle.attempt(email, address):  # the password is not even looked at
+            log.warning("dashboard login throttled")
+            page = render_template("login.html", error=sign_in.THROTTLED, email=email)
+            return page, 429, {"Retry-After": str(sign_in.WINDOW_S)}
+        user = _password_user(email, request.form.get("password") or "")
+        if user is None:
+            log.warning("dashboard login refused")
+            return render_template("login.html", error="Wrong e-mail or password.", email=email), 401
+        throttle.succeeded(email, address)
+    except redis.RedisError:  # failures cannot be counted: no password is checked meanwhile
+        log.warning("dashboard login unavailable: redis is down")
+        return render_template("login.html", error=sign_in.UNAVAILABLE, email=email), 503
+    session.clear()
+    session["user_id"] = user.id
+    session["tag"] = _session_tag(user)
+    log.info("dashboard login", extra={"user_id": user.id, "account_id": user.account_id})
+    return redirect(sign_in.local_path(request.args.get("next")) or url_for("dashboard.stores"))
+
+
+def _password_user(email: str, password: str) -> Any:
+    """The user with this e-mail and password, or None (a hash is checked either way, so the
+    answer takes as long for an unknown e-mail)."""
+    with db.get_engine().begin() as conn:
+        user = conn.execute(select(DashboardUser).where(DashboardUser.email == email)).first()
+        if (
+            not check_password_hash(user.password_hash if user else sign_in.nobody_hash(), password)
+            or not user
+        ):
+            return None
+        conn.execute(update(DashboardUser).where(DashboardUser.id == user.id).values(last_login_at=utcnow()))
+    return user
 
 
 @bp.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
+    """Signs this user out everywhere: the generation moves on, so no earlier cookie works."""
+    with db.get_engine().begin() as conn:
+        conn.execute(
+            update(DashboardUser)
+            .where(DashboardUser.id == g.user.id)
+            .values(session_generation=DashboardUser.session_generation + 1)
+        )
     session.clear()
+    log.info("dashboard logout", extra={"user_id": g.user.id})
     return redirect(url_for("dashboard.login"))
 
 
@@ -140,7 +197,7 @@ def _own_store(store_id: int) -> Any:
     return found
 
 
-@bp.post("/stores/<int:store_id>/webhooks")
+@bp.post("/stores/<id:store_id>/webhooks")
 @login_required
 def webhooks(store_id: int) -> ResponseReturnValue:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -165,7 +222,7 @@ def webhooks(store_id: int) -> ResponseReturnValue:
     return redirect(url_for("dashboard.stores"))
 
 
-@bp.post("/dead-letters/<int:letter_id>/retry")
+@bp.post("/dead-letters/<id:letter_id>/retry")
 @login_required
 def retry_letter(letter_id: int) -> ResponseReturnValue:
     try:
@@ -219,7 +276,7 @@ def contacts_csv() -> ResponseReturnValue:
         return render_template("message.html", title="Check the filters", text=exc.reason), 400
 
 
-@bp.get("/contacts/<int:contact_id>")
+@bp.get("/contacts/<id:contact_id>")
 @login_required
 def contact(contact_id: int) -> ResponseReturnValue:
     def work(conn: Connection) -> dict[str, Any]:

@@ -61,6 +61,7 @@ class Demo:
     sandbox: SandboxServer
     url: str
     server: Any
+    password: str = ""  # the demo's dashboard sign-in, made once the shop is installed
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -105,7 +106,14 @@ def install_both(demo: Demo) -> list[tuple[int, str]]:
     site = manifest["woocommerce"]["stores"][0]["url"]
     answer = requests.Session().get(f"{demo.url}/shopify/install", params={"shop": shop}, timeout=60)
     answer.raise_for_status()
-    answer = requests.Session().get(f"{demo.url}/woocommerce/connect", params={"store_url": site}, timeout=60)
+    demo.password = create_login(demo)  # the site joins the shop's account, connected when signed in
+    browser = signed_in(demo)
+    form = browser.get(f"{demo.url}/woocommerce/connect", timeout=30).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token is not None, "the connect form has no CSRF token"
+    answer = browser.post(
+        f"{demo.url}/woocommerce/connect", data={"store_url": site, "csrf_token": token.group(1)}, timeout=60
+    )
     answer.raise_for_status()
     with db.session(demo.app) as s:
         return [(store.id, f"{store.platform} {store.domain}") for store in s.scalars(select(stores.Store))]
@@ -225,15 +233,30 @@ def crm_summary(demo: Demo) -> list[str]:
     return lines
 
 
-def dashboard_login(demo: Demo) -> str:
-    """A dashboard sign-in for the demo's merchant account, printed once."""
+def create_login(demo: Demo) -> str:
+    """A dashboard sign-in for the demo's merchant account; its password is returned."""
     from connector.dashboard import create_user
 
     password = secrets.token_urlsafe(12)
     with db.get_engine(demo.app).begin() as conn:
         account = conn.execute(select(stores.Store.account_id).limit(1)).scalar_one()
         create_user(conn, account, DEMO_LOGIN, password)
-    return f"dashboard: {demo.url}/ (sign in as {DEMO_LOGIN} with {password})"
+    return password
+
+
+def signed_in(demo: Demo) -> requests.Session:
+    """A browser signed in to the demo's dashboard, as the merchant would be."""
+    browser = requests.Session()
+    page = browser.get(f"{demo.url}/login", timeout=30).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None, "the sign-in page has no CSRF token"
+    form = {"email": DEMO_LOGIN, "password": demo.password, "csrf_token": token.group(1)}
+    browser.post(f"{demo.url}/login", data=form, timeout=30).raise_for_status()
+    return browser
+
+
+def dashboard_login(demo: Demo) -> str:
+    return f"dashboard: {demo.url}/ (sign in as {DEMO_LOGIN} with {demo.password})"
 
 
 def run_demo(instance: Path, port: int, sizes: Sizes, seed: int, echo: Any) -> Demo:

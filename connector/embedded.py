@@ -4,7 +4,7 @@ Every embedded request carries an App Bridge session token (an HS256 JWT signed 
 app secret); ShopifyAPI's verifier checks signature, audience, expiry, not-before and
 that issuer and destination are the same shop. A shop with no offline token yet gets
 one by token exchange (managed installation). Pages may be framed only by that shop's
-admin (Content-Security-Policy frame-ancestors).
+admin (Content-Security-Policy frame-ancestors, `web_security.framed_by_shop`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 from shopify import session_token
 from sqlalchemy import select
 
@@ -24,14 +25,11 @@ from connector.models import Store
 from connector.onboarding import after_install
 from connector.tokens import request_grant
 from connector.web import requires_shopify
+from connector.web_security import framed_by_shop
 
 bp = Blueprint("embedded", __name__, url_prefix="/shopify")
 log = logs.get(__name__)
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
-
-
-def frame_headers(shop: str) -> dict[str, str]:
-    return {"Content-Security-Policy": f"frame-ancestors https://{shop} https://admin.shopify.com;"}
 
 
 @bp.get("/app")
@@ -55,8 +53,11 @@ def app_home() -> ResponseReturnValue:
             return jsonify(status=502, message=f"the shop did not complete the install: {exc.reason}"), 502
         after_install(current_app._get_current_object(), store.id)  # type: ignore[attr-defined]
         store_id = store.id
-    page = f"<!doctype html><title>CRM Connector</title><h1>{shop}</h1><p>Connected as store {store_id}.</p>"
-    return page, 200, {"Content-Type": "text/html; charset=utf-8", **frame_headers(shop)}
+    framed_by_shop(shop)
+    page = Markup(
+        "<!doctype html><title>CRM Connector</title><h1>{}</h1><p>Connected as store {}.</p>"
+    ).format(shop, store_id)
+    return page, 200, {"Content-Type": "text/html; charset=utf-8"}
 
 
 def _installed_store(shop: str) -> int | None:

@@ -1,10 +1,11 @@
 """Installing the connector on a Shopify shop: the OAuth authorization-code flow.
 
-`/shopify/install` checks the shop domain (and Shopify's hmac when present), puts a
-single-use state nonce in the browser's signed session, and sends the merchant to the
-shop's authorize page. `/shopify/callback` checks shop, hmac, timestamp and state before
-any outbound request, exchanges the code for an expiring offline token, verifies the
-granted scopes, stores the credentials sealed, and registers the webhooks.
+`/shopify/install` checks the shop domain (and Shopify's hmac when present), issues a
+single-use state (kept in Redis, and bound to the browser's signed session), and sends the
+merchant to the shop's authorize page. `/shopify/callback` checks shop, hmac, timestamp and
+state, and spends the state, before any outbound request; exchanges the code for an
+expiring offline token, verifies the granted scopes, stores the credentials sealed, and
+registers the webhooks.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, jsonify, redirect, request, session
 from flask.typing import ResponseReturnValue
 
-from connector import db, logs, settings_of, vault_of
+from connector import db, logs, oauth_state, settings_of, vault_of
 from connector.errors import BadInput, ConnectorError
 from connector.models import Store
 from connector.onboarding import after_install
+from connector.queue import get_redis
 from connector.stores import install_store
 from connector.tokens import credentials_from, request_grant
 from connector.web import answer, requires_shopify
@@ -47,7 +49,7 @@ def shopify_install() -> ResponseReturnValue:
             verify_query(params, str(settings.shopify_api_secret), time.time())
     except BadInput as exc:
         return refuse(400, exc.reason)
-    state = secrets.token_urlsafe(24)
+    state = oauth_state.issue(get_redis(), "shopify", {"shop": shop}, STATE_TTL_S)
     session["shopify_oauth"] = {"state": state, "shop": shop, "expires": time.time() + STATE_TTL_S}
     query = urlencode(
         {
@@ -78,6 +80,9 @@ def shopify_callback() -> ResponseReturnValue:
             or pending["shop"] != shop
         ):
             raise BadInput("the state does not match the install this browser started")
+        spent = oauth_state.take(get_redis(), "shopify", params.get("state"))
+        if spent is None or spent.get("shop") != shop:  # a replayed cookie still holds the state
+            raise BadInput("this install was completed already, or it expired: start again")
         if not params.get("code"):
             raise BadInput("the callback has no code")
     except BadInput as exc:

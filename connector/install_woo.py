@@ -1,38 +1,41 @@
 """Connecting a WooCommerce site: the app-key approval flow (/wc-auth/v1/authorize).
 
-`/woocommerce/connect` asks for the site's URL, remembers a single-use pending connection
-(in Redis, 15 minutes) and sends the merchant to approve; WooCommerce POSTs the keys to
-`/woocommerce/callback` naming that connection, and keeps them only if we answer exactly
-200 — which we do only after the keys have been checked against the site itself.
+`/woocommerce/connect` (signed in to the dashboard) asks for the site's URL; the form,
+posted with its CSRF token (a link alone starts nothing), is checked to name a URL the
+server may reach (`outbound`), a single-use pending connection for the signed-in user's
+account is remembered (in Redis, 15 minutes) and the merchant is sent to approve;
+WooCommerce POSTs the keys to `/woocommerce/callback` naming that connection, and keeps
+them only if we answer exactly 200 — which we do only after one request to the site (no
+redirects followed) has shown the keys open its orders. Every way the site fails to answer
+gets the same words, so the answer maps no network.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, jsonify, redirect, request
+import requests
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
-from connector import db, logs, settings_of, vault_of
+from connector import db, logs, oauth_state, settings_of, vault_of
+from connector.dashboard import login_required
 from connector.errors import BadInput, ConnectorError
-from connector.models import Store
+from connector.models import Account, Store
 from connector.onboarding import after_install
+from connector.outbound import UNREACHABLE, check_reachable
 from connector.queue import get_redis
-from connector.stores import install_store
+from connector.stores import connect_store
 from connector.web import answer
+from connector.web_security import form_leaves_site
 from platforms.woocommerce.client import WooClient
 from platforms.woocommerce.install import check_keys, normalize_store_url
 
 bp = Blueprint("install_woo", __name__, url_prefix="/woocommerce")
 log = logs.get(__name__)
 PENDING_TTL_S = 900
-FORM = """<!doctype html><title>Connect a WooCommerce store</title>
-<form method="get" action="/woocommerce/connect"><label>Store URL
-<input name="store_url" type="url" required placeholder="https://shop.example.com"></label>
-<button>Connect</button></form>"""
+PROBE_TIMEOUT_S = 15
 
 
 def refuse(status: int, message: str) -> ResponseReturnValue:
@@ -40,17 +43,24 @@ def refuse(status: int, message: str) -> ResponseReturnValue:
     return answer(status, message)
 
 
-@bp.get("/connect")
+@bp.route("/connect", methods=["GET", "POST"])
+@login_required
 def connect() -> ResponseReturnValue:
-    if not request.args.get("store_url"):
-        return FORM, 200, {"Content-Type": "text/html; charset=utf-8"}
-    try:
-        url = normalize_store_url(request.args["store_url"])
-    except BadInput as exc:
-        return refuse(400, exc.reason)
+    """The form (a link may fill in the URL, never send it), then, posted with its CSRF token
+    by the signed-in user, the redirect to the site's approval page."""
+    form_leaves_site()  # the form's answer is a redirect to the site's approval page
+    if request.method == "GET":
+        return render_template("connect_woo.html", store_url=request.args.get("store_url", ""), error=None)
     settings = settings_of(current_app)
-    nonce = secrets.token_urlsafe(24)
-    get_redis().set(f"crm:woo-pending:{nonce}", json.dumps({"url": url}), ex=PENDING_TTL_S)
+    given = request.form.get("store_url", "")
+    try:
+        url = normalize_store_url(given)
+        check_reachable(url, allow_private=settings.allow_private_urls)
+    except BadInput as exc:
+        log.warning("woocommerce connect refused", extra={"reason": exc.reason})
+        return render_template("connect_woo.html", store_url=given, error=exc.reason), 400
+    pending = {"url": url, "account_id": g.account_id}
+    nonce = oauth_state.issue(get_redis(), "woocommerce", pending, PENDING_TTL_S)
     query = urlencode(
         {
             "app_name": "CRM Connector",
@@ -66,23 +76,39 @@ def connect() -> ResponseReturnValue:
 @bp.post("/callback")
 def callback() -> ResponseReturnValue:
     keys: dict[str, Any] = request.get_json(silent=True) or {}
-    pending_raw = (
-        get_redis().getdel(f"crm:woo-pending:{keys.get('user_id', '')}") if keys.get("user_id") else None
-    )
-    if pending_raw is None:
+    keys = keys if isinstance(keys, dict) else {}
+    pending = oauth_state.take(get_redis(), "woocommerce", keys.get("user_id"))
+    if pending is None:
         return refuse(400, "no connection was started for this callback, or it expired")
-    url = json.loads(pending_raw)["url"]
+    url = pending["url"]
     try:
         key, secret = check_keys(str(keys.get("consumer_key", "")), str(keys.get("consumer_secret", "")))
         if "read" not in str(keys.get("key_permissions", "")):
             raise BadInput("the keys do not allow reading")
-        WooClient(url, key, secret).get("orders", per_page=1)  # the keys really open this site
-    except ConnectorError as exc:
+    except BadInput as exc:
         return refuse(400, f"the keys could not be used: {exc.reason}")
-    store = _save(url, {"consumer_key": key, "consumer_secret": secret, "key_id": keys.get("key_id")})
+    try:
+        _probe(url, key, secret)
+        store = _save(pending, {"consumer_key": key, "consumer_secret": secret, "key_id": keys.get("key_id")})
+    except BadInput as exc:
+        return refuse(400, exc.reason)
     after_install(current_app._get_current_object(), store.id)  # type: ignore[attr-defined]
     log.info("woocommerce store connected", extra={"store_id": store.id})
     return "", 200
+
+
+def _probe(url: str, key: str, secret: str) -> None:
+    """One request for one order, redirects not followed: the keys really open this site.
+    The address is checked again first (the name may resolve elsewhere by now)."""
+    check_reachable(url, allow_private=settings_of(current_app).allow_private_urls)
+    client = WooClient(url, key, secret, timeout=PROBE_TIMEOUT_S)
+    try:
+        found = client.api.get("orders", params={"per_page": 1}, allow_redirects=False)
+        orders = found.json() if found.status_code == 200 else None
+    except (requests.RequestException, ValueError):
+        orders = None
+    if not isinstance(orders, list):
+        raise BadInput(UNREACHABLE)
 
 
 @bp.get("/return")
@@ -92,7 +118,17 @@ def returned() -> ResponseReturnValue:
     return jsonify(status=200, message="The store is connected."), 200
 
 
-def _save(url: str, credentials: dict[str, Any]) -> Store:
+def _save(pending: dict[str, Any], credentials: dict[str, Any]) -> Store:
+    """The site joins the account of the user who started the connection (never a new one)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with db.session(app) as s, s.begin():
-        return install_store(s, vault_of(app), platform="woocommerce", domain=url, credentials=credentials)
+        account = s.get(Account, pending["account_id"])
+        if account is None:
+            raise BadInput("the account that started this connection no longer exists")
+        try:
+            return connect_store(
+                s, vault_of(app), account=account, platform="woocommerce", domain=pending["url"],
+                credentials=credentials,
+            )  # fmt: skip
+        except ConnectorError as exc:
+            raise BadInput(exc.reason) from None

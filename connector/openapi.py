@@ -63,9 +63,10 @@ PAGE = [
     _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size (default 50)"),
     _query("cursor", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "the next_cursor of the previous page"),
 ]
+DATE = {"type": "string", "format": "date"}
 RANGE = [
-    _query("since", {"type": "string", "format": "date"}, "start (ISO 8601), default 30 days ago"),
-    _query("until", {"type": "string", "format": "date"}, "end (ISO 8601, excluded), default now"),
+    _query("since", DATE, "start (ISO 8601, 1970-01-01 to 9000-01-01), default 30 days before until"),
+    _query("until", DATE, "end (ISO 8601, excluded, 1970-01-01 to 9000-01-01), default now"),
 ]
 TRUE_FALSE = {"type": "string", "enum": ["true", "false"]}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -73,7 +73,7 @@ def encode_cursor(last_id: int) -> str:
 def decode_cursor(cursor: str | None) -> int | None:
     if not cursor:
         return None
-    if not cursor.isdigit() or len(cursor) > 19:
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
         raise BadInput("cursor: pass back the next_cursor of the previous page")
     return int(cursor)
 
@@ -161,8 +161,21 @@ CSV_FIELDS = ("id", "email", "phone", "first_name", "last_name", "orders", "spen
               "inactive", "last_order_at")  # fmt: skip
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell a spreadsheet will not run (OWASP CSV injection): text beginning with =, +, -,
+    @, tab or carriage return is prefixed with a single quote; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def contacts_csv(conn: Connection, account_id: int, args: Any, rules: insights.Rules) -> str:
-    """The whole filtered contact list (every page) as CSV."""
+    """The whole filtered contact list (every page) as CSV; paging parameters are checked
+    like any other, though every page is exported."""
+    Page.of(args)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
     writer.writeheader()
@@ -171,7 +184,7 @@ def contacts_csv(conn: Connection, account_id: int, args: Any, rules: insights.R
         items, cursor = contacts(conn, account_id, args, rules, page)
         for item in items:
             spend = "; ".join(f"{amount} {currency}" for currency, amount in item["spend"].items())
-            writer.writerow({**item, "spend": spend})
+            writer.writerow({k: csv_cell(v) for k, v in {**item, "spend": spend}.items()})
         page = Page(MAX_LIMIT, decode_cursor(cursor)) if cursor else None
     return out.getvalue()
 
@@ -452,21 +465,30 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def date_range(args: Any, default_days: int = 30) -> tuple[datetime, datetime]:
-    now = utcnow()
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _moment(args: Any, name: str) -> datetime | None:
+    """An ISO 8601 date or time from the query (UTC unless it says otherwise), or None."""
+    raw = args.get(name)
+    if not raw:
+        return None
     try:
-        until = datetime.fromisoformat(args["until"]) if args.get("until") else now
-        since = (
-            datetime.fromisoformat(args["since"])
-            if args.get("since")
-            else until - timedelta(days=default_days)
-        )
+        moment = datetime.fromisoformat(raw)
     except ValueError:
-        raise BadInput("since / until: ISO 8601 dates, e.g. 2026-01-31") from None
-    since = since if since.tzinfo else since.replace(tzinfo=now.tzinfo)
-    until = until if until.tzinfo else until.replace(tzinfo=now.tzinfo)
+        raise BadInput(f"{name}: an ISO 8601 date, e.g. 2026-01-31") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not EARLIEST <= moment <= LATEST:
+        raise BadInput(f"{name}: a date from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}")
+    return moment
+
+
+def date_range(args: Any, default_days: int = 30) -> tuple[datetime, datetime]:
+    until = _moment(args, "until") or utcnow()
+    since = _moment(args, "since") or until - timedelta(days=default_days)
     if since >= until:
-        raise BadInput("since must be before until")
+        raise BadInput("since: must be before until")
     return since, until
 
 

@@ -102,6 +102,8 @@ def build(app_env: dict[str, str], world: World, redis_url: str) -> Iterator[Rig
         "SHOPIFY_API_KEY": manifest["shopify"]["api_key"],
         "SHOPIFY_API_SECRET": manifest["shopify"]["api_secret"],
         "SHOPIFY_SHOP_URL_TEMPLATE": manifest["shopify"]["shop_url_template"],
+        # the sandbox's sites are on 127.0.0.1 (a test may say otherwise)
+        "CONNECTOR_ALLOW_PRIVATE_URLS": app_env.get("CONNECTOR_ALLOW_PRIVATE_URLS", "true"),
     }
     app = create_app(env)
     server = make_server("127.0.0.1", port, app, threaded=True)
@@ -134,3 +136,32 @@ def build_synced(
             for store in (rig.shop, rig.site):
                 insights.score(conn, store.id)
         yield rig
+
+
+def signed_in(rig: Rig, email: str = "owner@shop.example", password: str = "correct horse battery") -> Any:
+    """A browser (requests.Session) signed in to the dashboard as a new user of the shop's
+    account, through the real sign-in form and its CSRF token."""
+    from sqlalchemy import select
+
+    from connector.dashboard import create_user
+    from connector.db import get_engine
+
+    with get_engine(rig.app).begin() as conn:
+        account = conn.execute(select(Store.account_id).where(Store.id == rig.shop.id)).scalar_one()
+        create_user(conn, account, email, password)
+    browser = requests.Session()
+    page = browser.get(f"{rig.url}/login", timeout=10).text
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    form = {"email": email, "password": password, "csrf_token": token}
+    answer = browser.post(f"{rig.url}/login", data=form, allow_redirects=False, timeout=10)
+    assert answer.status_code == 302, answer.text
+    return browser
+
+
+def connect_woo(rig: Rig, browser: Any, site_url: str, **options: Any) -> Any:
+    """Connect a WooCommerce site as the signed-in merchant does: the form, then posted with
+    its CSRF token (the answer sends the browser on to the site's approval page)."""
+    form = browser.get(f"{rig.url}/woocommerce/connect", params={"store_url": site_url}, timeout=10).text
+    token = form.split('name="csrf_token" value="')[1].split('"')[0]
+    data = {"store_url": site_url, "csrf_token": token}
+    return browser.post(f"{rig.url}/woocommerce/connect", data=data, timeout=30, **options)

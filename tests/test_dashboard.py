@@ -1,6 +1,7 @@
 """The dashboard in a real headless Chromium (Debian's `chromium` and `chromedriver`): a
 merchant signs in, searches contacts, opens one, reads the channel report and the other
 pages; a screenshot of each page is saved under `tests/artifacts/` and must show real data.
+Every page keeps to the Content-Security-Policy (the browser reports nothing refused).
 Without a session nothing is shown, a form without its CSRF token changes nothing, and a
 sign-in sees only its own account's records."""
 
@@ -55,6 +56,7 @@ def browser() -> Iterator[webdriver.Chrome]:
     options.binary_location = binary
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1100"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # to read CSP reports
     chrome = webdriver.Chrome(service=Service(driver), options=options)
     yield chrome
     chrome.quit()
@@ -131,6 +133,21 @@ def test_a_merchant_signs_in_searches_and_reads_the_channel_report(
         assert browser.find_elements(By.CSS_SELECTOR, marker)
         shot(browser, page)
     assert len(browser.find_elements(By.CSS_SELECTOR, "#subscriptions tr")) >= 1
+    # connecting a WooCommerce site: the form's answer sends the browser on to the site's
+    # approval page (another origin), which the policy allows for this form alone
+    browser.get(f"{site.url}/woocommerce/connect")
+    browser.find_element(By.ID, "store_url").send_keys(
+        site.sandbox.world.manifest()["woocommerce"]["stores"][0]["url"]
+    )
+    follow(browser, browser.find_element(By.ID, "connect"))
+    assert "The store is connected." in browser.page_source, browser.page_source[:500]
+    browser.get(f"{site.url}/")
+    # the Content-Security-Policy (no inline style or script) broke nothing: the stylesheet is
+    # applied and the browser refused nothing on any page
+    header = browser.find_element(By.TAG_NAME, "header")
+    assert header.value_of_css_property("background-color") == "rgba(20, 33, 61, 1)"
+    refused = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert refused == []
 
 
 def test_forms_need_their_token_and_a_sign_in_sees_one_account(site: Rig) -> None:

@@ -43,4 +43,5 @@ def test_without_shopify_settings_the_shopify_routes_say_what_to_set(app: Flask)
             == "Shopify is not configured: set SHOPIFY_API_KEY and SHOPIFY_API_SECRET"
         )
     assert client.get("/healthz").status_code == 200
-    assert client.get("/woocommerce/connect").status_code == 200  # everything else works
+    assert client.get("/login").status_code == 200  # everything else works
+    assert client.get("/woocommerce/connect").status_code == 302  # to sign in first

@@ -16,7 +16,7 @@ from connector.cli import cli
 from connector.db import session
 from connector.models import Store
 from connector.stores import webhook_secret
-from tests.rig import SHOP, build
+from tests.rig import SHOP, build, connect_woo, signed_in
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def test_no_token_or_webhook_secret_in_the_database_file_or_the_logs(
             requests.get(f"{rig.url}/shopify/install", params={"shop": SHOP}, timeout=30).status_code == 200
         )
         site_url = rig.sandbox.world.manifest()["woocommerce"]["stores"][0]["url"]
-        assert requests.get(f"{rig.url}/woocommerce/connect", params={"store_url": site_url}, timeout=30).ok
+        assert connect_woo(rig, signed_in(rig), site_url).status_code == 200
         requests.post(
             f"{rig.sandbox.url}/_sandbox/mutate",
             json={"platform": "shopify", "store": SHOP, "entity": "orders", "op": "update", "count": 3},

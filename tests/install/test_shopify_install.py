@@ -103,6 +103,20 @@ def test_refused_callbacks_make_no_outbound_request(rig: Rig, case: str) -> None
     assert rig.sandbox.world.requests_seen == seen  # refused before any call to the shop
 
 
+def test_a_replayed_cookie_cannot_spend_the_state_again(rig: Rig) -> None:
+    """The state lives in Redis and is spent by the first callback: a copy of the browser's
+    cookie taken before it (which still holds the state) is refused before any call to the shop."""
+    browser, params = started(rig)
+    captured = browser.cookies.get_dict()
+    assert browser.get(f"{rig.url}/shopify/callback", params=params, timeout=30).status_code == 200
+    replay = requests.Session()
+    replay.cookies.update(captured)
+    seen = rig.sandbox.world.requests_seen
+    answer = replay.get(f"{rig.url}/shopify/callback", params=params, timeout=10)
+    assert answer.status_code == 400 and "start again" in answer.json()["message"]
+    assert rig.sandbox.world.requests_seen == seen
+
+
 def test_install_requests_for_other_domains_are_refused(rig: Rig) -> None:
     for shop in ("evil.com", "x.myshopify.com.evil.com", "shop.myshopify.com/admin"):
         answer = requests.get(

@@ -16,7 +16,7 @@ from connector.queue import get_queue, make_worker
 from connector.stores import describe
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.world import World
-from tests.rig import Rig, build
+from tests.rig import Rig, build, connect_woo, signed_in
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,8 @@ def stores_at(rig: Rig, url: str) -> list[Store]:
 
 
 def test_the_form_then_approval_connects_the_site_with_webhooks(rig: Rig) -> None:
-    form = requests.get(f"{rig.url}/woocommerce/connect", timeout=10)
+    browser = signed_in(rig)
+    form = browser.get(f"{rig.url}/woocommerce/connect", timeout=10)
     assert form.status_code == 200 and 'name="store_url"' in form.text
     with session(rig.app) as s:  # start from a site the connector does not know yet
         for store in s.scalars(select(Store).where(Store.platform == "woocommerce")):
@@ -45,9 +46,10 @@ def test_the_form_then_approval_connects_the_site_with_webhooks(rig: Rig) -> Non
         s.commit()
     site = rig.sandbox.world.woo["site-1"]
     keys_before = set(site.keys)
-    answer = requests.get(f"{rig.url}/woocommerce/connect", params={"store_url": site_url(rig)}, timeout=30)
+    answer = connect_woo(rig, browser, site_url(rig))
     assert answer.status_code == 200 and "connected" in answer.json()["message"]
     [store] = stores_at(rig, site_url(rig))
+    assert store.account_id == rig.shop.account_id  # the signed-in user's account, not a new one
     credentials = rig.app.extensions["crm.vault"].open(store.credentials)
     assert credentials["consumer_key"] in set(site.keys) - keys_before  # the new key, kept by the site
     assert len(site.webhooks) == 12 and all(h.status == "active" for h in site.webhooks.values())
@@ -95,8 +97,7 @@ def test_a_callback_for_a_connection_never_started_is_refused_and_the_key_droppe
 
 
 def test_a_bad_store_url_is_refused(rig: Rig) -> None:
+    browser = signed_in(rig)
     for url in ("ftp://shop.example.com", "not a url", "https://shop.example.com/?x=1"):
-        answer = requests.get(
-            f"{rig.url}/woocommerce/connect", params={"store_url": url}, allow_redirects=False, timeout=10
-        )
+        answer = connect_woo(rig, browser, url, allow_redirects=False)
         assert answer.status_code == 400
