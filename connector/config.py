@@ -2,7 +2,8 @@
 
 This is the one module that looks at the environment. A missing or malformed setting
 raises ConfigError with one line naming it; the embedded default needs no settings and
-keeps its generated secrets in the instance folder.
+keeps its database and generated secrets in the instance folder, which is found
+(CONNECTOR_INSTANCE_PATH, else the per-user data directory), never assumed to be `./instance`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+import platformdirs
 from cryptography.fernet import Fernet
 
 from connector.errors import ConfigError
 
 DEFAULT_SHOPIFY_SCOPES = "read_customers,read_orders,read_products"
 DEFAULT_SHOPIFY_API_VERSION = "2026-07"
+API_VERSION, API_VERSION_WORDS = r"\d{4}-(01|04|07|10)|unstable", "a quarterly version such as 2026-07"
+SCOPES, SCOPES_WORDS = r"[a-z_]+(,[a-z_]+)*", "comma-separated scope names"
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ class Settings:
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise ConfigError naming the first bad one."""
     env = dict(os.environ if environ is None else environ)
-    instance = Path(env.get("CONNECTOR_INSTANCE_PATH") or "instance").resolve()
+    instance = instance_folder(env)
     database_url = _database_url(env, instance)
     embedded_db = database_url.startswith("sqlite")
     shopify_key, shopify_secret = env.get("SHOPIFY_API_KEY") or None, env.get("SHOPIFY_API_SECRET") or None
@@ -92,19 +96,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         shopify_api_secret=shopify_secret,
         shopify_previous_secret=env.get("SHOPIFY_API_SECRET_PREVIOUS") or None,
         shopify_api_version=_matching(
-            env,
-            "SHOPIFY_API_VERSION",
-            DEFAULT_SHOPIFY_API_VERSION,
-            r"\d{4}-(01|04|07|10)|unstable",
-            "a quarterly version such as 2026-07",
+            env, "SHOPIFY_API_VERSION", DEFAULT_SHOPIFY_API_VERSION, API_VERSION, API_VERSION_WORDS
         ),
-        shopify_scopes=_matching(
-            env,
-            "SHOPIFY_SCOPES",
-            DEFAULT_SHOPIFY_SCOPES,
-            r"[a-z_]+(,[a-z_]+)*",
-            "comma-separated scope names",
-        ),
+        shopify_scopes=_matching(env, "SHOPIFY_SCOPES", DEFAULT_SHOPIFY_SCOPES, SCOPES, SCOPES_WORDS),
         shopify_shop_url_template=_shop_url_template(env),
         resync_interval_s=_int(env, "CONNECTOR_RESYNC_INTERVAL", 900, 30),
         lookback_s=_int(env, "CONNECTOR_LOOKBACK", 3600, 0),
@@ -129,6 +123,53 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail_from=env.get("CONNECTOR_MAIL_FROM") or "crm-connector@localhost",
         log_format=_matching(env, "CONNECTOR_LOG_FORMAT", "text", r"text|json", "'text' or 'json'"),
     )
+
+
+@dataclass(frozen=True)
+class ShopifyApi:
+    shop_url_template: str
+    version: str
+    scopes: str
+
+
+def shopify_api_settings(environ: Mapping[str, str] | None = None) -> ShopifyApi:
+    """How to reach a shop's Admin API, read without making the instance folder (the
+    credential check before a store is saved must write nothing)."""
+    env = dict(os.environ if environ is None else environ)
+    return ShopifyApi(
+        _shop_url_template(env),
+        _matching(env, "SHOPIFY_API_VERSION", DEFAULT_SHOPIFY_API_VERSION, API_VERSION, API_VERSION_WORDS),
+        _matching(env, "SHOPIFY_SCOPES", DEFAULT_SHOPIFY_SCOPES, SCOPES, SCOPES_WORDS),
+    )
+
+
+def instance_folder(environ: Mapping[str, str] | None = None) -> Path:
+    """CONNECTOR_INSTANCE_PATH; else the per-user data directory (platformdirs, e.g.
+    ~/.local/share/crm-connector); else `./instance`, only if it exists. Nothing is created."""
+    env = os.environ if environ is None else environ
+    if env.get("CONNECTOR_INSTANCE_PATH"):
+        return Path(env["CONNECTOR_INSTANCE_PATH"]).expanduser().resolve()
+    per_user = Path(platformdirs.user_data_dir("crm-connector", appauthor=False))
+    if per_user.is_absolute() and not str(per_user).startswith("~"):
+        return per_user.resolve()
+    if Path("instance").is_dir():
+        return Path("instance").resolve()
+    raise ConfigError("CONNECTOR_INSTANCE_PATH: no per-user data directory here; set it to a folder to use")
+
+
+def database_url(environ: Mapping[str, str] | None = None) -> str:
+    """The database the settings point at, found without creating anything."""
+    env = dict(os.environ if environ is None else environ)
+    return _database_url(env, instance_folder(env))
+
+
+def embedded_database_file(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The SQLite file the settings point at (None for a server database), found without
+    creating anything: commands that only read use it to say where they looked."""
+    url = database_url(environ)
+    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+        return None
+    return Path(url.removeprefix("sqlite:///")).resolve()
 
 
 def _database_url(env: dict[str, str], instance: Path) -> str:

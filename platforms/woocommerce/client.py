@@ -19,6 +19,7 @@ from woocommerce.oauth import OAuth
 
 from connector.errors import FailPermanently, RetryLater
 from platforms.base import error_for_response, with_retries
+from platforms.reach import why_unreachable
 
 MAX_ATTEMPTS = 5
 
@@ -68,7 +69,9 @@ class WooClient:
             with self.slots:
                 response: requests.Response = getattr(self.api, method)(endpoint, **kwargs)
         except requests.RequestException as exc:
-            raise RetryLater("the store could not be reached", detail=str(exc)) from None
+            raise RetryLater(
+                f"the store could not be reached: {why_unreachable(exc)}", detail=str(exc)
+            ) from None
         if response.status_code >= 300:
             raise error_for_response(response)
         return response
