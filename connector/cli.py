@@ -275,7 +275,8 @@ def _print_stores(as_json: bool) -> None:
         click.echo(f"{r['id']:>4}  {r['platform']:<12} {r['domain']:<40} {r['status']:<10} {counts}")
         for name, e in r["entities"].items():
             if e["last_error"]:
-                retry = f" (next try {e['next_attempt_at']})" if e.get("next_attempt_at") else ""
+                at = e.get("next_attempt_at")
+                retry = f" (next try {at[:19].replace('T', ' ')} UTC)" if at else ""
                 click.echo(f"      {name}: {e['last_error']}{retry}")
 
 

@@ -205,6 +205,7 @@ def _entity(count: int, state: SyncState | None) -> dict[str, Any]:
             "state": "never",
             "last_synced_at": None,
             "last_error": None,
+            "next_attempt_at": None,
             "progress": None,
         }
     eta = Progress(state.done, state.total_estimate, state.rate_per_s).eta_s
@@ -213,6 +214,7 @@ def _entity(count: int, state: SyncState | None) -> dict[str, Any]:
         "state": state.state,
         "last_synced_at": _iso(state.last_synced_at),
         "last_error": state.last_error,
+        "next_attempt_at": _iso(state.retry_at),  # the scheduler's next try after a failed reach
         "progress": {
             "phase": state.phase,
             "done": state.done,

@@ -15,7 +15,7 @@ import orjson
 import requests
 
 from connector.config import Settings
-from connector.errors import RetryLater, error_for_status
+from connector.errors import FailPermanently, RetryLater, error_for_status
 from platforms.base import error_for_response, with_retries
 from platforms.reach import why_unreachable
 
@@ -55,6 +55,10 @@ class ShopifyClient:
             raise RetryLater(
                 f"the shop could not be reached: {why_unreachable(exc)}", detail=str(exc)
             ) from None
+        if response.status_code == 404:  # the endpoint itself: no shop at this address
+            raise FailPermanently(
+                "the shop answered 404: there is no shop at this address (renamed or closed?)"
+            )
         if response.status_code != 200:
             raise error_for_response(response)
         body: dict[str, Any] = orjson.loads(response.content)

@@ -17,7 +17,7 @@ import requests
 from woocommerce import API
 from woocommerce.oauth import OAuth
 
-from connector.errors import FailPermanently, RetryLater
+from connector.errors import FailPermanently, RetryLater, SkipRecord
 from platforms.base import error_for_response, with_retries
 from platforms.reach import why_unreachable
 
@@ -120,6 +120,12 @@ def numbered_pages(
         if start_page > 1 and "invalid_page_number" in (exc.detail or ""):
             return
         raise
+    except SkipRecord as exc:  # 404 for the list itself: no WooCommerce at this URL (any more)
+        raise FailPermanently(
+            f"the site answered 404 for {resource}: WooCommerce's REST API is not at this URL "
+            "(moved, or the plugin is off); reconnect the store with its right URL",
+            detail=exc.detail,
+        ) from None
     pages = int(first.headers.get("X-WP-TotalPages") or 1)
     if start_page > pages:
         return
