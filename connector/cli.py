@@ -149,20 +149,26 @@ def run(port: int, host: str) -> None:
 
 
 @cli.command(with_appcontext=False)  # it builds its own app, on its own instance folder
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=int, help="the connector's web port")
 @click.option("--no-serve", is_flag=True, help="exit after the summary instead of serving")
-@click.option("--seed", default=1, show_default=True, type=int)
-@click.option("--customers", default=400, show_default=True, type=click.IntRange(1))
-@click.option("--orders", default=3000, show_default=True, type=click.IntRange(1))
-@click.option("--products", default=80, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=1, show_default=True, type=int, help="the generated data's random seed")
+@click.option(
+    "--customers", default=400, show_default=True, type=click.IntRange(1), help="generated per store"
+)
+@click.option("--orders", default=3000, show_default=True, type=click.IntRange(1), help="generated per store")
+@click.option("--products", default=80, show_default=True, type=click.IntRange(1), help="generated per store")
 def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, products: int) -> None:
     """Install a sandbox shop and site, backfill them, play live webhooks, then serve."""
-    from connector.config import load_settings
-    from connector.demo import run_demo, serve_until_interrupted
+    from connector.config import instance_folder
+    from connector.demo import port_taken, run_demo, serve_until_interrupted
     from platforms.sandbox.generator import Sizes
 
-    instance = load_settings().instance_path / "demo"
-    session = run_demo(instance, port, Sizes(customers, orders, products), seed, click.echo)
+    if port_taken("127.0.0.1", port):
+        raise BadInput(f"--port: {port} is in use by another program; choose a free one, e.g. --port 5050")
+    instance = instance_folder() / "demo"
+    session = run_demo(
+        instance, port, Sizes(customers, orders, products), seed, click.echo, serving=not no_serve
+    )
     if no_serve:
         session.stop()
         return
@@ -442,9 +448,14 @@ def users_create(email: str, account: str, password: str | None) -> None:
             create_user(s.connection(), stores.existing_account(s, account).id, email, chosen)
     except IntegrityError:
         raise BadInput(f"--email: {email} already has a sign-in") from None
-    click.echo(
-        f"{email} can sign in at {settings_of(app).app_url}/login" + ("" if password else f" with {chosen}")
+    settings = settings_of(app)
+    where = (
+        f"at {settings.app_url}/login"
+        if settings.app_url_given
+        else "at /login of the connector's web address (APP_URL is not set; `crm-connector run` "
+        "serves http://127.0.0.1:5000 unless given --port)"
     )
+    click.echo(f"{email} can sign in {where}" + ("" if password else f" with {chosen}"))
 
 
 # --- secrets -------------------------------------------------------------------------------

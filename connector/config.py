@@ -35,6 +35,7 @@ class Settings:
     secret_key: str
     encryption_keys: tuple[str, ...]  # first encrypts; all decrypt (rotation)
     app_url: str
+    app_url_given: bool = False  # APP_URL was set (else app_url is the local default, a guess)
     shopify_api_key: str | None = None
     shopify_api_secret: str | None = None
     shopify_previous_secret: str | None = None
@@ -92,6 +93,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=_secret(env, "SECRET_KEY", instance, embedded_db, _new_secret_key, _check_secret_key),
         encryption_keys=_encryption_keys(env, instance, embedded_db),
         app_url=_http_url(env, "APP_URL", "http://127.0.0.1:5000"),
+        app_url_given=bool(env.get("APP_URL")),
         shopify_api_key=shopify_key,
         shopify_api_secret=shopify_secret,
         shopify_previous_secret=env.get("SHOPIFY_API_SECRET_PREVIOUS") or None,
