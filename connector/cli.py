@@ -516,7 +516,7 @@ def _print_health(health: Any) -> None:
 @webhooks_group.command("check", with_appcontext=False)
 @on_existing_database
 @click.argument("store_ref")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print the health as a JSON object")
 def webhooks_check(store_ref: str, as_json: bool) -> None:
     """Compare the platform's subscriptions with the ones the connector needs."""
     _subscriptions(store_ref, fix=False, as_json=as_json)
@@ -525,7 +525,7 @@ def webhooks_check(store_ref: str, as_json: bool) -> None:
 @webhooks_group.command("repair", with_appcontext=False)
 @on_existing_database
 @click.argument("store_ref")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print the health afterwards as a JSON object")
 def webhooks_repair(store_ref: str, as_json: bool) -> None:
     """Create missing subscriptions and replace disabled ones."""
     _subscriptions(store_ref, fix=True, as_json=as_json)

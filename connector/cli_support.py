@@ -41,7 +41,9 @@ class NoDatabase(ConfigError):
 
 
 def require_database() -> None:
-    """Raise NoDatabase when the settings name an SQLite file that is not there."""
+    """Raise NoDatabase when the settings name an SQLite file that is not there (after
+    checking every setting, as starting would, without writing anything)."""
+    config.load_settings(write_secrets=False)
     path = config.embedded_database_file()
     if path is not None and not path.exists():
         raise NoDatabase(path)

@@ -76,10 +76,14 @@ class Settings:
         return bool(self.shopify_api_key and self.shopify_api_secret)
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate every setting; raise ConfigError naming the first bad one."""
+def load_settings(environ: Mapping[str, str] | None = None, *, write_secrets: bool = True) -> Settings:
+    """Read and validate every setting; raise ConfigError naming the first bad one. The
+    embedded default's secrets are generated into the instance folder the first time,
+    unless `write_secrets` is off (only checking: nothing is written, the secrets made
+    up for the check are thrown away)."""
     env = dict(os.environ if environ is None else environ)
     instance = instance_folder(env)
+
     database_url = _database_url(env, instance)
     embedded_db = database_url.startswith("sqlite")
     shopify_key, shopify_secret = env.get("SHOPIFY_API_KEY") or None, env.get("SHOPIFY_API_SECRET") or None
@@ -90,8 +94,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         instance_path=instance,
         database_url=database_url,
         redis_url=_redis_url(env),
-        secret_key=_secret(env, "SECRET_KEY", instance, embedded_db, _new_secret_key, _check_secret_key),
-        encryption_keys=_encryption_keys(env, instance, embedded_db),
+        secret_key=_secret(
+            env, "SECRET_KEY", instance, embedded_db, _new_secret_key, _check_secret_key, write_secrets
+        ),
+        encryption_keys=_encryption_keys(env, instance, embedded_db, write_secrets),
         app_url=_http_url(env, "APP_URL", "http://127.0.0.1:5000"),
         app_url_given=bool(env.get("APP_URL")),
         shopify_api_key=shopify_key,
@@ -201,6 +207,7 @@ def _secret(
     embedded: bool,
     generate: Callable[[], str],
     check: Callable[[str], None],
+    write: bool = True,
 ) -> str:
     value = env.get(name)
     if value:
@@ -213,6 +220,8 @@ def _secret(
         value = path.read_text().strip()
         check(value)
         return value
+    if not write:
+        return generate()
     instance.mkdir(parents=True, exist_ok=True)
     value = generate()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -241,7 +250,7 @@ def _check_fernet_keys(value: str) -> None:
             ) from None
 
 
-def _encryption_keys(env: dict[str, str], instance: Path, embedded: bool) -> tuple[str, ...]:
+def _encryption_keys(env: dict[str, str], instance: Path, embedded: bool, write: bool) -> tuple[str, ...]:
     raw = _secret(
         env,
         "CONNECTOR_ENCRYPTION_KEY",
@@ -249,6 +258,7 @@ def _encryption_keys(env: dict[str, str], instance: Path, embedded: bool) -> tup
         embedded,
         lambda: Fernet.generate_key().decode(),
         _check_fernet_keys,
+        write,
     )
     return tuple(k.strip() for k in raw.split(",") if k.strip())
 

@@ -79,7 +79,7 @@ def sync_with_progress(
         TimeRemainingColumn(),
         TextColumn("{task.fields[note]}"),
         console=console,
-        transient=not console.is_terminal,
+        disable=not console.is_terminal,  # bars only on a terminal; scripts get the result lines
     ) as bars:
         for store_id, label in targets:
             unreachable: str | None = None
@@ -98,8 +98,11 @@ def sync_with_progress(
                     bars.update(task, note=text)
 
                 result = _until_done(app, store_id, name, owner, full, show, note, time.monotonic() + wait_s)
-                finished = bars.tasks[task].completed or 1
-                bars.update(task, total=finished, completed=finished)
+                if result.outcome == "done":
+                    finished = bars.tasks[task].completed or 1
+                    bars.update(task, total=finished, completed=finished)
+                else:
+                    note(f"stopped: {result.error or result.outcome}")
                 if result.outcome == "retry":
                     unreachable = f"the store could not be reached in {wait_s:g} s (--wait)"
                     failed.append(f"{label} {name}: {result.error}; {_gave_up(app, store_id, name, wait_s)}")

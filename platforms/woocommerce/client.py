@@ -17,7 +17,7 @@ import requests
 from woocommerce import API
 from woocommerce.oauth import OAuth
 
-from connector.errors import FailPermanently, RetryLater, SkipRecord
+from connector.errors import FailPermanently, RetryLater
 from platforms.base import error_for_response, with_retries
 from platforms.reach import why_unreachable
 
@@ -72,6 +72,12 @@ class WooClient:
             raise RetryLater(
                 f"the store could not be reached: {why_unreachable(exc)}", detail=str(exc)
             ) from None
+        if response.status_code == 404 and "/" not in endpoint.strip("/"):  # a list, not a record
+            raise FailPermanently(
+                f"the site answered 404 for {endpoint}: WooCommerce's REST API is not at this URL "
+                "(moved, or the plugin is off); reconnect the store with its right URL",
+                detail=response.text[:500],
+            )
         if response.status_code >= 300:
             raise error_for_response(response)
         return response
@@ -120,12 +126,6 @@ def numbered_pages(
         if start_page > 1 and "invalid_page_number" in (exc.detail or ""):
             return
         raise
-    except SkipRecord as exc:  # 404 for the list itself: no WooCommerce at this URL (any more)
-        raise FailPermanently(
-            f"the site answered 404 for {resource}: WooCommerce's REST API is not at this URL "
-            "(moved, or the plugin is off); reconnect the store with its right URL",
-            detail=exc.detail,
-        ) from None
     pages = int(first.headers.get("X-WP-TotalPages") or 1)
     if start_page > pages:
         return
