@@ -348,3 +348,35 @@ def test_tokens_are_encrypted_at_rest(app: Flask, platforms: dict[str, Any]) -> 
     if database_url.startswith("sqlite"):
         raw = Path(database_url.removeprefix("sqlite:///")).read_bytes()
         assert token.encode() not in raw and secret.encode() not in raw
+
+
+# --- issue 14, item 7: commands print results; the log's INFO lines only with -v -----------------------
+
+
+def test_commands_print_results_not_log_lines_unless_verbose(
+    app: Flask, platforms: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = platforms["site"]
+    args = ["--url", site["url"], "--key", site["consumer_key"], "--secret", site["consumer_secret"]]
+    status, out, err = main(platforms["env"], monkeypatch, capsys, "stores", "add-woocommerce", *args)
+    assert status == 0 and err == ""
+    assert out.splitlines()[0] == f"store 1 connected: woocommerce {site['url']} (new account 'default')"
+    status, out, err = main(platforms["env"], monkeypatch, capsys, "-v", "stores", "add-woocommerce", *args)
+    assert status == 0 and "store connected" in err and "store_id=1" in err and "store connected" not in out
+
+
+def test_a_sign_in_names_the_address_only_when_it_is_known(
+    app: Flask, platforms: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:  # issue 14, item 8: no port guessed
+    assert add_site(platforms).exit_code == 0
+    make = ("users", "create", "--email", "a@b.example", "--password", "long enough password")
+    status, out, _ = main(platforms["env"], monkeypatch, capsys, *make)
+    assert status == 0 and ":5000/login" not in out
+    assert out.startswith(
+        "a@b.example can sign in at /login of the connector's web address (APP_URL is not set"
+    )
+    env = {**platforms["env"], "APP_URL": "https://crm.example.com"}
+    status, out, _ = main(
+        env, monkeypatch, capsys, "users", "create", "--email", "c@b.example", "--password", "x" * 12
+    )
+    assert status == 0 and out == "c@b.example can sign in at https://crm.example.com/login\n"

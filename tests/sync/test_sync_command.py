@@ -122,3 +122,37 @@ def test_a_site_path_without_woocommerce_is_said_in_words(rig: Rig) -> None:
     answer = cli(rig, "sync", str(rig.site.id), "--entity", "customers", "--wait", "2")
     assert answer.returncode == 1
     assert "the site answered 404 for customers: WooCommerce's REST API is not at this URL" in answer.stderr
+
+
+def test_log_lines_print_above_the_progress_bars_on_a_terminal(rig: Rig) -> None:
+    """Issue 14, item 7: on a terminal, with -v, each log line is whole: never spliced into a bar."""
+    import pty
+    import re
+
+    leader, follower = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from connector.cli import main; main()", "-v", "sync", str(rig.site.id)],
+        env={**os.environ, **rig.env, "COLUMNS": "200", "TERM": "xterm"},
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            part = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not part:
+            break
+        screen += part
+    os.close(leader)
+    assert child.wait(timeout=300) == 0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode(errors="replace"))
+    lines = [line for line in re.split(r"[\r\n]+", text) if line.strip()]
+    logged = [line for line in lines if "sync step ended" in line]
+    assert len(logged) >= 3, text[-2000:]  # one per entity at least
+    assert not [line for line in logged if "━" in line], logged
+    assert any("━" in line for line in lines)  # the bars were drawn
+    assert f"store {rig.site.id} synced" in text
