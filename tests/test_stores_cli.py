@@ -380,3 +380,19 @@ def test_a_sign_in_names_the_address_only_when_it_is_known(
         env, monkeypatch, capsys, "users", "create", "--email", "c@b.example", "--password", "x" * 12
     )
     assert status == 0 and out == "c@b.example can sign in at https://crm.example.com/login\n"
+
+
+def test_privacy_forget_prints_its_receipt_and_no_log_lines(
+    app: Flask, platforms: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:  # issue 14, item 7: the old command printed the "person erased" INFO line too
+    from connector.models import Contact
+
+    assert add_site(platforms).exit_code == 0
+    with session(app) as s, s.begin():
+        account_id = s.scalars(select(Account.id)).one()
+        s.add(Contact(account_id=account_id, email="x@y.example", email_normalized="x@y.example"))
+    status, out, err = main(
+        platforms["env"], monkeypatch, capsys, "privacy", "forget", "--email", "x@y.example"
+    )
+    assert status == 0 and err == ""
+    assert json.loads(out)["found"] is True  # the person was erased, and the output is the receipt
