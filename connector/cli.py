@@ -261,7 +261,8 @@ def stores_list(as_json: bool) -> None:
     except NoDatabase as nothing:  # nothing is created just to say there is nothing
         click.echo("[]" if as_json else f"no stores: {nothing.reason}")
         return
-    on_existing_database(_print_stores)(as_json)
+    with app_context():
+        _print_stores(as_json)
 
 
 def _print_stores(as_json: bool) -> None:
