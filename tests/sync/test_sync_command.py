@@ -98,6 +98,7 @@ def test_a_store_that_cannot_be_reached_is_given_up_after_the_wait_with_the_reas
     customers = entry["entities"]["customers"]
     assert "refused" in customers["last_error"] and customers["next_attempt_at"] is not None
     assert "next try" in cli(rig, "stores", "list").stdout
+    assert "next try" in _dashboard_front_page(rig)
     with rig.app.app_context():
         schedule_syncs()
         assert _job_of(rig, "customers") is None  # not before its next try
@@ -108,6 +109,20 @@ def test_a_store_that_cannot_be_reached_is_given_up_after_the_wait_with_the_reas
             state.retry_at = utcnow() - timedelta(seconds=1)
         schedule_syncs()
         assert _job_of(rig, "customers") is not None
+
+
+def _dashboard_front_page(rig: Rig) -> str:
+    from connector.dashboard import create_user
+    from connector.db import get_engine
+
+    with get_engine(rig.app).begin() as conn:
+        create_user(conn, rig.site.account_id, "owner@shop.example", "correct horse battery")
+    client = rig.app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    form = {"email": "owner@shop.example", "password": "correct horse battery", "csrf_token": token}
+    assert client.post("/login", data=form).status_code == 302
+    return client.get("/").get_data(as_text=True)
 
 
 def _job_of(rig: Rig, entity: str) -> str | None:
