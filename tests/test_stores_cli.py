@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from click.testing import CliRunner, Result
 from flask import Flask
 from sqlalchemy import func, select
@@ -213,13 +214,14 @@ def _refusals(p: dict[str, Any]) -> dict[str, tuple[list[str], str]]:
 def test_credentials_the_platform_refuses_exit_2_in_one_line_and_save_nothing(
     app: Flask,
     platforms: dict[str, Any],
+    redis_conn: redis.Redis,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     case: str,
 ) -> None:
     # given a store already connected (its row must not change) and a fresh instance folder
     assert add_site(platforms).exit_code == 0
-    before = snapshot(app)
+    before, queued = snapshot(app), sorted(redis_conn.keys())
     fresh = Path(platforms["env"]["CONNECTOR_INSTANCE_PATH"]).parent / "fresh-instance"
     args, message = _refusals(platforms)[case]
     # when the command is run against a platform that refuses
@@ -228,7 +230,7 @@ def test_credentials_the_platform_refuses_exit_2_in_one_line_and_save_nothing(
     assert status == 2, (out, err)
     assert err.startswith("crm-connector: ") and message in err and err.count("\n") == 1, err
     assert "connected" not in out
-    assert snapshot(app) == before
+    assert snapshot(app) == before and sorted(redis_conn.keys()) == queued
     env = {k: v for k, v in platforms["env"].items() if k != "DATABASE_URL"}
     status, _out, err = main({**env, "CONNECTOR_INSTANCE_PATH": str(fresh)}, monkeypatch, capsys, *args)
     assert status == 2 and message in err
