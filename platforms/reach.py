@@ -26,11 +26,11 @@ def why_unreachable(error: requests.RequestException) -> str:
     """The reason a request got no answer: DNS, refused, no route, TLS or a timeout."""
     text = str(error).lower()
     if isinstance(error, requests.exceptions.SSLError):
-        return "TLS failed (the certificate or the protocol was not accepted)"
+        return "TLS failed: the certificate or the protocol was not accepted"
     if isinstance(error, requests.exceptions.ConnectTimeout):
-        return "no answer (connecting timed out)"
+        return "no answer: connecting timed out"
     if isinstance(error, requests.exceptions.ReadTimeout):
-        return "no answer (the server stopped answering)"
+        return "no answer: the server stopped answering"
     if any(sign in text for sign in _DNS):
         return "DNS: the host name does not resolve"
     if any(sign in text for sign in _REFUSED):
@@ -39,4 +39,4 @@ def why_unreachable(error: requests.RequestException) -> str:
         return "no route to the host"
     if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
         return "the URL is not valid"
-    return f"no connection ({type(error).__name__})"
+    return f"no connection: {type(error).__name__}"

@@ -191,6 +191,10 @@ def _refusals(p: dict[str, Any]) -> dict[str, tuple[list[str], str]]:
     return {
         "nothing listens": ([*woo, "--url", "http://127.0.0.1:9/woo"], "cannot be reached (refused"),
         "no such site path": ([*woo, "--url", p["url"] + "/woo/site-9"], "is not a WooCommerce site"),
+        "TLS to a plain-HTTP site": (
+            [*woo, "--url", site["url"].replace("http://", "https://")],
+            "cannot be reached (TLS failed: ",
+        ),
         "not WordPress": ([*woo, "--url", p["url"] + "/_sandbox"], "is not a WooCommerce site"),
         "all-zero keys": (
             ["stores", "add-woocommerce", "--url", site["url"], "--key", ZEROS_CK, "--secret", ZEROS_CS],
@@ -209,7 +213,15 @@ def _refusals(p: dict[str, Any]) -> dict[str, tuple[list[str], str]]:
 
 @pytest.mark.parametrize(
     "case",
-    ["nothing listens", "no such site path", "not WordPress", "all-zero keys", "no such shop", "wrong token"],
+    [
+        "nothing listens",
+        "TLS to a plain-HTTP site",
+        "no such site path",
+        "not WordPress",
+        "all-zero keys",
+        "no such shop",
+        "wrong token",
+    ],
 )
 def test_credentials_the_platform_refuses_exit_2_in_one_line_and_save_nothing(
     app: Flask,
