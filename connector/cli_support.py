@@ -33,9 +33,15 @@ class NoDatabase(ConfigError):
     """The settings point at an SQLite file that does not exist (yet)."""
 
     def __init__(self, path: Path) -> None:
+        here = Path("instance", "crm.sqlite3")
+        hint = (
+            f"; there is one in {here.parent.resolve()}: set CONNECTOR_INSTANCE_PATH to use it"
+            if here.is_file() and here.resolve() != path
+            else "; `crm-connector stores add-shopify` or `stores add-woocommerce` creates one"
+        )
         super().__init__(
-            f"no database at {path} (CONNECTOR_INSTANCE_PATH, else the per-user data folder; or "
-            "DATABASE_URL); `crm-connector stores add-shopify` or `stores add-woocommerce` creates one"
+            f"no database at {path} (CONNECTOR_INSTANCE_PATH, else the per-user data folder; "
+            f"or DATABASE_URL){hint}"
         )
         self.path = path
 

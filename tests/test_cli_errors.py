@@ -166,3 +166,15 @@ def test_a_busy_port_for_the_demo_suggests_another(tmp_path: Path, places: tuple
         f"crm-connector: --port: {port} is in use by another program; choose a free one, e.g. --port 5050\n"
     )
     assert everything_under(cwd, home) == []
+
+
+def test_a_database_left_in_the_old_place_is_pointed_at(places: tuple[Path, Path]) -> None:
+    cwd, home = places
+    (cwd / "instance").mkdir()
+    (cwd / "instance" / "crm.sqlite3").write_bytes(b"")  # as `./instance` held it before
+    listed = run("stores", "list", cwd=cwd, home=home)
+    assert listed.returncode == 0
+    assert listed.stdout.rstrip().endswith(
+        f"; there is one in {cwd / 'instance'}: set CONNECTOR_INSTANCE_PATH to use it"
+    )
+    assert everything_under(home) == []
