@@ -1,13 +1,15 @@
 """The `crm-connector` command: the Procfile roles, migrations and store management.
 
 Every command runs in an app context built by the factory (FlaskGroup does this for
-each command unless told not to); a configuration or input error is printed as one
-line naming what to fix, with exit status 2.
+each command unless told not to); one error path (connector.cli_support) prints any
+failure with a remedy as one line naming what to fix, with exit status 2. `--help` and
+`--version` build nothing and touch no folder.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from typing import Any
@@ -17,25 +19,52 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup
 from sqlalchemy.exc import IntegrityError
 
-from connector import create_app, db, queue, settings_of, stores, vault_of
-from connector.errors import ConnectorError, Reauthorize
+from connector import create_app, db, logs, queue, settings_of, stores, vault_of
+from connector.cli_support import NoDatabase, app_context, on_existing_database, one_line, require_database
+from connector.config import shopify_api_settings
+from connector.errors import BadInput, Reauthorize
 from connector.privacy_command import privacy_group
 from connector.sync_command import sync_command
+
+ROLES = ("serve", "worker", "cron", "run")  # long-running: their log lines are their output
 
 
 def _app() -> Flask:
     return current_app._get_current_object()  # type: ignore[attr-defined]
 
 
+class ConnectorGroup(FlaskGroup):
+    """FlaskGroup's app context per command, without Flask's -e/-A/--debug options and
+    without building the app just to list the commands (so `--help` touches nothing)."""
+
+    def __init__(self, **extra: Any) -> None:
+        super().__init__(**extra)
+        flask_options = ("env_file", "app", "debug")  # ours is named "traceback"
+        self.params = [p for p in self.params if p.name not in flask_options]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return click.Group.get_command(self, ctx, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+
 @click.group(
-    cls=FlaskGroup,
+    cls=ConnectorGroup,
     create_app=lambda: create_app(),
     add_default_commands=False,
     add_version_option=False,
     load_dotenv=False,
+    context_settings={"auto_envvar_prefix": None},
 )
-def cli() -> None:
+@click.version_option(package_name="crm-connector", prog_name="crm-connector")
+@click.option("-v", "--verbose", is_flag=True, help="also show the log's INFO lines (on stderr)")
+@click.option("--debug", "traceback", is_flag=True, help="show the traceback of an error instead of one line")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool, traceback: bool) -> None:
     """crm-connector: keep a CRM store in step with Shopify and WooCommerce stores."""
+    role = ctx.invoked_subcommand in ROLES
+    logs.show_on_terminal(logging.INFO if verbose or role else logging.WARNING)
 
 
 cli.add_command(sync_command)
@@ -120,20 +149,26 @@ def run(port: int, host: str) -> None:
 
 
 @cli.command(with_appcontext=False)  # it builds its own app, on its own instance folder
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=int, help="the connector's web port")
 @click.option("--no-serve", is_flag=True, help="exit after the summary instead of serving")
-@click.option("--seed", default=1, show_default=True, type=int)
-@click.option("--customers", default=400, show_default=True, type=click.IntRange(1))
-@click.option("--orders", default=3000, show_default=True, type=click.IntRange(1))
-@click.option("--products", default=80, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=1, show_default=True, type=int, help="the generated data's random seed")
+@click.option(
+    "--customers", default=400, show_default=True, type=click.IntRange(1), help="generated per store"
+)
+@click.option("--orders", default=3000, show_default=True, type=click.IntRange(1), help="generated per store")
+@click.option("--products", default=80, show_default=True, type=click.IntRange(1), help="generated per store")
 def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, products: int) -> None:
     """Install a sandbox shop and site, backfill them, play live webhooks, then serve."""
-    from connector.config import load_settings
-    from connector.demo import run_demo, serve_until_interrupted
+    from connector.config import instance_folder
+    from connector.demo import port_taken, run_demo, serve_until_interrupted
     from platforms.sandbox.generator import Sizes
 
-    instance = load_settings().instance_path / "demo"
-    session = run_demo(instance, port, Sizes(customers, orders, products), seed, click.echo)
+    if port_taken("127.0.0.1", port):
+        raise BadInput(f"--port: {port} is in use by another program; choose a free one, e.g. --port 5050")
+    instance = instance_folder() / "demo"
+    session = run_demo(
+        instance, port, Sizes(customers, orders, products), seed, click.echo, serving=not no_serve
+    )
     if no_serve:
         session.stop()
         return
@@ -217,10 +252,20 @@ def stores_group() -> None:
     """Connect, list and remove stores."""
 
 
-@stores_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="print a JSON array")
+@stores_group.command("list", with_appcontext=False)
+@click.option("--json", "as_json", is_flag=True, help="print a JSON array (DESIGN §3's shape)")
 def stores_list(as_json: bool) -> None:
     """List connected stores with their record counts and sync state."""
+    try:
+        require_database()
+    except NoDatabase as nothing:  # nothing is created just to say there is nothing
+        click.echo("[]" if as_json else f"no stores: {nothing.reason}")
+        return
+    with app_context():
+        _print_stores(as_json)
+
+
+def _print_stores(as_json: bool) -> None:
     from sqlalchemy import select
 
     app = _app()
@@ -237,13 +282,22 @@ def stores_list(as_json: bool) -> None:
         click.echo(f"{r['id']:>4}  {r['platform']:<12} {r['domain']:<40} {r['status']:<10} {counts}")
         for name, e in r["entities"].items():
             if e["last_error"]:
-                click.echo(f"      {name}: {e['last_error']}")
+                at = e.get("next_attempt_at")
+                retry = f" (next try {at[:19].replace('T', ' ')} UTC)" if at else ""
+                click.echo(f"      {name}: {e['last_error']}{retry}")
 
 
-def _connect(platform: str, domain: str, credentials: dict[str, Any], account: str, webhooks: bool) -> None:
+def _connect(
+    platform: str, domain: str, credentials: dict[str, Any], account: str, webhooks: bool, scopes: str | None
+) -> None:
+    """Save the store (its credentials already checked against the platform); with
+    `webhooks`, register them in the same transaction, so a refusal saves nothing."""
+    from webhooks import subscriptions
+
     app = _app()
     _ready(app)
     with db.session(app) as s, s.begin():
+        new_account = stores.find_account(s, account) is None
         store = stores.connect_store(
             s,
             vault_of(app),
@@ -252,50 +306,62 @@ def _connect(platform: str, domain: str, credentials: dict[str, Any], account: s
             domain=domain,
             credentials=credentials,
         )
-        click.echo(f"store {store.id} connected: {platform} {domain}")
-    if webhooks:
-        _subscriptions(str(store.id), fix=True, as_json=False)
+        store.scopes = scopes or store.scopes
+        health = subscriptions.repair(settings_of(app), vault_of(app), store) if webhooks else None
+        store_id = store.id
+    made = f" (new account {account!r})" if new_account else f" (account {account!r})"
+    click.echo(f"store {store_id} connected: {platform} {domain}{made}")
+    if health is not None:
+        _print_health(health)
     else:
-        click.echo(f"webhooks not registered yet: `crm-connector webhooks repair {store.id}`")
+        click.echo(f"webhooks not registered yet: `crm-connector webhooks repair {store_id}`")
 
 
-@stores_group.command("add-shopify")
+@stores_group.command("add-shopify", with_appcontext=False)  # checked before anything is made
 @click.option("--shop", required=True, help="the shop's <name>.myshopify.com domain")
 @click.option("--token", required=True, help="an Admin API access token for the shop")
-@click.option("--account", default="default", show_default=True, help="merchant account name")
+@click.option("--account", default="default", show_default=True, help="merchant account name (made if new)")
 @click.option("--webhooks", is_flag=True, help="also register the webhook subscriptions now")
 def stores_add_shopify(shop: str, token: str, account: str, webhooks: bool) -> None:
-    """Connect a Shopify shop with an access token (custom-app install)."""
-    from platforms.shopify.install import check_access_token, normalize_shop_domain
+    """Connect a Shopify shop with an access token (custom-app install), once the shop has
+    accepted the token and its scopes."""
+    from platforms.shopify.install import check_access_token, normalize_shop_domain, verify_token
 
-    _connect(
-        "shopify", normalize_shop_domain(shop), {"access_token": check_access_token(token)}, account, webhooks
-    )
+    domain, token = normalize_shop_domain(shop), check_access_token(token)
+    api = shopify_api_settings()
+    granted = verify_token(api.shop_url_template.format(shop=domain), api.version, token, api.scopes)
+    with app_context():
+        _connect("shopify", domain, {"access_token": token}, account, webhooks, granted)
 
 
-@stores_group.command("add-woocommerce")
+@stores_group.command("add-woocommerce", with_appcontext=False)
 @click.option("--url", required=True, help="the site's URL, e.g. https://shop.example.com")
 @click.option("--key", required=True, help="REST API consumer key (ck_…)")
 @click.option("--secret", required=True, help="REST API consumer secret (cs_…)")
-@click.option("--account", default="default", show_default=True, help="merchant account name")
+@click.option("--account", default="default", show_default=True, help="merchant account name (made if new)")
 @click.option("--webhooks", is_flag=True, help="also register the webhook subscriptions now")
 def stores_add_woocommerce(url: str, key: str, secret: str, account: str, webhooks: bool) -> None:
-    """Connect a WooCommerce site with REST API keys pasted by hand."""
-    from platforms.woocommerce.install import check_keys, normalize_store_url
+    """Connect a WooCommerce site with REST API keys pasted by hand, once the site has
+    accepted them."""
+    from platforms.woocommerce.install import check_keys, normalize_store_url, verify_keys
 
-    key, secret = check_keys(key, secret)
+    url, (key, secret) = normalize_store_url(url), check_keys(key, secret)
+    verify_keys(url, key, secret)
     credentials = {"consumer_key": key, "consumer_secret": secret}
-    _connect("woocommerce", normalize_store_url(url), credentials, account, webhooks)
+    with app_context():
+        _connect("woocommerce", url, credentials, account, webhooks, None)
 
 
-@stores_group.command("confirm-url")
+@stores_group.command("confirm-url", with_appcontext=False)
+@on_existing_database
 @click.argument("store_ref")
 def stores_confirm_url(store_ref: str) -> None:
     """Accept that a WooCommerce site moved to the URL its deliveries now come from."""
     _settle_url(store_ref, accept=True)
 
 
-@stores_group.command("reject-url")
+@stores_group.command("reject-url", with_appcontext=False)
+@on_existing_database
 @click.argument("store_ref")
 def stores_reject_url(store_ref: str) -> None:
     """Refuse deliveries from another URL (a staging copy) and drop those held."""
@@ -317,7 +383,8 @@ def _settle_url(store_ref: str, *, accept: bool) -> None:
     click.echo(f"store {store_id}: {count} held deliveries {verb}")
 
 
-@stores_group.command("remove")
+@stores_group.command("remove", with_appcontext=False)
+@on_existing_database
 @click.argument("store_ref")
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
 def stores_remove(store_ref: str, yes: bool) -> None:
@@ -340,8 +407,9 @@ def tokens_group() -> None:
     """API tokens, each scoped to one merchant account."""
 
 
-@tokens_group.command("create")
-@click.option("--account", default="default", show_default=True, help="merchant account name")
+@tokens_group.command("create", with_appcontext=False)
+@on_existing_database
+@click.option("--account", default="default", show_default=True, help="an existing merchant account's name")
 @click.option("--name", default="api", show_default=True, help="what the token is for")
 def tokens_create(account: str, name: str) -> None:
     """Create an API token (printed once; only its hash is kept)."""
@@ -350,7 +418,7 @@ def tokens_create(account: str, name: str) -> None:
     app = _app()
     _ready(app)
     with db.session(app) as s, s.begin():
-        token = create_token(s, stores.account_named(s, account).id, name)
+        token = create_token(s, stores.existing_account(s, account).id, name)
     click.echo(token)
 
 
@@ -362,9 +430,10 @@ def users_group() -> None:
     """Dashboard sign-ins, each seeing one merchant account."""
 
 
-@users_group.command("create")
+@users_group.command("create", with_appcontext=False)
+@on_existing_database
 @click.option("--email", required=True, help="the sign-in e-mail")
-@click.option("--account", default="default", show_default=True, help="merchant account name")
+@click.option("--account", default="default", show_default=True, help="an existing merchant account's name")
 @click.option("--password", help="at least 10 characters (default: one is generated and printed once)")
 def users_create(email: str, account: str, password: str | None) -> None:
     """Create a dashboard sign-in for the account."""
@@ -377,14 +446,17 @@ def users_create(email: str, account: str, password: str | None) -> None:
     chosen = password or random.token_urlsafe(12)
     try:
         with db.session(app) as s, s.begin():
-            create_user(s.connection(), stores.account_named(s, account).id, email, chosen)
-    except ConnectorError as exc:
-        raise click.UsageError(exc.reason) from None
+            create_user(s.connection(), stores.existing_account(s, account).id, email, chosen)
     except IntegrityError:
-        raise click.UsageError(f"--email: {email} already has a sign-in") from None
-    click.echo(
-        f"{email} can sign in at {settings_of(app).app_url}/login" + ("" if password else f" with {chosen}")
+        raise BadInput(f"--email: {email} already has a sign-in") from None
+    settings = settings_of(app)
+    where = (
+        f"at {settings.app_url}/login"
+        if settings.app_url_given
+        else "at /login of the connector's web address (APP_URL is not set; `crm-connector run` "
+        "serves http://127.0.0.1:5000 unless given --port)"
     )
+    click.echo(f"{email} can sign in {where}" + ("" if password else f" with {chosen}"))
 
 
 @users_group.command("set-password")
@@ -421,7 +493,8 @@ def secrets_group() -> None:
     """Encryption of platform tokens and webhook secrets at rest."""
 
 
-@secrets_group.command("rotate")
+@secrets_group.command("rotate", with_appcontext=False)
+@on_existing_database
 def secrets_rotate() -> None:
     """Re-encrypt every stored secret under the first CONNECTOR_ENCRYPTION_KEY."""
     app = _app()
@@ -456,43 +529,57 @@ def _subscriptions(store_ref: str, fix: bool, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(health.as_dict()))
         return
-    state = "healthy" if health.ok else "needs repair (`crm-connector webhooks repair`)"
-    click.echo(f"store {health.store_id}: {len(health.healthy)} subscriptions healthy, {state}")
+    _print_health(health)
+
+
+def _print_health(health: Any) -> None:
+    state = "all needed are there" if health.ok else "needs repair (`crm-connector webhooks repair`)"
+    click.echo(f"store {health.store_id}: {len(health.healthy)} webhook subscriptions healthy; {state}")
     for label, topics in (("missing", health.missing), ("disabled", health.disabled)):
         if topics:
             click.echo(f"  {label}: {', '.join(topics)}")
 
 
-@webhooks_group.command("check")
+@webhooks_group.command("check", with_appcontext=False)
+@on_existing_database
 @click.argument("store_ref")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print the health as a JSON object")
 def webhooks_check(store_ref: str, as_json: bool) -> None:
     """Compare the platform's subscriptions with the ones the connector needs."""
     _subscriptions(store_ref, fix=False, as_json=as_json)
 
 
-@webhooks_group.command("repair")
+@webhooks_group.command("repair", with_appcontext=False)
+@on_existing_database
 @click.argument("store_ref")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print the health afterwards as a JSON object")
 def webhooks_repair(store_ref: str, as_json: bool) -> None:
     """Create missing subscriptions and replace disabled ones."""
     _subscriptions(store_ref, fix=True, as_json=as_json)
 
 
-def main() -> None:
+def main(args: list[str] | None = None) -> None:
+    """The console script: run the command; a failure is one line on stderr (exit 2 when
+    it names what to fix, 1 otherwise); `--debug` shows the traceback instead."""
+    traceback = False
     try:
-        cli.main(prog_name="crm-connector", standalone_mode=False)
-    except ConnectorError as exc:
-        click.echo(f"crm-connector: {exc}", err=True)
-        sys.exit(2)
+        with cli.make_context("crm-connector", list(sys.argv[1:] if args is None else args)) as ctx:
+            traceback = bool(ctx.params.get("traceback"))
+            cli.invoke(ctx)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if traceback:
+            raise
+        message, status = one_line(exc)
+        click.echo(f"crm-connector: {message}", err=True)
+        sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 This is the one module that looks at the environment. A missing or malformed setting
 raises ConfigError with one line naming it; the embedded default needs no settings and
-keeps its generated secrets in the instance folder.
+keeps its database and generated secrets in the instance folder, which is found
+(CONNECTOR_INSTANCE_PATH, else the per-user data directory), never assumed to be `./instance`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+import platformdirs
 from cryptography.fernet import Fernet
 
 from connector.errors import ConfigError
 
 DEFAULT_SHOPIFY_SCOPES = "read_customers,read_orders,read_products"
 DEFAULT_SHOPIFY_API_VERSION = "2026-07"
+API_VERSION, API_VERSION_WORDS = r"\d{4}-(01|04|07|10)|unstable", "a quarterly version such as 2026-07"
+SCOPES, SCOPES_WORDS = r"[a-z_]+(,[a-z_]+)*", "comma-separated scope names"
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class Settings:
     secret_key: str
     encryption_keys: tuple[str, ...]  # first encrypts; all decrypt (rotation)
     app_url: str
+    app_url_given: bool = False  # APP_URL was set (else app_url is the local default, a guess)
     shopify_api_key: str | None = None
     shopify_api_secret: str | None = None
     shopify_previous_secret: str | None = None
@@ -72,10 +77,14 @@ class Settings:
         return bool(self.shopify_api_key and self.shopify_api_secret)
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate every setting; raise ConfigError naming the first bad one."""
+def load_settings(environ: Mapping[str, str] | None = None, *, write_secrets: bool = True) -> Settings:
+    """Read and validate every setting; raise ConfigError naming the first bad one. The
+    embedded default's secrets are generated into the instance folder the first time,
+    unless `write_secrets` is off (only checking: nothing is written, the secrets made
+    up for the check are thrown away)."""
     env = dict(os.environ if environ is None else environ)
-    instance = Path(env.get("CONNECTOR_INSTANCE_PATH") or "instance").resolve()
+    instance = instance_folder(env)
+
     database_url = _database_url(env, instance)
     embedded_db = database_url.startswith("sqlite")
     shopify_key, shopify_secret = env.get("SHOPIFY_API_KEY") or None, env.get("SHOPIFY_API_SECRET") or None
@@ -86,26 +95,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         instance_path=instance,
         database_url=database_url,
         redis_url=_redis_url(env),
-        secret_key=_secret(env, "SECRET_KEY", instance, embedded_db, _new_secret_key, _check_secret_key),
-        encryption_keys=_encryption_keys(env, instance, embedded_db),
+        secret_key=_secret(
+            env, "SECRET_KEY", instance, embedded_db, _new_secret_key, _check_secret_key, write_secrets
+        ),
+        encryption_keys=_encryption_keys(env, instance, embedded_db, write_secrets),
         app_url=_http_url(env, "APP_URL", "http://127.0.0.1:5000"),
+        app_url_given=bool(env.get("APP_URL")),
         shopify_api_key=shopify_key,
         shopify_api_secret=shopify_secret,
         shopify_previous_secret=env.get("SHOPIFY_API_SECRET_PREVIOUS") or None,
         shopify_api_version=_matching(
-            env,
-            "SHOPIFY_API_VERSION",
-            DEFAULT_SHOPIFY_API_VERSION,
-            r"\d{4}-(01|04|07|10)|unstable",
-            "a quarterly version such as 2026-07",
+            env, "SHOPIFY_API_VERSION", DEFAULT_SHOPIFY_API_VERSION, API_VERSION, API_VERSION_WORDS
         ),
-        shopify_scopes=_matching(
-            env,
-            "SHOPIFY_SCOPES",
-            DEFAULT_SHOPIFY_SCOPES,
-            r"[a-z_]+(,[a-z_]+)*",
-            "comma-separated scope names",
-        ),
+        shopify_scopes=_matching(env, "SHOPIFY_SCOPES", DEFAULT_SHOPIFY_SCOPES, SCOPES, SCOPES_WORDS),
         shopify_shop_url_template=_shop_url_template(env),
         resync_interval_s=_int(env, "CONNECTOR_RESYNC_INTERVAL", 900, 30),
         lookback_s=_int(env, "CONNECTOR_LOOKBACK", 3600, 0),
@@ -140,6 +142,53 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
 
 
+@dataclass(frozen=True)
+class ShopifyApi:
+    shop_url_template: str
+    version: str
+    scopes: str
+
+
+def shopify_api_settings(environ: Mapping[str, str] | None = None) -> ShopifyApi:
+    """How to reach a shop's Admin API, read without making the instance folder (the
+    credential check before a store is saved must write nothing)."""
+    env = dict(os.environ if environ is None else environ)
+    return ShopifyApi(
+        _shop_url_template(env),
+        _matching(env, "SHOPIFY_API_VERSION", DEFAULT_SHOPIFY_API_VERSION, API_VERSION, API_VERSION_WORDS),
+        _matching(env, "SHOPIFY_SCOPES", DEFAULT_SHOPIFY_SCOPES, SCOPES, SCOPES_WORDS),
+    )
+
+
+def instance_folder(environ: Mapping[str, str] | None = None) -> Path:
+    """CONNECTOR_INSTANCE_PATH; else the per-user data directory (platformdirs, e.g.
+    ~/.local/share/crm-connector); else `./instance`, only if it exists. Nothing is created."""
+    env = os.environ if environ is None else environ
+    if env.get("CONNECTOR_INSTANCE_PATH"):
+        return Path(env["CONNECTOR_INSTANCE_PATH"]).expanduser().resolve()
+    per_user = Path(platformdirs.user_data_dir("crm-connector", appauthor=False))
+    if per_user.is_absolute() and not str(per_user).startswith("~"):
+        return per_user.resolve()
+    if Path("instance").is_dir():
+        return Path("instance").resolve()
+    raise ConfigError("CONNECTOR_INSTANCE_PATH: no per-user data directory here; set it to a folder to use")
+
+
+def database_url(environ: Mapping[str, str] | None = None) -> str:
+    """The database the settings point at, found without creating anything."""
+    env = dict(os.environ if environ is None else environ)
+    return _database_url(env, instance_folder(env))
+
+
+def embedded_database_file(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The SQLite file the settings point at (None for a server database), found without
+    creating anything: commands that only read use it to say where they looked."""
+    url = database_url(environ)
+    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+        return None
+    return Path(url.removeprefix("sqlite:///")).resolve()
+
+
 def _database_url(env: dict[str, str], instance: Path) -> str:
     url = env.get("DATABASE_URL")
     if not url:
@@ -167,6 +216,7 @@ def _secret(
     embedded: bool,
     generate: Callable[[], str],
     check: Callable[[str], None],
+    write: bool = True,
 ) -> str:
     value = env.get(name)
     if value:
@@ -179,6 +229,8 @@ def _secret(
         value = path.read_text().strip()
         check(value)
         return value
+    if not write:
+        return generate()
     instance.mkdir(parents=True, exist_ok=True)
     value = generate()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -207,7 +259,7 @@ def _check_fernet_keys(value: str) -> None:
             ) from None
 
 
-def _encryption_keys(env: dict[str, str], instance: Path, embedded: bool) -> tuple[str, ...]:
+def _encryption_keys(env: dict[str, str], instance: Path, embedded: bool, write: bool) -> tuple[str, ...]:
     raw = _secret(
         env,
         "CONNECTOR_ENCRYPTION_KEY",
@@ -215,6 +267,7 @@ def _encryption_keys(env: dict[str, str], instance: Path, embedded: bool) -> tup
         embedded,
         lambda: Fernet.generate_key().decode(),
         _check_fernet_keys,
+        write,
     )
     return tuple(k.strip() for k in raw.split(",") if k.strip())
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -255,11 +256,29 @@ def signed_in(demo: Demo) -> requests.Session:
     return browser
 
 
-def dashboard_login(demo: Demo) -> str:
-    return f"dashboard: {demo.url}/ (sign in as {DEMO_LOGIN} with {demo.password})"
+def dashboard_login(demo: Demo, serving: bool = True) -> str:
+    """The demo's dashboard sign-in, printed once; when the demo does not go on serving,
+    how to serve what it left behind."""
+    if serving:
+        return f"dashboard: {demo.url}/ (sign in as {DEMO_LOGIN} with {demo.password})"
+    instance = settings_of(demo.app).instance_path
+    return (
+        f"dashboard: nothing is serving (--no-serve); `CONNECTOR_INSTANCE_PATH={instance} crm-connector "
+        f"serve --port {demo.url.rsplit(':', 1)[-1]}` serves it, then sign in as {DEMO_LOGIN} with {demo.password}"
+    )
 
 
-def run_demo(instance: Path, port: int, sizes: Sizes, seed: int, echo: Any) -> Demo:
+def port_taken(host: str, port: int) -> bool:
+    """Another program listens on the port (the demo says so before it starts anything)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def run_demo(instance: Path, port: int, sizes: Sizes, seed: int, echo: Any, serving: bool = True) -> Demo:
     started = time.monotonic()
     demo = start(instance, port, sizes, seed)
     echo(f"sandbox at {demo.sandbox.url}; connector at {demo.url}")
@@ -279,7 +298,7 @@ def run_demo(instance: Path, port: int, sizes: Sizes, seed: int, echo: Any) -> D
     echo("a shopper's erasure request (customers/redact) was received and honoured")
     for line in summary(demo, started):
         echo(line)
-    echo(dashboard_login(demo))
+    echo(dashboard_login(demo, serving))
     echo(f"log: {log_path(settings_of(demo.app).instance_path)}")
     if failed:
         raise SystemExit(1)

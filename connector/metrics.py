@@ -34,7 +34,8 @@ def metrics() -> Response:
     registry.register(StateCollector(get_engine()))
     registry.register(QueueCollector())
     registry.register(WebhookCounters())
-    return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4; charset=utf-8")
+    # content_type, not mimetype: Flask would append a second "; charset=utf-8" to a mimetype
+    return Response(generate_latest(registry), content_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 class StateCollector(Collector):

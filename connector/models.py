@@ -423,6 +423,8 @@ class SyncState(Base):
     started_at: Mapped[datetime | None]
     last_synced_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    retry_at: Mapped[datetime | None]  # the store could not be reached: the scheduler tries again then
+    retries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # such tries in a row
     lease_owner: Mapped[str | None] = mapped_column(String(64))  # the one job allowed to write this run
     lease_until: Mapped[datetime | None]  # renewed with every page; a killed job's lease lapses
     job_id: Mapped[str | None] = mapped_column(String(120))  # the queued or running step

@@ -43,12 +43,31 @@ ENTITIES: dict[str, type[PlatformRecord]] = {
 
 
 def account_named(session: Session, name: str) -> Account:
-    account = session.scalar(select(Account).where(Account.name == name).order_by(Account.id).limit(1))
+    """The merchant account of that name, created if there is none (connecting a store)."""
+    account = find_account(session, name)
     if account is None:
         account = Account(name=name)
         session.add(account)
         session.flush()
+        log.info("account created", extra={"account_id": account.id})
     return account
+
+
+def existing_account(session: Session, name: str) -> Account:
+    """The merchant account of that name; a name that is not there (a typo) is refused,
+    listing the ones there are, so nothing is made for an account nobody has."""
+    account = find_account(session, name)
+    if account is None:
+        names = sorted(set(session.scalars(select(Account.name))))
+        there = (
+            ", ".join(names) if names else "none yet (`stores add-shopify` or `add-woocommerce` makes one)"
+        )
+        raise BadInput(f"--account: no account named {name!r}; the accounts are: {there}")
+    return account
+
+
+def find_account(session: Session, name: str) -> Account | None:
+    return session.scalar(select(Account).where(Account.name == name).order_by(Account.id).limit(1))
 
 
 def connect_store(
@@ -216,6 +235,7 @@ def _entity(count: int, state: SyncState | None) -> dict[str, Any]:
             "state": "never",
             "last_synced_at": None,
             "last_error": None,
+            "next_attempt_at": None,
             "progress": None,
         }
     eta = Progress(state.done, state.total_estimate, state.rate_per_s).eta_s
@@ -224,6 +244,7 @@ def _entity(count: int, state: SyncState | None) -> dict[str, Any]:
         "state": state.state,
         "last_synced_at": _iso(state.last_synced_at),
         "last_error": state.last_error,
+        "next_attempt_at": _iso(state.retry_at),  # the scheduler's next try after a failed reach
         "progress": {
             "phase": state.phase,
             "done": state.done,

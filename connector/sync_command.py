@@ -1,8 +1,10 @@
 """`crm-connector sync STORE`: sync a store now, in this process, with a progress bar.
 
 It runs the same steps the workers run (same lease, checkpoints and dead letters), so it
-never races a worker on the same entity: if one holds the lease, it waits its turn. It
-returns when every asked-for entity is done, or exits 1 naming the one that failed.
+never races a worker on the same entity: if one holds the lease, it waits its turn. A
+store that cannot be reached is said so on the progress line at once, with the reason;
+the command keeps trying for `--wait` seconds, then exits 1 naming the entity, the
+reason and when the scheduler tries again (the background retries carry on).
 """
 
 from __future__ import annotations
@@ -10,38 +12,44 @@ from __future__ import annotations
 import secrets
 import sys
 import time
+from collections.abc import Callable
 
 import click
 from flask import Flask, current_app
-from flask.cli import with_appcontext
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from sqlalchemy import select
 
-from connector import db, queue, settings_of, stores
-from connector.errors import ConnectorError
+from connector import db, logs, queue, settings_of, stores
+from connector.cli_support import on_existing_database
+from connector.models import SyncState
 from platforms import SYNCED
 from sync.engine import OnProgress, StepResult, entities_of_store, run_step
 
 BUSY_WAIT_S = 1.0
-MAX_RETRIES = 8
+DEFAULT_WAIT_S = 60
 
 
 @click.command("sync")
 @click.argument("store_ref")
 @click.option("--entity", type=click.Choice(SYNCED["shopify"]), help="only this entity (default: all)")
 @click.option("--full", is_flag=True, help="re-read everything, not just what changed")
-@with_appcontext
-def sync_command(store_ref: str, entity: str | None, full: bool) -> None:
+@click.option(
+    "--wait",
+    default=DEFAULT_WAIT_S,
+    show_default=True,
+    type=click.IntRange(0),
+    help="seconds to keep retrying a store that cannot be reached before giving up",
+)
+@on_existing_database
+def sync_command(store_ref: str, entity: str | None, full: bool, wait: int) -> None:
     """Sync STORE (its id or domain) now and return when it is done."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     db.ensure_schema(db.get_engine(app), auto_upgrade=settings_of(app).embedded_database)
-    try:
-        with db.session(app) as s:
-            store = stores.find_store(s, store_ref)
-            store_id, label = store.id, f"{store.platform} {store.domain}"
-    except ConnectorError as exc:
-        raise click.UsageError(exc.reason) from None
+    with db.session(app) as s:
+        store = stores.find_store(s, store_ref)
+        store_id, label = store.id, f"{store.platform} {store.domain}"
     entities = [entity] if entity else list(entities_of_store(app, store_id))
-    failed = sync_with_progress(app, [(store_id, label)], entities, full)
+    failed = sync_with_progress(app, [(store_id, label)], entities, full, wait_s=wait)
     for line in failed:
         click.echo(f"crm-connector: sync of {line}", err=True)
     if failed:
@@ -50,40 +58,68 @@ def sync_command(store_ref: str, entity: str | None, full: bool) -> None:
 
 
 def sync_with_progress(
-    app: Flask, targets: list[tuple[int, str]], entities: list[str] | None = None, full: bool = False
+    app: Flask,
+    targets: list[tuple[int, str]],
+    entities: list[str] | None = None,
+    full: bool = False,
+    wait_s: float = DEFAULT_WAIT_S,
 ) -> list[str]:
     """Sync each store's entities (all its platform has, unless named) in this process, one
-    progress bar each; what failed, in words."""
+    progress bar each; what failed, in words. A store that stays out of reach for `wait_s`
+    seconds is given up (its other entities are not tried)."""
     owner = f"cli-{secrets.token_hex(6)}"
     queue.tune_gc_for_batches()  # this process does a worker's job, so collect as a worker does
     failed = []
+    console = logs.terminal()  # the log lines' console, so they print above the bars
     with Progress(
         TextColumn("{task.description:<34}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]:>10}"),
         TimeRemainingColumn(),
-        transient=not sys.stdout.isatty(),
+        TextColumn("{task.fields[note]}"),
+        console=console,
+        disable=not console.is_terminal,  # bars only on a terminal; scripts get the result lines
     ) as bars:
         for store_id, label in targets:
+            unreachable: str | None = None
             for name in entities or entities_of_store(app, store_id):
-                task = bars.add_task(f"{label[:24]} {name}", total=None, rate="")
+                if unreachable is not None:
+                    failed.append(f"{label} {name}: not tried, {unreachable}")
+                    continue
+                task = bars.add_task(f"{label[:24]} {name}", total=None, rate="", note="")
                 started = time.monotonic()
 
                 def show(done: int, total: int | None, task: TaskID = task, started: float = started) -> None:
                     rate = done / max(time.monotonic() - started, 1e-6)
-                    bars.update(task, completed=done, total=total, rate=f"{rate:,.0f}/s")
+                    bars.update(task, completed=done, total=total, rate=f"{rate:,.0f}/s", note="")
 
-                result = _until_done(app, store_id, name, owner, full, show)
-                finished = bars.tasks[task].completed or 1
-                bars.update(task, total=finished, completed=finished)
-                if result.outcome != "done":
+                def note(text: str, task: TaskID = task) -> None:
+                    bars.update(task, note=text)
+
+                result = _until_done(app, store_id, name, owner, full, show, note, time.monotonic() + wait_s)
+                if result.outcome == "done":
+                    finished = bars.tasks[task].completed or 1
+                    bars.update(task, total=finished, completed=finished)
+                else:
+                    note(f"stopped: {result.error or result.outcome}")
+                if result.outcome == "retry":
+                    unreachable = f"the store could not be reached in {wait_s:g} s (--wait)"
+                    failed.append(f"{label} {name}: {result.error}; {_gave_up(app, store_id, name, wait_s)}")
+                elif result.outcome != "done":
                     failed.append(f"{label} {name}: {result.error or result.outcome}")
     return failed
 
 
 def _until_done(
-    app: Flask, store_id: int, entity: str, owner: str, full: bool, show: OnProgress
+    app: Flask,
+    store_id: int,
+    entity: str,
+    owner: str,
+    full: bool,
+    show: OnProgress,
+    note: Callable[[str], None],
+    deadline: float,
 ) -> StepResult:
     retries = 0
     while True:
@@ -91,9 +127,21 @@ def _until_done(
         if result.outcome == "busy":  # a worker is on it: wait for the lease
             time.sleep(BUSY_WAIT_S)
             continue
-        if result.outcome == "retry" and retries < MAX_RETRIES:  # the platform asked us to wait
+        left = deadline - time.monotonic()
+        if result.outcome == "retry" and left > 0:  # unreachable, or the platform asked us to wait
+            pause = min(BUSY_WAIT_S * 2**retries, 30.0, left)
+            note(f"{result.error}; trying again in {pause:.0f} s")
             retries += 1
-            time.sleep(min(BUSY_WAIT_S * 2**retries, 60))
+            time.sleep(pause)
             full = False  # the run resumes where it stopped
             continue
         return result
+
+
+def _gave_up(app: Flask, store_id: int, entity: str, wait_s: float) -> str:
+    with db.get_engine(app).connect() as conn:
+        at = conn.execute(
+            select(SyncState.retry_at).where(SyncState.store_id == store_id, SyncState.entity == entity)
+        ).scalar_one_or_none()
+    then = f" from {at:%H:%M:%S} UTC" if at else ""
+    return f"gave up after {wait_s:g} s (--wait); the scheduled sync tries again{then} (worker and cron)"

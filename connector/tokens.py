@@ -19,6 +19,7 @@ from connector import db, logs, settings_of, vault_of
 from connector.errors import Reauthorize, RetryLater
 from connector.models import Store
 from connector.stores import needs_reauthorisation
+from platforms.reach import why_unreachable
 
 log = logs.get(__name__)
 REFRESH_AHEAD_S = 15 * 60
@@ -38,7 +39,7 @@ def request_grant(app: Flask, shop: str, form: dict[str, str]) -> dict[str, Any]
     try:
         answer = requests.post(url, data=body, timeout=15)
     except requests.RequestException as exc:
-        raise RetryLater("the shop could not be reached", detail=str(exc)) from None
+        raise RetryLater(f"the shop could not be reached: {why_unreachable(exc)}", detail=str(exc)) from None
     if answer.status_code in (400, 401, 403):
         raise Reauthorize("the shop refused the token request; the merchant must reconnect the app")
     if answer.status_code != 200:

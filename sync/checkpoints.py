@@ -31,6 +31,9 @@ class Window:
     cursor: str | None  # where a resumed run picks up
 
 
+RETRY_FIRST = timedelta(seconds=30)  # the scheduler's first wait for a store it could not reach
+
+
 def begin(
     conn: Connection, store_id: int, entity: str, now: datetime, lookback: timedelta, full: bool = False
 ) -> Window:
@@ -181,8 +184,33 @@ def finish(conn: Connection, store_id: int, entity: str, now: datetime) -> None:
     conn.execute(
         update(SyncState)
         .where(SyncState.store_id == store_id, SyncState.entity == entity)
-        .values(state="done", high_water=SyncState.signpost, cursor=None, last_synced_at=now, updated_at=now)
+        .values(
+            state="done",
+            high_water=SyncState.signpost,
+            cursor=None,
+            last_synced_at=now,
+            updated_at=now,
+            last_error=None,
+            retry_at=None,
+            retries=0,
+        )
     )
+
+
+def back_off(conn: Connection, store_id: int, entity: str, now: datetime, longest: timedelta) -> datetime:
+    """The store could not be reached: the scheduler tries again after a wait that doubles
+    with each such try in a row (30 s, 1 min, 2 min, …, at most `longest`); when that is."""
+    retries = conn.execute(
+        select(SyncState.retries).where(SyncState.store_id == store_id, SyncState.entity == entity)
+    ).scalar_one_or_none()
+    wait = min(RETRY_FIRST * 2 ** min(retries or 0, 16), longest)
+    at = now + wait
+    conn.execute(
+        update(SyncState)
+        .where(SyncState.store_id == store_id, SyncState.entity == entity)
+        .values(retry_at=at, retries=SyncState.retries + 1)
+    )
+    return at
 
 
 def fail(

@@ -205,6 +205,9 @@ class _Step:
         with self.engine.begin() as conn:
             if error is not None:
                 checkpoints.fail(conn, self.store.id, self.entity, error, utcnow(), state=state)
+            if outcome == "retry":  # the scheduler backs off before it tries again
+                longest = timedelta(seconds=settings_of(self.app).resync_interval_s)
+                checkpoints.back_off(conn, self.store.id, self.entity, utcnow(), longest)
             if release:
                 checkpoints.release(conn, self.store.id, self.entity, self.owner)
             conn.execute(

@@ -110,6 +110,8 @@ def schedule_syncs() -> dict[str, int]:
 
 
 def _due(state: Any, now: Any, interval: timedelta) -> bool:
+    if state is not None and state.retry_at is not None and now < state.retry_at:
+        return False  # the store could not be reached: wait as long as the back-off says
     if state is None or state.state == checkpoints.RUNNING:
         return True  # never synced, or a run to carry on (request_sync skips live ones)
     return state.last_synced_at is None or now - state.last_synced_at >= interval

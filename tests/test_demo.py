@@ -45,6 +45,11 @@ def test_the_demo_installs_backfills_plays_webhooks_and_exits(tmp_path: Path) ->
     assert "2 confirm" in sent and " product" in sent, sent
     assert "1 customer_redact" in done.stdout and "top channels" in done.stdout
     assert "sign in as demo@crm-connector.local with " in done.stdout
+    # nothing serves after --no-serve, so the sign-in says how to serve (issue 14, item 8)
+    assert (
+        f"dashboard: nothing is serving (--no-serve); `CONNECTOR_INSTANCE_PATH={tmp_path / 'demo'} "
+        in done.stdout
+    )
     # the terminal tells the story; the log lines went to the instance's demo.log
     log = tmp_path / "demo" / "demo.log"
     assert f"log: {log}" in done.stdout

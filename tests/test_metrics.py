@@ -88,3 +88,8 @@ def test_metrics_count_webhook_answers_step_durations_and_messages(app: Flask, e
         metrics[("crm_webhook_requests_total", (("outcome", "unknown_store"), ("platform", "woocommerce")))]
         == 2
     )
+
+
+def test_metrics_name_their_charset_once(app: Flask) -> None:  # issue 14, item 8
+    answer = app.test_client().get("/metrics")
+    assert answer.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"

@@ -374,6 +374,10 @@ def _root(ctx: Context) -> dict[str, Any]:
         "order": one("orders", "Order"),
         "product": one("products", "Product"),
         "currentBulkOperation": lambda _i, type="QUERY": shop.bulk,
+        "currentAppInstallation": {  # the scopes granted to the token that asks
+            "id": shapes.gid("AppInstallation", events.shop_id(shop)),
+            "accessScopes": [{"handle": scope, "description": None} for scope in sorted(ctx.scopes)],
+        },
         "webhookSubscriptions": lambda _i, first=None, after=None, topics=None: gql.list_connection(
             [
                 _subscription_node(sub)

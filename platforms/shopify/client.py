@@ -15,8 +15,9 @@ import orjson
 import requests
 
 from connector.config import Settings
-from connector.errors import RetryLater, error_for_status
+from connector.errors import FailPermanently, RetryLater, error_for_status
 from platforms.base import error_for_response, with_retries
+from platforms.reach import why_unreachable
 
 MAX_ATTEMPTS = 6
 
@@ -53,7 +54,13 @@ class ShopifyClient:
                 self.endpoint, json={"query": query, "variables": variables or {}}, timeout=self.timeout
             )
         except requests.RequestException as exc:
-            raise RetryLater("the shop could not be reached", detail=str(exc)) from None
+            raise RetryLater(
+                f"the shop could not be reached: {why_unreachable(exc)}", detail=str(exc)
+            ) from None
+        if response.status_code == 404:  # the endpoint itself: no shop at this address
+            raise FailPermanently(
+                "the shop answered 404: there is no shop at this address (renamed or closed?)"
+            )
         if response.status_code != 200:
             raise error_for_response(response)
         body: dict[str, Any] = orjson.loads(response.content)

@@ -64,3 +64,62 @@ def granted_scopes_cover(granted: str, requested: str) -> bool:
     have = {s.strip() for s in granted.split(",") if s.strip()}
     have |= {"read_" + s[len("write_") :] for s in have if s.startswith("write_")}
     return {s.strip() for s in requested.split(",") if s.strip()} <= have
+
+
+# --- checking a pasted token against the shop ------------------------------------------------------
+
+WHO_AM_I = "{ shop { myshopifyDomain } currentAppInstallation { accessScopes { handle } } }"
+
+
+def verify_token(shop_url: str, api_version: str, token: str, needed: str, timeout: float = 10.0) -> str:
+    """Ask the shop who it is and which scopes the token has; the granted scopes, or BadInput
+    saying which check failed (reachable, a Shopify shop, the token accepted, the scopes) and
+    what to do."""
+    import requests
+
+    from platforms.reach import why_unreachable
+
+    endpoint = f"{shop_url.rstrip('/')}/admin/api/{api_version}/graphql.json"
+    try:
+        answer = requests.post(
+            endpoint,
+            json={"query": WHO_AM_I},
+            headers={"X-Shopify-Access-Token": token},
+            timeout=timeout,
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        raise BadInput(f"{shop_url} cannot be reached ({why_unreachable(exc)}): check --shop") from None
+    if answer.status_code == 404:
+        raise BadInput(f"{shop_url} has no Shopify shop (HTTP 404): check --shop (<name>.myshopify.com)")
+    if answer.status_code in (401, 403):
+        raise BadInput(
+            f"{shop_url} refused the access token (HTTP {answer.status_code}): copy the Admin API "
+            "access token (shpat_…) from the custom app's API credentials"
+        )
+    if answer.status_code == 402:
+        raise BadInput(f"{shop_url} is frozen or unpaid (HTTP 402): the merchant must reactivate it")
+    granted = _granted(answer)
+    if granted is None:
+        raise BadInput(
+            f"{shop_url} did not answer as Shopify's Admin API (HTTP {answer.status_code}): check --shop"
+        )
+    if not granted_scopes_cover(granted, needed):
+        have = {s.strip() for s in granted.split(",")}
+        missing = sorted(
+            s for s in needed.split(",") if not granted_scopes_cover(granted, s) and s not in have
+        )
+        raise BadInput(
+            f"the token lacks the scopes {', '.join(missing)}: grant them in the custom app's Admin API "
+            "scopes, reinstall it and use the new token"
+        )
+    return granted
+
+
+def _granted(answer: object) -> str | None:
+    try:
+        body = answer.json()  # type: ignore[attr-defined]
+        scopes = body["data"]["currentAppInstallation"]["accessScopes"]
+        return ",".join(str(s["handle"]) for s in scopes)
+    except (ValueError, KeyError, TypeError):
+        return None

@@ -19,6 +19,7 @@ from woocommerce.oauth import OAuth
 
 from connector.errors import FailPermanently, RetryLater, SkipRecord
 from platforms.base import error_for_response, with_retries
+from platforms.reach import why_unreachable
 
 MAX_ATTEMPTS = 5
 
@@ -70,7 +71,15 @@ class WooClient:
             with self.slots:
                 response: requests.Response = getattr(self.api, method)(endpoint, **kwargs)
         except requests.RequestException as exc:
-            raise RetryLater("the store could not be reached", detail=str(exc)) from None
+            raise RetryLater(
+                f"the store could not be reached: {why_unreachable(exc)}", detail=str(exc)
+            ) from None
+        if response.status_code == 404 and "/" not in endpoint.strip("/"):  # a list, not a record
+            raise FailPermanently(
+                f"the site answered 404 for {endpoint}: WooCommerce's REST API is not at this URL "
+                "(moved, or the plugin is off); reconnect the store with its right URL",
+                detail=response.text[:500],
+            )
         if response.status_code >= 300:
             raise error_for_response(response)
         return response

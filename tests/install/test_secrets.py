@@ -22,13 +22,21 @@ pytestmark = pytest.mark.slow
 
 
 def test_rotation_moves_every_secret_onto_the_new_key(app_env: dict[str, str], redis_conn: object) -> None:
-    runner = CliRunner(env=app_env)
-    assert (
-        runner.invoke(
-            cli, ["stores", "add-shopify", "--shop", "a.myshopify.com", "--token", "shpat_" + "1" * 32]
-        ).exit_code
-        == 0
-    )
+    from platforms.sandbox.generator import Sizes
+    from platforms.sandbox.server import SandboxServer
+    from platforms.sandbox.world import World
+
+    world = World(seed=3, sizes=Sizes(3, 3, 2))
+    sandbox = SandboxServer(world).start()
+    shop = world.manifest()["shopify"]["shops"][0]
+    template = {"SHOPIFY_SHOP_URL_TEMPLATE": world.manifest()["shopify"]["shop_url_template"]}
+    try:
+        added = CliRunner(env={**app_env, **template}).invoke(
+            cli, ["stores", "add-shopify", "--shop", shop["domain"], "--token", shop["access_token"]]
+        )
+    finally:
+        sandbox.stop()
+    assert added.exit_code == 0, added.output
     old, new = app_env["CONNECTOR_ENCRYPTION_KEY"], Fernet.generate_key().decode()
     both = {**app_env, "CONNECTOR_ENCRYPTION_KEY": f"{new},{old}"}
     result = CliRunner(env=both).invoke(cli, ["secrets", "rotate"])
@@ -37,7 +45,9 @@ def test_rotation_moves_every_secret_onto_the_new_key(app_env: dict[str, str], r
     with session(only_new) as s:
         store = s.scalar(select(Store))
         assert store is not None
-        assert only_new.extensions["crm.vault"].open(store.credentials)["access_token"] == "shpat_" + "1" * 32
+        assert (
+            only_new.extensions["crm.vault"].open(store.credentials)["access_token"] == shop["access_token"]
+        )
 
 
 def test_no_token_or_webhook_secret_in_the_database_file_or_the_logs(

@@ -194,7 +194,10 @@ def test_connecting_from_the_command_line_can_register_webhooks(
             ],
         )
         assert result.exit_code == 0, result.output
-        assert "subscriptions healthy, healthy" in result.output
+        assert "(account 'test')" in result.output  # the rig made it; this command did not
+        assert f"{len(subscriptions.WOO_TOPICS)} webhook subscriptions healthy; all needed are there" in (
+            result.output
+        )  # once, not "healthy, healthy" (issue 14, item 8)
         hooks = rig.sandbox.world.woo["site-1"].webhooks.values()
         assert {h.topic for h in hooks} == set(subscriptions.WOO_TOPICS)
         assert all(h.delivery_url.startswith(rig.url) for h in hooks)

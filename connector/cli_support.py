@@ -1,0 +1,115 @@
+"""What every command shares: the one error path and the database found, not assumed.
+
+An error that has a remedy (a setting, a missing extra, a database or Redis that cannot
+be used, bad input) becomes one line naming what to fix, with exit status 2; only
+`--debug` shows a traceback. A command that works on what is already there runs only
+when the database exists, and otherwise says where it looked instead of creating one.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import redis
+from flask.cli import ScriptInfo
+from flask.ctx import AppContext
+from sqlalchemy import exc as sa
+from sqlalchemy.engine import make_url
+
+from connector import config
+from connector.errors import ConfigError, ConnectorError
+
+F = TypeVar("F", bound=Callable[..., Any])
+# an optional dependency's top-level module → (the setting that needs it, the extra that installs it)
+EXTRAS = {"psycopg": ("DATABASE_URL", "postgres"), "psycopg_binary": ("DATABASE_URL", "postgres")}
+
+
+class NoDatabase(ConfigError):
+    """The settings point at an SQLite file that does not exist (yet)."""
+
+    def __init__(self, path: Path) -> None:
+        here = Path("instance", "crm.sqlite3")
+        hint = (
+            f"; there is one in {here.parent.resolve()}: set CONNECTOR_INSTANCE_PATH to use it"
+            if here.is_file() and here.resolve() != path
+            else "; `crm-connector stores add-shopify` or `stores add-woocommerce` creates one"
+        )
+        super().__init__(
+            f"no database at {path} (CONNECTOR_INSTANCE_PATH, else the per-user data folder; "
+            f"or DATABASE_URL){hint}"
+        )
+        self.path = path
+
+
+def require_database() -> None:
+    """Raise NoDatabase when the settings name an SQLite file that is not there (after
+    checking every setting, as starting would, without writing anything)."""
+    config.load_settings(write_secrets=False)
+    path = config.embedded_database_file()
+    if path is not None and not path.exists():
+        raise NoDatabase(path)
+
+
+def on_existing_database(command: F) -> F:
+    """Run the command in the app's context, only if its database exists (register the
+    command with `with_appcontext=False`: the app is built here, after the check)."""
+
+    @functools.wraps(command)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        require_database()
+        with app_context():
+            return command(*args, **kwargs)
+
+    return checked  # type: ignore[return-value]
+
+
+def app_context() -> AppContext:
+    """The app's context, the app built now (for a command that checked things first)."""
+    return click.get_current_context().ensure_object(ScriptInfo).load_app().app_context()
+
+
+def one_line(error: Exception) -> tuple[str, int]:
+    """The line to print for an error that escaped a command, and the exit status."""
+    if isinstance(error, ConnectorError):
+        return error.reason, 2
+    if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in EXTRAS:
+        setting, extra = EXTRAS[(error.name or "").split(".")[0]]
+        return (
+            f"{setting} needs the {error.name} package, which is not installed: "
+            f'pip install "crm-connector[{extra}]"',
+            2,
+        )
+    if isinstance(error, sa.DBAPIError | sa.ArgumentError | sa.NoSuchModuleError):
+        cause = getattr(error, "orig", None) or error
+        return f"DATABASE_URL: cannot use the database {_database_shown()}: {_first_line(cause)}", 2
+    if isinstance(error, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return f"REDIS_URL: cannot reach Redis at {_redis_shown()}: {_first_line(error)}", 2
+    return f"unexpected error ({type(error).__name__}: {_first_line(error)}); --debug shows where", 1
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def _database_shown() -> str:
+    try:
+        url = config.database_url()
+    except ConnectorError:
+        return "(DATABASE_URL)"
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _redis_shown() -> str:
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        return "(embedded)"
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sa.ArgumentError:
+        return "(REDIS_URL)"
