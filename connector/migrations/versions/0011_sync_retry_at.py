@@ -1,7 +1,7 @@
 """sync retry time
 
-Revision ID: 0013
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-01
 
 When a sync step could not reach its store, the state keeps when the scheduler tries
@@ -18,8 +18,8 @@ from alembic import op
 import connector.types
 
 # revision identifiers, used by Alembic.
-revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0007"
+revision: str = "0011"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """contact source version
 
-Revision ID: 0011
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01
 
 The version (source_updated_at) of the record a contact's fields were last taken from:
@@ -17,8 +17,8 @@ from alembic import op
 import connector.types
 
 # revision identifiers, used by Alembic.
-revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0007"
+revision: str = "0009"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
