@@ -459,7 +459,8 @@ def users_create(email: str, account: str, password: str | None) -> None:
     click.echo(f"{email} can sign in {where}" + ("" if password else f" with {chosen}"))
 
 
-@users_group.command("set-password")
+@users_group.command("set-password", with_appcontext=False)
+@on_existing_database
 @click.option("--email", required=True, help="the sign-in e-mail")
 @click.option("--password", help="at least 10 characters (default: one is generated and printed once)")
 def users_set_password(email: str, password: str | None) -> None:
@@ -477,11 +478,8 @@ def users_set_password(email: str, password: str | None) -> None:
     with db.session(app) as s, s.begin():
         user_id = s.scalar(select(DashboardUser.id).where(DashboardUser.email == email.strip().lower()))
         if user_id is None:
-            raise click.UsageError(f"--email: no sign-in {email}; see `crm-connector users create`")
-        try:
-            set_password(s.connection(), user_id, chosen)
-        except ConnectorError as exc:
-            raise click.UsageError(exc.reason) from None
+            raise BadInput(f"--email: no sign-in {email}; see `crm-connector users create`")
+        set_password(s.connection(), user_id, chosen)
     click.echo(f"{email} has a new password" + ("" if password else f": {chosen}"))
 
 

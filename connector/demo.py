@@ -264,7 +264,8 @@ def dashboard_login(demo: Demo, serving: bool = True) -> str:
     instance = settings_of(demo.app).instance_path
     return (
         f"dashboard: nothing is serving (--no-serve); `CONNECTOR_INSTANCE_PATH={instance} crm-connector "
-        f"serve --port {demo.url.rsplit(':', 1)[-1]}` serves it, then sign in as {DEMO_LOGIN} with {demo.password}"
+        f"serve --port {demo.url.rsplit(':', 1)[-1]}` serves it, then sign in as {DEMO_LOGIN} "
+        f"with {demo.password}"
     )
 
 
