@@ -68,6 +68,7 @@ RANGE = [
     _query("since", DATE, "start (ISO 8601, 1970-01-01 to 9000-01-01), default 30 days before until"),
     _query("until", DATE, "end (ISO 8601, excluded, 1970-01-01 to 9000-01-01), default now"),
 ]
+TEXT = {"type": "string", "pattern": "^[^\\x00]*$"}  # NUL is answered 400: no database holds it
 TRUE_FALSE = {"type": "string", "enum": ["true", "false"]}
 
 
@@ -293,7 +294,7 @@ SCHEMAS: dict[str, Any] = {
 
 def document(server_url: str = "/") -> dict[str, Any]:
     contact_filters = [
-        _query("q", STR, "name, e-mail or phone contains"),
+        _query("q", TEXT, "name, e-mail or phone contains (no NUL character)"),
         _query("segment", {"type": "string", "enum": [n for n, _r in SEGMENTS]}, "RFM segment"),
         _query("advocate", TRUE_FALSE, "brand advocates (or not)"),
         _query("inactive", TRUE_FALSE, "no order within the inactivity window (or not)"),
