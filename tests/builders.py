@@ -85,3 +85,14 @@ def product_payload(number: int, **changes: Any) -> dict[str, Any]:
     for k, v in enumerate(p.get("variants") or []):
         v.update(id=number * 10 + k, product_id=number)
     return dict(p)
+
+
+def woo_order(number: int, **changes: Any) -> dict[str, Any]:
+    """The site's first listed order (woocommerce/rest-orders-list.json) as order `number`, its
+    line items numbered after it (ids unique across orders), `changes` applied."""
+    o: dict[str, Any] = fixture("woocommerce/rest-orders-list.json")[0]
+    o.update(id=number, number=str(number))
+    for k, item in enumerate(o["line_items"]):
+        item["id"] = number * 10 + k
+    o.update(changes)
+    return o
