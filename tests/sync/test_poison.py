@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,7 +26,7 @@ from connector.models import DeadLetter, Order, OrderLineItem, SyncState
 from connector.records import apply_isolating
 from connector.stores import account_named, connect_store
 from sync.engine import run_step
-from tests.builders import fixture, make_store, order_batch, woo_order
+from tests.builders import database_refusing, fixture, make_store, order_batch, woo_order
 
 SITE = "https://poison.example"
 
@@ -194,31 +193,6 @@ def test_one_poison_in_a_joined_write_is_dead_lettered_and_the_rest_is_written(
         "the record could not be read: orders "
     )
     assert letters[0].payload["id"] == poisoned_id and "\x00" not in json.dumps(letters[0].payload)
-
-
-@contextmanager
-def database_refusing(engine: Engine, names: tuple[str, ...]) -> Iterator[None]:
-    """The database itself refuses orders with these names (a rule the mapper cannot know):
-    a CHECK constraint on PostgreSQL, a trigger on SQLite; both raise an integrity error."""
-    listed = ", ".join(f"'{n}'" for n in names)
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(
-                f"ALTER TABLE orders ADD CONSTRAINT ck_orders_poison CHECK (name NOT IN ({listed}))"
-            )
-        else:
-            conn.exec_driver_sql(
-                f"CREATE TRIGGER orders_poison BEFORE INSERT ON orders WHEN NEW.name IN ({listed}) "
-                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
-            )
-    try:
-        yield
-    finally:
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("ALTER TABLE orders DROP CONSTRAINT ck_orders_poison")
-            else:
-                conn.exec_driver_sql("DROP TRIGGER orders_poison")
 
 
 @responses.activate
