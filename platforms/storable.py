@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -22,10 +23,9 @@ from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Table
 
 from connector.models import UPSERTABLE
 from connector.types import Money, UTCDateTime
-from platforms.base import MAX_COUNT, MAX_ID, Batch, MappingError, money, shown
+from platforms.base import MAX_AMOUNT, MAX_COUNT, MAX_ID, Batch, MappingError, money, shown
 
 P = ParamSpec("P")
-Check = Callable[[str, Any], Any]
 IDENTIFYING = frozenset({"email", "email_normalized", "phone", "phone_e164"})  # refused, never altered
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _TABLES: dict[str, Table] = {model.__tablename__: model.__table__ for model in UPSERTABLE}  # type: ignore[misc]
@@ -50,16 +50,32 @@ def refusing(entity: str) -> Callable[[Callable[P, Batch]], Callable[P, Batch]]:
 
 
 def storable(batch: Batch) -> Batch:
-    """The batch's rows as the CRM store can keep them (cleaned in place); MappingError if not."""
+    """The batch's rows as the CRM store can keep them (cleaned in place); MappingError if not.
+    A value already right for its column costs one look-up and a comparison or two."""
     for table, rows in batch.rows.items():
-        checks = _checks(table)
+        columns = _columns(table)
         for row in rows:
             for column, value in row.items():
-                check = checks.get(column)
-                if check is not None and value is not None:
-                    row[column] = check(column, value)
+                if value is None or column not in columns:
+                    continue
+                kind, limit = columns[column]
+                if not _fits(kind, value, limit):
+                    row[column] = _CHECKS[kind](column, value, limit)
     batch.consents[:] = [(pid, clean_text(state)[:32], at) for pid, state, at in batch.consents]
     return batch
+
+
+def _fits(kind: str, value: Any, limit: int) -> bool:
+    """The common case, cheaply: a value already right for its column (else it is checked)."""
+    if kind == "text":
+        return type(value) is str and value.isascii() and "\x00" not in value and len(value) <= limit
+    if kind == "id":
+        return type(value) is int and 0 < value <= MAX_ID
+    if kind == "amount":
+        return type(value) is Decimal and value.is_finite() and -MAX_AMOUNT <= value <= MAX_AMOUNT
+    if kind == "time":
+        return type(value) is datetime and value.tzinfo is not None
+    return False
 
 
 def clean_text(value: str) -> str:
@@ -93,33 +109,32 @@ def _cleaned(value: Any) -> Any:
 
 
 @functools.cache
-def _checks(table: str) -> dict[str, Check]:
+def _columns(table: str) -> dict[str, tuple[str, int]]:
+    """Each column of the table the rules apply to: its kind, and its length (text)."""
     known = _TABLES.get(table)
-    if known is None:
-        return {}
-    checks = {column.name: _check_for(column.type) for column in known.columns}
-    return {name: check for name, check in checks.items() if check is not None}
+    kinds = {column.name: _kind_of(column.type) for column in known.columns} if known is not None else {}
+    return {name: kind for name, kind in kinds.items() if kind is not None}
 
 
-def _check_for(column_type: Any) -> Check | None:
+def _kind_of(column_type: Any) -> tuple[str, int] | None:
     if isinstance(column_type, Money):
-        return _amount
+        return "amount", 0
     if isinstance(column_type, BigInteger):
-        return _platform_id
+        return "id", 0
     if isinstance(column_type, Integer):
-        return _count
+        return "count", 0
     if isinstance(column_type, Boolean):
-        return _flag
+        return "flag", 0
     if isinstance(column_type, UTCDateTime):
-        return _time
+        return "time", 0
     if isinstance(column_type, JSON):
-        return _json
+        return "json", 0
     if isinstance(column_type, String):
-        return _text(column_type.length)
+        return "text", column_type.length or sys.maxsize
     return None
 
 
-def _platform_id(column: str, value: Any) -> int:
+def _platform_id(column: str, value: Any, _limit: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         raise MappingError(
             f"{column} {shown(value)} is not a platform id (a whole number from 1 to 2^63 - 1)"
@@ -127,7 +142,7 @@ def _platform_id(column: str, value: Any) -> int:
     return value
 
 
-def _count(column: str, value: Any) -> int:
+def _count(column: str, value: Any, _limit: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise MappingError(f"{column} is not a whole number ({shown(value)})")
     if not -MAX_COUNT - 1 <= value <= MAX_COUNT:
@@ -135,43 +150,51 @@ def _count(column: str, value: Any) -> int:
     return value
 
 
-def _amount(column: str, value: Any) -> Decimal | None:
+def _amount(column: str, value: Any, _limit: int) -> Decimal | None:
     return money(value, column)
 
 
-def _flag(column: str, value: Any) -> bool:
+def _flag(column: str, value: Any, _limit: int) -> bool:
     if not isinstance(value, bool):
         raise MappingError(f"{column} is not true or false ({shown(value)})")
     return value
 
 
-def _time(column: str, value: Any) -> datetime:
+def _time(column: str, value: Any, _limit: int) -> datetime:
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise MappingError(f"{column} is not a time with its zone ({shown(value)})")
     return value
 
 
-def _json(column: str, value: Any) -> Any:
+def _json(column: str, value: Any, _limit: int) -> Any:
     return clean_json(value)
 
 
-def _text(length: int | None) -> Check:
-    def check(column: str, value: Any) -> str:
-        if isinstance(value, int | Decimal) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            raise MappingError(f"{column} is not text ({shown(value)})")
-        text = clean_text(value)
-        if column in IDENTIFYING:  # changed, it could match another person: refuse instead
-            if "\x00" in value:
-                raise MappingError(f"{column} contains a NUL character")
-            if text != value:
-                raise MappingError(f"{column} is not valid Unicode text")
-            if length is not None and len(text) > length:
-                raise MappingError(f"{column} is longer than {length} characters")
-        return text if length is None else text[:length]
+def _text(column: str, value: Any, limit: int) -> str:
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise MappingError(f"{column} is not text ({shown(value)})")
+    text = clean_text(value)
+    if column in IDENTIFYING:  # changed, it could match another person: refuse instead
+        if "\x00" in value:
+            raise MappingError(f"{column} contains a NUL character")
+        if text != value:
+            raise MappingError(f"{column} is not valid Unicode text")
+        if len(text) > limit:
+            raise MappingError(f"{column} is longer than {limit} characters")
+    return text[:limit]
 
-    return check
+
+_CHECKS: dict[str, Callable[[str, Any, int], Any]] = {
+    "amount": _amount,
+    "id": _platform_id,
+    "count": _count,
+    "flag": _flag,
+    "time": _time,
+    "json": _json,
+    "text": _text,
+}
 
 
 def _id_of(payload: Any) -> str:
