@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from connector import create_app, refusals
 from connector.db import get_engine, session
-from connector.models import DeadLetter, Order, OrderLineItem, SyncState
+from connector.models import DeadLetter, Order, OrderLineItem, SyncRun, SyncState
 from connector.records import apply_isolating
 from connector.stores import account_named, connect_store
 from sync.engine import run_step
@@ -275,3 +275,45 @@ def test_a_broken_connection_is_raised_for_a_retry_not_dead_lettered(engine: Eng
     finally:
         conn.invalidate()
         conn.close()
+
+
+@responses.activate
+def test_a_poison_record_does_not_stop_the_reconciliation_of_deletions(app: Flask) -> None:
+    # given a site whose orders include a poison one, and one order the site has since deleted
+    good, poison = woo_order(3001), woo_order(3002, total="Infinity")
+    gone = woo_order(3003)
+    listed = [good, poison, gone]
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        query = parse_qs(urlparse(request.url).query)
+        if "include" in query:  # fetched by id
+            wanted = {int(i) for i in query["include"][0].split(",")}
+            found = [o for o in listed if o["id"] in wanted]
+        elif query.get("_fields") == ["id"]:  # the id list
+            found = [{"id": o["id"]} for o in listed]
+        else:
+            found = listed if "modified_after" in query else []
+        return (
+            200,
+            {"X-WP-Total": str(len(found)), "X-WP-TotalPages": "1" if found else "0"},
+            json.dumps(found),
+        )
+
+    responses.add_callback(responses.GET, re.compile(rf"{SITE}/wp-json/wc/v3/orders.*"), callback=answer)
+    store_id = woo_store(app)
+    assert run_step(app, store_id, "orders", "test-owner").outcome == "done"
+    listed.remove(gone)
+    # when a later run reconciles deletions (the poison one is missing here, so it is fetched again)
+    result = run_step(app, store_id, "orders", "test-owner")
+    # then the reconciliation finishes: the deleted order is tombstoned, the poison one stays a letter
+    assert result.outcome == "done"
+    with get_engine(app).connect() as conn:
+        rows = dict(
+            conn.execute(select(Order.platform_id, Order.deleted_at).where(Order.store_id == store_id)).all()
+        )
+        runs = conn.execute(select(SyncRun.kind, SyncRun.outcome).where(SyncRun.kind == "reconcile")).all()
+        letters = conn.execute(
+            select(DeadLetter.platform_id).where(DeadLetter.store_id == store_id)
+        ).scalars()
+    assert rows[good["id"]] is None and rows[gone["id"]] is not None and poison["id"] not in rows
+    assert runs == [("reconcile", "done")] and list(letters) == [poison["id"]]
