@@ -14,8 +14,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from connector.models import DeadLetter, Order, OrderLineItem, WebhookInbox
-from tests.builders import database_refusing, shopify_order, woo_order
-from tests.webhooks.conftest import Stores, post_shopify, post_woo, work
+from tests.builders import database_refusing, fixture, shopify_order, woo_order
+from tests.webhooks.conftest import SHOP, Stores, post_shopify, post_woo, work
 
 DELIVERIES = 61
 POISONED = 3030  # the 31st of the 61 orders
@@ -149,3 +149,29 @@ def test_a_poisoned_woocommerce_delivery_does_not_hold_back_the_site(
         letter.reason
         == "the delivery could not be read: orders 810: total is not a finite amount ('Infinity')"
     )
+
+
+def test_a_privacy_request_the_database_refuses_is_dead_lettered_and_the_orders_after_it_apply(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis
+) -> None:
+    # given a data request naming a customer and orders by ids no database holds, then two orders
+    request = fixture("shopify/webhook-customers-data_request.json")
+    request.update(shop_domain=SHOP, customer={**request["customer"], "id": 2**63}, orders_requested=[2**63])
+    post_shopify(hook_app, "orders/create", shopify_order(5001))
+    assert post_shopify(hook_app, "customers/data_request", request).status_code == 200
+    post_shopify(hook_app, "orders/create", shopify_order(5002))
+    # when the inbox is processed
+    work(hook_app, redis_conn)
+    # then the request alone is failed with a sentence, and both orders are applied
+    assert orders_held(hook_app, stores.shopify_id) == {5001, 5002}
+    (letter,) = letters_of(hook_app, stores.shopify_id)
+    assert letter.entity == "customers/data_request"
+    assert letter.reason == (
+        "the CRM store refused this delivery: a number in it is out of the range the CRM store keeps"
+    )
+    statuses = [(r.topic, r.status) for r in inbox_of(hook_app, stores.shopify_id)]
+    assert statuses == [
+        ("orders/create", "done"),
+        ("customers/data_request", "failed"),
+        ("orders/create", "done"),
+    ]
