@@ -181,6 +181,15 @@ def record_id(value: Any, what: str = "id") -> int:
     return number
 
 
+def id_or_none(value: Any) -> int | None:
+    """The value as a platform id if it is one (see `record_id`), else None: what a record
+    that may be poison is known by."""
+    try:
+        return record_id(value)
+    except MappingError:
+        return None
+
+
 def optional_id(value: Any, what: str = "id") -> int | None:
     """A reference that may be absent (None, 0 or empty: a guest, no product)."""
     return None if value in (None, 0, "", "0") else record_id(value, what)

@@ -29,7 +29,7 @@ from connector.records import apply_isolating
 from connector.stores import needs_reauthorisation
 from connector.types import utcnow
 from platforms import CORE_ENTITIES, SYNCED, platform_module
-from platforms.base import MAX_ID, Batch, Chunk, MapContext, MappingError, Reader
+from platforms.base import Batch, Chunk, MapContext, MappingError, Reader, id_or_none
 from platforms.storable import clean_json, clean_text
 from sync import checkpoints, reconcile
 
@@ -269,21 +269,19 @@ def map_records(
             )
             log.warning(
                 "sync record not mapped",
-                extra={"entity": entity, "platform_id": _platform_id(record), "error": type(exc).__name__},
+                extra={
+                    "entity": entity,
+                    "platform_id": id_or_none(record.get("id")),
+                    "error": type(exc).__name__,
+                },
             )
     return mapped, poison
-
-
-def _platform_id(record: dict[str, Any]) -> int | None:
-    """The record's id if it is a platform's (a numeral, or a GID ending in one, below 2^63)."""
-    raw_id = str(record.get("id") or "").rsplit("/", 1)[-1]
-    return int(raw_id) if raw_id.isascii() and raw_id.isdigit() and int(raw_id) <= MAX_ID else None
 
 
 def _log_refusal(store_id: int, entity: str, record: dict[str, Any], error: Exception) -> None:
     log.warning(
         "sync record refused by the database",
-        extra={"store_id": store_id, "entity": entity, "platform_id": _platform_id(record)}
+        extra={"store_id": store_id, "entity": entity, "platform_id": id_or_none(record.get("id"))}
         | refusals.log_fields(error),
     )
 
@@ -291,7 +289,7 @@ def _log_refusal(store_id: int, entity: str, record: dict[str, Any], error: Exce
 def _dead_letter(conn: Any, store_id: int, entity: str, record: dict[str, Any], reason: str) -> None:
     """One open letter per record: read again and still poison, it counts another attempt.
     The payload is kept as the store can hold it (`storable.clean_json`: no NUL characters)."""
-    platform_id = _platform_id(record)
+    platform_id = id_or_none(record.get("id"))
     record, reason = clean_json(record), clean_text(reason)
     same = (
         DeadLetter.store_id == store_id,

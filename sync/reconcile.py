@@ -22,7 +22,7 @@ from connector.db import get_engine
 from connector.models import SyncRun
 from connector.records import TABLES, apply_batch, apply_isolating
 from connector.types import utcnow
-from platforms.base import CHILDREN, MAX_ID, Batch, MapContext, MappingError, Reader, batched
+from platforms.base import CHILDREN, Batch, MapContext, MappingError, Reader, batched, id_or_none
 
 log = logs.get(__name__)
 
@@ -106,8 +106,9 @@ def _fetch(
         for record in chunk.records:
             try:
                 mapped = reader.map(entity, record, ctx)
-            except MappingError:
-                found.update(pid for pid in [_platform_id(record)] if pid is not None)
+            except MappingError:  # poison (the sync dead-lettered it): still the platform's
+                if (known := id_or_none(record.get("id"))) is not None:
+                    found.add(known)
                 continue
             batches.append(mapped)
             found.update(r["platform_id"] for r in mapped.rows.get(entity, []))
@@ -119,11 +120,6 @@ def _fetch(
                 "reconcile left records refused", extra={"store_id": store_id, "refused": len(refused)}
             )
     return found
-
-
-def _platform_id(record: dict[str, Any]) -> int | None:
-    tail = str(record.get("id") or "").rsplit("/", 1)[-1]
-    return int(tail) if tail.isascii() and tail.isdigit() and int(tail) <= MAX_ID else None
 
 
 def _delete(engine: Engine, store_id: int, entity: str, ids: list[int], policy: str) -> None:
