@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
+import socket
+import ssl
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -75,8 +77,11 @@ def send_pending(app: Flask, limit: int = 500) -> dict[str, int]:
             deliver(settings, compose(settings, message), message.id)
         except (OSError, smtplib.SMTPException) as exc:
             counts["failed"] += 1
+            log.warning(
+                "notification send failed", extra={"outbox_id": message.id, "error": type(exc).__name__}
+            )
             with engine.begin() as conn:
-                _failed(conn, message, f"{type(exc).__name__}: {exc}")
+                _failed(conn, message, why_not_sent(exc))
             continue
         with engine.begin() as conn:
             conn.execute(
@@ -144,6 +149,30 @@ def _failed(conn: Connection, message: Any, reason: str) -> None:
                 attempts=attempts,
             )
         )
+
+
+def why_not_sent(error: Exception) -> str:
+    """Why a message was not sent, in words: never the server's own text (it may quote the
+    recipient's address) nor the error's repr (the kind goes to the log)."""
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return "the mail server refused our sign-in: check the user and password in SMTP_URL"
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "the mail server refused the recipient's address"
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        return "the mail server refused the sender's address: check CONNECTOR_MAIL_FROM"
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return "the mail server closed the connection before the message was sent"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"the mail server refused the message (SMTP code {error.smtp_code})"
+    if isinstance(error, smtplib.SMTPException):
+        return "the mail server did not accept the message"
+    if isinstance(error, ssl.SSLError):
+        return "the secure connection to the mail server failed: check SMTP_URL's scheme and port"
+    if isinstance(error, TimeoutError):
+        return "the mail server did not answer in time"
+    if isinstance(error, ConnectionError | socket.gaierror):
+        return "the mail server could not be reached: check the host and port in SMTP_URL"
+    return "the message could not be sent or written to the outbox folder (a system error)"
 
 
 def compose(settings: Settings, message: Any) -> EmailMessage:

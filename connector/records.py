@@ -15,9 +15,17 @@ from typing import Any
 
 from sqlalchemy import Table, and_, delete, not_, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
-from connector import consent, identity, insight_backlog, insights, statistics, subscriptions, suppression
+from connector import (
+    consent,
+    identity,
+    insight_backlog,
+    insights,
+    refusals,
+    statistics,
+    subscriptions,
+    suppression,
+)
 from connector.models import UPSERTABLE
 from connector.types import utcnow
 from connector.upsert import TOMBSTONE_HASH, UpsertResult, dialect_insert, upsert
@@ -108,24 +116,41 @@ def apply_isolating(
     *,
     defer_insights: bool = False,
 ) -> list[tuple[int, Exception]]:
-    """Apply the batches together; if the database refuses that, one by one in savepoints,
-    so one bad record cannot hold back the rest. Returns the refused ones (index, error)."""
+    """Apply the batches together; if a record fails (the database refuses its values), the
+    batches are halved, each half in its own savepoint, until the failing ones stand alone:
+    the rest are written, at any number of batches and on every write path. Returns the
+    failed ones (index, error); the database's own trouble (`refusals`) is raised."""
+    refused: list[tuple[int, Exception]] = []
+    _apply_halving(conn, store_id, list(enumerate(batches)), refused, rules, defer_insights)
+    return sorted(refused, key=lambda pair: pair[0])
+
+
+def _apply_halving(
+    conn: Connection,
+    store_id: int,
+    part: list[tuple[int, Batch]],
+    refused: list[tuple[int, Exception]],
+    rules: insights.Rules | None,
+    defer_insights: bool,
+) -> None:
+    """Write `part` in one savepoint; refused, write each half the same way (a lone batch
+    refused is noted). A part with n batches and k refused records costs about k·log2(n) tries."""
     combined = Batch()
-    for batch in batches:
+    for _index, batch in part:
         combined.extend(batch)
     try:
         with conn.begin_nested():
             apply_batch(conn, store_id, combined, rules, defer_insights=defer_insights)
-        return []
-    except SQLAlchemyError:
-        refused: list[tuple[int, Exception]] = []
-        for index, batch in enumerate(batches):
-            try:
-                with conn.begin_nested():
-                    apply_batch(conn, store_id, batch, rules, defer_insights=defer_insights)
-            except SQLAlchemyError as exc:
-                refused.append((index, exc))
-        return refused
+        return
+    except Exception as exc:
+        if refusals.is_database_trouble(exc):
+            raise
+        if len(part) == 1:
+            refused.append((part[0][0], exc))
+            return
+    middle = len(part) // 2
+    for half in (part[:middle], part[middle:]):
+        _apply_halving(conn, store_id, half, refused, rules, defer_insights)
 
 
 def apply_consent(conn: Connection, store_id: int, customer_id: int, state: str, at: datetime) -> None:

@@ -8,6 +8,7 @@ context always give the same batch, and nothing here touches a database or netwo
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from urllib.parse import parse_qs, urlparse
 import phonenumbers
 
 from connector.errors import RetryLater, error_for_status
+from connector.types import MONEY_SCALE
 
 T = TypeVar("T")
 
@@ -108,6 +110,18 @@ class MappingError(ValueError):
 
 
 # --- small, shared conversions ---------------------------------------------------------------------
+# Each refuses, with the field's name and the value shown, what the CRM store could not hold.
+
+MAX_ID = 2**63 - 1  # platform ids are kept as signed 64-bit integers; both platforms' ids are positive
+MAX_AMOUNT = Decimal(2**63 - 1) / MONEY_SCALE  # Money is kept in ten-thousandths, in 64 bits
+MAX_COUNT = 2**31 - 1  # quantities and counts are 32-bit integers
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A platform value quoted in a reason: its repr (control characters escaped), cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def parse_time(value: Any, *, naive_is_utc: bool = True) -> datetime | None:
@@ -115,13 +129,15 @@ def parse_time(value: Any, *, naive_is_utc: bool = True) -> datetime | None:
         return None
     try:
         at = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise MappingError(f"{value!r} is not a timestamp") from None
-    if at.tzinfo is None:
-        if not naive_is_utc:
-            raise MappingError(f"{value!r} has no time zone")
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(UTC)
+        if at.tzinfo is None:
+            if not naive_is_utc:
+                raise MappingError(f"{shown(value)} has no time zone")
+            at = at.replace(tzinfo=UTC)
+        return at.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        if isinstance(exc, MappingError):
+            raise
+        raise MappingError(f"{shown(value)} is not a timestamp") from None
 
 
 def required_time(value: Any, what: str) -> datetime:
@@ -131,29 +147,67 @@ def required_time(value: Any, what: str) -> datetime:
     return at
 
 
-def money(value: Any) -> Decimal | None:
+def money(value: Any, what: str = "an amount") -> Decimal | None:
+    """An amount, exactly (Decimal); NaN, infinities and amounts too large to keep are refused."""
     if value in (None, ""):
         return None
+    if isinstance(value, bool):
+        raise MappingError(f"{what} is not an amount ({shown(value)})")
     try:
-        return Decimal(str(value))
+        amount = Decimal(str(value))
     except InvalidOperation:
-        raise MappingError(f"{value!r} is not an amount") from None
+        raise MappingError(f"{what} is not an amount ({shown(value)})") from None
+    if not amount.is_finite():
+        raise MappingError(f"{what} is not a finite amount ({shown(value)})")
+    if abs(amount) > MAX_AMOUNT:
+        raise MappingError(f"{what} is too large an amount to keep ({shown(value)})")
+    return amount
 
 
 def record_id(value: Any, what: str = "id") -> int:
-    """Platform ids are kept exactly: an int, or a numeric string, or a GID's tail; never a float."""
+    """Platform ids are kept exactly: an int, or a numeric string, or a GID's tail; never a
+    float; always from 1 to 2^63 - 1 (a negative, zero or larger id is no platform's)."""
     if isinstance(value, bool) or value is None:
         raise MappingError(f"the payload has no {what}")
     if isinstance(value, int):
-        return value
-    text = str(value).rsplit("/", 1)[-1]
-    if not text.isdigit():
-        raise MappingError(f"{value!r} is not a platform id")
-    return int(text)
+        number = value
+    else:
+        text = str(value).rsplit("/", 1)[-1]
+        if not _DIGITS.fullmatch(text):
+            raise MappingError(f"{what} {shown(value)} is not a platform id")
+        number = int(text)
+    if not 1 <= number <= MAX_ID:
+        raise MappingError(f"{what} {shown(value)} is not a platform id (a whole number from 1 to 2^63 - 1)")
+    return number
 
 
-def optional_id(value: Any) -> int | None:
-    return None if value in (None, 0, "", "0") else record_id(value)
+def id_or_none(value: Any) -> int | None:
+    """The value as a platform id if it is one (see `record_id`), else None: what a record
+    that may be poison is known by."""
+    try:
+        return record_id(value)
+    except MappingError:
+        return None
+
+
+def optional_id(value: Any, what: str = "id") -> int | None:
+    """A reference that may be absent (None, 0 or empty: a guest, no product)."""
+    return None if value in (None, 0, "", "0") else record_id(value, what)
+
+
+def count(value: Any, what: str) -> int | None:
+    """A quantity or a count: a whole number (or its numeral) that a 32-bit column holds."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise MappingError(f"{what} is not a whole number ({shown(value)})")
+    try:
+        number = int(value if isinstance(value, int | float) else str(value).strip())
+    except (ValueError, OverflowError):
+        raise MappingError(f"{what} is not a whole number ({shown(value)})") from None
+    if not -MAX_COUNT - 1 <= number <= MAX_COUNT:
+        raise MappingError(f"{what} is too large a number to keep ({shown(value)})")
+    return number
 
 
 def normalize_email(value: Any) -> str | None:

@@ -21,7 +21,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import insert, select, update
 
-from connector import db, insight_backlog, insights, logs, settings_of, tokens, vault_of
+from connector import db, insight_backlog, insights, logs, refusals, settings_of, tokens, vault_of
 from connector.db import get_engine
 from connector.errors import ConnectorError, FailPermanently, Reauthorize, RetryLater
 from connector.models import DeadLetter, Store, SyncRun
@@ -29,7 +29,8 @@ from connector.records import apply_isolating
 from connector.stores import needs_reauthorisation
 from connector.types import utcnow
 from platforms import CORE_ENTITIES, SYNCED, platform_module
-from platforms.base import Batch, Chunk, MapContext, MappingError, Reader
+from platforms.base import Batch, Chunk, MapContext, MappingError, Reader, id_or_none
+from platforms.storable import clean_json, clean_text
 from sync import checkpoints, reconcile
 
 log = logs.get(__name__)
@@ -181,7 +182,8 @@ class _Step:
             batches = [batch for _record, batch in mapped]
             refused = apply_isolating(conn, self.store.id, batches, self.rules, defer_insights=True)
             for index, exc in refused:
-                poison.append((mapped[index][0], f"the database refused this record: {type(exc).__name__}"))
+                poison.append((mapped[index][0], refusals.reason_for(exc)))
+                _log_refusal(self.store.id, self.entity, mapped[index][0], exc)
             for record, reason in poison:
                 _dead_letter(conn, self.store.id, self.entity, record, reason)
             progress = checkpoints.checkpoint(
@@ -262,16 +264,36 @@ def map_records(
     for record in records:
         try:
             mapped.append((record, reader.map(entity, record, ctx)))
-        except Exception as exc:  # mapping is pure: any error means this record is poison
-            reason = str(exc) if isinstance(exc, MappingError) else f"{type(exc).__name__}: {exc}"
-            poison.append((record, f"the record could not be read: {reason}"))
+        except MappingError as exc:  # mapping is pure: this record is poison
+            poison.append((record, f"the record could not be read: {exc}"))
+        except Exception as exc:  # a fault of the mapper's on this record: in the log, not the reason
+            poison.append(
+                (record, "the record could not be read: its shape is one the connector does not know")
+            )
+            log.warning(
+                "sync record not mapped",
+                extra={
+                    "entity": entity,
+                    "platform_id": id_or_none(record.get("id")),
+                    "error": type(exc).__name__,
+                },
+            )
     return mapped, poison
 
 
+def _log_refusal(store_id: int, entity: str, record: dict[str, Any], error: Exception) -> None:
+    log.warning(
+        "sync record refused by the database",
+        extra={"store_id": store_id, "entity": entity, "platform_id": id_or_none(record.get("id"))}
+        | refusals.log_fields(error),
+    )
+
+
 def _dead_letter(conn: Any, store_id: int, entity: str, record: dict[str, Any], reason: str) -> None:
-    """One open letter per record: read again and still poison, it counts another attempt."""
-    raw_id = str(record.get("id") or "").rsplit("/", 1)[-1]
-    platform_id = int(raw_id) if raw_id.isdigit() else None
+    """One open letter per record: read again and still poison, it counts another attempt.
+    The payload is kept as the store can hold it (`storable.clean_json`: no NUL characters)."""
+    platform_id = id_or_none(record.get("id"))
+    record, reason = clean_json(record), clean_text(reason)
     same = (
         DeadLetter.store_id == store_id,
         DeadLetter.kind == "sync",

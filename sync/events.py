@@ -24,9 +24,8 @@ import orjson
 from flask import current_app
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
-from connector import logs, privacy, settings_of, stores, suppression, vault_of
+from connector import logs, privacy, refusals, settings_of, stores, suppression, vault_of
 from connector.db import get_engine
 from connector.errors import RetryLater
 from connector.models import DeadLetter, Order, Store, WebhookInbox
@@ -35,6 +34,7 @@ from connector.records import apply_isolating
 from connector.types import utcnow
 from platforms.base import Batch, MapContext, MappingError
 from platforms.shopify import webhooks as shopify
+from platforms.storable import clean_text
 from platforms.woocommerce import webhooks as woocommerce
 from webhooks import inbox, verify
 
@@ -82,7 +82,9 @@ def process_inbox(store_id: int) -> dict[str, int]:
 def _round(
     conn: Connection, store: Any, rows: Sequence[Any], verdicts: Verdicts
 ) -> tuple[Counter[str], Any | None]:
-    """Apply what can be; stop at a delivery that needs the platform's word (returned)."""
+    """Apply what can be; stop at a delivery that needs the platform's word (returned).
+    A delivery that cannot be read or checked is dead-lettered alone; the database's own
+    trouble is raised, so the whole round is retried."""
     outcome: Counter[str] = Counter()
     pending: list[tuple[Any, Batch]] = []
     uninstalled = store.status == "uninstalled"
@@ -90,28 +92,42 @@ def _round(
         try:
             payload = orjson.loads(row.body)
             gate = _gate(conn, store, row, payload, verdicts, uninstalled=uninstalled)
-            if gate == ASK:
-                outcome.update(_flush(conn, store.id, pending))
-                return outcome, row
-            if gate is not None:
-                outcome[gate] += 1
-                continue
-            action = _action(store.platform, row.topic)
-            if action is None:
-                pending.append((row, _mapped(store, row, payload)))
-                continue
+            action = None if gate is not None else _action(store.platform, row.topic)
+            batch = _mapped(store, row, payload) if gate is None and action is None else None
+        except Exception as exc:  # mapping is pure: any error means this one delivery is poison
+            if refusals.is_database_trouble(exc):
+                raise
+            _fail(conn, store.id, row, _unreadable(store.id, row, exc))
+            outcome["failed"] += 1
+            continue
+        if gate == ASK:
+            outcome.update(_flush(conn, store.id, pending))
+            return outcome, row
+        if gate is not None:
+            outcome[gate] += 1
+        elif batch is not None:
+            pending.append((row, batch))
+        elif action is not None:
             outcome.update(_flush(conn, store.id, pending))
             pending = []
-            outcome[_act(conn, store, row, action, payload)] += 1
-            uninstalled = uninstalled or action == "uninstall"
-        except SQLAlchemyError:
-            raise  # the database, not the delivery: the whole round is retried
-        except Exception as exc:  # mapping is pure: any error means this one delivery is poison
-            reason = str(exc) if isinstance(exc, MappingError) else f"{type(exc).__name__}: {exc}"
-            _fail(conn, store.id, row, f"the delivery could not be read: {reason}")
-            outcome["failed"] += 1
+            acted = _acted(conn, store, row, action, payload)
+            outcome.update(acted)
+            uninstalled = uninstalled or (action == "uninstall" and not acted.get("failed"))
     outcome.update(_flush(conn, store.id, pending))
     return outcome, None
+
+
+def _unreadable(store_id: int, row: Any, error: Exception) -> str:
+    """Why a delivery could not be mapped, in words; a fault of ours goes to the log by kind."""
+    if isinstance(error, orjson.JSONDecodeError):
+        return "the delivery could not be read: its body is not JSON"
+    if isinstance(error, MappingError):
+        return f"the delivery could not be read: {error}"
+    log.warning(
+        "delivery not mapped",
+        extra={"store_id": store_id, "inbox_id": row.id, "topic": row.topic, "error": type(error).__name__},
+    )
+    return "the delivery could not be read: its shape is one the connector does not know"
 
 
 def _gate(
@@ -246,8 +262,30 @@ def _flush(conn: Connection, store_id: int, pending: list[tuple[Any, Batch]]) ->
     _done(conn, [row.id for i, (row, _) in enumerate(pending) if i not in refused], "done")
     suppression.blank_deliveries(conn, [pending[i][0].id for i in erased if i not in refused])
     for i, exc in refused.items():
-        _fail(conn, store_id, pending[i][0], f"the database refused this record: {type(exc).__name__}")
+        row = pending[i][0]
+        log.warning(
+            "delivery refused by the database",
+            extra={"store_id": store_id, "inbox_id": row.id, **refusals.log_fields(exc)},
+        )
+        _fail(conn, store_id, row, refusals.reason_for(exc, "delivery"))
     return Counter(done=len(pending) - len(refused), failed=len(refused))
+
+
+def _acted(conn: Connection, store: Any, row: Any, action: str, payload: dict[str, Any]) -> Counter[str]:
+    """An action (uninstall, a privacy request) in its own savepoint: one that fails is
+    dead-lettered alone; the database's own trouble is raised (the round is retried)."""
+    try:
+        with conn.begin_nested():
+            return Counter({_act(conn, store, row, action, payload): 1})
+    except Exception as exc:
+        if refusals.is_database_trouble(exc):
+            raise
+        log.warning(
+            "delivery refused by the database",
+            extra={"store_id": store.id, "inbox_id": row.id, **refusals.log_fields(exc)},
+        )
+        _fail(conn, store.id, row, refusals.reason_for(exc, "delivery"))
+        return Counter(failed=1)
 
 
 def _act(conn: Connection, store: Any, row: Any, action: str, payload: dict[str, Any]) -> str:
@@ -285,6 +323,8 @@ def _done(conn: Connection, ids: list[int], status: str) -> None:
 
 
 def _fail(conn: Connection, store_id: int, row: Any, reason: str) -> None:
+    """The delivery marked failed, and a dead letter for it (its payload: the inbox row's id)."""
+    reason = clean_text(reason)
     conn.execute(
         update(WebhookInbox)
         .where(WebhookInbox.id == row.id)

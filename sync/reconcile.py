@@ -21,9 +21,9 @@ from sqlalchemy.engine import Connection, Engine
 from connector import logs, settings_of
 from connector.db import get_engine
 from connector.models import SyncRun
-from connector.records import TABLES, apply_batch
+from connector.records import TABLES, apply_batch, apply_isolating
 from connector.types import utcnow
-from platforms.base import CHILDREN, Batch, MapContext, Reader, batched
+from platforms.base import CHILDREN, Batch, MapContext, MappingError, Reader, batched, id_or_none
 
 log = logs.get(__name__)
 
@@ -98,19 +98,29 @@ def _held(
 def _fetch(
     engine: Engine, store_id: int, reader: Reader, entity: str, ids: list[int], ctx: MapContext
 ) -> set[int]:
-    """Read those records and write them; the ids the platform returned."""
+    """Read those records and write them; the ids the platform returned. A poison record
+    (one the sync has dead-lettered) is still the platform's: counted found, not written."""
     found: set[int] = set()
     if not ids:
         return found
     for chunk in reader.fetch(entity, ids):
-        batch = Batch()
+        batches: list[Batch] = []
         for record in chunk.records:
-            mapped = reader.map(entity, record, ctx)
-            batch.extend(mapped)
+            try:
+                mapped = reader.map(entity, record, ctx)
+            except MappingError:  # poison (the sync dead-lettered it): still the platform's
+                if (known := id_or_none(record.get("id"))) is not None:
+                    found.add(known)
+                continue
+            batches.append(mapped)
             found.update(r["platform_id"] for r in mapped.rows.get(entity, []))
             found.update(pid for pid, _at in mapped.deleted.get(entity, []))
         with engine.begin() as conn:
-            apply_batch(conn, store_id, batch)
+            refused = apply_isolating(conn, store_id, batches)
+        if refused:
+            log.warning(
+                "reconcile left records refused", extra={"store_id": store_id, "refused": len(refused)}
+            )
     return found
 
 

@@ -13,14 +13,14 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from connector import logs
+from connector import logs, refusals
 from connector.db import get_engine
 from connector.errors import BadInput, ConnectorError
 from connector.models import DeadLetter, NotificationOutbox, Store, WebhookInbox
 from connector.queue import get_redis
 from connector.records import apply_batch
 from connector.types import utcnow
-from platforms.base import Batch, MapContext
+from platforms.base import Batch, MapContext, MappingError
 from sync.engine import reader_of
 from webhooks import inbox
 
@@ -110,8 +110,13 @@ def _again_record(app: Flask, letter: Any) -> str:
         with engine.begin() as conn:
             apply_batch(conn, store.id, batch)
             _resolve(conn, letter.id)
-    except (ConnectorError, ValueError, KeyError, TypeError) as exc:
-        reason = exc.reason if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
+    except Exception as exc:
+        if refusals.is_database_trouble(exc):
+            raise
+        reason = _retry_failure(exc)
+        log.warning(
+            "dead letter retry failed", extra={"dead_letter_id": letter.id, **refusals.log_fields(exc)}
+        )
         with engine.begin() as conn:
             conn.execute(
                 update(DeadLetter)
@@ -120,3 +125,12 @@ def _again_record(app: Flask, letter: Any) -> str:
             )
         return f"failed again: {reason}"
     return "the record was read again and written"
+
+
+def _retry_failure(error: Exception) -> str:
+    """Why the retry failed, in words (the technical kind goes to the log)."""
+    if isinstance(error, ConnectorError):
+        return error.reason
+    if isinstance(error, MappingError):
+        return f"the record could not be read: {error}"
+    return refusals.reason_for(error)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -85,3 +87,50 @@ def product_payload(number: int, **changes: Any) -> dict[str, Any]:
     for k, v in enumerate(p.get("variants") or []):
         v.update(id=number * 10 + k, product_id=number)
     return dict(p)
+
+
+def woo_order(number: int, **changes: Any) -> dict[str, Any]:
+    """The site's first listed order (woocommerce/rest-orders-list.json) as order `number`, its
+    line items numbered after it (ids unique across orders), `changes` applied."""
+    o: dict[str, Any] = fixture("woocommerce/rest-orders-list.json")[0]
+    o.update(id=number, number=str(number))
+    for k, item in enumerate(o["line_items"]):
+        item["id"] = number * 10 + k
+    o.update(changes)
+    return o
+
+
+def shopify_order(number: int, **changes: Any) -> dict[str, Any]:
+    """The Shopify webhook order (webhook-orders-create.json) as order `number` named
+    `#number`, its line items numbered after it (ids unique across orders), `changes` applied."""
+    o: dict[str, Any] = fixture("shopify/webhook-orders-create.json")
+    o.update(id=number, name=f"#{number}")
+    for k, item in enumerate(o["line_items"]):
+        item["id"] = number * 10 + k
+    o.update(changes)
+    return o
+
+
+@contextmanager
+def database_refusing(engine: Any, names: tuple[str, ...]) -> Iterator[None]:
+    """The database itself refuses orders with these names (a rule the mapper cannot know):
+    a CHECK constraint on PostgreSQL, a trigger on SQLite; both raise an integrity error."""
+    listed = ", ".join(f"'{n}'" for n in names)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(
+                f"ALTER TABLE orders ADD CONSTRAINT ck_orders_poison CHECK (name NOT IN ({listed}))"
+            )
+        else:
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER orders_poison BEFORE INSERT ON orders WHEN NEW.name IN ({listed}) "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("ALTER TABLE orders DROP CONSTRAINT ck_orders_poison")
+            else:
+                conn.exec_driver_sql("DROP TRIGGER orders_poison")

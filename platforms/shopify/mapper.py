@@ -16,6 +16,7 @@ from platforms.base import (
     MappingError,
     channel_of,
     contact_fields,
+    count,
     domain_of,
     money,
     normalize_email,
@@ -26,8 +27,10 @@ from platforms.base import (
     required_time,
     utm_of,
 )
+from platforms.storable import refusing
 
 
+@refusing("customers")
 def customer_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
     address = c.get("default_address") or {}
     region = address.get("country_code") or ctx.country
@@ -45,9 +48,9 @@ def customer_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
         "raw": c,
     }
     if "orders_count" in c:
-        row["orders_count"] = c["orders_count"]
+        row["orders_count"] = count(c["orders_count"], "orders_count")
     if "total_spent" in c:
-        row["total_spent"] = money(c["total_spent"])
+        row["total_spent"] = money(c["total_spent"], "total_spent")
     consent = c.get("email_marketing_consent")
     if isinstance(consent, dict) and consent.get("state"):
         row["email_consent"] = consent["state"]
@@ -63,6 +66,7 @@ def customer_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
     return batch
 
 
+@refusing("customers")
 def consent_rows(payload: dict[str, Any], ctx: MapContext) -> Batch:
     """customers_email_marketing_consent/update: consent alone, versioned by its own time."""
     consent = payload.get("email_marketing_consent") or {}
@@ -74,6 +78,7 @@ def consent_rows(payload: dict[str, Any], ctx: MapContext) -> Batch:
     return batch
 
 
+@refusing("orders")
 def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
     order_id = record_id(o.get("id"))
     version = required_time(o.get("updated_at") or o.get("created_at"), "updated_at")
@@ -86,18 +91,19 @@ def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
         "source_updated_at": version,
         "source_created_at": parse_time(o.get("created_at")),
         "name": o.get("name"),
-        "customer_platform_id": optional_id(customer.get("id")),
+        "customer_platform_id": optional_id(customer.get("id"), "customer.id"),
         "email": o.get("email") or o.get("contact_email"),
         "email_normalized": normalize_email(o.get("email") or o.get("contact_email")),
         "phone": o.get("phone"),
         "currency": currency,
-        "subtotal": money(o.get("subtotal_price")),
-        "total_tax": money(o.get("total_tax")),
-        "total_discounts": money(o.get("total_discounts")),
+        "subtotal": money(o.get("subtotal_price"), "subtotal_price"),
+        "total_tax": money(o.get("total_tax"), "total_tax"),
+        "total_discounts": money(o.get("total_discounts"), "total_discounts"),
         "total_shipping": money(
-            ((o.get("total_shipping_price_set") or {}).get("shop_money") or {}).get("amount")
+            ((o.get("total_shipping_price_set") or {}).get("shop_money") or {}).get("amount"),
+            "total_shipping_price_set",
         ),
-        "total_price": money(o.get("total_price")),
+        "total_price": money(o.get("total_price"), "total_price"),
         "total_refunded": sum((refund_amount(r) for r in refunds), Decimal("0")),
         "status": "cancelled" if o.get("cancelled_at") else "closed" if o.get("closed_at") else "open",
         "financial_status": o.get("financial_status"),
@@ -128,23 +134,25 @@ def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
 
 
 def line_item_row(item: dict[str, Any], order_id: int, version: Any, currency: str | None) -> dict[str, Any]:
-    price = money(item.get("price")) or Decimal("0")
-    quantity = int(item.get("quantity") or 0)
+    price = money(item.get("price"), "line item price") or Decimal("0")
+    quantity = count(item.get("quantity"), "line item quantity") or 0
     return {
         "platform_id": record_id(item.get("id"), "line item id"),
         "source_updated_at": version,
         "order_platform_id": order_id,
-        "product_platform_id": optional_id(item.get("product_id")),
-        "variant_platform_id": optional_id(item.get("variant_id")),
+        "product_platform_id": optional_id(item.get("product_id"), "line item product_id"),
+        "variant_platform_id": optional_id(item.get("variant_id"), "line item variant_id"),
         "sku": item.get("sku"),
         "title": item.get("title") or item.get("name"),
         "quantity": quantity,
         "price": price,
-        "total": price * quantity - (money(item.get("total_discount")) or Decimal("0")),
+        "total": price * quantity
+        - (money(item.get("total_discount"), "line item total_discount") or Decimal("0")),
         "currency": currency,
     }
 
 
+@refusing("fulfillments")
 def fulfillment_rows(f: dict[str, Any], ctx: MapContext, version: Any = None) -> Batch:
     """A fulfilment, from an order or from the fulfillments/create|update topics."""
     delivered = f.get("shipment_status") == "delivered"
@@ -172,7 +180,7 @@ def refund_amount(refund: dict[str, Any]) -> Decimal:
     transactions = refund.get("transactions") or []
     return sum(
         (
-            money(t.get("amount")) or Decimal("0")
+            money(t.get("amount"), "refund transaction amount") or Decimal("0")
             for t in transactions
             if t.get("kind") == "refund" and t.get("status", "success") == "success"
         ),
@@ -192,6 +200,7 @@ def refund_row(r: dict[str, Any], order_id: int, version: Any, currency: str | N
     }
 
 
+@refusing("refunds")
 def refund_rows(r: dict[str, Any], ctx: MapContext) -> Batch:
     batch = Batch()
     version = parse_time(r.get("processed_at") or r.get("created_at")) or ctx.received_at
@@ -199,6 +208,7 @@ def refund_rows(r: dict[str, Any], ctx: MapContext) -> Batch:
     return batch
 
 
+@refusing("products")
 def product_rows(p: dict[str, Any], ctx: MapContext) -> Batch:
     product_id = record_id(p.get("id"))
     version = required_time(p.get("updated_at") or p.get("created_at"), "updated_at")
@@ -228,9 +238,9 @@ def product_rows(p: dict[str, Any], ctx: MapContext) -> Batch:
                 "product_platform_id": product_id,
                 "sku": v.get("sku"),
                 "title": v.get("title"),
-                "price": money(v.get("price")),
-                "inventory_quantity": v.get("inventory_quantity"),
-                "inventory_item_id": optional_id(v.get("inventory_item_id")),
+                "price": money(v.get("price"), "variant price"),
+                "inventory_quantity": count(v.get("inventory_quantity"), "variant inventory_quantity"),
+                "inventory_item_id": optional_id(v.get("inventory_item_id"), "variant inventory_item_id"),
             },
         )
     return batch
@@ -239,6 +249,7 @@ def product_rows(p: dict[str, Any], ctx: MapContext) -> Batch:
 def deletion(table: str) -> Any:
     """customers/delete, orders/delete, products/delete: the id, deleted as of the event time."""
 
+    @refusing(table)
     def rows(payload: dict[str, Any], ctx: MapContext) -> Batch:
         batch = Batch()
         batch.delete(table, record_id(payload.get("id")), ctx.received_at)
@@ -247,6 +258,7 @@ def deletion(table: str) -> Any:
     return rows
 
 
+@refusing("checkouts")
 def checkout_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
     """checkouts/create and checkouts/update (REST shape): a checkout left with items in it."""
     batch = Batch()
@@ -258,11 +270,11 @@ def checkout_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
             "source_updated_at": required_time(c.get("updated_at") or c.get("created_at"), "updated_at"),
             "source_created_at": created,
             "name": c.get("name"),
-            "customer_platform_id": optional_id((c.get("customer") or {}).get("id")),
+            "customer_platform_id": optional_id((c.get("customer") or {}).get("id"), "customer.id"),
             "email": c.get("email"),
             "email_normalized": normalize_email(c.get("email")),
             "currency": c.get("currency") or c.get("presentment_currency"),
-            "total_price": money(c.get("total_price")),
+            "total_price": money(c.get("total_price"), "total_price"),
             "channel": channel_of(c.get("source_name") or "web"),
             "recovery_url": c.get("abandoned_checkout_url"),
             "completed_at": parse_time(c.get("completed_at")),
@@ -275,10 +287,11 @@ def checkout_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
 # --- GraphQL nodes (sync) -------------------------------------------------------------------------
 
 
-def _amount(bag: Any) -> Decimal | None:
-    return money(((bag or {}).get("shopMoney") or {}).get("amount"))
+def _amount(bag: Any, what: str) -> Decimal | None:
+    return money(((bag or {}).get("shopMoney") or {}).get("amount"), what)
 
 
+@refusing("customers")
 def customer_from_graphql(c: dict[str, Any], ctx: MapContext) -> Batch:
     address = c.get("defaultAddress") or {}
     region = address.get("countryCodeV2") or ctx.country
@@ -291,8 +304,8 @@ def customer_from_graphql(c: dict[str, Any], ctx: MapContext) -> Batch:
         "last_name": c.get("lastName"),
         "state": str(c.get("state") or "").lower() or None,
         "tags": ", ".join(c.get("tags") or []) or None,
-        "orders_count": int(c["numberOfOrders"]) if c.get("numberOfOrders") is not None else None,
-        "total_spent": money((c.get("amountSpent") or {}).get("amount")),
+        "orders_count": count(c.get("numberOfOrders"), "numberOfOrders"),
+        "total_spent": money((c.get("amountSpent") or {}).get("amount"), "amountSpent"),
         "currency": (c.get("amountSpent") or {}).get("currencyCode"),
         "default_address": address or None,
         "raw": c,
@@ -321,6 +334,7 @@ FINANCIAL = {
 FULFILMENT = {"FULFILLED": "fulfilled", "PARTIALLY_FULFILLED": "partial", "UNFULFILLED": "unfulfilled"}
 
 
+@refusing("orders")
 def order_from_graphql(o: dict[str, Any], ctx: MapContext) -> Batch:
     order_id = record_id(o.get("id"))
     version = required_time(o.get("updatedAt") or o.get("createdAt"), "updatedAt")
@@ -337,17 +351,17 @@ def order_from_graphql(o: dict[str, Any], ctx: MapContext) -> Batch:
             "source_updated_at": version,
             "source_created_at": parse_time(o.get("createdAt")),
             "name": o.get("name"),
-            "customer_platform_id": optional_id((o.get("customer") or {}).get("id")),
+            "customer_platform_id": optional_id((o.get("customer") or {}).get("id"), "customer.id"),
             "email": o.get("email"),
             "email_normalized": normalize_email(o.get("email")),
             "phone": o.get("phone"),
             "currency": currency,
-            "subtotal": _amount(o.get("subtotalPriceSet")),
-            "total_tax": _amount(o.get("totalTaxSet")),
-            "total_discounts": _amount(o.get("totalDiscountsSet")),
-            "total_shipping": _amount(o.get("totalShippingPriceSet")),
-            "total_price": _amount(o.get("totalPriceSet")),
-            "total_refunded": _amount(o.get("totalRefundedSet")) or Decimal("0"),
+            "subtotal": _amount(o.get("subtotalPriceSet"), "subtotalPriceSet"),
+            "total_tax": _amount(o.get("totalTaxSet"), "totalTaxSet"),
+            "total_discounts": _amount(o.get("totalDiscountsSet"), "totalDiscountsSet"),
+            "total_shipping": _amount(o.get("totalShippingPriceSet"), "totalShippingPriceSet"),
+            "total_price": _amount(o.get("totalPriceSet"), "totalPriceSet"),
+            "total_refunded": _amount(o.get("totalRefundedSet"), "totalRefundedSet") or Decimal("0"),
             "status": "cancelled" if o.get("cancelledAt") else "closed" if o.get("closedAt") else "open",
             "financial_status": FINANCIAL.get(str(o.get("displayFinancialStatus"))),
             "fulfillment_status": FULFILMENT.get(str(o.get("displayFulfillmentStatus")), "unfulfilled"),
@@ -369,20 +383,24 @@ def order_from_graphql(o: dict[str, Any], ctx: MapContext) -> Batch:
         },
     )
     for item in ((o.get("lineItems") or {}).get("nodes")) or []:
-        price = _amount(item.get("originalUnitPriceSet")) or Decimal("0")
+        price = _amount(item.get("originalUnitPriceSet"), "line item originalUnitPriceSet") or Decimal("0")
         batch.add(
             "order_line_items",
             {
                 "platform_id": record_id(item.get("id"), "line item id"),
                 "source_updated_at": version,
                 "order_platform_id": order_id,
-                "product_platform_id": optional_id((item.get("product") or {}).get("id")),
-                "variant_platform_id": optional_id((item.get("variant") or {}).get("id")),
+                "product_platform_id": optional_id(
+                    (item.get("product") or {}).get("id"), "line item product.id"
+                ),
+                "variant_platform_id": optional_id(
+                    (item.get("variant") or {}).get("id"), "line item variant.id"
+                ),
                 "sku": item.get("sku"),
                 "title": item.get("title"),
-                "quantity": int(item.get("quantity") or 0),
+                "quantity": count(item.get("quantity"), "line item quantity") or 0,
                 "price": price,
-                "total": _amount(item.get("discountedTotalSet")),
+                "total": _amount(item.get("discountedTotalSet"), "line item discountedTotalSet"),
                 "currency": currency,
             },
         )
@@ -410,7 +428,7 @@ def order_from_graphql(o: dict[str, Any], ctx: MapContext) -> Batch:
                 "platform_id": record_id(r.get("id"), "refund id"),
                 "source_updated_at": version,
                 "order_platform_id": order_id,
-                "amount": _amount(r.get("totalRefundedSet")),
+                "amount": _amount(r.get("totalRefundedSet"), "refund totalRefundedSet"),
                 "currency": currency,
                 "reason": r.get("note"),
                 "refunded_at": parse_time(r.get("createdAt")),
@@ -419,6 +437,7 @@ def order_from_graphql(o: dict[str, Any], ctx: MapContext) -> Batch:
     return batch
 
 
+@refusing("products")
 def product_from_graphql(p: dict[str, Any], ctx: MapContext) -> Batch:
     product_id = record_id(p.get("id"))
     version = required_time(p.get("updatedAt") or p.get("createdAt"), "updatedAt")
@@ -451,14 +470,17 @@ def product_from_graphql(p: dict[str, Any], ctx: MapContext) -> Batch:
                 "product_platform_id": product_id,
                 "sku": v.get("sku"),
                 "title": v.get("title"),
-                "price": money(v.get("price")),
-                "inventory_quantity": v.get("inventoryQuantity"),
-                "inventory_item_id": optional_id((v.get("inventoryItem") or {}).get("id")),
+                "price": money(v.get("price"), "variant price"),
+                "inventory_quantity": count(v.get("inventoryQuantity"), "variant inventoryQuantity"),
+                "inventory_item_id": optional_id(
+                    (v.get("inventoryItem") or {}).get("id"), "variant inventoryItem.id"
+                ),
             },
         )
     return batch
 
 
+@refusing("checkouts")
 def checkout_from_graphql(c: dict[str, Any], ctx: MapContext) -> Batch:
     """An AbandonedCheckout node. GraphQL gives no source for it: an abandoned checkout is
     the online store's checkout, so it counts against that channel."""
@@ -471,11 +493,11 @@ def checkout_from_graphql(c: dict[str, Any], ctx: MapContext) -> Batch:
             "source_updated_at": required_time(c.get("updatedAt") or c.get("createdAt"), "updatedAt"),
             "source_created_at": parse_time(c.get("createdAt")),
             "name": c.get("name"),
-            "customer_platform_id": optional_id(customer.get("id")),
+            "customer_platform_id": optional_id(customer.get("id"), "customer.id"),
             "email": customer.get("email"),
             "email_normalized": normalize_email(customer.get("email")),
             "currency": ((c.get("totalPriceSet") or {}).get("shopMoney") or {}).get("currencyCode"),
-            "total_price": _amount(c.get("totalPriceSet")),
+            "total_price": _amount(c.get("totalPriceSet"), "totalPriceSet"),
             "channel": "online_store",
             "recovery_url": c.get("abandonedCheckoutUrl"),
             "completed_at": parse_time(c.get("completedAt")),

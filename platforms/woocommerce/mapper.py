@@ -17,6 +17,7 @@ from platforms.base import (
     MappingError,
     channel_of,
     contact_fields,
+    count,
     domain_of,
     money,
     normalize_email,
@@ -26,6 +27,7 @@ from platforms.base import (
     record_id,
     required_time,
 )
+from platforms.storable import refusing
 
 PRODUCT_STATUS = {"publish": "active", "draft": "draft", "pending": "draft", "private": "archived"}
 FINANCIAL = {
@@ -70,6 +72,7 @@ def _version(payload: dict[str, Any]) -> Any:
     )
 
 
+@refusing("customers")
 def customer_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
     c = unwrap(c)
     billing = c.get("billing") or {}
@@ -106,11 +109,11 @@ def checkout_draft(o: dict[str, Any], order_id: int, version: Any) -> Batch:
             "source_updated_at": version,
             "source_created_at": parse_time(o.get("date_created_gmt")),
             "name": f"#{o.get('number') or order_id}",
-            "customer_platform_id": optional_id(o.get("customer_id")),
+            "customer_platform_id": optional_id(o.get("customer_id"), "customer_id"),
             "email": billing.get("email") or None,
             "email_normalized": normalize_email(billing.get("email")),
             "currency": o.get("currency"),
-            "total_price": money(o.get("total")),
+            "total_price": money(o.get("total"), "total"),
             "channel": channel_of(o.get("created_via") or "store-api"),
             "recovery_url": None,
             "completed_at": None,
@@ -120,6 +123,7 @@ def checkout_draft(o: dict[str, Any], order_id: int, version: Any) -> Batch:
     return batch
 
 
+@refusing("orders")
 def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
     o = unwrap(o)
     order_id = record_id(o.get("id"))
@@ -134,7 +138,9 @@ def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
     billing, shipping = o.get("billing") or {}, o.get("shipping") or {}
     currency = o.get("currency")
     refunds = o.get("refunds") or []
-    refunded = sum((abs(money(r.get("total")) or Decimal("0")) for r in refunds), Decimal("0"))
+    refunded = sum(
+        (abs(money(r.get("total"), "refund total") or Decimal("0")) for r in refunds), Decimal("0")
+    )
     tracking = meta.get("_wc_shipment_tracking_items") or []
     status = o.get("status")
     channel = SOURCE_TYPE_CHANNEL.get(str(meta.get("_wc_order_attribution_source_type")), "") or channel_of(
@@ -147,18 +153,22 @@ def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
             "source_updated_at": version,
             "source_created_at": parse_time(o.get("date_created_gmt")),
             "name": f"#{o.get('number') or order_id}",
-            "customer_platform_id": optional_id(o.get("customer_id")),
+            "customer_platform_id": optional_id(o.get("customer_id"), "customer_id"),
             "email": billing.get("email"),
             "email_normalized": normalize_email(billing.get("email")),
             "phone": billing.get("phone") or None,
             "currency": currency,
             "subtotal": sum(
-                (money(i.get("subtotal")) or Decimal("0") for i in o.get("line_items") or []), Decimal("0")
+                (
+                    money(i.get("subtotal"), "line item subtotal") or Decimal("0")
+                    for i in o.get("line_items") or []
+                ),
+                Decimal("0"),
             ),
-            "total_tax": money(o.get("total_tax")),
-            "total_discounts": money(o.get("discount_total")),
-            "total_shipping": money(o.get("shipping_total")),
-            "total_price": money(o.get("total")),
+            "total_tax": money(o.get("total_tax"), "total_tax"),
+            "total_discounts": money(o.get("discount_total"), "discount_total"),
+            "total_shipping": money(o.get("shipping_total"), "shipping_total"),
+            "total_price": money(o.get("total"), "total"),
             "total_refunded": refunded,
             "status": status,
             "financial_status": "partially_refunded"
@@ -186,20 +196,20 @@ def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
         },
     )
     for item in o.get("line_items") or []:
-        quantity = int(item.get("quantity") or 0)
+        quantity = count(item.get("quantity"), "line item quantity") or 0
         batch.add(
             "order_line_items",
             {
                 "platform_id": record_id(item.get("id"), "line item id"),
                 "source_updated_at": version,
                 "order_platform_id": order_id,
-                "product_platform_id": optional_id(item.get("product_id")),
-                "variant_platform_id": optional_id(item.get("variation_id")),
+                "product_platform_id": optional_id(item.get("product_id"), "line item product_id"),
+                "variant_platform_id": optional_id(item.get("variation_id"), "line item variation_id"),
                 "sku": item.get("sku") or None,
                 "title": item.get("name"),
                 "quantity": quantity,
-                "price": money(item.get("price")),
-                "total": money(item.get("total")),
+                "price": money(item.get("price"), "line item price"),
+                "total": money(item.get("total"), "line item total"),
                 "currency": currency,
             },
         )
@@ -212,7 +222,7 @@ def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
                 "platform_id": record_id(r.get("id"), "refund id"),
                 "source_updated_at": version,
                 "order_platform_id": order_id,
-                "amount": abs(money(r.get("total")) or Decimal("0")),
+                "amount": abs(money(r.get("total"), "refund total") or Decimal("0")),
                 "currency": currency,
                 "reason": r.get("reason") or None,
                 "refunded_at": None,
@@ -247,6 +257,7 @@ def _epoch_iso(value: Any) -> str:
     return datetime.fromtimestamp(int(text), UTC).isoformat() if text.isdigit() else text
 
 
+@refusing("products")
 def product_rows(p: dict[str, Any], ctx: MapContext) -> Batch:
     p = unwrap(p)
     if "type" not in p and _parent_of(p) is not None:  # product.* also fires for variations
@@ -288,8 +299,8 @@ def product_rows(p: dict[str, Any], ctx: MapContext) -> Batch:
                 "product_platform_id": product_id,
                 "sku": p.get("sku") or None,
                 "title": "Default Title",
-                "price": money(p.get("price")),
-                "inventory_quantity": p.get("stock_quantity"),
+                "price": money(p.get("price"), "price"),
+                "inventory_quantity": count(p.get("stock_quantity"), "stock_quantity"),
                 "inventory_item_id": None,
             },
         )
@@ -304,9 +315,10 @@ def _names(items: Any) -> list[str]:
 def _parent_of(p: dict[str, Any]) -> int | None:
     up = ((p.get("_links") or {}).get("up") or [{}])[0].get("href") or ""
     tail = up.rstrip("/").rsplit("/", 1)[-1]
-    return int(tail) if tail.isdigit() else optional_id(p.get("parent_id"))
+    return int(tail) if tail.isdigit() else optional_id(p.get("parent_id"), "parent_id")
 
 
+@refusing("variations")
 def variation_rows(v: dict[str, Any], ctx: MapContext) -> Batch:
     """A variation: a variant row of its parent product."""
     parent = _parent_of(v)
@@ -321,8 +333,8 @@ def variation_rows(v: dict[str, Any], ctx: MapContext) -> Batch:
             "product_platform_id": parent,
             "sku": v.get("sku") or None,
             "title": " / ".join(str(a.get("option")) for a in v.get("attributes") or []) or None,
-            "price": money(v.get("price")),
-            "inventory_quantity": v.get("stock_quantity"),
+            "price": money(v.get("price"), "price"),
+            "inventory_quantity": count(v.get("stock_quantity"), "stock_quantity"),
             "inventory_item_id": None,
         },
     )
@@ -332,6 +344,7 @@ def variation_rows(v: dict[str, Any], ctx: MapContext) -> Batch:
 def deletion(table: str) -> Any:
     """*.deleted carries only {"id"}: deleted as of the moment it arrived."""
 
+    @refusing(table)
     def rows(payload: dict[str, Any], ctx: MapContext) -> Batch:
         batch = Batch()
         batch.delete(table, record_id(payload.get("id")), ctx.received_at)

@@ -5,10 +5,13 @@ link cannot be forged."""
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 from email import message_from_bytes
 from pathlib import Path
+from typing import Any
 
+from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -69,6 +72,52 @@ def test_an_unreachable_mail_server_keeps_messages_then_dead_letters_them(
         ).all()
         dead = conn.execute(select(DeadLetter.kind, DeadLetter.reason)).all()
     assert [(s, a) for s, a, _e in rows] == [("failed", MAX_ATTEMPTS)] * 2
-    assert all("ConnectionRefusedError" in (e or "") for _s, _a, e in rows)
-    assert [k for k, _r in dead] == ["notification"] * 2 and "could not be sent" in dead[0][1]
+    assert all(
+        e == "the mail server could not be reached: check the host and port in SMTP_URL" for *_, e in rows
+    )
+    assert [k for k, _r in dead] == ["notification"] * 2
+    assert dead[0][1] == (
+        f"the message could not be sent after {MAX_ATTEMPTS} attempts: "
+        "the mail server could not be reached: check the host and port in SMTP_URL"
+    )
+    app.extensions["crm.engine"].dispose()
+
+
+class RefusingServer:
+    """A real SMTP server (aiosmtpd on loopback) that refuses every recipient, naming it."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        return f"550 5.1.1 <{address}> no such mailbox"
+
+
+def test_a_refused_recipient_is_dead_lettered_with_a_sentence_that_does_not_quote_the_address(
+    app_env: dict[str, str],
+) -> None:
+    # given a mail server that refuses the recipient, quoting the address in its answer
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(RefusingServer(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app = create_app({**app_env, "SMTP_URL": f"smtp://127.0.0.1:{port}"})
+        with get_engine(app).begin() as conn:
+            shop = make_store(conn)
+            subscribed_people(conn, shop, 1)
+            publish(conn, shop, 503)
+        # when the outbox is sent until the message is given up
+        for _ in range(MAX_ATTEMPTS):
+            send_pending(app)
+    finally:
+        controller.stop()
+    # then the reason is a sentence, and neither it nor the letter names the person
+    with get_engine(app).connect() as conn:
+        (message,) = conn.execute(select(NotificationOutbox.status, NotificationOutbox.last_error)).all()
+        (letter,) = conn.execute(select(DeadLetter.reason, DeadLetter.detail)).all()
+    assert message == ("failed", "the mail server refused the recipient's address")
+    assert letter.reason == (
+        f"the message could not be sent after {MAX_ATTEMPTS} attempts: "
+        "the mail server refused the recipient's address"
+    )
+    assert "p0@example.com" not in f"{letter.reason} {letter.detail}"
     app.extensions["crm.engine"].dispose()

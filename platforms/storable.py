@@ -1,0 +1,212 @@
+"""What the CRM store can hold: the last step of every mapper, so that a value the database
+would refuse never reaches a write, and a record that cannot be kept is refused with a
+sentence naming it, the field and the problem ("orders 123: total_price is not a finite
+amount ('Infinity')"). The rules follow each column's type in `connector.models`:
+ids 1 to 2^63 - 1, counts in 32 bits, finite amounts that fit, true/false, aware times;
+text loses NUL characters and lone surrogates (PostgreSQL cannot keep them) and is cut to
+its column's length, except the fields that identify a person (e-mail, phone), where
+either refuses the record; JSON (raw payloads, addresses) is cleaned the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ParamSpec
+
+import orjson
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Table
+
+from connector.models import UPSERTABLE
+from connector.types import Money, UTCDateTime
+from platforms.base import MAX_AMOUNT, MAX_COUNT, MAX_ID, Batch, MappingError, money, shown
+
+P = ParamSpec("P")
+IDENTIFYING = frozenset({"email", "email_normalized", "phone", "phone_e164"})  # refused, never altered
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_TABLES: dict[str, Table] = {model.__tablename__: model.__table__ for model in UPSERTABLE}  # type: ignore[misc]
+_JSON_INTS = (-(2**63), 2**64 - 1)  # what orjson (the JSON columns' writer) can write
+
+
+def refusing(entity: str) -> Callable[[Callable[P, Batch]], Callable[P, Batch]]:
+    """A mapper whose batch is made storable, and whose refusals name the record (the
+    payload, its first argument): "orders 123: …"."""
+
+    def decorate(mapper: Callable[P, Batch]) -> Callable[P, Batch]:
+        @functools.wraps(mapper)
+        def mapped(*args: P.args, **kwargs: P.kwargs) -> Batch:
+            try:
+                return storable(mapper(*args, **kwargs))
+            except MappingError as exc:
+                raise MappingError(f"{entity} {_id_of(args[0] if args else None)}: {exc}") from None
+
+        return mapped
+
+    return decorate
+
+
+def storable(batch: Batch) -> Batch:
+    """The batch's rows as the CRM store can keep them (cleaned in place); MappingError if not.
+    A value already right for its column costs one look-up and a comparison or two."""
+    for table, rows in batch.rows.items():
+        columns = _columns(table)
+        for row in rows:
+            for column, value in row.items():
+                if value is None or column not in columns:
+                    continue
+                kind, limit = columns[column]
+                if not _fits(kind, value, limit):
+                    row[column] = _CHECKS[kind](column, value, limit)
+    batch.consents[:] = [(pid, clean_text(state)[:32], at) for pid, state, at in batch.consents]
+    return batch
+
+
+def _fits(kind: str, value: Any, limit: int) -> bool:
+    """The common case, cheaply: a value already right for its column (else it is checked)."""
+    if kind == "text":
+        return type(value) is str and value.isascii() and "\x00" not in value and len(value) <= limit
+    if kind == "id":
+        return type(value) is int and 0 < value <= MAX_ID
+    if kind == "amount":
+        return type(value) is Decimal and value.is_finite() and -MAX_AMOUNT <= value <= MAX_AMOUNT
+    if kind == "time":
+        return type(value) is datetime and value.tzinfo is not None
+    return False
+
+
+def clean_text(value: str) -> str:
+    """Text without the characters PostgreSQL cannot keep: NUL, and lone surrogates."""
+    if value.isascii():
+        return value.replace("\x00", "") if "\x00" in value else value
+    return _SURROGATES.sub("", value.replace("\x00", ""))
+
+
+def clean_json(value: Any) -> Any:
+    """A JSON value as the store can keep it: text cleaned (keys too), numbers beyond what
+    JSON columns hold kept as their numerals. The value itself when it is clean already."""
+    try:
+        if b"\\u0000" not in orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str):
+            return value
+    except TypeError:  # a lone surrogate, or an integer beyond 64 bits
+        pass
+    return _cleaned(value)
+
+
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k) if isinstance(k, str) else k: _cleaned(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cleaned(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not _JSON_INTS[0] <= value <= _JSON_INTS[1]:
+        return str(value)
+    return value
+
+
+@functools.cache
+def _columns(table: str) -> dict[str, tuple[str, int]]:
+    """Each column of the table the rules apply to: its kind, and its length (text)."""
+    known = _TABLES.get(table)
+    kinds = {column.name: _kind_of(column.type) for column in known.columns} if known is not None else {}
+    return {name: kind for name, kind in kinds.items() if kind is not None}
+
+
+def _kind_of(column_type: Any) -> tuple[str, int] | None:
+    if isinstance(column_type, Money):
+        return "amount", 0
+    if isinstance(column_type, BigInteger):
+        return "id", 0
+    if isinstance(column_type, Integer):
+        return "count", 0
+    if isinstance(column_type, Boolean):
+        return "flag", 0
+    if isinstance(column_type, UTCDateTime):
+        return "time", 0
+    if isinstance(column_type, JSON):
+        return "json", 0
+    if isinstance(column_type, String):
+        return "text", column_type.length or sys.maxsize
+    return None
+
+
+def _platform_id(column: str, value: Any, _limit: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise MappingError(
+            f"{column} {shown(value)} is not a platform id (a whole number from 1 to 2^63 - 1)"
+        )
+    return value
+
+
+def _count(column: str, value: Any, _limit: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MappingError(f"{column} is not a whole number ({shown(value)})")
+    if not -MAX_COUNT - 1 <= value <= MAX_COUNT:
+        raise MappingError(f"{column} is too large a number to keep ({shown(value)})")
+    return value
+
+
+def _amount(column: str, value: Any, _limit: int) -> Decimal | None:
+    return money(value, column)
+
+
+def _flag(column: str, value: Any, _limit: int) -> bool:
+    if not isinstance(value, bool):
+        raise MappingError(f"{column} is not true or false ({shown(value)})")
+    return value
+
+
+def _time(column: str, value: Any, _limit: int) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise MappingError(f"{column} is not a time with its zone ({shown(value)})")
+    return value
+
+
+def _json(column: str, value: Any, _limit: int) -> Any:
+    return clean_json(value)
+
+
+def _text(column: str, value: Any, limit: int) -> str:
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise MappingError(f"{column} is not text ({shown(value)})")
+    text = clean_text(value)
+    if column in IDENTIFYING:  # changed, it could match another person: refuse instead
+        if "\x00" in value:
+            raise MappingError(f"{column} contains a NUL character")
+        if text != value:
+            raise MappingError(f"{column} is not valid Unicode text")
+        if len(text) > limit:
+            raise MappingError(f"{column} is longer than {limit} characters")
+    return text[:limit]
+
+
+_CHECKS: dict[str, Callable[[str, Any, int], Any]] = {
+    "amount": _amount,
+    "id": _platform_id,
+    "count": _count,
+    "flag": _flag,
+    "time": _time,
+    "json": _json,
+    "text": _text,
+}
+
+
+def _id_of(payload: Any) -> str:
+    """The record's id as a reason names it: the platform id, or the value shown as it came."""
+    if not isinstance(payload, dict):
+        return "(not an object)"
+    if len(payload) == 1 and next(iter(payload)) in ("order", "customer", "product"):
+        payload = next(iter(payload.values())) or {}  # a legacy WooCommerce body
+        if not isinstance(payload, dict):
+            return "(not an object)"
+    value = payload.get("id", payload.get("customer_id"))
+    if value is None:
+        return "(no id)"
+    tail = str(value).rsplit("/", 1)[-1]
+    return tail if isinstance(value, int | str) and tail.isascii() and tail.isdigit() else shown(value)
