@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector import consent, identity, insight_backlog, insights, statistics, subscriptions
+from connector.db import refused_by_data
 from connector.models import UPSERTABLE
 from connector.types import utcnow
 from connector.upsert import TOMBSTONE_HASH, UpsertResult, dialect_insert, upsert
@@ -114,14 +115,18 @@ def apply_isolating(
         with conn.begin_nested():
             apply_batch(conn, store_id, combined, rules, defer_insights=defer_insights)
         return []
-    except SQLAlchemyError:
+    except SQLAlchemyError as exc:
+        if not refused_by_data(exc):
+            raise  # the database itself is in trouble: the caller retries the whole transaction
         refused: list[tuple[int, Exception]] = []
         for index, batch in enumerate(batches):
             try:
                 with conn.begin_nested():
                     apply_batch(conn, store_id, batch, rules, defer_insights=defer_insights)
-            except SQLAlchemyError as exc:
-                refused.append((index, exc))
+            except SQLAlchemyError as one:
+                if not refused_by_data(one):
+                    raise
+                refused.append((index, one))
         return refused
 
 
