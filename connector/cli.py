@@ -17,7 +17,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup
 from sqlalchemy.exc import IntegrityError
 
-from connector import create_app, db, queue, settings_of, stores, vault_of
+from connector import create_app, db, queue, settings_of, signals, stores, vault_of
 from connector.errors import ConnectorError, Reauthorize
 from connector.privacy_command import privacy_group
 from connector.sync_command import sync_command
@@ -36,6 +36,7 @@ def _app() -> Flask:
 )
 def cli() -> None:
     """crm-connector: keep a CRM store in step with Shopify and WooCommerce stores."""
+    signals.stop_on_signals()  # SIGTERM and SIGHUP unwind every command, as Ctrl-C does
 
 
 cli.add_command(sync_command)
@@ -80,21 +81,22 @@ def serve(host: str, port: int, workers: int) -> None:
 )
 def worker(burst: bool, simple: bool, queues: tuple[str, ...]) -> None:
     """Process jobs from the webhooks, sync and notifications queues."""
+    from connector import roles
+
     app = _app()
     _ready(app)
     queue.tune_gc_for_batches()
-    w = queue.make_worker(queue.get_redis(app), queues or queue.QUEUES, simple=simple)
-    w.work(burst=burst, with_scheduler=True)
+    roles.work(queue.get_redis(app), queues or queue.QUEUES, burst=burst, simple=simple)
 
 
 @cli.command()
 def cron() -> None:
     """Enqueue scheduled work (re-syncs, housekeeping). Run exactly one."""
-    from sync.cron import make_scheduler
+    from connector import roles
 
     app = _app()
     _ready(app)
-    make_scheduler(queue.get_redis(app)).start()
+    roles.cron(queue.get_redis(app))
 
 
 @cli.command()

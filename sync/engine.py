@@ -136,6 +136,10 @@ def run_step(
         with contextlib.suppress(Exception):
             step.end("retry", f"an unexpected error stopped the sync: {type(exc).__name__}")
         raise
+    except (KeyboardInterrupt, SystemExit):  # a stop signal: the chunk rolled back; free the lease
+        with contextlib.suppress(Exception):
+            step.end("stopped", "the sync was stopped before it finished; the next run resumes it")
+        raise
 
 
 class _Step:
