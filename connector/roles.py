@@ -18,7 +18,7 @@ from connector import logs, signals
 from connector.queue import QUEUES, make_worker
 
 log = logs.get(__name__)
-RECONNECT_CAP_S = 30.0
+RECONNECT_CAP_S = 10.0
 REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
 
 

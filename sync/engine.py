@@ -100,9 +100,10 @@ def run_step(
             .values(store_id=store_id, entity=entity, kind="sync", owner=owner)
             .returning(SyncRun.id)
         ).scalar_one()
-    step = _Step(app, store, reader_of(app, store), entity, owner, ttl, run_id, on_progress)
-    log.info("sync step started", extra={"store_id": store_id, "entity": entity, "run_id": run_id})
-    try:
+    step = _Step(app, store, entity, owner, ttl, run_id, on_progress)
+    try:  # from here on, whatever stops the step ends it and gives its lease back
+        step.reader = reader_of(app, store)
+        log.info("sync step started", extra={"store_id": store_id, "entity": entity, "run_id": run_id})
         deadline = time.monotonic() + budget_s if budget_s else None
         chunks = step.read(window.since, window.until, window.cursor)
         for chunk in gathered(chunks, settings.sync_write_records):
@@ -147,7 +148,6 @@ class _Step:
         self,
         app: Flask,
         store: Any,
-        reader: Reader,
         entity: str,
         owner: str,
         ttl: timedelta,
@@ -158,7 +158,7 @@ class _Step:
         self.run_id, self.on_progress = run_id, on_progress
         self.engine = get_engine(app)
         self.ctx = MapContext(country=store.country)
-        self.reader = reader
+        self.reader: Reader  # set by run_step, where a failure to make it ends the step
         self.records = 0
         self.rules = insights.Rules.of(app)
         self.chunks: Iterator[Chunk] | None = None
