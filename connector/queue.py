@@ -29,7 +29,7 @@ from connector.config import Settings
 from connector.embedded_redis import EmbeddedRedis
 
 QUEUES = ("webhooks", "sync", "notifications")
-HORSE_GRACE_S = 5.0  # a work horse asked to stop is killed if it has not after this
+HORSE_GRACE_S = 10.0  # a work horse asked to stop is killed if it has not after this
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -139,7 +139,8 @@ def run_step(
         raise
     except (KeyboardInterrupt, SystemExit):  # a stop signal: the chunk rolled back; free the lease
         with contextlib.suppress(Exception):
-            step.end("stopped", "the sync was stopped before it finished; the next run resumes it")
+            reason = "the sync was stopped before it finished; the next run resumes it"
+            step.end("stopped", reason, settle=False)  # ends at once; cron settles the insights
         raise
 
 
@@ -200,7 +201,13 @@ class _Step:
             _dead_letter(conn, self.store.id, self.entity, record, reason)
 
     def end(
-        self, outcome: str, error: str | None = None, *, release: bool = True, state: str | None = None
+        self,
+        outcome: str,
+        error: str | None = None,
+        *,
+        release: bool = True,
+        state: str | None = None,
+        settle: bool = True,
     ) -> StepResult:
         close = getattr(self.chunks, "close", None)
         if close is not None:  # no more reading on behalf of this step (its read-ahead stops)
@@ -216,7 +223,8 @@ class _Step:
                 .where(SyncRun.id == self.run_id)
                 .values(ended_at=utcnow(), records=self.records, outcome=outcome, error=error)
             )
-        insight_backlog.settle(self.engine, self.rules)  # each contact the step touched, once
+        if settle:  # each contact the step touched, once (else cron's settling does it)
+            insight_backlog.settle(self.engine, self.rules)
         log.info(
             "sync step ended",
             extra={
