@@ -12,6 +12,7 @@ import ctypes
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from types import FrameType
 
@@ -34,7 +35,9 @@ def raise_stopped(signum: int, _frame: FrameType | None) -> None:
 
 
 def stop_on_signals() -> None:
-    """SIGTERM and SIGHUP unwind this process as Ctrl-C does (call from the main thread)."""
+    """SIGTERM and SIGHUP unwind this process as Ctrl-C does (only the main thread can ask)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
     signal.signal(signal.SIGTERM, raise_stopped)
     signal.signal(signal.SIGHUP, raise_stopped)
 
