@@ -26,16 +26,17 @@ def work(connection: redis.Redis, queues: tuple[str, ...] = QUEUES, *, burst: bo
     """Process jobs until a stop signal (or, in burst mode, until the queues are empty)."""
     signals.children_die_with_this_process()  # the work horse and RQ's scheduler never outlive us
     while True:
-        worker = make_worker(connection, queues, simple=simple)
+        worker = None
         failure: Exception | None = None
         try:
+            worker = make_worker(connection, queues, simple=simple)  # RQ asks Redis already
             worker.work(burst=burst, with_scheduler=True)
         except REDIS_DOWN as exc:
             failure = exc
-        if worker.stop_signalled or (burst and worker.drained and failure is None):
+        if worker is not None and (worker.stop_signalled or (burst and worker.drained and not failure)):
             return
         signals.stop_on_signals()  # RQ's handlers belong to the loop that ended
-        if worker.horse_pid:
+        if worker is not None and worker.horse_pid:
             worker.wait_for_horse()  # the job it ran ends on its own; then a new loop
         wait_for_redis(connection, "worker", failure)
 

@@ -3,7 +3,8 @@ its checkpoint in one transaction, until the entity is done or the step's time i
 Readers fetch their next pages while a transaction is written (`platforms/read_ahead.py`).
 
 Only the lease holder writes (the lease is renewed inside every chunk's transaction), so
-two jobs never sync the same entity of a store at once, and a killed job's lease lapses.
+two jobs never sync the same entity of a store at once, a killed job's lease lapses, and
+a step stopped by a signal rolls back its chunk and gives its lease back.
 A record that cannot be mapped or written is dead-lettered with a plain reason and the
 rest go on. Every step is recorded in `sync_runs`; failures are kept on the sync state in
 words a merchant can read. A finished incremental run reconciles deletions when due.
