@@ -19,7 +19,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup
 from sqlalchemy.exc import IntegrityError
 
-from connector import create_app, db, logs, queue, settings_of, stores, vault_of
+from connector import create_app, db, logs, queue, settings_of, signals, stores, vault_of
 from connector.cli_support import NoDatabase, app_context, on_existing_database, one_line, require_database
 from connector.config import shopify_api_settings
 from connector.errors import BadInput, Reauthorize
@@ -65,6 +65,7 @@ def cli(ctx: click.Context, verbose: bool, traceback: bool) -> None:
     """crm-connector: keep a CRM store in step with Shopify and WooCommerce stores."""
     role = ctx.invoked_subcommand in ROLES
     logs.show_on_terminal(logging.INFO if verbose or role else logging.WARNING)
+    signals.stop_on_signals()  # SIGTERM and SIGHUP unwind every command, as Ctrl-C does
 
 
 cli.add_command(sync_command)
@@ -109,21 +110,22 @@ def serve(host: str, port: int, workers: int) -> None:
 )
 def worker(burst: bool, simple: bool, queues: tuple[str, ...]) -> None:
     """Process jobs from the webhooks, sync and notifications queues."""
+    from connector import roles
+
     app = _app()
     _ready(app)
     queue.tune_gc_for_batches()
-    w = queue.make_worker(queue.get_redis(app), queues or queue.QUEUES, simple=simple)
-    w.work(burst=burst, with_scheduler=True)
+    roles.work(queue.get_redis(app), queues or queue.QUEUES, burst=burst, simple=simple)
 
 
 @cli.command()
 def cron() -> None:
     """Enqueue scheduled work (re-syncs, housekeeping). Run exactly one."""
-    from sync.cron import make_scheduler
+    from connector import roles
 
     app = _app()
     _ready(app)
-    make_scheduler(queue.get_redis(app)).start()
+    roles.cron(queue.get_redis(app))
 
 
 @cli.command()

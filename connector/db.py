@@ -2,11 +2,14 @@
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout, so the web, worker and
 cron processes of the embedded default can share one file; PostgreSQL gets a checked
-pool. Migrations are Alembic's, run by `crm-connector db upgrade`.
+pool. A process forked from one holding an engine (an RQ work horse, a gunicorn worker)
+starts with an empty pool of its own. Migrations are Alembic's, run by `db upgrade`.
 """
 
 from __future__ import annotations
 
+import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +33,34 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=dump_json)
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(
-        url,
-        pool_pre_ping=True,
-        pool_size=5,
-        max_overflow=10,
-        connect_args={"connect_timeout": 3},
-        json_serializer=dump_json,
-    )
+    else:
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            connect_args={"connect_timeout": 3},
+            json_serializer=dump_json,
+        )
+    _fresh_pool_after_fork(engine)
+    return engine
+
+
+def _fresh_pool_after_fork(engine: Engine) -> None:
+    """Every fork of this process (RQ's work horse, gunicorn's workers, anything else) drops
+    the pool it inherited, without closing it: the parent's connections stay the parent's.
+    SQLAlchemy's documented pattern (`dispose(close=False)` in the child), hooked on the
+    fork itself so no forking path can miss it. A connection shared across a fork shares one
+    server session: on PostgreSQL psycopg's prepared statements then collide
+    (`prepared statement "_pg3_0" already exists`)."""
+    ref = weakref.ref(engine)  # the hook must not keep a disposed engine alive
+
+    def in_child() -> None:
+        forked = ref()
+        if forked is not None:
+            forked.dispose(close=False)
+
+    os.register_at_fork(after_in_child=in_child)
 
 
 def dump_json(value: Any) -> str:

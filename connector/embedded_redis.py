@@ -2,7 +2,8 @@
 
 With no REDIS_URL the first process starts a redis-server on a unix socket in the
 instance folder (append-only file, so queued jobs survive a restart) and stops it on
-exit; other processes of the same instance find the running server and attach to it.
+exit, a stop signal's included (connector/signals.py); other processes of the same
+instance find the running server and attach to it.
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ class EmbeddedRedis:
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # a Ctrl-C in the terminal reaches us, and we stop it in order
         )
+        try:
+            self._wait_until_alive()
+        except BaseException:  # it failed, or a stop signal came while it started: never leave it
+            self.stop()
+            raise
+        atexit.register(self.stop)
+        return self
+
+    def _wait_until_alive(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -59,10 +70,8 @@ class EmbeddedRedis:
                     f"REDIS_URL: the embedded Redis failed to start; see {self.dir / 'redis.log'}"
                 )
             if self._alive():
-                atexit.register(self.stop)
-                return self
+                return
             time.sleep(0.02)
-        self.stop()
         raise ConfigError("REDIS_URL: the embedded Redis did not answer in time")
 
     def stop(self) -> None:

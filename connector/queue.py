@@ -2,12 +2,18 @@
 
 Queues: `webhooks` (inbox processing), `sync` (backfill, re-sync, reconciliation) and
 `notifications` (outbox sending). Jobs carry ids as JSON (RQ's JSONSerializer), never
-pickled objects, so nothing that reaches Redis can execute code in a worker.
+pickled objects, so nothing that reaches Redis can execute code in a worker. A worker
+stops on SIGINT, SIGTERM or SIGHUP and takes its work horse with it (`StoppingWorker`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
+import signal
+import threading
+from types import FrameType
 from typing import Any
 
 import redis
@@ -18,10 +24,12 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker, SimpleWorker, Worker
 
+from connector import signals
 from connector.config import Settings
 from connector.embedded_redis import EmbeddedRedis
 
 QUEUES = ("webhooks", "sync", "notifications")
+HORSE_GRACE_S = 10.0  # a work horse asked to stop is killed if it has not after this
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -77,9 +85,57 @@ def tune_gc_for_batches() -> None:
     gc.set_threshold(100_000, 50, 100)
 
 
+class _StopsOnSignals(BaseWorker):
+    """RQ's worker, stopped the way our processes stop; SIGHUP counts as SIGTERM. The first
+    signal stops dequeuing and sends SIGTERM to the work horse, whose job unwinds (a sync
+    step rolls back its chunk and gives its lease back); a horse still there after
+    HORSE_GRACE_S is killed. A second signal kills it at once (RQ's cold shutdown)."""
+
+    stop_signalled = False  # a signal, not Redis or an empty queue, ended the work loop
+    drained = False  # the queues were found empty (how a burst ends)
+
+    def _install_signal_handlers(self) -> None:
+        super()._install_signal_handlers()
+        signal.signal(signal.SIGHUP, self.request_stop)
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stop_signalled = True
+        signal.signal(signal.SIGHUP, self.request_force_stop)
+        horse = self.horse_pid
+        if horse:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(horse, signal.SIGTERM)
+            later = threading.Timer(HORSE_GRACE_S, self._kill_horse_if_still, args=(horse,))
+            later.daemon = True
+            later.start()
+        super().request_stop(signum, frame)
+
+    def _kill_horse_if_still(self, horse: int) -> None:
+        if self.horse_pid == horse:
+            self.kill_horse()
+
+    def setup_work_horse_signals(self) -> None:
+        super().setup_work_horse_signals()  # Ctrl-C is the worker's to act on, not the horse's
+        signal.signal(signal.SIGTERM, signals.raise_stopped)  # the worker's stop unwinds the job
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+        found = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        self.drained = found is None
+        return found
+
+
+class StoppingWorker(_StopsOnSignals, Worker):
+    """Each job in a forked work horse (the Procfile's worker)."""
+
+
+class StoppingSimpleWorker(_StopsOnSignals, SimpleWorker):
+    """Jobs in this process (tests, debugging): a first signal lets the job finish."""
+
+
 def make_worker(
     connection: redis.Redis, queues: tuple[str, ...] = QUEUES, *, simple: bool = False
-) -> BaseWorker:
+) -> StoppingWorker | StoppingSimpleWorker:
     """A worker on the given queues; `simple` runs jobs in-process (no fork), for tests and debugging."""
-    cls: type[BaseWorker] = SimpleWorker if simple else Worker
+    cls = StoppingSimpleWorker if simple else StoppingWorker
     return cls([get_queue(q, connection) for q in queues], connection=connection, serializer=JSONSerializer)

@@ -1,7 +1,8 @@
 """The web role under gunicorn, started from our CLI so it shares the app factory.
 
-The app is built once in the master (preload); each forked worker drops the database
-connections inherited from it, so no socket is shared across processes.
+The app is built once in the master (preload); each forked worker starts with a database
+pool of its own (the engine's fork hook, connector/db.py) and Redis connections of its own
+(redis-py's pool checks its pid), so no socket is shared across processes.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
-
-from connector.db import get_engine
 
 
 class _Gunicorn(BaseApplication):
@@ -29,16 +28,12 @@ class _Gunicorn(BaseApplication):
 
 
 def serve_forever(app: Flask, *, host: str, port: int, workers: int) -> None:
-    def post_fork(_server: Any, _worker: Any) -> None:
-        get_engine(app).dispose(close=False)
-
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
         "worker_class": "gthread",
         "threads": 4,
         "preload_app": True,
-        "post_fork": post_fork,
         "accesslog": None,
         "timeout": 30,
         "graceful_timeout": 10,

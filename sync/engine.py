@@ -3,7 +3,8 @@ its checkpoint in one transaction, until the entity is done or the step's time i
 Readers fetch their next pages while a transaction is written (`platforms/read_ahead.py`).
 
 Only the lease holder writes (the lease is renewed inside every chunk's transaction), so
-two jobs never sync the same entity of a store at once, and a killed job's lease lapses.
+two jobs never sync the same entity of a store at once, a killed job's lease lapses, and
+a step stopped by a signal rolls back its chunk and gives its lease back.
 A record that cannot be mapped or written is dead-lettered with a plain reason and the
 rest go on. Every step is recorded in `sync_runs`; failures are kept on the sync state in
 words a merchant can read. A finished incremental run reconciles deletions when due.
@@ -101,9 +102,10 @@ def run_step(
             .values(store_id=store_id, entity=entity, kind="sync", owner=owner)
             .returning(SyncRun.id)
         ).scalar_one()
-    step = _Step(app, store, reader_of(app, store), entity, owner, ttl, run_id, on_progress)
-    log.info("sync step started", extra={"store_id": store_id, "entity": entity, "run_id": run_id})
-    try:
+    step = _Step(app, store, entity, owner, ttl, run_id, on_progress)
+    try:  # from here on, whatever stops the step ends it and gives its lease back
+        step.reader = reader_of(app, store)
+        log.info("sync step started", extra={"store_id": store_id, "entity": entity, "run_id": run_id})
         deadline = time.monotonic() + budget_s if budget_s else None
         chunks = step.read(window.since, window.until, window.cursor)
         for chunk in gathered(chunks, settings.sync_write_records):
@@ -137,6 +139,11 @@ def run_step(
         with contextlib.suppress(Exception):
             step.end("retry", f"an unexpected error stopped the sync: {type(exc).__name__}")
         raise
+    except (KeyboardInterrupt, SystemExit):  # a stop signal: the chunk rolled back; free the lease
+        with contextlib.suppress(Exception):
+            reason = "the sync was stopped before it finished; the next run resumes it"
+            step.end("stopped", reason, settle=False)  # ends at once; cron settles the insights
+        raise
 
 
 class _Step:
@@ -144,7 +151,6 @@ class _Step:
         self,
         app: Flask,
         store: Any,
-        reader: Reader,
         entity: str,
         owner: str,
         ttl: timedelta,
@@ -155,7 +161,7 @@ class _Step:
         self.run_id, self.on_progress = run_id, on_progress
         self.engine = get_engine(app)
         self.ctx = MapContext(country=store.country)
-        self.reader = reader
+        self.reader: Reader  # set by run_step, where a failure to make it ends the step
         self.records = 0
         self.rules = insights.Rules.of(app)
         self.chunks: Iterator[Chunk] | None = None
@@ -198,7 +204,13 @@ class _Step:
             _dead_letter(conn, self.store.id, self.entity, record, reason)
 
     def end(
-        self, outcome: str, error: str | None = None, *, release: bool = True, state: str | None = None
+        self,
+        outcome: str,
+        error: str | None = None,
+        *,
+        release: bool = True,
+        state: str | None = None,
+        settle: bool = True,
     ) -> StepResult:
         close = getattr(self.chunks, "close", None)
         if close is not None:  # no more reading on behalf of this step (its read-ahead stops)
@@ -217,7 +229,8 @@ class _Step:
                 .where(SyncRun.id == self.run_id)
                 .values(ended_at=utcnow(), records=self.records, outcome=outcome, error=error)
             )
-        insight_backlog.settle(self.engine, self.rules)  # each contact the step touched, once
+        if settle:  # each contact the step touched, once (else cron's settling does it)
+            insight_backlog.settle(self.engine, self.rules)
         log.info(
             "sync step ended",
             extra={

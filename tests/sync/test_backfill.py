@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from woocommerce import API
 
 from connector.db import get_engine
-from connector.models import ContactInsight, InsightBacklog, Order, Store, SyncRun, SyncState
+from connector.models import ContactInsight, DeadLetter, InsightBacklog, Order, Store, SyncRun, SyncState
 from platforms.base import Chunk
 from platforms.shopify.client import ShopifyClient
 from sync.engine import ENTITIES, gathered, run_step
@@ -171,3 +172,36 @@ def test_an_export_file_gone_before_a_resumed_step_is_exported_again(
     assert outcome == "done"
     assert len(rig.sandbox.world.shops[SHOP].bulk_ops) == 3
     assert crm_facts(rig.app, rig.shop.id, "orders") == shopify_truth(shopify_api, "orders")
+
+
+@pytest.mark.parametrize("platform", ["shopify", "woocommerce"])
+def test_a_database_fault_stops_the_step_and_sets_no_record_aside(
+    rig: Rig, platform: str, shopify_api: ShopifyClient, woo_api: API
+) -> None:
+    # given a products backfill whose writes the database cannot take, for no fault of the
+    # records (a table it writes is missing: the database's trouble, as a dropped connection
+    # or a clashing prepared statement would be)
+    store_id = rig.shop.id if platform == "shopify" else rig.site.id
+    engine = get_engine(rig.app)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE product_variants RENAME TO product_variants_away"))
+    try:
+        # when the step runs, then it stops with the database's error
+        with rig.app.app_context(), pytest.raises(SQLAlchemyError):
+            run_step(rig.app, store_id, "products", "test-owner")
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE product_variants_away RENAME TO product_variants"))
+    # and no record was dead-lettered or counted, the run is not done and its lease is free
+    with engine.connect() as conn:
+        letters = conn.execute(select(func.count()).select_from(DeadLetter)).scalar_one()
+        state = conn.execute(select(SyncState).where(SyncState.store_id == store_id)).one()
+    assert letters == 0
+    assert state.state == "running" and state.done == 0 and state.lease_owner is None
+    assert "unexpected error" in (state.last_error or "")
+    # and the next step, the database well again, writes every product
+    with rig.app.app_context():
+        assert run_step(rig.app, store_id, "products", "test-owner").outcome == "done"
+    shop = platform == "shopify"
+    truth = shopify_truth(shopify_api, "products") if shop else woo_truth(woo_api, "products")
+    assert crm_facts(rig.app, store_id, "products") == truth

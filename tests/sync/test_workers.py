@@ -1,10 +1,12 @@
-"""Real worker processes: two of them sync several stores at once, and are killed with
-SIGKILL at random points five times over; restarted, they finish with the CRM store equal
-to every platform store, nothing missing and nothing twice, and no entity of a store was
-ever stepped by two jobs at once."""
+"""Real worker processes, the Procfile's own (`crm-connector worker`, a forked work horse per
+job): one backfills stores on its own with no record dead-lettered; two sync several stores
+at once and are killed with SIGKILL at random points five times over; restarted, they finish
+with the CRM store equal to every platform store, nothing missing and nothing twice, and no
+entity of a store was ever stepped by two jobs at once."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import random
@@ -14,12 +16,13 @@ import sys
 import time
 from collections.abc import Iterator
 
+import psutil
 import pytest
 import redis
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from connector.db import get_engine
-from connector.models import Store, SyncRun, SyncState
+from connector.models import DeadLetter, Store, SyncRun, SyncState
 from platforms.sandbox.clients import shopify_client, woo_api
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.world import World
@@ -49,26 +52,29 @@ def connect_the_others(rig: Rig) -> list[Store]:
         )
 
 
-def start_worker(rig: Rig) -> subprocess.Popen[bytes]:
+def start_worker(rig: Rig, *flags: str) -> subprocess.Popen[bytes]:
+    """The Procfile's worker: each job in a forked work horse."""
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from connector.cli import main; main()",
-            "worker",
-            "--simple",
-            "--queue=sync",
-        ],
+        [sys.executable, "-c", "from connector.cli import main; main()", "worker", "--queue=sync", *flags],
         env={**os.environ, **rig.env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group; --simple: the job runs in the killed process
+        start_new_session=True,
     )
 
 
 def kill(worker: subprocess.Popen[bytes]) -> None:
-    os.killpg(worker.pid, signal.SIGKILL)
+    """The machine dies under it: the worker and every process it started (its work horse,
+    in a process group of its own) are killed at once."""
+    try:
+        tree = [psutil.Process(worker.pid), *psutil.Process(worker.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        tree = []
+    for proc in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.send_signal(signal.SIGKILL)
     worker.wait(timeout=10)
+    psutil.wait_procs(tree, timeout=10)
 
 
 def steps_open(rig: Rig) -> set[int]:
@@ -88,6 +94,42 @@ def all_done(rig: Rig, store_ids: list[int]) -> bool:
             .all()
         )
     return len(states) == len(store_ids) * len(ENTITIES) and all(s == "done" for s in states)
+
+
+def test_the_procfile_worker_backfills_stores_exact_with_no_record_dead_lettered(rig: Rig) -> None:
+    # given a shop and a site never synced, and the Procfile's worker (a forked horse per job,
+    # a step of one second, so each entity's backfill is many jobs in many horses)
+    stores = [rig.shop.id, rig.site.id]
+    with rig.app.app_context():
+        for store_id in stores:
+            for entity in ENTITIES:
+                assert request_sync(rig.app, store_id, entity)
+    # when it works, with cron's revival asked for every two seconds, until every run is done
+    worker = start_worker(rig)
+    deadline = time.monotonic() + 600
+    try:
+        while not all_done(rig, stores) and time.monotonic() < deadline:
+            assert worker.poll() is None, "the worker exited"
+            time.sleep(2)
+            with rig.app.app_context():
+                schedule_syncs()
+    finally:
+        kill(worker)
+    # then every entity finished, nothing was set aside, and the store equals its platform
+    assert all_done(rig, stores)
+    with get_engine(rig.app).connect() as conn:
+        letters = conn.execute(select(DeadLetter.reason)).scalars().all()
+        steps = conn.execute(select(func.count()).select_from(SyncRun)).scalar_one()
+        errors = conn.execute(select(SyncRun.error).where(SyncRun.error.is_not(None))).scalars().all()
+    assert letters == []
+    assert errors == []  # and no step met a database error on the way
+    assert steps > len(stores) * len(ENTITIES)  # the backfill crossed several horses per entity
+    manifest = rig.sandbox.world.manifest()
+    client = shopify_client(manifest, manifest["shopify"]["shops"][0])
+    api = woo_api(manifest["woocommerce"]["stores"][0], timeout=30)
+    for entity in ENTITIES:
+        assert crm_facts(rig.app, rig.shop.id, entity) == shopify_truth(client, entity), entity
+        assert crm_facts(rig.app, rig.site.id, entity) == woo_truth(api, entity), entity
 
 
 def test_two_workers_killed_five_times_finish_with_every_store_exact(rig: Rig) -> None:
