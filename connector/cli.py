@@ -568,7 +568,7 @@ def main(args: list[str] | None = None) -> None:
             cli.invoke(ctx)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):  # Ctrl-C: what was started has ended
         click.echo("aborted", err=True)
         sys.exit(1)
     except click.ClickException as exc:
