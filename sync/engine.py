@@ -138,11 +138,23 @@ def run_step(
         with contextlib.suppress(Exception):
             step.end("retry", f"an unexpected error stopped the sync: {type(exc).__name__}")
         raise
-    except (KeyboardInterrupt, SystemExit):  # a stop signal: the chunk rolled back; free the lease
-        with contextlib.suppress(Exception):
-            reason = "the sync was stopped before it finished; the next run resumes it"
-            step.end("stopped", reason, settle=False)  # ends at once; cron settles the insights
+    except (KeyboardInterrupt, SystemExit):  # a stop signal: the chunk rolled back
+        _end_stopped(step)
         raise
+
+
+def _end_stopped(step: _Step) -> None:
+    """A step stopped by a signal gives its lease back at once (cron settles the insights it
+    owes); if even a second try cannot (the signal broke a connection), the lease lapses."""
+    reason = "the sync was stopped before it finished; the next run resumes it"
+    for attempt in (1, 2):
+        try:
+            step.end("stopped", reason, settle=False)
+            return
+        except Exception as exc:
+            log.warning(
+                "stopped sync step could not end", extra={"attempt": attempt, "error": repr(exc)[:300]}
+            )
 
 
 class _Step:
