@@ -145,7 +145,11 @@ def run_step(
 
 def _end_stopped(step: _Step) -> None:
     """A step stopped by a signal gives its lease back at once (cron settles the insights it
-    owes); if even a second try cannot (the signal broke a connection), the lease lapses."""
+    owes). One stopped inside a chunk's transaction lets its lease lapse instead: the
+    interrupted connection may still hold its locks, and waiting on them could hang the stop."""
+    if step.writing:
+        log.warning("stopped sync step left to lapse", extra={"store_id": step.store.id})
+        return
     reason = "the sync was stopped before it finished; the next run resumes it"
     for attempt in (1, 2):
         try:
@@ -174,6 +178,7 @@ class _Step:
         self.ctx = MapContext(country=store.country)
         self.reader: Reader  # set by run_step, where a failure to make it ends the step
         self.records = 0
+        self.writing = False  # inside a chunk's transaction
         self.rules = insights.Rules.of(app)
         self.chunks: Iterator[Chunk] | None = None
         self.waited_s = 0.0  # the writer held up by the platform
@@ -191,6 +196,7 @@ class _Step:
 
     def write(self, chunk: Chunk) -> None:
         mapped, poison = map_records(self.reader, self.entity, chunk.records, self.ctx)
+        self.writing = True
         with self.engine.begin() as conn:
             checkpoints.renew(conn, self.store.id, self.entity, self.owner, utcnow(), self.ttl)
             status = conn.execute(select(Store.status).where(Store.id == self.store.id)).scalar()
@@ -205,6 +211,7 @@ class _Step:
             progress = checkpoints.checkpoint(
                 conn, self.store.id, self.entity, chunk.cursor, len(chunk.records), utcnow(), chunk.total
             )
+        self.writing = False
         self.records += len(chunk.records)
         if self.on_progress:
             self.on_progress(progress.done, progress.total)
