@@ -139,11 +139,27 @@ def run_step(
         with contextlib.suppress(Exception):
             step.end("retry", f"an unexpected error stopped the sync: {type(exc).__name__}")
         raise
-    except (KeyboardInterrupt, SystemExit):  # a stop signal: the chunk rolled back; free the lease
-        with contextlib.suppress(Exception):
-            reason = "the sync was stopped before it finished; the next run resumes it"
-            step.end("stopped", reason, settle=False)  # ends at once; cron settles the insights
+    except (KeyboardInterrupt, SystemExit):  # a stop signal: the chunk rolled back
+        _end_stopped(step)
         raise
+
+
+def _end_stopped(step: _Step) -> None:
+    """A step stopped by a signal gives its lease back at once (cron settles the insights it
+    owes). One stopped inside a chunk's transaction lets its lease lapse instead: the
+    interrupted connection may still hold its locks, and waiting on them could hang the stop."""
+    if step.writing:
+        log.warning("stopped sync step left to lapse", extra={"store_id": step.store.id})
+        return
+    reason = "the sync was stopped before it finished; the next run resumes it"
+    for attempt in (1, 2):
+        try:
+            step.end("stopped", reason, settle=False)
+            return
+        except Exception as exc:
+            log.warning(
+                "stopped sync step could not end", extra={"attempt": attempt, "error": repr(exc)[:300]}
+            )
 
 
 class _Step:
@@ -163,6 +179,7 @@ class _Step:
         self.ctx = MapContext(country=store.country)
         self.reader: Reader  # set by run_step, where a failure to make it ends the step
         self.records = 0
+        self.writing = False  # inside a chunk's transaction
         self.rules = insights.Rules.of(app)
         self.chunks: Iterator[Chunk] | None = None
         self.waited_s = 0.0  # the writer held up by the platform
@@ -180,6 +197,7 @@ class _Step:
 
     def write(self, chunk: Chunk) -> None:
         mapped, poison = map_records(self.reader, self.entity, chunk.records, self.ctx)
+        self.writing = True
         with self.engine.begin() as conn:
             checkpoints.renew(conn, self.store.id, self.entity, self.owner, utcnow(), self.ttl)
             status = conn.execute(select(Store.status).where(Store.id == self.store.id)).scalar()
@@ -195,6 +213,7 @@ class _Step:
             progress = checkpoints.checkpoint(
                 conn, self.store.id, self.entity, chunk.cursor, len(chunk.records), utcnow(), chunk.total
             )
+        self.writing = False
         self.records += len(chunk.records)
         if self.on_progress:
             self.on_progress(progress.done, progress.total)
