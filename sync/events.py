@@ -30,7 +30,7 @@ from connector.db import get_engine
 from connector.errors import RetryLater
 from connector.models import DeadLetter, Order, Store, WebhookInbox
 from connector.queue import get_redis
-from connector.records import apply_isolating
+from connector.records import TABLES, apply_isolating
 from connector.types import utcnow
 from platforms.base import Batch, MapContext, MappingError
 from platforms.shopify import webhooks as shopify
@@ -147,13 +147,30 @@ def _gate(
     if source is not None:
         return _from_elsewhere(conn, store, row, source, verdicts)
     reason = verify.refusal(store.platform, row.topic, payload, store.domain)
-    if reason is None and verify.needs_confirmation(store.platform, row.topic):
+    confirm = verify.needs_confirmation(store.platform, row.topic)
+    if reason is None and (confirm or _held_for_another_shop(conn, store, row.topic, payload)):
         if _asked_about(store, row) not in verdicts:
             return ASK
         reason = verdicts[_asked_about(store, row)]
     if reason is not None:
         return _set_aside(conn, store.id, row, "refused", reason)
     return None
+
+
+def _held_for_another_shop(conn: Connection, store: Any, topic: str, payload: Any) -> bool:
+    """The record this delivery writes is new to the store but held for another shop: a
+    signed body replayed under another shop's header, unless this shop confirms it has it.
+    Two lookups by the (store, id) key; the second probes each other Shopify store's."""
+    held = verify.subject(store.platform, topic, payload)
+    if held is None:
+        return False
+    table = TABLES[held[0]]
+    mine = select(table.c.platform_id).where(table.c.store_id == store.id, table.c.platform_id == held[1])
+    if conn.execute(mine.limit(1)).first() is not None:
+        return False
+    others = select(Store.id).where(Store.platform == store.platform, Store.id != store.id)
+    theirs = select(table.c.platform_id).where(table.c.store_id.in_(others), table.c.platform_id == held[1])
+    return conn.execute(theirs.limit(1)).first() is not None
 
 
 def _other_source(store: Any, row: Any) -> str | None:

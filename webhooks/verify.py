@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 from connector.config import Settings
 from connector.crypto import Vault
 from connector.errors import ConnectorError, FailPermanently, Reauthorize, SkipRecord
+from platforms.base import MAX_ID
 from platforms.shopify import client as shopify_client
 from platforms.shopify.webhooks import MAPPERS as MAPPED
 from platforms.woocommerce import client as woo_client
@@ -114,6 +115,27 @@ def _positive_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
+def subject(platform: str, topic: str, payload: Any) -> tuple[str, int] | None:
+    """The record a Shopify delivery writes (entity, id), for the cross-shop check: one app's
+    secret signs every shop's deliveries, so a body captured from one shop verifies under
+    another's header, while Shopify's ids are the platform's own, never two shops' (a
+    record already held for another shop is confirmed with this one before it is written).
+    WooCommerce signs with a secret per site, so its bodies cannot cross stores."""
+    if platform != "shopify" or not isinstance(payload, dict) or topic not in MAPPED:
+        return None
+    entity = topic.split("/")[0]
+    key = {"fulfillments": "order_id", "refunds": "order_id"}.get(entity, "id")
+    if entity == "customers_email_marketing_consent":
+        entity, key = "customers", "customer_id"
+    elif entity in ("fulfillments", "refunds"):
+        entity = "orders"
+    if entity not in KINDS or topic in SHOPIFY_DELETIONS or not _positive_id(payload.get(key)):
+        return None
+    if payload[key] > MAX_ID:
+        return None  # not a storable id: the mapper refuses the delivery in words
+    return entity, int(payload[key])
+
+
 def needs_confirmation(platform: str, topic: str) -> bool:
     """Deletions and uninstalls act only once the platform confirms them."""
     if platform == "woocommerce":
@@ -139,6 +161,12 @@ def confirmation(
         if not credentials:
             return None  # nothing left to revoke
         return _asked(lambda: shopify_client.token_revoked(shop), "still accepts the app's token")
+    held = subject(store.platform, topic, payload)
+    if held is not None:  # a record another shop holds: written only if this shop has it too
+        return _asked(
+            lambda: shopify_client.record_exists(shop, KINDS[held[0]], held[1]),
+            "does not have this record: its id is another shop's",
+        )
     kind = SHOPIFY_DELETIONS[topic]
     assert kind is not None
     return _asked(

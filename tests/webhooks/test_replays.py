@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from connector.db import get_engine, session
 from connector.models import Account, Customer, Order, PrivacyRequest, Store, WebhookInbox
 from connector.queue import make_worker
-from connector.stores import connect_store, webhook_secret
+from connector.stores import account_named, connect_store, webhook_secret
 from connector.types import utcnow
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.world import World
@@ -319,3 +319,45 @@ def test_a_deletion_waits_while_the_platform_is_unreachable(rig: Rig) -> None:
     assert [r.status for r in inbox(rig.app, "order.deleted")] == ["done", "refused"]
     assert one(rig.app, select(Order.deleted_at).where(Order.platform_id == trashed)).deleted_at is not None
     assert one(rig.app, select(Order.deleted_at).where(Order.platform_id == live)).deleted_at is None
+
+
+def test_a_record_body_replayed_under_another_shop_is_refused_and_the_real_one_applies(rig: Rig) -> None:
+    # given a second shop of the app, in another merchant's account, and one of the first
+    # shop's customers and orders written through their own signed deliveries
+    manifest = rig.sandbox.world.manifest()["shopify"]["shops"][1]
+    with session(rig.app) as s, s.begin():
+        other = connect_store(
+            s,
+            rig.app.extensions["crm.vault"],
+            account=account_named(s, "another merchant"),
+            platform="shopify",
+            domain=manifest["domain"],
+            credentials={"access_token": manifest["access_token"]},
+        ).id
+    (cid,) = live_ids(rig, "shopify", "customers")[:1]
+    order: dict[str, Any] = fixture("shopify/webhook-orders-create.json")
+    order.update(id=rig.sandbox.world.shops[SHOP].store.id_of("orders", 0), customer=None)
+    order.pop("admin_graphql_api_id", None)
+    assert shopify(rig, "customers/update", customer_body(cid, "Ada")) == 200
+    assert shopify(rig, "orders/create", order) == 200
+    work(rig)
+    # when the same signed bodies are replayed under the other shop's header
+    assert (
+        shopify(rig, "customers/update", customer_body(cid, "Ada"), shop=OTHER_SHOP, webhook_id="x1") == 200
+    )
+    assert shopify(rig, "orders/create", order, shop=OTHER_SHOP, webhook_id="x2") == 200
+    work(rig)
+    # then the other shop, asked, does not have those records: both are refused and nothing
+    # is written into the other merchant's store
+    replays = [
+        r for t in ("customers/update", "orders/create") for r in inbox(rig.app, t) if r.store_id == other
+    ]
+    assert [r.status for r in replays] == ["refused", "refused"]
+    assert all("its id is another shop's" in r.last_error for r in replays)
+    with get_engine(rig.app).connect() as conn:
+        written = [conn.execute(select(m.id).where(m.store_id == other)).all() for m in (Customer, Order)]
+    assert written == [[], []]
+    # and the first shop's records, and its later updates, apply as before
+    assert shopify(rig, "customers/update", customer_body(cid, "Ada B", "2026-11-02T10:00:00Z")) == 200
+    work(rig)
+    assert customer(rig.app, cid).first_name == "Ada B" and customer(rig.app, cid).store_id == rig.shop.id
