@@ -86,6 +86,7 @@ def start(instance: Path, port: int, sizes: Sizes, seed: int) -> Demo:
             "SHOPIFY_API_SECRET": manifest["shopify"]["api_secret"],
             "SHOPIFY_SHOP_URL_TEMPLATE": manifest["shopify"]["shop_url_template"],
             "SHOPIFY_SCOPES": DEMO_SCOPES,  # the whole order history, not only the last 60 days
+            "CONNECTOR_ALLOW_PRIVATE_URLS": "true",  # its sandbox is on loopback, whatever the database
         }
     )
     logs.to_file(log_path(instance))
@@ -320,5 +321,6 @@ def serve_until_interrupted(demo: Demo) -> int:
         "SHOPIFY_API_SECRET": str(settings.shopify_api_secret),
         "SHOPIFY_SHOP_URL_TEMPLATE": settings.shopify_shop_url_template,
         "SHOPIFY_SCOPES": DEMO_SCOPES,
+        "CONNECTOR_ALLOW_PRIVATE_URLS": "true",
     }
     return run_all({"worker": ["worker"], "cron": ["cron"]}, env, log_file=log_path(settings.instance_path))
