@@ -22,6 +22,7 @@ from connector.queue import connect
 from platforms.sandbox.generator import Sizes
 from platforms.sandbox.world import World
 from tests.rig import Rig, build
+from tests.test_runtime import wait_for as runtime_wait_for
 from tests.webhooks.test_end_to_end import crm_state, repair_both
 
 pytestmark = pytest.mark.slow
@@ -40,13 +41,7 @@ def start(rig: Rig, role: str, log: Path) -> subprocess.Popen[bytes]:
 
 
 def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 90) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    return runtime_wait_for(predicate, what, timeout, every=0.2)
 
 
 def inbox_settled(rig: Rig, expected: int) -> Callable[[], bool]:

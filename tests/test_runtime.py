@@ -8,7 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -27,14 +29,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(predicate, timeout: float = 60.0):  # type: ignore[no-untyped-def]
+def wait_for(
+    predicate: Callable[[], Any], what: str = "a condition", timeout: float = 60.0, every: float = 0.2
+) -> Any:
+    """The predicate's first truthy value, asked every `every` s; fails after `timeout` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting")
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def healthz(port: int) -> requests.Response | None:
@@ -42,6 +47,10 @@ def healthz(port: int) -> requests.Response | None:
         return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
     except requests.ConnectionError:
         return None
+
+
+def job_ids(conn: redis.Redis, pattern: str) -> list[str]:
+    return [(k.decode() if isinstance(k, bytes) else str(k))[len("rq:job:") :] for k in conn.keys(pattern)]
 
 
 def finished(conn: redis.Redis, job_id: str) -> bool:
@@ -60,7 +69,7 @@ def test_run_starts_web_worker_and_cron_and_stops_everything(tmp_path: Path) -> 
         assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
         conn = connect(f"unix://{tmp_path / 'instance' / 'redis' / 'redis.sock'}")
         # and cron enqueued its interval jobs at start, which the worker ran
-        cron_ids = wait_for(lambda: [k.decode()[len("rq:job:") :] for k in conn.keys("rq:job:cron-*")])
+        cron_ids = wait_for(lambda: job_ids(conn, "rq:job:cron-*"))
         wait_for(lambda: finished(conn, cron_ids[0]))
         # and a job enqueued now is picked up by the worker
         job = enqueue(conn, "sync", "sync.housekeeping.prune_inbox")

@@ -31,6 +31,7 @@ from platforms.sandbox.world import World
 from sync.engine import ENTITIES, run_step
 from tests.rig import Rig, build
 from tests.sync.truth import crm_facts, shopify_truth, woo_truth
+from tests.test_runtime import wait_for as runtime_wait_for
 
 pytestmark = pytest.mark.slow
 SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
@@ -79,13 +80,7 @@ def collect_output(proc: subprocess.Popen[str]) -> list[str]:
 
 
 def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    return runtime_wait_for(predicate, what, timeout, every=0.1)
 
 
 def syncing(app: Flask, store_id: int | None) -> bool:

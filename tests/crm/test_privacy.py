@@ -498,17 +498,25 @@ def test_an_erased_person_stays_erased_when_their_store_is_removed_and_connected
     assert scan(rig) == []
     assert database_file_traces(rig) == []
     customer_id = known.customer_ids()[rig.shop.id]
+    orders = kept_without_them(rig, again.id, customer_id, held)
     with get_engine(rig.app).connect() as conn:
-        orders = conn.execute(
-            select(Order).where(Order.store_id == again.id, Order.customer_platform_id == customer_id)
-        ).all()
         customer = conn.execute(
             select(Customer).where(Customer.store_id == again.id, Customer.platform_id == customer_id)
         ).one()
-    assert {o.platform_id for o in orders} == held
-    assert all(o.email is None and o.raw is None and o.total_price is not None for o in orders)
     assert {o.contact_id for o in orders} == {contact_id}
     assert (customer.email, customer.contact_id) == (None, None) and customer.deleted_at is not None
+
+
+def kept_without_them(rig: Rig, store_id: int, customer_id: int, held: set[int]) -> list[Any]:
+    """The erased customer's orders in that store: exactly those held before, with amounts
+    and without who they are."""
+    with get_engine(rig.app).connect() as conn:
+        orders = conn.execute(
+            select(Order).where(Order.store_id == store_id, Order.customer_platform_id == customer_id)
+        ).all()
+    assert {o.platform_id for o in orders} == held
+    assert all(o.email is None and o.raw is None and o.total_price is not None for o in orders)
+    return list(orders)
 
 
 def test_an_erasure_outlives_shop_redact_and_a_reinstall(known: Known) -> None:
@@ -544,13 +552,9 @@ def test_an_erasure_outlives_shop_redact_and_a_reinstall(known: Known) -> None:
     assert scan(rig) == []
     assert database_file_traces(rig) == []
     customer_id = known.customer_ids()[rig.shop.id]
+    orders = kept_without_them(rig, again.id, customer_id, held)
     with get_engine(rig.app).connect() as conn:
-        orders = conn.execute(
-            select(Order).where(Order.store_id == again.id, Order.customer_platform_id == customer_id)
-        ).all()
         owners = conn.execute(
             select(Contact.account_id).where(Contact.id.in_({o.contact_id for o in orders} - {None}))
         ).scalars()
-    assert {o.platform_id for o in orders} == held
-    assert all(o.email is None and o.raw is None and o.total_price is not None for o in orders)
     assert set(owners) <= {again.account_id}  # never a contact of another tenant
