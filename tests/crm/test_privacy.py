@@ -490,21 +490,28 @@ def test_an_erased_person_stays_erased_when_their_store_is_removed_and_connected
         again.scopes = rig.shop.scopes
         s.flush()
         s.expunge(again)
-    # when it is backfilled from scratch
-    with rig.app.app_context():
-        for entity in SYNCED["shopify"]:
-            until_done(rig, again.id, entity)
-    # then the person is not back, and their orders attach to the contact they left
-    assert scan(rig) == []
-    assert database_file_traces(rig) == []
-    customer_id = known.customer_ids()[rig.shop.id]
-    orders = kept_without_them(rig, again.id, customer_id, held)
+    # when it is backfilled from scratch, then the person is not back, and their orders attach
+    # to the contact they left
+    customer_id, orders = backfilled_without_them(known, again.id, held)
     with get_engine(rig.app).connect() as conn:
         customer = conn.execute(
             select(Customer).where(Customer.store_id == again.id, Customer.platform_id == customer_id)
         ).one()
     assert {o.contact_id for o in orders} == {contact_id}
     assert (customer.email, customer.contact_id) == (None, None) and customer.deleted_at is not None
+
+
+def backfilled_without_them(known: Known, store_id: int, held: set[int]) -> tuple[int, list[Any]]:
+    """Backfill the store again from scratch; no trace of the person may come back, and their
+    orders there are kept without them. The customer's id and those orders."""
+    rig = known.rig
+    with rig.app.app_context():
+        for entity in SYNCED["shopify"]:
+            until_done(rig, store_id, entity)
+    assert scan(rig) == []
+    assert database_file_traces(rig) == []
+    customer_id = known.customer_ids()[rig.shop.id]
+    return customer_id, kept_without_them(rig, store_id, customer_id, held)
 
 
 def kept_without_them(rig: Rig, store_id: int, customer_id: int, held: set[int]) -> list[Any]:
@@ -545,14 +552,8 @@ def test_an_erasure_outlives_shop_redact_and_a_reinstall(known: Known) -> None:
         s.flush()
         s.expunge(again)
     assert again.account_id != rig.shop.account_id
-    with rig.app.app_context():
-        for entity in SYNCED["shopify"]:
-            until_done(rig, again.id, entity)
     # then the person is not back: their orders are kept, with no contact of the old account
-    assert scan(rig) == []
-    assert database_file_traces(rig) == []
-    customer_id = known.customer_ids()[rig.shop.id]
-    orders = kept_without_them(rig, again.id, customer_id, held)
+    _customer, orders = backfilled_without_them(known, again.id, held)
     with get_engine(rig.app).connect() as conn:
         owners = conn.execute(
             select(Contact.account_id).where(Contact.id.in_({o.contact_id for o in orders} - {None}))
