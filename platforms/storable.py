@@ -116,19 +116,21 @@ def _columns(table: str) -> dict[str, tuple[str, int]]:
     return {name: kind for name, kind in kinds.items() if kind is not None}
 
 
+# a column type's kind, most specific first (BigInteger is an Integer)
+_KINDS: tuple[tuple[type, str], ...] = (
+    (Money, "amount"),
+    (BigInteger, "id"),
+    (Integer, "count"),
+    (Boolean, "flag"),
+    (UTCDateTime, "time"),
+    (JSON, "json"),
+)
+
+
 def _kind_of(column_type: Any) -> tuple[str, int] | None:
-    if isinstance(column_type, Money):
-        return "amount", 0
-    if isinstance(column_type, BigInteger):
-        return "id", 0
-    if isinstance(column_type, Integer):
-        return "count", 0
-    if isinstance(column_type, Boolean):
-        return "flag", 0
-    if isinstance(column_type, UTCDateTime):
-        return "time", 0
-    if isinstance(column_type, JSON):
-        return "json", 0
+    for type_, kind in _KINDS:
+        if isinstance(column_type, type_):
+            return kind, 0
     if isinstance(column_type, String):
         return "text", column_type.length or sys.maxsize
     return None
