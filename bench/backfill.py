@@ -40,8 +40,8 @@ from bench.baseline import baseline_shopify, baseline_woo
 from bench.sandbox import running_sandbox
 from connector import create_app
 from connector.db import get_engine, make_engine, upgrade
-from connector.models import Order, OrderLineItem
-from connector.queue import tune_gc_for_batches
+from connector.db.models import Order, OrderLineItem
+from connector.runtime.queue import tune_gc_for_batches
 from sync.engine import run_step
 from tests.rig import connect_pair
 

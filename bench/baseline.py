@@ -14,11 +14,11 @@ import shopify
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector.accounts.stores import account_named
 from connector.db import make_engine, upgrade
-from connector.models import Order, OrderLineItem, Store
-from connector.stores import account_named
+from connector.db.models import Order, OrderLineItem, Store
 from platforms.base import parse_time
-from platforms.sandbox.clients import woo_api
+from sandbox.clients import woo_api
 
 VERSION = "2026-07"
 ORDERS_PAGE = """query($after: String) { orders(first: 25, after: $after) {

@@ -20,9 +20,9 @@ from sqlalchemy import make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from connector import insights
+from connector.crm import insights
 from connector.db import make_engine, upgrade
-from connector.records import apply_batch
+from connector.write.apply import apply_batch
 from platforms.base import Batch
 from tests.builders import make_store, order_batch
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.backfill import app_for, sandbox
 from bench.sandbox import memory_mb
-from connector.queue import tune_gc_for_batches
+from connector.runtime.queue import tune_gc_for_batches
 from sync.engine import run_step
 
 

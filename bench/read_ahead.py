@@ -19,7 +19,7 @@ import requests
 
 from bench.backfill import app_for, backfill, sandbox
 from connector.db import get_engine
-from connector.queue import tune_gc_for_batches
+from connector.runtime.queue import tune_gc_for_batches
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import requests
 
-from platforms.sandbox.clients import woo_api
+from sandbox.clients import woo_api
 
 GRAPHQL_PAGE = """query($after: String) { orders(first: 100, after: $after, sortKey: UPDATED_AT) {
   nodes { id updatedAt totalPriceSet { shopMoney { amount } } lineItems(first: 3) { nodes { sku quantity } } }

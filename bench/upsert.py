@@ -21,8 +21,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from connector.db import make_engine, upgrade
-from connector.models import Customer
-from connector.upsert import upsert
+from connector.db.models import Customer
+from connector.db.upsert import upsert
 from tests.builders import customer_row, make_store
 
 TABLE = cast(Table, Customer.__table__)

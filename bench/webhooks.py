@@ -205,9 +205,9 @@ def worker_rate(env: dict[str, str], events: int) -> dict[str, float]:
 import json, time
 from sqlalchemy import func, insert, select
 from connector import create_app
-from connector.models import Store, WebhookInbox
-from sync.events import process_inbox
-from connector.queue import tune_gc_for_batches
+from connector.db.models import Store, WebhookInbox
+from webhooks.process import process_inbox
+from connector.runtime.queue import tune_gc_for_batches
 tune_gc_for_batches()  # as `crm-connector worker` does
 app = create_app()
 with app.app_context():

@@ -10,9 +10,10 @@ from collections.abc import Mapping
 
 from flask import Flask
 
-from connector import db, logs, queue
-from connector.config import Settings, load_settings
+from connector import db, logs
+from connector.config import load_settings
 from connector.crypto import Vault
+from connector.runtime import queue
 
 
 def create_app(config: Mapping[str, str] | None = None) -> Flask:
@@ -31,16 +32,16 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     db.init_app(app, settings)
     queue.init_app(app, settings)
 
-    from connector import web_security
-    from connector.api import bp as api_bp
-    from connector.dashboard import bp as dashboard_bp
-    from connector.embedded import bp as embedded_bp
-    from connector.health import bp as health_bp
-    from connector.install_views import bp as install_bp
-    from connector.install_woo import bp as install_woo_bp
-    from connector.metrics import bp as metrics_bp
-    from connector.subscribe_views import bp as subscribe_bp
-    from connector.web import refuse_nul_characters
+    from connector.web import security as web_security
+    from connector.web.api import bp as api_bp
+    from connector.web.common import refuse_nul_characters
+    from connector.web.dashboard import bp as dashboard_bp
+    from connector.web.health import bp as health_bp
+    from connector.web.install.shopify import bp as install_bp
+    from connector.web.install.shopify_embedded import bp as embedded_bp
+    from connector.web.install.woocommerce import bp as install_woo_bp
+    from connector.web.metrics import bp as metrics_bp
+    from connector.web.storefront import bp as subscribe_bp
     from webhooks.receivers import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
@@ -55,13 +56,3 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.before_request(refuse_nul_characters)
     web_security.init_app(app)
     return app
-
-
-def settings_of(app: Flask) -> Settings:
-    settings: Settings = app.extensions["crm.settings"]
-    return settings
-
-
-def vault_of(app: Flask) -> Vault:
-    vault: Vault = app.extensions["crm.vault"]
-    return vault

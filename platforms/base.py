@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, urlparse
 
 import phonenumbers
 
+from connector.db.types import MONEY_SCALE
 from connector.errors import RetryLater, error_for_status
-from connector.types import MONEY_SCALE
 
 T = TypeVar("T")
 

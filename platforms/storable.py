@@ -1,7 +1,7 @@
 """What the CRM store can hold: the last step of every mapper, so that a value the database
 would refuse never reaches a write, and a record that cannot be kept is refused with a
 sentence naming it, the field and the problem ("orders 123: total_price is not a finite
-amount ('Infinity')"). The rules follow each column's type in `connector.models`:
+amount ('Infinity')"). The rules follow each column's type in `connector.db.models`:
 ids 1 to 2^63 - 1, counts in 32 bits, finite amounts that fit, true/false, aware times;
 text loses NUL characters and lone surrogates (PostgreSQL cannot keep them) and is cut to
 its column's length, except the fields that identify a person (e-mail, phone), where
@@ -21,8 +21,8 @@ from typing import Any, ParamSpec
 import orjson
 from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Table
 
-from connector.models import UPSERTABLE
-from connector.types import Money, UTCDateTime
+from connector.db.models import UPSERTABLE
+from connector.db.types import Money, UTCDateTime
 from platforms.base import MAX_AMOUNT, MAX_COUNT, MAX_ID, Batch, MappingError, money, shown
 
 P = ParamSpec("P")

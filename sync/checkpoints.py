@@ -16,8 +16,8 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
-from connector.models import Store, SyncState
-from connector.upsert import dialect_insert
+from connector.db.models import Store, SyncState
+from connector.db.upsert import dialect_insert
 
 RUNNING = "running"
 

@@ -1,6 +1,6 @@
 """The schedule: what `crm-connector cron` enqueues, and how often.
 
-It runs rq's CronScheduler, but enqueues through connector.queue so cron jobs are JSON
+It runs rq's CronScheduler, but enqueues through connector.runtime.queue so cron jobs are JSON
 like every other job (rq's own cron pickles). Each tick's job id names its time slot
 and is unique, so a second cron process by mistake cannot enqueue the same run twice.
 """
@@ -15,8 +15,8 @@ from typing import Any
 from rq.cron import CronJob, CronScheduler
 
 from connector import logs
-from connector.queue import enqueue
-from connector.types import utcnow
+from connector.db.types import utcnow
+from connector.runtime.queue import enqueue
 
 log = logs.get(__name__)
 
@@ -32,12 +32,12 @@ def schedule() -> list[Scheduled]:
     return [
         Scheduled("sync.housekeeping.prune_inbox", "sync", 3600),
         Scheduled("sync.housekeeping.erase_uninstalled_shops", "sync", 3600),
-        Scheduled("sync.events.sweep", "webhooks", 10),
-        Scheduled("connector.tokens.refresh_expiring", "sync", 300),
+        Scheduled("webhooks.process.sweep", "webhooks", 10),
+        Scheduled("sync.credentials.refresh_expiring", "sync", 300),
         Scheduled("sync.jobs.schedule_syncs", "sync", 30),
-        Scheduled("connector.insights.score_all", "sync", 3600),
-        Scheduled("connector.insight_backlog.settle_all", "sync", 60),
-        Scheduled("connector.notifications.send_due", "notifications", 15),
+        Scheduled("connector.crm.insights.score_all", "sync", 3600),
+        Scheduled("connector.crm.insight_backlog.settle_all", "sync", 60),
+        Scheduled("connector.crm.notifications.send_due", "notifications", 15),
     ]
 
 

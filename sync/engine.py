@@ -22,17 +22,21 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import insert, select, update
 
-from connector import db, insight_backlog, insights, logs, refusals, settings_of, tokens, vault_of
+from connector import db, logs
+from connector.accounts.stores import needs_reauthorisation
+from connector.context import settings_of, vault_of
+from connector.crm import insight_backlog, insights
 from connector.db import get_engine
+from connector.db.models import DeadLetter, Store, SyncRun
+from connector.db.types import utcnow
 from connector.errors import ConnectorError, FailPermanently, Reauthorize, RetryLater
-from connector.models import DeadLetter, Store, SyncRun
-from connector.records import apply_isolating
-from connector.stores import needs_reauthorisation
-from connector.types import utcnow
+from connector.write import refusals
+from connector.write.apply import apply_isolating
 from platforms import CORE_ENTITIES, SYNCED, platform_module
 from platforms.base import Batch, Chunk, MapContext, MappingError, Reader, id_or_none
 from platforms.storable import clean_json, clean_text
 from sync import checkpoints, reconcile
+from sync import credentials as tokens
 
 log = logs.get(__name__)
 ENTITIES = CORE_ENTITIES

@@ -16,10 +16,12 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, select
 
-from connector import logs, privacy, settings_of
+from connector import logs
+from connector.context import settings_of
+from connector.crm import privacy
 from connector.db import get_engine
-from connector.models import Store, WebhookInbox
-from connector.types import utcnow
+from connector.db.models import Store, WebhookInbox
+from connector.db.types import utcnow
 
 log = logs.get(__name__)
 PRUNED = ("done", "ignored", "refused", "uninstalled")  # inbox statuses nothing will act on again

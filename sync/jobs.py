@@ -20,11 +20,12 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from sqlalchemy import select, update
 
-from connector import logs, settings_of
+from connector import logs
+from connector.context import settings_of
 from connector.db import get_engine
-from connector.models import Store, SyncState
-from connector.queue import enqueue, get_redis
-from connector.types import utcnow
+from connector.db.models import Store, SyncState
+from connector.db.types import utcnow
+from connector.runtime.queue import enqueue, get_redis
 from platforms import SYNCED
 from sync import checkpoints
 from sync.engine import ENTITIES, run_step

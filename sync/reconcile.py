@@ -18,11 +18,12 @@ from flask import Flask
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from connector import logs, settings_of
+from connector import logs
+from connector.context import settings_of
 from connector.db import get_engine
-from connector.models import SyncRun
-from connector.records import TABLES, apply_batch, apply_isolating
-from connector.types import utcnow
+from connector.db.models import SyncRun
+from connector.db.types import utcnow
+from connector.write.apply import TABLES, apply_batch, apply_isolating
 from platforms.base import CHILDREN, Batch, MapContext, MappingError, Reader, batched, id_or_none
 
 log = logs.get(__name__)

@@ -13,13 +13,14 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from connector import logs, refusals
+from connector import logs
 from connector.db import get_engine
+from connector.db.models import DeadLetter, NotificationOutbox, Store, WebhookInbox
+from connector.db.types import utcnow
 from connector.errors import BadInput, ConnectorError
-from connector.models import DeadLetter, NotificationOutbox, Store, WebhookInbox
-from connector.queue import get_redis
-from connector.records import apply_batch
-from connector.types import utcnow
+from connector.runtime.queue import get_redis
+from connector.write import refusals
+from connector.write.apply import apply_batch
 from platforms.base import Batch, MapContext, MappingError
 from sync.engine import reader_of
 from webhooks import inbox

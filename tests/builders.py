@@ -44,7 +44,7 @@ def make_store(conn: Any, platform: str = "shopify", domain: str = "bob-shop.mys
     """An account and a store to hang records on; returns the store id."""
     from sqlalchemy import insert
 
-    from connector.models import Account, Store
+    from connector.db.models import Account, Store
 
     account_id = conn.execute(insert(Account).values(name="test").returning(Account.id)).scalar_one()
     return int(

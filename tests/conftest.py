@@ -18,10 +18,11 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from connector import create_app, queue
+from connector import create_app
 from connector.db import make_engine, upgrade
-from connector.embedded_redis import EmbeddedRedis
-from connector.models import Base
+from connector.db.models import Base
+from connector.runtime import queue
+from connector.runtime.embedded_redis import EmbeddedRedis
 
 SERVER_DATABASE_URL = os.environ.get("DATABASE_URL")
 SERVER_REDIS_URL = os.environ.get("REDIS_URL")

@@ -12,9 +12,9 @@ import pytest
 from flask import Flask, request
 from werkzeug.serving import make_server
 
-from platforms.sandbox.generator import Sizes
-from platforms.sandbox.server import SandboxServer
-from platforms.sandbox.world import World
+from sandbox.generator import Sizes
+from sandbox.server import SandboxServer
+from sandbox.world import World
 
 SIZES = Sizes(customers=120, orders=700, products=40)
 

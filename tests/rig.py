@@ -14,13 +14,13 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from connector import create_app
+from connector.accounts.stores import account_named, connect_store
 from connector.db import session
-from connector.models import Store
-from connector.queue import connect, make_worker
-from connector.stores import account_named, connect_store
-from platforms.sandbox.server import SandboxServer
-from platforms.sandbox.world import World
-from sync.events import sweep
+from connector.db.models import Store
+from connector.runtime.queue import connect, make_worker
+from sandbox.server import SandboxServer
+from sandbox.world import World
+from webhooks.process import sweep
 
 SHOP = "sandbox-shop-1.myshopify.com"
 
@@ -122,7 +122,7 @@ def build_synced(
 ) -> Iterator[Rig]:
     """A rig whose shop and site are backfilled (every entity their platform syncs, or only
     the three core ones) and whose insights are scored, as the hourly job would."""
-    from connector import insights
+    from connector.crm import insights
     from connector.db import get_engine
     from platforms import CORE_ENTITIES, SYNCED
     from sync.engine import run_step
@@ -143,8 +143,8 @@ def signed_in(rig: Rig, email: str = "owner@shop.example", password: str = "corr
     account, through the real sign-in form and its CSRF token."""
     from sqlalchemy import select
 
-    from connector.dashboard import create_user
     from connector.db import get_engine
+    from connector.web.dashboard import create_user
 
     with get_engine(rig.app).begin() as conn:
         account = conn.execute(select(Store.account_id).where(Store.id == rig.shop.id)).scalar_one()

@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import select
 
-from connector.api import create_token
 from connector.db import get_engine, session
-from connector.models import Contact, DeadLetter, Store
-from platforms.sandbox.generator import Sizes
-from platforms.sandbox.world import World
+from connector.db.models import Contact, DeadLetter, Store
+from connector.web.api import create_token
+from sandbox.generator import Sizes
+from sandbox.world import World
 from tests.rig import Rig, build_synced
 
 pytestmark = pytest.mark.slow

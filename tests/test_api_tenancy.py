@@ -8,11 +8,11 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import insert, select
 
+from connector.accounts.stores import account_named, connect_store
 from connector.cli import cli
 from connector.db import session
-from connector.models import ApiToken, Contact, Order
-from connector.stores import account_named, connect_store
-from connector.upsert import upsert
+from connector.db.models import ApiToken, Contact, Order
+from connector.db.upsert import upsert
 from tests.builders import customer_row
 
 

@@ -23,11 +23,11 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import insert, select
 
-from connector.dashboard import create_user
 from connector.db import get_engine
-from connector.models import Account, Contact, Store
-from platforms.sandbox.generator import Sizes
-from platforms.sandbox.world import World
+from connector.db.models import Account, Contact, Store
+from connector.web.dashboard import create_user
+from sandbox.generator import Sizes
+from sandbox.world import World
 from tests.rig import Rig, build_synced
 
 pytestmark = pytest.mark.slow

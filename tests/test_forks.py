@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from connector.db import get_engine
-from connector.queue import get_redis
+from connector.runtime.queue import get_redis
 
 QUERIES = 20  # more than psycopg runs a statement before it prepares it on the server (5)
 

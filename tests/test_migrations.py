@@ -10,8 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from connector.db import ensure_schema, make_engine, schema_revision, upgrade
+from connector.db.models import Base
 from connector.errors import ConfigError
-from connector.models import Base
 
 
 def test_upgrade_from_empty_creates_every_table(tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ from flask import Flask
 from rq.job import Job
 from sqlalchemy import insert, select
 
-from connector.models import WebhookInbox
-from connector.queue import enqueue, get_queue, make_worker
-from connector.types import utcnow
+from connector.db.models import WebhookInbox
+from connector.db.types import utcnow
+from connector.runtime.queue import enqueue, get_queue, make_worker
 from sync.cron import make_scheduler, schedule
 from tests.builders import make_store
 

@@ -16,11 +16,11 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from connector.embedded_redis import EmbeddedRedis
-from connector.models import Customer, WebhookInbox
-from connector.queue import connect
-from platforms.sandbox.generator import Sizes
-from platforms.sandbox.world import World
+from connector.db.models import Customer, WebhookInbox
+from connector.runtime.embedded_redis import EmbeddedRedis
+from connector.runtime.queue import connect
+from sandbox.generator import Sizes
+from sandbox.world import World
 from tests.rig import Rig, build
 from tests.test_runtime import wait_for as runtime_wait_for
 from tests.webhooks.test_end_to_end import crm_state, repair_both

@@ -18,7 +18,7 @@ import requests
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from connector.queue import connect, enqueue
+from connector.runtime.queue import connect, enqueue
 
 pytestmark = pytest.mark.slow
 

@@ -24,10 +24,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from connector.db import get_engine
-from connector.models import Order, SyncRun, SyncState
-from platforms.sandbox.clients import shopify_client, woo_api
-from platforms.sandbox.generator import Sizes
-from platforms.sandbox.world import World
+from connector.db.models import Order, SyncRun, SyncState
+from sandbox.clients import shopify_client, woo_api
+from sandbox.generator import Sizes
+from sandbox.world import World
 from sync.engine import ENTITIES, run_step
 from tests.rig import Rig, build
 from tests.sync.truth import crm_facts, shopify_truth, woo_truth

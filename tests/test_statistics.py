@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from connector import statistics
-from connector.records import apply_batch
+from connector.db import analyze as statistics
+from connector.write.apply import apply_batch
 from platforms.base import Batch
 from tests.builders import make_store, order_batch
 

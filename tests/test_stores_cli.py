@@ -15,11 +15,11 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from connector.db import session
-from connector.models import Account, Customer, Store
-from connector.upsert import tombstones, upsert
-from platforms.sandbox.generator import Sizes
-from platforms.sandbox.server import SandboxServer
-from platforms.sandbox.world import World
+from connector.db.models import Account, Customer, Store
+from connector.db.upsert import tombstones, upsert
+from sandbox.generator import Sizes
+from sandbox.server import SandboxServer
+from sandbox.world import World
 from tests.builders import customer_row
 
 ZEROS_CK, ZEROS_CS = "ck_" + "0" * 40, "cs_" + "0" * 40
@@ -323,7 +323,7 @@ def test_an_account_name_with_a_typo_is_refused_listing_the_accounts(
     assert status == 2 and out == ""
     assert err == "crm-connector: --account: no account named 'acmee'; the accounts are: acme\n"
     assert snapshot(app) == before
-    from connector.models import ApiToken, DashboardUser
+    from connector.db.models import ApiToken, DashboardUser
 
     with session(app) as s:
         assert s.scalar(select(func.count()).select_from(ApiToken)) == 0
@@ -399,7 +399,7 @@ def test_a_sign_in_names_the_address_only_when_it_is_known(
 def test_privacy_forget_prints_its_receipt_and_no_log_lines(
     app: Flask, platforms: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:  # issue 14, item 7: the old command printed the "person erased" INFO line too
-    from connector.models import Contact
+    from connector.db.models import Contact
 
     assert add_site(platforms).exit_code == 0
     with session(app) as s, s.begin():

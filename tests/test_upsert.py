@@ -15,12 +15,12 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, StatementError
 
-import connector.upsert as upsert_module
-from connector import driver_insert
+import connector.db.upsert as upsert_module
 from connector.db import make_engine, upgrade
+from connector.db import sqlite_insert as driver_insert
+from connector.db.models import Customer, InventoryLevel, Product
+from connector.db.upsert import BATCH_ROWS, tombstones, upsert
 from connector.errors import BadInput
-from connector.models import Customer, InventoryLevel, Product
-from connector.upsert import BATCH_ROWS, tombstones, upsert
 from tests.builders import customer_row, fixture, later, make_store
 from tests.conftest import SERVER_DATABASE_URL, _truncate_all
 

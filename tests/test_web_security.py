@@ -23,16 +23,16 @@ from sqlalchemy import func, insert, select
 from werkzeug.serving import make_server
 
 from connector import create_app
-from connector.api import create_token
 from connector.config import load_settings
-from connector.dashboard import create_user, set_password
 from connector.db import get_engine, session
+from connector.db.models import Account, Contact, DashboardUser, Store
 from connector.errors import ConfigError
-from connector.models import Account, Contact, DashboardUser, Store
-from connector.outbound import UNREACHABLE
-from connector.records import apply_batch
-from connector.sign_in import MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS
-from connector.web_security import link_or_text
+from connector.web.api import create_token
+from connector.web.dashboard import create_user, set_password
+from connector.web.install.outbound import UNREACHABLE
+from connector.web.security import link_or_text
+from connector.web.sign_in import MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS
+from connector.write.apply import apply_batch
 from platforms.base import MapContext
 from platforms.shopify.mapper import fulfillment_rows
 from tests.builders import fixture, make_store, order_batch

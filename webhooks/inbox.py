@@ -21,11 +21,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from connector import driver_insert, logs
-from connector.metrics import WEBHOOK_COUNTERS
-from connector.models import WebhookInbox
-from connector.queue import enqueue
-from connector.types import utcnow
+from connector import logs
+from connector.db import sqlite_insert as driver_insert
+from connector.db.models import WebhookInbox
+from connector.db.types import utcnow
+from connector.runtime.queue import enqueue
+from connector.web.metrics import WEBHOOK_COUNTERS
 
 log = logs.get(__name__)
 SPOOL_KEY = "crm:webhook-spool"
@@ -128,7 +129,7 @@ def request_processing(conn: redis.Redis, store_id: int, *, count: str | None = 
             enqueue(
                 conn,
                 "webhooks",
-                "sync.events.process_inbox",
+                "webhooks.process.process_inbox",
                 store_id,
                 job_id=f"inbox-{store_id}",
                 result_ttl=0,

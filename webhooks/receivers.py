@@ -20,13 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from connector import logs, settings_of, vault_of
+from connector import logs
+from connector.context import settings_of, vault_of
 from connector.db import get_engine
+from connector.db.models import Store
 from connector.errors import BadInput
-from connector.metrics import WEBHOOK_COUNTERS
-from connector.models import Store
-from connector.queue import get_redis
-from connector.web import answer, requires_shopify
+from connector.runtime.queue import get_redis
+from connector.web.common import answer, requires_shopify
+from connector.web.metrics import WEBHOOK_COUNTERS
 from platforms.shopify import webhooks as shopify
 from platforms.woocommerce import webhooks as woocommerce
 from webhooks import inbox

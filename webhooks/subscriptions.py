@@ -13,12 +13,13 @@ from typing import Any
 
 from flask import Flask
 
-from connector import db, logs, settings_of, vault_of
+from connector import db, logs
+from connector.accounts.stores import needs_reauthorisation, webhook_secret
 from connector.config import Settings
+from connector.context import settings_of, vault_of
 from connector.crypto import Vault
+from connector.db.models import Store
 from connector.errors import ConnectorError, FailPermanently, Reauthorize
-from connector.models import Store
-from connector.stores import needs_reauthorisation, webhook_secret
 from platforms.shopify.client import ShopifyClient
 from platforms.shopify.client import client_for as shopify_client
 from platforms.woocommerce.client import WooClient

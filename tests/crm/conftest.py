@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import redis
 
-from platforms.sandbox.generator import Sizes
-from platforms.sandbox.state import SandboxStore
-from platforms.sandbox.world import World
+from sandbox.generator import Sizes
+from sandbox.state import SandboxStore
+from sandbox.world import World
 from tests.rig import SHOP, Rig, build_synced
 
 SIZES = Sizes(customers=120, orders=700, products=30)

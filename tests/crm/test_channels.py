@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from connector.channels import credit_formula, report
 from connector.config import load_settings
+from connector.crm.channels import credit_formula, report
 from connector.db import get_engine
+from connector.db.models import Order
 from connector.errors import ConfigError
-from connector.models import Order
 from tests.crm.conftest import truth_order
 from tests.rig import Rig
 

@@ -11,16 +11,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from connector import consent, reengage
-from connector.channels import report
+from connector.crm import consent, reengage
+from connector.crm.channels import report
+from connector.crm.insights import Rules
 from connector.db import get_engine
-from connector.insights import Rules
-from connector.models import Checkout, Customer, Order
-from connector.records import apply_batch
+from connector.db.models import Checkout, Customer, Order
+from connector.write.apply import apply_batch
 from platforms.base import MapContext
-from platforms.sandbox import generator
 from platforms.shopify.mapper import checkout_rows
 from platforms.woocommerce.mapper import order_rows
+from sandbox import generator
 from sync.engine import run_step
 from tests.builders import make_store
 from tests.crm.conftest import sandbox_store, truth_order

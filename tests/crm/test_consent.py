@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
-from connector import consent
+from connector.crm import consent
 from connector.db import get_engine
-from connector.models import ConsentEvent, Contact, Customer, Order
-from connector.records import apply_batch
+from connector.db.models import ConsentEvent, Contact, Customer, Order
+from connector.write.apply import apply_batch
 from platforms.base import Batch
 from tests.builders import customer_row, later, make_store, order_batch
 from tests.crm.conftest import sandbox_store, truth_order

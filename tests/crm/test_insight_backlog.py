@@ -11,10 +11,10 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from connector import insight_backlog
-from connector.insights import Rules
-from connector.models import ContactInsight, InsightBacklog, Order
-from connector.records import apply_isolating
+from connector.crm import insight_backlog
+from connector.crm.insights import Rules
+from connector.db.models import ContactInsight, InsightBacklog, Order
+from connector.write.apply import apply_isolating
 from platforms.base import MapContext
 from platforms.woocommerce.mapper import order_rows
 from tests.builders import fixture, make_store

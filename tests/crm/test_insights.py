@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
-from connector import identity, insights
+from connector.crm import identity, insights
 from connector.db import get_engine
-from connector.models import Contact, ContactInsight, Order
-from connector.records import apply_batch
+from connector.db.models import Contact, ContactInsight, Order
+from connector.write.apply import apply_batch
 from platforms.base import Batch
 from tests.builders import customer_row, make_store, order_batch
 from tests.crm.conftest import truth_order

@@ -16,11 +16,13 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from connector import create_app, settings_of, subscriptions
+from connector import create_app
+from connector.context import settings_of
+from connector.crm import subscriptions
+from connector.crm.notifications import MAX_ATTEMPTS, send_pending, subscription_of_token, unsubscribe_token
 from connector.db import get_engine
-from connector.models import DeadLetter, NotificationOutbox, Store
-from connector.notifications import MAX_ATTEMPTS, send_pending, subscription_of_token, unsubscribe_token
-from connector.records import apply_batch
+from connector.db.models import DeadLetter, NotificationOutbox, Store
+from connector.write.apply import apply_batch
 from platforms.base import MapContext
 from platforms.shopify.mapper import product_rows
 from tests.builders import make_store, product_payload

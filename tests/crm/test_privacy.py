@@ -27,10 +27,12 @@ import requests
 from click.testing import CliRunner
 from sqlalchemy import JSON, LargeBinary, String, func, select
 
-from connector import settings_of
+from connector.accounts.stores import connect_store, install_store, remove_store, webhook_secret
 from connector.cli import cli
+from connector.context import settings_of
+from connector.crm.notifications import send_pending
 from connector.db import get_engine, session
-from connector.models import (
+from connector.db.models import (
     Account,
     Base,
     Checkout,
@@ -44,12 +46,12 @@ from connector.models import (
     Store,
     SyncRun,
 )
-from connector.notifications import send_pending
-from connector.stores import connect_store, install_store, remove_store, webhook_secret
 from platforms import SYNCED
-from platforms.sandbox import generator, shopify_shapes, woo_shapes
-from platforms.sandbox.state import SandboxStore
-from platforms.sandbox.world import World
+from sandbox import generator
+from sandbox.shopify import shapes as shopify_shapes
+from sandbox.state import SandboxStore
+from sandbox.woocommerce import shapes as woo_shapes
+from sandbox.world import World
 from sync.engine import RECONCILED, run_step
 from tests.crm.conftest import SIZES, sandbox_store
 from tests.rig import SHOP, Rig, build_synced

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from connector import reports
+from connector.crm import reports
 from connector.db import get_engine
-from connector.models import Order
-from platforms.sandbox.generator import buyer
+from connector.db.models import Order
+from sandbox.generator import buyer
 from tests.crm.conftest import sandbox_store, truth_order
 from tests.rig import Rig
 

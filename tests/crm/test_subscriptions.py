@@ -19,10 +19,10 @@ import requests
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
+from connector.crm.notifications import send_pending
 from connector.db import get_engine
-from connector.models import Contact, NotificationOutbox, ProductSubscription
-from connector.notifications import send_pending
-from platforms.sandbox.world import World
+from connector.db.models import Contact, NotificationOutbox, ProductSubscription
+from sandbox.world import World
 from sync.engine import run_step
 from tests.crm.conftest import SIZES, sandbox_store
 from tests.rig import Rig, build

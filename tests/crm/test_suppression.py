@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine
 from connector import create_app
 from connector.cli import cli
 from connector.db import get_engine
-from connector.models import ConsentEvent, Contact, Customer, Order, Store, SuppressionKey
-from connector.records import apply_batch
+from connector.db.models import ConsentEvent, Contact, Customer, Order, Store, SuppressionKey
+from connector.write.apply import apply_batch
 from platforms.base import MapContext
 from platforms.shopify.mapper import consent_rows, customer_rows
 from tests.builders import fixture, make_store, order_batch

@@ -12,9 +12,9 @@ import requests
 from sqlalchemy import select
 
 from connector.db import session
-from connector.models import Store
-from platforms.sandbox.generator import Sizes
-from platforms.sandbox.world import World
+from connector.db.models import Store
+from sandbox.generator import Sizes
+from sandbox.world import World
 from tests.rig import SHOP, Rig, build
 from webhooks.subscriptions import SHOPIFY_TOPICS
 

@@ -12,19 +12,19 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from connector import create_app
+from connector.accounts.stores import webhook_secret
 from connector.cli import cli
 from connector.db import session
-from connector.models import Store
-from connector.stores import webhook_secret
+from connector.db.models import Store
 from tests.rig import SHOP, build, connect_woo, signed_in
 
 pytestmark = pytest.mark.slow
 
 
 def test_rotation_moves_every_secret_onto_the_new_key(app_env: dict[str, str], redis_conn: object) -> None:
-    from platforms.sandbox.generator import Sizes
-    from platforms.sandbox.server import SandboxServer
-    from platforms.sandbox.world import World
+    from sandbox.generator import Sizes
+    from sandbox.server import SandboxServer
+    from sandbox.world import World
 
     world = World(seed=3, sizes=Sizes(3, 3, 2))
     sandbox = SandboxServer(world).start()
@@ -55,8 +55,8 @@ def test_no_token_or_webhook_secret_in_the_database_file_or_the_logs(
 ) -> None:
     if not app_env["DATABASE_URL"].startswith("sqlite"):
         pytest.skip("scans the SQLite file; the PostgreSQL run stores the same sealed bytes")
-    from platforms.sandbox.generator import Sizes
-    from platforms.sandbox.world import World
+    from sandbox.generator import Sizes
+    from sandbox.world import World
 
     caplog.set_level(logging.DEBUG)
     for rig in build(app_env, World(seed=25, sizes=Sizes(10, 10, 5)), redis_url):

@@ -12,11 +12,11 @@ import requests
 from sqlalchemy import select
 
 from connector.db import session
-from connector.models import Store
-from connector.queue import get_queue
-from platforms.sandbox.generator import Sizes
-from platforms.sandbox.world import World
+from connector.db.models import Store
+from connector.runtime.queue import get_queue
 from platforms.shopify.install import query_hmac
+from sandbox.generator import Sizes
+from sandbox.world import World
 from tests.rig import SHOP, Rig, build
 from webhooks.subscriptions import SHOPIFY_TOPICS
 

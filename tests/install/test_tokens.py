@@ -11,10 +11,10 @@ import requests
 from sqlalchemy import select
 
 from connector.db import session
-from connector.models import Store
-from connector.tokens import migrate_to_expiring, refresh, refresh_expiring
-from platforms.sandbox.generator import Sizes
-from platforms.sandbox.world import World
+from connector.db.models import Store
+from sandbox.generator import Sizes
+from sandbox.world import World
+from sync.credentials import migrate_to_expiring, refresh, refresh_expiring
 from sync.engine import run_step
 from tests.rig import SHOP, Rig, build
 

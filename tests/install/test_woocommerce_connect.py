@@ -10,12 +10,12 @@ import redis
 import requests
 from sqlalchemy import select
 
+from connector.accounts.stores import describe
 from connector.db import session
-from connector.models import Store
-from connector.queue import get_queue, make_worker
-from connector.stores import describe
-from platforms.sandbox.generator import Sizes
-from platforms.sandbox.world import World
+from connector.db.models import Store
+from connector.runtime.queue import get_queue, make_worker
+from sandbox.generator import Sizes
+from sandbox.world import World
 from tests.rig import Rig, build, connect_woo, signed_in
 
 pytestmark = pytest.mark.slow

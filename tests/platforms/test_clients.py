@@ -8,9 +8,9 @@ import pytest
 import requests
 
 from connector.errors import Reauthorize
-from platforms.sandbox.server import SandboxServer
 from platforms.shopify.client import ShopifyClient
 from platforms.woocommerce.client import WooClient
+from sandbox.server import SandboxServer
 from tests.conftest_sandbox import SIZES
 
 QUERY = "{ customersCount { count } }"

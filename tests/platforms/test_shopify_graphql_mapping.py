@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from platforms.base import MapContext
-from platforms.sandbox.server import SandboxServer
-from platforms.sandbox.shopify_shapes import customer_rest, order_rest, product_rest
 from platforms.shopify import mapper
 from platforms.shopify.client import ShopifyClient
 from platforms.shopify.queries import page_query
 from platforms.shopify.reader import ShopifyReader
+from sandbox.server import SandboxServer
+from sandbox.shopify.shapes import customer_rest, order_rest, product_rest
 
 SHOP = "sandbox-shop-1.myshopify.com"
 COMPARED = {

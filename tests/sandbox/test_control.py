@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from platforms.sandbox.server import SandboxServer
+from sandbox.server import SandboxServer
 from tests.conftest_sandbox import SIZES
 from tests.test_runtime import free_port, wait_for
 

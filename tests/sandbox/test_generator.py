@@ -6,8 +6,8 @@ from collections import Counter
 
 import phonenumbers
 
-from platforms.sandbox.generator import REGIONS
-from platforms.sandbox.world import World
+from sandbox.generator import REGIONS
+from sandbox.world import World
 from tests.conftest_sandbox import SIZES
 
 

@@ -15,8 +15,8 @@ import pytest
 import requests
 import shopify
 
-from platforms.sandbox.server import SandboxServer
-from platforms.sandbox.world import World
+from sandbox.server import SandboxServer
+from sandbox.world import World
 from tests.builders import fixture
 from tests.conftest_sandbox import SIZES, Receiver
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from platforms.sandbox.view import View
+from sandbox.view import View
 
 
 @pytest.mark.parametrize("trial", range(150))

@@ -8,10 +8,10 @@ import pytest
 import redis
 from woocommerce import API
 
-from platforms.sandbox import clients
-from platforms.sandbox.generator import Sizes
-from platforms.sandbox.world import World
 from platforms.shopify.client import ShopifyClient
+from sandbox import clients
+from sandbox.generator import Sizes
+from sandbox.world import World
 from tests.rig import Rig, build
 
 SIZES = Sizes(customers=150, orders=900, products=40)

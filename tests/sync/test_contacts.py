@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
-from connector import identity
+from connector.crm import identity
 from connector.db import get_engine
+from connector.db.models import Contact, Customer, Order, Store
 from connector.errors import BadInput
-from connector.models import Contact, Customer, Order, Store
-from connector.records import apply_batch
+from connector.write.apply import apply_batch
 from platforms.base import Batch
-from platforms.sandbox.state import SandboxStore
+from sandbox.state import SandboxStore
 from sync.engine import ENTITIES, run_step
 from tests.builders import customer_row, make_store
 from tests.rig import SHOP, Rig

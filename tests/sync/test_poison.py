@@ -20,11 +20,12 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from connector import create_app, refusals
+from connector import create_app
+from connector.accounts.stores import account_named, connect_store
 from connector.db import get_engine, session
-from connector.models import DeadLetter, Order, OrderLineItem, SyncRun, SyncState
-from connector.records import apply_isolating
-from connector.stores import account_named, connect_store
+from connector.db.models import DeadLetter, Order, OrderLineItem, SyncRun, SyncState
+from connector.write import refusals
+from connector.write.apply import apply_isolating
 from sync.engine import run_step
 from tests.builders import database_refusing, fixture, make_store, order_batch, woo_order
 
@@ -101,7 +102,7 @@ def test_a_site_that_refuses_the_keys_stops_the_sync_and_says_what_to_do(app: Fl
         state = conn.execute(select(SyncState).where(SyncState.store_id == store_id)).one()
     assert state.state == "failed" and "credentials" in (state.last_error or "")
     with session(app) as s:
-        from connector.models import Store
+        from connector.db.models import Store
 
         store = s.get_one(Store, store_id)
         assert store.status == "needs_reauth" and "reconnect" in (store.status_reason or "")

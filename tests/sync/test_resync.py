@@ -13,9 +13,9 @@ from sqlalchemy import select, update
 from woocommerce import API
 
 from connector.db import get_engine
-from connector.models import Order, SyncRun, SyncState
-from connector.queue import make_worker
-from connector.types import utcnow
+from connector.db.models import Order, SyncRun, SyncState
+from connector.db.types import utcnow
+from connector.runtime.queue import make_worker
 from platforms.shopify.client import ShopifyClient
 from sync.engine import ENTITIES, run_step
 from sync.jobs import schedule_syncs

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from connector.db import session
-from connector.models import Store, SyncState
-from connector.types import utcnow
+from connector.db.models import Store, SyncState
+from connector.db.types import utcnow
 from sync.jobs import schedule_syncs
 from tests.rig import Rig
 
@@ -112,8 +112,8 @@ def test_a_store_that_cannot_be_reached_is_given_up_after_the_wait_with_the_reas
 
 
 def _dashboard_front_page(rig: Rig) -> str:
-    from connector.dashboard import create_user
     from connector.db import get_engine
+    from connector.web.dashboard import create_user
 
     with get_engine(rig.app).begin() as conn:
         create_user(conn, rig.site.account_id, "owner@shop.example", "correct horse battery")

@@ -22,10 +22,10 @@ import redis
 from sqlalchemy import func, select
 
 from connector.db import get_engine
-from connector.models import DeadLetter, Store, SyncRun, SyncState
-from platforms.sandbox.clients import shopify_client, woo_api
-from platforms.sandbox.generator import Sizes
-from platforms.sandbox.world import World
+from connector.db.models import DeadLetter, Store, SyncRun, SyncState
+from sandbox.clients import shopify_client, woo_api
+from sandbox.generator import Sizes
+from sandbox.world import World
 from sync.engine import ENTITIES
 from sync.jobs import request_sync, schedule_syncs
 from tests.rig import Rig, build, connect_pair

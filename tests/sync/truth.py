@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from woocommerce import API
 
 from connector.db import get_engine
-from connector.records import TABLES
+from connector.write.apply import TABLES
 from platforms.shopify.client import ShopifyClient
 
 Facts = dict[int, tuple[str, str]]

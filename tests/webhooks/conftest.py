@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from connector import create_app
+from connector.accounts.stores import account_named, connect_store, webhook_secret
 from connector.db import session
-from connector.queue import make_worker
-from connector.stores import account_named, connect_store, webhook_secret
+from connector.runtime.queue import make_worker
 
 SHOPIFY_SECRET = "test_secret_key"
 SHOP = "shop1.myshopify.com"

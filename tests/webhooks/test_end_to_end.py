@@ -15,11 +15,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from connector.db import session
-from connector.embedded_redis import EmbeddedRedis
-from connector.models import Customer, Order, Product, Store, WebhookInbox
-from connector.queue import connect
-from platforms.sandbox.generator import Sizes
-from platforms.sandbox.world import World
+from connector.db.models import Customer, Order, Product, Store, WebhookInbox
+from connector.runtime.embedded_redis import EmbeddedRedis
+from connector.runtime.queue import connect
+from sandbox.generator import Sizes
+from sandbox.world import World
 from tests.rig import SHOP, Rig, build
 from webhooks import subscriptions
 
@@ -137,7 +137,7 @@ def test_ten_thousand_deliveries_with_duplicates_and_reordering(rig: Rig) -> Non
 
 
 def _financial(o: dict[str, Any]) -> str:
-    from platforms.sandbox.shopify_shapes import financial_status
+    from sandbox.shopify.shapes import financial_status
 
     return financial_status(o)
 

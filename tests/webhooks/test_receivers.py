@@ -12,7 +12,7 @@ import redis
 from flask import Flask
 from sqlalchemy import select
 
-from connector.models import (
+from connector.db.models import (
     Customer,
     DeadLetter,
     Order,
@@ -99,7 +99,7 @@ def test_rest_orders_bring_fulfilment_tracking_and_attribution(
     order = one(hook_app, select(Order))
     assert order.referrer_domain == "otherexample.com" and order.landing_page == "/"
     assert order.utm_source is None and order.source_name == payload["source_name"]
-    from connector.models import Fulfillment
+    from connector.db.models import Fulfillment
 
     tracking = one(hook_app, select(Fulfillment.tracking_number, Fulfillment.carrier))
     assert tracking.tracking_number == payload["fulfillments"][0]["tracking_number"]
@@ -217,7 +217,7 @@ def test_legacy_api_bodies_are_understood(
 def test_fulfilment_topic_lands_with_tracking(
     hook_app: Flask, stores: Stores, redis_conn: redis.Redis
 ) -> None:
-    from connector.models import Fulfillment
+    from connector.db.models import Fulfillment
 
     payload = fixture("shopify/webhook-fulfillments-create.json")
     post_shopify(hook_app, "fulfillments/create", payload)
@@ -317,7 +317,7 @@ def test_woocommerce_deliveries_are_spooled_while_the_database_is_down(
             == 503
         )
     # then, the database back, the sweeper moves the spooled delivery in and it is processed once
-    from sync.events import sweep
+    from webhooks.process import sweep
 
     assert sweep()["spooled_moved"] == 1
     work(hook_app, redis_conn)
@@ -483,7 +483,7 @@ def test_refused_deliveries_are_pruned_after_the_retention_like_processed_ones(
     from sqlalchemy import update
 
     from connector.db import get_engine
-    from connector.types import utcnow
+    from connector.db.types import utcnow
     from sync.housekeeping import prune_inbox
 
     # given a refused replay (a foreign shop/redact) processed long ago, and one just refused

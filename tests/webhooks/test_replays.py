@@ -15,18 +15,18 @@ import requests
 from flask import Flask
 from sqlalchemy import select, update
 
+from connector.accounts.stores import account_named, connect_store, webhook_secret
 from connector.db import get_engine, session
-from connector.models import Account, Customer, Order, PrivacyRequest, Store, WebhookInbox
-from connector.queue import make_worker
-from connector.stores import account_named, connect_store, webhook_secret
-from connector.types import utcnow
-from platforms.sandbox.generator import Sizes
-from platforms.sandbox.world import World
+from connector.db.models import Account, Customer, Order, PrivacyRequest, Store, WebhookInbox
+from connector.db.types import utcnow
+from connector.runtime.queue import make_worker
 from platforms.woocommerce import client as woo_client
-from sync.events import process_inbox
+from sandbox.generator import Sizes
+from sandbox.world import World
 from tests.builders import fixture
 from tests.rig import SHOP, Rig, build, serve
 from tests.webhooks.conftest import Stores, count, one, post_shopify, post_woo
+from webhooks.process import process_inbox
 
 OTHER_SHOP = "sandbox-shop-2.myshopify.com"
 

@@ -11,8 +11,8 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from connector.db import get_engine
-from connector.models import Customer, PrivacyRequest, Store
-from connector.types import utcnow
+from connector.db.models import Customer, PrivacyRequest, Store
+from connector.db.types import utcnow
 from sync.housekeeping import erase_uninstalled_shops
 from tests.builders import fixture
 from tests.webhooks.conftest import Platforms, Stores, count, one, post_shopify, work

@@ -10,7 +10,7 @@ import redis
 from flask import Flask
 from sqlalchemy import select
 
-from connector.models import Contact, Customer
+from connector.db.models import Contact, Customer
 from tests.builders import fixture
 from tests.webhooks.conftest import Stores, one, post_shopify, work
 

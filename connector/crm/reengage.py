@@ -1,0 +1,84 @@
+"""The re-engagement list: people worth a message, each with the reason, and only people
+whose current e-mail consent is a grant. Two reasons: no order within the inactivity
+window (CONNECTOR_INACTIVE_DAYS), and a checkout left unfinished in the last
+CHECKOUT_DAYS (with its recovery link), when they have not ordered since.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from connector.crm import consent
+from connector.crm.insights import Rules
+from connector.db.models import Checkout, Contact, ContactInsight
+
+CHECKOUT_DAYS = 30
+
+
+def reengagement(conn: Connection, store_ids: list[int], rules: Rules, now: datetime) -> list[dict[str, Any]]:
+    """One entry per contact (the checkout reason first), biggest spenders first among the inactive."""
+    found: dict[int, dict[str, Any]] = {}
+    last_order = dict(
+        conn.execute(
+            select(ContactInsight.contact_id, func.max(ContactInsight.last_order_at))
+            .where(ContactInsight.store_id.in_(store_ids))
+            .group_by(ContactInsight.contact_id)
+        ).all()
+    )
+    since = now - timedelta(days=CHECKOUT_DAYS)
+    left = conn.execute(
+        select(
+            Checkout.contact_id,
+            Checkout.store_id,
+            Checkout.source_created_at,
+            Checkout.total_price,
+            Checkout.currency,
+            Checkout.recovery_url,
+        )
+        .where(
+            Checkout.store_id.in_(store_ids),
+            Checkout.contact_id.is_not(None),
+            Checkout.deleted_at.is_(None),
+            Checkout.completed_at.is_(None),
+            Checkout.source_created_at >= since,
+        )
+        .order_by(Checkout.source_created_at.desc())
+    ).all()
+    for c in left:
+        ordered = last_order.get(c.contact_id)
+        if c.contact_id in found or (ordered is not None and ordered >= c.source_created_at):
+            continue
+        found[c.contact_id] = {
+            "contact_id": c.contact_id,
+            "store_id": c.store_id,
+            "reason": f"left a checkout of {c.total_price or 0:.2f} {c.currency or ''}"
+            f" on {c.source_created_at:%Y-%m-%d}",
+            "recovery_url": c.recovery_url,
+        }
+    inactive = conn.execute(
+        select(ContactInsight)
+        .where(
+            ContactInsight.store_id.in_(store_ids), ContactInsight.last_order_at < rules.inactive_before(now)
+        )
+        .order_by(ContactInsight.spend.desc())
+    ).all()
+    for r in inactive:
+        if r.contact_id in found or last_order.get(r.contact_id, r.last_order_at) >= rules.inactive_before(
+            now
+        ):
+            continue
+        days = (now - r.last_order_at).days
+        found[r.contact_id] = {
+            "contact_id": r.contact_id,
+            "store_id": r.store_id,
+            "reason": f"no order in {days} days"
+            f" (spent {r.spend:.2f} {r.currency or ''} over {r.orders} orders)",
+            "recovery_url": None,
+        }
+    allowed = consent.consented(conn, found)
+    emails = dict(conn.execute(select(Contact.id, Contact.email).where(Contact.id.in_(allowed))).all())
+    return [{**entry, "email": emails.get(cid)} for cid, entry in found.items() if cid in allowed]

@@ -1,0 +1,80 @@
+"""The sandbox as a process: one threaded HTTP server for both platforms and the control API.
+
+`SandboxServer(world).start()` serves in a background thread (tests, the demo);
+`crm-connector sandbox` serves in the foreground and prints the manifest first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask, request
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from sandbox import control
+from sandbox.shopify import app as shopify_app
+from sandbox.woocommerce import app as woo_app
+from sandbox.world import World
+
+
+def create_sandbox_app(world: World) -> Flask:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    app = Flask("crm_connector_sandbox")
+    app.extensions["sandbox"] = world
+
+    @app.before_request
+    def count() -> None:  # tests assert that refused installs made no outbound call
+        site = (request.view_args or {}).get("site_name")
+        with world.fault_lock:
+            world.requests_seen += 1
+            world.in_flight += 1
+            world.max_in_flight = max(world.max_in_flight, world.in_flight)
+            if site is not None:
+                world.site_in_flight[site] += 1
+                world.site_max_in_flight[site] = max(
+                    world.site_max_in_flight[site], world.site_in_flight[site]
+                )
+
+    @app.teardown_request
+    def done(_error: BaseException | None) -> None:  # and that clients keep to their concurrency
+        site = (request.view_args or {}).get("site_name")
+        with world.fault_lock:
+            world.in_flight -= 1
+            if site is not None:
+                world.site_in_flight[site] -= 1
+
+    app.register_blueprint(shopify_app.bp)
+    app.register_blueprint(woo_app.bp)
+    app.register_blueprint(control.bp)
+    return app
+
+
+class SandboxServer:
+    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.world = world
+        self._server: BaseWSGIServer = make_server(host, port, create_sandbox_app(world), threaded=True)
+        self.port = self._server.server_port
+        world.base_url = f"http://{host}:{self.port}"
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return self.world.base_url
+
+    def start(self) -> SandboxServer:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="sandbox-http",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self.world.dispatcher.stop()

@@ -1,0 +1,208 @@
+"""The sandbox's world: every simulated shop and site, their credentials, faults and clock.
+
+Built once from a seed and sizes; the HTTP blueprints and the control API read and
+change it under each store's lock. Nothing here talks to the network except the
+webhook dispatcher.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sandbox.deliveries import Dispatcher, Faults
+from sandbox.generator import Dataset, Sizes, anchor_now
+from sandbox.state import SandboxStore
+
+PLANS = {  # GraphQL cost bucket: restore rate (points/s) per platform-facts; bucket size is UNVERIFIED
+    "basic": {"restore": 100.0, "maximum": 1000.0},  # stricter choice: the older documented 1000
+    "advanced": {"restore": 200.0, "maximum": 2000.0},
+    "plus": {"restore": 1000.0, "maximum": 10000.0},
+}
+
+
+@dataclass
+class WooKey:
+    key_id: int
+    consumer_key: str
+    consumer_secret: str
+    permissions: str  # read | write | read_write
+    user_id: str
+
+
+@dataclass
+class WooWebhook:
+    id: int
+    name: str
+    topic: str
+    delivery_url: str
+    secret: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    failure_count: int = 0
+
+
+@dataclass
+class WooSite:
+    store: SandboxStore
+    keys: dict[str, WooKey] = field(default_factory=dict)
+    webhooks: dict[int, WooWebhook] = field(default_factory=dict)
+    nonces: dict[tuple[str, str], float] = field(default_factory=dict)
+    ssl: bool = False  # True: behave as behind TLS, so Basic and query-string keys are accepted
+    next_key_id: int = 1
+    next_webhook_id: int = 1
+
+    def issue_key(self, permissions: str, user_id: str) -> WooKey:
+        key = WooKey(
+            self.next_key_id,
+            "ck_" + secrets.token_hex(20),
+            "cs_" + secrets.token_hex(20),
+            permissions,
+            user_id,
+        )
+        self.next_key_id += 1
+        self.keys[key.consumer_key] = key
+        return key
+
+
+@dataclass
+class ShopifySubscription:
+    id: int
+    topic: str  # REST form, e.g. orders/create
+    uri: str
+    created_at: datetime
+    consecutive_failures: int = 0
+
+
+@dataclass
+class Shop:
+    store: SandboxStore
+    domain: str
+    plan: str
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)  # access token → grant
+    refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token → access token
+    codes: dict[str, float] = field(default_factory=dict)  # OAuth code → issued at (single use)
+    code_grants: dict[str, dict[str, Any]] = field(default_factory=dict)  # OAuth code → what it grants
+    subscriptions: dict[int, ShopifySubscription] = field(default_factory=dict)
+    bucket_available: float = 0.0
+    bucket_at: float = 0.0
+    bulk: dict[str, Any] | None = None
+    bulk_ops: dict[int, dict[str, Any]] = field(default_factory=dict)
+    installed: bool = True
+    next_subscription_id: int = 1
+    max_cost_seen: float = 0.0  # the largest query cost ever charged (throttle evidence for tests)
+    throttled: int = 0
+
+
+class World:
+    def __init__(
+        self,
+        *,
+        seed: int,
+        sizes: Sizes,
+        shops: int = 1,
+        woo_sites: int = 1,
+        plan: str = "basic",
+        anchor: datetime | None = None,
+        throttle: bool = True,
+    ) -> None:
+        self.seed = seed
+        self.throttle = throttle  # False: GraphQL costs are reported but never refused (benchmarks)
+        self.anchor = anchor or anchor_now()
+        self.api_key = "sandbox-app-" + secrets.token_hex(8)
+        self.api_secret = secrets.token_hex(16)
+        self.faults = Faults()
+        self.fault_lock = threading.Lock()
+        self.fault_random = random.Random(seed)
+        self.injected_429 = 0
+        self.injected_5xx = 0
+        self.dispatcher = Dispatcher(self.faults, seed)
+        self.base_url = "http://127.0.0.1"
+        self.run_id = secrets.token_hex(4)
+        self.requests_seen = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.site_in_flight: Counter[str] = Counter()  # WooCommerce requests in flight, per site
+        self.site_max_in_flight: Counter[str] = Counter()
+        self.retry_scale = 1.0  # compress Shopify's 4-hour retry schedule (tests use ~0.0001)
+        self.compliance_uri: str | None = None  # the app's compliance webhook address (TOML)
+        self.app_subscriptions: list[tuple[str, str]] = []  # app-level (TOML) topic → uri, never deleted
+        self.insecure_loopback_callbacks = True  # see insecure_loopback_callbacks_allow
+        self.shops: dict[str, Shop] = {}
+        self.woo: dict[str, WooSite] = {}
+        number = 0
+        for n in range(shops):
+            domain = f"sandbox-shop-{n + 1}.myshopify.com"
+            ds = Dataset(seed, domain, "shopify", sizes, self.anchor, person_offset=n * sizes.customers)
+            shop = Shop(SandboxStore(number, "shopify", domain, ds), domain, plan)
+            shop.bucket_available = PLANS[plan]["maximum"]
+            shop.tokens["shpat_" + secrets.token_hex(16)] = {
+                "scope": "read_customers,read_orders,read_all_orders,read_products",
+                "expires_at": None,
+            }
+            self.shops[domain] = shop
+            number += 1
+        for n in range(woo_sites):
+            name = f"site-{n + 1}"
+            # half of each WooCommerce site's people also shop on the Shopify shop of the same number
+            ds = Dataset(
+                seed,
+                name,
+                "woocommerce",
+                sizes,
+                self.anchor,
+                person_offset=n * sizes.customers + sizes.customers // 2,
+            )
+            site = WooSite(SandboxStore(number, "woocommerce", name, ds))
+            site.issue_key("read_write", "sandbox")
+            self.woo[name] = site
+            number += 1
+
+    def insecure_loopback_callbacks_allow(self, url: str) -> bool:
+        """Real WooCommerce wants an https callback_url; the sandbox lets a loopback http one
+        through (it cannot serve TLS to the connector on a laptop) unless told not to."""
+        from urllib.parse import urlparse
+
+        host = urlparse(url).hostname or ""
+        return self.insecure_loopback_callbacks and host in ("127.0.0.1", "localhost", "::1")
+
+    def shop_url_template(self) -> str:
+        return f"{self.base_url}/shopify/{{shop}}"
+
+    def woo_url(self, name: str) -> str:
+        return f"{self.base_url}/woo/{name}"
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "shopify": {
+                "api_key": self.api_key,
+                "api_secret": self.api_secret,
+                "shop_url_template": self.shop_url_template(),
+                "shops": [
+                    {
+                        "domain": d,
+                        "access_token": next(iter(s.tokens)),
+                        "plan": s.plan,
+                        "counts": s.store.counts(),
+                    }
+                    for d, s in self.shops.items()
+                ],
+            },
+            "woocommerce": {
+                "stores": [
+                    {
+                        "url": self.woo_url(n),
+                        "consumer_key": next(iter(w.keys.values())).consumer_key,
+                        "consumer_secret": next(iter(w.keys.values())).consumer_secret,
+                        "counts": w.store.counts(),
+                    }
+                    for n, w in self.woo.items()
+                ],
+            },
+        }
