@@ -68,6 +68,21 @@ def test_a_postgresql_url_without_the_extra_names_the_extra_to_install(places: t
     assert everything_under(cwd, home) == []
 
 
+@pytest.mark.parametrize("command", [("demo", "--no-serve"), ("sandbox",)])
+def test_the_demo_without_the_sandbox_extra_names_the_extra_to_install(
+    places: tuple[Path, Path], command: tuple[str, ...]
+) -> None:
+    cwd, home = places
+    blocked = "import sys; sys.modules['graphql'] = None; "  # installed without [sandbox]
+    answer = run(*command, cwd=cwd, home=home, prelude=blocked)
+    assert answer.returncode == 2
+    assert answer.stderr == (
+        "crm-connector: the demo and the sandbox need the graphql package, which is not installed: "
+        'pip install "crm-connector[sandbox]"\n'
+    )
+    assert everything_under(cwd, home) == []
+
+
 def test_an_sqlite_file_in_a_missing_folder_is_one_line(places: tuple[Path, Path]) -> None:
     cwd, home = places
     url = "sqlite:////nonexistent/dir/x.db"

@@ -25,8 +25,12 @@ from connector import config
 from connector.errors import ConfigError, ConnectorError
 
 F = TypeVar("F", bound=Callable[..., Any])
-# an optional dependency's top-level module → (the setting that needs it, the extra that installs it)
-EXTRAS = {"psycopg": ("DATABASE_URL", "postgres"), "psycopg_binary": ("DATABASE_URL", "postgres")}
+# an optional dependency's top-level module → (what needs it, the extra that installs it)
+EXTRAS = {
+    "psycopg": ("DATABASE_URL needs", "postgres"),
+    "psycopg_binary": ("DATABASE_URL needs", "postgres"),
+    "graphql": ("the demo and the sandbox need", "sandbox"),
+}
 
 
 class NoDatabase(ConfigError):
@@ -78,9 +82,9 @@ def one_line(error: Exception) -> tuple[str, int]:
     if isinstance(error, ConnectorError):
         return error.reason, 2
     if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in EXTRAS:
-        setting, extra = EXTRAS[(error.name or "").split(".")[0]]
+        needs, extra = EXTRAS[(error.name or "").split(".")[0]]
         return (
-            f"{setting} needs the {error.name} package, which is not installed: "
+            f"{needs} the {error.name} package, which is not installed: "
             f'pip install "crm-connector[{extra}]"',
             2,
         )
