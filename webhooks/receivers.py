@@ -43,6 +43,7 @@ log = logs.get(__name__)
 def delivery(platform: str, store_key: str | None = None) -> ResponseReturnValue:
     known = _registered(platform)
     if known is None or (known.SIGNED_BY == "store") != (store_key is not None):
+        g.webhook_counted = True  # not a receiver's address: no counter (as any other 404)
         return answer(404, "no webhooks are received at this address")
     reason = known.unconfigured(settings_of(current_app))
     if reason is not None:
