@@ -37,9 +37,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     from connector.web.common import refuse_nul_characters
     from connector.web.dashboard import bp as dashboard_bp
     from connector.web.health import bp as health_bp
-    from connector.web.install.shopify import bp as install_bp
-    from connector.web.install.shopify_embedded import bp as embedded_bp
-    from connector.web.install.woocommerce import bp as install_woo_bp
+    from connector.web.install import install_blueprints
     from connector.web.metrics import bp as metrics_bp
     from connector.web.storefront import bp as subscribe_bp
     from webhooks.receivers import bp as webhooks_bp
@@ -47,9 +45,8 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(metrics_bp)
     app.register_blueprint(api_bp)
-    app.register_blueprint(embedded_bp)
-    app.register_blueprint(install_bp)
-    app.register_blueprint(install_woo_bp)
+    for install_bp in install_blueprints():
+        app.register_blueprint(install_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(subscribe_bp)
     app.register_blueprint(dashboard_bp)

@@ -1,14 +1,17 @@
-"""Platforms: each is a folder with fixed file names, registered by one line below.
+"""Platforms: the registry, the only way the connector reaches a platform.
 
-A platform folder holds `install.py` (address validation, install flows) and, as the
-sync and webhook work lands, `client.py`, `mapper.py` and `webhooks.py`. Nothing is
-imported for its side effects: the registry names modules, and callers import them.
+Each platform is a folder `platforms/<name>/` whose package offers every member of
+`platforms.protocol.Platform`, registered by one line in `PLATFORMS` below. Callers ask
+`get(name)` or iterate `every()`; no code outside a platform's folder compares its name.
+Packages are imported on first use, so `import platforms` loads no platform.
 """
 
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
+from typing import TYPE_CHECKING, cast
+
+from platforms.protocol import MEMBERS, Platform
 
 PLATFORMS: dict[str, str] = {
     "shopify": "platforms.shopify",
@@ -20,8 +23,37 @@ CORE_ENTITIES = ("customers", "products", "orders")
 SYNCED: dict[str, tuple[str, ...]] = {"shopify": (*CORE_ENTITIES, "checkouts"), "woocommerce": CORE_ENTITIES}
 
 
-def platform_module(platform: str, part: str) -> ModuleType:
-    """The `part` module (install, client, mapper, …) of a registered platform."""
-    if platform not in PLATFORMS:
-        raise KeyError(f"unknown platform {platform!r}; known: {', '.join(sorted(PLATFORMS))}")
-    return importlib.import_module(f"{PLATFORMS[platform]}.{part}")
+class UnknownPlatform(KeyError):
+    """No platform is registered under this name."""
+
+
+def get(name: str) -> Platform:
+    """The registered platform `name` (its package, checked against the Protocol)."""
+    if name not in PLATFORMS:
+        raise UnknownPlatform(f"unknown platform {name!r}; known: {', '.join(sorted(PLATFORMS))}")
+    module = importlib.import_module(PLATFORMS[name])
+    if not isinstance(module, Platform):
+        missing = [m for m in MEMBERS if not hasattr(module, m)]
+        raise TypeError(f"{PLATFORMS[name]} is not a platform: it lacks {', '.join(missing)}")
+    return cast(Platform, module)
+
+
+def names() -> tuple[str, ...]:
+    """The registered platforms' names, in registration order."""
+    return tuple(PLATFORMS)
+
+
+def every() -> list[Platform]:
+    return [get(name) for name in PLATFORMS]
+
+
+def register(name: str, package: str) -> None:
+    """Add a platform at run time (tests, plugins); `package` is its import path."""
+    PLATFORMS[name] = package
+
+
+if TYPE_CHECKING:  # mypy proves each built-in package satisfies the Protocol
+    from platforms import shopify, woocommerce
+
+    _shopify: Platform = shopify
+    _woocommerce: Platform = woocommerce

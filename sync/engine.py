@@ -22,6 +22,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import insert, select, update
 
+import platforms
 from connector import db, logs
 from connector.accounts.stores import needs_reauthorisation
 from connector.context import settings_of, vault_of
@@ -32,7 +33,7 @@ from connector.db.types import utcnow
 from connector.errors import ConnectorError, FailPermanently, Reauthorize, RetryLater
 from connector.write import refusals
 from connector.write.apply import apply_isolating
-from platforms import CORE_ENTITIES, SYNCED, platform_module
+from platforms import CORE_ENTITIES, SYNCED
 from platforms.base import Batch, Chunk, MapContext, MappingError, Reader, id_or_none
 from platforms.storable import clean_json, clean_text
 from sync import checkpoints, reconcile
@@ -74,9 +75,7 @@ def reader_of(app: Flask, store: Any) -> Reader:
         with db.session(app) as s:
             sealed = s.get_one(Store, store.id).credentials
         credentials = vault_of(app).open(sealed) if sealed else {}
-    module = platform_module(store.platform, "reader")
-    reader: Reader = module.reader_for(settings_of(app), credentials, store)
-    return reader
+    return platforms.get(store.platform).reader_for(settings_of(app), credentials, store)
 
 
 def run_step(
@@ -95,7 +94,7 @@ def run_step(
         store = conn.execute(select(Store).where(Store.id == store_id)).first()
         if store is None or store.status != "active" or not store.credentials:
             return StepResult(store_id, entity, "skipped", error="the store is not active")
-        store_wide = platform_module(store.platform, "reader").ONE_ENTITY_AT_A_TIME
+        store_wide = platforms.get(store.platform).ONE_ENTITY_AT_A_TIME
         if not checkpoints.acquire(conn, store_id, entity, owner, utcnow(), ttl, store_wide=store_wide):
             return StepResult(store_id, entity, "busy")
         window = checkpoints.begin(

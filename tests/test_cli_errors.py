@@ -131,9 +131,13 @@ def test_help_and_version_touch_nothing_and_hide_flasks_options(places: tuple[Pa
 
 
 def test_every_option_of_demo_and_of_json_output_is_described() -> None:
-    from connector.cli import cli, demo, stores_list, webhooks_check, webhooks_repair
+    from connector.cli import cli
+    from connector.cli.serving import demo
+    from connector.cli.stores import stores_group, stores_list, webhooks_check, webhooks_repair
 
-    for command in (demo, stores_list, webhooks_check, webhooks_repair):
+    adds = [stores_group.get_command(None, f"add-{name}") for name in ("shopify", "woocommerce")]  # type: ignore[arg-type]
+    for command in (demo, stores_list, webhooks_check, webhooks_repair, *adds):
+        assert command is not None
         for option in command.params:
             if isinstance(option, click.Option):
                 assert option.help, f"{command.name} {option.name}"

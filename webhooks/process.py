@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
+import platforms
 from connector import logs
 from connector.accounts import stores
 from connector.context import settings_of, vault_of
@@ -37,9 +38,7 @@ from connector.runtime.queue import get_redis
 from connector.write import refusals
 from connector.write.apply import TABLES, apply_isolating
 from platforms.base import Batch, MapContext, MappingError
-from platforms.shopify import webhooks as shopify
 from platforms.storable import clean_text
-from platforms.woocommerce import webhooks as woocommerce
 from webhooks import inbox, verify
 
 log = logs.get(__name__)
@@ -49,8 +48,7 @@ SWEEP_AFTER = timedelta(seconds=2)
 
 ASK = "ask"  # the delivery waits for the platform's word, asked between rounds
 Verdicts = dict[tuple[str, str], str | None]  # what was asked → why refused (None: confirmed)
-# what an uninstalled shop's deliveries may still do: erase (compliance), or repeat the uninstall
-AFTER_UNINSTALL = (*shopify.COMPLIANCE, "app/uninstalled")
+PRIVACY = ("export_customer", "redact_customer", "redact_shop")  # the actions that honour a request
 
 
 def process_inbox(store_id: int) -> dict[str, int]:
@@ -145,7 +143,7 @@ def _gate(
 ) -> str | None:
     """None if the delivery may be applied; else what became of it ("held", "refused",
     "uninstalled"), or ASK when the platform must be asked first."""
-    if uninstalled and row.topic not in AFTER_UNINSTALL:
+    if uninstalled and not _after_uninstall(store.platform, row.topic):
         return _set_aside(conn, store.id, row, "uninstalled", "the app was uninstalled from this shop")
     source = _other_source(store, row)
     if source is not None:
@@ -159,6 +157,12 @@ def _gate(
     if reason is not None:
         return _set_aside(conn, store.id, row, "refused", reason)
     return None
+
+
+def _after_uninstall(platform: str, topic: str) -> bool:
+    """What an uninstalled shop's deliveries may still do: erase (compliance), or repeat the uninstall."""
+    known = platforms.get(platform)
+    return topic in known.COMPLIANCE or known.ACTIONS.get(topic) == "uninstall"
 
 
 def _held_for_another_shop(conn: Connection, store: Any, topic: str, payload: Any) -> bool:
@@ -178,9 +182,9 @@ def _held_for_another_shop(conn: Connection, store: Any, topic: str, payload: An
 
 
 def _other_source(store: Any, row: Any) -> str | None:
-    """The site URL a WooCommerce delivery says it came from, when it is not the store's."""
-    source = ((row.headers or {}).get("X-WC-Webhook-Source") or "").strip().rstrip("/")
-    if store.platform != "woocommerce" or not source or source.lower() == store.domain.lower():
+    """The site URL a delivery says it came from, when it is not the store's."""
+    source = platforms.get(store.platform).claimed_source(row.headers or {})
+    if not source or source.lower() == store.domain.lower():
         return None
     return source
 
@@ -257,11 +261,11 @@ def _set_aside(conn: Connection, store_id: int, row: Any, status: str, reason: s
 
 
 def _action(platform: str, topic: str) -> str | None:
-    return shopify.ACTIONS.get(topic) if platform == "shopify" else None
+    return platforms.get(platform).ACTIONS.get(topic)
 
 
 def _mapped(store: Any, row: Any, payload: dict[str, Any]) -> Batch:
-    mappers = shopify.MAPPERS if store.platform == "shopify" else woocommerce.MAPPERS
+    mappers = platforms.get(store.platform).MAPPERS
     ctx = MapContext(country=store.country, received_at=_event_time(row))
     return mappers[row.topic](payload, ctx)
 
@@ -312,9 +316,9 @@ def _acted(conn: Connection, store: Any, row: Any, action: str, payload: dict[st
 def _act(conn: Connection, store: Any, row: Any, action: str, payload: dict[str, Any]) -> str:
     if action == "uninstall":
         stores.mark_uninstalled(conn, store.id)
-    elif action == "privacy":
-        _privacy(conn, store, row.topic, payload)
-        if row.topic == "shop/redact":
+    elif action in PRIVACY:
+        _privacy(conn, store, action, payload)
+        if action == "redact_shop":
             return "done"  # the store and its inbox are gone
     else:  # sync hints (bulk_operations/finish, orders/edited) are read by the sync engine
         _done(conn, [row.id], "ignored")
@@ -323,13 +327,13 @@ def _act(conn: Connection, store: Any, row: Any, action: str, payload: dict[str,
     return "done"
 
 
-def _privacy(conn: Connection, store: Any, topic: str, payload: dict[str, Any]) -> None:
+def _privacy(conn: Connection, store: Any, action: str, payload: dict[str, Any]) -> None:
     customer = payload.get("customer") or {}
     instance = settings_of(current_app).instance_path
-    if topic == "customers/data_request":
+    if action == "export_customer":
         orders = payload.get("orders_requested") or []
         privacy.export_customer(conn, store.id, customer, orders, instance / "exports")
-    elif topic == "customers/redact":
+    elif action == "redact_customer":
         privacy.redact_customer(conn, store.id, customer, payload.get("orders_to_redact") or [], instance)
     else:
         privacy.redact_shop(conn, store.id, store.domain, instance)

@@ -1,9 +1,11 @@
-"""The receivers: `POST /webhooks/shopify` and `POST /webhooks/woocommerce/<store_key>`.
+"""The receiver: `POST /webhooks/<platform>` (deliveries signed with the app's secret, the
+store named in a header) and `POST /webhooks/<platform>/<store_key>` (signed per store).
 
 Read the raw body, verify it, find the store, record the delivery, answer. Nothing is
-mapped or written to CRM tables here. Answers: 401 bad or missing signature, 404 unknown
-store, 400 malformed, 413 too large (Flask, from CONNECTOR_MAX_WEBHOOK_BYTES), 503 when
-the delivery cannot be stored, 200 otherwise (unknown topics too: logged, ignored).
+mapped or written to CRM tables here; what to check is the platform's (platforms.get).
+Answers: 401 bad or missing signature, 404 unknown platform or store, 400 malformed, 413
+too large (Flask, from CONNECTOR_MAX_WEBHOOK_BYTES), 503 when the delivery cannot be
+stored, 200 otherwise (unknown topics too: logged, ignored).
 """
 
 from __future__ import annotations
@@ -20,110 +22,115 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+import platforms
 from connector import logs
 from connector.context import settings_of, vault_of
 from connector.db import get_engine
 from connector.db.models import Store
 from connector.errors import BadInput
 from connector.runtime.queue import get_redis
-from connector.web.common import answer, requires_shopify
+from connector.web.common import answer
 from connector.web.metrics import WEBHOOK_COUNTERS
-from platforms.shopify import webhooks as shopify
-from platforms.woocommerce import webhooks as woocommerce
+from platforms.protocol import Platform, WebhookFacts
 from webhooks import inbox
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logs.get(__name__)
 
 
-@bp.post("/shopify")
-@requires_shopify
-def shopify_delivery() -> ResponseReturnValue:
-    settings = settings_of(current_app)
+@bp.post("/<platform>")
+@bp.post("/<platform>/<store_key>")
+def delivery(platform: str, store_key: str | None = None) -> ResponseReturnValue:
+    known = _registered(platform)
+    if known is None or (known.SIGNED_BY == "store") != (store_key is not None):
+        g.webhook_counted = True  # not a receiver's address: no counter (as any other 404)
+        return answer(404, "no webhooks are received at this address")
+    reason = known.unconfigured(settings_of(current_app))
+    if reason is not None:
+        return answer(503, reason)
+    if known.is_ping(request.headers, request.mimetype, lambda: request.form):
+        g.webhook_outcome = "ping"
+        return answer(200, "pong")  # a creation ping: unsigned, before anything else
     body = request.get_data(cache=False)
-    secrets = [s for s in (settings.shopify_api_secret, settings.shopify_previous_secret) if s]
-    if not shopify.signature_valid(body, request.headers.get("X-Shopify-Hmac-Sha256"), secrets):
-        log.warning("webhook rejected: signature", extra={"platform": "shopify"})
-        return answer(401, "invalid or missing X-Shopify-Hmac-Sha256")
+    if store_key is None:
+        return _app_signed(known, body)
+    return _store_signed(known, store_key, body)
+
+
+def _registered(name: str) -> Platform | None:
+    return platforms.get(name) if name in platforms.names() else None
+
+
+def _app_signed(platform: Platform, body: bytes) -> ResponseReturnValue:
+    """Signed with the app's secret: verified first, then the store named in the headers."""
+    secrets = platform.app_secrets(settings_of(current_app))
+    if not platform.signature_valid(body, request.headers.get(platform.SIGNATURE_HEADER), secrets):
+        log.warning("webhook rejected: signature", extra={"platform": platform.NAME})
+        return answer(401, f"invalid or missing {platform.SIGNATURE_HEADER}")
+    facts = _facts(platform, body)
+    if not isinstance(facts, WebhookFacts):
+        return facts
     try:
-        facts = shopify.delivery_of(request.headers)
-        orjson.loads(body)
-    except (BadInput, orjson.JSONDecodeError) as exc:
-        return answer(400, f"malformed delivery: {exc}")
-    try:
-        store_id = _store_id("shopify", facts.shop_domain)
+        store_id = _store_id(platform.NAME, facts.domain)
     except SQLAlchemyError:
         return answer(503, "the database is unavailable; retry later")
     if store_id is None:
-        return _no_shop(facts.topic)
-    delivery = inbox.Delivery(
-        store_id,
-        "shopify",
-        facts.topic,
-        shopify.dedup_key(facts, body),
-        inbox.kept_headers(request.headers),
-        body,
-        facts.triggered_at,
-    )
+        return _no_store(platform, facts.topic)
     try:
-        return _record(delivery, spool_if_db_down=False)
+        return _record(_delivery(store_id, platform, facts, body), spool_if_db_down=False)
     except inbox.StoreGone:
-        _store_ids.get(get_engine(), {}).pop(("shopify", facts.shop_domain), None)
-        return _no_shop(facts.topic)
+        _store_ids.get(get_engine(), {}).pop((platform.NAME, facts.domain), None)
+        return _no_store(platform, facts.topic)
 
 
-def _no_shop(topic: str) -> ResponseReturnValue:
-    if topic in shopify.COMPLIANCE:
-        return answer(200, "no data is held for this shop")
-    return answer(404, "unknown shop")
-
-
-@bp.post("/woocommerce/<store_key>")
-def woocommerce_delivery(store_key: str) -> ResponseReturnValue:
-    topic = request.headers.get("X-WC-Webhook-Topic")
-    if (
-        topic is None
-        and request.mimetype == "application/x-www-form-urlencoded"
-        and request.form.get("webhook_id")
-    ):
-        g.webhook_outcome = "ping"
-        return answer(200, "pong")  # the creation ping: unsigned, form-encoded, before anything else
-    body = request.get_data(cache=False)
+def _store_signed(platform: Platform, store_key: str, body: bytes) -> ResponseReturnValue:
+    """Signed with the store's own secret: the store (by its URL key) first, then verified.
+    While the database is down the store comes from Redis and the delivery is spooled."""
     try:
-        store = _woo_store(store_key)
+        store = _keyed_store(platform.NAME, store_key)
     except inbox.Unavailable:
         return answer(503, "the database and Redis are unavailable; retry later")
     if store is None:
-        return answer(404, "unknown store")
+        return answer(404, platform.UNKNOWN_STORE)
     store_id, sealed = store
     secret = vault_of(current_app).open(sealed)["secret"] if sealed else ""
-    if not woocommerce.signature_valid(body, request.headers.get("X-WC-Webhook-Signature"), secret):
-        log.warning("webhook rejected: signature", extra={"platform": "woocommerce", "store_id": store_id})
-        return answer(401, "invalid or missing X-WC-Webhook-Signature")
-    if not topic:
-        return answer(400, "missing header X-WC-Webhook-Topic")
+    if not platform.signature_valid(body, request.headers.get(platform.SIGNATURE_HEADER), [secret]):
+        log.warning("webhook rejected: signature", extra={"platform": platform.NAME, "store_id": store_id})
+        return answer(401, f"invalid or missing {platform.SIGNATURE_HEADER}")
+    facts = _facts(platform, body)
+    if not isinstance(facts, WebhookFacts):
+        return facts
     try:
-        orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        return answer(400, f"malformed JSON: {exc}")
-    delivery = inbox.Delivery(
-        store_id,
-        "woocommerce",
-        topic,
-        woocommerce.dedup_key(topic, body),
-        inbox.kept_headers(request.headers),
-        body,
-        None,
-    )
-    try:
-        return _record(delivery, spool_if_db_down=True)
+        return _record(_delivery(store_id, platform, facts, body), spool_if_db_down=True)
     except inbox.StoreGone:
-        return answer(404, "unknown store")
+        return answer(404, platform.UNKNOWN_STORE)
+
+
+def _facts(platform: Platform, body: bytes) -> WebhookFacts | ResponseReturnValue:
+    """The headers' facts, once the body is known to be JSON; else the 400 answer."""
+    try:
+        facts = platform.delivery_of(request.headers, body)
+        orjson.loads(body)
+    except (BadInput, orjson.JSONDecodeError) as exc:
+        return answer(400, f"malformed delivery: {exc}")
+    return facts
+
+
+def _delivery(store_id: int, platform: Platform, facts: WebhookFacts, body: bytes) -> inbox.Delivery:
+    headers = inbox.kept_headers(request.headers)
+    return inbox.Delivery(
+        store_id, platform.NAME, facts.topic, facts.dedup_key, headers, body, facts.triggered_at
+    )
+
+
+def _no_store(platform: Platform, topic: str) -> ResponseReturnValue:
+    if topic in platform.COMPLIANCE:
+        return answer(200, "no data is held for this shop")
+    return answer(404, platform.UNKNOWN_STORE)
 
 
 def _record(delivery: inbox.Delivery, *, spool_if_db_down: bool) -> ResponseReturnValue:
-    known = shopify.TOPICS if delivery.platform == "shopify" else woocommerce.TOPICS
-    if delivery.topic not in known:
+    if delivery.topic not in platforms.get(delivery.platform).TOPICS:
         log.info(
             "webhook ignored: unknown topic", extra={"platform": delivery.platform, "topic": delivery.topic}
         )
@@ -154,9 +161,9 @@ def _fresh_outcome() -> None:
 def _count(response: Response) -> Response:
     """One counter per answer, in Redis (shared by every web process), for /metrics; an
     accepted delivery's was counted with its processing request."""
-    if g.get("webhook_counted"):
+    platform = (request.view_args or {}).get("platform")
+    if g.get("webhook_counted") or platform not in platforms.names():  # no label from a stranger
         return response
-    platform = "shopify" if request.path.startswith("/webhooks/shopify") else "woocommerce"
     outcome = g.get("webhook_outcome") or OUTCOMES.get(response.status_code, str(response.status_code))
     with contextlib.suppress(redis.RedisError, OSError):
         get_redis().hincrby(WEBHOOK_COUNTERS, f"{platform}:{outcome}", 1)
@@ -189,15 +196,15 @@ def _lookup_store_id(platform: str, domain: str) -> int | None:
         ).scalar()
 
 
-def _woo_store(store_key: str) -> tuple[int, bytes | None] | None:
+def _keyed_store(platform: str, store_key: str) -> tuple[int, bytes | None] | None:
     """(store id, sealed webhook secret) from the database, or, while it is down, from the
-    copy kept in Redis (still sealed), so WooCommerce deliveries are never turned away."""
-    cache_key = f"crm:woo-store:{store_key}"
+    copy kept in Redis (still sealed), so a store-signed delivery is never turned away."""
+    cache_key = f"crm:{platform}-store:{store_key}"
     try:
         with get_engine().connect() as conn:
             row = conn.execute(
                 select(Store.id, Store.webhook_secret).where(
-                    Store.platform == "woocommerce", Store.store_key == store_key
+                    Store.platform == platform, Store.store_key == store_key
                 )
             ).first()
     except SQLAlchemyError:

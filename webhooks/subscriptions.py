@@ -1,9 +1,9 @@
 """Webhook subscriptions: which the connector needs on each store, whether the platform
 still has them, and the repair that makes it so.
 
-Shopify deletes an Admin-API subscription after 8 failed deliveries and WooCommerce
-disables a webhook after its 7th, silently; `check` compares the platform's list with
-what we expect, and `repair` creates what is missing and replaces what is disabled.
+Platforms drop or disable a subscription after a few failed deliveries, silently; `check`
+compares the platform's list with what it needs, and `repair` creates what is missing and
+replaces what is disabled (each platform's own subscriptions.py says how).
 """
 
 from __future__ import annotations
@@ -13,53 +13,17 @@ from typing import Any
 
 from flask import Flask
 
+import platforms
 from connector import db, logs
 from connector.accounts.stores import needs_reauthorisation, webhook_secret
 from connector.config import Settings
 from connector.context import settings_of, vault_of
 from connector.crypto import Vault
 from connector.db.models import Store
-from connector.errors import ConnectorError, FailPermanently, Reauthorize
-from platforms.shopify.client import ShopifyClient
-from platforms.shopify.client import client_for as shopify_client
-from platforms.woocommerce.client import WooClient
-from platforms.woocommerce.client import client_for as woo_client
+from connector.errors import ConnectorError, Reauthorize
+from platforms.protocol import SubscriptionState
 
 log = logs.get(__name__)
-SHOPIFY_TOPICS = (
-    "APP_UNINSTALLED",
-    "BULK_OPERATIONS_FINISH",
-    "CUSTOMERS_CREATE",
-    "CUSTOMERS_UPDATE",
-    "CUSTOMERS_DELETE",
-    "CUSTOMERS_EMAIL_MARKETING_CONSENT_UPDATE",
-    "ORDERS_CREATE",
-    "ORDERS_UPDATED",
-    "ORDERS_DELETE",
-    "ORDERS_PAID",
-    "ORDERS_FULFILLED",
-    "ORDERS_PARTIALLY_FULFILLED",
-    "ORDERS_CANCELLED",
-    "FULFILLMENTS_CREATE",
-    "FULFILLMENTS_UPDATE",
-    "REFUNDS_CREATE",
-    "PRODUCTS_CREATE",
-    "PRODUCTS_UPDATE",
-    "PRODUCTS_DELETE",
-    "CHECKOUTS_CREATE",
-    "CHECKOUTS_UPDATE",
-    "CHECKOUTS_DELETE",
-)
-WOO_TOPICS = tuple(
-    f"{r}.{e}"
-    for r in ("customer", "order", "product")
-    for e in ("created", "updated", "deleted", "restored")
-)
-LIST_SUBSCRIPTIONS = """query($after: String) { webhookSubscriptions(first: 100, after: $after) {
-  nodes { id topic uri } pageInfo { hasNextPage endCursor } } }"""
-CREATE = """mutation($topic: WebhookSubscriptionTopic!, $uri: String!) {
-  webhookSubscriptionCreate(topic: $topic, webhookSubscription: {uri: $uri, format: JSON}) {
-    webhookSubscription { id } userErrors { message } } }"""
 
 
 @dataclass
@@ -86,80 +50,39 @@ class Health:
 
 
 def address(settings: Settings, store: Store) -> str:
-    if store.platform == "shopify":
-        return f"{settings.app_url}/webhooks/shopify"
-    return f"{settings.app_url}/webhooks/woocommerce/{store.store_key}"
+    """Where the platform delivers: one URL for an app-signed platform, one per store (its
+    URL key) for a platform whose stores sign with their own secret."""
+    url = f"{settings.app_url}/webhooks/{store.platform}"
+    return f"{url}/{store.store_key}" if platforms.get(store.platform).SIGNED_BY == "store" else url
 
 
 def check(settings: Settings, vault: Vault, store: Store) -> Health:
-    if store.platform == "shopify":
-        return _shopify_health(settings, store, _shopify(settings, vault, store))
-    return _woo_health(settings, store, _woo(vault, store))
+    platform, where = platforms.get(store.platform), address(settings, store)
+    return _health(
+        store, where, platform.subscriptions(settings, _credentials(vault, store), store.domain, where)
+    )
 
 
 def repair(settings: Settings, vault: Vault, store: Store) -> Health:
     """Make the platform's subscriptions what they should be; returns the health afterwards.
-    Creates the store's webhook secret if it has none (the caller commits the store)."""
-    if store.platform == "shopify":
-        client = _shopify(settings, vault, store)
-        health = _shopify_health(settings, store, client)
-        for topic in health.missing:
-            answer = client.graphql(CREATE, {"topic": topic, "uri": health.address})
-            errors = answer["data"]["webhookSubscriptionCreate"]["userErrors"]
-            if errors:
-                raise FailPermanently(f"Shopify refused the {topic} subscription: {errors[0]['message']}")
-        return _shopify_health(settings, store, client)
-    woo = _woo(vault, store)
-    health = _woo_health(settings, store, woo)
-    secret = webhook_secret(vault, store)
-    for hook in woo.get("webhooks", per_page=100):
-        if hook["delivery_url"] == health.address and hook["topic"] in health.disabled:
-            woo.delete(f"webhooks/{hook['id']}", force="true")
-    for topic in health.missing + health.disabled:
-        woo.post(
-            "webhooks",
-            {
-                "name": f"crm-connector {topic}",
-                "topic": topic,
-                "delivery_url": health.address,
-                "secret": secret,
-                "status": "active",
-            },
-        )
-    return _woo_health(settings, store, woo)
+    Creates the store's webhook secret if it signs with its own and has none (the caller
+    commits the store)."""
+    platform, where, credentials = (
+        platforms.get(store.platform),
+        address(settings, store),
+        _credentials(vault, store),
+    )
+    secret = webhook_secret(vault, store) if platform.SIGNED_BY == "store" else None
+    platform.repair_subscriptions(settings, credentials, store.domain, where, secret)
+    return _health(store, where, platform.subscriptions(settings, credentials, store.domain, where))
 
 
-def _shopify(settings: Settings, vault: Vault, store: Store) -> ShopifyClient:
-    return shopify_client(settings, vault.open(store.credentials) if store.credentials else {}, store.domain)
+def _credentials(vault: Vault, store: Store) -> dict[str, Any]:
+    return vault.open(store.credentials) if store.credentials else {}
 
 
-def _woo(vault: Vault, store: Store) -> WooClient:
-    return woo_client(store.domain, vault.open(store.credentials) if store.credentials else {})
-
-
-def _shopify_health(settings: Settings, store: Store, client: ShopifyClient) -> Health:
-    health = Health(store.id, address(settings, store))
-    present: set[str] = set()
-    after = None
-    while True:
-        conn = client.graphql(LIST_SUBSCRIPTIONS, {"after": after})["data"]["webhookSubscriptions"]
-        present |= {n["topic"] for n in conn["nodes"] if n["uri"] == health.address}
-        if not conn["pageInfo"]["hasNextPage"]:
-            break
-        after = conn["pageInfo"]["endCursor"]
-    health.healthy = [t for t in SHOPIFY_TOPICS if t in present]
-    health.missing = [t for t in SHOPIFY_TOPICS if t not in present]
-    return health
-
-
-def _woo_health(settings: Settings, store: Store, woo: WooClient) -> Health:
-    health = Health(store.id, address(settings, store))
-    hooks = [h for h in woo.get("webhooks", per_page=100) if h["delivery_url"] == health.address]
-    status = {h["topic"]: h["status"] for h in hooks}
-    health.healthy = [t for t in WOO_TOPICS if status.get(t) == "active"]
-    health.disabled = [t for t in WOO_TOPICS if t in status and status[t] != "active"]
-    health.missing = [t for t in WOO_TOPICS if t not in status]
-    return health
+def _health(store: Store, where: str, state: SubscriptionState) -> Health:
+    return Health(store.id, where, list(state.healthy), list(state.missing), list(state.disabled))
 
 
 def register_after_install(app: Flask, store_id: int) -> Health | None:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 import redis
+from flask import Flask, current_app
 from flask.cli import ScriptInfo
 from flask.ctx import AppContext
 from sqlalchemy import exc as sa
@@ -41,7 +42,7 @@ class NoDatabase(ConfigError):
         hint = (
             f"; there is one in {here.parent.resolve()}: set CONNECTOR_INSTANCE_PATH to use it"
             if here.is_file() and here.resolve() != path
-            else "; `crm-connector stores add-shopify` or `stores add-woocommerce` creates one"
+            else f"; {_add_commands_hint()} creates one"
         )
         super().__init__(
             f"no database at {path} (CONNECTOR_INSTANCE_PATH, else the per-user data folder; "
@@ -117,3 +118,22 @@ def _redis_shown() -> str:
         return make_url(url).render_as_string(hide_password=True)
     except sa.ArgumentError:
         return "(REDIS_URL)"
+
+
+def the_app() -> Flask:
+    """The app of the command's context (built by the group for each command)."""
+    return current_app._get_current_object()  # type: ignore[attr-defined]
+
+
+def ready(app: Flask) -> None:
+    """The schema is there: upgraded on its own for the embedded database, else checked."""
+    from connector import db
+    from connector.context import settings_of
+
+    db.ensure_schema(db.get_engine(app), auto_upgrade=settings_of(app).embedded_database)
+
+
+def _add_commands_hint() -> str:
+    from connector.cli.stores import add_commands_hint
+
+    return add_commands_hint()

@@ -34,7 +34,11 @@ DEFAULT_WAIT_S = 60
 
 @click.command("sync")
 @click.argument("store_ref")
-@click.option("--entity", type=click.Choice(SYNCED["shopify"]), help="only this entity (default: all)")
+@click.option(
+    "--entity",
+    type=click.Choice(tuple(dict.fromkeys(e for synced in SYNCED.values() for e in synced))),
+    help="only this entity (default: all)",
+)
 @click.option("--full", is_flag=True, help="re-read everything, not just what changed")
 @click.option(
     "--wait",

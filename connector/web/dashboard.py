@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import ValidationError
 
+import platforms
 from connector import db, logs
 from connector.accounts.stores import describe
 from connector.context import settings_of, vault_of
@@ -190,7 +191,11 @@ def stores() -> ResponseReturnValue:
             .limit(100)
         ).all()
     running = any(e["state"] == "running" for r in rows for e in r["entities"].values())
-    return render_template("stores.html", stores=rows, letters=letters, refresh=running)
+    ways = [p.HOW_TO_CONNECT for p in platforms.every()]
+    how_to_connect = ", or ".join(w for w in ways if w)
+    return render_template(
+        "stores.html", stores=rows, letters=letters, refresh=running, how_to_connect=how_to_connect
+    )
 
 
 def _own_store(store_id: int) -> Any:

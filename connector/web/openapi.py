@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import platforms
 from connector.crm.insights import SEGMENTS
 from platforms.base import CHANNELS
 
@@ -111,7 +112,7 @@ SCHEMAS: dict[str, Any] = {
     "Store": _object(
         {
             "id": INT,
-            "platform": {"type": "string", "enum": ["shopify", "woocommerce"]},
+            "platform": {"type": "string", "enum": list(platforms.names())},
             "domain": STR,
             "status": STR,
             "entities": {"type": "object", "additionalProperties": _ref("EntityState")},

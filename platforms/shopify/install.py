@@ -8,8 +8,10 @@ outbound request is made.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from connector.errors import BadInput
+from platforms.protocol import Connection
 
 SHOP_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com")
 ACCESS_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,255}")
@@ -123,3 +125,17 @@ def _granted(answer: object) -> str | None:
         return ",".join(str(s["handle"]) for s in scopes)
     except (ValueError, KeyError, TypeError):
         return None
+
+
+# --- `crm-connector stores add-shopify` ------------------------------------------------------------
+
+
+def connect_by_hand(options: Mapping[str, str]) -> Connection:
+    """A shop and a pasted Admin API token (custom-app install), once the shop has accepted
+    the token and its scopes; nothing is asked before both look right."""
+    from connector.config import shopify_api_settings
+
+    domain, token = normalize_shop_domain(options["shop"]), check_access_token(options["token"])
+    api = shopify_api_settings()
+    granted = verify_token(api.shop_url_template.format(shop=domain), api.version, token, api.scopes)
+    return Connection(domain, {"access_token": token}, granted)

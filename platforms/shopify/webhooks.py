@@ -11,16 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from connector.errors import BadInput
-from platforms.base import Batch, MapContext, parse_time
+from platforms.base import parse_time
+from platforms.protocol import Headers, Mapper, WebhookFacts
 from platforms.shopify import mapper
 
-Mapper = Callable[[dict[str, Any], MapContext], Batch]
 ORDER_TOPICS = (
     "orders/create",
     "orders/updated",
@@ -51,9 +49,9 @@ MAPPERS: dict[str, Mapper] = {
 # topics that are acted on rather than mapped to rows
 ACTIONS = {
     "app/uninstalled": "uninstall",
-    "customers/data_request": "privacy",
-    "customers/redact": "privacy",
-    "shop/redact": "privacy",
+    "customers/data_request": "export_customer",
+    "customers/redact": "redact_customer",
+    "shop/redact": "redact_shop",
     "bulk_operations/finish": "sync",
     "orders/edited": "hint",
 }
@@ -63,15 +61,7 @@ TOPICS = tuple(MAPPERS) + tuple(ACTIONS)
 REQUIRED = ("X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id", "X-Shopify-API-Version")
 
 
-@dataclass(frozen=True)
-class Delivery:
-    topic: str
-    shop_domain: str
-    dedup_key: str
-    triggered_at: datetime | None
-
-
-def signature_valid(body: bytes, signature: str | None, secrets: list[str]) -> bool:
+def signature_valid(body: bytes, signature: str | None, secrets: Sequence[str]) -> bool:
     if not signature:
         return False
     for secret in secrets:
@@ -81,16 +71,16 @@ def signature_valid(body: bytes, signature: str | None, secrets: list[str]) -> b
     return False
 
 
-def dedup_key(delivery: Delivery, body: bytes) -> str:
+def _dedup_key(topic: str, webhook_id: str, body: bytes) -> str:
     """The inbox key: X-Shopify-Webhook-Id; for a deletion, the topic plus a digest of the
     body, so one signed deletion replayed under fresh (unsigned) webhook ids is stored, and
     confirmed with the shop, once (a deletion's body is only the record's id)."""
-    if delivery.topic in DELETIONS:
-        return f"{delivery.topic}:{hashlib.sha256(body).hexdigest()[:48]}"
-    return delivery.dedup_key
+    if topic in DELETIONS:
+        return f"{topic}:{hashlib.sha256(body).hexdigest()[:48]}"
+    return webhook_id
 
 
-def delivery_of(headers: Any) -> Delivery:
+def delivery_of(headers: Headers, body: bytes) -> WebhookFacts:
     missing = [h for h in REQUIRED if not headers.get(h)]
     if missing:
         raise BadInput(f"missing header {missing[0]}")
@@ -100,9 +90,10 @@ def delivery_of(headers: Any) -> Delivery:
         triggered = None
     if triggered is not None:  # unsigned, and used as a version: never later than now
         triggered = min(triggered, datetime.now(UTC))
-    return Delivery(
-        headers["X-Shopify-Topic"],
+    topic = headers["X-Shopify-Topic"]
+    return WebhookFacts(
+        topic,
         headers["X-Shopify-Shop-Domain"].lower(),
-        headers["X-Shopify-Webhook-Id"][:200],
+        _dedup_key(topic, headers["X-Shopify-Webhook-Id"][:200], body),
         triggered,
     )

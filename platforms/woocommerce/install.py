@@ -7,9 +7,11 @@ URL is kept without a trailing slash, as the base the REST paths hang from.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import urlparse
 
 from connector.errors import BadInput
+from platforms.protocol import Connection
 
 KEY = re.compile(r"ck_[0-9a-f]{40}")
 SECRET = re.compile(r"cs_[0-9a-f]{40}")
@@ -80,3 +82,10 @@ def _message(answer: object) -> str:
     text = str(body.get("message") or "") if isinstance(body, dict) else ""
     shown = "".join(c for c in text[:120] if c.isprintable())  # the site's words: untrusted
     return shown or f"HTTP {answer.status_code}"  # type: ignore[attr-defined]
+
+
+def connect_by_hand(options: Mapping[str, str]) -> Connection:
+    """A site and REST API keys pasted by hand, once the site has accepted them."""
+    url, (key, secret) = normalize_store_url(options["url"]), check_keys(options["key"], options["secret"])
+    verify_keys(url, key, secret)
+    return Connection(url, {"consumer_key": key, "consumer_secret": secret}, None)

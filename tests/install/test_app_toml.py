@@ -5,8 +5,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from platforms.shopify.subscriptions import SUBSCRIPTIONS as SHOPIFY_TOPICS
 from platforms.shopify.webhooks import COMPLIANCE, MAPPERS
-from webhooks.subscriptions import SHOPIFY_TOPICS
 
 TOML = Path(__file__).resolve().parents[2] / "shopify.app.toml"
 

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from connector.db import session
 from connector.db.models import Store
+from platforms.shopify.subscriptions import SUBSCRIPTIONS as SHOPIFY_TOPICS
 from sandbox.generator import Sizes
 from sandbox.world import World
 from tests.rig import SHOP, Rig, build
-from webhooks.subscriptions import SHOPIFY_TOPICS
 
 pytestmark = pytest.mark.slow
 

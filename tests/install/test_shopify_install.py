@@ -15,10 +15,10 @@ from connector.db import session
 from connector.db.models import Store
 from connector.runtime.queue import get_queue
 from platforms.shopify.install import query_hmac
+from platforms.shopify.subscriptions import SUBSCRIPTIONS as SHOPIFY_TOPICS
 from sandbox.generator import Sizes
 from sandbox.world import World
 from tests.rig import SHOP, Rig, build
-from webhooks.subscriptions import SHOPIFY_TOPICS
 
 pytestmark = pytest.mark.slow
 

@@ -18,6 +18,8 @@ from connector.db import session
 from connector.db.models import Customer, Order, Product, Store, WebhookInbox
 from connector.runtime.embedded_redis import EmbeddedRedis
 from connector.runtime.queue import connect
+from platforms.shopify.subscriptions import SUBSCRIPTIONS as SHOPIFY_TOPICS
+from platforms.woocommerce.subscriptions import SUBSCRIPTIONS as WOO_TOPICS
 from sandbox.generator import Sizes
 from sandbox.world import World
 from tests.rig import SHOP, Rig, build
@@ -45,8 +47,8 @@ def test_registration_check_and_repair(rig: Rig) -> None:
     with rig.app.app_context(), session(rig.app) as s:
         shop, site = s.get(Store, rig.shop.id), s.get(Store, rig.site.id)
         assert shop is not None and site is not None
-        assert set(subscriptions.check(settings, vault, shop).missing) == set(subscriptions.SHOPIFY_TOPICS)
-        assert set(subscriptions.check(settings, vault, site).missing) == set(subscriptions.WOO_TOPICS)
+        assert set(subscriptions.check(settings, vault, shop).missing) == set(SHOPIFY_TOPICS)
+        assert set(subscriptions.check(settings, vault, site).missing) == set(WOO_TOPICS)
     repair_both(rig)
     world = rig.sandbox.world
     world.shops[SHOP].subscriptions.pop(next(iter(world.shops[SHOP].subscriptions)))  # Shopify dropped one
@@ -57,7 +59,7 @@ def test_registration_check_and_repair(rig: Rig) -> None:
         assert len(subscriptions.check(settings, vault, shop).missing) == 1
         assert len(subscriptions.check(settings, vault, site).disabled) == 1
     repair_both(rig)
-    assert len(world.woo["site-1"].webhooks) == len(subscriptions.WOO_TOPICS)
+    assert len(world.woo["site-1"].webhooks) == len(WOO_TOPICS)
 
 
 def crm_state(app: Flask, model: Any, store_id: int, columns: tuple[str, ...]) -> dict[int, Any]:
@@ -195,11 +197,11 @@ def test_connecting_from_the_command_line_can_register_webhooks(
         )
         assert result.exit_code == 0, result.output
         assert "(account 'test')" in result.output  # the rig made it; this command did not
-        assert f"{len(subscriptions.WOO_TOPICS)} webhook subscriptions healthy; all needed are there" in (
+        assert f"{len(WOO_TOPICS)} webhook subscriptions healthy; all needed are there" in (
             result.output
         )  # once, not "healthy, healthy" (issue 14, item 8)
         hooks = rig.sandbox.world.woo["site-1"].webhooks.values()
-        assert {h.topic for h in hooks} == set(subscriptions.WOO_TOPICS)
+        assert {h.topic for h in hooks} == set(WOO_TOPICS)
         assert all(h.delivery_url.startswith(rig.url) for h in hooks)
 
 

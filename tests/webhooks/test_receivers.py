@@ -35,7 +35,7 @@ def test_the_published_signature_vectors_verify() -> None:
         assert shopify_valid(v["raw_body"].encode(), v["expected"], [v["secret"]]) == v["valid"], v["id"]
     for v in fixture("woocommerce/hmac-vectors.json")["vectors"]:
         if v.get("secret"):
-            assert woo_valid(v["raw_body"].encode(), v["expected"], v["secret"]) == v["valid"], v["id"]
+            assert woo_valid(v["raw_body"].encode(), v["expected"], [v["secret"]]) == v["valid"], v["id"]
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from connector.web.common import answer, requires_shopify
 from connector.web.install import oauth_state
 from connector.web.install.onboarding import after_install
 from platforms.shopify.install import granted_scopes_cover, normalize_shop_domain, verify_query
-from sync.credentials import credentials_from, request_grant
+from platforms.shopify.tokens import credentials_from, request_grant
 
 bp = Blueprint("install", __name__)
 log = logs.get(__name__)
@@ -102,8 +102,7 @@ def shopify_callback() -> ResponseReturnValue:
 
 
 def _exchange(shop: str, code: str) -> dict[str, Any]:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return request_grant(app, shop, {"code": code, "expiring": "1"})
+    return request_grant(settings_of(current_app), shop, {"code": code, "expiring": "1"})
 
 
 def _save(shop: str, grant: dict[str, Any]) -> Store:

@@ -26,7 +26,7 @@ from connector.web.common import requires_shopify
 from connector.web.install.onboarding import after_install
 from connector.web.install.shopify import _save
 from connector.web.security import framed_by_shop
-from sync.credentials import request_grant
+from platforms.shopify.tokens import request_grant
 
 bp = Blueprint("embedded", __name__, url_prefix="/shopify")
 log = logs.get(__name__)
@@ -69,9 +69,8 @@ def _installed_store(shop: str) -> int | None:
 
 def _exchange(shop: str, token: str) -> dict[str, Any]:
     """Managed installation: the session token itself is exchanged for an offline token."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     return request_grant(
-        app,
+        settings_of(current_app),
         shop,
         {
             "grant_type": TOKEN_EXCHANGE,

@@ -1,0 +1,191 @@
+"""`crm-connector serve|worker|cron|run` (the Procfile roles), `demo`, `sandbox` and `db`.
+
+The roles make sure the schema is there (upgrading the embedded database on its own),
+then run until stopped; `demo` and `sandbox` build their own app or none at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from connector import db
+from connector.cli.support import ready, the_app
+from connector.context import settings_of
+from connector.errors import BadInput
+from connector.runtime import queue
+
+commands = AppGroup("serving")  # its commands are added to `crm-connector` (connector.cli)
+
+
+# --- Procfile roles -------------------------------------------------------------------
+
+
+@commands.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=lambda: int(os.environ.get("WEB_CONCURRENCY", "2")),
+    type=int,
+    help="gunicorn worker processes (default: WEB_CONCURRENCY or 2)",
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app (webhooks, API, dashboard) under gunicorn."""
+    from connector.runtime.web_server import serve_forever
+
+    app = the_app()
+    ready(app)
+    serve_forever(app, host=host, port=port, workers=workers)
+
+
+@commands.command()
+@click.option("--burst", is_flag=True, help="exit once the queues are empty")
+@click.option("--simple", is_flag=True, help="run jobs in this process instead of a forked one")
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(queue.QUEUES),
+    help="queues to serve (default: all three)",
+)
+def worker(burst: bool, simple: bool, queues: tuple[str, ...]) -> None:
+    """Process jobs from the webhooks, sync and notifications queues."""
+    from connector.cli import roles
+
+    app = the_app()
+    ready(app)
+    queue.tune_gc_for_batches()
+    roles.work(queue.get_redis(app), queues or queue.QUEUES, burst=burst, simple=simple)
+
+
+@commands.command()
+def cron() -> None:
+    """Enqueue scheduled work (re-syncs, housekeeping). Run exactly one."""
+    from connector.cli import roles
+
+    app = the_app()
+    ready(app)
+    roles.cron(queue.get_redis(app))
+
+
+@commands.command()
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def run(port: int, host: str) -> None:
+    """Run web + worker + cron together (the embedded default needs nothing else)."""
+    from connector.runtime.processes import run_all
+
+    app = the_app()
+    ready(app)
+    env = {
+        "REDIS_URL": app.extensions["crm.redis_url"],
+        "DATABASE_URL": settings_of(app).database_url,
+        "CONNECTOR_INSTANCE_PATH": str(settings_of(app).instance_path),
+    }
+    click.echo(f"crm-connector: web on http://{host}:{port}, worker and cron running; Ctrl-C stops all")
+    code = run_all(
+        {"web": ["serve", "--host", host, "--port", str(port)], "worker": ["worker"], "cron": ["cron"]}, env
+    )
+    queue.shutdown(app)
+    sys.exit(code)
+
+
+@commands.command(with_appcontext=False)  # it builds its own app, on its own instance folder
+@click.option("--port", default=5000, show_default=True, type=int, help="the connector's web port")
+@click.option("--no-serve", is_flag=True, help="exit after the summary instead of serving")
+@click.option("--seed", default=1, show_default=True, type=int, help="the generated data's random seed")
+@click.option(
+    "--customers", default=400, show_default=True, type=click.IntRange(1), help="generated per store"
+)
+@click.option("--orders", default=3000, show_default=True, type=click.IntRange(1), help="generated per store")
+@click.option("--products", default=80, show_default=True, type=click.IntRange(1), help="generated per store")
+def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, products: int) -> None:
+    """Install a sandbox shop and site, backfill them, play live webhooks, then serve."""
+    from connector.cli.demo import port_taken, run_demo, serve_until_interrupted
+    from connector.config import instance_folder
+    from sandbox.generator import Sizes
+
+    if port_taken("127.0.0.1", port):
+        raise BadInput(f"--port: {port} is in use by another program; choose a free one, e.g. --port 5050")
+    instance = instance_folder() / "demo"
+    session = run_demo(
+        instance, port, Sizes(customers, orders, products), seed, click.echo, serving=not no_serve
+    )
+    if no_serve:
+        session.stop()
+        return
+    click.echo(f"serving the connector at {session.url} with a worker and cron; Ctrl-C stops the demo")
+    code = serve_until_interrupted(session)
+    session.stop()
+    sys.exit(code)
+
+
+# --- the platform sandbox ------------------------------------------------------------------
+
+
+@commands.command(with_appcontext=False)  # the sandbox needs no database, Redis or settings
+@click.option("--port", default=8700, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--customers", default=1000, show_default=True, type=click.IntRange(0))
+@click.option("--orders", default=5000, show_default=True, type=click.IntRange(0))
+@click.option("--products", default=200, show_default=True, type=click.IntRange(1))
+@click.option("--shops", default=1, show_default=True, type=click.IntRange(0, 50))
+@click.option("--woo-sites", default=1, show_default=True, type=click.IntRange(0, 50))
+@click.option("--plan", default="basic", show_default=True, type=click.Choice(["basic", "advanced", "plus"]))
+@click.option("--unthrottled", is_flag=True, help="report GraphQL costs but never throttle (benchmarks)")
+def sandbox(
+    port: int,
+    host: str,
+    seed: int,
+    customers: int,
+    orders: int,
+    products: int,
+    shops: int,
+    woo_sites: int,
+    plan: str,
+    unthrottled: bool,
+) -> None:
+    """Run a local Shopify and WooCommerce; the first line printed is the JSON manifest."""
+    from sandbox.generator import Sizes
+    from sandbox.server import SandboxServer
+    from sandbox.world import World
+
+    world = World(
+        seed=seed,
+        sizes=Sizes(customers, orders, products),
+        shops=shops,
+        woo_sites=woo_sites,
+        plan=plan,
+        throttle=not unthrottled,
+    )
+    server = SandboxServer(world, host, port)
+    click.echo(json.dumps(world.manifest()))
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+# --- database ---------------------------------------------------------------------------
+
+
+@commands.group("db")
+def db_group() -> None:
+    """Database schema migrations."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    engine = db.get_engine(the_app())
+    db.upgrade(engine, revision)
+    current, head = db.schema_revision(engine)
+    click.echo(f"database at revision {current} (newest {head})")
