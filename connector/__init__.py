@@ -28,10 +28,13 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     )
     app.extensions["crm.settings"] = settings
     app.extensions["crm.vault"] = Vault(settings.encryption_keys)
-    logs.init_app(app, settings)
+    logs.configure(settings)
     db.init_app(app, settings)
     queue.init_app(app, settings)
 
+    # Imported here, not at the top: `import connector.errors` (or any connector.x) runs this
+    # file first, and the blueprints import the layers below them, so a lower module imported
+    # on its own (platforms.base, sync.jobs) would meet itself half-initialised.
     from connector.web import security as web_security
     from connector.web.api import bp as api_bp
     from connector.web.common import refuse_nul_characters

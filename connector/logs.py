@@ -15,7 +15,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
 from rich.console import Console
 from rich.logging import RichHandler
 
@@ -92,7 +91,8 @@ def show_on_terminal(level: int) -> None:
             handler.setLevel(level)
 
 
-def init_app(app: Flask, settings: Settings) -> None:
+def configure(settings: Settings) -> None:
+    """The `crm` loggers' terminal handler, in the settings' format; once per process."""
     root = logging.getLogger("crm")
     if any(getattr(h, "_crm", False) for h in root.handlers):
         return

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from connector.db.models import Store, SyncState
+from connector.db.progress import Progress
 from connector.db.upsert import dialect_insert
 
 RUNNING = "running"
@@ -224,19 +225,6 @@ def fail(
     conn.execute(
         update(SyncState).where(SyncState.store_id == store_id, SyncState.entity == entity).values(**values)
     )
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int
-    total: int | None
-    rate_per_s: float | None
-
-    @property
-    def eta_s(self) -> float | None:
-        if self.total is None or not self.rate_per_s:
-            return None
-        return max(self.total - self.done, 0) / self.rate_per_s
 
 
 def progress(conn: Connection, store_id: int, entity: str) -> Progress | None:

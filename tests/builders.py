@@ -10,6 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Table
+
+from connector.db.models import Base
+
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 
 
@@ -33,6 +37,11 @@ def customer_row(store_id: int, payload: dict[str, Any] | None = None, **changes
     }
     row.update(changes)
     return row
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's table, typed as the Table the write path takes (`__table__` is a FromClause)."""
+    return Base.metadata.tables[model.__tablename__]
 
 
 def later(row: dict[str, Any], seconds: int = 60, **changes: Any) -> dict[str, Any]:

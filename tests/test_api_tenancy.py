@@ -13,7 +13,7 @@ from connector.cli import cli
 from connector.db import session
 from connector.db.models import ApiToken, Contact, Order
 from connector.db.upsert import upsert
-from tests.builders import customer_row
+from tests.builders import customer_row, table_of
 
 
 def tenant(app: Flask, name: str, domain: str) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def tenant(app: Flask, name: str, domain: str) -> dict[str, Any]:
         row = customer_row(ids["store"])
         upsert(
             conn,
-            Order.__table__,
+            table_of(Order),
             [
                 {
                     "store_id": ids["store"],
@@ -65,7 +65,9 @@ def test_one_tenants_token_gets_404_for_another_tenants_ids(app: Flask, app_env:
         key = kind.rstrip("s")
         assert client.get(f"/api/v1/{kind}/{mine[key]}", headers=headers).status_code == 200, kind
         assert client.get(f"/api/v1/{kind}/{theirs[key]}", headers=headers).status_code == 404, kind
-    listed = client.get("/api/v1/stores", headers=headers).json["stores"]
+    stores = client.get("/api/v1/stores", headers=headers).json
+    assert stores is not None
+    listed = stores["stores"]
     assert [s["domain"] for s in listed] == ["alpha.myshopify.com"]
     assert "shpat_secret_of_alpha" not in client.get(f"/api/v1/stores/{mine['store']}", headers=headers).text
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from connector.db.models import Customer, DeadLetter, SyncState
 from connector.db.upsert import upsert
-from tests.builders import customer_row, make_store
+from tests.builders import customer_row, make_store, table_of
 
 
 def scrape(app: Flask) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -28,7 +28,7 @@ def test_metrics_show_records_sync_progress_failures_and_queues(app: Flask, engi
     # given a store with two customers, a sync run under way and a poison record set aside
     with engine.begin() as conn:
         store_id = make_store(conn, domain="private-shop.myshopify.com")
-        upsert(conn, Customer.__table__, [customer_row(store_id), customer_row(store_id, platform_id=2)])
+        upsert(conn, table_of(Customer), [customer_row(store_id), customer_row(store_id, platform_id=2)])
         conn.execute(
             insert(SyncState).values(
                 store_id=store_id,

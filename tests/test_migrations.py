@@ -8,6 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
 
 from connector.db import ensure_schema, make_engine, schema_revision, upgrade
 from connector.db.models import Base
@@ -23,7 +24,7 @@ def test_upgrade_from_empty_creates_every_table(tmp_path: Path) -> None:
     assert set(inspect(engine).get_table_names()) >= set(Base.metadata.tables)
 
 
-def test_migrations_match_the_models(engine) -> None:  # type: ignore[no-untyped-def]
+def test_migrations_match_the_models(engine: Engine) -> None:
     # on whichever database this run uses (SQLite, or PostgreSQL in CI's second run)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)

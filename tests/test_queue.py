@@ -22,7 +22,7 @@ def test_jobs_are_stored_as_json_never_pickle(app: Flask, redis_conn: redis.Redi
     job = enqueue(redis_conn, "sync", "sync.housekeeping.prune_inbox")
     assert job is not None
     stored = redis_conn.hget(f"rq:job:{job.id}", "data")
-    assert stored is not None
+    assert isinstance(stored, bytes)
     assert json.loads(zlib.decompress(stored))[0] == "sync.housekeeping.prune_inbox"  # rq zlib-compresses
 
 

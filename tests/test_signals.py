@@ -157,7 +157,7 @@ def leases_given_back_or_lapsing(app: Flask) -> None:
     def held() -> list[tuple[str, Any]]:
         with get_engine(app).connect() as conn:
             query = select(SyncState.entity, SyncState.lease_until).where(SyncState.lease_owner.is_not(None))
-            return [tuple(row) for row in conn.execute(query).all()]
+            return [(row.entity, row.lease_until) for row in conn.execute(query).all()]
 
     before = held()
     time.sleep(2)

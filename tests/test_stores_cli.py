@@ -20,7 +20,7 @@ from connector.db.upsert import tombstones, upsert
 from sandbox.generator import Sizes
 from sandbox.server import SandboxServer
 from sandbox.world import World
-from tests.builders import customer_row
+from tests.builders import customer_row, table_of
 
 ZEROS_CK, ZEROS_CS = "ck_" + "0" * 40, "cs_" + "0" * 40
 
@@ -138,9 +138,9 @@ def test_counts_are_live_records_only(app: Flask, platforms: dict[str, Any]) -> 
     add_shop(platforms)
     store_id = listed(platforms["env"])[0]["id"]
     with app.extensions["crm.engine"].begin() as conn:
-        upsert(conn, Customer.__table__, [customer_row(store_id, platform_id=i) for i in (1, 2, 3)])
+        upsert(conn, table_of(Customer), [customer_row(store_id, platform_id=i) for i in (1, 2, 3)])
         row = customer_row(store_id)
-        tombstones(conn, Customer.__table__, store_id, [2], row["source_updated_at"].replace(year=2030))
+        tombstones(conn, table_of(Customer), store_id, [2], row["source_updated_at"].replace(year=2030))
     assert listed(platforms["env"])[0]["entities"]["customers"]["count"] == 2
 
 
@@ -337,7 +337,7 @@ def test_remove_deletes_the_store_and_its_records(app: Flask, platforms: dict[st
     add_shop(platforms)
     store_id = listed(platforms["env"])[0]["id"]
     with app.extensions["crm.engine"].begin() as conn:
-        upsert(conn, Customer.__table__, [customer_row(store_id)])
+        upsert(conn, table_of(Customer), [customer_row(store_id)])
     assert cli(platforms["env"], "stores", "remove", platforms["shop"]["domain"], "--yes").exit_code == 0
     with session(app) as s:
         assert s.scalar(select(func.count()).select_from(Store)) == 0

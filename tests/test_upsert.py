@@ -21,12 +21,12 @@ from connector.db import sqlite_insert as driver_insert
 from connector.db.models import Customer, InventoryLevel, Product
 from connector.db.upsert import BATCH_ROWS, tombstones, upsert
 from connector.errors import BadInput
-from tests.builders import customer_row, fixture, later, make_store
+from tests.builders import customer_row, fixture, later, make_store, table_of
 from tests.conftest import SERVER_DATABASE_URL, _truncate_all
 
 LOCAL_POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-customers = Customer.__table__
-products = Product.__table__
+customers = table_of(Customer)
+products = table_of(Product)
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +241,8 @@ def test_composite_keys_upsert_per_location(db: Engine, store_id: int) -> None:
 def test_the_driver_path_writes_times_exactly_as_sqlalchemy_does(moment: datetime) -> None:
     """On SQLite the version rule compares times as text, so rows written by the driver-level
     upsert and rows written through SQLAlchemy must spell a time the same way."""
-    bind = Customer.__table__.c.source_updated_at.type._cached_bind_processor(sqlite.dialect())
+    bind = customers.c.source_updated_at.type._cached_bind_processor(sqlite.dialect())
+    assert bind is not None
     assert driver_insert.sqlite_time(moment) == bind(moment)
 
 

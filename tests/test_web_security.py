@@ -496,7 +496,8 @@ def test_a_bad_query_parameter_answers_400_naming_it_in_the_api(
     answer = app.test_client().get(
         f"/api/v1{path}", query_string=params, headers={"Authorization": f"Bearer {token}"}
     )
-    assert answer.status_code == 400 and answer.json["message"].startswith(f"{name}:"), answer.json
+    assert answer.status_code == 400 and answer.json is not None
+    assert answer.json["message"].startswith(f"{name}:"), answer.json
 
 
 @pytest.mark.parametrize(

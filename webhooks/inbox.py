@@ -26,10 +26,11 @@ from connector.db import sqlite_insert as driver_insert
 from connector.db.models import WebhookInbox
 from connector.db.types import utcnow
 from connector.runtime.queue import enqueue
-from connector.web.metrics import WEBHOOK_COUNTERS
 
 log = logs.get(__name__)
 SPOOL_KEY = "crm:webhook-spool"
+# every answer the receivers gave, one Redis hash field per platform:outcome, read by /metrics
+WEBHOOK_COUNTERS = "crm:metrics:webhooks"
 # a failed round (the database hiccuped) is retried with backoff; rows stay pending meanwhile,
 # and once retries run out the sweeper enqueues the store again: nothing is dropped
 RETRY = Retry(max=5, interval=[5, 30, 120, 600, 1800])

@@ -28,10 +28,10 @@ from connector.db.models import (
     SyncState,
     WebhookInbox,
 )
+from connector.db.progress import Progress
 from connector.db.types import utcnow
 from connector.errors import BadInput
 from platforms import CORE_ENTITIES, SYNCED
-from sync.checkpoints import Progress
 
 log = logs.get(__name__)
 ENTITIES: dict[str, type[PlatformRecord]] = {

@@ -23,9 +23,9 @@ from connector.accounts.stores import ENTITIES
 from connector.db import get_engine
 from connector.db.models import DeadLetter, NotificationOutbox, Store, SyncRun, SyncState, WebhookInbox
 from connector.runtime.queue import QUEUES, get_queue, get_redis
+from webhooks.inbox import WEBHOOK_COUNTERS
 
 bp = Blueprint("metrics", __name__)
-WEBHOOK_COUNTERS = "crm:metrics:webhooks"
 
 
 @bp.get("/metrics")

@@ -4,6 +4,7 @@ the sandbox's generator as the ground truth to compare against."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -33,3 +34,9 @@ def truth_order(rig: Rig, store_id: int, platform_id: int) -> dict[str, Any]:
     assert index is not None
     data: dict[str, Any] = store.get("orders", index).data
     return data
+
+
+def created_at(moment: datetime | None) -> datetime:
+    """A held order's creation time: every order the sandbox makes has one."""
+    assert moment is not None
+    return moment

@@ -17,7 +17,7 @@ from connector.crm.channels import credit_formula, report
 from connector.db import get_engine
 from connector.db.models import Order
 from connector.errors import ConfigError
-from tests.crm.conftest import truth_order
+from tests.crm.conftest import created_at, truth_order
 from tests.rig import Rig
 
 # what each generated sale is, in the taxonomy, written out here independently of the mappers
@@ -44,8 +44,8 @@ def truth(rig: Rig, since: datetime, until: datetime) -> dict[str, dict[str, Any
         lambda: {"orders": 0, "revenue": Decimal(0), "people": set()}
     )
     bought: dict[int, int] = defaultdict(int)
-    for store_id, platform_id, created in held:
-        t = truth_order(rig, store_id, platform_id)
+    for store_id, platform_id, held_at in held:
+        t, created = truth_order(rig, store_id, platform_id), created_at(held_at)
         if t["cancelled"] or created >= until:
             continue
         bought[t["person"]] += 1

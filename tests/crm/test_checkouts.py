@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
 from connector.crm import consent, reengage
 from connector.crm.channels import report
@@ -23,7 +24,7 @@ from platforms.woocommerce.mapper import order_rows
 from sandbox import generator
 from sync.engine import run_step
 from tests.builders import make_store
-from tests.crm.conftest import sandbox_store, truth_order
+from tests.crm.conftest import created_at, sandbox_store, truth_order
 from tests.rig import Rig
 
 WEIGHTS = (("revenue", 1.0),)
@@ -58,7 +59,7 @@ def test_checkouts_sync_convert_and_feed_the_reengagement_list(synced: Rig) -> N
     bought = sum(
         1
         for pid, at in orders
-        if at >= since
+        if created_at(at) >= since
         and not (t := truth_order(synced, synced.shop.id, pid))["cancelled"]
         and t["channel"][0] == "web"
     )
@@ -77,7 +78,7 @@ def test_checkouts_sync_convert_and_feed_the_reengagement_list(synced: Rig) -> N
             assert e["recovery_url"].endswith("/recover")
 
 
-def test_checkout_topics_and_woocommerce_drafts_map_and_complete(engine) -> None:  # type: ignore[no-untyped-def]
+def test_checkout_topics_and_woocommerce_drafts_map_and_complete(engine: Engine) -> None:
     with engine.begin() as conn:
         shop, site = make_store(conn), make_store(conn, "woocommerce", "https://woo.example")
         payload = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from tests.rig import Rig
 T1 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def write_customer(conn: Connection, store: int, **changes: object) -> None:
+def write_customer(conn: Connection, store: int, **changes: Any) -> None:
     batch = Batch()
     batch.rows["customers"] = [
         customer_row(store, email="eve@example.com", email_normalized="eve@example.com", **changes)
@@ -105,17 +106,29 @@ def test_a_refusal_older_than_the_grant_does_not_win(engine: Engine) -> None:
 def test_nobody_is_subscribed_without_a_grant_the_generator_recorded(synced: Rig) -> None:
     shop = sandbox_store(synced, synced.shop.id)
     with get_engine(synced.app).connect() as conn:
-        customers = conn.execute(
-            select(Customer.platform_id, Customer.contact_id).where(Customer.store_id == synced.shop.id)
-        ).all()
-        orders = conn.execute(select(Order.store_id, Order.platform_id, Order.contact_id)).all()
+        customers = [
+            (platform_id, contact)
+            for platform_id, contact in conn.execute(
+                select(Customer.platform_id, Customer.contact_id).where(Customer.store_id == synced.shop.id)
+            )
+            if contact is not None  # consent is a contact's; a customer without one holds none
+        ]
+        orders = [
+            (store_id, platform_id, contact)
+            for store_id, platform_id, contact in conn.execute(
+                select(Order.store_id, Order.platform_id, Order.contact_id)
+            )
+            if contact is not None
+        ]
         contacts = {c for _p, c in customers} | {c for _s, _p, c in orders}
         states = {c: consent.state_of(conn, c) for c in contacts}
         appended = conn.execute(select(ConsentEvent.id)).all()
     granted: dict[int, set[str]] = defaultdict(set)
     refused: set[int] = set()
     for platform_id, contact in customers:
-        said = shop.get("customers", shop.index_of("customers", platform_id)).data["email_consent"]
+        index = shop.index_of("customers", platform_id)
+        assert index is not None, platform_id
+        said = shop.get("customers", index).data["email_consent"]
         if said == "subscribed":
             granted[contact].add("platform")
         if said == "unsubscribed":

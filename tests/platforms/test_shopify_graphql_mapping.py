@@ -15,6 +15,7 @@ from platforms.shopify.queries import page_query
 from platforms.shopify.reader import ShopifyReader
 from sandbox.server import SandboxServer
 from sandbox.shopify.shapes import customer_rest, order_rest, product_rest
+from sandbox.state import SandboxStore
 
 SHOP = "sandbox-shop-1.myshopify.com"
 COMPARED = {
@@ -48,6 +49,13 @@ def client(sandbox: SandboxServer) -> ShopifyClient:
     return ShopifyClient(sandbox.world.shop_url_template().format(shop=SHOP), shop["access_token"], "2026-07")
 
 
+def index_in(store: SandboxStore, entity: str, node: dict[str, Any]) -> int:
+    """Where the sandbox keeps the record a GraphQL node (gid://shopify/Kind/<id>) names."""
+    index = store.index_of(entity, int(node["id"].rsplit("/", 1)[-1]))
+    assert index is not None, node["id"]
+    return index
+
+
 def pick(row: dict[str, Any], fields: tuple[str, ...]) -> tuple[Any, ...]:
     return tuple(
         Decimal(row[f]).quantize(Decimal("0.01")) if isinstance(row.get(f), Decimal) else row.get(f)
@@ -69,7 +77,7 @@ def test_graphql_and_rest_payloads_map_to_the_same_rows(sandbox: SandboxServer, 
     ctx = MapContext(country="US")
     for node in nodes:
         via_graphql = mapper.GRAPHQL_MAPPERS[entity](node, ctx)
-        record = store.get(entity, store.index_of(entity, int(node["id"].rsplit("/", 1)[-1])))
+        record = store.get(entity, index_in(store, entity, node))
         via_rest = FROM_REST[entity](REST[entity](store, record), ctx)
         assert pick(via_graphql.rows[entity][0], COMPARED[entity]) == pick(
             via_rest.rows[entity][0], COMPARED[entity]
@@ -111,7 +119,7 @@ def test_bulk_output_reassembles_into_the_same_rows(sandbox: SandboxServer) -> N
     for node in assemble(lines):
         count += 1
         via_bulk = mapper.order_from_graphql(node, ctx)
-        record = store.get("orders", store.index_of("orders", int(node["id"].rsplit("/", 1)[-1])))
+        record = store.get("orders", index_in(store, "orders", node))
         via_rest = mapper.order_rows(order_rest(store, record), ctx)
         assert pick(via_bulk.rows["orders"][0], COMPARED["orders"]) == pick(
             via_rest.rows["orders"][0], COMPARED["orders"]

@@ -270,6 +270,7 @@ def test_unknown_topics_and_duplicates(hook_app: Flask, stores: Stores, redis_co
     payload = fixture("shopify/webhook-products-create.json")
     first = post_shopify(hook_app, "products/create", payload, webhook_id="same")
     again = post_shopify(hook_app, "products/create", payload, webhook_id="same")
+    assert first.json is not None and again.json is not None
     assert first.json["message"] == "accepted" and again.json["message"].startswith("duplicate")
     assert count(hook_app, WebhookInbox) == 1
 
