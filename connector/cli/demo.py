@@ -10,6 +10,7 @@ started afresh each time, so it never touches a real instance's database.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import shutil
@@ -328,3 +329,19 @@ def serve_until_interrupted(demo: Demo) -> int:
         "CONNECTOR_ALLOW_PRIVATE_URLS": "true",
     }
     return run_all({"worker": ["worker"], "cron": ["cron"]}, env, log_file=log_path(settings.instance_path))
+
+
+def serve_sandbox(
+    host: str, port: int, sizes: Sizes, seed: int, shops: int, woo_sites: int, plan: str, unthrottled: bool
+) -> None:
+    """`crm-connector sandbox`: print the world's JSON manifest as the first line, then serve it
+    until interrupted."""
+    world = World(
+        seed=seed, sizes=sizes, shops=shops, woo_sites=woo_sites, plan=plan, throttle=not unthrottled
+    )
+    server = SandboxServer(world, host, port)
+    print(json.dumps(world.manifest()), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()

@@ -6,7 +6,6 @@ then run until stopped; `demo` and `sandbox` build their own app or none at all.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -106,9 +105,8 @@ def run(port: int, host: str) -> None:
 @click.option("--products", default=80, show_default=True, type=click.IntRange(1), help="generated per store")
 def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, products: int) -> None:
     """Install a sandbox shop and site, backfill them, play live webhooks, then serve."""
-    from connector.cli.demo import port_taken, run_demo, serve_until_interrupted
+    from connector.cli.demo import Sizes, port_taken, run_demo, serve_until_interrupted
     from connector.config import instance_folder
-    from sandbox.generator import Sizes
 
     if port_taken("127.0.0.1", port):
         raise BadInput(f"--port: {port} is in use by another program; choose a free one, e.g. --port 5050")
@@ -152,25 +150,9 @@ def sandbox(
     unthrottled: bool,
 ) -> None:
     """Run a local Shopify and WooCommerce; the first line printed is the JSON manifest."""
-    from sandbox.generator import Sizes
-    from sandbox.server import SandboxServer
-    from sandbox.world import World
+    from connector.cli.demo import Sizes, serve_sandbox
 
-    world = World(
-        seed=seed,
-        sizes=Sizes(customers, orders, products),
-        shops=shops,
-        woo_sites=woo_sites,
-        plan=plan,
-        throttle=not unthrottled,
-    )
-    server = SandboxServer(world, host, port)
-    click.echo(json.dumps(world.manifest()))
-    sys.stdout.flush()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        server.stop()
+    serve_sandbox(host, port, Sizes(customers, orders, products), seed, shops, woo_sites, plan, unthrottled)
 
 
 # --- database ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from connector import db
 from connector.accounts import stores
 from connector.cli.support import (
     NoDatabase,
+    add_commands_hint,
     app_context,
     on_existing_database,
     ready,
@@ -83,13 +84,6 @@ ACCOUNT_OPTIONS = (
     ),
     click.Option(["--webhooks"], is_flag=True, help="also register the webhook subscriptions now"),
 )
-
-
-def add_commands_hint() -> str:
-    """How to connect a store from the command line, for messages:
-    "`crm-connector stores add-a` or `stores add-b`"."""
-    names = [f"stores add-{p.NAME}" for p in platforms.every() if p.ADD_HELP]
-    return " or ".join(f"`{'crm-connector ' if i == 0 else ''}{n}`" for i, n in enumerate(names))
 
 
 @stores_group.command("list", with_appcontext=False)

@@ -22,6 +22,7 @@ from flask.ctx import AppContext
 from sqlalchemy import exc as sa
 from sqlalchemy.engine import make_url
 
+import platforms
 from connector import config
 from connector.errors import ConfigError, ConnectorError
 
@@ -42,7 +43,7 @@ class NoDatabase(ConfigError):
         hint = (
             f"; there is one in {here.parent.resolve()}: set CONNECTOR_INSTANCE_PATH to use it"
             if here.is_file() and here.resolve() != path
-            else f"; {_add_commands_hint()} creates one"
+            else f"; {add_commands_hint()} creates one"
         )
         super().__init__(
             f"no database at {path} (CONNECTOR_INSTANCE_PATH, else the per-user data folder; "
@@ -85,8 +86,7 @@ def one_line(error: Exception) -> tuple[str, int]:
     if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in EXTRAS:
         needs, extra = EXTRAS[(error.name or "").split(".")[0]]
         return (
-            f"{needs} the {error.name} package, which is not installed: "
-            f'pip install "crm-connector[{extra}]"',
+            f'{needs} the {error.name} package, which is not installed: pip install "crm-connector[{extra}]"',
             2,
         )
     if isinstance(error, sa.DBAPIError | sa.ArgumentError | sa.NoSuchModuleError):
@@ -133,7 +133,8 @@ def ready(app: Flask) -> None:
     db.ensure_schema(db.get_engine(app), auto_upgrade=settings_of(app).embedded_database)
 
 
-def _add_commands_hint() -> str:
-    from connector.cli.stores import add_commands_hint
-
-    return add_commands_hint()
+def add_commands_hint() -> str:
+    """How to connect a store from the command line, for messages:
+    "`crm-connector stores add-a` or `stores add-b`"."""
+    names = [f"stores add-{p.NAME}" for p in platforms.every() if p.ADD_HELP]
+    return " or ".join(f"`{'crm-connector ' if i == 0 else ''}{n}`" for i, n in enumerate(names))
