@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from typing import Any
 
@@ -21,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connector import create_app, db, logs, queue, settings_of, signals, stores, vault_of
 from connector.cli_support import NoDatabase, app_context, on_existing_database, one_line, require_database
-from connector.config import shopify_api_settings
+from connector.config import shopify_api_settings, web_concurrency
 from connector.errors import BadInput, Reauthorize
 from connector.privacy_command import privacy_group
 from connector.sync_command import sync_command
@@ -85,9 +84,9 @@ def _ready(app: Flask) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option(
     "--workers",
-    default=lambda: int(os.environ.get("WEB_CONCURRENCY", "2")),
+    default=web_concurrency,
     type=int,
-    help="gunicorn worker processes (default: WEB_CONCURRENCY or 2)",
+    help="gunicorn worker processes (default: WEB_CONCURRENCY, see the README)",
 )
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the web app (webhooks, API, dashboard) under gunicorn."""
