@@ -11,6 +11,7 @@ per-user data directory).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -279,9 +280,10 @@ def load_settings(environ: Mapping[str, str] | None = None, *, write_secrets: bo
     return Settings(**values, app_url_given="APP_URL" in env)
 
 
+@functools.cache
 def declared_default(name: str) -> Any:
     """The value a `Settings` field has when its variable is unset (for code that runs
-    outside an app, such as the insight rules' defaults)."""
+    outside an app, such as the insight rules' defaults). Read once: values are immutable."""
     declared = DECLARED[name]
     return None if declared.default is None else declared.read(declared.default)
 
@@ -348,8 +350,8 @@ def _value(env: Mapping[str, str], name: str) -> Any:
     """A declared setting's value: the variable read, else its default read; None when unset
     without a default. A bad value raises ConfigError: the variable, then what it accepts."""
     declared = DECLARED[name]
-    raw = env.get(declared.env, declared.default)
-    return None if raw is None else _read(declared, raw)
+    raw = env.get(declared.env)
+    return declared_default(name) if raw is None else _read(declared, raw)
 
 
 def _read(declared: Setting, raw: str, source: str = "") -> Any:

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import ParseResult, urlparse
 
 from cryptography.fernet import Fernet
 
@@ -93,28 +93,41 @@ def database_url(raw: str) -> str:
     return raw
 
 
+def url(raw: str, words: str) -> ParseResult:
+    """`raw` taken apart (a malformed one, such as `http://[::1`, fails with `words`)."""
+    try:
+        return urlparse(raw)
+    except ValueError:
+        raise ValueError(words) from None
+
+
 def redis_url(raw: str) -> str:
-    if urlparse(raw).scheme not in ("redis", "rediss", "unix"):
-        raise ValueError("expected a redis://, rediss:// or unix:// URL")
+    words = "expected a redis://, rediss:// or unix:// URL"
+    if url(raw, words).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError(words)
     return raw
 
 
 def http_url(raw: str) -> str:
-    parsed = urlparse(raw)
+    words = "expected an http(s) URL such as https://crm.example.com"
+    parsed = url(raw, words)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValueError("expected an http(s) URL such as https://crm.example.com")
+        raise ValueError(words)
     return raw.rstrip("/")
 
 
 def shop_url_template(raw: str) -> str:
-    if "{shop}" not in raw or urlparse(raw.replace("{shop}", "x")).scheme not in ("http", "https"):
-        raise ValueError("expected an http(s) URL containing {shop}")
+    words = "expected an http(s) URL containing {shop}"
+    if "{shop}" not in raw or url(raw.replace("{shop}", "x"), words).scheme not in ("http", "https"):
+        raise ValueError(words)
     return raw.rstrip("/")
 
 
 def smtp_url(raw: str) -> str:
-    if urlparse(raw).scheme not in ("smtp", "smtps") or not urlparse(raw).hostname:
-        raise ValueError("expected a URL starting with smtp:// or smtps://")
+    words = "expected a URL starting with smtp:// or smtps://"
+    parsed = url(raw, words)
+    if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+        raise ValueError(words)
     return raw
 
 
