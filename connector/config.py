@@ -27,6 +27,7 @@ INSTANCE = (
     "the per-user data folder (platformdirs, e.g. `~/.local/share/crm-connector`; `./instance` "
     "only where no such folder can be named and `./instance` exists)"
 )
+DAYS = 36500  # 100 years
 GENERATED = "generated once into `instance/{}` (embedded only)"
 
 
@@ -167,13 +168,16 @@ class Settings:
         "CONNECTOR_WOO_CONCURRENCY", "4", Whole(1), "requests in flight to one WooCommerce site, at most"
     )
     inactive_days: int = setting(
-        "CONNECTOR_INACTIVE_DAYS", "180", Whole(1, "days"), "inactivity window for the re-engagement list"
+        "CONNECTOR_INACTIVE_DAYS",
+        "180",
+        Whole(1, "days", DAYS),
+        "inactivity window for the re-engagement list",
     )
     advocate_min_orders: int = setting(
         "CONNECTOR_ADVOCATE_MIN_ORDERS", "2", Whole(1), "brand-advocate rule: at least this many orders…"
     )
     advocate_window_days: int = setting(
-        "CONNECTOR_ADVOCATE_WINDOW_DAYS", "183", Whole(1, "days"), "…within this many days"
+        "CONNECTOR_ADVOCATE_WINDOW_DAYS", "183", Whole(1, "days", DAYS), "…within this many days"
     )
     channel_credit: tuple[tuple[str, float], ...] = setting(
         "CONNECTOR_CHANNEL_CREDIT",
@@ -193,13 +197,13 @@ class Settings:
     inbox_retention_days: int = setting(
         "CONNECTOR_INBOX_RETENTION_DAYS",
         "14",
-        Whole(1, "days"),
+        Whole(1, "days", DAYS),
         "how long processed, ignored, refused and uninstalled webhook deliveries are kept",
     )
     uninstalled_retention_days: int = setting(
         "CONNECTOR_UNINSTALLED_RETENTION_DAYS",
         "7",
-        Whole(3, "days"),
+        Whole(3, "days", DAYS),
         "an uninstalled shop whose `shop/redact` never arrived is erased after this, with a receipt",
     )
     max_webhook_bytes: int = setting(

@@ -36,12 +36,17 @@ def setting(env: str, default: str | None, read: Reader, meaning: str, shown: st
     return dataclasses.field(metadata={"setting": Setting(env, default, read, meaning, shown)})
 
 
+MOST = 10**9  # any whole-number setting, at most (31 years in seconds): past it, dates overflow
+
+
 @dataclasses.dataclass(frozen=True)
 class Whole:
-    """A whole number of at least `at_least` (`unit` is for the README)."""
+    """A whole number from `at_least` to `at_most` (`unit` is for the README). Days stop at
+    100 years: a date further back than year 1 cannot be reckoned."""
 
     at_least: int
     unit: str = ""
+    at_most: int = MOST
 
     def __call__(self, raw: str) -> int:
         try:
@@ -50,10 +55,13 @@ class Whole:
             raise ValueError(f"expected a whole number, got {raw!r}") from None
         if value < self.at_least:
             raise ValueError(f"must be at least {self.at_least}, got {value}")
+        if value > self.at_most:
+            raise ValueError(f"must be at most {self.at_most}, got {value}")
         return value
 
     def bound(self) -> str:
-        return ", ".join(part for part in (self.unit, f"≥ {self.at_least}") if part)
+        most = f"≤ {self.at_most}" if self.at_most != MOST else ""
+        return ", ".join(part for part in (self.unit, f"≥ {self.at_least}", most) if part)
 
 
 def matching(pattern: str, words: str) -> Reader:

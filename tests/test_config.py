@@ -6,13 +6,14 @@ import os
 import stat
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
 from connector.config import DECLARED, declared_default, load_settings, markdown_table
-from connector.config_values import Whole
+from connector.config_values import MOST, Whole
 from connector.errors import ConfigError
 from connector.insights import Rules
 
@@ -110,11 +111,12 @@ def test_the_command_prints_one_line_naming_the_setting(tmp_path: Path) -> None:
 
 def test_the_readme_table_is_the_declarations() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text()
-    section = readme[readme.index("## Configuration") :]
-    table = section[section.index("| variable |") :].split("\n\n", 1)[0]
+    section = readme[readme.index("## Configuration") :].split("\n## ", 1)[0]
+    table = section[section.index("| variable |") :].split("\n\n", 1)[0].strip()
     assert table == markdown_table(), (
         f"README.md's configuration table is stale; it should be:\n{markdown_table()}"
     )
+    assert f"a whole number is at most {MOST} unless" in section.replace("\n", " ")
 
 
 def test_every_setting_is_declared_once_with_a_meaning() -> None:
@@ -147,6 +149,25 @@ def test_each_whole_number_setting_holds_its_bound(tmp_path: Path, name: str) ->
     assert getattr(load_settings(env(tmp_path, **{declared.env: str(least)})), name) == least
     with pytest.raises(ConfigError, match=f"^{declared.env}: must be at least {least}, got {least - 1}$"):
         load_settings(env(tmp_path, **{declared.env: str(least - 1)}))
+    most = declared.read.at_most
+    assert getattr(load_settings(env(tmp_path, **{declared.env: str(most)})), name) == most
+    with pytest.raises(ConfigError, match=f"^{declared.env}: must be at most {most}, got {most + 1}$"):
+        load_settings(env(tmp_path, **{declared.env: str(most + 1)}))
+
+
+def test_each_time_setting_at_its_most_still_names_a_date(tmp_path: Path) -> None:
+    """Insights, retention and the sync window subtract these from now: a day or second
+    setting at its bound must not overflow the calendar."""
+    wholes = {n: (d.env, d.read) for n, d in DECLARED.items() if isinstance(d.read, Whole)}
+    timed = {n: (env_name, read) for n, (env_name, read) in wholes.items() if read.unit in ("s", "days")}
+    loaded = load_settings(
+        env(tmp_path, **{env_name: str(read.at_most) for env_name, read in timed.values()})
+    )
+    now = datetime.now(UTC)
+    for name, (_env_name, read) in timed.items():
+        step = timedelta(days=1) if read.unit == "days" else timedelta(seconds=1)
+        assert (now - getattr(loaded, name) * step).year > 1900, name
+    assert {"resync_interval_s", "lookback_s", "inactive_days", "inbox_retention_days"} <= timed.keys()
 
 
 def test_an_empty_variable_counts_as_unset(tmp_path: Path) -> None:
