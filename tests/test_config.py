@@ -6,12 +6,15 @@ import os
 import stat
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from connector.insights import Rules
 from cryptography.fernet import Fernet
 
-from connector.config import load_settings
+from connector.config import DECLARED, declared_default, load_settings, markdown_table
+from connector.config_values import MOST, Whole
 from connector.errors import ConfigError
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -104,3 +107,108 @@ def test_the_command_prints_one_line_naming_the_setting(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "crm-connector: CONNECTOR_RESYNC_INTERVAL: expected a whole number, got 'often'"
     ]
+
+
+def test_the_readme_table_is_the_declarations() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Configuration") :].split("\n## ", 1)[0]
+    table = section[section.index("| variable |") :].split("\n\n", 1)[0].strip()
+    assert table == markdown_table(), (
+        f"README.md's configuration table is stale; it should be:\n{markdown_table()}"
+    )
+    assert f"a whole number is at most {MOST} unless" in section.replace("\n", " ")
+
+
+def test_every_setting_is_declared_once_with_a_meaning() -> None:
+    names = [declared.env for declared in DECLARED.values()]
+    assert len(names) == len(set(names))
+    assert all(declared.meaning and "|" not in declared.meaning for declared in DECLARED.values())
+
+
+def test_an_empty_environment_loads_the_declared_defaults(tmp_path: Path) -> None:
+    loaded = load_settings(env(tmp_path))
+    for name, declared in DECLARED.items():
+        if declared.default is not None:
+            assert getattr(loaded, name) == declared_default(name) == declared.read(declared.default)
+    assert loaded.resync_interval_s == 900 and loaded.channel_credit == (
+        ("revenue", 0.5),
+        ("new_customers", 0.5),
+    )
+
+
+def test_the_insight_rules_outside_an_app_are_the_declared_defaults(tmp_path: Path) -> None:
+    loaded = load_settings(env(tmp_path))
+    assert Rules() == Rules(loaded.inactive_days, loaded.advocate_min_orders, loaded.advocate_window_days)
+
+
+@pytest.mark.parametrize("name", [n for n, d in DECLARED.items() if isinstance(d.read, Whole)])
+def test_each_whole_number_setting_holds_its_bound(tmp_path: Path, name: str) -> None:
+    declared = DECLARED[name]
+    assert isinstance(declared.read, Whole)
+    least = declared.read.at_least
+    assert getattr(load_settings(env(tmp_path, **{declared.env: str(least)})), name) == least
+    with pytest.raises(ConfigError, match=f"^{declared.env}: must be at least {least}, got {least - 1}$"):
+        load_settings(env(tmp_path, **{declared.env: str(least - 1)}))
+    most = declared.read.at_most
+    assert getattr(load_settings(env(tmp_path, **{declared.env: str(most)})), name) == most
+    with pytest.raises(ConfigError, match=f"^{declared.env}: must be at most {most}, got {most + 1}$"):
+        load_settings(env(tmp_path, **{declared.env: str(most + 1)}))
+
+
+def test_each_time_setting_at_its_most_still_names_a_date(tmp_path: Path) -> None:
+    """Insights, retention and the sync window subtract these from now: a day or second
+    setting at its bound must not overflow the calendar."""
+    wholes = {n: (d.env, d.read) for n, d in DECLARED.items() if isinstance(d.read, Whole)}
+    timed = {n: (env_name, read) for n, (env_name, read) in wholes.items() if read.unit in ("s", "days")}
+    loaded = load_settings(
+        env(tmp_path, **{env_name: str(read.at_most) for env_name, read in timed.values()})
+    )
+    now = datetime.now(UTC)
+    for name, (_env_name, read) in timed.items():
+        step = timedelta(days=1) if read.unit == "days" else timedelta(seconds=1)
+        assert (now - getattr(loaded, name) * step).year > 1900, name
+    assert {"resync_interval_s", "lookback_s", "inactive_days", "inbox_retention_days"} <= timed.keys()
+
+
+def test_an_empty_variable_counts_as_unset(tmp_path: Path) -> None:
+    loaded = load_settings(env(tmp_path, CONNECTOR_RESYNC_INTERVAL="", APP_URL="", SHOPIFY_API_KEY=""))
+    assert loaded.resync_interval_s == 900 and loaded.app_url == "http://127.0.0.1:5000"
+    assert not loaded.app_url_given and loaded.shopify_api_key is None
+
+
+def test_a_bad_value_writes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^CONNECTOR_LOG_FORMAT: "):
+        load_settings(env(tmp_path / "fresh", CONNECTOR_LOG_FORMAT="xml"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_damaged_stored_secret_names_its_file(tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text("short\n")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(env(tmp_path))
+    assert str(raised.value) == f"SECRET_KEY: must be at least 16 characters (in {tmp_path / 'secret_key'})"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "CONNECTOR_MAIL_FROM",
+            "crm@example.com\r\nBcc: all@example.com",
+            "CONNECTOR_MAIL_FROM: expected an e-mail",
+        ),
+        ("CONNECTOR_ENCRYPTION_KEY", ",", "CONNECTOR_ENCRYPTION_KEY: each comma-separated key"),
+        ("APP_URL", "http://[::1", "APP_URL: expected an http(s) URL such as"),
+        ("SMTP_URL", "smtp://[mail", "SMTP_URL: expected a URL starting with smtp://"),
+        ("REDIS_URL", "redis://[::1:6379", "REDIS_URL: expected a redis://"),
+        ("CONNECTOR_CHANNEL_CREDIT", "revenue=nan,orders=0.5", "CONNECTOR_CHANNEL_CREDIT: must look like"),
+        ("WEB_CONCURRENCY", "0", "WEB_CONCURRENCY: must be at least 1"),
+        ("CONNECTOR_ALLOW_PRIVATE_URLS", "yes", "CONNECTOR_ALLOW_PRIVATE_URLS: expected 'true' or 'false'"),
+    ],
+)
+def test_values_off_the_happy_path_are_named_in_one_line(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(env(tmp_path, **{name: value}))
+    assert str(raised.value).startswith(message) and "\n" not in str(raised.value)

@@ -6,7 +6,6 @@ then run until stopped; `demo` and `sandbox` build their own app or none at all.
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
@@ -14,6 +13,7 @@ from flask.cli import AppGroup
 
 from connector import db
 from connector.cli.support import ready, the_app
+from connector.config import web_concurrency
 from connector.context import settings_of
 from connector.errors import BadInput
 from connector.runtime import queue
@@ -29,9 +29,9 @@ commands = AppGroup("serving")  # its commands are added to `crm-connector` (con
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option(
     "--workers",
-    default=lambda: int(os.environ.get("WEB_CONCURRENCY", "2")),
+    default=web_concurrency,
     type=int,
-    help="gunicorn worker processes (default: WEB_CONCURRENCY or 2)",
+    help="gunicorn worker processes (default: WEB_CONCURRENCY, see the README)",
 )
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the web app (webhooks, API, dashboard) under gunicorn."""

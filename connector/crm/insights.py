@@ -23,6 +23,7 @@ from sqlalchemy import and_, bindparam, delete, func, select, type_coerce, updat
 from sqlalchemy.engine import Connection
 
 from connector import logs
+from connector.config import declared_default
 from connector.context import settings_of
 from connector.db import get_engine
 from connector.db.models import ContactInsight, Customer, Order, Store
@@ -48,9 +49,9 @@ SEGMENTS: tuple[tuple[str, Any], ...] = (
 
 @dataclass(frozen=True)
 class Rules:
-    inactive_days: int = 180
-    advocate_min_orders: int = 2
-    advocate_window_days: int = 183
+    inactive_days: int = declared_default("inactive_days")
+    advocate_min_orders: int = declared_default("advocate_min_orders")
+    advocate_window_days: int = declared_default("advocate_window_days")
 
     @classmethod
     def of(cls, app: Flask) -> Rules:
