@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from connector.insights import Rules
 from cryptography.fernet import Fernet
 
 from connector.config import DECLARED, declared_default, load_settings, markdown_table
 from connector.config_values import MOST, Whole
+from connector.crm.insights import Rules
 from connector.errors import ConfigError
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
