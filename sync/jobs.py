@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from connector import logs, settings_of
 from connector.db import get_engine
 from connector.models import Store, SyncState
-from connector.queue import enqueue, get_redis
+from connector.queue import enqueue, get_queue, get_redis
 from connector.types import utcnow
 from platforms import SYNCED
 from sync import checkpoints
@@ -118,12 +118,20 @@ def _due(state: Any, now: Any, interval: timedelta) -> bool:
 
 
 def _waiting(redis: Redis, job_id: str | None) -> bool:
+    """The step's job will still be run by some worker: scheduled, or on its queue. A job
+    RQ still calls queued but no longer on its queue was taken by a worker whose horse has
+    not marked it started, and if that worker was killed, nobody ever will (RQ's own sweep
+    of such jobs comes ten minutes or more later); the lease keeps a second step from
+    writing while a live one is about to start."""
     if job_id is None:
         return False
     if not Job.exists(job_id, connection=redis):
         return False
     job = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
-    return job.get_status(refresh=False) in WAITING
+    status = job.get_status(refresh=False)
+    if status == JobStatus.QUEUED:
+        return get_queue(job.origin, redis).get_job_position(job_id) is not None
+    return status in WAITING
 
 
 def _job_id() -> str | None:
