@@ -25,7 +25,7 @@ from connector.context import settings_of
 from connector.db import get_engine
 from connector.db.models import Store, SyncState
 from connector.db.types import utcnow
-from connector.runtime.queue import enqueue, get_redis
+from connector.runtime.queue import enqueue, get_queue, get_redis
 from platforms import SYNCED
 from sync import checkpoints
 from sync.engine import ENTITIES, run_step
@@ -119,12 +119,20 @@ def _due(state: Any, now: Any, interval: timedelta) -> bool:
 
 
 def _waiting(redis: Redis, job_id: str | None) -> bool:
+    """The step's job will still be run by some worker: scheduled, or on its queue. A job
+    RQ still calls queued but no longer on its queue was taken by a worker whose horse has
+    not marked it started, and if that worker was killed, nobody ever will (RQ's own sweep
+    of such jobs comes ten minutes or more later); the lease keeps a second step from
+    writing while a live one is about to start."""
     if job_id is None:
         return False
     if not Job.exists(job_id, connection=redis):
         return False
     job = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
-    return job.get_status(refresh=False) in WAITING
+    status = job.get_status(refresh=False)
+    if status == JobStatus.QUEUED:
+        return get_queue(job.origin, redis).get_job_position(job_id) is not None
+    return status in WAITING
 
 
 def _job_id() -> str | None:

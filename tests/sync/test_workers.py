@@ -2,7 +2,8 @@
 job): one backfills stores on its own with no record dead-lettered; two sync several stores
 at once and are killed with SIGKILL at random points five times over; restarted, they finish
 with the CRM store equal to every platform store, nothing missing and nothing twice, and no
-entity of a store was ever stepped by two jobs at once."""
+entity of a store was ever stepped by two jobs at once. A step a killed worker had taken off
+the queue but not yet started is asked for again."""
 
 from __future__ import annotations
 
@@ -15,14 +16,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import psutil
 import pytest
 import redis
+from rq import Queue
+from rq.job import JobStatus
+from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
 from connector.db import get_engine
 from connector.db.models import DeadLetter, Store, SyncRun, SyncState
+from connector.runtime.queue import get_queue, make_worker
 from sandbox.clients import shopify_client, woo_api
 from sandbox.generator import Sizes
 from sandbox.world import World
@@ -130,6 +136,33 @@ def test_the_procfile_worker_backfills_stores_exact_with_no_record_dead_lettered
     for entity in ENTITIES:
         assert crm_facts(rig.app, rig.shop.id, entity) == shopify_truth(client, entity), entity
         assert crm_facts(rig.app, rig.site.id, entity) == woo_truth(api, entity), entity
+
+
+def test_a_step_taken_by_a_worker_killed_before_its_horse_started_is_asked_for_again(rig: Rig) -> None:
+    # given a step asked for and waiting on its queue: asking again enqueues nothing
+    with rig.app.app_context():
+        first = request_sync(rig.app, rig.shop.id, "customers")
+        assert first is not None
+        assert request_sync(rig.app, rig.shop.id, "customers") is None
+    # when a worker takes it off the queue, as RQ's workers do, and is killed before its
+    # work horse marks the job started (RQ still says "queued" and will for ten minutes)
+    queue = get_queue("sync", rig.redis)
+    taken = Queue.dequeue_any([queue], None, connection=rig.redis, serializer=JSONSerializer)
+    assert taken is not None and taken[0].id == first
+    assert taken[0].get_status() == JobStatus.QUEUED
+    # then cron's revival asks for a new step, and a worker carries the run to its end
+    with rig.app.app_context():
+        schedule_syncs()
+        assert state_of(rig, rig.shop.id, "customers").job_id not in (None, first)
+        make_worker(rig.redis, ("sync",), simple=True).work(burst=True)
+    assert state_of(rig, rig.shop.id, "customers").state == "done"
+
+
+def state_of(rig: Rig, store_id: int, entity: str) -> Any:
+    with get_engine(rig.app).connect() as conn:
+        return conn.execute(
+            select(SyncState).where(SyncState.store_id == store_id, SyncState.entity == entity)
+        ).one()
 
 
 def test_two_workers_killed_five_times_finish_with_every_store_exact(rig: Rig) -> None:
