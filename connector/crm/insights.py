@@ -25,7 +25,8 @@ from sqlalchemy.engine import Connection
 from connector import logs
 from connector.context import settings_of
 from connector.db import get_engine
-from connector.db.models import ContactInsight, Customer, Order, Store
+from connector.db.models import Customer, Order, Store
+from connector.db.people import ContactInsight
 from connector.db.types import Money, utcnow
 from connector.db.upsert import dialect_insert
 from platforms.base import batched

@@ -22,7 +22,8 @@ import redis
 from sqlalchemy import func, select
 
 from connector.db import get_engine
-from connector.db.models import DeadLetter, Store, SyncRun, SyncState
+from connector.db.models import Store
+from connector.db.operations import DeadLetter, SyncRun, SyncState
 from sandbox.clients import shopify_client, woo_api
 from sandbox.generator import Sizes
 from sandbox.world import World
