@@ -114,14 +114,22 @@ def _columns(table: str) -> dict[str, tuple[str, int]]:
 
 def kinds_of(row: type) -> dict[str, Kind]:
     """A row shape's fields and the kind each is annotated with (platforms.rows)."""
-    return {name: _kind_in(hint) for name, hint in get_type_hints(row, include_extras=True).items()}
+    hints = get_type_hints(row, include_extras=True)
+    kinds = {name: _kind_in(hint) for name, hint in hints.items()}
+    if missing := sorted(name for name, kind in kinds.items() if kind is None):
+        raise TypeError(
+            f"{row.__name__} declares no Kind for {', '.join(missing)}: annotate as Annotated[type, Kind]"
+        )
+    return {name: kind for name, kind in kinds.items() if kind is not None}
 
 
-def _kind_in(hint: Any) -> Kind:
+def _kind_in(hint: Any) -> Kind | None:
     """The Kind in `Annotated[type, Kind]`, under a `Required[...]` if there is one."""
     while not hasattr(hint, "__metadata__"):
+        if not get_args(hint):
+            return None
         hint = get_args(hint)[0]
-    return next(m for m in hint.__metadata__ if isinstance(m, Kind))
+    return next((m for m in hint.__metadata__ if isinstance(m, Kind)), None)
 
 
 def _platform_id(column: str, value: Any, _limit: int) -> int:

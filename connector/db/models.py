@@ -291,6 +291,8 @@ def _records() -> dict[str, type[PlatformRecord]]:
     """Each entity's model, in the table's order (an entity without a model fails here)."""
     mappers = Base.registry.mappers
     models = {m.class_.__tablename__: m.class_ for m in mappers if issubclass(m.class_, PlatformRecord)}  # type: ignore[attr-defined]
+    if missing := [entity.name for entity in ENTITIES if entity.name not in models]:
+        raise TypeError(f"no PlatformRecord model has the table of entity {', '.join(missing)}")
     return {entity.name: models[entity.name] for entity in ENTITIES}
 
 
