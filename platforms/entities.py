@@ -17,6 +17,8 @@ EVERY_PLATFORM: Literal["every platform"] = "every platform"
 
 @dataclass(frozen=True)
 class Entity:
+    """One kind of record, as the sync, the write path and the store all see it."""
+
     name: str  # the neutral table name a batch uses ("orders")
     row: type  # the row shape a mapper produces (platforms.rows)
     key: tuple[str, ...] = ("platform_id",)  # identifies a record within a store

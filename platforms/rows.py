@@ -1,9 +1,8 @@
-"""The neutral rows a mapper produces, one TypedDict per CRM table, so that mypy refuses a
-misspelled column. Each field's type is annotated with its kind (and a text field with
-its length): what `platforms.storable` checks a value against, declared here, below the
-database; tests/platforms/test_rows.py holds it to the SQLAlchemy columns.
-Only `platform_id` and `source_updated_at` are required: a payload that lacks a field
-leaves it out of the row (so an update never blanks it).
+"""The neutral rows a mapper produces, one TypedDict per CRM table, so mypy refuses a
+misspelled column. Each field carries its kind (text its length), what `platforms.storable`
+checks a value against; tests/platforms/test_rows.py holds them to the SQLAlchemy columns.
+Only `platform_id` and `source_updated_at` are required: a field the payload lacks is left
+out of the row (so an update never blanks it).
 """
 
 from __future__ import annotations

@@ -48,6 +48,8 @@ def test_every_entity_has_its_table_and_every_record_table_is_an_entity() -> Non
     for entity in ENTITIES:
         model = RECORDS[entity.name]
         assert model.upsert_key == ("store_id", *entity.key), entity.name
+        named = {*entity.key, entity.cursor, *([entity.parent_key] if entity.parent_key else [])}
+        assert named <= set(kinds_of(entity.row)), entity.name  # the row shape carries them
         assert entity.cursor in model.__table__.c, entity.name  # type: ignore[attr-defined]
 
 
