@@ -205,7 +205,8 @@ def worker_rate(env: dict[str, str], events: int) -> dict[str, float]:
 import json, time
 from sqlalchemy import func, insert, select
 from connector import create_app
-from connector.db.models import Store, WebhookInbox
+from connector.db.models import Store
+from connector.db.operations import WebhookInbox
 from webhooks.process import process_inbox
 from connector.runtime.queue import tune_gc_for_batches
 tune_gc_for_batches()  # as `crm-connector worker` does

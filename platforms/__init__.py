@@ -11,16 +11,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, cast
 
+from platforms.entities import synced_by
 from platforms.protocol import MEMBERS, Platform
 
 PLATFORMS: dict[str, str] = {
     "shopify": "platforms.shopify",
     "woocommerce": "platforms.woocommerce",
 }
-# what each platform's reader syncs: the three core entities everywhere, and Shopify's
-# abandoned checkouts (WooCommerce's checkout drafts arrive as order webhooks)
-CORE_ENTITIES = ("customers", "products", "orders")
-SYNCED: dict[str, tuple[str, ...]] = {"shopify": (*CORE_ENTITIES, "checkouts"), "woocommerce": CORE_ENTITIES}
+# what each platform's reader syncs, from the one table of entities (platforms/entities.py)
+SYNCED: dict[str, tuple[str, ...]] = {platform: synced_by(platform) for platform in PLATFORMS}
 
 
 class UnknownPlatform(KeyError):

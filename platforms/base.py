@@ -14,24 +14,30 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, overload
 from urllib.parse import parse_qs, urlparse
 
 import phonenumbers
 
-from connector.db.types import MONEY_SCALE
 from connector.errors import RetryLater, error_for_status
+from platforms.rows import (
+    MONEY_SCALE,
+    CheckoutRow,
+    ContactFields,
+    CustomerRow,
+    FulfillmentRow,
+    InventoryLevelRow,
+    LineItemRow,
+    OrderRow,
+    ProductRow,
+    RefundRow,
+    Utm,
+    VariantRow,
+)
 
 T = TypeVar("T")
 
 CHANNELS = ("online_store", "pos", "mobile_app", "marketplace", "social", "draft_manual", "api_other")
-# children replaced with their parent: table → (parent table, column naming the parent)
-CHILDREN = {
-    "order_line_items": ("orders", "order_platform_id"),
-    "fulfillments": ("orders", "order_platform_id"),
-    "refunds": ("orders", "order_platform_id"),
-    "product_variants": ("products", "product_platform_id"),
-}
 
 
 @dataclass(frozen=True)
@@ -44,13 +50,34 @@ class MapContext:
 
 @dataclass
 class Batch:
+    # each row made as its table's shape (platforms.rows; `add` holds a mapper to it), then
+    # kept as a plain dict: the write path adds what it knows (the store, the contact)
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     deleted: dict[str, list[tuple[int, datetime]]] = field(default_factory=dict)
     consents: list[tuple[int, str, datetime]] = field(default_factory=list)  # customer id, state, time
     # child tables whose rows here are not all of their parents' children: keep the others
     unpruned: set[str] = field(default_factory=set)
 
-    def add(self, table: str, row: dict[str, Any]) -> None:
+    @overload
+    def add(self, table: Literal["customers"], row: CustomerRow) -> None: ...
+    @overload
+    def add(self, table: Literal["products"], row: ProductRow) -> None: ...
+    @overload
+    def add(self, table: Literal["product_variants"], row: VariantRow) -> None: ...
+    @overload
+    def add(self, table: Literal["orders"], row: OrderRow) -> None: ...
+    @overload
+    def add(self, table: Literal["order_line_items"], row: LineItemRow) -> None: ...
+    @overload
+    def add(self, table: Literal["fulfillments"], row: FulfillmentRow) -> None: ...
+    @overload
+    def add(self, table: Literal["refunds"], row: RefundRow) -> None: ...
+    @overload
+    def add(self, table: Literal["inventory_levels"], row: InventoryLevelRow) -> None: ...
+    @overload
+    def add(self, table: Literal["checkouts"], row: CheckoutRow) -> None: ...
+    def add(self, table: str, row: Any) -> None:
+        """A row of the table, of that table's shape (mypy refuses a column it does not name)."""
         self.rows.setdefault(table, []).append(row)
 
     def delete(self, table: str, platform_id: int, at: datetime) -> None:
@@ -227,7 +254,7 @@ def e164(phone: Any, region: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def contact_fields(email: Any, phone: Any, region: str | None) -> dict[str, Any]:
+def contact_fields(email: Any, phone: Any, region: str | None) -> ContactFields:
     """How a platform customer can be reached, as kept and as matched (normalised)."""
     return {
         "email": email,
@@ -237,10 +264,16 @@ def contact_fields(email: Any, phone: Any, region: str | None) -> dict[str, Any]
     }
 
 
-def utm_of(url: Any) -> dict[str, str | None]:
+def utm_of(url: Any) -> Utm:
     query = parse_qs(urlparse(str(url or "")).query)
+
+    def first(key: str) -> str | None:
+        return next(iter(query.get(key) or []), None)
+
     return {
-        f"utm_{k}": next(iter(query.get(f"utm_{k}") or []), None) for k in ("source", "medium", "campaign")
+        "utm_source": first("utm_source"),
+        "utm_medium": first("utm_medium"),
+        "utm_campaign": first("utm_campaign"),
     }
 
 

@@ -1,7 +1,7 @@
 """What the CRM store can hold: the last step of every mapper, so that a value the database
 would refuse never reaches a write, and a record that cannot be kept is refused with a
 sentence naming it, the field and the problem ("orders 123: total_price is not a finite
-amount ('Infinity')"). The rules follow each column's type in `connector.db.models`:
+amount ('Infinity')"). The rules follow each field's kind, as `platforms.rows` declares it:
 ids 1 to 2^63 - 1, counts in 32 bits, finite amounts that fit, true/false, aware times;
 text loses NUL characters and lone surrogates (PostgreSQL cannot keep them) and is cut to
 its column's length, except the fields that identify a person (e-mail, phone), where
@@ -12,23 +12,20 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, get_args, get_type_hints
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Table
 
-from connector.db.models import UPSERTABLE
-from connector.db.types import Money, UTCDateTime
 from platforms.base import MAX_AMOUNT, MAX_COUNT, MAX_ID, Batch, MappingError, money, shown
+from platforms.entities import BY_NAME
+from platforms.rows import Kind
 
 P = ParamSpec("P")
 IDENTIFYING = frozenset({"email", "email_normalized", "phone", "phone_e164"})  # refused, never altered
 _SURROGATES = re.compile("[\ud800-\udfff]")
-_TABLES: dict[str, Table] = {model.__tablename__: model.__table__ for model in UPSERTABLE}  # type: ignore[misc]
 _JSON_INTS = (-(2**63), 2**64 - 1)  # what orjson (the JSON columns' writer) can write
 
 
@@ -110,30 +107,29 @@ def _cleaned(value: Any) -> Any:
 
 @functools.cache
 def _columns(table: str) -> dict[str, tuple[str, int]]:
-    """Each column of the table the rules apply to: its kind, and its length (text)."""
-    known = _TABLES.get(table)
-    kinds = {column.name: _kind_of(column.type) for column in known.columns} if known is not None else {}
+    """Each field of the table's row shape: its kind, and its length (text)."""
+    entity = BY_NAME.get(table)
+    return {name: (kind.name, kind.limit) for name, kind in kinds_of(entity.row).items()} if entity else {}
+
+
+def kinds_of(row: type) -> dict[str, Kind]:
+    """A row shape's fields and the kind each is annotated with (platforms.rows)."""
+    hints = get_type_hints(row, include_extras=True)
+    kinds = {name: _kind_in(hint) for name, hint in hints.items()}
+    if missing := sorted(name for name, kind in kinds.items() if kind is None):
+        raise TypeError(
+            f"{row.__name__} declares no Kind for {', '.join(missing)}: annotate as Annotated[type, Kind]"
+        )
     return {name: kind for name, kind in kinds.items() if kind is not None}
 
 
-# a column type's kind, most specific first (BigInteger is an Integer)
-_KINDS: tuple[tuple[type, str], ...] = (
-    (Money, "amount"),
-    (BigInteger, "id"),
-    (Integer, "count"),
-    (Boolean, "flag"),
-    (UTCDateTime, "time"),
-    (JSON, "json"),
-)
-
-
-def _kind_of(column_type: Any) -> tuple[str, int] | None:
-    for type_, kind in _KINDS:
-        if isinstance(column_type, type_):
-            return kind, 0
-    if isinstance(column_type, String):
-        return "text", column_type.length or sys.maxsize
-    return None
+def _kind_in(hint: Any) -> Kind | None:
+    """The Kind in `Annotated[type, Kind]`, under a `Required[...]` if there is one."""
+    while not hasattr(hint, "__metadata__"):
+        if not get_args(hint):
+            return None
+        hint = get_args(hint)[0]
+    return next((m for m in hint.__metadata__ if isinstance(m, Kind)), None)
 
 
 def _platform_id(column: str, value: Any, _limit: int) -> int:

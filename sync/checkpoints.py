@@ -16,7 +16,8 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
-from connector.db.models import Store, SyncState
+from connector.db.models import Store
+from connector.db.operations import SyncState
 from connector.db.progress import Progress
 from connector.db.upsert import dialect_insert
 

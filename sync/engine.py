@@ -28,21 +28,21 @@ from connector.accounts.stores import needs_reauthorisation
 from connector.context import settings_of, vault_of
 from connector.crm import insight_backlog, insights
 from connector.db import get_engine
-from connector.db.models import DeadLetter, Store, SyncRun
+from connector.db.models import Store
+from connector.db.operations import DeadLetter, SyncRun
 from connector.db.types import utcnow
 from connector.errors import ConnectorError, FailPermanently, Reauthorize, RetryLater
 from connector.write import refusals
 from connector.write.apply import apply_isolating
-from platforms import CORE_ENTITIES, SYNCED
+from platforms import SYNCED
 from platforms.base import Batch, Chunk, MapContext, MappingError, Reader, id_or_none
+from platforms.entities import CORE_ENTITIES, RECONCILED
 from platforms.storable import clean_json, clean_text
 from sync import checkpoints, reconcile
 from sync import credentials as tokens
 
 log = logs.get(__name__)
-ENTITIES = CORE_ENTITIES
-
-RECONCILED = set(ENTITIES)  # deletions are reconciled by id sets for these
+ENTITIES = CORE_ENTITIES  # what every platform's reader syncs
 
 
 def entities_of_store(app: Flask, store_id: int) -> tuple[str, ...]:

@@ -20,7 +20,8 @@ from connector import logs
 from connector.context import settings_of
 from connector.crm import privacy
 from connector.db import get_engine
-from connector.db.models import Store, WebhookInbox
+from connector.db.models import Store
+from connector.db.operations import WebhookInbox
 from connector.db.types import utcnow
 
 log = logs.get(__name__)

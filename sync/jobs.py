@@ -23,7 +23,8 @@ from sqlalchemy import select, update
 from connector import logs
 from connector.context import settings_of
 from connector.db import get_engine
-from connector.db.models import Store, SyncState
+from connector.db.models import Store
+from connector.db.operations import SyncState
 from connector.db.types import utcnow
 from connector.runtime.queue import enqueue, get_queue, get_redis
 from platforms import SYNCED

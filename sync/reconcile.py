@@ -21,10 +21,11 @@ from sqlalchemy.engine import Connection, Engine
 from connector import logs
 from connector.context import settings_of
 from connector.db import get_engine
-from connector.db.models import SyncRun
+from connector.db.operations import SyncRun
 from connector.db.types import utcnow
 from connector.write.apply import TABLES, apply_batch, apply_isolating
-from platforms.base import CHILDREN, Batch, MapContext, MappingError, Reader, batched, id_or_none
+from platforms.base import Batch, MapContext, MappingError, Reader, batched, id_or_none
+from platforms.entities import CHILDREN
 
 log = logs.get(__name__)
 

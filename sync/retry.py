@@ -15,7 +15,8 @@ from sqlalchemy.engine import Connection
 
 from connector import logs
 from connector.db import get_engine
-from connector.db.models import DeadLetter, NotificationOutbox, Store, WebhookInbox
+from connector.db.models import Store
+from connector.db.operations import DeadLetter, NotificationOutbox, WebhookInbox
 from connector.db.types import utcnow
 from connector.errors import BadInput, ConnectorError
 from connector.runtime.queue import get_redis

@@ -124,7 +124,8 @@ def build_synced(
     the three core ones) and whose insights are scored, as the hourly job would."""
     from connector.crm import insights
     from connector.db import get_engine
-    from platforms import CORE_ENTITIES, SYNCED
+    from platforms import SYNCED
+    from platforms.entities import CORE_ENTITIES
     from sync.engine import run_step
 
     for rig in build(app_env, world, redis_url):

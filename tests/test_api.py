@@ -20,7 +20,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import insert, select
 
 from connector.db import get_engine, session
-from connector.db.models import Contact, DeadLetter, Store
+from connector.db.models import Contact, Store
+from connector.db.operations import DeadLetter
 from connector.web.api import create_token
 from sandbox.generator import Sizes
 from sandbox.world import World

@@ -11,7 +11,8 @@ from sqlalchemy import insert, select
 from connector.accounts.stores import account_named, connect_store
 from connector.cli import cli
 from connector.db import session
-from connector.db.models import ApiToken, Contact, Order
+from connector.db.models import Contact, Order
+from connector.db.operations import ApiToken
 from connector.db.upsert import upsert
 from tests.builders import customer_row, table_of
 

@@ -9,7 +9,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from connector.db.models import Customer, DeadLetter, SyncState
+from connector.db.models import Customer
+from connector.db.operations import DeadLetter, SyncState
 from connector.db.upsert import upsert
 from tests.builders import customer_row, make_store, table_of
 
@@ -59,7 +60,7 @@ def test_metrics_show_records_sync_progress_failures_and_queues(app: Flask, engi
 def test_metrics_count_webhook_answers_step_durations_and_messages(app: Flask, engine: Engine) -> None:
     from datetime import timedelta
 
-    from connector.db.models import SyncRun
+    from connector.db.operations import SyncRun
 
     with engine.begin() as conn:
         store_id = make_store(conn)

@@ -11,7 +11,7 @@ from flask import Flask
 from rq.job import Job
 from sqlalchemy import insert, select
 
-from connector.db.models import WebhookInbox
+from connector.db.operations import WebhookInbox
 from connector.db.types import utcnow
 from connector.runtime.queue import enqueue, get_queue, make_worker
 from sync.cron import make_scheduler, schedule

@@ -16,7 +16,8 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from connector.db.models import Customer, WebhookInbox
+from connector.db.models import Customer
+from connector.db.operations import WebhookInbox
 from connector.runtime.embedded_redis import EmbeddedRedis
 from connector.runtime.queue import connect
 from sandbox.generator import Sizes

@@ -24,7 +24,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from connector.db import get_engine
-from connector.db.models import Order, SyncRun, SyncState
+from connector.db.models import Order
+from connector.db.operations import SyncRun, SyncState
 from sandbox.clients import shopify_client, woo_api
 from sandbox.generator import Sizes
 from sandbox.world import World

@@ -323,7 +323,7 @@ def test_an_account_name_with_a_typo_is_refused_listing_the_accounts(
     assert status == 2 and out == ""
     assert err == "crm-connector: --account: no account named 'acmee'; the accounts are: acme\n"
     assert snapshot(app) == before
-    from connector.db.models import ApiToken, DashboardUser
+    from connector.db.operations import ApiToken, DashboardUser
 
     with session(app) as s:
         assert s.scalar(select(func.count()).select_from(ApiToken)) == 0

@@ -25,7 +25,8 @@ from werkzeug.serving import make_server
 from connector import create_app
 from connector.config import load_settings
 from connector.db import get_engine, session
-from connector.db.models import Account, Contact, DashboardUser, Store
+from connector.db.models import Account, Contact, Store
+from connector.db.operations import DashboardUser
 from connector.errors import ConfigError
 from connector.web.api import create_token
 from connector.web.dashboard import create_user, set_password

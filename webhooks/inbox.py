@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from connector import logs
 from connector.db import sqlite_insert as driver_insert
-from connector.db.models import WebhookInbox
+from connector.db.operations import WebhookInbox
 from connector.db.types import utcnow
 from connector.runtime.queue import enqueue
 

@@ -31,7 +31,8 @@ from connector.accounts import stores
 from connector.context import settings_of, vault_of
 from connector.crm import privacy, suppression
 from connector.db import get_engine
-from connector.db.models import DeadLetter, Order, Store, WebhookInbox
+from connector.db.models import Order, Store
+from connector.db.operations import DeadLetter, WebhookInbox
 from connector.db.types import utcnow
 from connector.errors import RetryLater
 from connector.runtime.queue import get_redis

@@ -17,28 +17,18 @@ from sqlalchemy.orm import Session
 
 from connector import logs
 from connector.crypto import Vault
-from connector.db.models import (
-    Account,
-    Checkout,
-    Customer,
-    Order,
-    PlatformRecord,
-    Product,
-    Store,
-    SyncState,
-    WebhookInbox,
-)
+from connector.db.models import RECORDS, Account, PlatformRecord, Store
+from connector.db.operations import SyncState, WebhookInbox
 from connector.db.progress import Progress
 from connector.db.types import utcnow
 from connector.errors import BadInput
-from platforms import CORE_ENTITIES, SYNCED
+from platforms import SYNCED, entities
+from platforms.entities import CORE_ENTITIES
 
 log = logs.get(__name__)
+# what a store's description counts: the entities some platform's reader syncs
 ENTITIES: dict[str, type[PlatformRecord]] = {
-    "customers": Customer,
-    "orders": Order,
-    "products": Product,
-    "checkouts": Checkout,
+    e.name: RECORDS[e.name] for e in entities.ENTITIES if e.synced_by
 }
 
 

@@ -89,7 +89,7 @@ def users_set_password(email: str, password: str | None) -> None:
 
     from sqlalchemy import select
 
-    from connector.db.models import DashboardUser
+    from connector.db.operations import DashboardUser
     from connector.web.dashboard import set_password
 
     app = the_app()

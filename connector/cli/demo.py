@@ -34,14 +34,9 @@ from connector.accounts import stores
 from connector.cli.sync import sync_with_progress
 from connector.context import settings_of
 from connector.crm import channels, insights, notifications
-from connector.db.models import (
-    ContactInsight,
-    Customer,
-    DeadLetter,
-    NotificationOutbox,
-    PrivacyRequest,
-    WebhookInbox,
-)
+from connector.db.models import Customer
+from connector.db.operations import DeadLetter, NotificationOutbox, PrivacyRequest, WebhookInbox
+from connector.db.people import ContactInsight
 from connector.db.types import utcnow
 from connector.runtime import queue
 from sandbox.generator import Sizes

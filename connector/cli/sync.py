@@ -23,7 +23,7 @@ from connector import db, logs
 from connector.accounts import stores
 from connector.cli.support import on_existing_database
 from connector.context import settings_of
-from connector.db.models import SyncState
+from connector.db.operations import SyncState
 from connector.runtime import queue
 from platforms import SYNCED
 from sync.engine import OnProgress, StepResult, entities_of_store, run_step

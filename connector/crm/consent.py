@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
-from connector.db.models import ConsentEvent, Customer
+from connector.db.models import Customer
+from connector.db.people import ConsentEvent
 from platforms.base import Batch, batched
 
 GRANT, REFUSAL, NONE = "subscribed", "unsubscribed", "not_subscribed"

@@ -21,7 +21,7 @@ from connector import logs
 from connector.crm import insights
 from connector.db import analyze as statistics
 from connector.db import get_engine
-from connector.db.models import InsightBacklog
+from connector.db.people import InsightBacklog
 from connector.db.upsert import dialect_insert
 
 log = logs.get(__name__)

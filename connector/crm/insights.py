@@ -26,7 +26,8 @@ from connector import logs
 from connector.config import declared_default
 from connector.context import settings_of
 from connector.db import get_engine
-from connector.db.models import ContactInsight, Customer, Order, Store
+from connector.db.models import Customer, Order, Store
+from connector.db.people import ContactInsight
 from connector.db.types import Money, utcnow
 from connector.db.upsert import dialect_insert
 from platforms.base import batched

@@ -29,7 +29,7 @@ from connector import logs
 from connector.config import Settings
 from connector.context import settings_of
 from connector.db import get_engine
-from connector.db.models import DeadLetter, NotificationOutbox
+from connector.db.operations import DeadLetter, NotificationOutbox
 from connector.db.types import utcnow
 
 log = logs.get(__name__)

@@ -23,23 +23,9 @@ from sqlalchemy.engine import Connection
 
 from connector import logs
 from connector.crm import suppression
-from connector.db.models import (
-    Checkout,
-    ConsentEvent,
-    Contact,
-    ContactInsight,
-    Customer,
-    DeadLetter,
-    Fulfillment,
-    NotificationOutbox,
-    Order,
-    OrderLineItem,
-    PrivacyRequest,
-    ProductSubscription,
-    Refund,
-    Store,
-    WebhookInbox,
-)
+from connector.db.models import Checkout, Contact, Customer, Fulfillment, Order, OrderLineItem, Refund, Store
+from connector.db.operations import DeadLetter, NotificationOutbox, PrivacyRequest, WebhookInbox
+from connector.db.people import ConsentEvent, ContactInsight, ProductSubscription
 from connector.db.types import utcnow
 from platforms.base import e164, normalize_email
 

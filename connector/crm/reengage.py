@@ -14,7 +14,8 @@ from sqlalchemy.engine import Connection
 
 from connector.crm import consent
 from connector.crm.insights import Rules
-from connector.db.models import Checkout, Contact, ContactInsight
+from connector.db.models import Checkout, Contact
+from connector.db.people import ContactInsight
 
 CHECKOUT_DAYS = 30
 

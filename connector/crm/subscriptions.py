@@ -19,7 +19,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from connector.crm import consent
-from connector.db.models import Contact, NotificationOutbox, ProductSubscription, Store
+from connector.db.models import Contact, Store
+from connector.db.operations import NotificationOutbox
+from connector.db.people import ProductSubscription
 from connector.db.types import utcnow
 from connector.db.upsert import dialect_insert
 from connector.errors import BadInput

@@ -23,7 +23,9 @@ from sqlalchemy.engine import Connection
 
 from connector import logs
 from connector.crypto import derived_keys
-from connector.db.models import Contact, Store, Suppression, SuppressionKey, WebhookInbox
+from connector.db.models import Contact, Store
+from connector.db.operations import WebhookInbox
+from connector.db.people import Suppression, SuppressionKey
 from connector.db.upsert import dialect_insert
 from connector.errors import ConfigError
 from platforms.base import Batch, batched, e164, normalize_email

@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, DateTime, Integer
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-MONEY_SCALE = Decimal("10000")
+from platforms.rows import MONEY_SCALE  # the neutral rows declare how amounts are kept
 
 # Surrogate keys: BIGINT on PostgreSQL, INTEGER (already 64-bit, and ROWID-aliasing) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")

@@ -25,7 +25,8 @@ from connector import db
 from connector.accounts.stores import describe
 from connector.context import settings_of, vault_of
 from connector.crm import insights
-from connector.db.models import ApiToken, DeadLetter, Store
+from connector.db.models import Store
+from connector.db.operations import ApiToken, DeadLetter
 from connector.db.types import utcnow
 from connector.errors import BadInput, ConnectorError, NotFound
 from connector.web import openapi

@@ -28,7 +28,9 @@ from connector import db, logs
 from connector.accounts.stores import describe
 from connector.context import settings_of, vault_of
 from connector.crm import insights, reports
-from connector.db.models import Account, Contact, DashboardUser, DeadLetter, ProductSubscription, Store
+from connector.db.models import Account, Contact, Store
+from connector.db.operations import DashboardUser, DeadLetter
+from connector.db.people import ProductSubscription
 from connector.db.types import utcnow
 from connector.errors import BadInput, ConnectorError, NotFound
 from connector.runtime.queue import get_redis

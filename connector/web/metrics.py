@@ -21,7 +21,8 @@ from sqlalchemy.engine import Engine
 
 from connector.accounts.stores import ENTITIES
 from connector.db import get_engine
-from connector.db.models import DeadLetter, NotificationOutbox, Store, SyncRun, SyncState, WebhookInbox
+from connector.db.models import Store
+from connector.db.operations import DeadLetter, NotificationOutbox, SyncRun, SyncState, WebhookInbox
 from connector.runtime.queue import QUEUES, get_queue, get_redis
 from webhooks.inbox import WEBHOOK_COUNTERS
 

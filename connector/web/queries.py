@@ -18,18 +18,8 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.engine import Connection
 
 from connector.crm import channels, consent, insights, reengage, reports
-from connector.db.models import (
-    ConsentEvent,
-    Contact,
-    ContactInsight,
-    Customer,
-    Fulfillment,
-    Order,
-    OrderLineItem,
-    Product,
-    ProductSubscription,
-    Store,
-)
+from connector.db.models import Contact, Customer, Fulfillment, Order, OrderLineItem, Product, Store
+from connector.db.people import ConsentEvent, ContactInsight, ProductSubscription
 from connector.db.types import utcnow
 from connector.errors import BadInput, NotFound
 

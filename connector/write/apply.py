@@ -18,14 +18,14 @@ from sqlalchemy.engine import Connection
 
 from connector.crm import consent, identity, insight_backlog, insights, subscriptions, suppression
 from connector.db import analyze as statistics
-from connector.db.models import UPSERTABLE
+from connector.db.models import RECORDS
 from connector.db.types import utcnow
 from connector.db.upsert import TOMBSTONE_HASH, UpsertResult, dialect_insert, upsert
 from connector.write import refusals
-from platforms.base import CHILDREN, Batch
+from platforms.base import Batch
+from platforms.entities import CHILDREN, PARENTS
 
-TABLES: dict[str, Table] = {model.__tablename__: model.__table__ for model in UPSERTABLE}  # type: ignore[misc]
-PARENTS = ("customers", "orders", "products", "checkouts")
+TABLES: dict[str, Table] = {name: model.__table__ for name, model in RECORDS.items()}  # type: ignore[attr-defined]
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 

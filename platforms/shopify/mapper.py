@@ -27,6 +27,7 @@ from platforms.base import (
     required_time,
     utm_of,
 )
+from platforms.rows import CustomerRow, LineItemRow, OrderRow, RefundRow
 from platforms.storable import refusing
 
 
@@ -34,7 +35,7 @@ from platforms.storable import refusing
 def customer_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
     address = c.get("default_address") or {}
     region = address.get("country_code") or ctx.country
-    row: dict[str, Any] = {
+    row: CustomerRow = {
         "platform_id": record_id(c.get("id")),
         "source_updated_at": required_time(c.get("updated_at") or c.get("created_at"), "updated_at"),
         "source_created_at": parse_time(c.get("created_at")),
@@ -86,7 +87,7 @@ def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
     shipping = o.get("shipping_address") or o.get("billing_address") or {}
     customer = o.get("customer") or {}
     refunds = o.get("refunds") or []
-    row = {
+    row: OrderRow = {
         "platform_id": order_id,
         "source_updated_at": version,
         "source_created_at": parse_time(o.get("created_at")),
@@ -133,7 +134,7 @@ def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
     return batch
 
 
-def line_item_row(item: dict[str, Any], order_id: int, version: Any, currency: str | None) -> dict[str, Any]:
+def line_item_row(item: dict[str, Any], order_id: int, version: Any, currency: str | None) -> LineItemRow:
     price = money(item.get("price"), "line item price") or Decimal("0")
     quantity = count(item.get("quantity"), "line item quantity") or 0
     return {
@@ -188,7 +189,7 @@ def refund_amount(refund: dict[str, Any]) -> Decimal:
     )
 
 
-def refund_row(r: dict[str, Any], order_id: int, version: Any, currency: str | None) -> dict[str, Any]:
+def refund_row(r: dict[str, Any], order_id: int, version: Any, currency: str | None) -> RefundRow:
     return {
         "platform_id": record_id(r.get("id"), "refund id"),
         "source_updated_at": version,
@@ -295,7 +296,7 @@ def _amount(bag: Any, what: str) -> Decimal | None:
 def customer_from_graphql(c: dict[str, Any], ctx: MapContext) -> Batch:
     address = c.get("defaultAddress") or {}
     region = address.get("countryCodeV2") or ctx.country
-    row: dict[str, Any] = {
+    row: CustomerRow = {
         "platform_id": record_id(c.get("id")),
         "source_updated_at": required_time(c.get("updatedAt") or c.get("createdAt"), "updatedAt"),
         "source_created_at": parse_time(c.get("createdAt")),

@@ -27,6 +27,7 @@ from platforms.base import (
     record_id,
     required_time,
 )
+from platforms.rows import FulfillmentRow
 from platforms.storable import refusing
 
 PRODUCT_STATUS = {"publish": "active", "draft": "draft", "pending": "draft", "private": "archived"}
@@ -231,7 +232,7 @@ def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
     return batch
 
 
-def tracking_row(order_id: int, version: Any, item: dict[str, Any]) -> dict[str, Any]:
+def tracking_row(order_id: int, version: Any, item: dict[str, Any]) -> FulfillmentRow:
     """Shipment Tracking / AST meta → a fulfilment; its id is stable for the tracking number."""
     number = str(item.get("tracking_number") or "")
     digest = hashlib.blake2b(f"{order_id}:{number}".encode(), digest_size=7).digest()

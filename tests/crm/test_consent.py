@@ -14,7 +14,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from connector.crm import consent
 from connector.db import get_engine
-from connector.db.models import ConsentEvent, Contact, Customer, Order
+from connector.db.models import Contact, Customer, Order
+from connector.db.people import ConsentEvent
 from connector.write.apply import apply_batch
 from platforms.base import Batch
 from tests.builders import customer_row, later, make_store, order_batch

@@ -13,7 +13,8 @@ from sqlalchemy.engine import Engine
 
 from connector.crm import insight_backlog
 from connector.crm.insights import Rules
-from connector.db.models import ContactInsight, InsightBacklog, Order
+from connector.db.models import Order
+from connector.db.people import ContactInsight, InsightBacklog
 from connector.write.apply import apply_isolating
 from platforms.base import MapContext
 from platforms.woocommerce.mapper import order_rows

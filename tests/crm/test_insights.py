@@ -15,7 +15,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from connector.crm import identity, insights
 from connector.db import get_engine
-from connector.db.models import Contact, ContactInsight, Order
+from connector.db.models import Contact, Order
+from connector.db.people import ContactInsight
 from connector.write.apply import apply_batch
 from platforms.base import Batch
 from tests.builders import customer_row, make_store, order_batch

@@ -21,7 +21,8 @@ from connector.context import settings_of
 from connector.crm import subscriptions
 from connector.crm.notifications import MAX_ATTEMPTS, send_pending, subscription_of_token, unsubscribe_token
 from connector.db import get_engine
-from connector.db.models import DeadLetter, NotificationOutbox, Store
+from connector.db.models import Store
+from connector.db.operations import DeadLetter, NotificationOutbox
 from connector.write.apply import apply_batch
 from platforms.base import MapContext
 from platforms.shopify.mapper import product_rows

@@ -32,27 +32,17 @@ from connector.cli import cli
 from connector.context import settings_of
 from connector.crm.notifications import send_pending
 from connector.db import get_engine, session
-from connector.db.models import (
-    Account,
-    Base,
-    Checkout,
-    ConsentEvent,
-    Contact,
-    ContactInsight,
-    Customer,
-    Order,
-    OrderLineItem,
-    PrivacyRequest,
-    Store,
-    SyncRun,
-)
+from connector.db.models import Account, Base, Checkout, Contact, Customer, Order, OrderLineItem, Store
+from connector.db.operations import PrivacyRequest, SyncRun
+from connector.db.people import ConsentEvent, ContactInsight
 from platforms import SYNCED
+from platforms.entities import RECONCILED
 from sandbox import generator
 from sandbox.shopify import shapes as shopify_shapes
 from sandbox.state import SandboxStore
 from sandbox.woocommerce import shapes as woo_shapes
 from sandbox.world import World
-from sync.engine import RECONCILED, run_step
+from sync.engine import run_step
 from tests.crm.conftest import SIZES, sandbox_store
 from tests.rig import SHOP, Rig, build_synced
 from tests.webhooks.conftest import Stores, post_shopify, post_woo, work

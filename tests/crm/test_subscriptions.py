@@ -21,7 +21,9 @@ from sqlalchemy import func, select
 
 from connector.crm.notifications import send_pending
 from connector.db import get_engine
-from connector.db.models import Contact, NotificationOutbox, ProductSubscription
+from connector.db.models import Contact
+from connector.db.operations import NotificationOutbox
+from connector.db.people import ProductSubscription
 from sandbox.world import World
 from sync.engine import run_step
 from tests.crm.conftest import SIZES, sandbox_store

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Engine
 from connector import create_app
 from connector.cli import cli
 from connector.db import get_engine
-from connector.db.models import ConsentEvent, Contact, Customer, Order, Store, SuppressionKey
+from connector.db.models import Contact, Customer, Order, Store
+from connector.db.people import ConsentEvent, SuppressionKey
 from connector.write.apply import apply_batch
 from platforms.base import MapContext
 from platforms.shopify.mapper import consent_rows, customer_rows

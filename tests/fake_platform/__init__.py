@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from connector.config import Settings
 from connector.errors import BadInput
-from platforms.base import Batch, Chunk, MapContext, contact_fields, parse_time, record_id
+from platforms.base import Batch, Chunk, MapContext, MappingError, contact_fields, parse_time, record_id
 from platforms.plain import (
     claimed_source,
     confirmation,
@@ -55,7 +55,7 @@ def customer_rows(record: dict[str, Any], ctx: MapContext) -> Batch:
         "customers",
         {
             "platform_id": record_id(record.get("id")),
-            "source_updated_at": parse_time(record.get("updated")),
+            "source_updated_at": _version(record),
             "source_created_at": parse_time(record.get("created")),
             **contact_fields(record.get("email"), None, ctx.country),
             "first_name": record.get("name"),
@@ -66,6 +66,13 @@ def customer_rows(record: dict[str, Any], ctx: MapContext) -> Batch:
         },
     )
     return batch
+
+
+def _version(record: dict[str, Any]) -> datetime:
+    updated = parse_time(record.get("updated"))
+    if updated is None:
+        raise MappingError("the customer has no update time")
+    return updated
 
 
 MAPPERS = {"customer/saved": customer_rows}

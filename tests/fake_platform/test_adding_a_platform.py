@@ -17,7 +17,8 @@ from sqlalchemy import select
 import platforms
 from connector.accounts.stores import account_named, connect_store
 from connector.db import session
-from connector.db.models import Customer, WebhookInbox
+from connector.db.models import Customer
+from connector.db.operations import WebhookInbox
 from connector.runtime.queue import make_worker
 from sync.engine import entities_of_store
 from sync.jobs import request_sync

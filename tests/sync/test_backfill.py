@@ -15,7 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from woocommerce import API
 
 from connector.db import get_engine
-from connector.db.models import ContactInsight, DeadLetter, InsightBacklog, Order, Store, SyncRun, SyncState
+from connector.db.models import Order, Store
+from connector.db.operations import DeadLetter, SyncRun, SyncState
+from connector.db.people import ContactInsight, InsightBacklog
 from platforms.base import Chunk
 from platforms.shopify.client import ShopifyClient
 from sync.engine import ENTITIES, gathered, run_step

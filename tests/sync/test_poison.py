@@ -23,7 +23,8 @@ from sqlalchemy.engine import Engine
 from connector import create_app
 from connector.accounts.stores import account_named, connect_store
 from connector.db import get_engine, session
-from connector.db.models import DeadLetter, Order, OrderLineItem, SyncRun, SyncState
+from connector.db.models import Order, OrderLineItem
+from connector.db.operations import DeadLetter, SyncRun, SyncState
 from connector.write import refusals
 from connector.write.apply import apply_isolating
 from sync.engine import run_step

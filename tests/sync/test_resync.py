@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from woocommerce import API
 
 from connector.db import get_engine
-from connector.db.models import Order, SyncRun, SyncState
+from connector.db.models import Order
+from connector.db.operations import SyncRun, SyncState
 from connector.db.types import utcnow
 from connector.runtime.queue import make_worker
 from platforms.shopify.client import ShopifyClient

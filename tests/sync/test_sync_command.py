@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from connector.db import session
-from connector.db.models import Store, SyncState
+from connector.db.models import Store
+from connector.db.operations import SyncState
 from connector.db.types import utcnow
 from sync.jobs import schedule_syncs
 from tests.rig import Rig

@@ -27,7 +27,8 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
 from connector.db import get_engine
-from connector.db.models import DeadLetter, Store, SyncRun, SyncState
+from connector.db.models import Store
+from connector.db.operations import DeadLetter, SyncRun, SyncState
 from connector.runtime.queue import get_queue, make_worker
 from sandbox.clients import shopify_client, woo_api
 from sandbox.generator import Sizes

@@ -15,7 +15,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from connector.db import session
-from connector.db.models import Customer, Order, Product, Store, WebhookInbox
+from connector.db.models import Customer, Order, Product, Store
+from connector.db.operations import WebhookInbox
 from connector.runtime.embedded_redis import EmbeddedRedis
 from connector.runtime.queue import connect
 from platforms.shopify.subscriptions import SUBSCRIPTIONS as SHOPIFY_TOPICS

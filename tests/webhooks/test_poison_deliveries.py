@@ -13,7 +13,8 @@ import redis
 from flask import Flask
 from sqlalchemy import select
 
-from connector.db.models import DeadLetter, Order, OrderLineItem, WebhookInbox
+from connector.db.models import Order, OrderLineItem
+from connector.db.operations import DeadLetter, WebhookInbox
 from tests.builders import database_refusing, fixture, shopify_order, woo_order
 from tests.webhooks.conftest import SHOP, Stores, post_shopify, post_woo, work
 

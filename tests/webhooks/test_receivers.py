@@ -12,17 +12,8 @@ import redis
 from flask import Flask
 from sqlalchemy import select
 
-from connector.db.models import (
-    Customer,
-    DeadLetter,
-    Order,
-    OrderLineItem,
-    PrivacyRequest,
-    Product,
-    ProductVariant,
-    Store,
-    WebhookInbox,
-)
+from connector.db.models import Customer, Order, OrderLineItem, Product, ProductVariant, Store
+from connector.db.operations import DeadLetter, PrivacyRequest, WebhookInbox
 from platforms.shopify.webhooks import signature_valid as shopify_valid
 from platforms.woocommerce.webhooks import signature_valid as woo_valid
 from tests.builders import fixture

@@ -17,7 +17,8 @@ from sqlalchemy import select, update
 
 from connector.accounts.stores import account_named, connect_store, webhook_secret
 from connector.db import get_engine, session
-from connector.db.models import Account, Customer, Order, PrivacyRequest, Store, WebhookInbox
+from connector.db.models import Account, Customer, Order, Store
+from connector.db.operations import PrivacyRequest, WebhookInbox
 from connector.db.types import utcnow
 from connector.runtime.queue import make_worker
 from platforms.woocommerce import client as woo_client

@@ -11,7 +11,8 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from connector.db import get_engine
-from connector.db.models import Customer, PrivacyRequest, Store
+from connector.db.models import Customer, Store
+from connector.db.operations import PrivacyRequest
 from connector.db.types import utcnow
 from sync.housekeeping import erase_uninstalled_shops
 from tests.builders import fixture

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from connector.db import operations, people  # noqa: F401  (their tables on Base.metadata)
 from connector.db.models import Base
 
 engine = context.config.attributes["engine"]
