@@ -1,24 +1,30 @@
 """crm-connector: keeps a CRM store in step with Shopify and WooCommerce stores.
 
 `create_app` is the application factory: it reads settings once, then wires the
-database, the queues and the blueprints through their `init_app` parts.
+database, the queues and the blueprints through their `init_app` parts. It imports what it
+wires only when called: every `connector.x` import runs this file first, so a platform
+adapter reading `connector.errors` loads neither Flask nor the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from flask import Flask
-
-from connector import db, logs
-from connector.config import load_settings
-from connector.crypto import Vault
-from connector.runtime import queue
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: Mapping[str, str] | None = None) -> Flask:
     """Build the app. `config` overlays the environment (same names), for tests and tools."""
     import os
+
+    from flask import Flask
+
+    from connector import db, logs
+    from connector.config import load_settings
+    from connector.crypto import Vault
+    from connector.runtime import queue
 
     settings = load_settings({**os.environ, **(config or {})})
     app = Flask(__name__, instance_path=str(settings.instance_path))
@@ -31,10 +37,11 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     logs.configure(settings)
     db.init_app(app, settings)
     queue.init_app(app, settings)
+    _register_blueprints(app)
+    return app
 
-    # Imported here, not at the top: `import connector.errors` (or any connector.x) runs this
-    # file first, and the blueprints import the layers below them, so a lower module imported
-    # on its own (platforms.base, sync.jobs) would meet itself half-initialised.
+
+def _register_blueprints(app: Flask) -> None:
     from connector.web import security as web_security
     from connector.web.api import bp as api_bp
     from connector.web.common import refuse_nul_characters
@@ -42,8 +49,8 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     from connector.web.health import bp as health_bp
     from connector.web.install import install_blueprints
     from connector.web.metrics import bp as metrics_bp
+    from connector.web.receivers import bp as webhooks_bp
     from connector.web.storefront import bp as subscribe_bp
-    from webhooks.receivers import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(metrics_bp)
@@ -55,4 +62,3 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)
     app.before_request(refuse_nul_characters)
     web_security.init_app(app)
-    return app

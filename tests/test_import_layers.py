@@ -82,3 +82,23 @@ def test_a_module_of_connector_left_out_of_the_layers_is_named(tmp_path: Path) -
     result = lint_imports(tree)
     assert result.returncode != 0
     assert "connector.stray" in result.stdout
+
+
+def test_importing_every_platform_adapter_loads_neither_flask_nor_the_database() -> None:
+    # given a fresh interpreter, when every platform package and its modules are imported
+    # (they read connector.errors and connector.config, so connector/__init__.py runs too)
+    probe = (
+        "import importlib, pkgutil, sys\n"
+        "import platforms\n"
+        "for name in platforms.names():\n"
+        "    package = importlib.import_module(platforms.PLATFORMS[name])\n"
+        "    for info in pkgutil.iter_modules(package.__path__):\n"
+        "        importlib.import_module(f'{package.__name__}.{info.name}')\n"
+        "print(sorted(m for m in ('flask', 'sqlalchemy', 'connector.db', 'sandbox') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    # then none of Flask, SQLAlchemy, the database layer or the sandbox was loaded
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

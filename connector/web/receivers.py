@@ -30,9 +30,9 @@ from connector.db.models import Store
 from connector.errors import BadInput
 from connector.runtime.queue import get_redis
 from connector.web.common import answer
-from connector.web.metrics import WEBHOOK_COUNTERS
 from platforms.protocol import Platform, WebhookFacts
 from webhooks import inbox
+from webhooks.inbox import WEBHOOK_COUNTERS
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logs.get(__name__)
