@@ -1,0 +1,90 @@
+"""The house rule on size, over the AST of connector/ (migrations excepted): no module of
+over 400 lines, no function over 60. The few known offenders are listed by name with the
+helper whose branch fixes them; each is an expected failure (strict), so once it is fixed
+the test says to take it off the list, and any new offender fails at once."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+# offender (a module's path, or path:function) -> who fixes it
+KNOWN_OFFENDERS = {
+    "connector/cli/__init__.py": "registry: splits the CLI group",
+    "connector/db/models.py": "entities: splits the models by the entity table",
+    "connector/config.py:load_settings": "settings: every setting declared once",
+}
+
+
+def offences(path: str, source: str) -> dict[str, int]:
+    """What in this module is over the limits: the module by its path, each function by
+    path:qualified.name; with its length in lines."""
+    found: dict[str, int] = {}
+    lines = len(source.splitlines())
+    if lines > MAX_MODULE_LINES:
+        found[path] = lines
+    for name, length in _function_lengths(ast.parse(source), ""):
+        if length > MAX_FUNCTION_LINES:
+            found[f"{path}:{name}"] = length
+    return found
+
+
+def _function_lengths(node: ast.AST, prefix: str) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            name = f"{prefix}{child.name}"
+            if not isinstance(child, ast.ClassDef):
+                out.append((name, (child.end_lineno or child.lineno) - child.lineno + 1))
+            out += _function_lengths(child, f"{name}.")
+        else:
+            out += _function_lengths(child, prefix)
+    return out
+
+
+def connector_modules() -> list[Path]:
+    return sorted(p for p in (ROOT / "connector").rglob("*.py") if "migrations" not in p.parts)
+
+
+def all_offences() -> dict[str, int]:
+    found: dict[str, int] = {}
+    for module in connector_modules():
+        found |= offences(module.relative_to(ROOT).as_posix(), module.read_text(encoding="utf-8"))
+    return found
+
+
+def test_the_check_finds_a_long_module_and_a_long_nested_function() -> None:
+    # given a module of 402 lines whose class holds a method of 61 lines and one of 60
+    body = "\n".join(f"        x{n} = {n}" for n in range(59))
+    source = f"class Pages:\n    def long(self):\n{body}\n        return 0\n"
+    source += f"    def fits(self):\n{body}\n"
+    source += "\n" * (402 - len(source.splitlines()))
+    # when it is checked, then the module and the long method are named, and nothing else
+    assert offences("m.py", source) == {"m.py": 402, "m.py:Pages.long": 61}
+
+
+def test_no_module_or_function_of_connector_is_over_the_limits() -> None:
+    # given every module of connector/ but the migrations
+    assert len(connector_modules()) > 40
+    # when each is measured, then none is over the limits but the known offenders
+    new = {name: n for name, n in all_offences().items() if name not in KNOWN_OFFENDERS}
+    assert new == {}, f"over {MAX_MODULE_LINES} lines a module, {MAX_FUNCTION_LINES} a function"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=owner))
+        for name, owner in KNOWN_OFFENDERS.items()
+    ],
+)
+def test_a_known_offender_is_still_over_the_limits_until_its_owner_fixes_it(name: str) -> None:
+    # given a known offender; when connector/ is measured, then it is within the limits
+    # (an expected failure until its owner's branch is merged: then take it off the list)
+    assert name not in all_offences()
