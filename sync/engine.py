@@ -27,9 +27,9 @@ from connector import db, logs
 from connector.accounts.stores import needs_reauthorisation
 from connector.context import settings_of, vault_of
 from connector.crm import insight_backlog, insights
-from connector.db import get_engine
+from connector.db import dead_letters, get_engine
 from connector.db.models import Store
-from connector.db.operations import DeadLetter, SyncRun
+from connector.db.operations import SyncRun
 from connector.db.types import utcnow
 from connector.errors import ConnectorError, FailPermanently, Reauthorize, RetryLater
 from connector.write import refusals
@@ -37,7 +37,6 @@ from connector.write.apply import apply_isolating
 from platforms import SYNCED
 from platforms.base import Batch, Chunk, MapContext, MappingError, Reader, id_or_none
 from platforms.entities import CORE_ENTITIES, RECONCILED
-from platforms.storable import clean_json, clean_text
 from sync import checkpoints, reconcile
 from sync import credentials as tokens
 
@@ -325,34 +324,7 @@ def _log_refusal(store_id: int, entity: str, record: dict[str, Any], error: Exce
 
 
 def _dead_letter(conn: Any, store_id: int, entity: str, record: dict[str, Any], reason: str) -> None:
-    """One open letter per record: read again and still poison, it counts another attempt.
-    The payload is kept as the store can hold it (`storable.clean_json`: no NUL characters)."""
+    """One open letter per record: read again and still poison, it counts another attempt."""
     platform_id = id_or_none(record.get("id"))
-    record, reason = clean_json(record), clean_text(reason)
-    same = (
-        DeadLetter.store_id == store_id,
-        DeadLetter.kind == "sync",
-        DeadLetter.entity == entity,
-        DeadLetter.platform_id == platform_id,
-        DeadLetter.resolved_at.is_(None),
-    )
-    again = (
-        platform_id is not None
-        and conn.execute(
-            update(DeadLetter)
-            .where(*same)
-            .values(attempts=DeadLetter.attempts + 1, reason=reason, payload=record)
-        ).rowcount
-    )
-    if not again:
-        conn.execute(
-            insert(DeadLetter).values(
-                store_id=store_id,
-                kind="sync",
-                entity=entity,
-                platform_id=platform_id,
-                reason=reason,
-                payload=record,
-            )
-        )
+    dead_letters.write(conn, store_id, "sync", reason, entity=entity, platform_id=platform_id, payload=record)
     log.warning("sync record dead-lettered", extra={"store_id": store_id, "entity": entity})

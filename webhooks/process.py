@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 from flask import current_app
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
 import platforms
@@ -30,9 +30,9 @@ from connector import logs
 from connector.accounts import stores
 from connector.context import settings_of, vault_of
 from connector.crm import privacy, suppression
-from connector.db import get_engine
+from connector.db import dead_letters, get_engine
 from connector.db.models import Order, Store
-from connector.db.operations import DeadLetter, WebhookInbox
+from connector.db.operations import WebhookInbox
 from connector.db.types import utcnow
 from connector.errors import RetryLater
 from connector.runtime.queue import get_redis
@@ -356,15 +356,14 @@ def _fail(conn: Connection, store_id: int, row: Any, reason: str) -> None:
         .where(WebhookInbox.id == row.id)
         .values(status="failed", last_error=reason, processed_at=utcnow(), attempts=WebhookInbox.attempts + 1)
     )
-    conn.execute(
-        insert(DeadLetter).values(
-            store_id=store_id,
-            kind="webhook",
-            entity=row.topic,
-            reason=reason,
-            detail=f"inbox delivery {row.id}",
-            payload={"inbox_id": row.id},
-        )
+    dead_letters.write(
+        conn,
+        store_id,
+        "webhook",
+        reason,
+        entity=row.topic,
+        detail=f"inbox delivery {row.id}",
+        payload={"inbox_id": row.id},
     )
     log.warning("webhook dead-lettered", extra={"store_id": store_id, "inbox_id": row.id, "topic": row.topic})
 

@@ -7,26 +7,32 @@ person gave it, and only if that is newer than their last refusal: a re-sync rep
 an old "subscribed", or one that does not say when, never undoes an unsubscribe.
 A platform's "not subscribed" is the absence of a grant, not a refusal: it is recorded
 only while the ledger knows nothing else.
+
+`apply` is the write path's consent step: a batch's consent topics set the customer's own
+consent columns (the platform's view), and what the batch says is appended to the ledger.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from connector.db.models import Customer
 from connector.db.people import ConsentEvent
+from connector.db.types import utcnow
+from connector.db.upsert import dialect_insert
 from platforms.base import Batch, batched
 
 GRANT, REFUSAL, NONE = "subscribed", "unsubscribed", "not_subscribed"
 CHANNELS = ("email", "sms")
 PLATFORM_SOURCES = ("platform", "checkout")  # grants that must say when, and be newer
 PLATFORM_STATES = {"subscribed": GRANT, "unsubscribed": REFUSAL, "not_subscribed": NONE}
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # a consent-only customer's version: any payload supersedes it
 
 
 @dataclass(frozen=True)
@@ -143,3 +149,36 @@ def claims_of(conn: Connection, store_id: int, batch: Batch) -> list[Claim]:
             if owner is not None and said:
                 out.append(Claim(owner, store_id, "email", said, "platform", at, at))
     return out
+
+
+def apply(conn: Connection, store_id: int, batch: Batch) -> int:
+    """The batch's consent, in one place: its consent topics set the customers' consent
+    columns, then what it says is appended to the ledger; returns the events added."""
+    for customer_id, state, at in batch.consents:
+        set_customer_consent(conn, store_id, customer_id, state, at)
+    return record(conn, claims_of(conn, store_id, batch))
+
+
+def set_customer_consent(conn: Connection, store_id: int, customer_id: int, state: str, at: datetime) -> None:
+    """A consent change wins over older consent, never over newer; it does not touch the
+    customer's own version, so the customer payload that follows still applies."""
+    newer = or_(Customer.email_consent_at.is_(None), Customer.email_consent_at <= at)
+    changed = conn.execute(
+        update(Customer)
+        .where(Customer.store_id == store_id, Customer.platform_id == customer_id, newer)
+        .values(email_consent=state, email_consent_at=at)
+    ).rowcount
+    if not changed:  # not seen yet: hold the consent; any customer payload will supersede the rest
+        conn.execute(
+            dialect_insert(conn, Customer.__table__)
+            .values(
+                store_id=store_id,
+                platform_id=customer_id,
+                source_updated_at=EARLIEST,
+                content_hash="consent-only",
+                first_seen_at=utcnow(),
+                email_consent=state,
+                email_consent_at=at,
+            )
+            .on_conflict_do_nothing(index_elements=["store_id", "platform_id"])
+        )

@@ -22,14 +22,14 @@ from urllib.parse import unquote, urlparse
 
 from flask import Flask, current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
 from connector import logs
 from connector.config import Settings
 from connector.context import settings_of
-from connector.db import get_engine
-from connector.db.operations import DeadLetter, NotificationOutbox
+from connector.db import dead_letters, get_engine
+from connector.db.operations import NotificationOutbox
 from connector.db.types import utcnow
 
 log = logs.get(__name__)
@@ -140,15 +140,15 @@ def _failed(conn: Connection, message: Any, reason: str) -> None:
     )
     log.warning("notification not sent", extra={"outbox_id": message.id, "attempts": attempts})
     if final:
-        conn.execute(
-            insert(DeadLetter).values(
-                store_id=message.store_id,
-                kind="notification",
-                entity="notification_outbox",
-                platform_id=message.id,
-                reason=f"the message could not be sent after {attempts} attempts: {reason}",
-                attempts=attempts,
-            )
+        reason = f"the message could not be sent after {attempts} attempts: {reason}"
+        dead_letters.write(
+            conn,
+            message.store_id,
+            "notification",
+            reason,
+            entity="notification_outbox",
+            platform_id=message.id,
+            attempts=attempts,
         )
 
 

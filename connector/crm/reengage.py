@@ -22,15 +22,34 @@ CHECKOUT_DAYS = 30
 
 def reengagement(conn: Connection, store_ids: list[int], rules: Rules, now: datetime) -> list[dict[str, Any]]:
     """One entry per contact (the checkout reason first), biggest spenders first among the inactive."""
+    last_order = _last_orders(conn, store_ids)
     found: dict[int, dict[str, Any]] = {}
-    last_order = dict(
+    _left_a_checkout(conn, store_ids, last_order, now, found)
+    _inactive(conn, store_ids, last_order, rules.inactive_before(now), now, found)
+    allowed = consent.consented(conn, found)
+    emails = dict(conn.execute(select(Contact.id, Contact.email).where(Contact.id.in_(allowed))).all())
+    return [{**entry, "email": emails.get(cid)} for cid, entry in found.items() if cid in allowed]
+
+
+def _last_orders(conn: Connection, store_ids: list[int]) -> dict[int, datetime | None]:
+    """Each contact's latest order in any of the stores."""
+    return dict(
         conn.execute(
             select(ContactInsight.contact_id, func.max(ContactInsight.last_order_at))
             .where(ContactInsight.store_id.in_(store_ids))
             .group_by(ContactInsight.contact_id)
         ).all()
     )
-    since = now - timedelta(days=CHECKOUT_DAYS)
+
+
+def _left_a_checkout(
+    conn: Connection,
+    store_ids: list[int],
+    last_order: dict[int, datetime | None],
+    now: datetime,
+    found: dict[int, dict[str, Any]],
+) -> None:
+    """Who left a checkout in the last CHECKOUT_DAYS and has not ordered since (the newest one)."""
     left = conn.execute(
         select(
             Checkout.contact_id,
@@ -45,7 +64,7 @@ def reengagement(conn: Connection, store_ids: list[int], rules: Rules, now: date
             Checkout.contact_id.is_not(None),
             Checkout.deleted_at.is_(None),
             Checkout.completed_at.is_(None),
-            Checkout.source_created_at >= since,
+            Checkout.source_created_at >= now - timedelta(days=CHECKOUT_DAYS),
         )
         .order_by(Checkout.source_created_at.desc())
     ).all()
@@ -60,17 +79,24 @@ def reengagement(conn: Connection, store_ids: list[int], rules: Rules, now: date
             f" on {c.source_created_at:%Y-%m-%d}",
             "recovery_url": c.recovery_url,
         }
+
+
+def _inactive(
+    conn: Connection,
+    store_ids: list[int],
+    last_order: dict[int, datetime | None],
+    before: datetime,
+    now: datetime,
+    found: dict[int, dict[str, Any]],
+) -> None:
+    """Who has not ordered in any store since `before`, biggest spenders first."""
     inactive = conn.execute(
         select(ContactInsight)
-        .where(
-            ContactInsight.store_id.in_(store_ids), ContactInsight.last_order_at < rules.inactive_before(now)
-        )
+        .where(ContactInsight.store_id.in_(store_ids), ContactInsight.last_order_at < before)
         .order_by(ContactInsight.spend.desc())
     ).all()
     for r in inactive:
-        if r.contact_id in found or last_order.get(r.contact_id, r.last_order_at) >= rules.inactive_before(
-            now
-        ):
+        if r.contact_id in found or last_order.get(r.contact_id, r.last_order_at) >= before:
             continue
         days = (now - r.last_order_at).days
         found[r.contact_id] = {
@@ -80,6 +106,3 @@ def reengagement(conn: Connection, store_ids: list[int], rules: Rules, now: date
             f" (spent {r.spend:.2f} {r.currency or ''} over {r.orders} orders)",
             "recovery_url": None,
         }
-    allowed = consent.consented(conn, found)
-    emails = dict(conn.execute(select(Contact.id, Contact.email).where(Contact.id.in_(allowed))).all())
-    return [{**entry, "email": emails.get(cid)} for cid, entry in found.items() if cid in allowed]

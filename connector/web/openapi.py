@@ -22,6 +22,7 @@ def _nullable(kind: str) -> dict[str, Any]:
 STR, INT, NUM, BOOL = ({"type": t} for t in ("string", "integer", "number", "boolean"))
 NSTR, NINT, NNUM = _nullable("string"), _nullable("integer"), _nullable("number")
 ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+WINDOW_DAYS = {"type": "integer", "minimum": 1, "maximum": 365}
 
 
 def _object(props: dict[str, Any], required: bool = True) -> dict[str, Any]:
@@ -43,12 +44,7 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 
 def _path_id(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
-    }
+    return {"name": name, "in": "path", "required": True, "schema": ID}
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +56,7 @@ ERRORS = {
     "401": {"description": "missing or invalid token", **_json(_ref("Error"))},
     "404": {"description": "no such record in this account", **_json(_ref("Error"))},
 }
+UNREACHABLE = {"502": {"description": "platform unreachable", **_json(_ref("Error"))}}
 PAGE = [
     _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size (default 50)"),
     _query("cursor", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "the next_cursor of the previous page"),
@@ -91,11 +88,7 @@ def _post(summary: str, ok: dict[str, Any], params: list[dict[str, Any]] | None 
         "post": {
             "summary": summary,
             "parameters": params or [],
-            "responses": {
-                "200": {"description": "OK", **ok},
-                **ERRORS,
-                "502": {"description": "platform unreachable", **_json(_ref("Error"))},
-            },
+            "responses": {"200": {"description": "OK", **ok}, **ERRORS, **UNREACHABLE},
         }
     }
 
@@ -294,6 +287,46 @@ SCHEMAS: dict[str, Any] = {
 
 
 def document(server_url: str = "/") -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "crm-connector API",
+            "version": "1.0.0",
+            "description": "Per-account CRM data; every request needs `Authorization: Bearer crm_…`.",
+        },
+        "servers": [{"url": server_url}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": SCHEMAS,
+        },
+        "paths": {**_store_paths(), **_contact_paths(), **_report_paths(), **_dead_letter_paths()},
+    }
+
+
+def _store_paths() -> dict[str, Any]:
+    return {
+        "/api/v1/stores": _get(
+            "Stores with sync state and progress",
+            _json(_object({"stores": {"type": "array", "items": _ref("Store")}})),
+        ),
+        "/api/v1/stores/{store_id}": _get("One store", _json(_ref("Store")), [_path_id("store_id")]),
+        "/api/v1/stores/{store_id}/webhooks": _get(
+            "Webhook health: what the platform has against what is needed",
+            _json(_ref("WebhookHealth")),
+            [_path_id("store_id")],
+            responses={"200": {"description": "OK", **_json(_ref("WebhookHealth"))}, **ERRORS, **UNREACHABLE},
+        ),
+        "/api/v1/stores/{store_id}/webhooks/repair": _post(
+            "Create missing subscriptions, replace disabled ones",
+            _json(_ref("WebhookHealth")),
+            [_path_id("store_id")],
+        ),
+    }
+
+
+def _contact_paths() -> dict[str, Any]:
+    """Contacts, then orders (the order of the paths is the document's)."""
     contact_filters = [
         _query("q", TEXT, "name, e-mail or phone contains (no NUL character)"),
         _query("segment", {"type": "string", "enum": [n for n, _r in SEGMENTS]}, "RFM segment"),
@@ -310,88 +343,53 @@ def document(server_url: str = "/") -> dict[str, Any]:
         }
     }
     return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "crm-connector API",
-            "version": "1.0.0",
-            "description": "Per-account CRM data; every request needs `Authorization: Bearer crm_…`.",
-        },
-        "servers": [{"url": server_url}],
-        "security": [{"bearer": []}],
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": SCHEMAS,
-        },
-        "paths": {
-            "/api/v1/stores": _get(
-                "Stores with sync state and progress",
-                _json(_object({"stores": {"type": "array", "items": _ref("Store")}})),
-            ),
-            "/api/v1/stores/{store_id}": _get("One store", _json(_ref("Store")), [_path_id("store_id")]),
-            "/api/v1/stores/{store_id}/webhooks": _get(
-                "Webhook health: what the platform has against what is needed",
-                _json(_ref("WebhookHealth")),
-                [_path_id("store_id")],
-                responses={
-                    "200": {"description": "OK", **_json(_ref("WebhookHealth"))},
-                    **ERRORS,
-                    "502": {"description": "platform unreachable", **_json(_ref("Error"))},
-                },
-            ),
-            "/api/v1/stores/{store_id}/webhooks/repair": _post(
-                "Create missing subscriptions, replace disabled ones",
-                _json(_ref("WebhookHealth")),
-                [_path_id("store_id")],
-            ),
-            "/api/v1/contacts": _get(
-                "Contacts (search, filters, cursor pages, CSV)", csv_or_json, [*contact_filters, *PAGE]
-            ),
-            "/api/v1/contacts/{contact_id}": _get(
-                "A contact's 360° view", _json(_ref("Contact360")), [_path_id("contact_id")]
-            ),
-            "/api/v1/orders": _get(
-                "Orders, by id",
-                _json(_list(_ref("Order"), paged=True)),
-                [_query("store_id", ID, "only this store"), *PAGE],
-            ),
-            "/api/v1/orders/{order_id}": _get(
-                "An order with line items and tracking", _json(_ref("OrderDetail")), [_path_id("order_id")]
-            ),
-            "/api/v1/products": _get(
-                "A store's products with inventory cover",
-                _json(_list(_ref("Product"))),
-                [
-                    {
-                        "name": "store_id",
-                        "in": "query",
-                        "required": True,
-                        "schema": ID,
-                    },
-                    _query(
-                        "window_days",
-                        {"type": "integer", "minimum": 1, "maximum": 365},
-                        "sales window for cover",
-                    ),
-                ],
-            ),
-            "/api/v1/reports/channels": _get("The channel report", _json(_ref("ChannelReport")), RANGE),
-            "/api/v1/reports/sales-by-region": _get(
-                "Units and revenue per product per region per period",
-                _json(_ref("RegionSales")),
-                [*RANGE, _query("period", {"type": "string", "enum": ["day", "week", "month"]}, "bucket")],
-            ),
-            "/api/v1/segments": _get("Contacts and spend per RFM segment", _json(_list(_ref("Segment")))),
-            "/api/v1/reengagement": _get(
-                "People to re-engage (with consent), each with the reason", _json(_list(_ref("Reengage")))
-            ),
-            "/api/v1/dead-letters": _get(
-                "Open dead letters, with plain-language reasons", _json(_list(_ref("DeadLetter")))
-            ),
-            "/api/v1/dead-letters/{letter_id}/retry": _post(
-                "Retry one", _json(_ref("RetryResult")), [_path_id("letter_id")]
-            ),
-            "/api/v1/dead-letters/retry-all": _post(
-                "Retry every open one", _json(_list(_ref("RetryResult")))
-            ),
-        },
+        "/api/v1/contacts": _get(
+            "Contacts (search, filters, cursor pages, CSV)", csv_or_json, [*contact_filters, *PAGE]
+        ),
+        "/api/v1/contacts/{contact_id}": _get(
+            "A contact's 360° view", _json(_ref("Contact360")), [_path_id("contact_id")]
+        ),
+        "/api/v1/orders": _get(
+            "Orders, by id",
+            _json(_list(_ref("Order"), paged=True)),
+            [_query("store_id", ID, "only this store"), *PAGE],
+        ),
+        "/api/v1/orders/{order_id}": _get(
+            "An order with line items and tracking", _json(_ref("OrderDetail")), [_path_id("order_id")]
+        ),
+    }
+
+
+def _report_paths() -> dict[str, Any]:
+    return {
+        "/api/v1/products": _get(
+            "A store's products with inventory cover",
+            _json(_list(_ref("Product"))),
+            [
+                {"name": "store_id", "in": "query", "required": True, "schema": ID},
+                _query("window_days", WINDOW_DAYS, "sales window for cover"),
+            ],
+        ),
+        "/api/v1/reports/channels": _get("The channel report", _json(_ref("ChannelReport")), RANGE),
+        "/api/v1/reports/sales-by-region": _get(
+            "Units and revenue per product per region per period",
+            _json(_ref("RegionSales")),
+            [*RANGE, _query("period", {"type": "string", "enum": ["day", "week", "month"]}, "bucket")],
+        ),
+        "/api/v1/segments": _get("Contacts and spend per RFM segment", _json(_list(_ref("Segment")))),
+        "/api/v1/reengagement": _get(
+            "People to re-engage (with consent), each with the reason", _json(_list(_ref("Reengage")))
+        ),
+    }
+
+
+def _dead_letter_paths() -> dict[str, Any]:
+    return {
+        "/api/v1/dead-letters": _get(
+            "Open dead letters, with plain-language reasons", _json(_list(_ref("DeadLetter")))
+        ),
+        "/api/v1/dead-letters/{letter_id}/retry": _post(
+            "Retry one", _json(_ref("RetryResult")), [_path_id("letter_id")]
+        ),
+        "/api/v1/dead-letters/retry-all": _post("Retry every open one", _json(_list(_ref("RetryResult")))),
     }

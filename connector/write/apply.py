@@ -1,7 +1,8 @@
-"""Applying a mapped batch to the CRM store: the one path webhooks and sync both take.
-First, what it says about erased people is scrubbed (connector.crm.suppression).
+"""Applying a mapped batch to the CRM store: the one path webhooks and sync both take,
+as a list of named steps (`STEPS`): identity, parents, children, consent, checkouts,
+subscriptions, tombstones, insights, statistics. All run in the caller's transaction.
 
-Parents first, through the versioned upsert; then the children of the parents that
+Parents are written through the versioned upsert; then the children of the parents that
 were written (an order's line items, fulfilments, refunds; a product's variants), and
 children those parents no longer have are removed. Children of a stale parent are not
 written, so an old payload cannot bring back a line item an edit removed.
@@ -10,23 +11,39 @@ written, so an old payload cannot bring back a line item an edit removed.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, not_, or_, select, tuple_, update
+from sqlalchemy import Table, and_, delete, not_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from connector.crm import consent, identity, insight_backlog, insights, subscriptions, suppression
 from connector.db import analyze as statistics
 from connector.db.models import RECORDS
-from connector.db.types import utcnow
-from connector.db.upsert import TOMBSTONE_HASH, UpsertResult, dialect_insert, upsert
+from connector.db.upsert import TOMBSTONE_HASH, UpsertResult, upsert
 from connector.write import refusals
 from platforms.base import Batch
 from platforms.entities import CHILDREN, PARENTS
 
 TABLES: dict[str, Table] = {name: model.__table__ for name, model in RECORDS.items()}  # type: ignore[attr-defined]
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class BatchWrite:
+    """One batch on its way through the steps: what it is, and what the steps found."""
+
+    conn: Connection
+    store_id: int
+    batch: Batch
+    rules: insights.Rules | None
+    defer_insights: bool
+    results: dict[str, UpsertResult] = field(default_factory=dict)
+    written: dict[str, set[int]] = field(default_factory=dict)  # per parent table, the ids written
+    fresh: dict[str, set[int]] = field(default_factory=dict)  # parents seen for the first time
+    touched: set[int | None] = field(default_factory=set)  # contacts whose insights change
+    contacts_created: int = 0
+    insights_refreshed: int = 0
 
 
 def apply_batch(
@@ -39,48 +56,87 @@ def apply_batch(
 ) -> dict[str, UpsertResult]:
     """Write the batch; the touched contacts' insights are refreshed now, or, with
     `defer_insights` (a sync step), noted for the step's end (`insight_backlog`)."""
-    held = suppression.scrub(conn, store_id, batch)  # erased people stay erased
-    assigned = identity.assign(conn, store_id, batch)
-    held.attach(batch)
-    touched: set[int | None] = {
-        *assigned.merged,
-        *(r.get("contact_id") for r in batch.rows.get("orders", [])),
-    }
-    if batch.deleted.get("orders"):
-        touched |= insights.contacts_of_orders(conn, store_id, [pid for pid, _at in batch.deleted["orders"]])
-    results: dict[str, UpsertResult] = {}
-    written: dict[str, set[int]] = {}
-    fresh: dict[str, set[int]] = {}  # parents seen for the first time: no children to prune
+    write = BatchWrite(conn, store_id, batch, rules, defer_insights)
+    for step in STEPS:
+        step(write)
+    return write.results
+
+
+def assign_identity(w: BatchWrite) -> None:
+    """What the batch says about erased people is held back (they stay erased), the rest
+    get contacts; the contacts merged, ordering, or losing an order are touched."""
+    held = suppression.scrub(w.conn, w.store_id, w.batch)
+    assigned = identity.assign(w.conn, w.store_id, w.batch)
+    held.attach(w.batch)
+    w.contacts_created = assigned.created
+    w.touched = {*assigned.merged, *(r.get("contact_id") for r in w.batch.rows.get("orders", []))}
+    if w.batch.deleted.get("orders"):
+        deleted = [pid for pid, _at in w.batch.deleted["orders"]]
+        w.touched |= insights.contacts_of_orders(w.conn, w.store_id, deleted)
+
+
+def write_parents(w: BatchWrite) -> None:
     for table in PARENTS:
-        rows = [{**r, "store_id": store_id} for r in batch.rows.get(table, [])]
+        rows = [{**r, "store_id": w.store_id} for r in w.batch.rows.get(table, [])]
         if rows:
-            results[table] = upsert(conn, TABLES[table], rows)
-            written[table] = {k[1] for k in results[table].written_keys}
-            fresh[table] = {k[1] for k in results[table].created_keys}
-    in_batch = {t: {r["platform_id"] for r in batch.rows.get(t, [])} for t in PARENTS}
+            w.results[table] = upsert(w.conn, TABLES[table], rows)
+            w.written[table] = {k[1] for k in w.results[table].written_keys}
+            w.fresh[table] = {k[1] for k in w.results[table].created_keys}
+
+
+def write_children(w: BatchWrite) -> None:
+    """The children of the parents written (or not in the batch); a parent updated loses
+    the children its payload no longer lists, unless the batch says they are partial."""
+    in_batch = {t: {r["platform_id"] for r in w.batch.rows.get(t, [])} for t in PARENTS}
     for child, (parent, parent_column) in CHILDREN.items():
+        written = w.written.get(parent, set())
         rows = [
-            {**r, "store_id": store_id}
-            for r in batch.rows.get(child, [])
-            if r[parent_column] not in in_batch[parent] or r[parent_column] in written.get(parent, set())
+            {**r, "store_id": w.store_id}
+            for r in w.batch.rows.get(child, [])
+            if r[parent_column] not in in_batch[parent] or r[parent_column] in written
         ]
         if rows:
-            results[child] = upsert(conn, TABLES[child], rows)
-        if child not in batch.unpruned:
-            updated = written.get(parent, set()) - fresh.get(parent, set())
-            _prune_children(conn, store_id, child, parent_column, updated, rows)
-    for customer_id, state, at in batch.consents:
-        apply_consent(conn, store_id, customer_id, state, at)
-    if written.get("orders"):
-        _complete_checkouts(conn, store_id, batch.rows["orders"], written["orders"])
-    consent.record(conn, consent.claims_of(conn, store_id, batch))
-    if written.get("products"):
-        products = [r for r in batch.rows["products"] if r["platform_id"] in written["products"]]
-        subscriptions.notify_new_products(conn, store_id, products)
-    for table, deletions in batch.deleted.items():
+            w.results[child] = upsert(w.conn, TABLES[child], rows)
+        if child not in w.batch.unpruned:
+            updated = written - w.fresh.get(parent, set())
+            _prune_children(w.conn, w.store_id, child, parent_column, updated, rows)
+
+
+def apply_consent(w: BatchWrite) -> None:
+    consent.apply(w.conn, w.store_id, w.batch)
+
+
+def complete_checkouts(w: BatchWrite) -> None:
+    """A WooCommerce checkout draft becomes the order with its id: the checkout is completed.
+    One lookup per batch; an update only for the (few) drafts that turned into orders."""
+    written = w.written.get("orders")
+    if not written:
+        return
+    table = TABLES["checkouts"]
+    drafts = select(table.c.platform_id).where(
+        table.c.store_id == w.store_id, table.c.platform_id.in_(written), table.c.completed_at.is_(None)
+    )
+    open_drafts = set(w.conn.execute(drafts).scalars())
+    for row in w.batch.rows["orders"]:
+        if row["platform_id"] in open_drafts:
+            w.conn.execute(
+                update(table)
+                .where(table.c.store_id == w.store_id, table.c.platform_id == row["platform_id"])
+                .values(completed_at=row.get("source_created_at") or row["source_updated_at"])
+            )
+
+
+def notify_subscribers(w: BatchWrite) -> None:
+    if w.written.get("products"):
+        products = [r for r in w.batch.rows["products"] if r["platform_id"] in w.written["products"]]
+        subscriptions.notify_new_products(w.conn, w.store_id, products)
+
+
+def write_tombstones(w: BatchWrite) -> None:
+    for table, deletions in w.batch.deleted.items():
         tombstones = [
             {
-                "store_id": store_id,
+                "store_id": w.store_id,
                 "platform_id": pid,
                 "source_updated_at": at,
                 "deleted_at": at,
@@ -88,17 +144,35 @@ def apply_batch(
             }
             for pid, at in deletions
         ]
-        results.setdefault(table, UpsertResult())
-        results[table] += upsert(conn, TABLES[table], tombstones)
-    if defer_insights:
-        insight_backlog.note(conn, touched)
-        refreshed = 0
+        w.results.setdefault(table, UpsertResult())
+        w.results[table] += upsert(w.conn, TABLES[table], tombstones)
+
+
+def refresh_insights(w: BatchWrite) -> None:
+    if w.defer_insights:
+        insight_backlog.note(w.conn, w.touched)
     else:
-        refreshed = insights.refresh(conn, touched, rules or insights.Rules.current())
-    grown = {t: r.created + r.updated for t, r in results.items()}
-    grown["contacts"] = assigned.created
-    statistics.note_written(conn, {**grown, "contact_insights": refreshed})
-    return results
+        w.insights_refreshed = insights.refresh(w.conn, w.touched, w.rules or insights.Rules.current())
+
+
+def note_statistics(w: BatchWrite) -> None:
+    """The rows each table grew by, for the planner statistics' refresh (`db.analyze`)."""
+    grown = {t: r.created + r.updated for t, r in w.results.items()}
+    grown["contacts"] = w.contacts_created
+    statistics.note_written(w.conn, {**grown, "contact_insights": w.insights_refreshed})
+
+
+STEPS: tuple[Callable[[BatchWrite], None], ...] = (
+    assign_identity,
+    write_parents,
+    write_children,
+    apply_consent,
+    complete_checkouts,
+    notify_subscribers,
+    write_tombstones,
+    refresh_insights,
+    note_statistics,
+)
 
 
 def apply_isolating(
@@ -144,58 +218,6 @@ def _apply_halving(
     middle = len(part) // 2
     for half in (part[:middle], part[middle:]):
         _apply_halving(conn, store_id, half, refused, rules, defer_insights)
-
-
-def apply_consent(conn: Connection, store_id: int, customer_id: int, state: str, at: datetime) -> None:
-    """A consent change wins over older consent, never over newer; it does not touch the
-    customer's own version, so the customer payload that follows still applies."""
-    table = TABLES["customers"]
-    newer = or_(table.c.email_consent_at.is_(None), table.c.email_consent_at <= at)
-    changed = conn.execute(
-        update(table)
-        .where(
-            table.c.store_id == store_id,
-            table.c.platform_id == customer_id,
-            newer,
-        )
-        .values(email_consent=state, email_consent_at=at)
-    ).rowcount
-    if not changed:  # not seen yet: hold the consent; any customer payload will supersede the rest
-        conn.execute(
-            dialect_insert(conn, table)
-            .values(
-                store_id=store_id,
-                platform_id=customer_id,
-                source_updated_at=EARLIEST,
-                content_hash="consent-only",
-                first_seen_at=utcnow(),
-                email_consent=state,
-                email_consent_at=at,
-            )
-            .on_conflict_do_nothing(index_elements=["store_id", "platform_id"])
-        )
-
-
-def _complete_checkouts(
-    conn: Connection, store_id: int, orders: list[dict[str, Any]], written: set[int]
-) -> None:
-    """A WooCommerce checkout draft becomes the order with its id: the checkout is completed.
-    One lookup per batch; an update only for the (few) drafts that turned into orders."""
-    table = TABLES["checkouts"]
-    open_drafts = set(
-        conn.execute(
-            select(table.c.platform_id).where(
-                table.c.store_id == store_id, table.c.platform_id.in_(written), table.c.completed_at.is_(None)
-            )
-        ).scalars()
-    )
-    for row in orders:
-        if row["platform_id"] in open_drafts:
-            conn.execute(
-                update(table)
-                .where(table.c.store_id == store_id, table.c.platform_id == row["platform_id"])
-                .values(completed_at=row.get("source_created_at") or row["source_updated_at"])
-            )
 
 
 def _prune_children(

@@ -1,0 +1,32 @@
+"""What the API and the dashboard show, as plain data, scoped to one merchant account: the
+contact list with filters, cursor pages and CSV (contacts), a contact's 360° view
+(contact_360), order pages (orders), products and the reports (reports); the paging and
+argument checks they share (common). Both the JSON API and the server-rendered pages call
+these, so they always agree.
+"""
+
+from connector.web.queries.common import Page, date_range, plain, store_ids
+from connector.web.queries.contact_360 import contact_360
+from connector.web.queries.contacts import contacts, contacts_csv, csv_answer, csv_cell
+from connector.web.queries.orders import order_detail, order_summary, orders
+from connector.web.queries.reports import channel_report, products, reengagement, sales_by_region, segments
+
+__all__ = [
+    "Page",
+    "channel_report",
+    "contact_360",
+    "contacts",
+    "contacts_csv",
+    "csv_answer",
+    "csv_cell",
+    "date_range",
+    "order_detail",
+    "order_summary",
+    "orders",
+    "plain",
+    "products",
+    "reengagement",
+    "sales_by_region",
+    "segments",
+    "store_ids",
+]
