@@ -1,9 +1,10 @@
 """The webhook inbox: every accepted delivery is stored before it is acknowledged.
 
 `record` inserts a delivery once per (store, dedup key) and enqueues its store's
-processing. If Redis is down the row waits for the sweeper; if the database is down a
-WooCommerce delivery (never retried by WooCommerce) is spooled to Redis instead, and
-the sweeper moves it into the inbox when the database is back.
+processing unless its job truly waits (a failed or orphaned one is replaced). If Redis
+is down the row waits for the sweeper; if the database is down a WooCommerce delivery
+(never retried by WooCommerce) is spooled to Redis instead, and the sweeper moves it
+into the inbox when the database is back.
 """
 
 from __future__ import annotations
@@ -25,14 +26,19 @@ from connector import logs
 from connector.db import sqlite_insert as driver_insert
 from connector.db.operations import WebhookInbox
 from connector.db.types import utcnow
+from connector.runtime import waiting
 from connector.runtime.queue import enqueue
 
 log = logs.get(__name__)
 SPOOL_KEY = "crm:webhook-spool"
 # every answer the receivers gave, one Redis hash field per platform:outcome, read by /metrics
 WEBHOOK_COUNTERS = "crm:metrics:webhooks"
-# a failed round (the database hiccuped) is retried with backoff; rows stay pending meanwhile,
-# and once retries run out the sweeper enqueues the store again: nothing is dropped
+# inbox jobs found ended without draining their store (failed, stopped, orphaned …) and
+# replaced, one hash field per store_id:status, read by /metrics
+REPLACED_COUNTERS = "crm:metrics:inbox-jobs-replaced"
+# a failed round (the database hiccuped, the platform is unreachable) is retried with backoff;
+# rows stay pending meanwhile, and once retries run out the next delivery or the sweeper
+# replaces the failed job: nothing acknowledged is left unprocessed
 RETRY = Retry(max=5, interval=[5, 30, 120, 600, 1800])
 KEPT_HEADERS = (
     "X-Shopify-Topic",
@@ -114,31 +120,46 @@ def _insert(engine: Engine, delivery: Delivery) -> bool:
         return db.execute(statement, params).first() is not None
 
 
-def request_processing(conn: redis.Redis, store_id: int, *, count: str | None = None) -> bool:
-    """Enqueue the store's inbox job unless one is already waiting (it drains everything
-    pending when it runs); with Redis down the sweeper will do it later. With `count`, that
-    /metrics counter field goes up by one in the same round trip; True if it did."""
+def request_processing(
+    conn: redis.Redis, store_id: int, *, count: str | None = None, now: float | None = None
+) -> bool:
+    """Enqueue the store's inbox job unless one is truly waiting (it drains everything
+    pending when it runs): a failed, stopped or orphaned one is replaced, and counted. With
+    Redis down the sweeper will do it later. With `count`, that /metrics counter field goes
+    up by one in the same round trip; True if it did. `now`: the clock, in unix seconds."""
     counted = False
+    job_id = f"inbox-{store_id}"
     try:
         with conn.pipeline(transaction=False) as pipe:
-            pipe.exists(f"rq:job:inbox-{store_id}")
+            asked = waiting.ask(pipe, "webhooks", job_id, now=now)
             if count:
                 pipe.hincrby(WEBHOOK_COUNTERS, count, 1)
-            waiting = pipe.execute()[0]
-        counted = count is not None
-        if not waiting:
-            enqueue(
-                conn,
-                "webhooks",
-                "webhooks.process.process_inbox",
-                store_id,
-                job_id=f"inbox-{store_id}",
-                result_ttl=0,
-                retry=RETRY,
-            )
+            replies = pipe.execute(raise_on_error=False)
+        counted = count is not None and not isinstance(replies[-1], Exception)
+        found = waiting.answer(conn, asked, replies[0])
+        if found == waiting.WAITING:
+            return counted
+        if found != waiting.ABSENT:
+            _replaced(conn, store_id, found)
+        enqueue(
+            conn,
+            "webhooks",
+            "webhooks.process.process_inbox",
+            store_id,
+            job_id=job_id,
+            result_ttl=0,
+            retry=RETRY,
+        )
     except (redis.RedisError, OSError):
         log.warning("webhook queued for the sweeper", extra={"store_id": store_id})
     return counted
+
+
+def _replaced(conn: redis.Redis, store_id: int, status: str) -> None:
+    """A store's inbox job that ended without draining it (its retries ran out, it was
+    stopped, or its worker was killed): said in the log and on /metrics, then replaced."""
+    log.warning("inbox job replaced", extra={"store_id": store_id, "job_status": status})
+    conn.hincrby(REPLACED_COUNTERS, f"{store_id}:{status}", 1)
 
 
 @dataclass(frozen=True)

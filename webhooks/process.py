@@ -8,8 +8,9 @@ moves a store it is verified (webhooks.verify): a body that does not fit its top
 shop is refused and recorded; a deletion or uninstall waits for the platform to confirm
 it, asked between rounds (never inside a transaction) and retried while unreachable.
 After app/uninstalled a shop's deliveries are recorded, not applied, until it is
-installed again. The sweeper re-enqueues anything left pending (Redis was down) and
-moves deliveries spooled in Redis (the database was down) inside.
+installed again. The sweeper re-enqueues anything left pending (Redis was down, or the
+store's job failed or lost its worker) and moves deliveries spooled in Redis (the database
+was down) inside.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """`GET /metrics`: the connector's state in Prometheus text, read fresh at each scrape.
 
 Stores by status, live records and sync progress per store and entity, sync step
-durations, webhook requests by outcome and stored deliveries by status, open dead letters
+durations, webhook requests by outcome, stored deliveries by status, the oldest pending
+delivery's age and inbox jobs replaced per store, open dead letters
 by kind, outbox messages, and jobs waiting per queue. Stores are labelled by
 id only (no domain, no customer data), so a shared dashboard reveals no tenant.
 """
@@ -23,8 +24,9 @@ from connector.accounts.stores import ENTITIES
 from connector.db import get_engine
 from connector.db.models import Store
 from connector.db.operations import DeadLetter, NotificationOutbox, SyncRun, SyncState, WebhookInbox
+from connector.db.types import utcnow
 from connector.runtime.queue import QUEUES, get_queue, get_redis
-from webhooks.inbox import WEBHOOK_COUNTERS
+from webhooks.inbox import REPLACED_COUNTERS, WEBHOOK_COUNTERS
 
 bp = Blueprint("metrics", __name__)
 
@@ -70,6 +72,7 @@ class StateCollector(Collector):
             ):
                 inbox.add_metric([status], n)
             yield inbox
+            yield _pending(conn)
             letters = GaugeMetricFamily(
                 "crm_dead_letters_open", "Unresolved dead letters by kind", labels=["kind"]
             )
@@ -98,6 +101,22 @@ class StateCollector(Collector):
             ):
                 mail.add_metric([kind, status], n)
             yield mail
+
+
+def _pending(conn: Any) -> Metric:
+    """Per store, how long its oldest pending delivery has waited: a store whose inbox
+    stopped being processed shows here as an age that keeps growing."""
+    oldest = GaugeMetricFamily(
+        "crm_webhook_pending_oldest_seconds", "Age of the oldest pending delivery", labels=["store_id"]
+    )
+    now = utcnow()
+    for store_id, received in conn.execute(
+        select(WebhookInbox.store_id, func.min(WebhookInbox.received_at))
+        .where(WebhookInbox.status == "pending")
+        .group_by(WebhookInbox.store_id)
+    ):
+        oldest.add_metric([str(store_id)], max(0.0, (now - received).total_seconds()))
+    return oldest
 
 
 def _seconds(dialect: str) -> Any:
@@ -138,14 +157,20 @@ class WebhookCounters(Collector):
         total = CounterMetricFamily(
             "crm_webhook_requests", "Webhook requests answered, by outcome", labels=["platform", "outcome"]
         )
-        try:
-            counts = get_redis().hgetall(WEBHOOK_COUNTERS)
-        except (RedisError, OSError):
-            counts = {}
-        for field, n in sorted(counts.items()):
-            platform, _, outcome = (field.decode() if isinstance(field, bytes) else field).partition(":")
-            total.add_metric([platform, outcome], int(n))
-        yield total
+        replaced = CounterMetricFamily(
+            "crm_webhook_inbox_jobs_replaced",
+            "Store inbox jobs that ended without draining it (failed, stopped, orphaned), replaced",
+            labels=["store_id", "status"],
+        )
+        for family, key in ((total, WEBHOOK_COUNTERS), (replaced, REPLACED_COUNTERS)):
+            try:
+                counts = get_redis().hgetall(key)
+            except (RedisError, OSError):
+                counts = {}
+            for field, n in sorted(counts.items()):
+                first, _, second = (field.decode() if isinstance(field, bytes) else field).partition(":")
+                family.add_metric([first, second], int(n))
+            yield family
 
 
 class QueueCollector(Collector):
