@@ -85,16 +85,19 @@ def variation_id(product_index: int, v: int) -> int:
 
 
 def product_json(store: SandboxStore, rec: Record, base: str) -> dict[str, Any]:
+    from sandbox.woocommerce import catalog  # catalog builds on this module's helpers
+
     p = rec.data
     variable = len(p["variants"]) > 1
     first = p["variants"][0]
     stock = sum(first["inventory"])
     status = "trash" if rec.trashed else PRODUCT_STATUS[p["status"]]
     category = {
-        "id": 9 + len(p["product_type"]),
+        "id": catalog.category_id(p["product_type"]),
         "name": p["product_type"],
         "slug": p["product_type"].lower(),
     }
+    average_rating, rating_count = catalog.rating(store, rec)
     return {
         "id": rec.id,
         "name": p["title"],
@@ -143,15 +146,15 @@ def product_json(store: SandboxStore, rec: Record, base: str) -> dict[str, Any]:
         "shipping_class": "",
         "shipping_class_id": 0,
         "reviews_allowed": True,
-        "average_rating": "0.00",
-        "rating_count": 0,
+        "average_rating": average_rating,
+        "rating_count": rating_count,
         "related_ids": [],
         "upsell_ids": [],
         "cross_sell_ids": [],
         "parent_id": 0,
         "purchase_note": "",
         "categories": [category],
-        "tags": [{"id": 100 + i, "name": t, "slug": t} for i, t in enumerate(p["tags"].split(","))],
+        "tags": [{"id": catalog.tag_id(t), "name": t, "slug": t} for t in p["tags"].split(",")],
         "images": [],
         "attributes": [
             {
