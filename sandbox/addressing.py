@@ -36,8 +36,9 @@ def route_by_host(app: WsgiApp, hosts: Callable[[], dict[str, str]]) -> WsgiApp:
     """Wrap a WSGI app so a request to a WooCommerce site's own host reaches `/woo/<name>`."""
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        host = forwarded(environ, "HOST") or environ.get("HTTP_HOST") or ""
-        site = hosts().get(host_name(host))
+        known = hosts()
+        candidates = (forwarded(environ, "HOST"), environ.get("HTTP_HOST"))  # the front's name first
+        site = next((known[host_name(h)] for h in candidates if h and host_name(h) in known), None)
         path = environ.get("PATH_INFO", "")
         if site is not None and not path.startswith(PATH_PREFIXES):
             environ[ROUTED_SITE] = site

@@ -197,6 +197,12 @@ def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, prod
 @click.option("--woo-sites", default=1, show_default=True, type=click.IntRange(0, 50))
 @click.option("--plan", default="basic", show_default=True, type=click.Choice(["basic", "advanced", "plus"]))
 @click.option("--unthrottled", is_flag=True, help="report GraphQL costs but never throttle (benchmarks)")
+@click.option(
+    "--woo-host", "woo_hosts", multiple=True, help="a WooCommerce site's own host, in site order (repeatable)"
+)
+@click.option(
+    "--tls", is_flag=True, help="serve https with a CA made for this run (its file is in the manifest)"
+)
 def sandbox(
     port: int,
     host: str,
@@ -208,21 +214,27 @@ def sandbox(
     woo_sites: int,
     plan: str,
     unthrottled: bool,
+    woo_hosts: tuple[str, ...],
+    tls: bool,
 ) -> None:
     """Run a local Shopify and WooCommerce; the first line printed is the JSON manifest."""
     from sandbox.generator import Sizes
     from sandbox.server import SandboxServer
     from sandbox.world import World
 
-    world = World(
-        seed=seed,
-        sizes=Sizes(customers, orders, products),
-        shops=shops,
-        woo_sites=woo_sites,
-        plan=plan,
-        throttle=not unthrottled,
-    )
-    server = SandboxServer(world, host, port)
+    try:
+        world = World(
+            seed=seed,
+            sizes=Sizes(customers, orders, products),
+            shops=shops,
+            woo_sites=woo_sites,
+            plan=plan,
+            throttle=not unthrottled,
+            woo_hosts=list(woo_hosts),
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--woo-host") from None
+    server = SandboxServer(world, host, port, tls=tls)
     click.echo(json.dumps(world.manifest()))
     sys.stdout.flush()
     try:

@@ -108,13 +108,17 @@ def listed(site_name: str, path: str, items: list[dict[str, Any]], spec: Collect
     try:
         args = Params(request.args)
         by = args.choice("orderby", list(spec.orderby), spec.default[0])
-        descending = args.choice("order", ("asc", "desc"), spec.default[1]) == "desc"
+        descending = args.choice("order", ("asc", "desc"), spec.default[1]) == "desc" and by != "include"
         per_page, page = args.per_page(), args.integer("page", 1, minimum=1) or 1
         offset = args.integer("offset", minimum=0)
         chosen = _filtered(items, args, spec)
     except InvalidParam as exc:
         return invalid(exc)
-    chosen.sort(key=lambda item: (spec.orderby[by](item), item.get("id", 0)), reverse=descending)
+    if by == "include":
+        order = {i: n for n, i in enumerate(Params(request.args).ids("include") or [])}
+        chosen.sort(key=lambda item: order.get(item["id"], len(order)))
+    else:
+        chosen.sort(key=lambda item: (spec.orderby[by](item), item.get("id", 0)), reverse=descending)
     start = offset if offset is not None else (page - 1) * per_page
     headers = collection_headers(len(chosen), per_page)
     pages = int(headers["X-WP-TotalPages"])

@@ -111,7 +111,7 @@ def parse(resource: str, args: Params) -> ListQuery:
         args.per_page(),
         offset,
         orderby,
-        order == "desc",
+        order == "desc" and orderby != "include",  # the list's own order, as WP_Query's post__in
         filters,
         None if resource == "customers" else args.date("modified_after"),  # customers: not a parameter
         None if resource == "customers" else args.date("modified_before"),
