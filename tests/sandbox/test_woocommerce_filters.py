@@ -11,14 +11,20 @@ from woocommerce import API
 from sandbox.server import SandboxServer
 from sandbox.woocommerce import catalog
 from tests.conftest_sandbox import SIZES
-from tests.sandbox.test_woocommerce import all_pages, wc  # noqa: F401
+from tests.sandbox.test_woocommerce import all_pages, site_of
+
+
+@pytest.fixture
+def wc(sandbox: SandboxServer) -> API:
+    url, key, secret = site_of(sandbox.world)
+    return API(url=url, consumer_key=key, consumer_secret=secret, version="wc/v3", timeout=10)
 
 
 def ids(records: list[dict[str, Any]]) -> list[int]:
     return [r["id"] for r in records]
 
 
-def test_customers_come_by_name_and_orders_newest_first_by_default(wc: API) -> None:  # noqa: F811
+def test_customers_come_by_name_and_orders_newest_first_by_default(wc: API) -> None:
     customers, _ = all_pages(wc, "customers")
     names = [f"{c['first_name']} {c['last_name']}".lower() for c in customers]
     assert names == sorted(names) and len(customers) == SIZES.customers
@@ -27,7 +33,7 @@ def test_customers_come_by_name_and_orders_newest_first_by_default(wc: API) -> N
     assert created == sorted(created, reverse=True)
 
 
-def test_status_customer_and_date_filters_answer_exactly_the_matching_orders(wc: API) -> None:  # noqa: F811
+def test_status_customer_and_date_filters_answer_exactly_the_matching_orders(wc: API) -> None:
     everything, _ = all_pages(wc, "orders", orderby="id", order="asc")
     some = everything[len(everything) // 3]
     cases = {
@@ -63,7 +69,7 @@ def test_status_customer_and_date_filters_answer_exactly_the_matching_orders(wc:
         assert int(responses[0].headers["X-WP-Total"]) == len(expected), name
 
 
-def test_customer_email_search_and_product_sku_filters(wc: API) -> None:  # noqa: F811
+def test_customer_email_search_and_product_sku_filters(wc: API) -> None:
     customers, _ = all_pages(wc, "customers", orderby="id")
     one = customers[5]
     assert ids(wc.get("customers", params={"email": one["email"].upper()}).json()) == [one["id"]]
@@ -79,7 +85,7 @@ def test_customer_email_search_and_product_sku_filters(wc: API) -> None:  # noqa
     assert [p["name"].lower() for p in titled] == sorted(p["name"].lower() for p in products)
 
 
-def test_include_keeps_paging_and_orders_by_the_list_when_asked(wc: API) -> None:  # noqa: F811
+def test_include_keeps_paging_and_orders_by_the_list_when_asked(wc: API) -> None:
     chosen = [i for i in ids(wc.get("orders", params={"per_page": 9}).json())][::-1]
     page = wc.get(
         "orders", params={"include": ",".join(map(str, chosen)), "orderby": "include", "per_page": 5}
@@ -105,7 +111,7 @@ def test_include_keeps_paging_and_orders_by_the_list_when_asked(wc: API) -> None
 )
 def test_bad_parameters_get_wordpress_rest_invalid_param(
     wc: API, path: str, params: dict[str, Any], bad: str
-) -> None:  # noqa: F811
+) -> None:
     answer = wc.get(path, params=params)
     body = answer.json()
     assert answer.status_code == 400 and body["code"] == "rest_invalid_param"
@@ -115,14 +121,14 @@ def test_bad_parameters_get_wordpress_rest_invalid_param(
 @pytest.mark.parametrize(
     "path", ["widgets", "orders/1/shipments", "system_status/nothing", "products/brands"]
 )
-def test_unknown_routes_get_wordpress_rest_no_route_in_json(wc: API, path: str) -> None:  # noqa: F811
+def test_unknown_routes_get_wordpress_rest_no_route_in_json(wc: API, path: str) -> None:
     answer = wc.get(path)
     assert answer.status_code == 404 and answer.headers["Content-Type"] == "application/json"
     assert answer.json()["code"] == "rest_no_route"
     assert wc.post("customers/batch-nothing", {}).json()["code"] == "rest_no_route"
 
 
-def test_categories_and_tags_name_what_the_products_carry(wc: API) -> None:  # noqa: F811
+def test_categories_and_tags_name_what_the_products_carry(wc: API) -> None:
     products, _ = all_pages(wc, "products", orderby="id")
     categories = wc.get("products/categories", params={"per_page": 100}).json()
     tags = wc.get("products/tags", params={"per_page": 100}).json()
@@ -136,7 +142,7 @@ def test_categories_and_tags_name_what_the_products_carry(wc: API) -> None:  # n
         assert c["count"] == sum(1 for p in published if p["categories"][0]["id"] == c["id"])
 
 
-def test_reviews_match_the_products_ratings_and_filter_by_product(wc: API) -> None:  # noqa: F811
+def test_reviews_match_the_products_ratings_and_filter_by_product(wc: API) -> None:
     reviews, _ = all_pages(wc, "products/reviews")
     products, _ = all_pages(wc, "products", orderby="id")
     assert reviews and [r["date_created_gmt"] for r in reviews] == sorted(
@@ -148,7 +154,7 @@ def test_reviews_match_the_products_ratings_and_filter_by_product(wc: API) -> No
         assert ids(wc.get("products/reviews", params={"product": p["id"]}).json()) == ids(mine)
 
 
-def test_order_notes_and_refunds_follow_the_order(wc: API, sandbox: SandboxServer) -> None:  # noqa: F811
+def test_order_notes_and_refunds_follow_the_order(wc: API, sandbox: SandboxServer) -> None:
     orders, _ = all_pages(wc, "orders", orderby="id")
     refunded = next(o for o in orders if o["refunds"])
     refunds = wc.get(f"orders/{refunded['id']}/refunds").json()
@@ -161,7 +167,7 @@ def test_order_notes_and_refunds_follow_the_order(wc: API, sandbox: SandboxServe
     assert wc.get("orders/999999/notes").status_code == 404
 
 
-def test_coupons_and_system_status_tools_are_listed(wc: API, sandbox: SandboxServer) -> None:  # noqa: F811
+def test_coupons_and_system_status_tools_are_listed(wc: API, sandbox: SandboxServer) -> None:
     coupons = wc.get("coupons").json()
     assert len(coupons) == len(catalog.coupons(sandbox.world.woo["site-1"].store.dataset, ""))
     newest = coupons[0]
