@@ -75,7 +75,7 @@ class Params:
     def choices(self, name: str, allowed: Iterable[str], default: str) -> set[str]:
         """An array parameter given comma-separated (or once): each item from `allowed`."""
         allowed = list(allowed)
-        items = [part.strip() for part in self.args.get(name, default).split(",") if part.strip()]
+        items = [part.strip() for part in (self.args.get(name) or default).split(",") if part.strip()]
         for item in items:
             if item not in allowed:
                 message = f"{name}[{items.index(item)}] is not one of {', '.join(allowed)}."
