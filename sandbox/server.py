@@ -13,8 +13,11 @@ from flask import Flask, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox import control
+from sandbox.addressing import route_by_host
 from sandbox.shopify import app as shopify_app
+from sandbox.tls import make_certificates
 from sandbox.woocommerce import app as woo_app
+from sandbox.woocommerce import extras as woo_extras
 from sandbox.world import World
 
 
@@ -46,16 +49,27 @@ def create_sandbox_app(world: World) -> Flask:
 
     app.register_blueprint(shopify_app.bp)
     app.register_blueprint(woo_app.bp)
+    app.register_blueprint(woo_extras.bp)
     app.register_blueprint(control.bp)
+    app.wsgi_app = route_by_host(app.wsgi_app, world.woo_hosts)  # type: ignore[method-assign,assignment]
     return app
 
 
 class SandboxServer:
-    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0) -> None:
+    """`tls=True`: serve https only, with a certificate from a CA made for this run
+    (sandbox/tls.py) naming the loopback addresses, `host` and every site's own host."""
+
+    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0, *, tls: bool = False) -> None:
         self.world = world
-        self._server: BaseWSGIServer = make_server(host, port, create_sandbox_app(world), threaded=True)
+        context = None
+        if tls:
+            files = make_certificates([host, *world.woo_hosts(), *world.shops])
+            context = files.server_context()
+            world.tls = {"ca_file": files.ca_file, "ca_pem": files.ca_pem}
+        app = create_sandbox_app(world)
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, ssl_context=context)
         self.port = self._server.server_port
-        world.base_url = f"http://{host}:{self.port}"
+        world.base_url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         self._thread: threading.Thread | None = None
 
     @property

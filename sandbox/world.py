@@ -46,6 +46,7 @@ class WooWebhook:
     created_at: datetime
     updated_at: datetime
     failure_count: int = 0
+    source: str = ""  # the site's home URL as the creating request addressed it (X-WC-Webhook-Source)
 
 
 @dataclass
@@ -54,7 +55,8 @@ class WooSite:
     keys: dict[str, WooKey] = field(default_factory=dict)
     webhooks: dict[int, WooWebhook] = field(default_factory=dict)
     nonces: dict[tuple[str, str], float] = field(default_factory=dict)
-    ssl: bool = False  # True: behave as behind TLS, so Basic and query-string keys are accepted
+    ssl: bool = False  # True: behave as behind TLS even over plain http (tests); https always is
+    host: str | None = None  # the site's own host name (`--woo-host`): it answers at its root too
     next_key_id: int = 1
     next_webhook_id: int = 1
 
@@ -111,6 +113,7 @@ class World:
         plan: str = "basic",
         anchor: datetime | None = None,
         throttle: bool = True,
+        woo_hosts: list[str] | None = None,
     ) -> None:
         self.seed = seed
         self.throttle = throttle  # False: GraphQL costs are reported but never refused (benchmarks)
@@ -134,6 +137,7 @@ class World:
         self.compliance_uri: str | None = None  # the app's compliance webhook address (TOML)
         self.app_subscriptions: list[tuple[str, str]] = []  # app-level (TOML) topic → uri, never deleted
         self.insecure_loopback_callbacks = True  # see insecure_loopback_callbacks_allow
+        self.tls: dict[str, str] | None = None  # --tls: the CA's file and PEM (see sandbox/tls.py)
         self.shops: dict[str, Shop] = {}
         self.woo: dict[str, WooSite] = {}
         number = 0
@@ -148,6 +152,7 @@ class World:
             }
             self.shops[domain] = shop
             number += 1
+        hosts = dict(enumerate(checked_hosts(woo_hosts or [], woo_sites)))
         for n in range(woo_sites):
             name = f"site-{n + 1}"
             # half of each WooCommerce site's people also shop on the Shopify shop of the same number
@@ -159,7 +164,7 @@ class World:
                 self.anchor,
                 person_offset=n * sizes.customers + sizes.customers // 2,
             )
-            site = WooSite(SandboxStore(number, "woocommerce", name, ds))
+            site = WooSite(SandboxStore(number, "woocommerce", name, ds), host=hosts.get(n))
             site.issue_key("read_write", "sandbox")
             self.woo[name] = site
             number += 1
@@ -177,6 +182,20 @@ class World:
 
     def woo_url(self, name: str) -> str:
         return f"{self.base_url}/woo/{name}"
+
+    def woo_hosts(self) -> dict[str, str]:
+        """Host name → site name, for the sites given their own host."""
+        return {site.host: name for name, site in self.woo.items() if site.host}
+
+    def woo_host_url(self, name: str) -> str | None:
+        """The site at its own host, on the sandbox's scheme and port (the host must resolve here)."""
+        host = self.woo[name].host
+        if host is None:
+            return None
+        scheme, _, rest = self.base_url.partition("://")
+        port = rest.rsplit(":", 1)[1] if ":" in rest else ""
+        default = {"http": "80", "https": "443"}[scheme]
+        return f"{scheme}://{host}" + ("" if port in ("", default) else f":{port}")
 
     def manifest(self) -> dict[str, Any]:
         return {
@@ -198,6 +217,8 @@ class World:
                 "stores": [
                     {
                         "url": self.woo_url(n),
+                        "host": w.host,
+                        "host_url": self.woo_host_url(n),
                         "consumer_key": next(iter(w.keys.values())).consumer_key,
                         "consumer_secret": next(iter(w.keys.values())).consumer_secret,
                         "counts": w.store.counts(),
@@ -205,4 +226,20 @@ class World:
                     for n, w in self.woo.items()
                 ],
             },
+            "tls": self.tls,
         }
+
+
+def checked_hosts(hosts: list[str], sites: int) -> list[str]:
+    """`--woo-host` values: bare host names, distinct, at most one per site."""
+    if len(hosts) > sites:
+        raise ValueError(f"{len(hosts)} --woo-host values for {sites} WooCommerce site(s)")
+    out = []
+    for host in hosts:
+        name = host.strip().lower()
+        if not name or any(c in name for c in "/:@ ?#") or name.startswith("."):
+            raise ValueError(f"--woo-host {host!r} is not a bare host name (no scheme, port or path)")
+        out.append(name)
+    if len(set(out)) != len(out):
+        raise ValueError("--woo-host values must be distinct")
+    return out

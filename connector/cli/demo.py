@@ -24,6 +24,7 @@ from email.policy import default
 from pathlib import Path
 from typing import Any
 
+import click
 import requests
 from flask import Flask
 from sqlalchemy import func, select
@@ -326,15 +327,35 @@ def serve_until_interrupted(demo: Demo) -> int:
     return run_all({"worker": ["worker"], "cron": ["cron"]}, env, log_file=log_path(settings.instance_path))
 
 
-def serve_sandbox(
-    host: str, port: int, sizes: Sizes, seed: int, shops: int, woo_sites: int, plan: str, unthrottled: bool
-) -> None:
+@dataclass(frozen=True)
+class SandboxShape:
+    """What `crm-connector sandbox` generates: sizes, seed, how many shops and sites, the
+    Shopify plan, and the sites' own hosts."""
+
+    sizes: Sizes
+    seed: int
+    shops: int
+    woo_sites: int
+    plan: str
+    woo_hosts: tuple[str, ...] = ()
+
+
+def serve_sandbox(host: str, port: int, shape: SandboxShape, *, throttle: bool, tls: bool) -> None:
     """`crm-connector sandbox`: print the world's JSON manifest as the first line, then serve it
     until interrupted."""
-    world = World(
-        seed=seed, sizes=sizes, shops=shops, woo_sites=woo_sites, plan=plan, throttle=not unthrottled
-    )
-    server = SandboxServer(world, host, port)
+    try:
+        world = World(
+            seed=shape.seed,
+            sizes=shape.sizes,
+            shops=shape.shops,
+            woo_sites=shape.woo_sites,
+            plan=shape.plan,
+            throttle=throttle,
+            woo_hosts=list(shape.woo_hosts),
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--woo-host") from None
+    server = SandboxServer(world, host, port, tls=tls)
     print(json.dumps(world.manifest()), flush=True)
     try:
         server.serve_forever()

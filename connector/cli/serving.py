@@ -137,6 +137,12 @@ def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, prod
 @click.option("--woo-sites", default=1, show_default=True, type=click.IntRange(0, 50))
 @click.option("--plan", default="basic", show_default=True, type=click.Choice(["basic", "advanced", "plus"]))
 @click.option("--unthrottled", is_flag=True, help="report GraphQL costs but never throttle (benchmarks)")
+@click.option(
+    "--woo-host", "woo_hosts", multiple=True, help="a WooCommerce site's own host, in site order (repeatable)"
+)
+@click.option(
+    "--tls", is_flag=True, help="serve https with a CA made for this run (its file is in the manifest)"
+)
 def sandbox(
     port: int,
     host: str,
@@ -148,11 +154,14 @@ def sandbox(
     woo_sites: int,
     plan: str,
     unthrottled: bool,
+    woo_hosts: tuple[str, ...],
+    tls: bool,
 ) -> None:
     """Run a local Shopify and WooCommerce; the first line printed is the JSON manifest."""
-    from connector.cli.demo import Sizes, serve_sandbox
+    from connector.cli.demo import SandboxShape, Sizes, serve_sandbox
 
-    serve_sandbox(host, port, Sizes(customers, orders, products), seed, shops, woo_sites, plan, unthrottled)
+    shape = SandboxShape(Sizes(customers, orders, products), seed, shops, woo_sites, plan, woo_hosts)
+    serve_sandbox(host, port, shape, throttle=not unthrottled, tls=tls)
 
 
 # --- database ---------------------------------------------------------------------------

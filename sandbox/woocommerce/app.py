@@ -17,28 +17,35 @@ import json
 import math
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
 import requests
-from flask import Blueprint, Response, abort, redirect, request
+from flask import Blueprint, Response, redirect, request
 
 from sandbox.deliveries import Delivery
-from sandbox.faults import injected
-from sandbox.http import as_json, current_world
+from sandbox.http import as_json
 from sandbox.state import Record
+from sandbox.woocommerce import listing
 from sandbox.woocommerce import shapes as shapes
-from sandbox.woocommerce.auth import AuthError, authenticate, authorize
+from sandbox.woocommerce.common import (
+    authed,
+    base_of,
+    collection_headers,
+    error,
+    find,
+    invalid,
+    no_route,
+    render,
+    site_of,
+    world,
+)
+from sandbox.woocommerce.params import InvalidParam, Params
 from sandbox.world import WooSite, WooWebhook, World
 
 bp = Blueprint("sandbox_woo", __name__, url_prefix="/woo/<site_name>")
 RESOURCES = {"customers": "customer", "orders": "order", "products": "product"}
-ORDERBY = {
-    "orders": {"date", "id", "include", "title", "slug", "modified"},
-    "products": {"date", "id", "include", "title", "slug", "modified", "price", "popularity", "rating"},
-    "customers": {"id", "include", "name", "registered_date"},
-}
 INVALID_ID = {
     "orders": "woocommerce_rest_shop_order_invalid_id",
     "products": "woocommerce_rest_product_invalid_id",
@@ -46,34 +53,6 @@ INVALID_ID = {
 }
 TOPIC_EVENTS = ("created", "updated", "deleted", "restored")
 WC_VERSION, WP_VERSION = "9.4.2", "6.7.1"
-
-
-world = current_world
-
-
-def site_of(name: str) -> WooSite:
-    site = world().woo.get(name)
-    if site is None:
-        abort(404)
-    return site
-
-
-def error(code: str, message: str, status: int) -> Response:
-    return as_json({"code": code, "message": message, "data": {"status": status}}, status)
-
-
-def base_of(name: str) -> str:
-    return world().woo_url(name)
-
-
-def authed(site: WooSite) -> Response | None:
-    if (fault := injected(world())) is not None:
-        return fault
-    try:
-        authorize(authenticate(site, request), request.method)
-    except AuthError as exc:
-        return error("woocommerce_rest_authentication_error", exc.message, exc.status)
-    return None
 
 
 # --- app-key approval -----------------------------------------------------------------------
@@ -132,77 +111,33 @@ def _with_scheme(url: str) -> str:
 def list_records(site_name: str, resource: str) -> Response:
     site = site_of(site_name)
     if resource not in RESOURCES:
-        return error("rest_no_route", "No route was found matching the URL and request method.", 404)
+        return no_route()
     if (denied := authed(site)) is not None:
         return denied
     try:
-        page, per_page, offset = _paging()
-        sort, descending = _ordering(resource)
-        after = _modified_time("modified_after", resource)
-        before = _modified_time("modified_before", resource)
-        include = _include()
-    except ValueError as exc:
-        return error("rest_invalid_param", f"Invalid parameter(s): {exc}", 400)
-    if include is not None:
-        return _included(site_name, resource, include)
-    status = request.args.get("status", "any")
-    view = site.store.view(
-        resource, sort, updated_after=after, updated_before=before, only_trash=status == "trash"
-    )
-    total = len(view)
-    pages = math.ceil(total / per_page) if total else 0
-    start = offset if offset is not None else (page - 1) * per_page
-    if resource != "customers" and total and page > pages and offset is None:
+        query = listing.parse(resource, Params(request.args))
+    except InvalidParam as exc:
+        return invalid(exc)
+    total, found = listing.select(site.store, query)
+    pages = math.ceil(total / query.per_page) if total else 0
+    if resource != "customers" and total and query.page > pages and query.offset is None:
         return error(
             "woocommerce_rest_invalid_page_number",
             "The page number requested is larger than the number of pages available.",
             400,
         )
-    keys = list(view.keys(start, start + per_page, descending))
+    headers = _page_headers(site_name, resource, query.page, pages, total)
     if request.args.get("_fields") == "id":  # WordPress's field filter; ids alone need no rendering
-        return as_json(
-            [{"id": k[1]} for k in keys], headers=_page_headers(site_name, resource, page, pages, total)
-        )
-    body = [_fields(_render(site_name, resource, r)) for r in site.store.records(resource, iter(keys))]
-    return as_json(body, headers=_page_headers(site_name, resource, page, pages, total))
+        return as_json([{"id": _id_of(item)} for item in found], headers=headers)
+    records = [r for r in found if isinstance(r, Record)]
+    if len(records) != len(found):  # view keys from the plain path
+        records = site.store.records(resource, iter(k for k in found if not isinstance(k, Record)))
+    base = base_of(site_name)
+    return as_json([_fields(render(site_name, resource, r, base)) for r in records], headers=headers)
 
 
-@bp.get("/wp-json/wc/v3/system_status")
-def system_status(site_name: str) -> Response:
-    """Who the site is, for a caller holding its keys: `environment.home_url` and
-    `site_url` as WooCommerce reports them (the real report has many more sections)."""
-    site = site_of(site_name)
-    if (denied := authed(site)) is not None:
-        return denied
-    home = f"{base_of(site_name)}/"
-    return as_json(
-        {
-            "environment": {
-                "home_url": home,
-                "site_url": home,
-                "version": WC_VERSION,
-                "wp_version": WP_VERSION,
-            }
-        }
-    )
-
-
-def _include() -> list[int] | None:
-    raw = request.args.get("include")
-    if raw is None:
-        return None
-    ids = [part.strip() for part in raw.split(",") if part.strip()]
-    if not all(part.isdigit() for part in ids):
-        raise ValueError("include is not a list of ids")
-    return [int(part) for part in ids]
-
-
-def _included(site_name: str, resource: str, ids: list[int]) -> Response:
-    """`include=1,2,3`: those live records (not trashed ones), in id order."""
-    site = site_of(site_name)
-    found = [r for r in (_find(site, resource, i) for i in sorted(set(ids))) if r and not r.trashed]
-    body = [_fields(_render(site_name, resource, r)) for r in found]
-    return as_json(body, headers={"X-WP-Total": str(len(body)), "X-WP-TotalPages": "1" if body else "0"})
+def _id_of(item: Record | tuple[Any, int]) -> int:
+    return item.id if isinstance(item, Record) else item[1]
 
 
 def _fields(body: dict[str, Any]) -> dict[str, Any]:
@@ -218,7 +153,7 @@ def _authed_record(site_name: str, resource: str, record_id: int) -> tuple[WooSi
     site = site_of(site_name)
     if (denied := authed(site)) is not None:
         return denied
-    record = _find(site, resource, record_id)
+    record = find(site, resource, record_id)
     if record is None:
         return error(INVALID_ID.get(resource, "rest_no_route"), "Invalid ID.", 404)
     return site, record
@@ -226,10 +161,12 @@ def _authed_record(site_name: str, resource: str, record_id: int) -> tuple[WooSi
 
 @bp.get("/wp-json/wc/v3/<resource>/<int:record_id>")
 def get_record(site_name: str, resource: str, record_id: int) -> Response:
+    if resource not in RESOURCES:
+        return no_route()
     found = _authed_record(site_name, resource, record_id)
     if isinstance(found, Response):
         return found
-    return as_json(_render(site_name, resource, found[1]))
+    return as_json(render(site_name, resource, found[1]))
 
 
 @bp.get("/wp-json/wc/v3/products/<int:product_id>/variations")
@@ -238,13 +175,26 @@ def list_variations(site_name: str, product_id: int) -> Response:
     if isinstance(found, Response):
         return found
     site, record = found
+    try:
+        args = Params(request.args)
+        per_page, page, offset = (
+            args.per_page(),
+            args.integer("page", 1, minimum=1),
+            args.integer("offset", minimum=0),
+        )
+    except InvalidParam as exc:
+        return invalid(exc)
     variants = record.data["variants"] if len(record.data["variants"]) > 1 else []
-    body = [shapes.variation_json(site.store, record, v, base_of(site_name)) for v in variants]
-    return as_json(body, headers={"X-WP-Total": str(len(body)), "X-WP-TotalPages": "1" if body else "0"})
+    start = offset if offset is not None else ((page or 1) - 1) * per_page
+    chosen = variants[start : start + per_page]
+    body = [shapes.variation_json(site.store, record, v, base_of(site_name)) for v in chosen]
+    return as_json(body, headers=collection_headers(len(variants), per_page))
 
 
 @bp.delete("/wp-json/wc/v3/<resource>/<int:record_id>")
 def delete_record(site_name: str, resource: str, record_id: int) -> Response:
+    if resource not in RESOURCES:
+        return no_route()
     found = _authed_record(site_name, resource, record_id)
     if isinstance(found, Response):
         return found
@@ -252,56 +202,9 @@ def delete_record(site_name: str, resource: str, record_id: int) -> Response:
     force = request.args.get("force") in ("true", "1")
     if resource == "customers" and not force:
         return error("woocommerce_rest_trash_not_supported", "Customers do not support trashing.", 501)
-    body = _render(site_name, resource, record)
+    body = render(site_name, resource, record)
     delete(site, resource, record.index, trash=not force)
     return as_json(body)
-
-
-def _find(site: WooSite, resource: str, record_id: int) -> Record | None:
-    if resource not in RESOURCES:
-        return None
-    index = site.store.index_of(resource, record_id)
-    if index is None or not site.store.exists(resource, index):
-        return None
-    return site.store.get(resource, index)
-
-
-def _render(site_name: str, resource: str, record: Record) -> dict[str, Any]:
-    render = {"customers": shapes.customer_json, "orders": shapes.order_json, "products": shapes.product_json}
-    return render[resource](site_of(site_name).store, record, base_of(site_name))
-
-
-def _paging() -> tuple[int, int, int | None]:
-    page = int(request.args.get("page", 1))
-    per_page = int(request.args.get("per_page", 10))
-    if page < 1:
-        raise ValueError("page must be at least 1")
-    if not 1 <= per_page <= 100:
-        raise ValueError("per_page must be between 1 (inclusive) and 100 (inclusive)")
-    offset = request.args.get("offset")
-    return page, per_page, int(offset) if offset is not None else None
-
-
-def _ordering(resource: str) -> tuple[str, bool]:
-    default = ("name", "asc") if resource == "customers" else ("date", "desc")
-    orderby = request.args.get("orderby", default[0])
-    order = request.args.get("order", default[1])
-    if orderby not in ORDERBY[resource] or order not in ("asc", "desc"):
-        raise ValueError(f"orderby is not one of {', '.join(sorted(ORDERBY[resource]))}")
-    sort = {"modified": "updated", "date": "created", "registered_date": "created"}.get(orderby, "id")
-    # title, slug, name and the rest order by id here: the connector pages by id or date.
-    return sort, order == "desc"
-
-
-def _modified_time(name: str, resource: str) -> datetime | None:
-    raw = request.args.get(name)
-    if raw is None or resource == "customers":  # customers: not a parameter of the endpoint, ignored
-        return None
-    gmt = request.args.get("dates_are_gmt") in ("true", "1")
-    at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC) - (timedelta(0) if gmt else shapes.SITE_OFFSET)
-    return at
 
 
 def _page_headers(site_name: str, resource: str, page: int, pages: int, total: int) -> dict[str, str]:
@@ -314,7 +217,7 @@ def _page_headers(site_name: str, resource: str, page: int, pages: int, total: i
     }
     links = []
     if page > 1:
-        links.append(f'<{url}?{urlencode({**args, "page": page - 1})}>; rel="prev"')
+        links.append(f'<{url}?{urlencode({**args, "page": min(page - 1, max(pages, 1))})}>; rel="prev"')
     if page < pages:
         links.append(f'<{url}?{urlencode({**args, "page": page + 1})}>; rel="next"')
     if links:
@@ -364,6 +267,7 @@ def create_webhook(site_name: str) -> Response:
         body.get("status", "active"),
         now,
         now,
+        source=f"{base_of(site_name)}/",
     )
     site.next_webhook_id += 1
     site.webhooks[hook.id] = hook
@@ -464,13 +368,14 @@ def _build(
         index = site.store.index_of(resource, record_id)
         if index is None or not site.store.exists(resource, index):
             return None
-        payload = _render_for(w, site, resource, site.store.get(resource, index))
+        base = hook.source.rstrip("/") or w.woo_url(site.store.name)  # the origin the webhook was made at
+        payload = _render_for(site, resource, site.store.get(resource, index), base)
     body = json.dumps(payload, separators=(",", ":")).replace("/", "\\/").strip().encode()
     signature = base64.b64encode(hmac.new(hook.secret.encode(), body, hashlib.sha256).digest()).decode()
     headers = {
         "Content-Type": "application/json",
         "User-Agent": f"WooCommerce/{WC_VERSION} Hookshot (WordPress/{WP_VERSION})",
-        "X-WC-Webhook-Source": f"{w.woo_url(site.store.name)}/",
+        "X-WC-Webhook-Source": hook.source or f"{w.woo_url(site.store.name)}/",
         "X-WC-Webhook-Topic": hook.topic,
         "X-WC-Webhook-Resource": RESOURCES[resource],
         "X-WC-Webhook-Event": event,
@@ -481,9 +386,9 @@ def _build(
     return headers, body
 
 
-def _render_for(w: World, site: WooSite, resource: str, record: Record) -> dict[str, Any]:
-    render = {"customers": shapes.customer_json, "orders": shapes.order_json, "products": shapes.product_json}
-    return render[resource](site.store, record, w.woo_url(site.store.name))
+def _render_for(site: WooSite, resource: str, record: Record, base: str) -> dict[str, Any]:
+    draw = {"customers": shapes.customer_json, "orders": shapes.order_json, "products": shapes.product_json}
+    return draw[resource](site.store, record, base)
 
 
 def _result(hook: WooWebhook, status: int | None) -> float | None:

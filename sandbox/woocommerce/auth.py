@@ -1,6 +1,7 @@
 """WooCommerce REST authentication as the real plugin checks it.
 
-Behind TLS: consumer key/secret in the query string first, then HTTP Basic. Otherwise
+Over https (the request's own scheme, or `X-Forwarded-Proto: https` from a TLS front):
+consumer key/secret in the query string first, then HTTP Basic. Otherwise
 (and as the fallback) one-legged OAuth 1.0a: HMAC-SHA1 or HMAC-SHA256 over
 `METHOD&rawurlencode(url)&` + sorted params, each key and value RFC 3986-encoded and each
 `key=value` pair encoded again, joined by %26,, keyed with
@@ -17,6 +18,7 @@ from urllib.parse import quote, unquote
 
 from flask import Request
 
+from sandbox.addressing import over_tls, public_url
 from sandbox.world import WooKey, WooSite
 
 WINDOW_S = 15 * 60
@@ -29,7 +31,7 @@ class AuthError(Exception):
 
 
 def authenticate(site: WooSite, request: Request) -> WooKey:
-    if site.ssl:
+    if site.ssl or over_tls():
         key = _query_or_basic(site, request)
         if key is not None:
             return key
@@ -76,7 +78,7 @@ def _oauth(site: WooSite, request: Request) -> WooKey:
     if method not in ("HMAC-SHA1", "HMAC-SHA256"):
         raise AuthError("Invalid signature method - must be HMAC-SHA1 or HMAC-SHA256.")
     given = unquote(params.pop("oauth_signature").replace(" ", "+"))
-    expected = signature(request.method, request.base_url, params, key.consumer_secret, method)
+    expected = signature(request.method, public_url(), params, key.consumer_secret, method)
     if not hmac.compare_digest(expected, given):
         raise AuthError("Invalid signature - provided signature does not match.")
     _check_timestamp_and_nonce(site, key, params["oauth_timestamp"], params["oauth_nonce"])

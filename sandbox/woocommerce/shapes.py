@@ -5,42 +5,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any
 
 from sandbox import generator
 from sandbox.state import Record, SandboxStore
+from sandbox.woocommerce import catalog
+from sandbox.woocommerce.values import dates, links, money
 
-SITE_OFFSET = timedelta(hours=-3)
 VARIATION_BASE = 100_000_000
 PRODUCT_STATUS = {"active": "publish", "draft": "draft", "archived": "private"}
-
-
-def local(at: datetime | None) -> str | None:
-    return None if at is None else (at + SITE_OFFSET).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def gmt(at: datetime | None) -> str | None:
-    return None if at is None else at.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def dates(prefix: str, at: datetime | None) -> dict[str, str | None]:
-    return {prefix: local(at), f"{prefix}_gmt": gmt(at)}
-
-
-def money(value: Decimal) -> str:
-    return f"{value:.2f}"
-
-
-def links(base: str, path: str, collection: str, up: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "self": [{"href": f"{base}/wp-json/wc/v3/{path}"}],
-        "collection": [{"href": f"{base}/wp-json/wc/v3/{collection}"}],
-    }
-    if up:
-        out["up"] = [{"href": f"{base}/wp-json/wc/v3/{up}"}]
-    return out
 
 
 def address(c: dict[str, Any], *, billing: bool) -> dict[str, Any]:
@@ -85,16 +59,18 @@ def variation_id(product_index: int, v: int) -> int:
 
 
 def product_json(store: SandboxStore, rec: Record, base: str) -> dict[str, Any]:
+
     p = rec.data
     variable = len(p["variants"]) > 1
     first = p["variants"][0]
     stock = sum(first["inventory"])
     status = "trash" if rec.trashed else PRODUCT_STATUS[p["status"]]
     category = {
-        "id": 9 + len(p["product_type"]),
+        "id": catalog.category_id(p["product_type"]),
         "name": p["product_type"],
         "slug": p["product_type"].lower(),
     }
+    average_rating, rating_count = catalog.rating(store, rec)
     return {
         "id": rec.id,
         "name": p["title"],
@@ -143,15 +119,15 @@ def product_json(store: SandboxStore, rec: Record, base: str) -> dict[str, Any]:
         "shipping_class": "",
         "shipping_class_id": 0,
         "reviews_allowed": True,
-        "average_rating": "0.00",
-        "rating_count": 0,
+        "average_rating": average_rating,
+        "rating_count": rating_count,
         "related_ids": [],
         "upsell_ids": [],
         "cross_sell_ids": [],
         "parent_id": 0,
         "purchase_note": "",
         "categories": [category],
-        "tags": [{"id": 100 + i, "name": t, "slug": t} for i, t in enumerate(p["tags"].split(","))],
+        "tags": [{"id": catalog.tag_id(t), "name": t, "slug": t} for t in p["tags"].split(",")],
         "images": [],
         "attributes": [
             {
