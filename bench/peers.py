@@ -1,7 +1,7 @@
 """The connector's orders backfill of a WooCommerce site beside airbyte-source-woocommerce's
 read of the same site (same seed and sizes, each in its own sandbox process): orders/s, wall.
 
-Usage: python -m tests.peers.side_by_side [--orders 5000]
+Usage: python -m bench.peers [--orders 5000]
 
 The connector reads over http with OAuth 1.0a (its path) and writes into SQLite; the peer
 reads over https with Basic auth (`--tls --woo-host localhost`, the only way it can) and
