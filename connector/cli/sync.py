@@ -24,6 +24,7 @@ from connector.accounts import stores
 from connector.cli.support import on_existing_database
 from connector.context import settings_of
 from connector.db.operations import SyncState
+from connector.errors import BadInput
 from connector.runtime import queue
 from platforms import SYNCED
 from sync.engine import OnProgress, StepResult, entities_of_store, run_step
@@ -55,7 +56,12 @@ def sync_command(store_ref: str, entity: str | None, full: bool, wait: int) -> N
     with db.session(app) as s:
         store = stores.find_store(s, store_ref)
         store_id, label = store.id, f"{store.platform} {store.domain}"
-    entities = [entity] if entity else list(entities_of_store(app, store_id))
+    synced = list(entities_of_store(app, store_id))
+    if entity and entity not in synced:
+        raise BadInput(
+            f"--entity: a {store.platform} store does not sync {entity}; choose {', '.join(synced)}"
+        )
+    entities = [entity] if entity else synced
     failed = sync_with_progress(app, [(store_id, label)], entities, full, wait_s=wait)
     for line in failed:
         click.echo(f"crm-connector: sync of {line}", err=True)

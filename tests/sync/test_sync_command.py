@@ -57,6 +57,25 @@ def test_sync_command_takes_a_domain_and_one_entity(rig: Rig) -> None:
     assert entry["entities"]["orders"]["count"] == 0
 
 
+def test_an_entity_the_stores_platform_does_not_sync_is_refused_and_nothing_runs(rig: Rig) -> None:
+    # given a WooCommerce site (its checkout drafts arrive as orders; it has no checkouts to sync)
+    # when its checkouts are asked for
+    answer = cli(rig, "sync", str(rig.site.id), "--entity", "checkouts")
+    # then one line names the entities it does sync, and no step ran
+    assert answer.returncode == 2
+    assert answer.stderr == (
+        "crm-connector: --entity: a woocommerce store does not sync checkouts; "
+        "choose customers, products, orders\n"
+    )
+    entry = next(s for s in json.loads(cli(rig, "stores", "list", "--json").stdout) if s["id"] == rig.site.id)
+    never = (0, "never")
+    assert {n: (e["count"], e["state"]) for n, e in entry["entities"].items()} == {
+        "customers": never,
+        "products": never,
+        "orders": never,
+    }
+
+
 def test_sync_command_names_a_store_it_does_not_know(rig: Rig) -> None:
     answer = cli(rig, "sync", "no-such-shop.myshopify.com")
     assert answer.returncode == 2
