@@ -71,6 +71,19 @@ class Utm(TypedDict):
     utm_campaign: Annotated[str | None, text(200)]
 
 
+class Attribution(TypedDict):
+    """Where an order came from: its sales channel, the platform's own source name, and the
+    buyer's visit (UTM tags, referring domain, landing page)."""
+
+    channel: Code
+    source_name: Annotated[str | None, text(100)]
+    utm_source: Annotated[str | None, text(200)]
+    utm_medium: Annotated[str | None, text(200)]
+    utm_campaign: Annotated[str | None, text(200)]
+    referrer_domain: Label
+    landing_page: Text
+
+
 class CustomerRow(Record, total=False):
     email: Email
     email_normalized: Email

@@ -87,43 +87,17 @@ def run_step(
     budget_s: float | None = None,
     on_progress: OnProgress | None = None,
 ) -> StepResult:
-    settings, engine = settings_of(app), get_engine(app)
+    settings = settings_of(app)
     ttl = timedelta(seconds=settings.sync_lease_s)
-    with engine.begin() as conn:
-        store = conn.execute(select(Store).where(Store.id == store_id)).first()
-        if store is None or store.status != "active" or not store.credentials:
-            return StepResult(store_id, entity, "skipped", error="the store is not active")
-        store_wide = platforms.get(store.platform).ONE_ENTITY_AT_A_TIME
-        if not checkpoints.acquire(conn, store_id, entity, owner, utcnow(), ttl, store_wide=store_wide):
-            return StepResult(store_id, entity, "busy")
-        window = checkpoints.begin(
-            conn, store_id, entity, utcnow(), timedelta(seconds=settings.lookback_s), full
-        )
-        run_id = conn.execute(
-            insert(SyncRun)
-            .values(store_id=store_id, entity=entity, kind="sync", owner=owner)
-            .returning(SyncRun.id)
-        ).scalar_one()
+    opened = _open_run(app, store_id, entity, owner, ttl, full)
+    if isinstance(opened, StepResult):
+        return opened
+    store, window, run_id = opened
     step = _Step(app, store, entity, owner, ttl, run_id, on_progress)
     try:  # from here on, whatever stops the step ends it and gives its lease back
         step.reader = reader_of(app, store)
         log.info("sync step started", extra={"store_id": store_id, "entity": entity, "run_id": run_id})
-        deadline = time.monotonic() + budget_s if budget_s else None
-        chunks = step.read(window.since, window.until, window.cursor)
-        for chunk in gathered(chunks, settings.sync_write_records):
-            step.write(chunk)
-            if deadline is not None and time.monotonic() > deadline:
-                return step.end("paused")
-        with engine.begin() as conn:
-            checkpoints.renew(conn, store_id, entity, owner, utcnow(), ttl)
-            checkpoints.finish(conn, store_id, entity, utcnow())
-        if (
-            window.since is not None
-            and entity in RECONCILED
-            and reconcile.due(engine, store_id, entity, settings.reconcile_interval_s)
-        ):
-            reconcile.run(app, store, entity, owner, step.reader)
-        return step.end("done")
+        return _sync(step, window, budget_s)
     except checkpoints.LeaseLost as exc:
         return step.end("lost", str(exc), release=False)
     except StoreGone as exc:
@@ -144,6 +118,52 @@ def run_step(
     except (KeyboardInterrupt, SystemExit):  # a stop signal: the chunk rolled back
         _end_stopped(step)
         raise
+
+
+def _open_run(
+    app: Flask, store_id: int, entity: str, owner: str, ttl: timedelta, full: bool
+) -> tuple[Any, checkpoints.Window, int] | StepResult:
+    """The store, the run's window (begun or resumed) and its `sync_runs` id, under the
+    lease; or the step's result if it cannot start (the store not active, the lease held)."""
+    settings = settings_of(app)
+    with get_engine(app).begin() as conn:
+        store = conn.execute(select(Store).where(Store.id == store_id)).first()
+        if store is None or store.status != "active" or not store.credentials:
+            return StepResult(store_id, entity, "skipped", error="the store is not active")
+        store_wide = platforms.get(store.platform).ONE_ENTITY_AT_A_TIME
+        if not checkpoints.acquire(conn, store_id, entity, owner, utcnow(), ttl, store_wide=store_wide):
+            return StepResult(store_id, entity, "busy")
+        window = checkpoints.begin(
+            conn, store_id, entity, utcnow(), timedelta(seconds=settings.lookback_s), full
+        )
+        run_id = conn.execute(
+            insert(SyncRun)
+            .values(store_id=store_id, entity=entity, kind="sync", owner=owner)
+            .returning(SyncRun.id)
+        ).scalar_one()
+    return store, window, run_id
+
+
+def _sync(step: _Step, window: checkpoints.Window, budget_s: float | None) -> StepResult:
+    """The window's chunks written until the entity is done (then its deletions reconciled,
+    when due) or the step's time is up (paused)."""
+    settings, store_id, entity = settings_of(step.app), step.store.id, step.entity
+    deadline = time.monotonic() + budget_s if budget_s else None
+    chunks = step.read(window.since, window.until, window.cursor)
+    for chunk in gathered(chunks, settings.sync_write_records):
+        step.write(chunk)
+        if deadline is not None and time.monotonic() > deadline:
+            return step.end("paused")
+    with step.engine.begin() as conn:
+        checkpoints.renew(conn, store_id, entity, step.owner, utcnow(), step.ttl)
+        checkpoints.finish(conn, store_id, entity, utcnow())
+    if (
+        window.since is not None
+        and entity in RECONCILED
+        and reconcile.due(step.engine, store_id, entity, settings.reconcile_interval_s)
+    ):
+        reconcile.run(step.app, step.store, entity, step.owner, step.reader)
+    return step.end("done")
 
 
 def _end_stopped(step: _Step) -> None:

@@ -11,13 +11,11 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import select, update
-from sqlalchemy.engine import Connection
 
 from connector import logs
-from connector.db import get_engine
+from connector.db import dead_letters, get_engine
 from connector.db.models import Store
 from connector.db.operations import DeadLetter, NotificationOutbox, WebhookInbox
-from connector.db.types import utcnow
 from connector.errors import BadInput, ConnectorError
 from connector.runtime.queue import get_redis
 from connector.write import refusals
@@ -63,10 +61,6 @@ def retry_all(app: Flask, account_id: int) -> list[dict[str, Any]]:
     return [retry(app, i, account_id) for i in letters]
 
 
-def _resolve(conn: Connection, letter_id: int) -> None:
-    conn.execute(update(DeadLetter).where(DeadLetter.id == letter_id).values(resolved_at=utcnow()))
-
-
 def _again_webhook(app: Flask, letter: Any) -> str:
     inbox_id = (letter.payload or {}).get("inbox_id")
     with get_engine(app).begin() as conn:
@@ -75,7 +69,7 @@ def _again_webhook(app: Flask, letter: Any) -> str:
             .where(WebhookInbox.id == inbox_id, WebhookInbox.status == "failed")
             .values(status="pending", last_error=None)
         ).rowcount
-        _resolve(conn, letter.id)
+        dead_letters.resolve(conn, letter.id)
     if not found:
         return "the delivery is no longer stored; nothing to retry"
     inbox.request_processing(get_redis(app), letter.store_id)
@@ -89,7 +83,7 @@ def _again_message(app: Flask, letter: Any) -> str:
             .where(NotificationOutbox.id == letter.platform_id, NotificationOutbox.status == "failed")
             .values(status="pending", attempts=0, last_error=None)
         )
-        _resolve(conn, letter.id)
+        dead_letters.resolve(conn, letter.id)
     return "the message was put back in the outbox"
 
 
@@ -111,7 +105,7 @@ def _again_record(app: Flask, letter: Any) -> str:
             batch.extend(reader.map(letter.entity, record, MapContext(country=store.country)))
         with engine.begin() as conn:
             apply_batch(conn, store.id, batch)
-            _resolve(conn, letter.id)
+            dead_letters.resolve(conn, letter.id)
     except Exception as exc:
         if refusals.is_database_trouble(exc):
             raise
@@ -120,11 +114,7 @@ def _again_record(app: Flask, letter: Any) -> str:
             "dead letter retry failed", extra={"dead_letter_id": letter.id, **refusals.log_fields(exc)}
         )
         with engine.begin() as conn:
-            conn.execute(
-                update(DeadLetter)
-                .where(DeadLetter.id == letter.id)
-                .values(attempts=DeadLetter.attempts + 1, reason=f"the retry failed too: {reason}")
-            )
+            dead_letters.retry_failed(conn, letter.id, f"the retry failed too: {reason}")
         return f"failed again: {reason}"
     return "the record was read again and written"
 

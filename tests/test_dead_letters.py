@@ -52,3 +52,27 @@ def test_a_resolved_letter_stays_resolved_and_deliveries_are_letters_of_their_ow
             ("webhook", "unreadable"),
             ("webhook", "unreadable"),
         ]
+
+
+def test_a_failed_retry_counts_on_its_own_letter_and_a_working_one_resolves_it(engine: Engine) -> None:
+    with engine.begin() as conn:
+        store = make_store(conn)
+        # given two open letters: a record's, and a step's that names no record
+        dead_letters.write(conn, store, "sync", "bad", entity="orders", platform_id=7, payload={"id": 7})
+        dead_letters.write(conn, store, "sync", "the platform refused", entity="orders")
+        record_letter, step_letter = conn.execute(select(DeadLetter.id).order_by(DeadLetter.id)).scalars()
+        # when the step's letter is retried and fails again (a NUL in the reason), and the
+        # record's retry works
+        dead_letters.retry_failed(conn, step_letter, "the retry failed too: still\x00 refused")
+        dead_letters.resolve(conn, record_letter)
+        # then the step's letter counts two attempts with the new reason, cleaned, and only it is open
+        assert letters(conn) == [
+            ("orders", 7, "bad", 1),
+            ("orders", None, "the retry failed too: still refused", 2),
+        ]
+        open_letters = select(DeadLetter.id).where(DeadLetter.resolved_at.is_(None))
+        assert list(conn.execute(open_letters).scalars()) == [step_letter]
+        # and the record's payload is as it was
+        assert conn.execute(select(DeadLetter.payload).where(DeadLetter.id == record_letter)).scalar() == {
+            "id": 7
+        }

@@ -1,8 +1,9 @@
 """Dead letters, the one writer: a sync record, webhook delivery or message that failed for
 good, kept with a plain-language reason for the merchant's retry (sync/retry.py).
 One open letter per record: written again while open, it counts another attempt and keeps
-the newest reason and payload. Text and payload are kept as the store can hold them
-(`storable.clean_text`, `clean_json`: no NUL characters, no lone surrogates).
+the newest reason and payload; a retry resolves its letter, or counts another attempt on
+it. Text and payload are kept as the store can hold them (`storable.clean_text`,
+`clean_json`: no NUL characters, no lone surrogates).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.engine import Connection
 
 from connector.db.operations import DeadLetter
+from connector.db.types import utcnow
 from platforms.storable import clean_json, clean_text
 
 Kind = Literal["sync", "webhook", "notification"]
@@ -71,3 +73,18 @@ def _count_again(
         .values(attempts=DeadLetter.attempts + 1, reason=reason, payload=payload)
     ).rowcount
     return bool(counted)
+
+
+def resolve(conn: Connection, letter_id: int) -> None:
+    """The letter's record (delivery, message) went through: the letter is closed for good."""
+    conn.execute(update(DeadLetter).where(DeadLetter.id == letter_id).values(resolved_at=utcnow()))
+
+
+def retry_failed(conn: Connection, letter_id: int, reason: str) -> None:
+    """The merchant's retry of this letter failed too: one more attempt, the new reason; the
+    payload kept (a letter with no record id is counted on as well)."""
+    conn.execute(
+        update(DeadLetter)
+        .where(DeadLetter.id == letter_id)
+        .values(attempts=DeadLetter.attempts + 1, reason=clean_text(reason))
+    )

@@ -8,6 +8,7 @@ A trashed order or product is a deletion; guests have `customer_id` 0.
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +28,7 @@ from platforms.base import (
     record_id,
     required_time,
 )
-from platforms.rows import FulfillmentRow
+from platforms.rows import Attribution, FulfillmentRow, LineItemRow, OrderRow, RefundRow
 from platforms.storable import refusing
 
 PRODUCT_STATUS = {"publish": "active", "draft": "draft", "pending": "draft", "private": "archived"}
@@ -136,100 +137,122 @@ def order_rows(o: dict[str, Any], ctx: MapContext) -> Batch:
     if o.get("status") == "checkout-draft":  # the block checkout's cart, not an order (yet)
         return checkout_draft(o, order_id, version)
     meta = _meta(o)
-    billing, shipping = o.get("billing") or {}, o.get("shipping") or {}
     currency = o.get("currency")
-    refunds = o.get("refunds") or []
-    refunded = sum(
-        (abs(money(r.get("total"), "refund total") or Decimal("0")) for r in refunds), Decimal("0")
-    )
     tracking = meta.get("_wc_shipment_tracking_items") or []
-    status = o.get("status")
-    channel = SOURCE_TYPE_CHANNEL.get(str(meta.get("_wc_order_attribution_source_type")), "") or channel_of(
-        o.get("created_via")
-    )
-    batch.add(
-        "orders",
-        {
-            "platform_id": order_id,
-            "source_updated_at": version,
-            "source_created_at": parse_time(o.get("date_created_gmt")),
-            "name": f"#{o.get('number') or order_id}",
-            "customer_platform_id": optional_id(o.get("customer_id"), "customer_id"),
-            "email": billing.get("email"),
-            "email_normalized": normalize_email(billing.get("email")),
-            "phone": billing.get("phone") or None,
-            "currency": currency,
-            "subtotal": sum(
-                (
-                    money(i.get("subtotal"), "line item subtotal") or Decimal("0")
-                    for i in o.get("line_items") or []
-                ),
-                Decimal("0"),
-            ),
-            "total_tax": money(o.get("total_tax"), "total_tax"),
-            "total_discounts": money(o.get("discount_total"), "discount_total"),
-            "total_shipping": money(o.get("shipping_total"), "shipping_total"),
-            "total_price": money(o.get("total"), "total"),
-            "total_refunded": refunded,
-            "status": status,
-            "financial_status": "partially_refunded"
-            if refunded and status != "refunded"
-            else FINANCIAL.get(str(status)),
-            "fulfillment_status": "fulfilled"
-            if status == "completed"
-            else "partial"
-            if tracking
-            else "unfulfilled",
-            "cancelled_at": version if status == "cancelled" else None,
-            "processed_at": parse_time(o.get("date_paid_gmt")),
-            "buyer_accepts_marketing": None,
-            "channel": channel,
-            "source_name": o.get("created_via"),
-            "utm_source": meta.get("_wc_order_attribution_utm_source"),
-            "utm_medium": meta.get("_wc_order_attribution_utm_medium"),
-            "utm_campaign": meta.get("_wc_order_attribution_utm_campaign"),
-            "referrer_domain": domain_of(meta.get("_wc_order_attribution_referrer")),
-            "landing_page": path_of(meta.get("_wc_order_attribution_session_entry")),
-            "shipping_country": shipping.get("country") or billing.get("country") or None,
-            "shipping_region": shipping.get("state") or billing.get("state") or None,
-            "shipping_city": shipping.get("city") or billing.get("city") or None,
-            "raw": o,
-        },
-    )
+    batch.add("orders", _order_row(o, order_id, version, meta, tracked=bool(tracking)))
     for item in o.get("line_items") or []:
-        quantity = count(item.get("quantity"), "line item quantity") or 0
-        batch.add(
-            "order_line_items",
-            {
-                "platform_id": record_id(item.get("id"), "line item id"),
-                "source_updated_at": version,
-                "order_platform_id": order_id,
-                "product_platform_id": optional_id(item.get("product_id"), "line item product_id"),
-                "variant_platform_id": optional_id(item.get("variation_id"), "line item variation_id"),
-                "sku": item.get("sku") or None,
-                "title": item.get("name"),
-                "quantity": quantity,
-                "price": money(item.get("price"), "line item price"),
-                "total": money(item.get("total"), "line item total"),
-                "currency": currency,
-            },
-        )
+        batch.add("order_line_items", _line_item_row(item, order_id, version, currency))
     for t in tracking if isinstance(tracking, list) else []:
         batch.add("fulfillments", tracking_row(order_id, version, t))
-    for r in refunds:
-        batch.add(
-            "refunds",
-            {
-                "platform_id": record_id(r.get("id"), "refund id"),
-                "source_updated_at": version,
-                "order_platform_id": order_id,
-                "amount": abs(money(r.get("total"), "refund total") or Decimal("0")),
-                "currency": currency,
-                "reason": r.get("reason") or None,
-                "refunded_at": None,
-            },
-        )
+    for r in o.get("refunds") or []:
+        batch.add("refunds", _refund_row(r, order_id, version, currency))
     return batch
+
+
+def _order_row(
+    o: dict[str, Any], order_id: int, version: datetime, meta: dict[str, Any], *, tracked: bool
+) -> OrderRow:
+    billing, shipping = o.get("billing") or {}, o.get("shipping") or {}
+    refunded = sum((_refunded(r) for r in o.get("refunds") or []), Decimal("0"))
+    status = o.get("status")
+    return {
+        "platform_id": order_id,
+        "source_updated_at": version,
+        "source_created_at": parse_time(o.get("date_created_gmt")),
+        "name": f"#{o.get('number') or order_id}",
+        "customer_platform_id": optional_id(o.get("customer_id"), "customer_id"),
+        "email": billing.get("email"),
+        "email_normalized": normalize_email(billing.get("email")),
+        "phone": billing.get("phone") or None,
+        "currency": o.get("currency"),
+        "subtotal": _subtotal(o),
+        "total_tax": money(o.get("total_tax"), "total_tax"),
+        "total_discounts": money(o.get("discount_total"), "discount_total"),
+        "total_shipping": money(o.get("shipping_total"), "shipping_total"),
+        "total_price": money(o.get("total"), "total"),
+        "total_refunded": refunded,
+        "status": status,
+        "financial_status": _financial_status(status, refunded),
+        "fulfillment_status": _fulfillment_status(status, tracked),
+        "cancelled_at": version if status == "cancelled" else None,
+        "processed_at": parse_time(o.get("date_paid_gmt")),
+        "buyer_accepts_marketing": None,
+        **_attribution(o, meta),
+        "shipping_country": shipping.get("country") or billing.get("country") or None,
+        "shipping_region": shipping.get("state") or billing.get("state") or None,
+        "shipping_city": shipping.get("city") or billing.get("city") or None,
+        "raw": o,
+    }
+
+
+def _financial_status(status: Any, refunded: Decimal) -> str | None:
+    """The order status as a financial status; a partial refund says so whatever the status."""
+    if refunded and status != "refunded":
+        return "partially_refunded"
+    return FINANCIAL.get(str(status))
+
+
+def _fulfillment_status(status: Any, tracked: bool) -> str:
+    """A completed order is fulfilled; one with shipment tracking is on its way (partial)."""
+    if status == "completed":
+        return "fulfilled"
+    return "partial" if tracked else "unfulfilled"
+
+
+def _subtotal(o: dict[str, Any]) -> Decimal:
+    """Before discounts, tax and shipping: the line items' own subtotals (the REST API has no
+    order subtotal)."""
+    lines = o.get("line_items") or []
+    return sum((money(i.get("subtotal"), "line item subtotal") or Decimal("0") for i in lines), Decimal("0"))
+
+
+def _refunded(refund: dict[str, Any]) -> Decimal:
+    """A refund's amount: WooCommerce gives refund totals as negative amounts."""
+    return abs(money(refund.get("total"), "refund total") or Decimal("0"))
+
+
+def _attribution(o: dict[str, Any], meta: dict[str, Any]) -> Attribution:
+    """WooCommerce's order attribution (its `_wc_order_attribution_*` meta); the channel from
+    the attribution's source type, else from how the order was created."""
+    source_type = str(meta.get("_wc_order_attribution_source_type"))
+    return {
+        "channel": SOURCE_TYPE_CHANNEL.get(source_type, "") or channel_of(o.get("created_via")),
+        "source_name": o.get("created_via"),
+        "utm_source": meta.get("_wc_order_attribution_utm_source"),
+        "utm_medium": meta.get("_wc_order_attribution_utm_medium"),
+        "utm_campaign": meta.get("_wc_order_attribution_utm_campaign"),
+        "referrer_domain": domain_of(meta.get("_wc_order_attribution_referrer")),
+        "landing_page": path_of(meta.get("_wc_order_attribution_session_entry")),
+    }
+
+
+def _line_item_row(item: dict[str, Any], order_id: int, version: datetime, currency: Any) -> LineItemRow:
+    quantity = count(item.get("quantity"), "line item quantity") or 0
+    return {
+        "platform_id": record_id(item.get("id"), "line item id"),
+        "source_updated_at": version,
+        "order_platform_id": order_id,
+        "product_platform_id": optional_id(item.get("product_id"), "line item product_id"),
+        "variant_platform_id": optional_id(item.get("variation_id"), "line item variation_id"),
+        "sku": item.get("sku") or None,
+        "title": item.get("name"),
+        "quantity": quantity,
+        "price": money(item.get("price"), "line item price"),
+        "total": money(item.get("total"), "line item total"),
+        "currency": currency,
+    }
+
+
+def _refund_row(r: dict[str, Any], order_id: int, version: datetime, currency: Any) -> RefundRow:
+    return {
+        "platform_id": record_id(r.get("id"), "refund id"),
+        "source_updated_at": version,
+        "order_platform_id": order_id,
+        "amount": _refunded(r),
+        "currency": currency,
+        "reason": r.get("reason") or None,
+        "refunded_at": None,
+    }
 
 
 def tracking_row(order_id: int, version: Any, item: dict[str, Any]) -> FulfillmentRow:
@@ -252,8 +275,6 @@ def tracking_row(order_id: int, version: Any, item: dict[str, Any]) -> Fulfillme
 
 
 def _epoch_iso(value: Any) -> str:
-    from datetime import UTC, datetime
-
     text = str(value)
     return datetime.fromtimestamp(int(text), UTC).isoformat() if text.isdigit() else text
 

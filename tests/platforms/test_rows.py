@@ -16,7 +16,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Integer, String
 from connector.db.models import RECORDS, Base, PlatformRecord
 from connector.db.types import Money, UTCDateTime
 from platforms.entities import CHILDREN, ENTITIES, PARENTS
-from platforms.rows import Kind
+from platforms.rows import Attribution, ContactFields, CustomerRow, Kind, OrderRow, Utm
 from platforms.storable import kinds_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +67,18 @@ def test_children_name_a_parent_by_a_column_they_have() -> None:
     for child, (parent, column) in CHILDREN.items():
         assert parent in PARENTS
         assert column in RECORDS[child].__table__.c  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("part", "row"),
+    [(ContactFields, CustomerRow), (Utm, OrderRow), (Attribution, OrderRow)],
+    ids=lambda shape: shape.__name__,
+)
+def test_a_row_part_declares_each_field_as_its_row_does(part: type, row: type) -> None:
+    # given a part a mapper spreads into a row (contact fields, UTM tags, an order's attribution)
+    declared = kinds_of(part)
+    # then the row has each of its fields, of the same kind (the row's is what storable checks)
+    assert declared == {name: kinds_of(row)[name] for name in declared}
 
 
 def typecheck(tmp_path: Path, body: str) -> tuple[str, int]:
