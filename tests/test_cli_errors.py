@@ -83,6 +83,17 @@ def test_the_demo_without_the_sandbox_extra_names_the_extra_to_install(
     assert everything_under(cwd, home) == []
 
 
+@pytest.mark.parametrize("command", ["serve", "run", "demo", "sandbox"])
+def test_a_port_out_of_range_is_refused_before_anything_starts(
+    places: tuple[Path, Path], command: str
+) -> None:
+    cwd, home = places
+    answer = run(command, "--port", "99999", cwd=cwd, home=home, **SECRETS)
+    assert answer.returncode == 2
+    assert "'--port': 99999 is not in the range 1<=x<=65535" in answer.stderr
+    assert everything_under(cwd, home) == []
+
+
 def test_an_sqlite_file_in_a_missing_folder_is_one_line(places: tuple[Path, Path]) -> None:
     cwd, home = places
     url = "sqlite:////nonexistent/dir/x.db"

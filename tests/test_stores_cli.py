@@ -164,6 +164,26 @@ CK, CS = "ck_" + "a1" * 20, "cs_" + "b2" * 20
         ),
         (["add-shopify", "--shop", "bob.myshopify.com", "--token", "short"], "access token"),
         (["add-woocommerce", "--url", "ftp://shop", "--key", CK, "--secret", CS], "not a store URL"),
+        (["add-woocommerce", "--url", "http://[::1", "--key", CK, "--secret", CS], "not a store URL"),
+        (["add-woocommerce", "--url", "http://shop:99999", "--key", CK, "--secret", CS], "not a store URL"),
+        (
+            ["add-woocommerce", "--url", "https://bob:hunter2@shop.example.com", "--key", CK, "--secret", CS],
+            "must not hold a user name or password",
+        ),
+        (
+            [
+                "add-woocommerce",
+                "--url",
+                "https://shop.example.com",
+                "--key",
+                CK,
+                "--secret",
+                CS,
+                "--account",
+                " ",
+            ],
+            "a merchant account needs a name",
+        ),
         (
             ["add-woocommerce", "--url", "https://shop.example.com", "--key", "ck_x", "--secret", CS],
             "consumer key",
@@ -179,6 +199,7 @@ def test_bad_input_is_refused_and_changes_nothing(
 ) -> None:
     result = cli(app_env, "stores", *args)
     assert result.exit_code != 0 and message in str(result.exception)
+    assert "hunter2" not in str(result.exception)  # a password typed into a URL is never shown back
     assert listed(app_env) == []
 
 

@@ -34,6 +34,9 @@ ENTITIES: dict[str, type[PlatformRecord]] = {
 
 def account_named(session: Session, name: str) -> Account:
     """The merchant account of that name, created if there is none (connecting a store)."""
+    name = name.strip()
+    if not name:
+        raise BadInput("--account: a merchant account needs a name (letters, digits, anything but blank)")
     account = find_account(session, name)
     if account is None:
         account = Account(name=name)

@@ -41,6 +41,8 @@ def _run(email: str, account: str | None, erase: bool) -> None:
     instance = settings_of(app).instance_path
     receipts = []
     with get_engine(app).begin() as conn:
+        if account and conn.execute(select(Account.id).where(Account.name == account)).first() is None:
+            raise click.UsageError(f"--account: no merchant account named {account!r}")
         for account_id in _accounts(conn, email, account):
             contacts = privacy.people(conn, account_id, email=email)
             subject = {"account_id": account_id, "contacts": sorted(contacts)}

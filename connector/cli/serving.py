@@ -18,6 +18,7 @@ from connector.context import settings_of
 from connector.errors import BadInput
 from connector.runtime import queue
 
+PORT = click.IntRange(1, 65535)  # a TCP port
 commands = AppGroup("serving")  # its commands are added to `crm-connector` (connector.cli)
 
 
@@ -26,7 +27,7 @@ commands = AppGroup("serving")  # its commands are added to `crm-connector` (con
 
 @commands.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=PORT)
 @click.option(
     "--workers",
     default=web_concurrency,
@@ -73,7 +74,7 @@ def cron() -> None:
 
 
 @commands.command()
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=PORT)
 @click.option("--host", default="127.0.0.1", show_default=True)
 def run(port: int, host: str) -> None:
     """Run web + worker + cron together (the embedded default needs nothing else)."""
@@ -95,7 +96,7 @@ def run(port: int, host: str) -> None:
 
 
 @commands.command(with_appcontext=False)  # it builds its own app, on its own instance folder
-@click.option("--port", default=5000, show_default=True, type=int, help="the connector's web port")
+@click.option("--port", default=5000, show_default=True, type=PORT, help="the connector's web port")
 @click.option("--no-serve", is_flag=True, help="exit after the summary instead of serving")
 @click.option("--seed", default=1, show_default=True, type=int, help="the generated data's random seed")
 @click.option(
@@ -127,7 +128,7 @@ def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, prod
 
 
 @commands.command(with_appcontext=False)  # the sandbox needs no database, Redis or settings
-@click.option("--port", default=8700, show_default=True, type=int)
+@click.option("--port", default=8700, show_default=True, type=PORT)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--customers", default=1000, show_default=True, type=click.IntRange(0))

@@ -28,7 +28,7 @@ from connector.cli.support import (
     the_app,
 )
 from connector.context import settings_of, vault_of
-from connector.errors import Reauthorize
+from connector.errors import BadInput, Reauthorize
 from connector.runtime import queue
 from platforms.protocol import Connection, Platform
 
@@ -78,9 +78,20 @@ def _add_command(platform: Platform) -> click.Command:
     )
 
 
+def _account_name(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """Checked before the platform is asked anything: a name, not blank."""
+    if not value.strip():
+        raise BadInput("--account: a merchant account needs a name (anything but blank)")
+    return value.strip()
+
+
 ACCOUNT_OPTIONS = (
     click.Option(
-        ["--account"], default="default", show_default=True, help="merchant account name (made if new)"
+        ["--account"],
+        default="default",
+        show_default=True,
+        help="merchant account name (made if new)",
+        callback=_account_name,
     ),
     click.Option(["--webhooks"], is_flag=True, help="also register the webhook subscriptions now"),
 )

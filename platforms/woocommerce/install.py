@@ -19,10 +19,22 @@ SECRET = re.compile(r"cs_[0-9a-f]{40}")
 
 def normalize_store_url(value: str) -> str:
     url = value.strip().rstrip("/")
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query or parsed.fragment:
-        raise BadInput(f"{value!r} is not a store URL; expected e.g. https://shop.example.com")
+    refused = BadInput(f"{_shown(value)!r} is not a store URL; expected e.g. https://shop.example.com")
+    try:
+        parsed = urlparse(url)
+        hostname, _port = parsed.hostname, parsed.port  # a bad port or IPv6 literal raises here
+    except ValueError:
+        raise refused from None
+    if parsed.scheme not in ("http", "https") or not hostname or parsed.query or parsed.fragment:
+        raise refused
+    if parsed.username is not None or parsed.password is not None:
+        raise BadInput("the store URL must not hold a user name or password; give the site's address alone")
     return f"{parsed.scheme}://{parsed.netloc.lower()}{parsed.path}"
+
+
+def _shown(value: str) -> str:
+    """A typed URL as it may be shown back: without the user name and password it may hold."""
+    return re.sub(r"(//)[^/@]*@", r"\1…@", value.strip())
 
 
 def check_keys(consumer_key: str, consumer_secret: str) -> tuple[str, str]:

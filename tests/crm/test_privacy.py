@@ -220,6 +220,12 @@ def test_privacy_commands_export_then_forget_by_email(synced: Rig) -> None:
     env = {**synced.env}
     with synced.app.app_context():
         introduce_the_person(synced)
+    mistyped = runner.invoke(
+        cli, ["privacy", "export", "--email", NEW["email"], "--account", "nope"], env=env
+    )
+    assert (
+        mistyped.exit_code == 2 and "no merchant account named 'nope'" in mistyped.output
+    )  # not "nothing held"
     exported = runner.invoke(cli, ["privacy", "export", "--email", NEW["email"].upper()], env=env)
     assert exported.exit_code == 0, exported.output
     answer = json.loads(exported.output)
