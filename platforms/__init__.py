@@ -11,15 +11,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, cast
 
-from platforms.entities import synced_by
 from platforms.protocol import MEMBERS, Platform
 
 PLATFORMS: dict[str, str] = {
     "shopify": "platforms.shopify",
     "woocommerce": "platforms.woocommerce",
 }
-# what each platform's reader syncs, from the one table of entities (platforms/entities.py)
-SYNCED: dict[str, tuple[str, ...]] = {platform: synced_by(platform) for platform in PLATFORMS}
 
 
 class UnknownPlatform(KeyError):

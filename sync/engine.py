@@ -34,9 +34,8 @@ from connector.db.types import utcnow
 from connector.errors import ConnectorError, FailPermanently, Reauthorize, RetryLater
 from connector.write import refusals
 from connector.write.apply import apply_isolating
-from platforms import SYNCED
 from platforms.base import Batch, Chunk, MapContext, MappingError, Reader, id_or_none
-from platforms.entities import CORE_ENTITIES, RECONCILED
+from platforms.entities import CORE_ENTITIES, RECONCILED, synced_by
 from sync import checkpoints, reconcile
 from sync import credentials as tokens
 
@@ -47,7 +46,7 @@ ENTITIES = CORE_ENTITIES  # what every platform's reader syncs
 def entities_of_store(app: Flask, store_id: int) -> tuple[str, ...]:
     with get_engine(app).connect() as conn:
         platform = conn.execute(select(Store.platform).where(Store.id == store_id)).scalar()
-    return SYNCED.get(str(platform), ENTITIES)
+    return synced_by(str(platform))
 
 
 class StoreGone(Exception):

@@ -27,9 +27,9 @@ from connector.db.models import Store
 from connector.db.operations import SyncState
 from connector.db.types import utcnow
 from connector.runtime.queue import enqueue, get_queue, get_redis
-from platforms import SYNCED
+from platforms.entities import synced_by
 from sync import checkpoints
-from sync.engine import ENTITIES, run_step
+from sync.engine import run_step
 
 log = logs.get(__name__)
 WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
@@ -104,7 +104,7 @@ def schedule_syncs() -> dict[str, int]:
         }
     asked = 0
     for store_id in stores:
-        for entity in SYNCED.get(platforms[store_id], ENTITIES):
+        for entity in synced_by(platforms[store_id]):
             state = states.get((store_id, entity))
             if _due(state, now, interval) and request_sync(app, store_id, entity):
                 asked += 1

@@ -124,14 +124,13 @@ def build_synced(
     the three core ones) and whose insights are scored, as the hourly job would."""
     from connector.crm import insights
     from connector.db import get_engine
-    from platforms import SYNCED
-    from platforms.entities import CORE_ENTITIES
+    from platforms.entities import CORE_ENTITIES, synced_by
     from sync.engine import run_step
 
     for rig in build(app_env, world, redis_url):
         with rig.app.app_context():
             for store in (rig.shop, rig.site):
-                for entity in SYNCED[store.platform] if entities == "all" else CORE_ENTITIES:
+                for entity in synced_by(store.platform) if entities == "all" else CORE_ENTITIES:
                     assert run_step(rig.app, store.id, entity, "test-owner").outcome == "done"
         with get_engine(rig.app).begin() as conn:
             for store in (rig.shop, rig.site):

@@ -22,8 +22,7 @@ from connector.db.operations import SyncState, WebhookInbox
 from connector.db.progress import Progress
 from connector.db.types import utcnow
 from connector.errors import BadInput
-from platforms import SYNCED, entities
-from platforms.entities import CORE_ENTITIES
+from platforms import entities
 
 log = logs.get(__name__)
 # what a store's description counts: the entities some platform's reader syncs
@@ -213,7 +212,7 @@ def describe(session: Session, stores: list[Store]) -> list[dict[str, Any]]:
             "entities": {
                 name: _entity(counts[name].get(s.id, 0), states.get((s.id, name)))
                 for name in ENTITIES
-                if name in SYNCED.get(s.platform, CORE_ENTITIES)
+                if name in entities.synced_by(s.platform)
             },
         }
         for s in stores

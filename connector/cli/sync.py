@@ -26,7 +26,7 @@ from connector.context import settings_of
 from connector.db.operations import SyncState
 from connector.errors import BadInput
 from connector.runtime import queue
-from platforms import SYNCED
+from platforms import entities
 from sync.engine import OnProgress, StepResult, entities_of_store, run_step
 
 BUSY_WAIT_S = 1.0
@@ -37,7 +37,7 @@ DEFAULT_WAIT_S = 60
 @click.argument("store_ref")
 @click.option(
     "--entity",
-    type=click.Choice(tuple(dict.fromkeys(e for synced in SYNCED.values() for e in synced))),
+    type=click.Choice(tuple(e.name for e in entities.ENTITIES if e.synced_by)),
     help="only this entity (default: all)",
 )
 @click.option("--full", is_flag=True, help="re-read everything, not just what changed")

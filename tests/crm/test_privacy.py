@@ -35,8 +35,7 @@ from connector.db import get_engine, session
 from connector.db.models import Account, Base, Checkout, Contact, Customer, Order, OrderLineItem, Store
 from connector.db.operations import PrivacyRequest, SyncRun
 from connector.db.people import ConsentEvent, ContactInsight
-from platforms import SYNCED
-from platforms.entities import RECONCILED
+from platforms.entities import RECONCILED, synced_by
 from sandbox import generator
 from sandbox.shopify import shapes as shopify_shapes
 from sandbox.state import SandboxStore
@@ -361,7 +360,7 @@ def resync_in_full_then_reconcile(rig: Rig, stores: list[Store]) -> None:
     (the first reconcile of these stores: it is due)."""
     with rig.app.app_context():
         for store in stores:
-            for entity in SYNCED[store.platform]:
+            for entity in synced_by(store.platform):
                 until_done(rig, store.id, entity, full=True)
             for entity in sorted(RECONCILED):
                 until_done(rig, store.id, entity)
@@ -504,7 +503,7 @@ def backfilled_without_them(known: Known, store_id: int, held: set[int]) -> tupl
     orders there are kept without them. The customer's id and those orders."""
     rig = known.rig
     with rig.app.app_context():
-        for entity in SYNCED["shopify"]:
+        for entity in synced_by("shopify"):
             until_done(rig, store_id, entity)
     assert scan(rig) == []
     assert database_file_traces(rig) == []
