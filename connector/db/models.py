@@ -61,7 +61,8 @@ class Store(Base):
     """One installed Shopify shop or WooCommerce site."""
 
     __tablename__ = "stores"
-    __table_args__ = (UniqueConstraint("platform", "domain"),)
+    # its id is known outside the database (Redis, suppressions): never given twice (migration 0012)
+    __table_args__ = (UniqueConstraint("platform", "domain"), {"sqlite_autoincrement": True})
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     platform: Mapped[str] = mapped_column(String(32))

@@ -41,6 +41,8 @@ class ConsentEvent(Base):
 
 class ProductSubscription(Base):
     __tablename__ = "product_subscriptions"
+    # its id is signed into unsubscribe links that outlive it: never given twice (migration 0012)
+    __table_args__ = {"sqlite_autoincrement": True}
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)

@@ -1,0 +1,45 @@
+"""ids never reused
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-01
+
+A store's id and a subscription's id are known outside the database (Redis jobs and keys,
+erasure suppressions, signed unsubscribe links); SQLite gave a removed newest row's id to
+the next row. On SQLite both tables are rebuilt with AUTOINCREMENT (their rows, indexes
+and every foreign key to them kept: env.py turns foreign keys off for the rebuild and
+checks them before commit). PostgreSQL's sequences already never hand a number out twice.
+
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision: str = "0012"
+down_revision: str | Sequence[str] | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TABLES = ("stores", "product_subscriptions")
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    _rebuild(autoincrement=True)
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    _rebuild(autoincrement=False)
+
+
+def _rebuild(*, autoincrement: bool) -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    for table in TABLES:
+        with op.batch_alter_table(
+            table, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}
+        ):
+            pass
