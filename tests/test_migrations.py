@@ -116,7 +116,9 @@ def test_upgrading_a_database_with_data_keeps_every_row_and_never_reuses_an_id(t
         assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
         assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
-        made = dict(conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all())
+        made: dict[str, str] = dict(
+            conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all()
+        )
     assert diff == []
     assert "AUTOINCREMENT" in made["stores"] and "AUTOINCREMENT" in made["product_subscriptions"]
     # and removing the newest store still cascades to its records, and the next store gets a new id

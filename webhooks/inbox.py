@@ -3,8 +3,8 @@
 `record` inserts a delivery once per (store, dedup key) and enqueues its store's
 processing unless its job truly waits (a failed or orphaned one is replaced). If Redis
 is down the row waits for the sweeper; if the database is down a WooCommerce delivery
-(never retried by WooCommerce) is spooled to Redis instead, and the sweeper moves it
-into the inbox when the database is back.
+(never retried by WooCommerce) is spooled to Redis instead, with its store's key, and the
+sweeper moves it into the inbox when the database is back, if that store is still there.
 """
 
 from __future__ import annotations
@@ -18,24 +18,25 @@ from typing import Any
 
 import redis
 from rq import Retry
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from connector import logs
 from connector.db import sqlite_insert as driver_insert
+from connector.db.models import Store
 from connector.db.operations import WebhookInbox
 from connector.db.types import utcnow
 from connector.runtime import waiting
 from connector.runtime.queue import enqueue
+from connector.runtime.store_keys import REPLACED_COUNTERS, SPOOL_KEY, inbox_job_id
 
 log = logs.get(__name__)
-SPOOL_KEY = "crm:webhook-spool"
 # every answer the receivers gave, one Redis hash field per platform:outcome, read by /metrics
 WEBHOOK_COUNTERS = "crm:metrics:webhooks"
-# inbox jobs found ended without draining their store (failed, stopped, orphaned …) and
-# replaced, one hash field per store_id:status, read by /metrics
-REPLACED_COUNTERS = "crm:metrics:inbox-jobs-replaced"
+# REPLACED_COUNTERS: inbox jobs found ended without draining their store (failed, stopped,
+# orphaned …) and replaced, one hash field per store_id:status, read by /metrics
 # a failed round (the database hiccuped, the platform is unreachable) is retried with backoff;
 # rows stay pending meanwhile, and once retries run out the next delivery or the sweeper
 # replaces the failed job: nothing acknowledged is left unprocessed
@@ -73,18 +74,19 @@ class Delivery:
 
 
 def record(
-    engine: Engine, conn: redis.Redis, delivery: Delivery, *, spool_if_db_down: bool, count: str | None = None
+    engine: Engine, conn: redis.Redis, delivery: Delivery, *, spool_as: str | None, count: str | None = None
 ) -> Recorded:
-    """Store the delivery and ask for it to be processed. `count`: the /metrics counter
+    """Store the delivery and ask for it to be processed. `spool_as`: the store's key, if
+    the delivery is to be spooled while the database is down. `count`: the /metrics counter
     field to add one to if it is new, in the same Redis round trip as that request."""
     try:
         new = _insert(engine, delivery)
     except IntegrityError:
         raise StoreGone(delivery.store_id) from None
     except SQLAlchemyError:
-        if not spool_if_db_down:
+        if spool_as is None:
             raise Unavailable("the database is unavailable") from None
-        _spool(conn, delivery)
+        _spool(conn, delivery, spool_as)
         return Recorded(new=True, counted=False)
     if new:
         return Recorded(new=True, counted=request_processing(conn, delivery.store_id, count=count))
@@ -128,7 +130,7 @@ def request_processing(
     Redis down the sweeper will do it later. With `count`, that /metrics counter field goes
     up by one in the same round trip; True if it did. `now`: the clock, in unix seconds."""
     counted = False
-    job_id = f"inbox-{store_id}"
+    job_id = inbox_job_id(store_id)
     try:
         with conn.pipeline(transaction=False) as pipe:
             asked = waiting.ask(pipe, "webhooks", job_id, now=now)
@@ -168,9 +170,10 @@ class Recorded:
     counted: bool  # its /metrics counter went up already
 
 
-def _spool(conn: redis.Redis, delivery: Delivery) -> None:
+def _spool(conn: redis.Redis, delivery: Delivery, store_key: str) -> None:
     entry = {
         **asdict(delivery),
+        "store_key": store_key,  # the store's id alone might be another store's by the time it is read
         "body": base64.b64encode(delivery.body).decode(),
         "triggered_at": delivery.triggered_at.isoformat() if delivery.triggered_at else None,
     }
@@ -182,23 +185,39 @@ def _spool(conn: redis.Redis, delivery: Delivery) -> None:
 
 
 def drain_spool(engine: Engine, conn: redis.Redis, limit: int = 10_000) -> int:
-    """Move spooled deliveries into the inbox (oldest first); stop at the first failure."""
+    """Move spooled deliveries into the inbox (oldest first); stop at the first failure.
+    One whose store was removed meanwhile is dropped, and said so: never another's."""
     moved = 0
-    while moved < limit:
+    for _ in range(limit):
         raw = conn.lindex(SPOOL_KEY, 0)
         if raw is None:
             break
         entry: dict[str, Any] = json.loads(raw)
+        store_key = entry.pop("store_key", None)  # None: spooled by a release before 0012
         entry["body"] = base64.b64decode(entry["body"])
         entry["triggered_at"] = (
             datetime.fromisoformat(entry["triggered_at"]) if entry["triggered_at"] else None
         )
         delivery = Delivery(**entry)
-        if _insert(engine, delivery):
-            request_processing(conn, delivery.store_id)
+        if not _still_there(engine, delivery.store_id, store_key):
+            log.warning(
+                "spooled delivery dropped: its store was removed", extra={"store_id": delivery.store_id}
+            )
+        else:
+            if _insert(engine, delivery):
+                request_processing(conn, delivery.store_id)
+            moved += 1
         conn.lpop(SPOOL_KEY)
-        moved += 1
     return moved
+
+
+def _still_there(engine: Engine, store_id: int, store_key: str | None) -> bool:
+    """The store the delivery was spooled for, by its id and (when known) its key."""
+    query = select(Store.id).where(Store.id == store_id)
+    if store_key is not None:
+        query = query.where(Store.store_key == store_key)
+    with engine.connect() as db:
+        return db.execute(query).first() is not None
 
 
 def kept_headers(headers: Any) -> dict[str, str]:

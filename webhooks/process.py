@@ -60,19 +60,20 @@ def process_inbox(store_id: int) -> dict[str, int]:
     while True:
         with engine.begin() as conn:
             store = conn.execute(select(Store).where(Store.id == store_id)).first()
-            rows = (
-                conn.execute(
-                    select(WebhookInbox)
-                    .where(
-                        WebhookInbox.store_id == store_id,
-                        WebhookInbox.status == "pending",
-                    )
-                    .order_by(WebhookInbox.id)
-                    .limit(ROUND)
-                ).all()
-                if store
-                else []
-            )
+            if store is None and not totals:  # removed after the job was enqueued: its deliveries too
+                log.info("inbox job for a store that is gone; nothing done", extra={"store_id": store_id})
+                return {}
+            if store is None:  # the round just applied removed it (shop/redact)
+                break
+            rows = conn.execute(
+                select(WebhookInbox)
+                .where(
+                    WebhookInbox.store_id == store_id,
+                    WebhookInbox.status == "pending",
+                )
+                .order_by(WebhookInbox.id)
+                .limit(ROUND)
+            ).all()
             if not rows:
                 break
             outcome, asking = _round(conn, store, rows, verdicts)

@@ -8,9 +8,11 @@ machine-readable shape that `stores list --json` prints (DESIGN §3).
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import redis
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -22,6 +24,7 @@ from connector.db.operations import SyncState, WebhookInbox
 from connector.db.progress import Progress
 from connector.db.types import utcnow
 from connector.errors import BadInput
+from connector.runtime import store_keys
 from platforms import entities
 
 log = logs.get(__name__)
@@ -189,11 +192,33 @@ def find_store(session: Session, ref: str) -> Store:
     return store
 
 
-def remove_store(session: Session, store: Store) -> None:
+@dataclass(frozen=True)
+class Removed:
+    """What Redis may still hold about a removed store; `forget` it once the removal commits."""
+
+    store_id: int
+    platform: str
+    store_key: str
+    jobs: tuple[str, ...]  # its sync steps' job ids
+
+    def forget(self, conn: redis.Redis) -> None:
+        """Redis down: said in the log; what it kept is fenced where it is read."""
+        try:
+            store_keys.forget(conn, self.store_id, self.platform, self.store_key, self.jobs)
+        except (redis.RedisError, OSError):
+            log.warning(
+                "removed store not forgotten in redis: unreachable", extra={"store_id": self.store_id}
+            )
+
+
+def remove_store(session: Session, store: Store) -> Removed:
     """Delete the store and, by cascade, every record synced from it."""
+    jobs = session.scalars(select(SyncState.job_id).where(SyncState.store_id == store.id))
+    removed = Removed(store.id, store.platform, store.store_key, tuple(j for j in jobs if j))
     session.delete(store)
     session.flush()
     log.info("store removed", extra={"store_id": store.id, "platform": store.platform})
+    return removed
 
 
 def describe(session: Session, stores: list[Store]) -> list[dict[str, Any]]:

@@ -203,7 +203,8 @@ def stores_remove(store_ref: str, yes: bool) -> None:
         store = stores.find_store(s, store_ref)
         if not yes:
             click.confirm(f"Delete store {store.id} ({store.domain}) and all its synced records?", abort=True)
-        stores.remove_store(s, store)
+        removed = stores.remove_store(s, store)
+    removed.forget(queue.get_redis(app))
     click.echo(f"store {store_ref} removed")
 
 

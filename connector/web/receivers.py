@@ -28,6 +28,7 @@ from connector.context import settings_of, vault_of
 from connector.db import get_engine
 from connector.db.models import Store
 from connector.errors import BadInput
+from connector.runtime import store_keys
 from connector.runtime.queue import get_redis
 from connector.web.common import answer
 from platforms.protocol import Platform, WebhookFacts
@@ -77,7 +78,7 @@ def _app_signed(platform: Platform, body: bytes) -> ResponseReturnValue:
     if store_id is None:
         return _no_store(platform, facts.topic)
     try:
-        return _record(_delivery(store_id, platform, facts, body), spool_if_db_down=False)
+        return _record(_delivery(store_id, platform, facts, body), spool_as=None)
     except inbox.StoreGone:
         _store_ids.get(get_engine(), {}).pop((platform.NAME, facts.domain), None)
         return _no_store(platform, facts.topic)
@@ -101,7 +102,7 @@ def _store_signed(platform: Platform, store_key: str, body: bytes) -> ResponseRe
     if not isinstance(facts, WebhookFacts):
         return facts
     try:
-        return _record(_delivery(store_id, platform, facts, body), spool_if_db_down=True)
+        return _record(_delivery(store_id, platform, facts, body), spool_as=store_key)
     except inbox.StoreGone:
         return answer(404, platform.UNKNOWN_STORE)
 
@@ -129,7 +130,7 @@ def _no_store(platform: Platform, topic: str) -> ResponseReturnValue:
     return answer(404, platform.UNKNOWN_STORE)
 
 
-def _record(delivery: inbox.Delivery, *, spool_if_db_down: bool) -> ResponseReturnValue:
+def _record(delivery: inbox.Delivery, *, spool_as: str | None) -> ResponseReturnValue:
     if delivery.topic not in platforms.get(delivery.platform).TOPICS:
         log.info(
             "webhook ignored: unknown topic", extra={"platform": delivery.platform, "topic": delivery.topic}
@@ -138,9 +139,7 @@ def _record(delivery: inbox.Delivery, *, spool_if_db_down: bool) -> ResponseRetu
         return answer(200, "topic not handled; ignored")
     accepted = f"{delivery.platform}:accepted"
     try:
-        recorded = inbox.record(
-            get_engine(), get_redis(), delivery, spool_if_db_down=spool_if_db_down, count=accepted
-        )
+        recorded = inbox.record(get_engine(), get_redis(), delivery, spool_as=spool_as, count=accepted)
     except inbox.Unavailable as exc:
         return answer(503, f"{exc}; retry later")
     g.webhook_outcome = "accepted" if recorded.new else "deduplicated"
@@ -199,7 +198,7 @@ def _lookup_store_id(platform: str, domain: str) -> int | None:
 def _keyed_store(platform: str, store_key: str) -> tuple[int, bytes | None] | None:
     """(store id, sealed webhook secret) from the database, or, while it is down, from the
     copy kept in Redis (still sealed), so a store-signed delivery is never turned away."""
-    cache_key = f"crm:{platform}-store:{store_key}"
+    cache_key = store_keys.secret_cache_key(platform, store_key)
     try:
         with get_engine().connect() as conn:
             row = conn.execute(
