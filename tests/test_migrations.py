@@ -49,7 +49,7 @@ def _seed_two_stores(engine: Engine) -> None:
     from sqlalchemy import insert
 
     from connector.db.models import Account, Contact, Customer, Order, Store
-    from connector.db.operations import NotificationOutbox, SyncState, WebhookInbox
+    from connector.db.operations import DeadLetter, NotificationOutbox, SyncState, WebhookInbox
     from connector.db.people import ConsentEvent, ProductSubscription
     from tests.builders import customer_row
 
@@ -70,6 +70,7 @@ def _seed_two_stores(engine: Engine) -> None:
                 store_id=2, platform="shopify", topic="orders/create", dedup_key="d", body=b"{}"
             )
         )
+        conn.execute(insert(DeadLetter).values(store_id=2, kind="sync", reason="unreadable"))
         conn.execute(
             insert(SyncState).values(store_id=2, entity="orders", phase="pending", state="idle", done=0)
         )
@@ -120,7 +121,8 @@ def test_upgrading_a_database_with_data_keeps_every_row_and_never_reuses_an_id(t
             conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all()
         )
     assert diff == []
-    assert "AUTOINCREMENT" in made["stores"] and "AUTOINCREMENT" in made["product_subscriptions"]
+    for table in ("stores", "product_subscriptions", "notification_outbox", "dead_letters"):
+        assert "AUTOINCREMENT" in made[table], table
     # and removing the newest store still cascades to its records, and the next store gets a new id
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM stores WHERE id = 2"))
@@ -133,7 +135,7 @@ def test_upgrading_a_database_with_data_keeps_every_row_and_never_reuses_an_id(t
         assert conn.execute(text("SELECT max(id) FROM stores")).scalar_one() == 3
     after = _counts(engine)
     assert after["customers"] == after["orders"] == after["webhook_inbox"] == after["sync_state"] == 0
-    assert after["product_subscriptions"] == after["notification_outbox"] == 0
+    assert after["product_subscriptions"] == after["notification_outbox"] == after["dead_letters"] == 0
     assert after["consent_events"] == 1  # the ledger outlives the store (store_id set null)
 
 

@@ -28,7 +28,12 @@ class NotificationOutbox(Base):
     once per dedup key in the transaction that decided it, sent later by a worker."""
 
     __tablename__ = "notification_outbox"
-    __table_args__ = (Index(None, "status", "created_at"), Index(None, "contact_id"))
+    # its id names the message's file in the instance folder: never given twice (migration 0012)
+    __table_args__ = (
+        Index(None, "status", "created_at"),
+        Index(None, "contact_id"),
+        {"sqlite_autoincrement": True},
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
@@ -119,7 +124,8 @@ class DeadLetter(Base):
     """A record or job that failed for good, with a plain-language reason and a retry."""
 
     __tablename__ = "dead_letters"
-    __table_args__ = (Index(None, "store_id", "resolved_at"),)
+    # its id is in retry links and commands: never given twice (migration 0012)
+    __table_args__ = (Index(None, "store_id", "resolved_at"), {"sqlite_autoincrement": True})
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))  # webhook | sync | notification

@@ -4,11 +4,13 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-01
 
-A store's id and a subscription's id are known outside the database (Redis jobs and keys,
-erasure suppressions, signed unsubscribe links); SQLite gave a removed newest row's id to
-the next row. On SQLite both tables are rebuilt with AUTOINCREMENT (their rows, indexes
-and every foreign key to them kept: env.py turns foreign keys off for the rebuild and
-checks them before commit). PostgreSQL's sequences already never hand a number out twice.
+Some ids are known outside the database: a store's (Redis jobs and keys, erasure
+suppressions), a subscription's (signed unsubscribe links), an outbox message's (its file
+in the instance folder), a dead letter's (retry links and commands). SQLite gave a removed
+newest row's id to the next row. On SQLite these tables are rebuilt with AUTOINCREMENT
+(their rows, indexes and every foreign key to them kept: env.py turns foreign keys off for
+the rebuild and checks them before commit). PostgreSQL's sequences never hand out a number
+twice already.
 
 """
 
@@ -22,7 +24,7 @@ down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TABLES = ("stores", "product_subscriptions")
+TABLES = ("stores", "product_subscriptions", "notification_outbox", "dead_letters")
 
 
 def upgrade() -> None:
