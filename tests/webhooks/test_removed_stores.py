@@ -182,3 +182,37 @@ def test_a_sync_job_for_a_removed_store_does_nothing_and_says_so(
         assert (
             conn.execute(select(SyncState)).first() is None and conn.execute(select(SyncRun)).first() is None
         )
+
+
+def test_a_shop_removed_moments_ago_is_not_found_in_the_receivers_memory_as_the_next_store(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis
+) -> None:
+    from tests.webhooks.conftest import post_shopify
+
+    vault = hook_app.extensions["crm.vault"]
+
+    def add_shop(domain: str, account: str) -> int:
+        with session(hook_app) as s, s.begin():
+            shop = connect_store(
+                s,
+                vault,
+                account=account_named(s, account),
+                platform="shopify",
+                domain=domain,
+                credentials={"access_token": "shpat_y"},
+            )
+            return shop.id
+
+    # given shop C (the newest store) had a delivery, so the receiver remembers its id
+    c = add_shop("c.myshopify.com", "merchant-c")
+    payload = fixture("shopify/webhook-customers-create.json")
+    assert post_shopify(hook_app, "customers/create", payload, shop="c.myshopify.com").status_code == 200
+    work(hook_app, redis_conn)
+    # when C is removed and another merchant's shop D is connected at once
+    _remove(hook_app, c)
+    d = add_shop("d.myshopify.com", "merchant-d")
+    # then a delivery still signed for C is not taken as D's
+    later = {**payload, "id": 99, "email": "for-c@example.com"}
+    assert post_shopify(hook_app, "customers/create", later, shop="c.myshopify.com").status_code == 404
+    work(hook_app, redis_conn)
+    assert d != c and _emails_of(hook_app, d) == set()
