@@ -20,7 +20,7 @@ from flask.cli import FlaskGroup
 from connector import create_app, logs
 from connector.cli import admin, serving, stores
 from connector.cli.privacy import privacy_group
-from connector.cli.support import one_line
+from connector.cli.support import one_line, usage_line
 from connector.cli.sync import sync_command
 from connector.runtime import signals
 
@@ -73,8 +73,9 @@ def main(args: list[str] | None = None) -> None:
     """The console script: run the command; a failure is one line on stderr (exit 2 when
     it names what to fix, 1 otherwise); `--debug` shows the traceback instead."""
     traceback = False
+    words = list(sys.argv[1:] if args is None else args)
     try:
-        with cli.make_context("crm-connector", list(sys.argv[1:] if args is None else args)) as ctx:
+        with cli.make_context("crm-connector", words) as ctx:
             traceback = bool(ctx.params.get("traceback"))
             cli.invoke(ctx)
     except click.exceptions.Exit as exc:
@@ -82,6 +83,12 @@ def main(args: list[str] | None = None) -> None:
     except (click.exceptions.Abort, KeyboardInterrupt):  # Ctrl-C: what was started has ended
         click.echo("aborted", err=True)
         sys.exit(1)
+    except click.exceptions.NoArgsIsHelpError as exc:  # a bare group: its help, as asked
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        click.echo(usage_line(exc, cli, words), err=True)
+        sys.exit(2)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -6,14 +6,16 @@ then run until stopped; `demo` and `sandbox` build their own app or none at all.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
+from alembic.util import CommandError
 from flask.cli import AppGroup
 
 from connector import db
 from connector.cli.support import ready, the_app
-from connector.config import web_concurrency
+from connector.config import load_settings, web_concurrency
 from connector.context import settings_of
 from connector.errors import BadInput
 from connector.runtime import queue
@@ -173,11 +175,16 @@ def db_group() -> None:
     """Database schema migrations."""
 
 
-@db_group.command("upgrade")
+@db_group.command("upgrade", with_appcontext=False)
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
-    """Apply migrations up to REVISION."""
-    engine = db.get_engine(the_app())
-    db.upgrade(engine, revision)
-    current, head = db.schema_revision(engine)
+    """Apply migrations up to REVISION (the database alone: no app, no Redis started)."""
+    engine = db.engine_for(load_settings(os.environ))
+    try:
+        db.upgrade(engine, revision)
+        current, head = db.schema_revision(engine)
+    except CommandError as exc:  # alembic's word for a revision it does not know
+        raise BadInput(f"--revision: {exc}; `--revision head` is the newest") from None
+    finally:
+        engine.dispose()
     click.echo(f"database at revision {current} (newest {head})")

@@ -1,7 +1,8 @@
 """What every command shares: the one error path and the database found, not assumed.
 
 An error that has a remedy (a setting, a missing extra, a database or Redis that cannot
-be used, bad input) becomes one line naming what to fix, with exit status 2; only
+be used, bad input, a mistyped command line) becomes one line naming what to fix, with
+exit status 2; only
 `--debug` shows a traceback. A command that works on what is already there runs only
 when the database exists, and otherwise says where it looked instead of creating one.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -95,6 +97,27 @@ def one_line(error: Exception) -> tuple[str, int]:
     if isinstance(error, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
         return f"REDIS_URL: cannot reach Redis at {_redis_shown()}: {_first_line(error)}", 2
     return f"unexpected error ({type(error).__name__}: {_first_line(error)}); --debug shows where", 1
+
+
+def usage_line(error: click.UsageError, root: click.Group, args: list[str]) -> str:
+    """A mistyped command line as one line: the command, what was wrong with it (click
+    names the option, argument or command) and where its right use is shown."""
+    path = error.ctx.command_path if error.ctx is not None else _path_in(root, args)
+    said = " ".join(error.format_message().split()).rstrip(".")
+    said = re.sub(r"\. \(?Did you mean (.+?)\?\)?$", r" (did you mean \1?)", said)
+    return f"{path}: {said[:1].lower()}{said[1:]}; see `{path} --help`"
+
+
+def _path_in(root: click.Group, args: list[str]) -> str:
+    """The command the words name (click leaves some errors without their command)."""
+    path = ["crm-connector"]
+    found: click.Command | None = root
+    words = iter(a for a in args if not a.startswith("-"))
+    while isinstance(found, click.Group):
+        found = found.get_command(click.Context(found), next(words, ""))
+        if found is not None:
+            path.append(found.name or "")
+    return " ".join(path)
 
 
 def _first_line(error: BaseException) -> str:

@@ -78,10 +78,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def init_app(app: Flask, settings: Settings) -> None:
+def engine_for(settings: Settings) -> Engine:
+    """The engine of the configured database (the embedded one's folder made first)."""
     if settings.embedded_database:
         settings.instance_path.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.database_url)
+    return make_engine(settings.database_url)
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    engine = engine_for(settings)
     app.extensions["crm.engine"] = engine
     app.extensions["crm.sessions"] = sessionmaker(engine, expire_on_commit=False)
 
