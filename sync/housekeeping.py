@@ -17,12 +17,14 @@ from flask import current_app
 from sqlalchemy import delete, select
 
 from connector import logs
+from connector.accounts import stores
 from connector.context import settings_of
 from connector.crm import privacy
 from connector.db import get_engine
 from connector.db.models import Store
 from connector.db.operations import WebhookInbox
 from connector.db.types import utcnow
+from connector.runtime.queue import get_redis
 
 log = logs.get(__name__)
 PRUNED = ("done", "ignored", "refused", "uninstalled")  # inbox statuses nothing will act on again
@@ -41,13 +43,15 @@ def prune_inbox() -> int:
 def erase_uninstalled_shops() -> int:
     settings = settings_of(current_app)
     cutoff = utcnow() - timedelta(days=settings.uninstalled_retention_days)
-    erased = 0
+    erased: list[stores.Removed] = []
     with get_engine().begin() as conn:
         due = conn.execute(
             select(Store.id, Store.domain).where(Store.status == "uninstalled", Store.uninstalled_at < cutoff)
         ).all()
         for store_id, domain in due:
+            erased.append(stores.traces(conn, store_id))
             receipt = privacy.redact_shop(conn, store_id, domain, settings.instance_path)
             log.info("uninstalled shop erased", extra={"store_id": store_id, "receipt": receipt})
-            erased += 1
-    return erased
+    for removed in erased:  # once the erasure committed: its jobs and keys in Redis go too
+        removed.forget(get_redis())
+    return len(erased)

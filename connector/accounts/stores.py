@@ -211,10 +211,16 @@ class Removed:
             )
 
 
+def traces(conn: Connection, store_id: int) -> Removed:
+    """What Redis may hold about the store, read before it is deleted."""
+    store = conn.execute(select(Store.platform, Store.store_key).where(Store.id == store_id)).one()
+    jobs = conn.execute(select(SyncState.job_id).where(SyncState.store_id == store_id)).scalars()
+    return Removed(store_id, store.platform, store.store_key, tuple(j for j in jobs if j))
+
+
 def remove_store(session: Session, store: Store) -> Removed:
     """Delete the store and, by cascade, every record synced from it."""
-    jobs = session.scalars(select(SyncState.job_id).where(SyncState.store_id == store.id))
-    removed = Removed(store.id, store.platform, store.store_key, tuple(j for j in jobs if j))
+    removed = traces(session.connection(), store.id)
     session.delete(store)
     session.flush()
     log.info("store removed", extra={"store_id": store.id, "platform": store.platform})

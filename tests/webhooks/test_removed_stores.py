@@ -17,7 +17,7 @@ from connector.db import session
 from connector.db.models import Customer, Store
 from connector.db.operations import WebhookInbox
 from tests.builders import fixture
-from tests.webhooks.conftest import Stores, count, post_woo, work
+from tests.webhooks.conftest import Platforms, Stores, count, post_woo, work
 from webhooks.inbox import SPOOL_KEY
 from webhooks.process import process_inbox, sweep
 
@@ -216,3 +216,22 @@ def test_a_shop_removed_moments_ago_is_not_found_in_the_receivers_memory_as_the_
     assert post_shopify(hook_app, "customers/create", later, shop="c.myshopify.com").status_code == 404
     work(hook_app, redis_conn)
     assert d != c and _emails_of(hook_app, d) == set()
+
+
+def test_a_shop_erased_by_housekeeping_has_its_queued_sync_withdrawn(
+    hook_app: Flask, stores: Stores, redis_conn: redis.Redis, platforms: Platforms
+) -> None:
+    from rq.job import Job
+
+    from sync.housekeeping import erase_uninstalled_shops
+    from sync.jobs import request_sync
+    from tests.webhooks.test_uninstalled import uninstall
+
+    # given a sync step of the shop is queued, and the shop was uninstalled past the retention
+    job_id = request_sync(hook_app, stores.shopify_id, "customers")
+    assert job_id and Job.exists(job_id, connection=redis_conn)
+    uninstall(hook_app, redis_conn, 8, stores.shopify_id, platforms)
+    # when housekeeping erases it
+    assert erase_uninstalled_shops() == 1
+    # then the queued step went with it
+    assert not Job.exists(job_id, connection=redis_conn)
