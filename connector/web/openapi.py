@@ -62,10 +62,10 @@ PAGE = [
     _query("cursor", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "the next_cursor of the previous page"),
 ]
 DATE = {"type": "string", "format": "date"}
-RANGE = [
-    _query("since", DATE, "start (ISO 8601, 1970-01-01 to 9000-01-01), default 30 days before until"),
-    _query("until", DATE, "end (ISO 8601, excluded, 1970-01-01 to 9000-01-01), default now"),
-]
+SINCE = "start (ISO 8601, 1970-01-01 to 9000-01-01), default {} days before until"
+UNTIL = _query("until", DATE, "end (ISO 8601, excluded, 1970-01-01 to 9000-01-01), default now")
+CHANNEL_RANGE = [_query("since", DATE, SINCE.format(365)), UNTIL]  # queries.reports.CHANNEL_DAYS
+SALES_RANGE = [_query("since", DATE, SINCE.format(90)), UNTIL]
 TEXT = {"type": "string", "pattern": "^[^\\x00]*$"}  # NUL is answered 400: no database holds it
 TRUE_FALSE = {"type": "string", "enum": ["true", "false"]}
 
@@ -334,6 +334,7 @@ def _contact_paths() -> dict[str, Any]:
         _query("inactive", TRUE_FALSE, "no order within the inactivity window (or not)"),
         _query("channel", {"type": "string", "enum": list(CHANNELS)}, "bought through this channel"),
         _query("subscribed", TRUE_FALSE, "has a confirmed product subscription (or not)"),
+        _query("across_stores", TRUE_FALSE, "has records in two or more of the account's stores (or not)"),
         _query("format", {"type": "string", "enum": ["json", "csv"]}, "csv: the whole filtered list as CSV"),
     ]
     csv_or_json = {
@@ -370,11 +371,11 @@ def _report_paths() -> dict[str, Any]:
                 _query("window_days", WINDOW_DAYS, "sales window for cover"),
             ],
         ),
-        "/api/v1/reports/channels": _get("The channel report", _json(_ref("ChannelReport")), RANGE),
+        "/api/v1/reports/channels": _get("The channel report", _json(_ref("ChannelReport")), CHANNEL_RANGE),
         "/api/v1/reports/sales-by-region": _get(
             "Units and revenue per product per region per period",
             _json(_ref("RegionSales")),
-            [*RANGE, _query("period", {"type": "string", "enum": ["day", "week", "month"]}, "bucket")],
+            [*SALES_RANGE, _query("period", {"type": "string", "enum": ["day", "week", "month"]}, "bucket")],
         ),
         "/api/v1/segments": _get("Contacts and spend per RFM segment", _json(_list(_ref("Segment")))),
         "/api/v1/reengagement": _get(

@@ -18,6 +18,8 @@ from connector.db.types import utcnow
 from connector.errors import BadInput
 from connector.web.queries.common import date_range, own_store, plain, store_ids, whole_number
 
+CHANNEL_DAYS = 365  # the channel report's default period (12 months), the demo summary's too
+
 
 def products(conn: Connection, account_id: int, args: Any) -> list[dict[str, Any]]:
     store_id = own_store(conn, account_id, args)
@@ -54,7 +56,7 @@ def _round(value: float | None) -> float | None:
 def channel_report(
     conn: Connection, account_id: int, args: Any, weights: tuple[tuple[str, float], ...]
 ) -> dict[str, Any]:
-    since, until = date_range(args)
+    since, until = date_range(args, CHANNEL_DAYS)
     rows = channels.report(conn, store_ids(conn, account_id), since, until, weights)
     return {
         "since": plain(since),
