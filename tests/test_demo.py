@@ -58,6 +58,7 @@ def test_the_demo_installs_backfills_plays_webhooks_and_exits(tmp_path: Path) ->
     # what it left behind is a real instance: the stores, their records, the webhooks applied
     listed = json.loads(cli(tmp_path / "demo", "stores", "list", "--json").stdout)
     assert sorted(s["platform"] for s in listed) == ["shopify", "woocommerce"]
+    assert len({s["account"] for s in listed}) == 1  # both in the account of the printed sign-in
     for store in listed:
         counts = {e: v["count"] for e, v in store["entities"].items()}
         # 300 generated, then 40 created and 3 deleted live; 20 products + 5 created; one shop

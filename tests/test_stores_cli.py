@@ -127,7 +127,7 @@ def test_connect_both_platforms_and_list_them(app: Flask, platforms: dict[str, A
     core = {"customers": NEVER, "orders": NEVER, "products": NEVER}
     assert rows[0]["entities"] == {**core, "checkouts": NEVER}  # a shop also has abandoned checkouts
     assert rows[1]["entities"] == core
-    assert set(rows[0]) == {"id", "platform", "domain", "status", "entities"}
+    assert set(rows[0]) == {"id", "platform", "domain", "account", "status", "entities"}
     with session(app) as s:  # the scopes the shop says the token has are kept
         assert s.scalar(select(Store.scopes).where(Store.platform == "shopify")) == (
             "read_all_orders,read_customers,read_orders,read_products"

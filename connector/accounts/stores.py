@@ -198,6 +198,13 @@ def remove_store(session: Session, store: Store) -> None:
 
 def describe(session: Session, stores: list[Store]) -> list[dict[str, Any]]:
     ids = [s.id for s in stores]
+    accounts = dict(
+        session.execute(
+            select(Account.id, Account.name).where(Account.id.in_({s.account_id for s in stores}))
+        )
+        .tuples()
+        .all()
+    )
     counts = {name: _live_counts(session, model, ids) for name, model in ENTITIES.items()}
     states = {
         (st.store_id, st.entity): st
@@ -208,6 +215,7 @@ def describe(session: Session, stores: list[Store]) -> list[dict[str, Any]]:
             "id": s.id,
             "platform": s.platform,
             "domain": s.domain,
+            "account": accounts.get(s.account_id),
             "status": s.status,
             "entities": {
                 name: _entity(counts[name].get(s.id, 0), states.get((s.id, name)))

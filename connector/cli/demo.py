@@ -1,10 +1,10 @@
 """`crm-connector demo`: the whole product on one machine, against the platform sandbox.
 
 It starts the sandbox with one shop and one WooCommerce site, serves the connector on
-loopback, installs both through the real install flows (Shopify's OAuth redirects, the
-WooCommerce app-key approval), backfills them with progress bars, plays a stream of live
-changes whose webhooks the connector receives and applies, prints a summary and then
-keeps serving (web, worker and cron) until Ctrl-C. Its data lives in `<instance>/demo`,
+loopback, installs both into one merchant account through the real install flows
+(Shopify's OAuth redirects, the WooCommerce app-key approval), backfills them with progress
+bars, plays a stream of live changes whose webhooks the connector receives and applies,
+prints that account's summary (from the dashboard's own queries) and then keeps serving (web, worker and cron) until Ctrl-C. Its data lives in `<instance>/demo`,
 started afresh each time, so it never touches a real instance's database.
 """
 
@@ -43,7 +43,6 @@ from connector.web import queries as views
 from sandbox.generator import Sizes
 from sandbox.server import SandboxServer
 from sandbox.world import World
-from sync.engine import ENTITIES
 from webhooks.process import sweep
 
 DEMO_SCOPES = "read_customers,read_orders,read_all_orders,read_products"
@@ -183,37 +182,35 @@ def drain(demo: Demo) -> None:
         notifications.send_pending(demo.app)
 
 
-def account_of(demo: Demo) -> int:
+def account_of(app: Flask) -> int:
     """The merchant account the printed sign-in opens (every store the demo installs is in it)."""
-    with db.session(demo.app) as s:
+    with db.session(app) as s:
         return s.execute(
             select(DashboardUser.account_id).where(DashboardUser.email == DEMO_LOGIN)
         ).scalar_one()
 
 
-def summary(demo: Demo, started: float) -> list[str]:
+def summary(app: Flask) -> list[str]:
     """What the sign-in's account holds, from the queries its dashboard and API answer with."""
-    account = account_of(demo)
-    with db.get_engine(demo.app).begin() as conn:  # the scores the Segments page shows, fresh
+    account = account_of(app)
+    with db.get_engine(app).begin() as conn:  # the scores the Segments page shows, fresh
         for store_id in views.store_ids(conn, account):
             insights.score(conn, store_id, utcnow())
-    with db.session(demo.app) as s:
-        held = views.account_summary(
-            s, account, settings_of(demo.app).channel_credit, insights.Rules.of(demo.app)
-        )
-    lines = [f"demo finished in {time.monotonic() - started:.0f} s; the account of the sign-in below holds:"]
+    with db.session(app) as s:
+        held = views.account_summary(s, account, settings_of(app).channel_credit, insights.Rules.of(app))
+    lines = ["the account of the sign-in below holds:"]
     for r in held.stores:
-        counts = ", ".join(f"{r['entities'][e]['count']:,} {e}" for e in ENTITIES)
+        counts = ", ".join(f"{e['count']:,} {name}" for name, e in r["entities"].items())
         lines.append(f"  {r['platform']:<12} {r['domain']:<40} {r['status']:<8} {counts}")
     lines.append(
         "  webhooks: "
         + ", ".join(f"{n:,} {status}" for status, n in held.deliveries.items())
         + f"; open dead letters: {held.open_dead_letters}"
     )
-    return lines + crm_summary(demo, held)
+    return lines + crm_summary(app, held)
 
 
-def crm_summary(demo: Demo, held: views.AccountSummary) -> list[str]:
+def crm_summary(app: Flask, held: views.AccountSummary) -> list[str]:
     """What the CRM made of it: contacts across stores, top channels, segments per store (as
     the Channels and Segments pages show them), notifications and where they are, privacy."""
     report, domains = held.channels, {r["id"]: r["domain"] for r in held.stores}
@@ -231,7 +228,7 @@ def crm_summary(demo: Demo, held: views.AccountSummary) -> list[str]:
         by_store.setdefault(seg["store_id"], []).append(f"{seg['contacts']:,} {seg['segment']}")
     for store_id, names in by_store.items():
         lines.append(f"  segments, {domains.get(store_id, store_id)}: " + ", ".join(names))
-    outbox = notifications.outbox_folder(settings_of(demo.app))
+    outbox = notifications.outbox_folder(settings_of(app))
     sent = ", ".join(f"{n} {kind}" for kind, n in held.sent.items()) or "none"
     lines.append(f"  e-mails sent: {sent} (each an .eml file in {outbox})")
     lines.append(
@@ -303,7 +300,8 @@ def run_demo(instance: Path, port: int, sizes: Sizes, seed: int, echo: Any, serv
     redact_one_customer(demo, shop_id)
     drain(demo)
     echo("a shopper's erasure request (customers/redact) was received and honoured")
-    for line in summary(demo, started):
+    echo(f"demo finished in {time.monotonic() - started:.0f} s")
+    for line in summary(demo.app):
         echo(line)
     echo(dashboard_login(demo, serving))
     echo(f"log: {log_path(settings_of(demo.app).instance_path)}")

@@ -107,6 +107,7 @@ SCHEMAS: dict[str, Any] = {
             "id": INT,
             "platform": {"type": "string", "enum": list(platforms.names())},
             "domain": STR,
+            "account": STR,
             "status": STR,
             "entities": {"type": "object", "additionalProperties": _ref("EntityState")},
         }
