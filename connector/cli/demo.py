@@ -4,8 +4,9 @@ It starts the sandbox with one shop and one WooCommerce site, serves the connect
 loopback, installs both into one merchant account through the real install flows
 (Shopify's OAuth redirects, the WooCommerce app-key approval), backfills them with progress
 bars, plays a stream of live changes whose webhooks the connector receives and applies,
-prints that account's summary (from the dashboard's own queries) and then keeps serving (web, worker and cron) until Ctrl-C. Its data lives in `<instance>/demo`,
-started afresh each time, so it never touches a real instance's database.
+prints that account's summary (from the dashboard's own queries) and then keeps serving
+(web, worker and cron) until Ctrl-C. Its data lives in `<instance>/demo`, started afresh
+each time, so it never touches a real instance's database.
 """
 
 from __future__ import annotations
