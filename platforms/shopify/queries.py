@@ -78,7 +78,9 @@ def ids_query(entity: str) -> str:
 
 
 def count_query(entity: str) -> str:
-    return f"query($query: String) {{ {entity}Count(query: $query) {{ count }} }}"
+    """How many records match: uncapped (`limit: null`), since the default limit of 10,000
+    would give a backfill's progress a total it overtakes (API 2025-07 and later)."""
+    return f"query($query: String) {{ {entity}Count(query: $query, limit: null) {{ count precision }} }}"
 
 
 def nodes_query(entity: str, gids: list[str]) -> str:
