@@ -23,6 +23,7 @@ from connector.db.operations import DeadLetter, NotificationOutbox, WebhookInbox
 from connector.db.people import ContactInsight
 from connector.db.types import utcnow
 from connector.runtime import queue
+from connector.web import formatting, words
 from connector.web.api import create_token
 from tests.test_demo import cli, free_port
 
@@ -132,13 +133,22 @@ def test_the_summary_and_the_api_of_the_sign_in_agree(finished: tuple[Flask, lis
             assert f"{held['count']:,} {entity}" in line, (line, entity)
     segments = read(client, headers, "/api/v1/segments")["items"]
     for s in stores:
-        mine = [f"{g['contacts']:,} {g['segment']}" for g in segments if g["store_id"] == s["id"]]
+        mine = [
+            f"{g['contacts']:,} {words.segment_name(g['segment']).lower()}"
+            for g in segments
+            if g["store_id"] == s["id"]
+        ]
         assert f"  segments, {s['domain']}: " + ", ".join(mine) in lines
     assert "other.myshopify.com" not in text and "open dead letters: 0" in text
     report = read(client, headers, "/api/v1/reports/channels")
     assert f"top channels, {report['since'][:10]} to {report['until'][:10]}" in text
     for row in report["channels"][:4]:
-        assert re.search(rf"{row['channel']}\s+{Decimal(row['revenue']):,} .* {row['orders']:,} ", text), row
+        shown = (
+            rf"{re.escape(words.channel_name(row['channel']))}\s+"
+            rf"{re.escape(formatting.money(row['revenue'], row['currency']))}"
+            rf"\s.*\s{row['orders']:,} orders?\s"
+        )
+        assert re.search(shown, text), (shown, text)
     # and the people who bought in both stores are one contact each, as many as the list shows
     across = every_contact(client, headers, across_stores="true")
     assert across and f"contacts who bought in more than one store: {len(across):,}" in text

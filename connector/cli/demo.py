@@ -19,7 +19,6 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from decimal import Decimal
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
@@ -40,6 +39,7 @@ from connector.db.models import Customer
 from connector.db.operations import DashboardUser
 from connector.db.types import utcnow
 from connector.runtime import queue
+from connector.web import formatting, words
 from connector.web import queries as views
 from sandbox.generator import Sizes
 from sandbox.server import SandboxServer
@@ -48,6 +48,12 @@ from webhooks.process import sweep
 
 DEMO_SCOPES = "read_customers,read_orders,read_all_orders,read_products"
 DEMO_LOGIN = "demo@crm-connector.local"
+MAIL_KINDS = {"confirm": ("subscription confirmation",), "product": ("new-product notification",)}
+PRIVACY_KINDS = {
+    "customer_redact": ("erasure of a shopper (customers/redact)", "erasures of shoppers (customers/redact)"),
+    "data_request": ("data export (customers/data_request)", "data exports (customers/data_request)"),
+    "shop_redact": ("erasure of a shop (shop/redact)", "erasures of shops (shop/redact)"),
+}
 LIVE_CHANGES = [
     ("orders", "create", 40),
     ("orders", "update", 30),
@@ -220,20 +226,27 @@ def crm_summary(app: Flask, held: views.AccountSummary) -> list[str]:
         f"  top channels, {report['since'][:10]} to {report['until'][:10]} (revenue, share, orders, credit):"
     )
     lines += [
-        f"    {r['channel']:<14} {Decimal(r['revenue']):>12,} {r['currency'] or ''}"
-        f" {r['revenue_share']:>6.1%} {r['orders']:>6,} {r['credit']:>6.2f}"
+        f"    {words.channel_name(r['channel']):<24} {formatting.money(r['revenue'], r['currency']):>14}"
+        f" {formatting.percent(r['revenue_share']):>5} {formatting.counted(r['orders'], 'order'):>12}"
+        f"  credit {r['credit']:.2f}"
         for r in report["channels"][:4]
     ]
     by_store: dict[int, list[str]] = {}
     for seg in held.segments:
-        by_store.setdefault(seg["store_id"], []).append(f"{seg['contacts']:,} {seg['segment']}")
+        named = words.segment_name(seg["segment"]).lower()
+        by_store.setdefault(seg["store_id"], []).append(f"{formatting.number(seg['contacts'])} {named}")
     for store_id, names in by_store.items():
         lines.append(f"  segments, {domains.get(store_id, store_id)}: " + ", ".join(names))
     outbox = notifications.outbox_folder(settings_of(app))
-    sent = ", ".join(f"{n} {kind}" for kind, n in held.sent.items()) or "none"
+    sent = ", ".join(formatting.counted(n, *MAIL_KINDS.get(kind, (kind,))) for kind, n in held.sent.items())
+    sent = sent or "none"
     lines.append(f"  e-mails sent: {sent} (each an .eml file in {outbox})")
     lines.append(
-        "  privacy requests honoured: " + (", ".join(f"{n} {k}" for k, n in held.privacy.items()) or "none")
+        "  privacy requests honoured: "
+        + (
+            ", ".join(formatting.counted(n, *PRIVACY_KINDS.get(k, (k,))) for k, n in held.privacy.items())
+            or "none"
+        )
     )
     return lines
 

@@ -77,14 +77,26 @@ def sales_by_region(conn: Connection, account_id: int, args: Any) -> dict[str, A
 
 def segments(conn: Connection, account_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(
-        select(ContactInsight.store_id, ContactInsight.segment, func.count(), func.sum(ContactInsight.spend))
+        select(
+            ContactInsight.store_id,
+            ContactInsight.segment,
+            ContactInsight.currency,
+            func.count(),
+            func.sum(ContactInsight.spend),
+        )
         .where(ContactInsight.store_id.in_(store_ids(conn, account_id)), ContactInsight.segment.is_not(None))
-        .group_by(ContactInsight.store_id, ContactInsight.segment)
-        .order_by(ContactInsight.store_id, func.count().desc())
+        .group_by(ContactInsight.store_id, ContactInsight.segment, ContactInsight.currency)
+        .order_by(ContactInsight.store_id, func.count().desc(), ContactInsight.segment)
     ).all()
-    return [
-        {"store_id": s, "segment": name, "contacts": n, "spend": plain(Decimal(spend or 0))}
-        for s, name, n, spend in rows
+    return [  # spend in each currency the store's contacts paid in (one, for nearly every store)
+        {
+            "store_id": s,
+            "segment": name,
+            "contacts": n,
+            "spend": plain(Decimal(spend or 0)),
+            "currency": currency,
+        }
+        for s, name, currency, n, spend in rows
     ]
 
 
