@@ -42,7 +42,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from connector.web import formatting
+    from connector.web import error_pages, formatting
     from connector.web import security as web_security
     from connector.web.api import bp as api_bp
     from connector.web.common import refuse_nul_characters
@@ -64,3 +64,4 @@ def _register_blueprints(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
     web_security.init_app(app)
     formatting.init_app(app)
+    error_pages.init_app(app)

@@ -16,7 +16,7 @@ from connector.db.models import Product
 from connector.db.people import ContactInsight
 from connector.db.types import utcnow
 from connector.errors import BadInput
-from connector.web.queries.common import date_range, own_store, plain, store_ids, whole_number
+from connector.web.queries.common import date_range, only, own_store, plain, store_ids, whole_number
 
 CHANNEL_DAYS = 365  # the channel report's default period (12 months), the demo summary's too
 
@@ -56,6 +56,7 @@ def _round(value: float | None) -> float | None:
 def channel_report(
     conn: Connection, account_id: int, args: Any, weights: tuple[tuple[str, float], ...]
 ) -> dict[str, Any]:
+    only(args, ("since", "until"), "the channel report")
     since, until = date_range(args, CHANNEL_DAYS)
     rows = channels.report(conn, store_ids(conn, account_id), since, until, weights)
     return {
@@ -67,6 +68,7 @@ def channel_report(
 
 
 def sales_by_region(conn: Connection, account_id: int, args: Any) -> dict[str, Any]:
+    only(args, ("since", "until", "period"), "sales by region")
     since, until = date_range(args, 90)
     period = args.get("period") or "month"
     if period not in reports.PERIODS:
