@@ -58,6 +58,8 @@ def money(value: Any, currency: str | None) -> str:
         return ""
     if not currency:
         return number(amount, 2)
+    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):  # not an ISO 4217 code
+        return f"{number(amount, 2)} {currency}"
     try:
         return format_currency(amount, currency, locale=locale())
     except (UnknownLocaleError, ValueError):
