@@ -327,6 +327,9 @@ def segments() -> ResponseReturnValue:
         "segments.html",
         lambda conn: {
             "segments": views.segments(conn, g.account_id),
+            "domains": dict(
+                conn.execute(select(Store.id, Store.domain).where(Store.account_id == g.account_id)).all()
+            ),
             "reengage": views.reengagement(conn, g.account_id, _rules())[:200],
         },
     )
