@@ -26,6 +26,7 @@ from sandbox.generator import Sizes
 from sandbox.world import World
 from sync.engine import run_step
 from tests.rig import Rig, build, connect_woo, signed_in
+from tests.sync.test_sync_command import cli
 
 pytestmark = pytest.mark.slow
 CORE = ("customers", "orders", "products")
@@ -71,6 +72,10 @@ def test_a_store_whose_every_sync_failed_needs_attention_not_active(rig: Rig) ->
     card = store_card(signed_in(rig).get(f"{rig.url}/", timeout=10).text, rig.site.id)
     assert 'data-state="needs_attention"' in card and ">needs attention<" in card
     assert ">active<" not in card and "REST API is not at this URL" in card
+    # and `stores list` says the same, in the same words
+    listed = cli(rig, "stores", "list").stdout
+    [line] = [ln for ln in listed.splitlines() if "/woo/site-9" in ln]
+    assert "needs attention" in line and "orders 0 (failed)" in line
 
 
 def test_a_shop_that_does_not_exist_is_said_so_not_a_missing_record(rig: Rig) -> None:
