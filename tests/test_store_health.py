@@ -22,6 +22,7 @@ from connector.db.models import Store
 from connector.db.operations import SyncState
 from connector.db.progress import Progress
 from connector.db.types import utcnow
+from platforms.shopify import queries
 from sandbox.generator import Sizes
 from sandbox.world import World
 from sync.engine import run_step
@@ -184,6 +185,12 @@ def test_the_estimated_total_of_a_large_shop_is_not_capped_at_ten_thousand(big_s
     assert seen == [12_500]
     progress = described(big_shop, big_shop.shop.id)["entities"]["orders"]["progress"]
     assert progress["total"] == 12_500
+
+
+def test_counts_are_asked_uncapped_where_the_api_version_allows() -> None:
+    assert "limit: null" in queries.count_query("orders", "2026-07")
+    assert "limit: null" in queries.count_query("orders", "unstable")
+    assert "limit" not in queries.count_query("orders", "2025-04")  # no such argument before 2025-07
 
 
 def test_a_run_past_its_estimate_has_no_total_and_no_frozen_eta() -> None:
