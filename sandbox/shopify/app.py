@@ -357,18 +357,19 @@ def _root(ctx: Context) -> dict[str, Any]:
         },
         "customers": connection("customers"),
         "abandonedCheckouts": lambda _info, **args: gql.abandoned_checkouts(shop, args),
-        "abandonedCheckoutsCount": lambda _i, query=None: {
-            "count": len(gql.checkouts(shop, query)),
-            "precision": "EXACT",
-        },
+        "abandonedCheckoutsCount": lambda _i, query=None, limit=10_000: gql.capped(
+            len(gql.checkouts(shop, query)), limit
+        ),
         "orders": connection("orders"),
         "products": connection("products"),
-        "customersCount": lambda _i, query=None: gql.count_of(
-            shop, "customers", query, all_orders=ctx.all_orders
+        "customersCount": lambda _i, query=None, limit=10_000: gql.count_of(
+            shop, "customers", query, limit, all_orders=ctx.all_orders
         ),
-        "ordersCount": lambda _i, query=None: gql.count_of(shop, "orders", query, all_orders=ctx.all_orders),
-        "productsCount": lambda _i, query=None: gql.count_of(
-            shop, "products", query, all_orders=ctx.all_orders
+        "ordersCount": lambda _i, query=None, limit=10_000: gql.count_of(
+            shop, "orders", query, limit, all_orders=ctx.all_orders
+        ),
+        "productsCount": lambda _i, query=None, limit=10_000: gql.count_of(
+            shop, "products", query, limit, all_orders=ctx.all_orders
         ),
         "customer": one("customers", "Customer"),
         "order": one("orders", "Order"),

@@ -146,7 +146,9 @@ def _created_floor(entity: str, bounds: dict[str, datetime], all_orders: bool) -
     return floor
 
 
-def count_of(shop: Shop, entity: str, query: str | None, *, all_orders: bool) -> dict[str, Any]:
+def count_of(
+    shop: Shop, entity: str, query: str | None, limit: int | None, *, all_orders: bool
+) -> dict[str, Any]:
     bounds = parse_search(query)
     view = shop.store.view(
         entity,
@@ -154,8 +156,15 @@ def count_of(shop: Shop, entity: str, query: str | None, *, all_orders: bool) ->
         updated_after=bounds.get("updated_at:>"),
         created_after=_created_floor(entity, bounds, all_orders),
     )
-    n = len(view)
-    return {"count": min(n, 10_000), "precision": "EXACT" if n <= 10_000 else "AT_LEAST"}
+    return capped(len(view), limit)
+
+
+def capped(n: int, limit: int | None) -> dict[str, Any]:
+    """A count as Shopify gives it: at most `limit` (10,000 unless the query says; null for
+    none), and AT_LEAST when the cap cut it (shopify.dev/changelog/uncapped-graphql-counts)."""
+    if limit is None or n <= limit:
+        return {"count": n, "precision": "EXACT"}
+    return {"count": limit, "precision": "AT_LEAST"}
 
 
 def list_connection(items: list[dict[str, Any]], first: int | None, after: str | None) -> dict[str, Any]:
