@@ -243,13 +243,8 @@ def describe(session: Session, stores: list[Store]) -> list[dict[str, Any]]:
     """Each store as `stores list --json`, the API and the stores page show it: DESIGN §3's
     fields, each entity's activity and last run, and the store's health badge with why."""
     ids, now = [s.id for s in stores], utcnow()
-    accounts = dict(
-        session.execute(
-            select(Account.id, Account.name).where(Account.id.in_({s.account_id for s in stores}))
-        )
-        .tuples()
-        .all()
-    )
+    named = select(Account.id, Account.name).where(Account.id.in_({s.account_id for s in stores}))
+    accounts: dict[int, str] = {row.id: row.name for row in session.execute(named)}
     counts = {name: _live_counts(session, model, ids) for name, model in ENTITIES.items()}
     states = {
         (st.store_id, st.entity): st
