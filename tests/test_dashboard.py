@@ -120,7 +120,7 @@ def test_a_merchant_signs_in_searches_and_reads_the_channel_report(
         r.find_elements(By.TAG_NAME, "td")[0].text
         for r in browser.find_elements(By.CSS_SELECTOR, "#channels tr")[1:]
     ]
-    assert "online store" in names and len(
+    assert "Online store" in names and len(
         browser.find_elements(By.CSS_SELECTOR, "#channel-chart rect")
     ) == len(names)
     shot(browser, "channels")
