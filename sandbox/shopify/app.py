@@ -26,7 +26,6 @@ from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
     GraphQLError,
-    OperationDefinitionNode,
     execute_sync,
     parse,
     validate,
@@ -36,7 +35,9 @@ from sandbox.faults import injected
 from sandbox.http import as_json, current_world
 from sandbox.shopify import events as events
 from sandbox.shopify import graphql as gql
+from sandbox.shopify import operations as gql_operations
 from sandbox.shopify import shapes as shapes
+from sandbox.shopify import shop as shop_objects
 from sandbox.shopify.cost import CostError, CostModel
 from sandbox.world import PLANS, Shop, ShopifySubscription, World
 
@@ -219,9 +220,10 @@ def graphql(shop_domain: str, version: str) -> Response:
     if document is None or errors:
         return as_json({"errors": errors})
     variables = body.get("variables") or {}
-    operation = next((d for d in document.definitions if isinstance(d, OperationDefinitionNode)), None)
+    operation, problem = gql_operations.chosen(document, body.get("operationName"))
+    if operation is None:
+        return as_json({"errors": [{"message": problem}]})
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    assert operation is not None
     costs = CostModel(gql.schema(), fragments, variables)
     try:
         requested = costs.requested(operation)
@@ -283,6 +285,7 @@ def graphql(shop_domain: str, version: str) -> Response:
         root_value=_root(Context(shop, grant["scope"])),
         context_value=shop,
         variable_values=variables,
+        operation_name=operation.name.value if operation.name else None,
     )
     actual = costs.actual(operation, result.data)
     with shop.store.lock:
@@ -343,18 +346,7 @@ def _root(ctx: Context) -> dict[str, Any]:
         return resolve
 
     return {
-        "shop": {
-            "id": shapes.gid("Shop", events.shop_id(shop)),
-            "name": shop.domain.split(".")[0],
-            "myshopifyDomain": shop.domain,
-            "currencyCode": shop.store.dataset.currency,
-            "ianaTimezone": "America/New_York",
-            "plan": {
-                "displayName": shop.plan.title(),
-                "shopifyPlus": shop.plan == "plus",
-                "partnerDevelopment": False,
-            },
-        },
+        "shop": shop_objects.shop_node(shop),
         "customers": connection("customers"),
         "abandonedCheckouts": lambda _info, **args: gql.abandoned_checkouts(shop, args),
         "abandonedCheckoutsCount": lambda _i, query=None: {
@@ -363,21 +355,20 @@ def _root(ctx: Context) -> dict[str, Any]:
         },
         "orders": connection("orders"),
         "products": connection("products"),
-        "customersCount": lambda _i, query=None: gql.count_of(
-            shop, "customers", query, all_orders=ctx.all_orders
+        "customersCount": lambda _i, query=None, limit=10_000: gql.count_of(
+            shop, "customers", query, limit, all_orders=ctx.all_orders
         ),
-        "ordersCount": lambda _i, query=None: gql.count_of(shop, "orders", query, all_orders=ctx.all_orders),
-        "productsCount": lambda _i, query=None: gql.count_of(
-            shop, "products", query, all_orders=ctx.all_orders
+        "ordersCount": lambda _i, query=None, limit=10_000: gql.count_of(
+            shop, "orders", query, limit, all_orders=ctx.all_orders
+        ),
+        "productsCount": lambda _i, query=None, limit=10_000: gql.count_of(
+            shop, "products", query, limit, all_orders=ctx.all_orders
         ),
         "customer": one("customers", "Customer"),
         "order": one("orders", "Order"),
         "product": one("products", "Product"),
         "currentBulkOperation": lambda _i, type="QUERY": shop.bulk,
-        "currentAppInstallation": {  # the scopes granted to the token that asks
-            "id": shapes.gid("AppInstallation", events.shop_id(shop)),
-            "accessScopes": [{"handle": scope, "description": None} for scope in sorted(ctx.scopes)],
-        },
+        "currentAppInstallation": shop_objects.installation_node(shop, ctx.scopes, world().api_key),
         "webhookSubscriptions": lambda _i, first=None, after=None, topics=None: gql.list_connection(
             [
                 _subscription_node(sub)

@@ -9,9 +9,10 @@ shifts a page and every record is visited once.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -21,13 +22,13 @@ from typing import Any
 from graphql import GraphQLError, GraphQLSchema, build_schema
 
 from sandbox import generator
+from sandbox.shopify import search, searchable
 from sandbox.shopify import shapes as s
 from sandbox.state import Record
 from sandbox.world import Shop
 
 SORTS = {"UPDATED_AT": "updated", "CREATED_AT": "created", "PROCESSED_AT": "created", "ID": "id"}
 ORDERS_WITHOUT_READ_ALL = timedelta(days=60)
-SEARCH_TERM = re.compile(r"(updated_at|created_at):(>=|<=|>|<)\s*['\"]?([0-9T:.\-+Z ]+?)['\"]?(?=\s|$)")
 
 
 @cache
@@ -42,19 +43,15 @@ def schema() -> GraphQLSchema:
 
 
 def parse_search(query: str | None) -> dict[str, datetime]:
-    """`updated_at:>'2026-01-01T00:00:00Z' AND created_at:<=…` → bounds; other terms are ignored."""
+    """The query's top-level updated_at / created_at bounds (`'updated_at:>'` …, exclusive)."""
+    found = search.parse(query)
     bounds: dict[str, datetime] = {}
-    for field, op, raw in SEARCH_TERM.findall(query or ""):
-        try:
-            at = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise GraphQLError(f"Invalid search date: {raw}") from None
-        at = at if at.tzinfo else at.replace(tzinfo=UTC)
-        if op == ">=":
-            at -= timedelta(microseconds=1)
-        if op == "<":
-            at -= timedelta(microseconds=1)
-        bounds[f"{field}:{'>' if op.startswith('>') else '<'}"] = at
+    for name in ("updated_at", "created_at"):
+        after, before = search.time_bounds(found, name)
+        if after is not None:
+            bounds[f"{name}:>"] = after
+        if before is not None:
+            bounds[f"{name}:<"] = before - timedelta(microseconds=1)
     return bounds
 
 
@@ -89,38 +86,27 @@ def root_connection(
     if not 0 <= count <= 250:
         raise GraphQLError("first and last must be between 0 and 250")
     sort = SORTS.get(args.get("sortKey") or "ID", "id")
-    bounds = parse_search(args.get("query"))
-    view = shop.store.view(
-        entity,
-        sort,
-        updated_after=bounds.get("updated_at:>"),
-        created_after=_created_floor(entity, bounds, all_orders),
-    )
-    lo, hi = 0, len(view)
-    upper = bounds.get(f"{ {'updated': 'updated_at', 'created': 'created_at'}.get(sort, '') }:<")
-    if upper is not None:
-        hi = view.rank((upper, 2**63))
+    found = searchable.parse(entity, args.get("query"))
+    view = searchable.narrowed(shop, entity, sort, found, _orders_floor(entity, all_orders))
+    test = searchable.matcher(shop, entity, found)
     reverse = bool(args.get("reverse")) != (last is not None)
     cursor = args.get("after") if first is not None else args.get("before")
-    if not reverse:
-        start = view.rank(_just_before(decode_cursor(cursor, sort))) + 1 if cursor else lo
-        start = max(start, lo)
-        stop = min(start + count, hi)
-        keys = list(view.keys(start, stop))
-        more_after, more_before = stop < hi, start > lo
+    n = len(view)
+    if not reverse:  # members after the cursor, ascending; those before it are "previous"
+        at = view.rank(decode_cursor(cursor, sort)) if cursor else 0
+        ahead, behind = _walk(view, at, n, False), _walk(view, 0, at, True)
     else:
-        stop = view.rank(_just_before(decode_cursor(cursor, sort))) if cursor else hi
-        stop = min(stop, hi)
-        start = max(stop - count, lo)
-        keys = list(reversed(list(view.keys(start, stop))))
-        more_after, more_before = start > lo, stop < hi
+        at = view.rank(_just_before(decode_cursor(cursor, sort))) if cursor else n
+        ahead, behind = _walk(view, 0, at, True), _walk(view, at, n, False)
+    passing = searchable.matching(shop, entity, ahead, test)
+    keys = [k for _, k in zip(range(count), passing, strict=False)]
+    more_after = next(passing, None) is not None
+    more_before = next(searchable.matching(shop, entity, behind, test), None) is not None
     if last is not None:
         keys.reverse()
         more_after, more_before = more_before, more_after
-    records = shop.store.records(entity, iter(keys))
-    upd_before = bounds.get("updated_at:<")
-    nodes = [make(shop, r) for r in records if upd_before is None or r.updated_at <= upd_before]
-    edges = [{"cursor": encode_cursor(k), "node": n} for k, n in zip(keys, nodes, strict=False)]
+    nodes = [make(shop, r) for r in shop.store.records(entity, iter(keys))]
+    edges = [{"cursor": encode_cursor(k), "node": nd} for k, nd in zip(keys, nodes, strict=True)]
     return {
         "nodes": nodes,
         "edges": edges,
@@ -133,29 +119,52 @@ def root_connection(
     }
 
 
+def _walk(view: Any, start: int, stop: int, descending: bool, chunk: int = 256) -> Iterator[tuple[Any, int]]:
+    """The view's keys at positions [start, stop), ascending or descending, read a chunk at a time."""
+    if not descending:
+        for a in range(start, stop, chunk):
+            yield from view.keys(a, min(a + chunk, stop))
+        return
+    for b in range(stop, start, -chunk):
+        yield from reversed(list(view.keys(max(b - chunk, start), b)))
+
+
 def _just_before(key: tuple[Any, int]) -> tuple[Any, int]:
     return (key[0], key[1] - 1)
 
 
-def _created_floor(entity: str, bounds: dict[str, datetime], all_orders: bool) -> datetime | None:
+def _orders_floor(entity: str, all_orders: bool) -> datetime | None:
     """Without read_all_orders only the last 60 days of orders are visible (platform-facts §(a))."""
-    floor = bounds.get("created_at:>")
     if entity == "orders" and not all_orders:
-        window = datetime.now(UTC) - ORDERS_WITHOUT_READ_ALL
+        return datetime.now(UTC) - ORDERS_WITHOUT_READ_ALL
+    return None
+
+
+def _created_floor(entity: str, bounds: dict[str, datetime], all_orders: bool) -> datetime | None:
+    floor, window = bounds.get("created_at:>"), _orders_floor(entity, all_orders)
+    if window is not None:
         floor = max(floor, window) if floor else window
     return floor
 
 
-def count_of(shop: Shop, entity: str, query: str | None, *, all_orders: bool) -> dict[str, Any]:
-    bounds = parse_search(query)
-    view = shop.store.view(
-        entity,
-        "updated",
-        updated_after=bounds.get("updated_at:>"),
-        created_after=_created_floor(entity, bounds, all_orders),
-    )
-    n = len(view)
-    return {"count": min(n, 10_000), "precision": "EXACT" if n <= 10_000 else "AT_LEAST"}
+def count_of(
+    shop: Shop, entity: str, query: str | None, limit: int | None = 10_000, *, all_orders: bool
+) -> dict[str, Any]:
+    """`customersCount(query:, limit:)` …: the matches, capped at `limit` (null: no cap)."""
+    if limit is not None and limit < 0:
+        raise GraphQLError("limit must be a non-negative integer")
+    found = searchable.parse(entity, query)
+    view = searchable.narrowed(shop, entity, "id", found, _orders_floor(entity, all_orders))
+    test = searchable.matcher(shop, entity, found)
+    if test is None:
+        n = len(view)
+    else:
+        cap = None if limit is None else limit + 1
+        passing = searchable.matching(shop, entity, _walk(view, 0, len(view), False), test)
+        n = sum(1 for _ in itertools.islice(passing, cap))
+    if limit is not None and n > limit:
+        return {"count": limit, "precision": "AT_LEAST"}
+    return {"count": n, "precision": "EXACT"}
 
 
 def list_connection(items: list[dict[str, Any]], first: int | None, after: str | None) -> dict[str, Any]:
