@@ -199,6 +199,15 @@ def _issue(shop: Shop, scope: str, *, online: bool, expiring: bool) -> dict[str,
 class Context:
     def __init__(self, shop: Shop, scope: str) -> None:
         self.shop, self.scopes = shop, set(scope.split(","))
+        self.searches: list[dict[str, Any]] = []  # the response's extensions.search
+
+    def warn(self, info: Any) -> Any:
+        """A callback noting a query's ignored search terms under the field that was asked."""
+
+        def note(text: str, warnings: list[dict[str, str]]) -> None:
+            self.searches.append({"path": info.path.as_list(), "query": text, "warnings": warnings})
+
+        return note
 
     @property
     def all_orders(self) -> bool:
@@ -282,7 +291,7 @@ def graphql(shop_domain: str, version: str) -> Response:
     result = execute_sync(
         gql.schema(),
         document,
-        root_value=_root(Context(shop, grant["scope"])),
+        root_value=_root(ctx := Context(shop, grant["scope"])),
         context_value=shop,
         variable_values=variables,
         operation_name=operation.name.value if operation.name else None,
@@ -299,6 +308,8 @@ def graphql(shop_domain: str, version: str) -> Response:
     answer["extensions"] = {
         "cost": {"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": status}
     }
+    if ctx.searches:
+        answer["extensions"]["search"] = ctx.searches
     return as_json(answer)
 
 
@@ -334,8 +345,8 @@ def _root(ctx: Context) -> dict[str, Any]:
     shop = ctx.shop
 
     def connection(entity: str) -> Any:
-        return lambda _info, **args: gql.root_connection(
-            shop, entity, args, gql.MAKERS[entity], all_orders=ctx.all_orders
+        return lambda info, **args: gql.root_connection(
+            shop, entity, args, gql.MAKERS[entity], all_orders=ctx.all_orders, warn=ctx.warn(info)
         )
 
     def one(entity: str, kind: str) -> Any:
@@ -355,14 +366,14 @@ def _root(ctx: Context) -> dict[str, Any]:
         },
         "orders": connection("orders"),
         "products": connection("products"),
-        "customersCount": lambda _i, query=None, limit=10_000: gql.count_of(
-            shop, "customers", query, limit, all_orders=ctx.all_orders
+        "customersCount": lambda i, query=None, limit=10_000: gql.count_of(
+            shop, "customers", query, limit, all_orders=ctx.all_orders, warn=ctx.warn(i)
         ),
-        "ordersCount": lambda _i, query=None, limit=10_000: gql.count_of(
-            shop, "orders", query, limit, all_orders=ctx.all_orders
+        "ordersCount": lambda i, query=None, limit=10_000: gql.count_of(
+            shop, "orders", query, limit, all_orders=ctx.all_orders, warn=ctx.warn(i)
         ),
-        "productsCount": lambda _i, query=None, limit=10_000: gql.count_of(
-            shop, "products", query, limit, all_orders=ctx.all_orders
+        "productsCount": lambda i, query=None, limit=10_000: gql.count_of(
+            shop, "products", query, limit, all_orders=ctx.all_orders, warn=ctx.warn(i)
         ),
         "customer": one("customers", "Customer"),
         "order": one("orders", "Order"),

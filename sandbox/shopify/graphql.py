@@ -78,6 +78,7 @@ def root_connection(
     make: Callable[[Shop, Record], dict[str, Any]],
     *,
     all_orders: bool,
+    warn: Callable[[str, list[dict[str, str]]], None] | None = None,
 ) -> dict[str, Any]:
     first, last = args.get("first"), args.get("last")
     if (first is None) == (last is None):
@@ -87,6 +88,8 @@ def root_connection(
         raise GraphQLError("first and last must be between 0 and 250")
     sort = SORTS.get(args.get("sortKey") or "ID", "id")
     found = searchable.parse(entity, args.get("query"))
+    if found.warnings and warn is not None:
+        warn(found.text, found.warnings)
     view = searchable.narrowed(shop, entity, sort, found, _orders_floor(entity, all_orders))
     test = searchable.matcher(shop, entity, found)
     reverse = bool(args.get("reverse")) != (last is not None)
@@ -148,12 +151,20 @@ def _created_floor(entity: str, bounds: dict[str, datetime], all_orders: bool) -
 
 
 def count_of(
-    shop: Shop, entity: str, query: str | None, limit: int | None = 10_000, *, all_orders: bool
+    shop: Shop,
+    entity: str,
+    query: str | None,
+    limit: int | None = 10_000,
+    *,
+    all_orders: bool,
+    warn: Callable[[str, list[dict[str, str]]], None] | None = None,
 ) -> dict[str, Any]:
     """`customersCount(query:, limit:)` …: the matches, capped at `limit` (null: no cap)."""
     if limit is not None and limit < 0:
         raise GraphQLError("limit must be a non-negative integer")
     found = searchable.parse(entity, query)
+    if found.warnings and warn is not None:
+        warn(found.text, found.warnings)
     view = searchable.narrowed(shop, entity, "id", found, _orders_floor(entity, all_orders))
     test = searchable.matcher(shop, entity, found)
     if test is None:
