@@ -34,6 +34,7 @@ from graphql import (
 from sandbox.faults import injected
 from sandbox.http import as_json, current_world
 from sandbox.shopify import events as events
+from sandbox.shopify import fields
 from sandbox.shopify import graphql as gql
 from sandbox.shopify import operations as gql_operations
 from sandbox.shopify import shapes as shapes
@@ -374,6 +375,10 @@ def _root(ctx: Context) -> dict[str, Any]:
         ),
         "productsCount": lambda i, query=None, limit=10_000: gql.count_of(
             shop, "products", query, limit, all_orders=ctx.all_orders, warn=ctx.warn(i)
+        ),
+        "productVariants": lambda _info, **args: fields.product_variants(shop, args, gql.BUILD),
+        "productVariantsCount": lambda _i, query=None, limit=10_000: fields.variants_count(
+            shop, query, limit
         ),
         "customer": one("customers", "Customer"),
         "order": one("orders", "Order"),

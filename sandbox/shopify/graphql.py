@@ -12,7 +12,7 @@ import base64
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -22,8 +22,11 @@ from typing import Any
 from graphql import GraphQLError, GraphQLSchema, build_schema
 
 from sandbox import generator
-from sandbox.shopify import search, searchable
+from sandbox.shopify import fields, order_fields, search, searchable
 from sandbox.shopify import shapes as s
+from sandbox.shopify.connection import list_connection, nested, walk
+from sandbox.shopify.stats import add_order_to_stats as add_order_to_stats
+from sandbox.shopify.stats import customer_stats
 from sandbox.state import Record
 from sandbox.world import Shop
 
@@ -33,8 +36,10 @@ ORDERS_WITHOUT_READ_ALL = timedelta(days=60)
 
 @cache
 def schema() -> GraphQLSchema:
-    sdl = (Path(__file__).with_name("schema.graphql")).read_text()
+    here = Path(__file__).parent
+    sdl = "\n".join((here / name).read_text() for name in ("schema.graphql", "schema_standard.graphql"))
     built = build_schema(sdl)
+    fields.install(built)
     built.query_type.fields["node"].resolve = lambda _root, info, id: node_by_gid(info.context, id)  # type: ignore[union-attr]
     return built
 
@@ -97,10 +102,10 @@ def root_connection(
     n = len(view)
     if not reverse:  # members after the cursor, ascending; those before it are "previous"
         at = view.rank(decode_cursor(cursor, sort)) if cursor else 0
-        ahead, behind = _walk(view, at, n, False), _walk(view, 0, at, True)
+        ahead, behind = walk(view, at, n, False), walk(view, 0, at, True)
     else:
         at = view.rank(_just_before(decode_cursor(cursor, sort))) if cursor else n
-        ahead, behind = _walk(view, 0, at, True), _walk(view, at, n, False)
+        ahead, behind = walk(view, 0, at, True), walk(view, at, n, False)
     passing = searchable.matching(shop, entity, ahead, test)
     keys = [k for _, k in zip(range(count), passing, strict=False)]
     more_after = next(passing, None) is not None
@@ -120,16 +125,6 @@ def root_connection(
             "endCursor": edges[-1]["cursor"] if edges else None,
         },
     }
-
-
-def _walk(view: Any, start: int, stop: int, descending: bool, chunk: int = 256) -> Iterator[tuple[Any, int]]:
-    """The view's keys at positions [start, stop), ascending or descending, read a chunk at a time."""
-    if not descending:
-        for a in range(start, stop, chunk):
-            yield from view.keys(a, min(a + chunk, stop))
-        return
-    for b in range(stop, start, -chunk):
-        yield from reversed(list(view.keys(max(b - chunk, start), b)))
 
 
 def _just_before(key: tuple[Any, int]) -> tuple[Any, int]:
@@ -171,33 +166,11 @@ def count_of(
         n = len(view)
     else:
         cap = None if limit is None else limit + 1
-        passing = searchable.matching(shop, entity, _walk(view, 0, len(view), False), test)
+        passing = searchable.matching(shop, entity, walk(view, 0, len(view), False), test)
         n = sum(1 for _ in itertools.islice(passing, cap))
     if limit is not None and n > limit:
         return {"count": limit, "precision": "AT_LEAST"}
     return {"count": n, "precision": "EXACT"}
-
-
-def list_connection(items: list[dict[str, Any]], first: int | None, after: str | None) -> dict[str, Any]:
-    """A nested connection (line items, variants …): small, so positions are the cursors."""
-    start = int(after) + 1 if after else 0
-    count = first if first is not None else 250
-    page = items[start : start + count]
-    edges = [{"cursor": str(start + i), "node": n} for i, n in enumerate(page)]
-    return {
-        "nodes": page,
-        "edges": edges,
-        "pageInfo": {
-            "hasNextPage": start + count < len(items),
-            "hasPreviousPage": start > 0,
-            "startCursor": edges[0]["cursor"] if edges else None,
-            "endCursor": edges[-1]["cursor"] if edges else None,
-        },
-    }
-
-
-def nested(items: Callable[[], list[dict[str, Any]]]) -> Callable[..., dict[str, Any]]:
-    return lambda _info, first=None, after=None: list_connection(items(), first, after)
 
 
 # --- nodes ---------------------------------------------------------------------------------------
@@ -208,7 +181,7 @@ def customer_node(shop: Shop, rec: Record) -> dict[str, Any]:
     count, spent = customer_stats(shop).get(rec.index, (0, Decimal("0.00")))
     address = s.gql_address(c, s.child_id(store, "address", rec.index, per=1))
     tier = "HIGH" if spent > 500 else "MEDIUM" if spent > 150 else "LOW"
-    return {
+    node: dict[str, Any] = {
         "id": s.gid("Customer", rec.id),
         "legacyResourceId": str(rec.id),
         "firstName": c["first_name"],
@@ -241,26 +214,7 @@ def customer_node(shop: Shop, rec: Record) -> dict[str, Any]:
         "defaultEmailAddress": {"emailAddress": c["email"], "marketingState": c["email_consent"].upper()},
         "statistics": {"predictedSpendTier": tier, "rfmGroup": None},
     }
-
-
-def customer_stats(shop: Shop) -> dict[int, tuple[int, Decimal]]:
-    """Orders and spend per customer, computed once per store and kept up to date on change."""
-    stats: dict[int, tuple[int, Decimal]] | None = getattr(shop, "_customer_stats", None)
-    if stats is None:
-        stats = {}
-        store = shop.store
-        for i in range(store.overlays["orders"].size):
-            if store.exists("orders", i):
-                add_order_to_stats(stats, store.dataset.order(i), +1)
-        shop._customer_stats = stats  # type: ignore[attr-defined]
-    return stats
-
-
-def add_order_to_stats(stats: dict[int, tuple[int, Decimal]], order: dict[str, Any], sign: int) -> None:
-    if order["customer"] is None or order["cancelled"]:
-        return
-    count, spent = stats.get(order["customer"], (0, Decimal("0.00")))
-    stats[order["customer"]] = (count + sign, spent + sign * (order["total"] - order["refund_amount"]))
+    return {**node, **fields.customer_more(shop, rec, node, BUILD)}
 
 
 def order_node(shop: Shop, rec: Record) -> dict[str, Any]:
@@ -310,7 +264,7 @@ def order_node(shop: Shop, rec: Record) -> dict[str, Any]:
         if o["customer"] is not None
         else None
     )
-    return {
+    node: dict[str, Any] = {
         "id": s.gid("Order", rec.id),
         "legacyResourceId": str(rec.id),
         "name": f"#{o['number']}",
@@ -367,6 +321,7 @@ def order_node(shop: Shop, rec: Record) -> dict[str, Any]:
         },
         "customerJourneySummary": journey,
     }
+    return {**node, **order_fields.order_more(shop, rec, node, BUILD)}
 
 
 def line_item_node(shop: Shop, rec: Record, ln: dict[str, Any]) -> dict[str, Any]:
@@ -375,7 +330,7 @@ def line_item_node(shop: Shop, rec: Record, ln: dict[str, Any]) -> dict[str, Any
     variant = product["variants"][ln["variant"]]
     cur = rec.data["currency"]
     variant_id = s.child_id(store, "variant", ln["product"], ln["variant"], 4)
-    return {
+    node: dict[str, Any] = {
         "id": s.gid("LineItem", s.child_id(store, "line", rec.index, ln["index"])),
         "name": f"{product['title']} - {variant['title']}",
         "title": product["title"],
@@ -389,11 +344,12 @@ def line_item_node(shop: Shop, rec: Record, ln: dict[str, Any]) -> dict[str, Any
         "product": {"id": s.gid("Product", store.id_of("products", ln["product"]))},
         "variant": {"id": s.gid("ProductVariant", variant_id), "sku": variant["sku"]},
     }
+    return {**node, **order_fields.line_item_more(shop, rec, ln, node, BUILD)}
 
 
 def fulfillment_node(shop: Shop, rec: Record, f: dict[str, Any]) -> dict[str, Any]:
     fid = s.child_id(shop.store, "fulfillment", rec.index, f["index"], 4)
-    return {
+    node: dict[str, Any] = {
         "id": s.gid("Fulfillment", fid),
         "name": f"#{rec.data['number']}.{f['index'] + 1}",
         "status": "SUCCESS",
@@ -406,11 +362,12 @@ def fulfillment_node(shop: Shop, rec: Record, f: dict[str, Any]) -> dict[str, An
             {"company": f["carrier"], "number": f["tracking_number"], "url": f["tracking_url"]}
         ],
     }
+    return {**node, **order_fields.fulfillment_more(shop, rec, f, node)}
 
 
 def product_node(shop: Shop, rec: Record) -> dict[str, Any]:
     p = rec.data
-    return {
+    node: dict[str, Any] = {
         "id": s.gid("Product", rec.id),
         "legacyResourceId": str(rec.id),
         "title": p["title"],
@@ -434,6 +391,7 @@ def product_node(shop: Shop, rec: Record) -> dict[str, Any]:
             ]
         ),
     }
+    return {**node, **fields.product_more(shop, rec, node)}
 
 
 def variant_node(shop: Shop, rec: Record, v: dict[str, Any]) -> dict[str, Any]:
@@ -448,7 +406,7 @@ def variant_node(shop: Shop, rec: Record, v: dict[str, Any]) -> dict[str, Any]:
         }
         for n, q in enumerate(v["inventory"])
     ]
-    return {
+    node: dict[str, Any] = {
         "id": s.gid("ProductVariant", vid),
         "legacyResourceId": str(vid),
         "title": v["title"],
@@ -465,6 +423,7 @@ def variant_node(shop: Shop, rec: Record, v: dict[str, Any]) -> dict[str, Any]:
         },
         "product": {"id": s.gid("Product", rec.id)},
     }
+    return {**node, **fields.variant_more(shop, rec, v, node, BUILD)}
 
 
 # --- abandoned checkouts: read-only, generated from the dataset ----------------------------------
@@ -515,7 +474,7 @@ def checkout_node(shop: Shop, c: dict[str, Any]) -> dict[str, Any]:
         for ln in c["lines"]
     ]
     customer = c["customer"]
-    return {
+    node: dict[str, Any] = {
         "id": s.gid("AbandonedCheckout", checkout_id),
         "name": f"#{checkout_id}",
         "note": "",
@@ -532,6 +491,7 @@ def checkout_node(shop: Shop, c: dict[str, Any]) -> dict[str, Any]:
         "taxesIncluded": False,
         "lineItems": nested(lambda: lines),
     }
+    return {**node, **fields.checkout_more(shop, c, node, BUILD)}
 
 
 MAKERS: dict[str, Callable[[Shop, Record], dict[str, Any]]] = {
@@ -557,3 +517,6 @@ def node_by_gid(shop: Shop, value: str) -> dict[str, Any] | None:
     if index is None or not shop.store.exists(entity, index):
         return None
     return {**MAKERS[entity](shop, shop.store.get(entity, index)), "__typename": kind}
+
+
+BUILD = fields.Builders(order=order_node, product=product_node, variant=variant_node)

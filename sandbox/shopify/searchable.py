@@ -13,6 +13,7 @@ from typing import Any
 from sandbox import generator
 from sandbox.shopify import search
 from sandbox.shopify import shapes as s
+from sandbox.shopify.stats import customer_stats
 from sandbox.state import Record
 from sandbox.view import View
 from sandbox.world import Shop
@@ -22,8 +23,6 @@ _FF = {"fulfilled": ["fulfilled", "shipped"], "partial": ["partial"], None: ["un
 
 
 def _stats(shop: Shop, rec: Record) -> tuple[int, Decimal]:
-    from sandbox.shopify.graphql import customer_stats  # the one place spend is kept
-
     return customer_stats(shop).get(rec.index, (0, Decimal("0.00")))
 
 
