@@ -430,19 +430,10 @@ def variant_node(shop: Shop, rec: Record, v: dict[str, Any]) -> dict[str, Any]:
 
 
 def checkouts(shop: Shop, query: str | None) -> list[dict[str, Any]]:
-    """The shop's abandoned checkouts inside the search's created_at / updated_at bounds, by id."""
-    ds, bounds = shop.store.dataset, parse_search(query)
-    found = []
-    for i in range(generator.checkout_count(ds)):
-        c = generator.checkout(ds, i)
-        if "created_at:>" in bounds and c["created_at"] <= bounds["created_at:>"]:
-            continue
-        if "created_at:<" in bounds and c["created_at"] > bounds["created_at:<"]:
-            continue
-        if "updated_at:>" in bounds and c["updated_at"] <= bounds["updated_at:>"]:
-            continue
-        found.append(c)
-    return found
+    """The shop's abandoned checkouts that match the search (its id, times and status), by id."""
+    ds, found = shop.store.dataset, searchable.parse_checkouts(query)
+    every = (generator.checkout(ds, i) for i in range(generator.checkout_count(ds)))
+    return [c for c in every if found.matches(searchable.checkout_getter(shop, c))]
 
 
 def abandoned_checkouts(shop: Shop, args: dict[str, Any]) -> dict[str, Any]:

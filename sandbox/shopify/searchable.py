@@ -82,6 +82,7 @@ PRODUCT: dict[str, Field] = {
     "gift_card": lambda _s, _r: False,
 }
 FIELDS = {"customers": CUSTOMER, "orders": ORDER, "products": PRODUCT}
+CHECKOUT = frozenset({"id", "created_at", "updated_at", "status"})
 FREE_TEXT = {  # what a term without a field searches
     "customers": ("first_name", "last_name", "email", "phone", "tag"),
     "orders": ("name", "email", "sku"),
@@ -149,3 +150,19 @@ def matching(
     for key in keys:
         if test is None or test(shop.store.records(entity, iter([key]))[0]):
             yield key
+
+
+def parse_checkouts(query: str | None) -> search.Search:
+    return search.parse(query, CHECKOUT)
+
+
+def checkout_getter(shop: Shop, c: dict[str, Any]) -> search.Getter:
+    """An abandoned checkout's search fields (free text: none the sandbox models)."""
+    values = {
+        "id": s.child_id(shop.store, "checkout", c["index"], per=1),
+        "created_at": c["created_at"],
+        "updated_at": c["updated_at"],
+        "status": "closed" if c["completed_at"] else "open",
+        "": [],
+    }
+    return values.__getitem__
