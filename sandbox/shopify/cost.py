@@ -1,8 +1,9 @@
 """Shopify's query cost: what a query may cost before it runs, and what it did cost.
 
-Scalars and enums cost 0, an object 1, a connection 2 plus `first` (or `last`) times the
-cost of one node, a mutation 10. The requested cost is charged up front and the part
-not used is refunded, as platform-facts §(d) describes.
+Scalars and enums cost 0, an object 1, an interface or union its dearest possible type, a
+connection 2 plus `first` (or `last`) times the cost of one node, a mutation 10. The
+requested cost is charged up front and the part not used is refunded, as platform-facts
+§(d) describes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
+    is_abstract_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
@@ -68,10 +70,17 @@ class CostModel:
         return out
 
     def _selection(self, selection_set: SelectionSetNode | None, parent: Any, data: Any) -> int:
-        if selection_set is None or not hasattr(parent, "fields"):
+        if selection_set is None:
+            return 0
+        if is_abstract_type(parent):  # an interface or union costs its dearest possible type
+            kinds = self.schema.get_possible_types(parent)
+            return max((self._selection(selection_set, kind, data) for kind in kinds), default=0)
+        if not hasattr(parent, "fields"):
             return 0
         total = 0
         for node, owner in self._fields(selection_set, parent):
+            if owner is not parent and not self._applies(owner, parent):
+                continue  # a fragment on another of the abstract type's kinds
             name = node.name.value
             if name.startswith("__") or name not in owner.fields:
                 continue
@@ -79,6 +88,12 @@ class CostModel:
             value = data.get(key) if isinstance(data, dict) else None
             total += self._field(node, owner.fields[name], value, data is None)
         return total
+
+    def _applies(self, condition: Any, kind: Any) -> bool:
+        """Whether a fragment on `condition` selects on an object of `kind`."""
+        if condition is None or condition is kind:
+            return True
+        return is_abstract_type(condition) and self.schema.is_sub_type(condition, kind)
 
     def _field(self, node: FieldNode, field_def: Any, value: Any, requested: bool) -> int:
         named = get_named_type(field_def.type)
