@@ -113,7 +113,8 @@ def test_tap_shopify_reads_exactly_the_sandbox_then_exactly_its_window(
     env = {
         "HTTPS_PROXY": manifest["proxy"],
         "https_proxy": manifest["proxy"],
-        "SSL_CERT_FILE": manifest["tls"]["ca_file"],
+        "SSL_CERT_FILE": manifest["tls"]["ca_file"],  # urllib (ShopifyAPI, its GraphQL client)
+        "REQUESTS_CA_BUNDLE": manifest["tls"]["ca_file"],  # requests (bulk), over a machine-wide one
     }
     config = {
         "shop": entry["domain"].split(".")[0],
