@@ -140,3 +140,13 @@ def test_product_variants_page_through_every_variant_once(admin: Admin) -> None:
     assert seen == sorted(seen, key=lambda g: int(g.rsplit("/", 1)[-1]))
     count = admin.post({"query": "{ productVariantsCount { count } }"})["data"]["productVariantsCount"]
     assert count == {"count": expected}
+
+
+def test_an_interface_costs_its_dearest_possible_type(admin: Admin) -> None:
+    # given fragments on three kinds of media, each one object deep
+    query = """{ products(first: 1) { nodes { media(first: 10) { nodes {
+      ... on MediaImage { image { url } } ... on Video { sources { url } } ... on Model3d { sources { url } }
+    } } } } }"""
+    # when it is asked, then a media node costs 1 + the dearest kind (1), not 1 + all three
+    answer = admin.post({"query": query})
+    assert answer["extensions"]["cost"]["requestedQueryCost"] == 2 + 1 * (1 + 2 + 10 * (1 + 1))
