@@ -83,7 +83,8 @@ def _tokens(text: str) -> Iterator[tuple[str, str]]:
             return
         m = TOKEN.match(text, pos)
         if m is None or m.end() == pos:  # an unmatched quote: the rest is one value
-            yield "quoted", text[pos:].strip()
+            rest = text[pos:].strip()
+            yield "quoted", rest + rest[0]
             return
         kind = m.lastgroup or "word"
         yield kind, m.group(kind)

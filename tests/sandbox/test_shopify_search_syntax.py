@@ -49,6 +49,7 @@ def hits(query: str, **values: Any) -> bool:
         ("tag:vip", True),  # any of a list
         ("tag:wholesale", False),
         ("email:*", True),  # has a value
+        ("email:'ada@example.com", True),  # an unclosed quote runs to the end
     ],
 )
 def test_a_field_term_compares_its_value(query: str, expected: bool) -> None:
