@@ -1,7 +1,7 @@
 """The connector's orders backfill of a Shopify shop beside tap-shopify 3.13.0's orders stream
 on the same shop (same seed and sizes, each in its own sandbox process): orders/s, wall.
 
-Usage: python -m bench.peers_shopify [--orders 5000]
+Usage: python -m bench.peers_tap_shopify [--orders 5000]
 
 Both read orders with a bulk operation. The connector reads over http and writes into SQLite;
 the tap reads `https://acme.myshopify.com` through the sandbox's CONNECT proxy (`--tls
