@@ -1,7 +1,8 @@
 """Shopify's query cost: what a query may cost before it runs, and what it did cost.
 
-Scalars and enums cost 0, an object 1, an interface or union its dearest possible type, a
-connection 2 plus `first` (or `last`) times the cost of one node, a mutation 10. The
+Scalars and enums cost 0, an object (or a list of them) 1, an interface or union its dearest
+possible type, a connection 2 plus `first` (or `last`) times the cost of one node, a
+mutation 10 (https://shopify.dev/docs/api/usage/limits#cost-calculation). The
 requested cost is charged up front and the part not used is refunded, as platform-facts
 §(d) describes.
 """
@@ -102,10 +103,12 @@ class CostModel:
         if named.name.endswith("Connection"):
             return self._connection(node, named, value, requested)
         inner = field_def.type.of_type if is_non_null_type(field_def.type) else field_def.type
-        if is_list_type(inner):  # a list argument-limited like a connection, without its overhead
+        if is_list_type(inner):  # a list of objects costs as an object: only connections are sized
+            self._count(node)  # its `first`, if any, is still bounded
             if requested:
-                return self._count(node) * (1 + self._selection(node.selection_set, named, None))
-            return sum(1 + self._selection(node.selection_set, named, v) for v in value or [])
+                return 1 + self._selection(node.selection_set, named, None)
+            costs = [self._selection(node.selection_set, named, v) for v in value or []]
+            return 1 + max(costs) if costs else 0
         if not requested and value is None:
             return 0
         return 1 + self._selection(node.selection_set, named, None if requested else value)

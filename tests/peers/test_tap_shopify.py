@@ -21,19 +21,20 @@ import requests
 
 from sandbox.generator import Sizes
 from sandbox.server import SandboxServer
-from sandbox.shopify import shapes
+from sandbox.shopify import graphql as gql
+from sandbox.shopify import payments, shapes
 from sandbox.state import Record, SandboxStore
-from sandbox.world import World
+from sandbox.world import Shop, World
 from tests.peers import airbyte, singer
 
 pytestmark = pytest.mark.slow
 PACKAGE, VERSION = "tap-shopify", "3.13.0"
-# Held by the sandbox and under 1,000 points a page. products, abandoned_checkouts,
-# order_refunds and transactions nest `first: 250` lists (media, lineItems, refundLineItems)
-# whose requested cost exceeds the limit even at one record a page; the rest (collections,
-# locations, inventory_*, metafields_*, events, fulfillment_orders) are entities the
-# sandbox does not hold.
-STREAMS = ["customers", "orders", "product_variants", "order_shipping_lines"]
+# Held by the sandbox and under 1,000 points a page. products, abandoned_checkouts and
+# order_refunds nest `first: 250` connections (media, lineItems, refundLineItems) whose
+# requested cost exceeds the limit even at one record a page (Shopify's documented cost
+# table); the rest (collections, locations, inventory_*, metafields_*, events,
+# fulfillment_orders) are entities the sandbox does not hold.
+STREAMS = ["customers", "orders", "product_variants", "order_shipping_lines", "transactions"]
 SIZES = Sizes(customers=40, orders=90, products=12)
 KEYS = {
     "customers": "customers",
@@ -67,9 +68,9 @@ def live(store: SandboxStore, entity: str, since: datetime | None = None) -> lis
     return [r for r in records if since is None or r.updated_at >= since]
 
 
-def held(store: SandboxStore, since: dict[str, datetime] | None = None) -> dict[str, list[int]]:
+def held(shop: Shop, since: dict[str, datetime] | None = None) -> dict[str, list[int]]:
     """Per stream, the ids the sandbox holds (changed since each stream's own window start)."""
-    start = since or {}
+    store, start = shop.store, since or {}
     orders, shipped = (
         live(store, "orders", start.get("orders")),
         live(store, "orders", start.get("order_shipping_lines")),
@@ -84,7 +85,20 @@ def held(store: SandboxStore, since: dict[str, datetime] | None = None) -> dict[
             for v in p.data["variants"]
         ),
         "order_shipping_lines": sorted(shapes.child_id(store, "line", o.index, 7) for o in shipped),
+        "transactions": sorted(payment_ids(shop, start.get("transactions"))),
     }
+
+
+def payment_ids(shop: Shop, mark: datetime | None) -> list[int]:
+    """Transactions of the orders changed since a minute before `mark`, made at or after it
+    (the tap reads children through their orders' window and keeps those past its bookmark)."""
+    parents = live(shop.store, "orders", None if mark is None else mark - timedelta(minutes=1))
+    made = [t for o in parents for t in payments.transactions(shop, o, gql.BUILD)]
+    return [int(t["id"].rsplit("/", 1)[-1]) for t in made if mark is None or _at(t["createdAt"]) >= mark]
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def numbers(read: singer.Read, stream: str) -> list[int]:
@@ -95,7 +109,7 @@ def windows(state: dict[str, Any]) -> dict[str, datetime]:
     """Where each stream's next window starts, by the tap's own rules: its bookmark, less a
     minute for the child stream it reads through orders (order_shipping_lines)."""
     marks = {
-        s: datetime.fromisoformat(state["bookmarks"][s]["updatedAt"].replace("Z", "+00:00")) for s in STREAMS
+        s: _at(state["bookmarks"][s].get("updatedAt") or state["bookmarks"][s]["createdAt"]) for s in STREAMS
     }
     marks["order_shipping_lines"] -= timedelta(minutes=1)
     return marks
@@ -108,7 +122,7 @@ def test_tap_shopify_reads_exactly_the_sandbox_then_exactly_its_window(
     world = shop.world
     manifest = world.manifest()
     entry = manifest["shopify"]["shops"][0]
-    store = world.shops[entry["domain"]].store
+    sandbox_shop = world.shops[entry["domain"]]
     airbyte.trust(peer, manifest["tls"]["ca_pem"])
     env = {
         "HTTPS_PROXY": manifest["proxy"],
@@ -130,7 +144,7 @@ def test_tap_shopify_reads_exactly_the_sandbox_then_exactly_its_window(
     first = singer.sync(peer, tmp_path, env, config, catalog)
 
     # then each stream holds exactly the sandbox's records, each once
-    want = held(store)
+    want = held(sandbox_shop)
     for stream in STREAMS:
         assert numbers(first, stream) == want[stream], stream
 
@@ -156,7 +170,7 @@ def test_tap_shopify_reads_exactly_the_sandbox_then_exactly_its_window(
     second = singer.sync(peer, tmp_path, env, config, catalog, state=first.state)
 
     # then each stream holds exactly the records its window asks for, and the changes are among them
-    want = held(store, windows(first.state))
+    want = held(sandbox_shop, windows(first.state))
     for stream in STREAMS:
         assert numbers(second, stream) == want[stream], stream
     assert changed["customers"] <= set(numbers(second, "customers"))
