@@ -528,7 +528,9 @@ def node_by_gid(shop: Shop, value: str) -> dict[str, Any] | None:
         raise GraphQLError(f"Invalid global id '{value}'")
     kind, rec_id = match.group(1), int(match.group(2))
     if kind == "BulkOperation":
-        op = shop.bulk_ops.get(rec_id)
+        from sandbox.shopify.bulk_ops import observed
+
+        op = observed(shop, shop.bulk_ops.get(rec_id))
         return {**op, "__typename": "BulkOperation"} if op else None
     entity = GID_KINDS.get(kind)
     if entity is None:
