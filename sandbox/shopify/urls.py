@@ -1,21 +1,12 @@
-"""Where a Shopify shop's URLs hang from for the current request: `<origin>/shopify/<domain>`
-when the client used the path prefix, the bare origin when it reached the shop by its own
-host (`<shop>.myshopify.com`), so every URL the sandbox hands back works as the client asked."""
+"""Where a Shopify shop's URLs hang from for the current request (see sandbox/addressing.py):
+`https://<shop>.myshopify.com` when the client reached the shop by its own host, else
+`<sandbox origin>/shopify/<domain>`, so every URL handed back works as the client asked."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import request
-
-from sandbox.addressing import origin
+from sandbox.addressing import shop_base as addressed_base
+from sandbox.http import current_world
 
 
 def shop_base(domain: str) -> str:
-    """The requested path as sent (before any routing by host rewrote it) tells which."""
-    environ = request.environ
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.path
-    prefix = f"/shopify/{domain}"
-    if urlsplit(raw).path.startswith(prefix + "/"):
-        return origin() + prefix
-    return origin()
+    return addressed_base(domain, f"{current_world().base_url}/shopify/{domain}")
