@@ -53,8 +53,10 @@ def customer(shop: Shop, rec: Record) -> dict[str, Any]:
 def _last_orders(shop: Shop) -> dict[int, int]:
     """Each customer's latest live order (its index), recomputed when the store changes."""
     store = shop.store
-    cached: tuple[int, dict[int, int]] | None = getattr(shop, "_last_orders", None)
-    if cached is not None and cached[0] == store.mutations:
+    orders = store.overlays["orders"]
+    version = (store.mutations, orders.size, len(orders.deleted))
+    cached: tuple[tuple[int, int, int], dict[int, int]] | None = getattr(shop, "_last_orders", None)
+    if cached is not None and cached[0] == version:
         return cached[1]
     last: dict[int, int] = {}
     for i in range(store.overlays["orders"].size):
@@ -62,7 +64,7 @@ def _last_orders(shop: Shop) -> dict[int, int]:
             who = store.dataset.order(i)["customer"]
             if who is not None:
                 last[who] = i
-    shop._last_orders = (store.mutations, last)  # type: ignore[attr-defined]
+    shop._last_orders = (version, last)  # type: ignore[attr-defined]
     return last
 
 
