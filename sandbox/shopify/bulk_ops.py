@@ -24,6 +24,7 @@ from flask import Blueprint, Response, abort, request, send_file
 from sandbox.http import current_world
 from sandbox.shopify import events as events
 from sandbox.shopify import shapes as shapes
+from sandbox.shopify.bulk_status import observed as observed
 from sandbox.shopify.urls import shop_base
 from sandbox.world import Shop, World
 
@@ -139,18 +140,6 @@ def _finish(w: World, op: dict[str, Any]) -> None:
         op["url"] = url
     elif result["status"] in ("FAILED", "CANCELED"):
         op["partialDataUrl"] = url
-
-
-def observed(shop: Shop, op: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What a poll (`node(id:)`, `currentBulkOperation`) sees: a CREATED export is RUNNING now."""
-    if op is None:
-        return None
-    with shop.store.lock:
-        if op["status"] == "CREATED":
-            op["status"] = "RUNNING"
-        elif op["status"] in ("RUNNING", "CANCELING"):
-            op["_shown"].set()
-    return op
 
 
 def cancel(shop: Shop, value: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from graphql import GraphQLError, GraphQLSchema, build_schema
 
 from sandbox import generator
 from sandbox.shopify import shapes as s
+from sandbox.shopify.bulk_status import observed
 from sandbox.state import Record
 from sandbox.world import Shop
 
@@ -528,8 +529,6 @@ def node_by_gid(shop: Shop, value: str) -> dict[str, Any] | None:
         raise GraphQLError(f"Invalid global id '{value}'")
     kind, rec_id = match.group(1), int(match.group(2))
     if kind == "BulkOperation":
-        from sandbox.shopify.bulk_ops import observed
-
         op = observed(shop, shop.bulk_ops.get(rec_id))
         return {**op, "__typename": "BulkOperation"} if op else None
     entity = GID_KINDS.get(kind)
