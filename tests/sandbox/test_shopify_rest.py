@@ -6,6 +6,7 @@ package's REST resources (Session, Shop.current, Customer.find paged to the end)
 from __future__ import annotations
 
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -210,8 +211,10 @@ def proxied(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
     monkeypatch.setenv("HTTPS_PROXY", manifest["proxy"])
     monkeypatch.setenv("https_proxy", manifest["proxy"])
     monkeypatch.setenv("SSL_CERT_FILE", manifest["tls"]["ca_file"])
+    urllib.request.install_opener(urllib.request.build_opener())  # urlopen's opener reads them once
     yield server
     shopify.ShopifyResource.clear_session()
+    urllib.request.install_opener(None)
     server.stop()
 
 
