@@ -370,7 +370,9 @@ def _root(ctx: Context) -> dict[str, Any]:
         "customer": one("customers", "Customer"),
         "order": one("orders", "Order"),
         "product": one("products", "Product"),
-        "currentBulkOperation": lambda _i, type="QUERY": bulk_ops.observed(shop, shop.bulk),
+        "currentBulkOperation": lambda _i, type="QUERY": (  # the sandbox runs no bulk mutations
+            bulk_ops.observed(shop, shop.bulk) if type == "QUERY" else None
+        ),
         "currentAppInstallation": {  # the scopes granted to the token that asks
             "id": shapes.gid("AppInstallation", events.shop_id(shop)),
             "accessScopes": [{"handle": scope, "description": None} for scope in sorted(ctx.scopes)],

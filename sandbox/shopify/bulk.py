@@ -245,9 +245,9 @@ def _project(
                 children.extend((n, child_kind, inner.selection_set) for n in raw["nodes"])
         elif isinstance(raw, list):
             item = get_named_type(field_type)
-            out[key] = [_project(v, item, field.selection_set, fragments, []) for v in raw]
-        else:
-            out[key] = _project(raw, get_named_type(field_type), field.selection_set, fragments, [])
+            out[key] = [_project(v, item, field.selection_set, fragments, children) for v in raw]
+        else:  # a connection inside an object: its nodes are lines whose parent is this line's node
+            out[key] = _project(raw, get_named_type(field_type), field.selection_set, fragments, children)
     return out
 
 

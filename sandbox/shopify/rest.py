@@ -92,7 +92,8 @@ def _limit_header(used: int) -> dict[str, str]:
 
 def _answer(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     used = request.environ.get("sandbox.rest_calls", 1)
-    return as_json(body, status, {**_limit_header(used), **(headers or {})})
+    version = {"X-Shopify-API-Version": v} if (v := (request.view_args or {}).get("version")) else {}
+    return as_json(body, status, {**_limit_header(used), **version, **(headers or {})})
 
 
 def _handled(view: Any) -> Any:
@@ -182,10 +183,16 @@ def single(shop_domain: str, version: str, name: str, record_id: int) -> Respons
     return _answer({ROOT_KEY[entity]: body})
 
 
-@bp.route("/admin/api/<version>/<path:rest>", methods=["GET", "PUT", "DELETE"])
+@bp.route("/admin/api/<version>/<path:rest>", methods=["GET", "POST", "PUT", "DELETE"])
 @_handled
 def unknown(shop_domain: str, version: str, rest: str) -> Response:
-    _call(shop_domain)
+    """Unknown paths answer JSON; writes to the records need a write scope no token here has."""
+    _shop, scopes = _call(shop_domain)
+    entity = rest.split("/", 1)[0].removesuffix(".json")
+    if request.method != "GET" and entity in SCOPE and f"write_{entity}" not in scopes:
+        return _answer(
+            {"errors": f"[API] This action requires merchant approval for write_{entity} scope."}, 403
+        )
     return _answer({"errors": "Not Found"}, 404)
 
 

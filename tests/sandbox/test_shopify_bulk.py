@@ -231,3 +231,18 @@ def test_the_result_url_is_signed_and_expires(admin: Admin, sandbox: SandboxServ
 def test_an_invalid_bulk_query_is_refused_with_user_errors(admin: Admin) -> None:
     answer = admin.start("{ orders { edges { node { id noSuchField } } } }")
     assert answer["bulkOperation"] is None and answer["userErrors"][0]["field"] == ["query"]
+
+
+def test_a_connection_inside_an_object_gets_lines_of_its_own(admin: Admin) -> None:
+    # given variants' inventory levels, a connection inside the variant's inventoryItem object
+    query = (
+        "{ products { edges { node { id variants { edges { node { id inventoryItem { id "
+        "inventoryLevels { edges { node { __typename id } } } } } } } } } } }"
+    )
+    lines = lines_of(admin.finished(admin.start(query, group=True)["bulkOperation"]["id"])["url"])
+
+    # then each level is a line after its variant, naming the variant line as its parent
+    variants = {line["id"]: line for line in lines if "ProductVariant" in line["id"]}
+    levels = [line for line in lines if line.get("__typename") == "InventoryLevel"]
+    assert variants and levels and all(level["__parentId"] in variants for level in levels)
+    assert all(set(v["inventoryItem"]) == {"id"} for v in variants.values())

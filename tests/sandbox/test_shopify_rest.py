@@ -166,6 +166,13 @@ def test_shopify_errors_and_the_call_limit(sandbox: SandboxServer, rest: Rest) -
     }
     assert rest.get("no_such_thing.json").json() == {"errors": "Not Found"}
     assert rest.get("customers/1.json").status_code == 404
+    write = requests.post(
+        f"{rest.api}/customers.json",
+        json={"customer": {}},
+        headers={"X-Shopify-Access-Token": rest.token},
+        timeout=10,
+    )
+    assert write.status_code == 403 and "write_customers" in write.json()["errors"]
     # the bucket: 40 calls, leaking 2 per second on the basic plan; then 429 with Retry-After
     answers = [rest.get("shop.json") for _ in range(45)]
     limits = [a.headers["X-Shopify-Shop-Api-Call-Limit"] for a in answers if a.status_code == 200]
