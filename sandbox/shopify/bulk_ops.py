@@ -71,8 +71,9 @@ def start(shop: Shop, query: str, group: bool | None, all_orders: bool) -> dict[
         shop.bulk_ops[op_id] = op
         shop.bulk = op
     out = result_path(w, shop, op_id)
+    answer = {"bulkOperation": dict(op), "userErrors": []}  # CREATED, whatever the writer does next
     threading.Thread(target=_run, args=(w, shop, op, plan, out, all_orders, run_bulk), daemon=True).start()
-    return {"bulkOperation": op, "userErrors": []}
+    return answer
 
 
 def _refused(limit: int, running: list[dict[str, Any]]) -> dict[str, Any]:
@@ -168,7 +169,7 @@ def cancel(shop: Shop, value: str) -> dict[str, Any]:
             }
         op["status"], op["_cancel"] = "CANCELING", True
         op["_shown"].set()
-    return {"bulkOperation": op, "userErrors": []}
+        return {"bulkOperation": dict(op), "userErrors": []}  # as it stood: the writer may finish now
 
 
 # --- the result file, as a signed storage URL ---------------------------------------------------

@@ -10,12 +10,13 @@ from sandbox.world import Shop
 
 
 def observed(shop: Shop, op: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What a poll (`node(id:)`, `currentBulkOperation`) sees: a CREATED export is RUNNING now."""
+    """What a poll (`node(id:)`, `currentBulkOperation`) sees: a CREATED export is RUNNING now,
+    and, once a poll has seen it run, the next may see it finished (a copy: this poll's view)."""
     if op is None:
         return None
     with shop.store.lock:
         if op["status"] == "CREATED":
             op["status"] = "RUNNING"
-        elif op["status"] in ("RUNNING", "CANCELING"):
+        if op["status"] in ("RUNNING", "CANCELING"):
             op["_shown"].set()
-    return op
+        return dict(op)
