@@ -1,5 +1,5 @@
 """The Shopify REST Admin API of the sandbox (legacy, still served and widely used):
-shop, access scopes, customers, orders, products and events, with their counts and
+shop, access scopes, customers, orders, products, abandoned checkouts and events, with counts and
 single records, cursor paging by `Link` headers, and the call-limit leaky bucket.
 
 Every request is charged one call from the app's bucket for the shop (40 calls, leaking
@@ -19,6 +19,7 @@ from flask import Blueprint, Response, request
 
 from sandbox.faults import injected
 from sandbox.http import as_json, current_world
+from sandbox.shopify import rest_checkouts as rest_checkouts
 from sandbox.shopify import rest_events as rest_events
 from sandbox.shopify import rest_paging as paging
 from sandbox.shopify import rest_shapes as shapes
@@ -141,6 +142,8 @@ def _entity(name: str) -> str:
 def listing(shop_domain: str, version: str, name: str) -> Response:
     if name == "events":
         return rest_events.listing(shop_domain, version, _call, _answer, _links)
+    if name == "checkouts":  # abandoned checkouts: read_orders
+        return rest_checkouts.listing(_call(shop_domain, "orders")[0], version, _answer, _links)
     entity = _entity(name)
     shop, scopes = _call(shop_domain, entity)
     args = request.args.to_dict()
@@ -158,6 +161,8 @@ def listing(shop_domain: str, version: str, name: str) -> Response:
 def counting(shop_domain: str, version: str, name: str) -> Response:
     if name == "events":
         return rest_events.counting(shop_domain, _call, _answer)
+    if name == "checkouts":
+        return rest_checkouts.counting(_call(shop_domain, "orders")[0], _answer)
     entity = _entity(name)
     shop, scopes = _call(shop_domain, entity)
     args = {k: v for k, v in request.args.to_dict().items() if k in paging.FILTERS[entity]}

@@ -5,9 +5,9 @@ run reads exactly the changes (deletions too, which it learns from `events.json`
 It hard-codes `https://<shop>.myshopify.com` (port 443), so the sandbox runs with `--tls` and
 its CONNECT proxy (HTTPS_PROXY), the peer trusting the sandbox's CA; its code is untouched.
 Streams: those of its defaults whose records the sandbox's entities hold and that it reads
-over REST (customers, orders with their refunds and fulfillments, the shop). Its bulk streams
-(products, customer_address, transactions, customer_journey_summary …) query standard GraphQL
-fields the sandbox's schema gains on branch t-gql; see this module's `BULK_LATER`.
+over REST (customers, orders with their refunds and fulfillments, abandoned checkouts, the
+shop). Its bulk streams (products, customer_address, transactions, customer_journey_summary …)
+query standard GraphQL fields the sandbox's schema gains on branch t-gql; see `BULK_LATER`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 
+from sandbox import generator
 from sandbox.generator import Sizes
 from sandbox.server import SandboxServer
 from sandbox.shopify import events, shapes
@@ -30,7 +31,7 @@ from tests.peers import airbyte
 
 pytestmark = pytest.mark.slow
 PACKAGE, VERSION = "airbyte-source-shopify", "4.3.0"
-STREAMS = ["customers", "orders", "order_refunds", "fulfillments", "shop"]
+STREAMS = ["customers", "orders", "order_refunds", "fulfillments", "abandoned_checkouts", "shop"]
 BULK_LATER = ["products", "customer_address", "transactions", "customer_journey_summary"]
 SIZES = Sizes(customers=150, orders=260, products=30)
 
@@ -74,8 +75,20 @@ def expected(server: SandboxServer) -> dict[str, list[Any]]:
             for o in orders
             for f in o.data["fulfillments"]
         ],
+        "abandoned_checkouts": [c["id"] for c in checkouts(store)],
         "shop": [events.shop_id(shop)],
     }
+
+
+def checkouts(store: SandboxStore) -> list[dict[str, Any]]:
+    """Every abandoned checkout (open or recovered): id and updated_at."""
+    return [
+        {
+            "id": shapes.child_id(store, "checkout", i, per=1),
+            "updated_at": generator.checkout(store.dataset, i)["updated_at"],
+        }
+        for i in range(generator.checkout_count(store.dataset))
+    ]
 
 
 def test_airbyte_reads_exactly_the_shop_then_exactly_the_changes(
@@ -149,6 +162,10 @@ def test_airbyte_reads_exactly_the_shop_then_exactly_the_changes(
     gone = [r for r in second.records["orders"] if r["id"] in deleted]
     assert gone and all(r.get("deleted_at") for r in gone)
     assert second.ids("shop") == expected(shop)["shop"]
+    checkouts_cursor = cursor_of(first.states["abandoned_checkouts"], "updated_at")
+    assert sorted(second.ids("abandoned_checkouts")) == sorted(
+        c["id"] for c in checkouts(store) if c["updated_at"] == checkouts_cursor
+    )  # no checkout changed: only the one at its cursor again
     # and its nested streams the refunds and fulfilments of the orders it read again, from
     # their own cursor on
     again = [r for r in live(store, "orders") if r.id in set(second.ids("orders"))]

@@ -269,3 +269,24 @@ def test_orders_beyond_60_days_need_read_all_orders(sandbox: SandboxServer, rest
     assert {o["id"] for o in answer.json()["orders"]} == recent
     refused = rest.get("customers.json", token=limited)
     assert refused.status_code == 403 and "read_customers" in refused.json()["errors"]
+
+
+def test_abandoned_checkouts_are_graphqls_open_by_default(rest: Rest) -> None:
+    # given the shop's abandoned checkouts over GraphQL
+    gql = requests.post(
+        f"{rest.api}/graphql.json",
+        json={
+            "query": "{ abandonedCheckouts(first: 250) { nodes { id completedAt "
+            "totalPriceSet { shopMoney { amount } } } } }"
+        },
+        headers={"X-Shopify-Access-Token": rest.token},
+        timeout=30,
+    ).json()["data"]["abandonedCheckouts"]["nodes"]
+    # then REST pages through the same ones (status=any), only the unrecovered by default
+    every = rest.walk("checkouts", status="any", limit=20)
+    assert [c["admin_graphql_api_id"] for c in every] == [n["id"] for n in gql]
+    assert [c["total_price"] for c in every] == [n["totalPriceSet"]["shopMoney"]["amount"] for n in gql]
+    still_open = [n["id"] for n in gql if n["completedAt"] is None]
+    assert 0 < len(still_open) < len(gql)
+    assert [c["admin_graphql_api_id"] for c in rest.walk("checkouts", limit=20)] == still_open
+    assert rest.get("checkouts/count.json").json() == {"count": len(still_open)}
