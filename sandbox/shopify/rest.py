@@ -188,6 +188,33 @@ def single(shop_domain: str, version: str, name: str, record_id: int) -> Respons
     return _answer({ROOT_KEY[entity]: body})
 
 
+@bp.get("/admin/api/<version>/customers/<int:record_id>/orders.json")
+@_handled
+def customer_orders(shop_domain: str, version: str, record_id: int) -> Response:
+    """A customer's orders (open by default, as every order list), paged like the others."""
+    shop, scopes = _call(shop_domain, "orders")
+    index = shop.store.index_of("customers", record_id)
+    if index is None or not shop.store.exists("customers", index):
+        return _answer({"errors": "Not Found"}, 404)
+    args = request.args.to_dict()
+    limit, fields = paging.limit_of(args), paging.fields_of(args)
+    query = paging.query_of("orders", args)
+    matches = _keep("orders", query["f"])
+    found = paging.page(
+        shop,
+        "orders",
+        query,
+        limit,
+        lambda r: r.data["customer"] == index and matches(r),
+        _floor("orders", scopes),
+    )
+    body = {"orders": [_only(shapes.order(shop, r), fields) for r in found.records]}
+    path = f"customers/{record_id}/orders"
+    return _answer(
+        body, headers=_links(shop, version, path, limit, fields, found.previous_token, found.next_token)
+    )
+
+
 @bp.route("/admin/api/<version>/<path:rest>", methods=["GET", "POST", "PUT", "DELETE"])
 @_handled
 def unknown(shop_domain: str, version: str, rest: str) -> Response:

@@ -38,13 +38,13 @@ class Rest:
         headers = {"X-Shopify-Access-Token": self.token if token is None else token}
         return requests.get(url, params=params, headers=headers, timeout=30)
 
-    def walk(self, name: str, **params: Any) -> list[dict[str, Any]]:
+    def walk(self, name: str, key: str | None = None, **params: Any) -> list[dict[str, Any]]:
         """Every page, following rel="next" with nothing but the link's own query."""
         answer = self.get(f"{name}.json", **params)
         found: list[dict[str, Any]] = []
         while True:
             assert answer.status_code == 200, answer.text
-            found += answer.json()[name]
+            found += answer.json()[key or name]
             nxt = answer.links.get("next")
             if nxt is None:
                 return found
@@ -290,3 +290,15 @@ def test_abandoned_checkouts_are_graphqls_open_by_default(rest: Rest) -> None:
     assert 0 < len(still_open) < len(gql)
     assert [c["admin_graphql_api_id"] for c in rest.walk("checkouts", limit=20)] == still_open
     assert rest.get("checkouts/count.json").json() == {"count": len(still_open)}
+
+
+def test_a_customers_orders(rest: Rest) -> None:
+    # given the customer with the most orders
+    orders = rest.live("orders")
+    index = max(range(SIZES.customers), key=lambda i: sum(o.data["customer"] == i for o in orders))
+    customer_id = rest.store.id_of("customers", index)
+    # then its orders list holds exactly its orders, paged
+    got = rest.walk(f"customers/{customer_id}/orders", "orders", status="any", limit=2)
+    assert [o["id"] for o in got] == [o.id for o in orders if o.data["customer"] == index]
+    assert len(got) > 2 and all(o["customer"]["id"] == customer_id for o in got)
+    assert rest.get("customers/1/orders.json").json() == {"errors": "Not Found"}
