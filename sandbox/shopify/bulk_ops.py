@@ -9,6 +9,7 @@ run (or HOLD_S after the start, for a client that only waits for `bulk_operation
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import tempfile
@@ -33,7 +34,7 @@ HOLD_S = 2.0  # the longest an unwatched export stays RUNNING after its file is 
 URL_TTL_S = 7 * 86400  # result URLs expire after seven days
 FIVE_AT_ONCE_FROM = "2026-01"  # before it: one bulk query at a time per shop
 ACTIVE = ("CREATED", "RUNNING", "CANCELING")
-SIGNER = "bulk-operations@shopify-tiers.iam.gserviceaccount.com"  # the storage account signing the URL
+SIGNER = "assets-us-prod@shopify-tiers.iam.gserviceaccount.com"  # the storage account signing the URL
 
 
 def concurrency(version: str) -> int:
@@ -181,22 +182,26 @@ def result_path(w: World, shop: Shop, op_id: int) -> Path:
 
 def _signature(w: World, path: str, params: dict[str, str]) -> str:
     canonical = path + "?" + urlencode(sorted(params.items()))
-    return hmac.new(w.api_secret.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+    return base64.b64encode(
+        hmac.new(w.api_secret.encode(), canonical.encode(), hashlib.sha256).digest()
+    ).decode()
 
 
 def signed_url(w: World, base: str, op_id: int, *, now: float | None = None) -> str:
-    """The file's URL with a storage signature's query parameters (V4 style, seven days)."""
-    at = datetime.fromtimestamp(now if now is not None else time.time(), UTC)
+    """The file's URL as Shopify hands it out: a storage URL signed for seven days (V2 style:
+    GoogleAccessId, Expires, Signature) that names the file it downloads as."""
+    expires = int(now if now is not None else time.time()) + URL_TTL_S
+    name = f"bulk-{op_id}.jsonl"
     params = {
-        "X-Goog-Algorithm": "GOOG4-RSA-SHA256",
-        "X-Goog-Credential": f"{SIGNER}/{at:%Y%m%d}/auto/storage/goog4_request",
-        "X-Goog-Date": f"{at:%Y%m%dT%H%M%SZ}",
-        "X-Goog-Expires": str(URL_TTL_S),
-        "X-Goog-SignedHeaders": "host",
+        "GoogleAccessId": SIGNER,
+        "Expires": str(expires),
+        "response-content-disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}",
+        "response-content-type": "application/jsonl",
     }
     path = f"/bulk/{op_id}.jsonl"
-    params["X-Goog-Signature"] = _signature(w, path, params)
-    return f"{base}{path}?{urlencode(params)}"
+    signature = _signature(w, path, params)
+    ordered = {k: params[k] for k in ("GoogleAccessId", "Expires")} | {"Signature": signature} | params
+    return f"{base}{path}?{urlencode(ordered)}"
 
 
 def _storage_error(status: int, code: str, message: str) -> Response:
@@ -212,22 +217,22 @@ def result_file(shop_domain: str, op_id: int) -> Response:
     shop = w.shops.get(shop_domain)
     if shop is None:
         abort(404)
-    params = {k: v for k, v in request.args.items() if k != "X-Goog-Signature"}
-    given = request.args.get("X-Goog-Signature", "")
+    params = {k: v for k, v in request.args.items() if k != "Signature"}
+    given = request.args.get("Signature", "")
     if not given or not hmac.compare_digest(given, _signature(w, f"/bulk/{op_id}.jsonl", params)):
         return _storage_error(
             403,
             "SignatureDoesNotMatch",
-            "Access denied. The request signature we calculated does not match the signature you provided.",
+            "The request signature we calculated does not match the signature you provided.",
         )
-    try:
-        signed_at = datetime.strptime(params.get("X-Goog-Date", ""), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-        expires = int(params.get("X-Goog-Expires", "0"))
-    except ValueError:
-        return _storage_error(400, "AuthenticationRequired", "Invalid argument.")
-    if time.time() > signed_at.timestamp() + expires:
-        return _storage_error(400, "ExpiredToken", "Invalid argument.")
+    expires = params.get("Expires", "")
+    if not expires.isdigit() or time.time() > int(expires):
+        return _storage_error(400, "ExpiredToken", "The provided token has expired.")
     path = result_path(w, shop, op_id)
     if shop.bulk_ops.get(op_id) is None or not path.exists():
         return _storage_error(404, "NoSuchKey", "The specified key does not exist.")
-    return send_file(path, mimetype="application/jsonl")
+    disposition = params.get("response-content-disposition")
+    sent = send_file(path, mimetype=params.get("response-content-type", "application/jsonl"))
+    if disposition:
+        sent.headers["Content-Disposition"] = disposition
+    return sent

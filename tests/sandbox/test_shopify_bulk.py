@@ -198,20 +198,18 @@ def test_the_result_url_is_signed_and_expires(admin: Admin, sandbox: SandboxServ
     url = urlsplit(done["url"])
     params = dict(parse_qsl(url.query))
 
-    # then its URL carries a storage signature's parameters, and works with them
-    assert {
-        "X-Goog-Algorithm",
-        "X-Goog-Credential",
-        "X-Goog-Date",
-        "X-Goog-Expires",
-        "X-Goog-Signature",
-    } <= set(params)
-    assert params["X-Goog-Expires"] == str(7 * 86400)
+    # then its URL carries a storage signature's parameters and names the file, and works
+    assert {"GoogleAccessId", "Expires", "Signature", "response-content-disposition"} <= set(params)
+    assert abs(int(params["Expires"]) - (time.time() + 7 * 86400)) < 600  # seven days
+    number = done["id"].rsplit("/", 1)[-1]
+    assert f'filename="bulk-{number}.jsonl"' in params["response-content-disposition"]
     assert len(lines_of(done["url"])) == SIZES.products
+    answer = requests.get(done["url"], timeout=10)
+    assert answer.headers["Content-Disposition"] == params["response-content-disposition"]
 
     # and a changed signature or parameter is refused, as is the file without them
-    forged = {**params, "X-Goog-Signature": "0" * 64}
-    stretched = {**params, "X-Goog-Expires": str(30 * 86400)}
+    forged = {**params, "Signature": "AAAA" + params["Signature"][4:]}
+    stretched = {**params, "Expires": str(int(params["Expires"]) + 30 * 86400)}
     for query in (forged, stretched, {}):
         refused = requests.get(f"{url.scheme}://{url.netloc}{url.path}?{urlencode(query)}", timeout=10)
         assert refused.status_code == 403 and b"SignatureDoesNotMatch" in refused.content
