@@ -16,6 +16,8 @@ from sandbox import control
 from sandbox.addressing import route_by_host
 from sandbox.proxy import ConnectProxy
 from sandbox.shopify import app as shopify_app
+from sandbox.shopify import bulk_ops as shopify_bulk
+from sandbox.shopify import rest as shopify_rest
 from sandbox.tls import ALWAYS, make_certificates
 from sandbox.woocommerce import app as woo_app
 from sandbox.woocommerce import extras as woo_extras
@@ -49,6 +51,8 @@ def create_sandbox_app(world: World) -> Flask:
                 world.site_in_flight[site] -= 1
 
     app.register_blueprint(shopify_app.bp)
+    app.register_blueprint(shopify_bulk.bp)
+    app.register_blueprint(shopify_rest.bp)
     app.register_blueprint(woo_app.bp)
     app.register_blueprint(woo_extras.bp)
     app.register_blueprint(control.bp)

@@ -12,16 +12,13 @@ import functools
 import hashlib
 import hmac
 import secrets
-import tempfile
-import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
 import jwt
-from flask import Blueprint, Response, abort, redirect, request, send_file
+from flask import Blueprint, Response, abort, redirect, request
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
@@ -33,6 +30,7 @@ from graphql import (
 
 from sandbox.faults import injected
 from sandbox.http import as_json, current_world
+from sandbox.shopify import bulk_ops as bulk_ops
 from sandbox.shopify import events as events
 from sandbox.shopify import fields
 from sandbox.shopify import graphql as gql
@@ -45,7 +43,6 @@ from sandbox.world import PLANS, Shop, ShopifySubscription, World
 bp = Blueprint("sandbox_shopify", __name__, url_prefix="/shopify/<shop_domain>")
 MAX_SINGLE_QUERY_COST = 1000
 CODE_TTL_S = 600
-BULK_CONCURRENCY = 5  # concurrent bulk queries per app and shop, from API version 2026-01
 ONLINE_TTL_S, OFFLINE_EXPIRING_TTL_S, REFRESH_TTL_S = 86399, 3600, 7_776_000
 
 
@@ -383,7 +380,9 @@ def _root(ctx: Context) -> dict[str, Any]:
         "customer": one("customers", "Customer"),
         "order": one("orders", "Order"),
         "product": one("products", "Product"),
-        "currentBulkOperation": lambda _i, type="QUERY": shop.bulk,
+        "currentBulkOperation": lambda _i, type="QUERY": (  # the sandbox runs no bulk mutations
+            bulk_ops.observed(shop, shop.bulk) if type == "QUERY" else None
+        ),
         "currentAppInstallation": shop_objects.installation_node(shop, ctx.scopes, world().api_key),
         "webhookSubscriptions": lambda _i, first=None, after=None, topics=None: gql.list_connection(
             [
@@ -394,8 +393,10 @@ def _root(ctx: Context) -> dict[str, Any]:
             first,
             after,
         ),
-        "bulkOperationRunQuery": lambda _i, query: _run_bulk(ctx, query),
-        "bulkOperationCancel": lambda _i, id: {"bulkOperation": shop.bulk, "userErrors": []},
+        "bulkOperationRunQuery": lambda _i, query, groupObjects=None: bulk_ops.start(
+            shop, query, groupObjects, ctx.all_orders
+        ),
+        "bulkOperationCancel": lambda _i, id: bulk_ops.cancel(shop, id),
         "webhookSubscriptionCreate": lambda _i, topic, webhookSubscription: _subscribe(
             shop, topic, webhookSubscription
         ),
@@ -472,65 +473,3 @@ def _unsubscribe(shop: Shop, value: str) -> dict[str, Any]:
             "userErrors": [{"field": ["id"], "message": "Webhook subscription does not exist"}],
         }
     return {"deletedWebhookSubscriptionId": value, "userErrors": []}
-
-
-# --- bulk operations --------------------------------------------------------------------------------
-
-
-def _run_bulk(ctx: Context, query: str) -> dict[str, Any]:
-    from sandbox.shopify.bulk import BulkError, plan_bulk, run_bulk
-
-    shop, w = ctx.shop, world()
-    running = [o for o in shop.bulk_ops.values() if o["status"] in ("CREATED", "RUNNING")]
-    if len(running) >= BULK_CONCURRENCY:
-        return {
-            "bulkOperation": None,
-            "userErrors": [
-                {
-                    "field": None,
-                    "code": "OPERATION_IN_PROGRESS",
-                    "message": f"{BULK_CONCURRENCY} bulk query operations for this app and shop are "
-                    f"already in progress: {', '.join(o['id'] for o in running)}.",
-                }
-            ],
-        }
-    try:
-        plan = plan_bulk(query)
-    except BulkError as exc:
-        return {
-            "bulkOperation": None,
-            "userErrors": [{"field": ["query"], "message": str(exc), "code": "INVALID"}],
-        }
-    op_id = len(shop.bulk_ops) + 1 + 1000 * shop.store.number
-    op = {
-        "id": shapes.gid("BulkOperation", op_id),
-        "status": "CREATED",
-        "errorCode": None,
-        "createdAt": shapes.gql_time(datetime.now(UTC)),
-        "completedAt": None,
-        "objectCount": "0",
-        "rootObjectCount": "0",
-        "fileSize": None,
-        "url": None,
-        "partialDataUrl": None,
-        "query": query,
-        "type": "QUERY",
-    }
-    shop.bulk_ops[op_id] = op
-    shop.bulk = op
-    out = Path(tempfile.gettempdir()) / f"sandbox-bulk-{w.run_id}-{shop.domain}-{op_id}.jsonl"
-    url = f"{w.base_url}/shopify/{shop.domain}/bulk/{op_id}.jsonl"
-    threading.Thread(target=run_bulk, args=(w, shop, op, plan, out, url, ctx.all_orders), daemon=True).start()
-    return {"bulkOperation": op, "userErrors": []}
-
-
-@bp.get("/bulk/<int:op_id>.jsonl")
-def bulk_file(shop_domain: str, op_id: int) -> Response:
-    shop = shop_of(shop_domain)
-    op = shop.bulk_ops.get(op_id)
-    if op is None or op["status"] != "COMPLETED":
-        abort(404)
-    path = Path(tempfile.gettempdir()) / f"sandbox-bulk-{world().run_id}-{shop.domain}-{op_id}.jsonl"
-    if not path.exists():  # as a signed storage URL past its expiry answers
-        abort(403, description="Request has expired")
-    return send_file(path, mimetype="application/jsonl")

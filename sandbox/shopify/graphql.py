@@ -24,6 +24,7 @@ from graphql import GraphQLError, GraphQLSchema, build_schema
 from sandbox import generator
 from sandbox.shopify import fields, order_fields, search, searchable
 from sandbox.shopify import shapes as s
+from sandbox.shopify.bulk_status import observed
 from sandbox.shopify.connection import list_connection, nested, walk
 from sandbox.shopify.stats import add_order_to_stats as add_order_to_stats
 from sandbox.shopify.stats import customer_stats
@@ -499,7 +500,7 @@ def node_by_gid(shop: Shop, value: str) -> dict[str, Any] | None:
         raise GraphQLError(f"Invalid global id '{value}'")
     kind, rec_id = match.group(1), int(match.group(2))
     if kind == "BulkOperation":
-        op = shop.bulk_ops.get(rec_id)
+        op = observed(shop, shop.bulk_ops.get(rec_id))
         return {**op, "__typename": "BulkOperation"} if op else None
     entity = GID_KINDS.get(kind)
     if entity is None:
