@@ -1,9 +1,9 @@
 """Deterministic shop data at any scale: record i of a store is a pure function of
 (seed, store, i), so a million orders are never held in memory.
 
-People come from one pool shared by every store of a seed; stores draw overlapping
-ranges of it, so the same person (same e-mail, phone written differently) shops on
-both platforms. `person_of` is the ground truth identity resolution is checked against.
+People come from one pool shared by every store of a seed (`sandbox.people`); stores
+draw overlapping ranges of it, so the same person (the same e-mail and phone, written
+differently) shops on both platforms. `person_of` is the ground truth identity resolution is checked against.
 """
 
 from __future__ import annotations
@@ -15,129 +15,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-FIRST = [
-    "Ada",
-    "Alan",
-    "Amara",
-    "Ana",
-    "Arjun",
-    "Ben",
-    "Bianca",
-    "Carlos",
-    "Chen",
-    "Chloe",
-    "Dara",
-    "David",
-    "Elena",
-    "Emeka",
-    "Eva",
-    "Farah",
-    "Felix",
-    "Grace",
-    "Hana",
-    "Hugo",
-    "Ines",
-    "Isaac",
-    "Ivy",
-    "Jamal",
-    "Jin",
-    "Julia",
-    "Kai",
-    "Kenji",
-    "Lara",
-    "Leo",
-    "Lina",
-    "Luca",
-    "Maya",
-    "Mei",
-    "Mila",
-    "Nadia",
-    "Noah",
-    "Nora",
-    "Omar",
-    "Oscar",
-    "Priya",
-    "Quinn",
-    "Rafael",
-    "Rosa",
-    "Sami",
-    "Sara",
-    "Sofia",
-    "Tariq",
-    "Tess",
-    "Uma",
-    "Victor",
-    "Wen",
-    "Yara",
-    "Yusuf",
-    "Zoe",
-]
-LAST = [
-    "Abe",
-    "Acosta",
-    "Adeyemi",
-    "Bauer",
-    "Becker",
-    "Brown",
-    "Castro",
-    "Chen",
-    "Costa",
-    "Diaz",
-    "Dubois",
-    "Evans",
-    "Fischer",
-    "Garcia",
-    "Gomez",
-    "Haddad",
-    "Hansen",
-    "Ito",
-    "Jansen",
-    "Kato",
-    "Khan",
-    "Kim",
-    "Kowalski",
-    "Lee",
-    "Lopez",
-    "Martin",
-    "Meyer",
-    "Moreau",
-    "Murphy",
-    "Nakamura",
-    "Nguyen",
-    "Novak",
-    "Okafor",
-    "Olsen",
-    "Park",
-    "Patel",
-    "Perez",
-    "Rossi",
-    "Sato",
-    "Schmidt",
-    "Silva",
-    "Singh",
-    "Smith",
-    "Suzuki",
-    "Tanaka",
-    "Taylor",
-    "Wagner",
-    "Wang",
-    "Weber",
-    "Wilson",
-    "Yilmaz",
-    "Zhang",
-]
-MAIL_DOMAINS = ("example.com", "example.org", "example.net", "mail.example.com")
-# country, region code, region name, city, calling code, area code, subscriber digits, national format
-REGIONS = (
-    ("US", "KY", "Kentucky", "Louisville", "1", "502", 7, "({area}) {s:.3}-{rest}"),
-    ("US", "CA", "California", "San Jose", "1", "408", 7, "{area}-{s:.3}-{rest}"),
-    ("US", "NY", "New York", "Buffalo", "1", "716", 7, "{area}.{s:.3}.{rest}"),
-    ("CA", "ON", "Ontario", "Ottawa", "1", "613", 7, "{area} {s:.3} {rest}"),
-    ("GB", "ENG", "England", "Leeds", "44", "113", 7, "0{area} {s:.3} {rest}"),
-    ("DE", "BE", "Berlin", "Berlin", "49", "30", 8, "0{area} {s}"),
-    ("FR", "IDF", "Ile-de-France", "Paris", "33", "1", 8, "0{area} {s:.2} {rest}"),
-    ("AU", "NSW", "New South Wales", "Sydney", "61", "2", 8, "(0{area}) {s:.4} {rest}"),
-)
+from sandbox.people import LAST, REGIONS, email_written, person_record, phone_written
+
 # (Shopify source_name, WooCommerce created_via, utm source, utm medium, referrer) per channel
 CHANNELS = (
     ("web", "checkout", "google", "cpc", "https://www.google.com/"),
@@ -216,7 +95,7 @@ class Dataset:
             "person": p,
             "first_name": person["first_name"],
             "last_name": person["last_name"],
-            "email": person["email"],
+            "email": email_written(person, self.platform),
             "phone": phone_written(person, self.platform),
             "country": region[0],
             "province_code": region[1],
@@ -377,7 +256,7 @@ def buyer(ds: Dataset, order: dict[str, Any]) -> dict[str, Any]:
     return {
         "first_name": person["first_name"],
         "last_name": person["last_name"],
-        "email": person["email"],
+        "email": email_written(person, ds.platform),
         "phone": phone_written(person, ds.platform),
         "country": region[0],
         "province_code": region[1],
@@ -388,39 +267,6 @@ def buyer(ds: Dataset, order: dict[str, Any]) -> dict[str, Any]:
         "email_consent": person["email_consent"],
         "sms_consent": person["sms_consent"],
     }
-
-
-@functools.lru_cache(maxsize=65536)
-def person_record(seed: int, p: int) -> dict[str, Any]:
-    r = random.Random(f"{seed}:person:{p}")
-    first, last = r.choice(FIRST), r.choice(LAST)
-    region = r.randrange(len(REGIONS))
-    width = REGIONS[region][6]
-    first_digits = {"AU": (8, 10), "GB": (2, 5)}.get(REGIONS[region][0], (2, 10))  # valid local ranges
-    digits = str(r.randrange(*first_digits))
-    digits += "".join(str(r.randrange(10)) for _ in range(width - 1))
-    return {
-        "first_name": first,
-        "last_name": last,
-        "email": f"{first}.{last}.{p}@{r.choice(MAIL_DOMAINS)}".lower(),
-        "region": region,
-        "digits": digits,
-        "email_consent": r.choice(("subscribed", "not_subscribed", "not_subscribed", "unsubscribed")),
-        "sms_consent": r.choice(("subscribed", "not_subscribed", "not_subscribed")),
-        "has_phone": r.random() < 0.8,
-    }
-
-
-def phone_written(person: dict[str, Any], platform: str) -> str | None:
-    """The same number as E.164 on Shopify and in the national format on WooCommerce."""
-    if not person["has_phone"]:
-        return None
-    _c, _r, _n, _city, calling, area, _w, national = REGIONS[person["region"]]
-    d = person["digits"]
-    if platform == "shopify":
-        return f"+{calling}{area}{d}"
-    cut = 2 if national.count("{s:.2}") else 4 if "{s:.4}" in national else 3
-    return national.format(area=area, s=d, rest=d[cut:])
 
 
 def guest_person(ds: Dataset, order_index: int) -> int:

@@ -237,7 +237,7 @@ class _Step:
         self.writing = False
         self.records += len(chunk.records)
         if self.on_progress:
-            self.on_progress(progress.done, progress.total)
+            self.on_progress(progress.done, progress.known_total)
 
     def dead_letter(self, record: dict[str, Any], reason: str) -> None:
         with self.engine.begin() as conn:

@@ -42,8 +42,8 @@ def test_the_demo_installs_backfills_plays_webhooks_and_exits(tmp_path: Path) ->
     assert "2 shoppers subscribed to new products and confirmed by e-mail" in done.stdout
     assert "erasure request (customers/redact) was received and honoured" in done.stdout
     sent = next(line for line in done.stdout.splitlines() if "e-mails sent:" in line)
-    assert "2 confirm" in sent and " product" in sent, sent
-    assert "1 customer_redact" in done.stdout and "top channels" in done.stdout
+    assert "2 subscription confirmations" in sent and " new-product notification" in sent, sent
+    assert "1 erasure of a shopper (customers/redact)" in done.stdout and "top channels" in done.stdout
     assert "sign in as demo@crm-connector.local with " in done.stdout
     # nothing serves after --no-serve, so the sign-in says how to serve (issue 14, item 8)
     assert (
@@ -58,6 +58,7 @@ def test_the_demo_installs_backfills_plays_webhooks_and_exits(tmp_path: Path) ->
     # what it left behind is a real instance: the stores, their records, the webhooks applied
     listed = json.loads(cli(tmp_path / "demo", "stores", "list", "--json").stdout)
     assert sorted(s["platform"] for s in listed) == ["shopify", "woocommerce"]
+    assert len({s["account"] for s in listed}) == 1  # both in the account of the printed sign-in
     for store in listed:
         counts = {e: v["count"] for e, v in store["entities"].items()}
         # 300 generated, then 40 created and 3 deleted live; 20 products + 5 created; one shop

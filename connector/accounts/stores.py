@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from connector import logs
+from connector.accounts import health
 from connector.crypto import Vault
 from connector.db.models import RECORDS, Account, PlatformRecord, Store
 from connector.db.operations import SyncState, WebhookInbox
@@ -83,8 +84,19 @@ def connect_store(
     store.credentials = vault.seal(credentials)
     store.status, store.status_reason, store.uninstalled_at = "active", None, None
     session.flush()
+    _forget_old_failures(session, store.id)
     log.info("store connected", extra={"store_id": store.id, "platform": platform, "account_id": account.id})
     return store
+
+
+def _forget_old_failures(session: Session, store_id: int) -> None:
+    """New credentials: what the old ones failed with no longer describes the store. A failed
+    entity starts afresh at the next run, one waiting to retry is tried again now (if the
+    failure was not the keys', that run says so again)."""
+    conn = session.connection()
+    ours = SyncState.store_id == store_id
+    conn.execute(update(SyncState).where(ours, SyncState.state == "failed").values(state="idle"))
+    conn.execute(update(SyncState).where(ours).values(last_error=None, retry_at=None, retries=0))
 
 
 def webhook_secret(vault: Vault, store: Store) -> str:
@@ -197,53 +209,78 @@ def remove_store(session: Session, store: Store) -> None:
 
 
 def describe(session: Session, stores: list[Store]) -> list[dict[str, Any]]:
-    ids = [s.id for s in stores]
+    """Each store as `stores list --json`, the API and the stores page show it: DESIGN §3's
+    fields, each entity's activity and last run, and the store's health badge with why."""
+    ids, now = [s.id for s in stores], utcnow()
+    accounts = dict(
+        session.execute(
+            select(Account.id, Account.name).where(Account.id.in_({s.account_id for s in stores}))
+        )
+        .tuples()
+        .all()
+    )
     counts = {name: _live_counts(session, model, ids) for name, model in ENTITIES.items()}
     states = {
         (st.store_id, st.entity): st
         for st in session.scalars(select(SyncState).where(SyncState.store_id.in_(ids)))
     }
-    return [
-        {
-            "id": s.id,
-            "platform": s.platform,
-            "domain": s.domain,
-            "status": s.status,
-            "entities": {
-                name: _entity(counts[name].get(s.id, 0), states.get((s.id, name)))
-                for name in ENTITIES
-                if name in entities.synced_by(s.platform)
-            },
+    rows = []
+    for s in stores:
+        held = {
+            name: _entity(counts[name].get(s.id, 0), states.get((s.id, name)), now)
+            for name in ENTITIES
+            if name in entities.synced_by(s.platform)
         }
-        for s in stores
-    ]
+        rows.append(
+            {
+                "id": s.id,
+                "platform": s.platform,
+                "domain": s.domain,
+                "account": accounts.get(s.account_id),
+                "status": s.status,
+                "health": health.badge(s, held),
+                "entities": held,
+            }
+        )
+    return rows
 
 
-def _entity(count: int, state: SyncState | None) -> dict[str, Any]:
-    """DESIGN §3's count / state / last_synced_at, plus the run's progress and last error."""
+def _entity(count: int, state: SyncState | None, now: datetime) -> dict[str, Any]:
+    """DESIGN §3's count / state / last_synced_at, plus what the sync is doing (`activity`),
+    the run's progress while one runs, the last finished run, and the last error."""
+    doing = health.activity(state, now)
     if state is None:
         return {
             "count": count,
             "state": "never",
+            "activity": doing,
             "last_synced_at": None,
             "last_error": None,
             "next_attempt_at": None,
             "progress": None,
+            "last_run": None,
         }
-    eta = Progress(state.done, state.total_estimate, state.rate_per_s).eta_s
+    progress = Progress(state.done, state.total_estimate, state.rate_per_s)
+    eta = progress.eta_s
+    finished = state.state in ("done", "idle") and state.last_synced_at is not None
     return {
         "count": count,
         "state": state.state,
+        "activity": doing,
         "last_synced_at": _iso(state.last_synced_at),
         "last_error": state.last_error,
         "next_attempt_at": _iso(state.retry_at),  # the scheduler's next try after a failed reach
         "progress": {
             "phase": state.phase,
             "done": state.done,
-            "total": state.total_estimate,
+            "total": progress.known_total,
             "rate_per_s": round(state.rate_per_s, 1) if state.rate_per_s else None,
             "eta_s": round(eta) if eta is not None else None,
         },
+        # what the last finished run did: its kind and the records it read (not what is held)
+        "last_run": {"phase": state.phase, "read": state.done, "finished_at": _iso(state.last_synced_at)}
+        if finished
+        else None,
     }
 
 

@@ -1,11 +1,12 @@
 """`crm-connector demo`: the whole product on one machine, against the platform sandbox.
 
 It starts the sandbox with one shop and one WooCommerce site, serves the connector on
-loopback, installs both through the real install flows (Shopify's OAuth redirects, the
-WooCommerce app-key approval), backfills them with progress bars, plays a stream of live
-changes whose webhooks the connector receives and applies, prints a summary and then
-keeps serving (web, worker and cron) until Ctrl-C. Its data lives in `<instance>/demo`,
-started afresh each time, so it never touches a real instance's database.
+loopback, installs both into one merchant account through the real install flows
+(Shopify's OAuth redirects, the WooCommerce app-key approval), backfills them with progress
+bars, plays a stream of live changes whose webhooks the connector receives and applies,
+prints that account's summary (from the dashboard's own queries) and then keeps serving
+(web, worker and cron) until Ctrl-C. Its data lives in `<instance>/demo`, started afresh
+each time, so it never touches a real instance's database.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
@@ -27,27 +27,33 @@ from typing import Any
 import click
 import requests
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from connector import create_app, db, logs
 from connector.accounts import stores
 from connector.cli.sync import sync_with_progress
 from connector.context import settings_of
-from connector.crm import channels, insights, notifications
+from connector.crm import insights, notifications
 from connector.db.models import Customer
-from connector.db.operations import DeadLetter, NotificationOutbox, PrivacyRequest, WebhookInbox
-from connector.db.people import ContactInsight
+from connector.db.operations import DashboardUser
 from connector.db.types import utcnow
 from connector.runtime import queue
+from connector.web import formatting, words
+from connector.web import queries as views
 from sandbox.generator import Sizes
 from sandbox.server import SandboxServer
 from sandbox.world import World
-from sync.engine import ENTITIES
 from webhooks.process import sweep
 
 DEMO_SCOPES = "read_customers,read_orders,read_all_orders,read_products"
 DEMO_LOGIN = "demo@crm-connector.local"
+MAIL_KINDS = {"confirm": ("subscription confirmation",), "product": ("new-product notification",)}
+PRIVACY_KINDS = {
+    "customer_redact": ("erasure of a shopper (customers/redact)", "erasures of shoppers (customers/redact)"),
+    "data_request": ("data export (customers/data_request)", "data exports (customers/data_request)"),
+    "shop_redact": ("erasure of a shop (shop/redact)", "erasures of shops (shop/redact)"),
+}
 LIVE_CHANGES = [
     ("orders", "create", 40),
     ("orders", "update", 30),
@@ -183,56 +189,65 @@ def drain(demo: Demo) -> None:
         notifications.send_pending(demo.app)
 
 
-def summary(demo: Demo, started: float) -> list[str]:
-    with db.session(demo.app) as s:
-        rows = stores.describe(s, list(s.scalars(select(stores.Store).order_by(stores.Store.id))))
-        deliveries = dict(
-            s.execute(select(WebhookInbox.status, func.count()).group_by(WebhookInbox.status)).tuples().all()
-        )
-        letters = s.scalar(
-            select(func.count()).select_from(DeadLetter).where(DeadLetter.resolved_at.is_(None))
-        )
-    lines = [f"demo finished in {time.monotonic() - started:.0f} s"]
-    for r in rows:
-        counts = ", ".join(f"{r['entities'][e]['count']:,} {e}" for e in ENTITIES)
+def account_of(app: Flask) -> int:
+    """The merchant account the printed sign-in opens (every store the demo installs is in it)."""
+    with db.session(app) as s:
+        return s.execute(
+            select(DashboardUser.account_id).where(DashboardUser.email == DEMO_LOGIN)
+        ).scalar_one()
+
+
+def summary(app: Flask) -> list[str]:
+    """What the sign-in's account holds, from the queries its dashboard and API answer with."""
+    account = account_of(app)
+    with db.get_engine(app).begin() as conn:  # the scores the Segments page shows, fresh
+        for store_id in views.store_ids(conn, account):
+            insights.score(conn, store_id, utcnow())
+    with db.session(app) as s:
+        held = views.account_summary(s, account, settings_of(app).channel_credit, insights.Rules.of(app))
+    lines = ["the account of the sign-in below holds:"]
+    for r in held.stores:
+        counts = ", ".join(f"{e['count']:,} {name}" for name, e in r["entities"].items())
         lines.append(f"  {r['platform']:<12} {r['domain']:<40} {r['status']:<8} {counts}")
     lines.append(
         "  webhooks: "
-        + ", ".join(f"{n:,} {status}" for status, n in sorted(deliveries.items()))
-        + f"; open dead letters: {letters}"
+        + ", ".join(f"{n:,} {status}" for status, n in held.deliveries.items())
+        + f"; open dead letters: {held.open_dead_letters}"
     )
-    return lines + crm_summary(demo)
+    return lines + crm_summary(app, held)
 
 
-def crm_summary(demo: Demo) -> list[str]:
-    """What the CRM made of it: top channels, segments, notifications, privacy receipts."""
-    settings = settings_of(demo.app)
-    now = utcnow()
-    with db.get_engine(demo.app).begin() as conn:
-        store_ids = list(conn.execute(select(stores.Store.id)).scalars())
-        for store_id in store_ids:
-            insights.score(conn, store_id, now)
-        top = channels.report(conn, store_ids, now - timedelta(days=365), now, settings.channel_credit)[:4]
-        segments = conn.execute(
-            select(ContactInsight.segment, func.count())
-            .group_by(ContactInsight.segment)
-            .order_by(func.count().desc())
-        ).all()
-        sent = conn.execute(
-            select(NotificationOutbox.kind, func.count())
-            .where(NotificationOutbox.status == "sent")
-            .group_by(NotificationOutbox.kind)
-        ).all()
-        receipts = conn.execute(select(PrivacyRequest.kind, func.count()).group_by(PrivacyRequest.kind)).all()
-    lines = ["  top channels, last 12 months (revenue, share, orders, credit):"]
+def crm_summary(app: Flask, held: views.AccountSummary) -> list[str]:
+    """What the CRM made of it: contacts across stores, top channels, segments per store (as
+    the Channels and Segments pages show them), notifications and where they are, privacy."""
+    report, domains = held.channels, {r["id"]: r["domain"] for r in held.stores}
+    lines = [f"  contacts who bought in more than one store: {held.across_stores:,}"]
+    lines.append(
+        f"  top channels, {report['since'][:10]} to {report['until'][:10]} (revenue, share, orders, credit):"
+    )
     lines += [
-        f"    {r.channel:<14} {r.revenue:>12,} {r.currency or ''} {r.revenue_share:>6.1%}"
-        f" {r.orders:>6,} {r.credit:>6.2f}"
-        for r in top
+        f"    {words.channel_name(r['channel']):<24} {formatting.money(r['revenue'], r['currency']):>14}"
+        f" {formatting.percent(r['revenue_share']):>5} {formatting.counted(r['orders'], 'order'):>12}"
+        f"  credit {r['credit']:.2f}"
+        for r in report["channels"][:4]
     ]
-    lines.append("  segments: " + ", ".join(f"{n:,} {name}" for name, n in segments))
-    lines.append("  e-mails sent: " + (", ".join(f"{n} {kind}" for kind, n in sent) or "none"))
-    lines.append("  privacy requests honoured: " + (", ".join(f"{n} {k}" for k, n in receipts) or "none"))
+    by_store: dict[int, list[str]] = {}
+    for seg in held.segments:
+        named = words.segment_name(seg["segment"]).lower()
+        by_store.setdefault(seg["store_id"], []).append(f"{formatting.number(seg['contacts'])} {named}")
+    for store_id, names in by_store.items():
+        lines.append(f"  segments, {domains.get(store_id, store_id)}: " + ", ".join(names))
+    outbox = notifications.outbox_folder(settings_of(app))
+    sent = ", ".join(formatting.counted(n, *MAIL_KINDS.get(kind, (kind,))) for kind, n in held.sent.items())
+    sent = sent or "none"
+    lines.append(f"  e-mails sent: {sent} (each an .eml file in {outbox})")
+    lines.append(
+        "  privacy requests honoured: "
+        + (
+            ", ".join(formatting.counted(n, *PRIVACY_KINDS.get(k, (k,))) for k, n in held.privacy.items())
+            or "none"
+        )
+    )
     return lines
 
 
@@ -299,7 +314,8 @@ def run_demo(instance: Path, port: int, sizes: Sizes, seed: int, echo: Any, serv
     redact_one_customer(demo, shop_id)
     drain(demo)
     echo("a shopper's erasure request (customers/redact) was received and honoured")
-    for line in summary(demo, started):
+    echo(f"demo finished in {time.monotonic() - started:.0f} s")
+    for line in summary(demo.app):
         echo(line)
     echo(dashboard_login(demo, serving))
     echo(f"log: {log_path(settings_of(demo.app).instance_path)}")

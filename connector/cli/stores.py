@@ -17,7 +17,7 @@ from flask.cli import AppGroup
 
 import platforms
 from connector import db
-from connector.accounts import stores
+from connector.accounts import health, stores
 from connector.cli.support import (
     NoDatabase,
     add_commands_hint,
@@ -122,14 +122,16 @@ def _print_stores(as_json: bool) -> None:
         return
     if not rows:
         click.echo(f"no stores yet: {add_commands_hint()}")
-    for r in rows:
-        counts = ", ".join(f"{n} {e['count']} ({e['state']})" for n, e in r["entities"].items())
-        click.echo(f"{r['id']:>4}  {r['platform']:<12} {r['domain']:<40} {r['status']:<10} {counts}")
+    for r in rows:  # the badge and each entity's activity, as the stores page says them
+        counts = ", ".join(f"{n} {e['count']:,} ({e['activity']})" for n, e in r["entities"].items())
+        click.echo(f"{r['id']:>4}  {r['platform']:<12} {r['domain']:<40} {r['health']['label']:<16} {counts}")
         for name, e in r["entities"].items():
-            if e["last_error"]:
+            if e["last_error"] and e["activity"] in health.TROUBLE:
                 at = e.get("next_attempt_at")
                 retry = f" (next try {at[:19].replace('T', ' ')} UTC)" if at else ""
                 click.echo(f"      {name}: {e['last_error']}{retry}")
+        if r["health"]["state"] != "active" and r["health"]["reason"] and r["status"] != "active":
+            click.echo(f"      {r['health']['reason']}")
 
 
 def _connect(platform: str, connection: Connection, account: str, webhooks: bool) -> None:

@@ -103,6 +103,6 @@ def _inactive(
             "contact_id": r.contact_id,
             "store_id": r.store_id,
             "reason": f"no order in {days} days"
-            f" (spent {r.spend:.2f} {r.currency or ''} over {r.orders} orders)",
+            f" (spent {r.spend:.2f} {r.currency or ''} over {r.orders} order{'' if r.orders == 1 else 's'})",
             "recovery_url": None,
         }

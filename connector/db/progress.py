@@ -15,7 +15,13 @@ class Progress:
     rate_per_s: float | None
 
     @property
+    def known_total(self) -> int | None:
+        """The estimate while it still holds: a run that read more than it was told there
+        were (a platform's capped count, records added meanwhile) has no known total."""
+        return self.total if self.total is not None and self.total >= self.done else None
+
+    @property
     def eta_s(self) -> float | None:
-        if self.total is None or not self.rate_per_s:
+        if self.known_total is None or not self.rate_per_s:
             return None
-        return max(self.total - self.done, 0) / self.rate_per_s
+        return (self.known_total - self.done) / self.rate_per_s

@@ -192,7 +192,7 @@ def stores() -> ResponseReturnValue:
             .order_by(DeadLetter.id.desc())
             .limit(100)
         ).all()
-    running = any(e["state"] == "running" for r in rows for e in r["entities"].values())
+    running = any(e["activity"] == "syncing" for r in rows for e in r["entities"].values())
     ways = [p.HOW_TO_CONNECT for p in platforms.every()]
     how_to_connect = ", or ".join(w for w in ways if w)
     return render_template(
@@ -327,6 +327,9 @@ def segments() -> ResponseReturnValue:
         "segments.html",
         lambda conn: {
             "segments": views.segments(conn, g.account_id),
+            "domains": dict(
+                conn.execute(select(Store.id, Store.domain).where(Store.account_id == g.account_id)).all()
+            ),
             "reengage": views.reengagement(conn, g.account_id, _rules())[:200],
         },
     )

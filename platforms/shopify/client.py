@@ -31,6 +31,7 @@ class ShopifyClient:
         session: requests.Session | None = None,
         timeout: float = 30.0,
     ) -> None:
+        self.api_version = api_version
         self.endpoint = f"{shop_url.rstrip('/')}/admin/api/{api_version}/graphql.json"
         self.session = session or requests.Session()
         self.session.headers.update({"X-Shopify-Access-Token": token, "Content-Type": "application/json"})

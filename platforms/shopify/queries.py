@@ -77,8 +77,15 @@ def ids_query(entity: str) -> str:
     return f"{{ {entity} {{ edges {{ node {{ id }} }} }} }}"
 
 
-def count_query(entity: str) -> str:
-    return f"query($query: String) {{ {entity}Count(query: $query) {{ count }} }}"
+UNCAPPED_COUNTS_FROM = "2025-07"  # counts take `limit` (default 10,000; null for none) from this version
+
+
+def count_query(entity: str, api_version: str = UNCAPPED_COUNTS_FROM) -> str:
+    """How many records match: uncapped (`limit: null`) where the version has the argument,
+    since the default cap of 10,000 would give a backfill's progress a total it overtakes
+    (shopify.dev/changelog/uncapped-graphql-counts); "unstable" sorts after every date."""
+    limit = ", limit: null" if api_version >= UNCAPPED_COUNTS_FROM else ""
+    return f"query($query: String) {{ {entity}Count(query: $query{limit}) {{ count precision }} }}"
 
 
 def nodes_query(entity: str, gids: list[str]) -> str:

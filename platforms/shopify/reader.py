@@ -233,7 +233,9 @@ class ShopifyReader:
         after = json.loads(cursor)["after"] if cursor else None
         total = None
         if cursor is None:
-            found = self.client.graphql(queries.count_query("abandonedCheckouts"), {"query": search})["data"]
+            found = self.client.graphql(
+                queries.count_query("abandonedCheckouts", self.client.api_version), {"query": search}
+            )["data"]
             total = int((found.get("abandonedCheckoutsCount") or {}).get("count") or 0)
         while True:
             page = self.client.graphql(queries.CHECKOUTS_PAGE, {"after": after, "query": search})["data"][
@@ -258,7 +260,9 @@ class ShopifyReader:
             info = page.get("pageInfo") or {}
 
     def count(self, entity: str, search: str) -> int | None:
-        data = self.client.graphql(queries.count_query(entity), {"query": search})["data"]
+        data = self.client.graphql(queries.count_query(entity, self.client.api_version), {"query": search})[
+            "data"
+        ]
         found = data.get(f"{entity}Count") or {}
         return int(found["count"]) if found.get("count") is not None else None
 

@@ -358,10 +358,9 @@ def _root(ctx: Context) -> dict[str, Any]:
         "shop": shop_objects.shop_node(shop),
         "customers": connection("customers"),
         "abandonedCheckouts": lambda _info, **args: gql.abandoned_checkouts(shop, args),
-        "abandonedCheckoutsCount": lambda _i, query=None: {
-            "count": len(gql.checkouts(shop, query)),
-            "precision": "EXACT",
-        },
+        "abandonedCheckoutsCount": lambda _i, query=None, limit=10_000: gql.capped(
+            len(gql.checkouts(shop, query)), limit
+        ),
         "orders": connection("orders"),
         "products": connection("products"),
         "customersCount": lambda i, query=None, limit=10_000: gql.count_of(

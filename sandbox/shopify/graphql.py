@@ -156,8 +156,7 @@ def count_of(
     warn: Callable[[str, list[dict[str, str]]], None] | None = None,
 ) -> dict[str, Any]:
     """`customersCount(query:, limit:)` …: the matches, capped at `limit` (null: no cap)."""
-    if limit is not None and limit < 0:
-        raise GraphQLError("limit must be a non-negative integer")
+    check_limit(limit)
     found = searchable.parse(entity, query)
     if found.warnings and warn is not None:
         warn(found.text, found.warnings)
@@ -169,9 +168,21 @@ def count_of(
         cap = None if limit is None else limit + 1
         passing = searchable.matching(shop, entity, walk(view, 0, len(view), False), test)
         n = sum(1 for _ in itertools.islice(passing, cap))
-    if limit is not None and n > limit:
-        return {"count": limit, "precision": "AT_LEAST"}
-    return {"count": n, "precision": "EXACT"}
+    return capped(n, limit)
+
+
+def check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 0:
+        raise GraphQLError("limit must be a non-negative integer")
+
+
+def capped(n: int, limit: int | None) -> dict[str, Any]:
+    """A count as Shopify gives it: at most `limit` (10,000 unless the query says; null for
+    none), and AT_LEAST when the cap cut it (shopify.dev/changelog/uncapped-graphql-counts)."""
+    check_limit(limit)
+    if limit is None or n <= limit:
+        return {"count": n, "precision": "EXACT"}
+    return {"count": limit, "precision": "AT_LEAST"}
 
 
 # --- nodes ---------------------------------------------------------------------------------------

@@ -27,14 +27,23 @@ def test_half_of_a_sites_people_also_shop_on_the_shopify_shop(world: World) -> N
         shop.get("customers", i).data["email"]: shop.get("customers", i).data for i in range(SIZES.customers)
     }
     woo = [site.get("customers", i).data for i in range(SIZES.customers)]
-    shared = [c for c in woo if c["email"] in shopify]
+    shared = [c for c in woo if c["email"].lower() in shopify]
     assert len(shared) == SIZES.customers // 2
+    assert all(c["email"] == c["email"].lower() for c in shopify.values())  # Shopify's side as it was
     for c in shared:  # same person: the phone is written differently but is the same number
-        theirs = shopify[c["email"]]
+        theirs = shopify[c["email"].lower()]
+        assert c["person"] == theirs["person"]
         if c["phone"]:
             region = REGIONS[[r[0] for r in REGIONS].index(c["country"])][0]
             assert phonenumbers.parse(c["phone"], region) == phonenumbers.parse(theirs["phone"])
             assert c["phone"] != theirs["phone"]
+    # and some of them, on purpose, typed their e-mail in other capitals and their phone
+    # internationally with spaces, as well as in the national format
+    recased = [c for c in shared if c["email"] != c["email"].lower()]
+    assert len(recased) >= len(shared) // 3 and any(c["email"] == c["email"].upper() for c in recased)
+    spaced = [c for c in shared if c["phone"] and c["phone"].startswith("+") and " " in c["phone"]]
+    national = [c for c in shared if c["phone"] and not c["phone"].startswith("+")]
+    assert spaced and national
 
 
 def test_orders_have_guests_repeat_buyers_channels_fulfilments_and_refunds(world: World) -> None:

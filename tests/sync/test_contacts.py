@@ -60,6 +60,21 @@ def test_contacts_across_a_shop_and_a_site_equal_the_people(rig: Rig) -> None:
     # and the people who shop on both platforms (half of each store's) are one contact each
     across = [c for c, s in stores_of.items() if s == {rig.shop.id, rig.site.id}]
     assert len(across) >= 40
+    # among them people who typed their e-mail in other capitals, or their phone in another
+    # format, on the site than on the shop: one contact each all the same
+    with get_engine(rig.app).connect() as conn:
+        typed = conn.execute(
+            select(Customer.contact_id, Customer.store_id, Customer.email, Customer.phone).where(
+                Customer.contact_id.in_(across)
+            )
+        ).all()
+    written: dict[int | None, dict[int, tuple[str, str]]] = defaultdict(dict)
+    for contact_id, store_id, email, phone in typed:
+        written[contact_id][store_id] = (email or "", phone or "")
+    pairs = [(w[rig.shop.id], w[rig.site.id]) for w in written.values() if len(w) == 2]
+    recased = [p for p in pairs if p[0][0] != p[1][0] and p[0][0].lower() == p[1][0].lower()]
+    rewritten = [p for p in pairs if p[0][1] and p[1][1] and p[0][1] != p[1][1]]
+    assert len(recased) >= 5 and len(rewritten) >= 5
 
 
 def second_store(conn: Any, first: int, domain: str) -> int:

@@ -122,6 +122,14 @@ def _moment(args: Any, name: str) -> datetime | None:
     return moment
 
 
+def only(args: Any, allowed: tuple[str, ...], what: str) -> None:
+    """Refuse an argument the read model does not take (a typo such as `from` for `since`
+    would otherwise be ignored in silence, showing another period than the one asked for)."""
+    unknown = sorted(set(args) - set(allowed))
+    if unknown:
+        raise BadInput(f"{unknown[0]}: {what} takes {', '.join(allowed)}, not {unknown[0]}")
+
+
 def date_range(args: Any, default_days: int = 30) -> tuple[datetime, datetime]:
     until = _moment(args, "until") or utcnow()
     since = _moment(args, "since") or until - timedelta(days=default_days)

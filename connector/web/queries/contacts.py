@@ -1,5 +1,6 @@
 """The contact list: the account's contacts (merged ones hidden) matching the filters (a
-search, segment, advocate, inactive, channel, product subscription), in keyset pages by id,
+search, segment, advocate, inactive, channel, product subscription, bought in more than one
+store), in keyset pages by id, with their count,
 each with a summary of their insights across the account's stores; and the whole filtered
 list as CSV a spreadsheet will not run.
 """
@@ -13,11 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Response
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, union
 from sqlalchemy.engine import Connection
 
 from connector.crm import insights
-from connector.db.models import Contact, Order
+from connector.db.models import Contact, Customer, Order
 from connector.db.people import ContactInsight, ProductSubscription
 from connector.db.types import utcnow
 from connector.errors import BadInput
@@ -34,14 +35,7 @@ def contacts(
     """Contacts of the account matching the filters, one page, by id."""
     page = page or Page.of(args)
     now, stores = utcnow(), store_ids(conn, account_id)
-    where: list[Any] = [
-        Contact.account_id == account_id,
-        Contact.merged_into_id.is_(None),
-        *_search(args),
-        *_insight_filters(args, rules, now, stores),
-        *_order_filters(args, stores),
-    ]
-    rows, cursor = keyset_page(conn, Contact, where, page)
+    rows, cursor = keyset_page(conn, Contact, _where(account_id, args, rules, now, stores), page)
     summary = _summaries(conn, [r.id for r in rows], stores, rules, now)
     items = [
         {
@@ -55,6 +49,22 @@ def contacts(
         for r in rows
     ]
     return items, cursor
+
+
+def contacts_count(conn: Connection, account_id: int, args: Any, rules: insights.Rules) -> int:
+    """How many contacts of the account match the filters (every page of `contacts`)."""
+    where = _where(account_id, args, rules, utcnow(), store_ids(conn, account_id))
+    return int(conn.scalar(select(func.count()).select_from(Contact).where(*where)) or 0)
+
+
+def _where(account_id: int, args: Any, rules: insights.Rules, now: datetime, stores: list[int]) -> list[Any]:
+    return [
+        Contact.account_id == account_id,
+        Contact.merged_into_id.is_(None),
+        *_search(args),
+        *_insight_filters(args, rules, now, stores),
+        *_order_filters(args, stores),
+    ]
 
 
 def _search(args: Any) -> list[Any]:
@@ -102,6 +112,10 @@ def _order_filters(args: Any, stores: list[int]) -> list[Any]:
                 Order.contact_id == Contact.id, Order.store_id.in_(stores), Order.channel == channel
             )
         )
+    across = flag(args, "across_stores")
+    if across is not None:
+        crossing = Contact.id.in_(_across_stores(stores))
+        where.append(crossing if across else ~crossing)
     subscribed = flag(args, "subscribed")
     if subscribed is not None:
         test = exists().where(
@@ -111,6 +125,25 @@ def _order_filters(args: Any, stores: list[int]) -> list[Any]:
         )
         where.append(test if subscribed else ~test)
     return where
+
+
+def _across_stores(stores: list[int]) -> Any:
+    """Contacts holding a live customer record or order in two of the account's stores or more:
+    one person across stores, the promise a merchant with several stores looks for."""
+    held = union(
+        select(Customer.contact_id, Customer.store_id).where(
+            Customer.store_id.in_(stores), Customer.deleted_at.is_(None)
+        ),
+        select(Order.contact_id, Order.store_id).where(
+            Order.store_id.in_(stores), Order.deleted_at.is_(None)
+        ),
+    ).subquery()
+    return (
+        select(held.c.contact_id)
+        .where(held.c.contact_id.is_not(None))
+        .group_by(held.c.contact_id)
+        .having(func.count(held.c.store_id.distinct()) >= 2)
+    )
 
 
 def csv_cell(value: Any) -> Any:

@@ -16,7 +16,9 @@ from connector.db.models import Product
 from connector.db.people import ContactInsight
 from connector.db.types import utcnow
 from connector.errors import BadInput
-from connector.web.queries.common import date_range, own_store, plain, store_ids, whole_number
+from connector.web.queries.common import date_range, only, own_store, plain, store_ids, whole_number
+
+CHANNEL_DAYS = 365  # the channel report's default period (12 months), the demo summary's too
 
 
 def products(conn: Connection, account_id: int, args: Any) -> list[dict[str, Any]]:
@@ -54,7 +56,8 @@ def _round(value: float | None) -> float | None:
 def channel_report(
     conn: Connection, account_id: int, args: Any, weights: tuple[tuple[str, float], ...]
 ) -> dict[str, Any]:
-    since, until = date_range(args)
+    only(args, ("since", "until"), "the channel report")
+    since, until = date_range(args, CHANNEL_DAYS)
     rows = channels.report(conn, store_ids(conn, account_id), since, until, weights)
     return {
         "since": plain(since),
@@ -65,6 +68,7 @@ def channel_report(
 
 
 def sales_by_region(conn: Connection, account_id: int, args: Any) -> dict[str, Any]:
+    only(args, ("since", "until", "period"), "sales by region")
     since, until = date_range(args, 90)
     period = args.get("period") or "month"
     if period not in reports.PERIODS:
@@ -75,14 +79,26 @@ def sales_by_region(conn: Connection, account_id: int, args: Any) -> dict[str, A
 
 def segments(conn: Connection, account_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(
-        select(ContactInsight.store_id, ContactInsight.segment, func.count(), func.sum(ContactInsight.spend))
+        select(
+            ContactInsight.store_id,
+            ContactInsight.segment,
+            ContactInsight.currency,
+            func.count(),
+            func.sum(ContactInsight.spend),
+        )
         .where(ContactInsight.store_id.in_(store_ids(conn, account_id)), ContactInsight.segment.is_not(None))
-        .group_by(ContactInsight.store_id, ContactInsight.segment)
-        .order_by(ContactInsight.store_id, func.count().desc())
+        .group_by(ContactInsight.store_id, ContactInsight.segment, ContactInsight.currency)
+        .order_by(ContactInsight.store_id, func.count().desc(), ContactInsight.segment)
     ).all()
-    return [
-        {"store_id": s, "segment": name, "contacts": n, "spend": plain(Decimal(spend or 0))}
-        for s, name, n, spend in rows
+    return [  # spend in each currency the store's contacts paid in (one, for nearly every store)
+        {
+            "store_id": s,
+            "segment": name,
+            "contacts": n,
+            "spend": plain(Decimal(spend or 0)),
+            "currency": currency,
+        }
+        for s, name, currency, n, spend in rows
     ]
 
 
