@@ -61,6 +61,7 @@ def _transaction(
     return {
         "id": s.gid("OrderTransaction", tid),
         "accountNumber": f"•••• •••• •••• {last4}",
+        "amount": s.money(amount),  # deprecated, still served (airbyte-source-shopify selects it)
         "amountSet": s.gql_bag(amount, cur),
         "amountRoundingSet": None,
         "authorizationCode": f"{tid % 1000000:06d}",

@@ -24,7 +24,8 @@ import requests
 from sandbox import generator
 from sandbox.generator import Sizes
 from sandbox.server import SandboxServer
-from sandbox.shopify import events, shapes
+from sandbox.shopify import events, payments, shapes
+from sandbox.shopify import graphql as gql
 from sandbox.state import Record, SandboxStore
 from sandbox.world import World
 from tests.peers import airbyte
@@ -39,8 +40,9 @@ STREAMS = [
     "abandoned_checkouts",
     "shop",
     "customer_address",
+    "transactions",
 ]
-BULK_LATER = ["products", "transactions", "customer_journey_summary"]
+BULK_LATER = ["products", "customer_journey_summary"]
 SIZES = Sizes(customers=150, orders=260, products=30)
 
 
@@ -89,6 +91,9 @@ def expected(server: SandboxServer) -> dict[str, list[Any]]:
             shapes.child_id(store, "address", c.index, per=1) for c in live(store, "customers")
         ],
         "shop": [events.shop_id(shop)],
+        "transactions": [
+            int(t["id"].rsplit("/", 1)[-1]) for o in orders for t in payments.transactions(shop, o, gql.BUILD)
+        ],
     }
 
 
@@ -194,6 +199,13 @@ def test_airbyte_reads_exactly_the_shop_then_exactly_the_changes(
     # and its nested streams the refunds and fulfilments of the orders it read again, from
     # their own cursor on
     again = [r for r in live(store, "orders") if r.id in set(second.ids("orders"))]
+    # and the transactions of the orders it read again, from its own cursor on (created_at)
+    assert sorted(second.ids("transactions")) == sorted(
+        int(pay["id"].rsplit("/", 1)[-1])
+        for o in again
+        for pay in payments.transactions(world.shops[entry["domain"]], o, gql.BUILD)
+        if _at(pay["createdAt"]) >= cursor_of(first.states["transactions"], "created_at")
+    )
     assert sorted(second.ids("fulfillments")) == sorted(
         fid
         for fid, at in fulfilments(store, again)
@@ -229,6 +241,10 @@ def refunds(store: SandboxStore, orders: list[Record]) -> list[tuple[int, dateti
     return [
         (shapes.child_id(store, "refund", o.index, 0, 1), o.updated_at) for o in orders if o.data["refunded"]
     ]
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _next_second() -> None:
