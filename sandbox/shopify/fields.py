@@ -17,7 +17,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema
 
-from sandbox.shopify import searchable
+from sandbox.shopify import product_fields, searchable
 from sandbox.shopify import shapes as s
 from sandbox.shopify.connection import nested, walk
 from sandbox.state import STORE_STRIDE, Record, SandboxStore
@@ -137,12 +137,13 @@ def product_more(shop: Shop, rec: Record, node: dict[str, Any]) -> dict[str, Any
         "requiresSellingPlan": False,
         "tracksInventory": True,
         "media": nested(lambda: [image]),
+        **product_fields.product_extra(shop, rec, node, image),
     }
 
 
 def media_image(shop: Shop, rec: Record) -> dict[str, Any]:
     store, handle = shop.store, rec.data["handle"]
-    return {
+    image = {
         "__typename": "MediaImage",
         "id": s.gid("MediaImage", own_id(store, "media", rec.index)),
         "alt": rec.data["title"],
@@ -161,6 +162,7 @@ def media_image(shop: Shop, rec: Record) -> dict[str, Any]:
             "height": 1200,
         },
     }
+    return {**image, "preview": product_fields.preview(image)}
 
 
 def variant_more(

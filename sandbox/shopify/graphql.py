@@ -38,7 +38,10 @@ ORDERS_WITHOUT_READ_ALL = timedelta(days=60)
 @cache
 def schema() -> GraphQLSchema:
     here = Path(__file__).parent
-    sdl = "\n".join((here / name).read_text() for name in ("schema.graphql", "schema_standard.graphql"))
+    sdl = "\n".join(
+        (here / name).read_text()
+        for name in ("schema.graphql", "schema_standard.graphql", "schema_products.graphql")
+    )
     built = build_schema(sdl)
     fields.install(built)
     built.query_type.fields["node"].resolve = lambda _root, info, id: node_by_gid(info.context, id)  # type: ignore[union-attr]

@@ -41,8 +41,9 @@ STREAMS = [
     "shop",
     "customer_address",
     "transactions",
+    "products",
 ]
-BULK_LATER = ["products", "customer_journey_summary"]
+BULK_LATER = ["customer_journey_summary"]
 SIZES = Sizes(customers=150, orders=260, products=30)
 
 
@@ -91,6 +92,7 @@ def expected(server: SandboxServer) -> dict[str, list[Any]]:
             shapes.child_id(store, "address", c.index, per=1) for c in live(store, "customers")
         ],
         "shop": [events.shop_id(shop)],
+        "products": [r.id for r in live(store, "products")],
         "transactions": [
             int(t["id"].rsplit("/", 1)[-1]) for o in orders for t in payments.transactions(shop, o, gql.BUILD)
         ],
@@ -139,8 +141,9 @@ def test_airbyte_reads_exactly_the_shop_then_exactly_the_changes(
         assert sorted(first.ids(stream)) == sorted(want[stream]), stream
     assert first.records["shop"][0]["myshopify_domain"] == "peer-shop.myshopify.com"
 
-    # when customers and orders change, some are created, one order is deleted, and it reads again
-    changed: dict[str, set[int]] = {"orders": set(), "customers": set()}
+    # when customers, orders and products change, some are created, one order is deleted, and it
+    # reads again
+    changed: dict[str, set[int]] = {"orders": set(), "customers": set(), "products": set()}
     deleted: set[int] = set()
     for entity, op, count in (
         ("orders", "update", 6),
@@ -148,6 +151,7 @@ def test_airbyte_reads_exactly_the_shop_then_exactly_the_changes(
         ("orders", "delete", 1),
         ("customers", "update", 3),
         ("customers", "create", 2),
+        ("products", "update", 2),
     ):
         answer = requests.post(
             f"{shop.url}/_sandbox/mutate",
@@ -172,7 +176,7 @@ def test_airbyte_reads_exactly_the_shop_then_exactly_the_changes(
     # the records at its saved cursor (`updated_at_min` is "at or after"), its full-refresh one
     # everything again
     store = world.shops[entry["domain"]].store
-    for entity in ("customers", "orders"):
+    for entity in ("customers", "orders", "products"):
         boundary = at_cursor(store, entity, first.states[entity])
         assert sorted(second.ids(entity)) == sorted(
             changed[entity] | boundary | (deleted if entity == "orders" else set())
