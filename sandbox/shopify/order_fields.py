@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox import generator
-from sandbox.shopify import fields, payments
+from sandbox.shopify import fields, journey, payments
 from sandbox.shopify import shapes as s
 from sandbox.shopify.connection import nested
 from sandbox.state import Record, SandboxStore
@@ -94,6 +94,7 @@ def order_more(shop: Shop, rec: Record, node: dict[str, Any], build: fields.Buil
         "retailLocation": retail_location(store) if o["channel"][0] == "pos" else None,
         "discountApplications": nested(lambda: discounts),
         "transactions": lambda _info, first=None: transactions,
+        **journey.journey_fields(node),
     }
 
 

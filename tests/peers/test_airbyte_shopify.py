@@ -4,10 +4,9 @@ run reads exactly the changes (deletions too, which it learns from `events.json`
 
 It hard-codes `https://<shop>.myshopify.com` (port 443), so the sandbox runs with `--tls` and
 its CONNECT proxy (HTTPS_PROXY), the peer trusting the sandbox's CA; its code is untouched.
-Streams: those of its defaults whose records the sandbox's entities hold and that it reads
-over REST (customers, orders with their refunds and fulfillments, abandoned checkouts, the
-shop). Its bulk streams (products, customer_address, transactions, customer_journey_summary …)
-query standard GraphQL fields the sandbox's schema gains on branch t-gql; see `BULK_LATER`.
+Streams: those of its defaults whose records the sandbox's entities hold: over REST customers,
+orders with their refunds and fulfillments, abandoned checkouts, the shop; by bulk export
+customer addresses, transactions, products and the orders' customer journeys.
 """
 
 from __future__ import annotations
@@ -42,8 +41,8 @@ STREAMS = [
     "customer_address",
     "transactions",
     "products",
+    "customer_journey_summary",
 ]
-BULK_LATER = ["customer_journey_summary"]
 SIZES = Sizes(customers=150, orders=260, products=30)
 
 
@@ -93,6 +92,7 @@ def expected(server: SandboxServer) -> dict[str, list[Any]]:
         ],
         "shop": [events.shop_id(shop)],
         "products": [r.id for r in live(store, "products")],
+        "customer_journey_summary": [r.id for r in orders],  # one per order, keyed order_id
         "transactions": [
             int(t["id"].rsplit("/", 1)[-1]) for o in orders for t in payments.transactions(shop, o, gql.BUILD)
         ],
@@ -138,7 +138,7 @@ def test_airbyte_reads_exactly_the_shop_then_exactly_the_changes(
     # then each stream holds exactly the sandbox's records, each once
     want = expected(shop)
     for stream in STREAMS:
-        assert sorted(first.ids(stream)) == sorted(want[stream]), stream
+        assert sorted(ids(first, stream)) == sorted(want[stream]), stream
     assert first.records["shop"][0]["myshopify_domain"] == "peer-shop.myshopify.com"
 
     # when customers, orders and products change, some are created, one order is deleted, and it
@@ -203,6 +203,9 @@ def test_airbyte_reads_exactly_the_shop_then_exactly_the_changes(
     # and its nested streams the refunds and fulfilments of the orders it read again, from
     # their own cursor on
     again = [r for r in live(store, "orders") if r.id in set(second.ids("orders"))]
+    # and the journeys of the orders it reads again (by bulk, so not the deleted one)
+    boundary = at_cursor(store, "orders", first.states["customer_journey_summary"])
+    assert sorted(ids(second, "customer_journey_summary")) == sorted(changed["orders"] | boundary)
     # and the transactions of the orders it read again, from its own cursor on (created_at)
     assert sorted(second.ids("transactions")) == sorted(
         int(pay["id"].rsplit("/", 1)[-1])
@@ -220,6 +223,11 @@ def test_airbyte_reads_exactly_the_shop_then_exactly_the_changes(
         for rid, at in refunds(store, again)
         if at >= cursor_of(first.states["order_refunds"], "created_at")
     )
+
+
+def ids(read: airbyte.Read, stream: str) -> list[Any]:
+    key = "order_id" if stream == "customer_journey_summary" else "id"
+    return [r[key] for r in read.records.get(stream, [])]
 
 
 def cursor_of(state: dict[str, Any], field: str) -> datetime:
