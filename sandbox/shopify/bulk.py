@@ -2,6 +2,7 @@
 one object per line, nested connection nodes on lines of their own with `__parentId`,
 `__typename` as the object's type. `groupObjects` puts each parent's children right after it;
 without it a batch's parents come first, then their children (never before their parent).
+The root connection's `query:` is read with the whole search syntax, as its paged twin reads it.
 
 The run streams batch by batch to a file, so memory stays flat at any store size; its
 life cycle (statuses, cancel, the signed URL) is sandbox/shopify/bulk_ops.py's.
@@ -32,6 +33,7 @@ from graphql import (
 )
 
 from sandbox.shopify import graphql as gql
+from sandbox.shopify import searchable
 from sandbox.world import Shop
 
 ROOTS = ("customers", "orders", "products")
@@ -75,15 +77,10 @@ def run_bulk(shop: Shop, op: dict[str, Any], plan: BulkPlan, out: Path, all_orde
     """Write the export to `out`; the outcome is left in `op["_result"]` for the polls to reveal."""
     objects = roots = 0
     try:
-        bounds = gql.parse_search(plan.args.get("query"))
+        found = searchable.parse(plan.entity, plan.args.get("query"))  # the whole search syntax
         sort = gql.SORTS.get(plan.args.get("sortKey") or "ID", "id")
-        upper = bounds.get("updated_at:<")
-        view = shop.store.view(
-            plan.entity,
-            sort,
-            updated_after=bounds.get("updated_at:>"),
-            created_after=gql._created_floor(plan.entity, bounds, all_orders),
-        )
+        view = searchable.narrowed(shop, plan.entity, sort, found, gql._orders_floor(plan.entity, all_orders))
+        test = searchable.matcher(shop, plan.entity, found)
         root_type = _node_type(gql.schema().query_type.fields[plan.entity].type)  # type: ignore[union-attr]
         node_selection = _node_selection(plan)
         with out.open("w") as fh:
@@ -93,7 +90,7 @@ def run_bulk(shop: Shop, op: dict[str, Any], plan: BulkPlan, out: Path, all_orde
                 position += len(keys)
                 batch: list[list[str]] = [[], [], []]  # lines by depth: roots, children, grandchildren
                 for record in shop.store.records(plan.entity, iter(keys)):
-                    if upper is not None and record.updated_at > upper:
+                    if test is not None and not test(record):
                         continue
                     node = gql.MAKERS[plan.entity](shop, record)
                     roots += 1

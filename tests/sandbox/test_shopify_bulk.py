@@ -244,3 +244,56 @@ def test_a_connection_inside_an_object_gets_lines_of_its_own(admin: Admin) -> No
     levels = [line for line in lines if line.get("__typename") == "InventoryLevel"]
     assert variants and levels and all(level["__parentId"] in variants for level in levels)
     assert all(set(v["inventoryItem"]) == {"id"} for v in variants.values())
+
+
+def _paged_ids(admin: Admin, entity: str, query: str) -> list[str]:
+    ids: list[str] = []
+    after = None
+    while True:
+        page = admin(
+            "query($q: String, $a: String) { "
+            + entity
+            + "(first: 250, after: $a, query: $q) { nodes { id } pageInfo { hasNextPage endCursor } } }",
+            {"q": query, "a": after},
+        )[entity]
+        ids += [n["id"] for n in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return ids
+        after = page["pageInfo"]["endCursor"]
+
+
+@pytest.mark.parametrize(
+    ("entity", "query"),
+    [
+        ("customers", "email:{email}"),
+        ("customers", "email:{email} OR id:>{id}"),
+        ("customers", "NOT id:<={id} AND updated_at:>'2020-01-01 00:00:00+00:00'"),
+        ("orders", "financial_status:paid AND NOT id:{order}"),
+        ("products", "id:>={product} OR vendor:nobody"),
+    ],
+)
+def test_a_bulk_query_honours_the_whole_search_syntax(
+    admin: Admin, sandbox: SandboxServer, entity: str, query: str
+) -> None:
+    # given a search with field terms, comparisons and AND / OR / NOT (not only date bounds)
+    store = sandbox.world.shops[admin.domain].store
+    customer, order, product = store.get("customers", 3), store.get("orders", 5), store.get("products", 2)
+    text = query.format(email=customer.data["email"], id=customer.id, order=order.id, product=product.id)
+
+    # when it is exported in bulk
+    done = admin.finished(
+        admin.start(f'{{ {entity}(query: "{text}") {{ edges {{ node {{ id }} }} }} }}')["bulkOperation"]["id"]
+    )
+    exported = [line["id"] for line in lines_of(done["url"])] if done["url"] else []
+
+    # then the export holds exactly the records the paged connection answers for the same search
+    assert sorted(exported) == sorted(_paged_ids(admin, entity, text))
+    assert int(done["rootObjectCount"]) == len(exported)
+    if text == f"email:{customer.data['email']}":  # and one read from the store itself
+        assert exported == [f"gid://shopify/Customer/{customer.id}"]
+    else:
+        assert (
+            0
+            < len(exported)
+            < {"customers": SIZES.customers, "orders": SIZES.orders, "products": SIZES.products}[entity]
+        )
