@@ -31,9 +31,14 @@ pytestmark = pytest.mark.slow
 PACKAGE, VERSION = "tap-shopify", "3.13.0"
 # Held by the sandbox and under 1,000 points a page. products, abandoned_checkouts and
 # order_refunds nest `first: 250` connections (media, lineItems, refundLineItems) whose
-# requested cost exceeds the limit even at one record a page (Shopify's documented cost
-# table); the rest (collections, locations, inventory_*, metafields_*, events,
-# fulfillment_orders) are entities the sandbox does not hold.
+# requested cost exceeds the limit even at one record a page by Shopify's documented cost
+# table, which the sandbox applies. That table is suspect for nested connections: the tap
+# asks 250 a page by default (tap_shopify/streams/base.py:23) with no handling of a cost
+# refusal, and Shopify was seen pricing `product { variants(first: 250) { nodes {
+# inventoryItem { id } } } }` at 25 requested points, not the table's 503
+# (community.shopify.dev/t/23101); the real formula is unpublished, so the model is unchanged
+# and these three streams stay out. The rest (collections, locations, inventory_*,
+# metafields_*, events, fulfillment_orders) are entities the sandbox does not hold.
 STREAMS = ["customers", "orders", "product_variants", "order_shipping_lines", "transactions"]
 SIZES = Sizes(customers=40, orders=90, products=12)
 KEYS = {
