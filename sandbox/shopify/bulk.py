@@ -70,6 +70,10 @@ def plan_bulk(query: str, group: bool) -> BulkPlan:
     field = fields[0]
     args = {a.name.value: value_from_ast_untyped(a.value, {}) for a in field.arguments or ()}
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    try:  # a search that cannot be read is refused at the start, not found out by a failed run
+        searchable.parse(field.name.value, args.get("query"))
+    except GraphQLError as exc:
+        raise BulkError(f"Invalid bulk query: {exc.message}") from None
     return BulkPlan(field.name.value, field, args, fragments, group)
 
 

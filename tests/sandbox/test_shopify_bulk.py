@@ -231,6 +231,19 @@ def test_an_invalid_bulk_query_is_refused_with_user_errors(admin: Admin) -> None
     assert answer["bulkOperation"] is None and answer["userErrors"][0]["field"] == ["query"]
 
 
+def test_a_bulk_query_whose_search_cannot_be_read_is_refused_and_starts_nothing(admin: Admin) -> None:
+    # given a search with an unclosed parenthesis
+    answer = admin.start('{ customers(query: "(email:a@example.com") { edges { node { id } } } }')
+
+    # then the start is refused in a sentence, and no export exists
+    assert answer["bulkOperation"] is None
+    assert (
+        answer["userErrors"][0]["message"]
+        == "Invalid bulk query: Invalid search query: unbalanced parentheses"
+    )
+    assert admin("{ currentBulkOperation { id } }")["currentBulkOperation"] is None
+
+
 def test_a_connection_inside_an_object_gets_lines_of_its_own(admin: Admin) -> None:
     # given variants' inventory levels, a connection inside the variant's inventoryItem object
     query = (
