@@ -1,7 +1,8 @@
 """Where a sandbox request was addressed, and the origin every URL handed back is built from.
 
 A WooCommerce site answers at its own host (`--woo-host`, as `https://shop.example/wp-json/…`)
-as well as under `/woo/<name>/`; `route_by_host` maps the first onto the second before
+as well as under `/woo/<name>/`, and a Shopify shop at `https://<shop>.myshopify.com/admin/…`
+as well as under `/shopify/<shop>/`; `route_by_host` maps the first onto the second before
 Flask routes. The origin is the one the client used: `X-Forwarded-Proto` and
 `X-Forwarded-Host` from a front first, then the scheme and Host of the request itself.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 from flask import has_request_context, request
 
-ROUTED_SITE = "sandbox.woo_site"  # WSGI environ key: the site a request reached by its host
+ROUTED_PREFIX = "sandbox.routed_prefix"  # WSGI environ key: the path prefix its Host stood for
 PATH_PREFIXES = ("/woo/", "/shopify/", "/_sandbox/")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -32,17 +33,19 @@ def forwarded(environ: dict[str, Any], header: str) -> str | None:
     return value.split(",")[0].strip() if value else None
 
 
-def route_by_host(app: WsgiApp, hosts: Callable[[], dict[str, str]]) -> WsgiApp:
-    """Wrap a WSGI app so a request to a WooCommerce site's own host reaches `/woo/<name>`."""
+def route_by_host(app: WsgiApp, prefixes: Callable[[], dict[str, str]]) -> WsgiApp:
+    """Wrap a WSGI app so a request to a host the sandbox answers as (a WooCommerce site's own
+    host, a shop's `*.myshopify.com`) reaches that store's path prefix (`/woo/<name>`,
+    `/shopify/<domain>`). `prefixes()` maps host name → prefix."""
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        known = hosts()
+        known = prefixes()
         candidates = (forwarded(environ, "HOST"), environ.get("HTTP_HOST"))  # the front's name first
-        site = next((known[host_name(h)] for h in candidates if h and host_name(h) in known), None)
+        prefix = next((known[host_name(h)] for h in candidates if h and host_name(h) in known), None)
         path = environ.get("PATH_INFO", "")
-        if site is not None and not path.startswith(PATH_PREFIXES):
-            environ[ROUTED_SITE] = site
-            environ["PATH_INFO"] = f"/woo/{site}{path}"
+        if prefix is not None and not path.startswith(PATH_PREFIXES):
+            environ[ROUTED_PREFIX] = prefix
+            environ["PATH_INFO"] = prefix + path
         return app(environ, start_response)
 
     return wsgi
@@ -61,20 +64,32 @@ def over_tls() -> bool:
     return (forwarded(request.environ, "PROTO") or request.scheme) == "https"
 
 
-def woo_base(site: str, fallback: str) -> str:
-    """The URL a site's REST paths hang from, for the current request (or `fallback` outside one)."""
+def store_base(prefix: str, fallback: str) -> str:
+    """The URL a store's paths hang from (`prefix` is `/woo/<name>` or `/shopify/<domain>`) as
+    the current request addressed it: its own host, or the sandbox's address plus the prefix.
+    Outside a request, `fallback`."""
     if not has_request_context():
         return fallback
-    if request.environ.get(ROUTED_SITE) == site:
+    if request.environ.get(ROUTED_PREFIX) == prefix:
         return origin()
-    return f"{origin()}/woo/{site}"
+    return origin() + prefix
+
+
+def woo_base(site: str, fallback: str) -> str:
+    """The URL a site's REST paths hang from, for the current request (or `fallback` outside one)."""
+    return store_base(f"/woo/{site}", fallback)
+
+
+def shop_base(domain: str, fallback: str) -> str:
+    """The URL a shop's paths (`/admin/…`) hang from, for the current request."""
+    return store_base(f"/shopify/{domain}", fallback)
 
 
 def public_url() -> str:
     """The URL the client requested, without the query (what an OAuth 1.0a signature covers)."""
     environ = request.environ
     path = request.path
-    site = environ.get(ROUTED_SITE)
-    if site is not None:
-        path = path.removeprefix(f"/woo/{site}")
+    prefix = environ.get(ROUTED_PREFIX)
+    if prefix is not None:
+        path = path.removeprefix(prefix)
     return origin() + path

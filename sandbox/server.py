@@ -14,8 +14,11 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox import control
 from sandbox.addressing import route_by_host
+from sandbox.proxy import ConnectProxy
 from sandbox.shopify import app as shopify_app
-from sandbox.tls import make_certificates
+from sandbox.shopify import bulk_ops as shopify_bulk
+from sandbox.shopify import rest as shopify_rest
+from sandbox.tls import ALWAYS, make_certificates
 from sandbox.woocommerce import app as woo_app
 from sandbox.woocommerce import extras as woo_extras
 from sandbox.world import World
@@ -48,22 +51,37 @@ def create_sandbox_app(world: World) -> Flask:
                 world.site_in_flight[site] -= 1
 
     app.register_blueprint(shopify_app.bp)
+    app.register_blueprint(shopify_bulk.bp)
+    app.register_blueprint(shopify_rest.bp)
     app.register_blueprint(woo_app.bp)
     app.register_blueprint(woo_extras.bp)
     app.register_blueprint(control.bp)
-    app.wsgi_app = route_by_host(app.wsgi_app, world.woo_hosts)  # type: ignore[method-assign,assignment]
+    app.wsgi_app = route_by_host(app.wsgi_app, world.routes)  # type: ignore[method-assign,assignment]
     return app
 
 
 class SandboxServer:
     """`tls=True`: serve https only, with a certificate from a CA made for this run
-    (sandbox/tls.py) naming the loopback addresses, `host` and every site's own host."""
+    (sandbox/tls.py) naming the loopback addresses, `host`, every shop and every site's own host.
+    `proxy=True` (with `tls`): also a CONNECT proxy (sandbox/proxy.py) on `proxy_port`, for
+    clients that hard-code `https://<shop>.myshopify.com`; its URL is the manifest's `proxy`."""
 
-    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0, *, tls: bool = False) -> None:
+    def __init__(
+        self,
+        world: World,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tls: bool = False,
+        proxy: bool = False,
+        proxy_port: int = 0,
+    ) -> None:
+        if proxy and not tls:
+            raise ValueError("the proxy tunnels https only: it needs --tls")
         self.world = world
         context = None
         if tls:
-            files = make_certificates([host, *world.woo_hosts(), *world.shops])
+            files = make_certificates([host, *world.routes()])
             context = files.server_context()
             world.tls = {"ca_file": files.ca_file, "ca_pem": files.ca_pem}
         app = create_sandbox_app(world)
@@ -71,12 +89,19 @@ class SandboxServer:
         self.port = self._server.server_port
         world.base_url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         self._thread: threading.Thread | None = None
+        self.proxy: ConnectProxy | None = None
+        if proxy:
+            names = lambda: {host, *ALWAYS, *world.routes()}  # noqa: E731
+            self.proxy = ConnectProxy((host, self.port), names, host, proxy_port)
+            world.proxy_url = self.proxy.url
 
     @property
     def url(self) -> str:
         return self.world.base_url
 
     def start(self) -> SandboxServer:
+        if self.proxy is not None:
+            self.proxy.start()
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -87,8 +112,12 @@ class SandboxServer:
         return self
 
     def serve_forever(self) -> None:
+        if self.proxy is not None:
+            self.proxy.start()
         self._server.serve_forever()
 
     def stop(self) -> None:
+        if self.proxy is not None:
+            self.proxy.stop()
         self._server.shutdown()
         self.world.dispatcher.stop()

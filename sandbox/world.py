@@ -8,6 +8,7 @@ webhook dispatcher.
 from __future__ import annotations
 
 import random
+import re
 import secrets
 import threading
 from collections import Counter
@@ -114,6 +115,7 @@ class World:
         anchor: datetime | None = None,
         throttle: bool = True,
         woo_hosts: list[str] | None = None,
+        shop_domains: list[str] | None = None,
     ) -> None:
         self.seed = seed
         self.throttle = throttle  # False: GraphQL costs are reported but never refused (benchmarks)
@@ -140,9 +142,11 @@ class World:
         self.tls: dict[str, str] | None = None  # --tls: the CA's file and PEM (see sandbox/tls.py)
         self.shops: dict[str, Shop] = {}
         self.woo: dict[str, WooSite] = {}
+        self.proxy_url: str | None = None  # the CONNECT proxy's address (see sandbox/proxy.py)
         number = 0
+        domains = checked_shop_domains(shop_domains or [], shops)
         for n in range(shops):
-            domain = f"sandbox-shop-{n + 1}.myshopify.com"
+            domain = domains[n] if n < len(domains) else f"sandbox-shop-{n + 1}.myshopify.com"
             ds = Dataset(seed, domain, "shopify", sizes, self.anchor, person_offset=n * sizes.customers)
             shop = Shop(SandboxStore(number, "shopify", domain, ds), domain, plan)
             shop.bucket_available = PLANS[plan]["maximum"]
@@ -187,12 +191,22 @@ class World:
         """Host name → site name, for the sites given their own host."""
         return {site.host: name for name, site in self.woo.items() if site.host}
 
+    def routes(self) -> dict[str, str]:
+        """Host name → the path prefix it stands for: each shop's domain, each site's own host."""
+        shops = {domain: f"/shopify/{domain}" for domain in self.shops}
+        return shops | {host: f"/woo/{name}" for host, name in self.woo_hosts().items()}
+
     def woo_host_url(self, name: str) -> str | None:
         """The site at its own host, on the sandbox's scheme and port (the host must resolve here)."""
         host = self.woo[name].host
-        if host is None:
-            return None
+        return None if host is None else self.host_url(host)
+
+    def host_url(self, host: str) -> str:
+        """`host` on the sandbox's scheme and port: reached through the proxy (`proxy_url`), on
+        the https default port, or wherever the name resolves to the sandbox."""
         scheme, _, rest = self.base_url.partition("://")
+        if self.proxy_url is not None:
+            return f"{scheme}://{host}"
         port = rest.rsplit(":", 1)[1] if ":" in rest else ""
         default = {"http": "80", "https": "443"}[scheme]
         return f"{scheme}://{host}" + ("" if port in ("", default) else f":{port}")
@@ -206,6 +220,8 @@ class World:
                 "shops": [
                     {
                         "domain": d,
+                        "url": self.shop_url_template().format(shop=d),
+                        "host_url": self.host_url(d),
                         "access_token": next(iter(s.tokens)),
                         "plan": s.plan,
                         "counts": s.store.counts(),
@@ -227,6 +243,7 @@ class World:
                 ],
             },
             "tls": self.tls,
+            "proxy": self.proxy_url,
         }
 
 
@@ -242,4 +259,25 @@ def checked_hosts(hosts: list[str], sites: int) -> list[str]:
         out.append(name)
     if len(set(out)) != len(out):
         raise ValueError("--woo-host values must be distinct")
+    return out
+
+
+SHOP_HANDLE = re.compile(r"[a-z0-9][a-z0-9-]{0,59}")
+
+
+def checked_shop_domains(domains: list[str], shops: int) -> list[str]:
+    """`--shop-domain` values: `<handle>.myshopify.com` or the bare handle, distinct, one per shop."""
+    if len(domains) > shops:
+        raise ValueError(f"{len(domains)} --shop-domain values for {shops} shop(s)")
+    out = []
+    for domain in domains:
+        handle = domain.strip().lower().removesuffix(".myshopify.com")
+        if not SHOP_HANDLE.fullmatch(handle):
+            raise ValueError(
+                f"--shop-domain {domain!r} is not a shop domain (<handle>.myshopify.com, the handle"
+                " in lowercase letters, digits and hyphens)"
+            )
+        out.append(handle + ".myshopify.com")
+    if len(set(out)) != len(out):
+        raise ValueError("--shop-domain values must be distinct")
     return out

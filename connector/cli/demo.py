@@ -354,11 +354,24 @@ class SandboxShape:
     woo_sites: int
     plan: str
     woo_hosts: tuple[str, ...] = ()
+    shop_domains: tuple[str, ...] = ()
 
 
-def serve_sandbox(host: str, port: int, shape: SandboxShape, *, throttle: bool, tls: bool) -> None:
+@dataclass(frozen=True)
+class SandboxListen:
+    """Where `crm-connector sandbox` listens: its address, https or not, and the CONNECT proxy."""
+
+    host: str
+    port: int
+    tls: bool = False
+    proxy_port: int | None = None  # None: no proxy; 0: any free port
+
+
+def serve_sandbox(listen: SandboxListen, shape: SandboxShape, *, throttle: bool) -> None:
     """`crm-connector sandbox`: print the world's JSON manifest as the first line, then serve it
     until interrupted."""
+    if listen.proxy_port is not None and not listen.tls:
+        raise click.UsageError("--proxy-port tunnels https only: add --tls")
     try:
         world = World(
             seed=shape.seed,
@@ -368,10 +381,14 @@ def serve_sandbox(host: str, port: int, shape: SandboxShape, *, throttle: bool, 
             plan=shape.plan,
             throttle=throttle,
             woo_hosts=list(shape.woo_hosts),
+            shop_domains=list(shape.shop_domains),
         )
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--woo-host") from None
-    server = SandboxServer(world, host, port, tls=tls)
+    except ValueError as exc:  # the message names the option
+        raise click.UsageError(str(exc)) from None
+    proxy = listen.proxy_port is not None
+    server = SandboxServer(
+        world, listen.host, listen.port, tls=listen.tls, proxy=proxy, proxy_port=listen.proxy_port or 0
+    )
     print(json.dumps(world.manifest()), flush=True)
     try:
         server.serve_forever()

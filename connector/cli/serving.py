@@ -144,7 +144,20 @@ def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, prod
     "--woo-host", "woo_hosts", multiple=True, help="a WooCommerce site's own host, in site order (repeatable)"
 )
 @click.option(
+    "--shop-domain",
+    "shop_domains",
+    multiple=True,
+    help="a shop's <handle>.myshopify.com, in shop order (repeatable)",
+)
+@click.option(
     "--tls", is_flag=True, help="serve https with a CA made for this run (its file is in the manifest)"
+)
+@click.option(
+    "--proxy-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="with --tls: also a CONNECT proxy here (0: any port) for clients that hard-code"
+    " https://<shop>.myshopify.com; run them with HTTPS_PROXY=<the manifest's proxy>",
 )
 def sandbox(
     port: int,
@@ -158,13 +171,16 @@ def sandbox(
     plan: str,
     unthrottled: bool,
     woo_hosts: tuple[str, ...],
+    shop_domains: tuple[str, ...],
     tls: bool,
+    proxy_port: int | None,
 ) -> None:
     """Run a local Shopify and WooCommerce; the first line printed is the JSON manifest."""
-    from connector.cli.demo import SandboxShape, Sizes, serve_sandbox
+    from connector.cli.demo import SandboxListen, SandboxShape, Sizes, serve_sandbox
 
-    shape = SandboxShape(Sizes(customers, orders, products), seed, shops, woo_sites, plan, woo_hosts)
-    serve_sandbox(host, port, shape, throttle=not unthrottled, tls=tls)
+    sizes = Sizes(customers, orders, products)
+    shape = SandboxShape(sizes, seed, shops, woo_sites, plan, woo_hosts, shop_domains)
+    serve_sandbox(SandboxListen(host, port, tls, proxy_port), shape, throttle=not unthrottled)
 
 
 # --- database ---------------------------------------------------------------------------

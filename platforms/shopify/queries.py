@@ -101,5 +101,5 @@ def nodes_query(entity: str, gids: list[str]) -> str:
 BULK_STATUS = """query($id: ID!) { node(id: $id) { ... on BulkOperation {
   id status errorCode objectCount rootObjectCount url partialDataUrl } } }"""
 
-BULK_RUN = """mutation($query: String!) { bulkOperationRunQuery(query: $query) {
+BULK_RUN = """mutation($query: String!) { bulkOperationRunQuery(query: $query, groupObjects: true) {
   bulkOperation { id status } userErrors { field message code } } }"""

@@ -186,7 +186,7 @@ class ShopifyReader:
             response = self.download.get(url, stream=True, timeout=60)
         except requests.RequestException as exc:
             raise RetryLater("the export file could not be downloaded", detail=str(exc)) from None
-        if response.status_code in (403, 404, 410):  # the signed URL expired (7 days)
+        if response.status_code in (400, 403, 404, 410):  # signed URL expired (7 days: 400 ExpiredToken)
             raise _ExportLost("the export file has expired")
         if response.status_code != 200:
             raise RetryLater(f"the export file answered {response.status_code}")

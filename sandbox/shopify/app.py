@@ -12,21 +12,17 @@ import functools
 import hashlib
 import hmac
 import secrets
-import tempfile
-import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
 import jwt
-from flask import Blueprint, Response, abort, redirect, request, send_file
+from flask import Blueprint, Response, abort, redirect, request
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
     GraphQLError,
-    OperationDefinitionNode,
     execute_sync,
     parse,
     validate,
@@ -34,16 +30,19 @@ from graphql import (
 
 from sandbox.faults import injected
 from sandbox.http import as_json, current_world
+from sandbox.shopify import bulk_ops as bulk_ops
 from sandbox.shopify import events as events
+from sandbox.shopify import fields
 from sandbox.shopify import graphql as gql
+from sandbox.shopify import operations as gql_operations
 from sandbox.shopify import shapes as shapes
+from sandbox.shopify import shop as shop_objects
 from sandbox.shopify.cost import CostError, CostModel
 from sandbox.world import PLANS, Shop, ShopifySubscription, World
 
 bp = Blueprint("sandbox_shopify", __name__, url_prefix="/shopify/<shop_domain>")
 MAX_SINGLE_QUERY_COST = 1000
 CODE_TTL_S = 600
-BULK_CONCURRENCY = 5  # concurrent bulk queries per app and shop, from API version 2026-01
 ONLINE_TTL_S, OFFLINE_EXPIRING_TTL_S, REFRESH_TTL_S = 86399, 3600, 7_776_000
 
 
@@ -198,6 +197,15 @@ def _issue(shop: Shop, scope: str, *, online: bool, expiring: bool) -> dict[str,
 class Context:
     def __init__(self, shop: Shop, scope: str) -> None:
         self.shop, self.scopes = shop, set(scope.split(","))
+        self.searches: list[dict[str, Any]] = []  # the response's extensions.search
+
+    def warn(self, info: Any) -> Any:
+        """A callback noting a query's ignored search terms under the field that was asked."""
+
+        def note(text: str, warnings: list[dict[str, str]]) -> None:
+            self.searches.append({"path": info.path.as_list(), "query": text, "warnings": warnings})
+
+        return note
 
     @property
     def all_orders(self) -> bool:
@@ -219,9 +227,10 @@ def graphql(shop_domain: str, version: str) -> Response:
     if document is None or errors:
         return as_json({"errors": errors})
     variables = body.get("variables") or {}
-    operation = next((d for d in document.definitions if isinstance(d, OperationDefinitionNode)), None)
+    operation, problem = gql_operations.chosen(document, body.get("operationName"))
+    if operation is None:
+        return as_json({"errors": [{"message": problem}]})
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    assert operation is not None
     costs = CostModel(gql.schema(), fragments, variables)
     try:
         requested = costs.requested(operation)
@@ -280,9 +289,10 @@ def graphql(shop_domain: str, version: str) -> Response:
     result = execute_sync(
         gql.schema(),
         document,
-        root_value=_root(Context(shop, grant["scope"])),
+        root_value=_root(ctx := Context(shop, grant["scope"])),
         context_value=shop,
         variable_values=variables,
+        operation_name=operation.name.value if operation.name else None,
     )
     actual = costs.actual(operation, result.data)
     with shop.store.lock:
@@ -296,6 +306,8 @@ def graphql(shop_domain: str, version: str) -> Response:
     answer["extensions"] = {
         "cost": {"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": status}
     }
+    if ctx.searches:
+        answer["extensions"]["search"] = ctx.searches
     return as_json(answer)
 
 
@@ -331,8 +343,8 @@ def _root(ctx: Context) -> dict[str, Any]:
     shop = ctx.shop
 
     def connection(entity: str) -> Any:
-        return lambda _info, **args: gql.root_connection(
-            shop, entity, args, gql.MAKERS[entity], all_orders=ctx.all_orders
+        return lambda info, **args: gql.root_connection(
+            shop, entity, args, gql.MAKERS[entity], all_orders=ctx.all_orders, warn=ctx.warn(info)
         )
 
     def one(entity: str, kind: str) -> Any:
@@ -343,18 +355,7 @@ def _root(ctx: Context) -> dict[str, Any]:
         return resolve
 
     return {
-        "shop": {
-            "id": shapes.gid("Shop", events.shop_id(shop)),
-            "name": shop.domain.split(".")[0],
-            "myshopifyDomain": shop.domain,
-            "currencyCode": shop.store.dataset.currency,
-            "ianaTimezone": "America/New_York",
-            "plan": {
-                "displayName": shop.plan.title(),
-                "shopifyPlus": shop.plan == "plus",
-                "partnerDevelopment": False,
-            },
-        },
+        "shop": shop_objects.shop_node(shop),
         "customers": connection("customers"),
         "abandonedCheckouts": lambda _info, **args: gql.abandoned_checkouts(shop, args),
         "abandonedCheckoutsCount": lambda _i, query=None, limit=10_000: gql.capped(
@@ -362,23 +363,26 @@ def _root(ctx: Context) -> dict[str, Any]:
         ),
         "orders": connection("orders"),
         "products": connection("products"),
-        "customersCount": lambda _i, query=None, limit=10_000: gql.count_of(
-            shop, "customers", query, limit, all_orders=ctx.all_orders
+        "customersCount": lambda i, query=None, limit=10_000: gql.count_of(
+            shop, "customers", query, limit, all_orders=ctx.all_orders, warn=ctx.warn(i)
         ),
-        "ordersCount": lambda _i, query=None, limit=10_000: gql.count_of(
-            shop, "orders", query, limit, all_orders=ctx.all_orders
+        "ordersCount": lambda i, query=None, limit=10_000: gql.count_of(
+            shop, "orders", query, limit, all_orders=ctx.all_orders, warn=ctx.warn(i)
         ),
-        "productsCount": lambda _i, query=None, limit=10_000: gql.count_of(
-            shop, "products", query, limit, all_orders=ctx.all_orders
+        "productsCount": lambda i, query=None, limit=10_000: gql.count_of(
+            shop, "products", query, limit, all_orders=ctx.all_orders, warn=ctx.warn(i)
+        ),
+        "productVariants": lambda _info, **args: fields.product_variants(shop, args, gql.BUILD),
+        "productVariantsCount": lambda _i, query=None, limit=10_000: fields.variants_count(
+            shop, query, limit
         ),
         "customer": one("customers", "Customer"),
         "order": one("orders", "Order"),
         "product": one("products", "Product"),
-        "currentBulkOperation": lambda _i, type="QUERY": shop.bulk,
-        "currentAppInstallation": {  # the scopes granted to the token that asks
-            "id": shapes.gid("AppInstallation", events.shop_id(shop)),
-            "accessScopes": [{"handle": scope, "description": None} for scope in sorted(ctx.scopes)],
-        },
+        "currentBulkOperation": lambda _i, type="QUERY": (  # the sandbox runs no bulk mutations
+            bulk_ops.observed(shop, shop.bulk) if type == "QUERY" else None
+        ),
+        "currentAppInstallation": shop_objects.installation_node(shop, ctx.scopes, world().api_key),
         "webhookSubscriptions": lambda _i, first=None, after=None, topics=None: gql.list_connection(
             [
                 _subscription_node(sub)
@@ -388,8 +392,10 @@ def _root(ctx: Context) -> dict[str, Any]:
             first,
             after,
         ),
-        "bulkOperationRunQuery": lambda _i, query: _run_bulk(ctx, query),
-        "bulkOperationCancel": lambda _i, id: {"bulkOperation": shop.bulk, "userErrors": []},
+        "bulkOperationRunQuery": lambda _i, query, groupObjects=None: bulk_ops.start(
+            shop, query, groupObjects, ctx.all_orders
+        ),
+        "bulkOperationCancel": lambda _i, id: bulk_ops.cancel(shop, id),
         "webhookSubscriptionCreate": lambda _i, topic, webhookSubscription: _subscribe(
             shop, topic, webhookSubscription
         ),
@@ -466,65 +472,3 @@ def _unsubscribe(shop: Shop, value: str) -> dict[str, Any]:
             "userErrors": [{"field": ["id"], "message": "Webhook subscription does not exist"}],
         }
     return {"deletedWebhookSubscriptionId": value, "userErrors": []}
-
-
-# --- bulk operations --------------------------------------------------------------------------------
-
-
-def _run_bulk(ctx: Context, query: str) -> dict[str, Any]:
-    from sandbox.shopify.bulk import BulkError, plan_bulk, run_bulk
-
-    shop, w = ctx.shop, world()
-    running = [o for o in shop.bulk_ops.values() if o["status"] in ("CREATED", "RUNNING")]
-    if len(running) >= BULK_CONCURRENCY:
-        return {
-            "bulkOperation": None,
-            "userErrors": [
-                {
-                    "field": None,
-                    "code": "OPERATION_IN_PROGRESS",
-                    "message": f"{BULK_CONCURRENCY} bulk query operations for this app and shop are "
-                    f"already in progress: {', '.join(o['id'] for o in running)}.",
-                }
-            ],
-        }
-    try:
-        plan = plan_bulk(query)
-    except BulkError as exc:
-        return {
-            "bulkOperation": None,
-            "userErrors": [{"field": ["query"], "message": str(exc), "code": "INVALID"}],
-        }
-    op_id = len(shop.bulk_ops) + 1 + 1000 * shop.store.number
-    op = {
-        "id": shapes.gid("BulkOperation", op_id),
-        "status": "CREATED",
-        "errorCode": None,
-        "createdAt": shapes.gql_time(datetime.now(UTC)),
-        "completedAt": None,
-        "objectCount": "0",
-        "rootObjectCount": "0",
-        "fileSize": None,
-        "url": None,
-        "partialDataUrl": None,
-        "query": query,
-        "type": "QUERY",
-    }
-    shop.bulk_ops[op_id] = op
-    shop.bulk = op
-    out = Path(tempfile.gettempdir()) / f"sandbox-bulk-{w.run_id}-{shop.domain}-{op_id}.jsonl"
-    url = f"{w.base_url}/shopify/{shop.domain}/bulk/{op_id}.jsonl"
-    threading.Thread(target=run_bulk, args=(w, shop, op, plan, out, url, ctx.all_orders), daemon=True).start()
-    return {"bulkOperation": op, "userErrors": []}
-
-
-@bp.get("/bulk/<int:op_id>.jsonl")
-def bulk_file(shop_domain: str, op_id: int) -> Response:
-    shop = shop_of(shop_domain)
-    op = shop.bulk_ops.get(op_id)
-    if op is None or op["status"] != "COMPLETED":
-        abort(404)
-    path = Path(tempfile.gettempdir()) / f"sandbox-bulk-{world().run_id}-{shop.domain}-{op_id}.jsonl"
-    if not path.exists():  # as a signed storage URL past its expiry answers
-        abort(403, description="Request has expired")
-    return send_file(path, mimetype="application/jsonl")

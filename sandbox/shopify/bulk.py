@@ -1,16 +1,17 @@
-"""Shopify bulk operations in the sandbox: run a query over a whole connection and write
-JSONL, one object per line, nested connection nodes on lines of their own with
-`__parentId`, exactly as Shopify's bulk output is laid out (parents before children).
+"""A Shopify bulk query's output: the query run over a whole connection, written as JSONL,
+one object per line, nested connection nodes on lines of their own with `__parentId`,
+`__typename` as the object's type. `groupObjects` puts each parent's children right after it;
+without it a batch's parents come first, then their children (never before their parent).
+The root connection's `query:` is read with the whole search syntax, as its paged twin reads it.
 
-The run streams record by record to a file, so memory stays flat at any store size;
-`bulk_operations/finish` is delivered to subscribers when it completes.
+The run streams batch by batch to a file, so memory stays flat at any store size; its
+life cycle (statuses, cancel, the signed URL) is sandbox/shopify/bulk_ops.py's.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,19 +20,24 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLOutputType,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    get_named_type,
     parse,
     validate,
     value_from_ast_untyped,
 )
 
-from sandbox.shopify import events as events
 from sandbox.shopify import graphql as gql
-from sandbox.world import Shop, World
+from sandbox.shopify import searchable
+from sandbox.world import Shop
 
 ROOTS = ("customers", "orders", "products")
+BATCH = 500  # records read (and, ungrouped, laid out) together
 
 
 class BulkError(Exception):
@@ -44,9 +50,10 @@ class BulkPlan:
     field: FieldNode
     args: dict[str, Any]
     fragments: dict[str, FragmentDefinitionNode]
+    group: bool = False
 
 
-def plan_bulk(query: str) -> BulkPlan:
+def plan_bulk(query: str, group: bool) -> BulkPlan:
     try:
         document = parse(query)
     except GraphQLError as exc:
@@ -63,64 +70,59 @@ def plan_bulk(query: str) -> BulkPlan:
     field = fields[0]
     args = {a.name.value: value_from_ast_untyped(a.value, {}) for a in field.arguments or ()}
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    return BulkPlan(field.name.value, field, args, fragments)
+    try:  # a search that cannot be read is refused at the start, not found out by a failed run
+        searchable.parse(field.name.value, args.get("query"))
+    except GraphQLError as exc:
+        raise BulkError(f"Invalid bulk query: {exc.message}") from None
+    return BulkPlan(field.name.value, field, args, fragments, group)
 
 
-def run_bulk(
-    world: World, shop: Shop, op: dict[str, Any], plan: BulkPlan, out: Path, url: str, all_orders: bool
-) -> None:
-    op["status"] = "RUNNING"
+def run_bulk(shop: Shop, op: dict[str, Any], plan: BulkPlan, out: Path, all_orders: bool) -> None:
+    """Write the export to `out`; the outcome is left in `op["_result"]` for the polls to reveal."""
     objects = roots = 0
     try:
-        bounds = gql.parse_search(plan.args.get("query"))
+        found = searchable.parse(plan.entity, plan.args.get("query"))  # the whole search syntax
         sort = gql.SORTS.get(plan.args.get("sortKey") or "ID", "id")
-        upper = bounds.get("updated_at:<")
-        view = shop.store.view(
-            plan.entity,
-            sort,
-            updated_after=bounds.get("updated_at:>"),
-            created_after=gql._created_floor(plan.entity, bounds, all_orders),
-        )
+        view = searchable.narrowed(shop, plan.entity, sort, found, gql._orders_floor(plan.entity, all_orders))
+        test = searchable.matcher(shop, plan.entity, found)
+        root_type = _node_type(gql.schema().query_type.fields[plan.entity].type)  # type: ignore[union-attr]
         node_selection = _node_selection(plan)
         with out.open("w") as fh:
             position, total = 0, len(view)
-            while position < total:
-                keys = list(view.keys(position, min(position + 500, total)))
+            while position < total and not op.get("_cancel"):
+                keys = list(view.keys(position, min(position + BATCH, total)))
                 position += len(keys)
+                batch: list[list[str]] = [[], [], []]  # lines by depth: roots, children, grandchildren
                 for record in shop.store.records(plan.entity, iter(keys)):
-                    if upper is not None and record.updated_at > upper:
+                    if test is not None and not test(record):
                         continue
                     node = gql.MAKERS[plan.entity](shop, record)
                     roots += 1
-                    objects += _emit(fh, node, node_selection, plan.fragments, None)
+                    _emit(
+                        batch,
+                        node,
+                        root_type,
+                        node_selection,
+                        plan.fragments,
+                        None,
+                        depth=0,
+                        group=plan.group,
+                    )
+                objects += _flush(fh, batch)
                 op["objectCount"], op["rootObjectCount"] = str(objects), str(roots)
-        op.update(
-            status="COMPLETED",
-            completedAt=gql.s.gql_time(datetime.now(UTC)),
-            url=url if objects else None,
-            fileSize=str(out.stat().st_size),
-            objectCount=str(objects),
-            rootObjectCount=str(roots),
-        )
+        result = {"status": "CANCELED" if op.get("_cancel") else "COMPLETED", "errorCode": None}
+        result["fileSize"] = str(out.stat().st_size) if objects else None
     except Exception:  # a failed run is reported the way Shopify reports it, never raised into a thread
-        op.update(
-            status="FAILED", errorCode="INTERNAL_SERVER_ERROR", completedAt=gql.s.gql_time(datetime.now(UTC))
-        )
-    numeric = int(op["id"].rsplit("/", 1)[-1])
-    events.fire(
-        world,
-        shop,
-        "bulk_operations/finish",
-        {
-            "admin_graphql_api_id": op["id"],
-            "completed_at": op["completedAt"],
-            "created_at": op["createdAt"],
-            "error_code": op["errorCode"].lower() if op["errorCode"] else None,
-            "status": op["status"].lower(),
-            "type": "query",
-            "id": numeric,
-        },
-    )
+        result = {"status": "FAILED", "errorCode": "INTERNAL_SERVER_ERROR", "fileSize": None}
+    op["_result"] = result | {"objectCount": str(objects), "rootObjectCount": str(roots)}
+
+
+def _flush(fh: TextIO, batch: list[list[str]]) -> int:
+    """Grouped: each parent followed by its children (all in lane 0, in that order).
+    Not grouped: the batch's parents, then its children, then theirs: parents still come first."""
+    lines = [line for lane in batch for line in lane]
+    fh.writelines(lines)
+    return len(lines)
 
 
 def _node_selection(plan: BulkPlan) -> SelectionSetNode:
@@ -150,34 +152,86 @@ def _fields(
 
 
 def _emit(
-    fh: TextIO,
+    batch: list[list[str]],
     node: dict[str, Any],
+    kind: GraphQLNamedType,
     selection: SelectionSetNode,
     fragments: dict[str, FragmentDefinitionNode],
     parent_id: str | None,
-) -> int:
-    """Write `node` (and, after it, its nested connections' nodes); return the lines written."""
-    children: list[tuple[dict[str, Any], SelectionSetNode]] = []
-    line = _project(node, selection, fragments, children)
+    *,
+    depth: int,
+    group: bool,
+) -> None:
+    """Lay out `node` and, after it, its nested connections' nodes (grouped: all in lane 0)."""
+    children: list[tuple[dict[str, Any], GraphQLNamedType, SelectionSetNode]] = []
+    line = _project(node, kind, selection, fragments, children)
     if parent_id is not None:
         line["__parentId"] = parent_id
-    fh.write(json.dumps(line, separators=(",", ":")) + "\n")
-    written = 1
-    for child, child_selection in children:
-        written += _emit(fh, child, child_selection, fragments, node["id"])
-    return written
+    batch[0 if group else depth].append(json.dumps(line, separators=(",", ":")) + "\n")
+    for child, child_kind, child_selection in children:
+        _emit(
+            batch,
+            child,
+            child_kind,
+            child_selection,
+            fragments,
+            node["id"],
+            depth=min(depth + 1, 2),
+            group=group,
+        )
+
+
+def _runtime(value: dict[str, Any], kind: GraphQLNamedType) -> GraphQLObjectType:
+    """The object type of `value` where the field is typed by an interface or union."""
+    if isinstance(kind, GraphQLObjectType):
+        return kind
+    name = value.get("__typename") or str(value.get("id", "")).removeprefix("gid://shopify/").split("/")[0]
+    found = gql.schema().get_type(name)
+    if not isinstance(found, GraphQLObjectType):
+        raise BulkError(f"No object type for a {kind.name} value")
+    return found
+
+
+def _applies(condition: str | None, kind: GraphQLObjectType) -> bool:
+    return condition is None or condition == kind.name or any(i.name == condition for i in kind.interfaces)
+
+
+def _typed_fields(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    kind: GraphQLObjectType,
+) -> list[FieldNode]:
+    """The fields selected on a value of `kind`: fragments count only where their type applies."""
+    out: list[FieldNode] = []
+    for sel in selection_set.selections if selection_set else ():
+        if isinstance(sel, FieldNode):
+            out.append(sel)
+        elif isinstance(sel, InlineFragmentNode):
+            if _applies(sel.type_condition.name.value if sel.type_condition else None, kind):
+                out.extend(_typed_fields(sel.selection_set, fragments, kind))
+        elif isinstance(sel, FragmentSpreadNode):
+            fragment = fragments[sel.name.value]
+            if _applies(fragment.type_condition.name.value, kind):
+                out.extend(_typed_fields(fragment.selection_set, fragments, kind))
+    return out
 
 
 def _project(
     value: dict[str, Any],
+    declared: GraphQLNamedType,
     selection: SelectionSetNode,
     fragments: dict[str, FragmentDefinitionNode],
-    children: list[tuple[dict[str, Any], SelectionSetNode]],
+    children: list[tuple[dict[str, Any], GraphQLNamedType, SelectionSetNode]],
 ) -> dict[str, Any]:
+    kind = _runtime(value, declared)
     out: dict[str, Any] = {}
-    for field in _fields(selection, fragments):
+    for field in _typed_fields(selection, fragments, kind):
         name = field.name.value
         key = field.alias.value if field.alias else name
+        if name == "__typename":
+            out[key] = kind.name
+            continue
+        field_type = kind.fields[name].type
         raw = value.get(name)
         if callable(raw):
             args = {a.name.value: value_from_ast_untyped(a.value, {}) for a in field.arguments or ()}
@@ -186,24 +240,33 @@ def _project(
         if field.selection_set is None or raw is None:
             out[key] = raw
         elif isinstance(raw, dict) and "pageInfo" in raw:
-            conn_fields = {f.name.value: f for f in _fields(field.selection_set, fragments)}
-            inner = (
-                conn_fields.get("nodes")
-                or next(
-                    (
-                        f
-                        for f in _fields(conn_fields["edges"].selection_set, fragments)
-                        if f.name.value == "node"
-                    ),
-                    None,
-                )
-                if "nodes" in conn_fields or "edges" in conn_fields
-                else None
-            )
+            inner = _connection_node(field, fragments)
             if inner is not None and inner.selection_set is not None:
-                children.extend((n, inner.selection_set) for n in raw["nodes"])
+                child_kind = _node_type(field_type)
+                children.extend((n, child_kind, inner.selection_set) for n in raw["nodes"])
         elif isinstance(raw, list):
-            out[key] = [_project(v, field.selection_set, fragments, []) for v in raw]
-        else:
-            out[key] = _project(raw, field.selection_set, fragments, children=[])
+            item = get_named_type(field_type)
+            out[key] = [_project(v, item, field.selection_set, fragments, children) for v in raw]
+        else:  # a connection inside an object: its nodes are lines whose parent is this line's node
+            out[key] = _project(raw, get_named_type(field_type), field.selection_set, fragments, children)
     return out
+
+
+def _connection_node(field: FieldNode, fragments: dict[str, FragmentDefinitionNode]) -> FieldNode | None:
+    """The `nodes { … }` or `edges { node { … } }` selection of a connection field."""
+    conn_fields = {f.name.value: f for f in _fields(field.selection_set, fragments)}
+    if "nodes" in conn_fields:
+        return conn_fields["nodes"]
+    if "edges" in conn_fields:
+        return next(
+            (f for f in _fields(conn_fields["edges"].selection_set, fragments) if f.name.value == "node"),
+            None,
+        )
+    return None
+
+
+def _node_type(connection: GraphQLOutputType) -> GraphQLNamedType:
+    """`ProductConnection!` → `Product` (through its `nodes` field)."""
+    named = get_named_type(connection)
+    assert isinstance(named, GraphQLObjectType)
+    return get_named_type(named.fields["nodes"].type)

@@ -1,8 +1,10 @@
 """Shopify's query cost: what a query may cost before it runs, and what it did cost.
 
-Scalars and enums cost 0, an object 1, a connection 2 plus `first` (or `last`) times the
-cost of one node, a mutation 10. The requested cost is charged up front and the part
-not used is refunded, as platform-facts §(d) describes.
+Scalars and enums cost 0, an object (or a list of them) 1, an interface or union its dearest
+possible type, a connection 2 plus `first` (or `last`) times the cost of one node, a
+mutation 10 (https://shopify.dev/docs/api/usage/limits#cost-calculation). The
+requested cost is charged up front and the part not used is refunded, as platform-facts
+§(d) describes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
+    is_abstract_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
@@ -68,10 +71,17 @@ class CostModel:
         return out
 
     def _selection(self, selection_set: SelectionSetNode | None, parent: Any, data: Any) -> int:
-        if selection_set is None or not hasattr(parent, "fields"):
+        if selection_set is None:
+            return 0
+        if is_abstract_type(parent):  # an interface or union costs its dearest possible type
+            kinds = self.schema.get_possible_types(parent)
+            return max((self._selection(selection_set, kind, data) for kind in kinds), default=0)
+        if not hasattr(parent, "fields"):
             return 0
         total = 0
         for node, owner in self._fields(selection_set, parent):
+            if owner is not parent and not self._applies(owner, parent):
+                continue  # a fragment on another of the abstract type's kinds
             name = node.name.value
             if name.startswith("__") or name not in owner.fields:
                 continue
@@ -80,6 +90,12 @@ class CostModel:
             total += self._field(node, owner.fields[name], value, data is None)
         return total
 
+    def _applies(self, condition: Any, kind: Any) -> bool:
+        """Whether a fragment on `condition` selects on an object of `kind`."""
+        if condition is None or condition is kind:
+            return True
+        return is_abstract_type(condition) and self.schema.is_sub_type(condition, kind)
+
     def _field(self, node: FieldNode, field_def: Any, value: Any, requested: bool) -> int:
         named = get_named_type(field_def.type)
         if is_leaf_type(named):
@@ -87,10 +103,12 @@ class CostModel:
         if named.name.endswith("Connection"):
             return self._connection(node, named, value, requested)
         inner = field_def.type.of_type if is_non_null_type(field_def.type) else field_def.type
-        if is_list_type(inner):  # a list argument-limited like a connection, without its overhead
+        if is_list_type(inner):  # a list of objects costs as an object: only connections are sized
+            self._count(node)  # its `first`, if any, is still bounded
             if requested:
-                return self._count(node) * (1 + self._selection(node.selection_set, named, None))
-            return sum(1 + self._selection(node.selection_set, named, v) for v in value or [])
+                return 1 + self._selection(node.selection_set, named, None)
+            costs = [self._selection(node.selection_set, named, v) for v in value or []]
+            return 1 + max(costs) if costs else 0
         if not requested and value is None:
             return 0
         return 1 + self._selection(node.selection_set, named, None if requested else value)

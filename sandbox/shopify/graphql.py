@@ -9,6 +9,7 @@ shifts a page and every record is visited once.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
 from collections.abc import Callable
@@ -21,19 +22,28 @@ from typing import Any
 from graphql import GraphQLError, GraphQLSchema, build_schema
 
 from sandbox import generator
+from sandbox.shopify import fields, order_fields, search, searchable
 from sandbox.shopify import shapes as s
+from sandbox.shopify.bulk_status import observed
+from sandbox.shopify.connection import list_connection, nested, walk
+from sandbox.shopify.stats import add_order_to_stats as add_order_to_stats
+from sandbox.shopify.stats import customer_stats
 from sandbox.state import Record
 from sandbox.world import Shop
 
 SORTS = {"UPDATED_AT": "updated", "CREATED_AT": "created", "PROCESSED_AT": "created", "ID": "id"}
 ORDERS_WITHOUT_READ_ALL = timedelta(days=60)
-SEARCH_TERM = re.compile(r"(updated_at|created_at):(>=|<=|>|<)\s*['\"]?([0-9T:.\-+Z ]+?)['\"]?(?=\s|$)")
 
 
 @cache
 def schema() -> GraphQLSchema:
-    sdl = (Path(__file__).with_name("schema.graphql")).read_text()
+    here = Path(__file__).parent
+    sdl = "\n".join(
+        (here / name).read_text()
+        for name in ("schema.graphql", "schema_standard.graphql", "schema_products.graphql")
+    )
     built = build_schema(sdl)
+    fields.install(built)
     built.query_type.fields["node"].resolve = lambda _root, info, id: node_by_gid(info.context, id)  # type: ignore[union-attr]
     return built
 
@@ -42,19 +52,15 @@ def schema() -> GraphQLSchema:
 
 
 def parse_search(query: str | None) -> dict[str, datetime]:
-    """`updated_at:>'2026-01-01T00:00:00Z' AND created_at:<=…` → bounds; other terms are ignored."""
+    """The query's top-level updated_at / created_at bounds (`'updated_at:>'` …, exclusive)."""
+    found = search.parse(query)
     bounds: dict[str, datetime] = {}
-    for field, op, raw in SEARCH_TERM.findall(query or ""):
-        try:
-            at = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise GraphQLError(f"Invalid search date: {raw}") from None
-        at = at if at.tzinfo else at.replace(tzinfo=UTC)
-        if op == ">=":
-            at -= timedelta(microseconds=1)
-        if op == "<":
-            at -= timedelta(microseconds=1)
-        bounds[f"{field}:{'>' if op.startswith('>') else '<'}"] = at
+    for name in ("updated_at", "created_at"):
+        after, before = search.time_bounds(found, name)
+        if after is not None:
+            bounds[f"{name}:>"] = after
+        if before is not None:
+            bounds[f"{name}:<"] = before - timedelta(microseconds=1)
     return bounds
 
 
@@ -81,6 +87,7 @@ def root_connection(
     make: Callable[[Shop, Record], dict[str, Any]],
     *,
     all_orders: bool,
+    warn: Callable[[str, list[dict[str, str]]], None] | None = None,
 ) -> dict[str, Any]:
     first, last = args.get("first"), args.get("last")
     if (first is None) == (last is None):
@@ -89,38 +96,29 @@ def root_connection(
     if not 0 <= count <= 250:
         raise GraphQLError("first and last must be between 0 and 250")
     sort = SORTS.get(args.get("sortKey") or "ID", "id")
-    bounds = parse_search(args.get("query"))
-    view = shop.store.view(
-        entity,
-        sort,
-        updated_after=bounds.get("updated_at:>"),
-        created_after=_created_floor(entity, bounds, all_orders),
-    )
-    lo, hi = 0, len(view)
-    upper = bounds.get(f"{ {'updated': 'updated_at', 'created': 'created_at'}.get(sort, '') }:<")
-    if upper is not None:
-        hi = view.rank((upper, 2**63))
+    found = searchable.parse(entity, args.get("query"))
+    if found.warnings and warn is not None:
+        warn(found.text, found.warnings)
+    view = searchable.narrowed(shop, entity, sort, found, _orders_floor(entity, all_orders))
+    test = searchable.matcher(shop, entity, found)
     reverse = bool(args.get("reverse")) != (last is not None)
     cursor = args.get("after") if first is not None else args.get("before")
-    if not reverse:
-        start = view.rank(_just_before(decode_cursor(cursor, sort))) + 1 if cursor else lo
-        start = max(start, lo)
-        stop = min(start + count, hi)
-        keys = list(view.keys(start, stop))
-        more_after, more_before = stop < hi, start > lo
+    n = len(view)
+    if not reverse:  # members after the cursor, ascending; those before it are "previous"
+        at = view.rank(decode_cursor(cursor, sort)) if cursor else 0
+        ahead, behind = walk(view, at, n, False), walk(view, 0, at, True)
     else:
-        stop = view.rank(_just_before(decode_cursor(cursor, sort))) if cursor else hi
-        stop = min(stop, hi)
-        start = max(stop - count, lo)
-        keys = list(reversed(list(view.keys(start, stop))))
-        more_after, more_before = start > lo, stop < hi
+        at = view.rank(_just_before(decode_cursor(cursor, sort))) if cursor else n
+        ahead, behind = walk(view, 0, at, True), walk(view, at, n, False)
+    passing = searchable.matching(shop, entity, ahead, test)
+    keys = [k for _, k in zip(range(count), passing, strict=False)]
+    more_after = next(passing, None) is not None
+    more_before = next(searchable.matching(shop, entity, behind, test), None) is not None
     if last is not None:
         keys.reverse()
         more_after, more_before = more_before, more_after
-    records = shop.store.records(entity, iter(keys))
-    upd_before = bounds.get("updated_at:<")
-    nodes = [make(shop, r) for r in records if upd_before is None or r.updated_at <= upd_before]
-    edges = [{"cursor": encode_cursor(k), "node": n} for k, n in zip(keys, nodes, strict=False)]
+    nodes = [make(shop, r) for r in shop.store.records(entity, iter(keys))]
+    edges = [{"cursor": encode_cursor(k), "node": nd} for k, nd in zip(keys, nodes, strict=True)]
     return {
         "nodes": nodes,
         "edges": edges,
@@ -137,56 +135,57 @@ def _just_before(key: tuple[Any, int]) -> tuple[Any, int]:
     return (key[0], key[1] - 1)
 
 
-def _created_floor(entity: str, bounds: dict[str, datetime], all_orders: bool) -> datetime | None:
+def _orders_floor(entity: str, all_orders: bool) -> datetime | None:
     """Without read_all_orders only the last 60 days of orders are visible (platform-facts §(a))."""
-    floor = bounds.get("created_at:>")
     if entity == "orders" and not all_orders:
-        window = datetime.now(UTC) - ORDERS_WITHOUT_READ_ALL
+        return datetime.now(UTC) - ORDERS_WITHOUT_READ_ALL
+    return None
+
+
+def _created_floor(entity: str, bounds: dict[str, datetime], all_orders: bool) -> datetime | None:
+    floor, window = bounds.get("created_at:>"), _orders_floor(entity, all_orders)
+    if window is not None:
         floor = max(floor, window) if floor else window
     return floor
 
 
 def count_of(
-    shop: Shop, entity: str, query: str | None, limit: int | None, *, all_orders: bool
+    shop: Shop,
+    entity: str,
+    query: str | None,
+    limit: int | None = 10_000,
+    *,
+    all_orders: bool,
+    warn: Callable[[str, list[dict[str, str]]], None] | None = None,
 ) -> dict[str, Any]:
-    bounds = parse_search(query)
-    view = shop.store.view(
-        entity,
-        "updated",
-        updated_after=bounds.get("updated_at:>"),
-        created_after=_created_floor(entity, bounds, all_orders),
-    )
-    return capped(len(view), limit)
+    """`customersCount(query:, limit:)` …: the matches, capped at `limit` (null: no cap)."""
+    check_limit(limit)
+    found = searchable.parse(entity, query)
+    if found.warnings and warn is not None:
+        warn(found.text, found.warnings)
+    view = searchable.narrowed(shop, entity, "id", found, _orders_floor(entity, all_orders))
+    test = searchable.matcher(shop, entity, found)
+    if test is None:
+        n = len(view)
+    else:
+        cap = None if limit is None else limit + 1
+        passing = searchable.matching(shop, entity, walk(view, 0, len(view), False), test)
+        n = sum(1 for _ in itertools.islice(passing, cap))
+    return capped(n, limit)
+
+
+def check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 0:
+        raise GraphQLError("limit must be a non-negative integer")
 
 
 def capped(n: int, limit: int | None) -> dict[str, Any]:
     """A count as Shopify gives it: at most `limit` (10,000 unless the query says; null for
     none), and AT_LEAST when the cap cut it (shopify.dev/changelog/uncapped-graphql-counts)."""
+    check_limit(limit)
     if limit is None or n <= limit:
         return {"count": n, "precision": "EXACT"}
     return {"count": limit, "precision": "AT_LEAST"}
-
-
-def list_connection(items: list[dict[str, Any]], first: int | None, after: str | None) -> dict[str, Any]:
-    """A nested connection (line items, variants …): small, so positions are the cursors."""
-    start = int(after) + 1 if after else 0
-    count = first if first is not None else 250
-    page = items[start : start + count]
-    edges = [{"cursor": str(start + i), "node": n} for i, n in enumerate(page)]
-    return {
-        "nodes": page,
-        "edges": edges,
-        "pageInfo": {
-            "hasNextPage": start + count < len(items),
-            "hasPreviousPage": start > 0,
-            "startCursor": edges[0]["cursor"] if edges else None,
-            "endCursor": edges[-1]["cursor"] if edges else None,
-        },
-    }
-
-
-def nested(items: Callable[[], list[dict[str, Any]]]) -> Callable[..., dict[str, Any]]:
-    return lambda _info, first=None, after=None: list_connection(items(), first, after)
 
 
 # --- nodes ---------------------------------------------------------------------------------------
@@ -197,7 +196,7 @@ def customer_node(shop: Shop, rec: Record) -> dict[str, Any]:
     count, spent = customer_stats(shop).get(rec.index, (0, Decimal("0.00")))
     address = s.gql_address(c, s.child_id(store, "address", rec.index, per=1))
     tier = "HIGH" if spent > 500 else "MEDIUM" if spent > 150 else "LOW"
-    return {
+    node: dict[str, Any] = {
         "id": s.gid("Customer", rec.id),
         "legacyResourceId": str(rec.id),
         "firstName": c["first_name"],
@@ -230,26 +229,7 @@ def customer_node(shop: Shop, rec: Record) -> dict[str, Any]:
         "defaultEmailAddress": {"emailAddress": c["email"], "marketingState": c["email_consent"].upper()},
         "statistics": {"predictedSpendTier": tier, "rfmGroup": None},
     }
-
-
-def customer_stats(shop: Shop) -> dict[int, tuple[int, Decimal]]:
-    """Orders and spend per customer, computed once per store and kept up to date on change."""
-    stats: dict[int, tuple[int, Decimal]] | None = getattr(shop, "_customer_stats", None)
-    if stats is None:
-        stats = {}
-        store = shop.store
-        for i in range(store.overlays["orders"].size):
-            if store.exists("orders", i):
-                add_order_to_stats(stats, store.dataset.order(i), +1)
-        shop._customer_stats = stats  # type: ignore[attr-defined]
-    return stats
-
-
-def add_order_to_stats(stats: dict[int, tuple[int, Decimal]], order: dict[str, Any], sign: int) -> None:
-    if order["customer"] is None or order["cancelled"]:
-        return
-    count, spent = stats.get(order["customer"], (0, Decimal("0.00")))
-    stats[order["customer"]] = (count + sign, spent + sign * (order["total"] - order["refund_amount"]))
+    return {**node, **fields.customer_more(shop, rec, node, BUILD)}
 
 
 def order_node(shop: Shop, rec: Record) -> dict[str, Any]:
@@ -299,7 +279,7 @@ def order_node(shop: Shop, rec: Record) -> dict[str, Any]:
         if o["customer"] is not None
         else None
     )
-    return {
+    node: dict[str, Any] = {
         "id": s.gid("Order", rec.id),
         "legacyResourceId": str(rec.id),
         "name": f"#{o['number']}",
@@ -356,6 +336,7 @@ def order_node(shop: Shop, rec: Record) -> dict[str, Any]:
         },
         "customerJourneySummary": journey,
     }
+    return {**node, **order_fields.order_more(shop, rec, node, BUILD)}
 
 
 def line_item_node(shop: Shop, rec: Record, ln: dict[str, Any]) -> dict[str, Any]:
@@ -364,7 +345,7 @@ def line_item_node(shop: Shop, rec: Record, ln: dict[str, Any]) -> dict[str, Any
     variant = product["variants"][ln["variant"]]
     cur = rec.data["currency"]
     variant_id = s.child_id(store, "variant", ln["product"], ln["variant"], 4)
-    return {
+    node: dict[str, Any] = {
         "id": s.gid("LineItem", s.child_id(store, "line", rec.index, ln["index"])),
         "name": f"{product['title']} - {variant['title']}",
         "title": product["title"],
@@ -378,11 +359,12 @@ def line_item_node(shop: Shop, rec: Record, ln: dict[str, Any]) -> dict[str, Any
         "product": {"id": s.gid("Product", store.id_of("products", ln["product"]))},
         "variant": {"id": s.gid("ProductVariant", variant_id), "sku": variant["sku"]},
     }
+    return {**node, **order_fields.line_item_more(shop, rec, ln, node, BUILD)}
 
 
 def fulfillment_node(shop: Shop, rec: Record, f: dict[str, Any]) -> dict[str, Any]:
     fid = s.child_id(shop.store, "fulfillment", rec.index, f["index"], 4)
-    return {
+    node: dict[str, Any] = {
         "id": s.gid("Fulfillment", fid),
         "name": f"#{rec.data['number']}.{f['index'] + 1}",
         "status": "SUCCESS",
@@ -395,11 +377,12 @@ def fulfillment_node(shop: Shop, rec: Record, f: dict[str, Any]) -> dict[str, An
             {"company": f["carrier"], "number": f["tracking_number"], "url": f["tracking_url"]}
         ],
     }
+    return {**node, **order_fields.fulfillment_more(shop, rec, f, node)}
 
 
 def product_node(shop: Shop, rec: Record) -> dict[str, Any]:
     p = rec.data
-    return {
+    node: dict[str, Any] = {
         "id": s.gid("Product", rec.id),
         "legacyResourceId": str(rec.id),
         "title": p["title"],
@@ -423,6 +406,7 @@ def product_node(shop: Shop, rec: Record) -> dict[str, Any]:
             ]
         ),
     }
+    return {**node, **fields.product_more(shop, rec, node)}
 
 
 def variant_node(shop: Shop, rec: Record, v: dict[str, Any]) -> dict[str, Any]:
@@ -437,7 +421,7 @@ def variant_node(shop: Shop, rec: Record, v: dict[str, Any]) -> dict[str, Any]:
         }
         for n, q in enumerate(v["inventory"])
     ]
-    return {
+    node: dict[str, Any] = {
         "id": s.gid("ProductVariant", vid),
         "legacyResourceId": str(vid),
         "title": v["title"],
@@ -454,25 +438,17 @@ def variant_node(shop: Shop, rec: Record, v: dict[str, Any]) -> dict[str, Any]:
         },
         "product": {"id": s.gid("Product", rec.id)},
     }
+    return {**node, **fields.variant_more(shop, rec, v, node, BUILD)}
 
 
 # --- abandoned checkouts: read-only, generated from the dataset ----------------------------------
 
 
 def checkouts(shop: Shop, query: str | None) -> list[dict[str, Any]]:
-    """The shop's abandoned checkouts inside the search's created_at / updated_at bounds, by id."""
-    ds, bounds = shop.store.dataset, parse_search(query)
-    found = []
-    for i in range(generator.checkout_count(ds)):
-        c = generator.checkout(ds, i)
-        if "created_at:>" in bounds and c["created_at"] <= bounds["created_at:>"]:
-            continue
-        if "created_at:<" in bounds and c["created_at"] > bounds["created_at:<"]:
-            continue
-        if "updated_at:>" in bounds and c["updated_at"] <= bounds["updated_at:>"]:
-            continue
-        found.append(c)
-    return found
+    """The shop's abandoned checkouts that match the search (its id, times and status), by id."""
+    ds, found = shop.store.dataset, searchable.parse_checkouts(query)
+    every = (generator.checkout(ds, i) for i in range(generator.checkout_count(ds)))
+    return [c for c in every if found.matches(searchable.checkout_getter(shop, c))]
 
 
 def abandoned_checkouts(shop: Shop, args: dict[str, Any]) -> dict[str, Any]:
@@ -504,7 +480,7 @@ def checkout_node(shop: Shop, c: dict[str, Any]) -> dict[str, Any]:
         for ln in c["lines"]
     ]
     customer = c["customer"]
-    return {
+    node: dict[str, Any] = {
         "id": s.gid("AbandonedCheckout", checkout_id),
         "name": f"#{checkout_id}",
         "note": "",
@@ -521,6 +497,7 @@ def checkout_node(shop: Shop, c: dict[str, Any]) -> dict[str, Any]:
         "taxesIncluded": False,
         "lineItems": nested(lambda: lines),
     }
+    return {**node, **fields.checkout_more(shop, c, node, BUILD)}
 
 
 MAKERS: dict[str, Callable[[Shop, Record], dict[str, Any]]] = {
@@ -537,7 +514,7 @@ def node_by_gid(shop: Shop, value: str) -> dict[str, Any] | None:
         raise GraphQLError(f"Invalid global id '{value}'")
     kind, rec_id = match.group(1), int(match.group(2))
     if kind == "BulkOperation":
-        op = shop.bulk_ops.get(rec_id)
+        op = observed(shop, shop.bulk_ops.get(rec_id))
         return {**op, "__typename": "BulkOperation"} if op else None
     entity = GID_KINDS.get(kind)
     if entity is None:
@@ -546,3 +523,6 @@ def node_by_gid(shop: Shop, value: str) -> dict[str, Any] | None:
     if index is None or not shop.store.exists(entity, index):
         return None
     return {**MAKERS[entity](shop, shop.store.get(entity, index)), "__typename": kind}
+
+
+BUILD = fields.Builders(order=order_node, product=product_node, variant=variant_node)

@@ -466,6 +466,7 @@ def gql_address(c: dict[str, Any], address_id: int | None = None) -> dict[str, A
         "countryCodeV2": c["country"],
         "zip": c["zip"],
         "phone": c["phone"],
+        "countryCode": c["country"],  # deprecated, still answered (airbyte-source-shopify asks for it)
     }
 
 

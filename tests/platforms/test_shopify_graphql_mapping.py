@@ -100,8 +100,8 @@ def test_bulk_output_reassembles_into_the_same_rows(sandbox: SandboxServer) -> N
     shopify = client(sandbox)
     bulk_query = "{ orders { edges { node { " + ORDER_FIELDS + " } } } }"
     started = shopify.graphql(
-        "mutation($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id } "
-        "userErrors { message } } }",
+        "mutation($q: String!) { bulkOperationRunQuery(query: $q, groupObjects: true) "
+        "{ bulkOperation { id } userErrors { message } } }",  # as the connector asks: assemble needs it
         {"q": bulk_query},
     )
     assert started["data"]["bulkOperationRunQuery"]["userErrors"] == []
