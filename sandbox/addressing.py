@@ -14,7 +14,7 @@ from typing import Any
 from flask import has_request_context, request
 
 ROUTED_SITE = "sandbox.woo_site"  # WSGI environ key: the site a request reached by its host
-PATH_PREFIXES = ("/woo/", "/shopify/", "/_sandbox/")
+PATH_PREFIXES = ("/woo/", "/shopify/", "/magento/", "/_sandbox/")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

@@ -74,6 +74,18 @@ class WooSite:
 
 
 @dataclass
+class MagentoStore:
+    """A Magento 2 install: an integration's access token (Bearer) and an admin user whose
+    username and password `POST /rest/V1/integration/admin/token` exchanges for a token."""
+
+    store: SandboxStore
+    tokens: set[str] = field(default_factory=set)  # integration access tokens
+    admin_username: str = "admin"
+    admin_password: str = ""
+    admin_tokens: set[str] = field(default_factory=set)
+
+
+@dataclass
 class ShopifySubscription:
     id: int
     topic: str  # REST form, e.g. orders/create
@@ -114,6 +126,7 @@ class World:
         anchor: datetime | None = None,
         throttle: bool = True,
         woo_hosts: list[str] | None = None,
+        magento_stores: int = 0,
     ) -> None:
         self.seed = seed
         self.throttle = throttle  # False: GraphQL costs are reported but never refused (benchmarks)
@@ -168,6 +181,18 @@ class World:
             site.issue_key("read_write", "sandbox")
             self.woo[name] = site
             number += 1
+        self.magento: dict[str, MagentoStore] = {}
+        for n in range(magento_stores):
+            name = f"magento-{n + 1}"
+            # a quarter in: its people overlap both the Shopify shop and the WooCommerce site of its number
+            offset = n * sizes.customers + sizes.customers // 4
+            ds = Dataset(seed, name, "magento", sizes, self.anchor, person_offset=offset)
+            self.magento[name] = MagentoStore(
+                SandboxStore(number, "magento", name, ds),
+                tokens={secrets.token_hex(16)},  # 32 lowercase letters and digits, as Magento issues
+                admin_password="sandbox-" + secrets.token_hex(6),
+            )
+            number += 1
 
     def insecure_loopback_callbacks_allow(self, url: str) -> bool:
         """Real WooCommerce wants an https callback_url; the sandbox lets a loopback http one
@@ -197,6 +222,9 @@ class World:
         default = {"http": "80", "https": "443"}[scheme]
         return f"{scheme}://{host}" + ("" if port in ("", default) else f":{port}")
 
+    def magento_url(self, name: str) -> str:
+        return f"{self.base_url}/magento/{name}"
+
     def manifest(self) -> dict[str, Any]:
         return {
             "shopify": {
@@ -224,6 +252,18 @@ class World:
                         "counts": w.store.counts(),
                     }
                     for n, w in self.woo.items()
+                ],
+            },
+            "magento": {
+                "stores": [
+                    {
+                        "url": self.magento_url(n),
+                        "access_token": next(iter(m.tokens)) if m.tokens else None,
+                        "admin_username": m.admin_username,
+                        "admin_password": m.admin_password,
+                        "counts": m.store.counts(),
+                    }
+                    for n, m in self.magento.items()
                 ],
             },
             "tls": self.tls,

@@ -330,7 +330,7 @@ def serve_until_interrupted(demo: Demo) -> int:
 @dataclass(frozen=True)
 class SandboxShape:
     """What `crm-connector sandbox` generates: sizes, seed, how many shops and sites, the
-    Shopify plan, and the sites' own hosts."""
+    Shopify plan, the sites' own hosts and how many Magento stores."""
 
     sizes: Sizes
     seed: int
@@ -338,6 +338,7 @@ class SandboxShape:
     woo_sites: int
     plan: str
     woo_hosts: tuple[str, ...] = ()
+    magento_stores: int = 0
 
 
 def serve_sandbox(host: str, port: int, shape: SandboxShape, *, throttle: bool, tls: bool) -> None:
@@ -352,6 +353,7 @@ def serve_sandbox(host: str, port: int, shape: SandboxShape, *, throttle: bool, 
             plan=shape.plan,
             throttle=throttle,
             woo_hosts=list(shape.woo_hosts),
+            magento_stores=shape.magento_stores,
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--woo-host") from None

@@ -136,6 +136,7 @@ def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, prod
 @click.option("--products", default=200, show_default=True, type=click.IntRange(1))
 @click.option("--shops", default=1, show_default=True, type=click.IntRange(0, 50))
 @click.option("--woo-sites", default=1, show_default=True, type=click.IntRange(0, 50))
+@click.option("--magento-stores", default=0, show_default=True, type=click.IntRange(0, 50))
 @click.option("--plan", default="basic", show_default=True, type=click.Choice(["basic", "advanced", "plus"]))
 @click.option("--unthrottled", is_flag=True, help="report GraphQL costs but never throttle (benchmarks)")
 @click.option(
@@ -153,15 +154,17 @@ def sandbox(
     products: int,
     shops: int,
     woo_sites: int,
+    magento_stores: int,
     plan: str,
     unthrottled: bool,
     woo_hosts: tuple[str, ...],
     tls: bool,
 ) -> None:
-    """Run a local Shopify and WooCommerce; the first line printed is the JSON manifest."""
+    """Run a local Shopify, WooCommerce and Magento; the first line printed is the JSON manifest."""
     from connector.cli.demo import SandboxShape, Sizes, serve_sandbox
 
-    shape = SandboxShape(Sizes(customers, orders, products), seed, shops, woo_sites, plan, woo_hosts)
+    sizes = Sizes(customers, orders, products)
+    shape = SandboxShape(sizes, seed, shops, woo_sites, plan, woo_hosts, magento_stores)
     serve_sandbox(host, port, shape, throttle=not unthrottled, tls=tls)
 
 
