@@ -1,0 +1,205 @@
+"""A Magento 2 store in the sandbox, connected with `stores add-magento` into the same merchant
+account as the shop and the site: its backfill equals the store record for record (ids,
+updated times, totals, line items counted once, shipments, refunds); a scheduled re-sync
+after changes converges, deletions included; a person on two platforms is one contact."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import redis
+import requests
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from connector.db import get_engine, session
+from connector.db.models import Contact, Customer, Fulfillment, Order, OrderLineItem, Refund, Store
+from connector.runtime.queue import make_worker
+from sandbox.generator import Sizes
+from sandbox.world import World
+from sync.engine import ENTITIES, run_step
+from sync.jobs import schedule_syncs
+from tests.rig import Rig, build
+from tests.sync.test_resync import control, time_passes
+from tests.sync.truth import checksum, crm_facts, stamp
+
+pytestmark = pytest.mark.slow
+
+SIZES = Sizes(customers=60, orders=250, products=20)
+STORE = "magento-1"
+
+
+@pytest.fixture
+def mag(
+    app_env: dict[str, str], redis_conn: redis.Redis, redis_url: str
+) -> Iterator[tuple[Rig, int, dict[str, Any]]]:
+    """The rig with its Magento store connected by the command a merchant runs."""
+    for rig in build(app_env, World(seed=41, sizes=SIZES, magento_stores=1), redis_url):
+        entry = rig.sandbox.world.manifest()["magento"]["stores"][0]
+        from connector.cli import cli
+
+        args = [
+            "stores",
+            "add-magento",
+            "--url",
+            entry["url"],
+            "--token",
+            entry["access_token"],
+            "--account",
+            "test",
+        ]
+        added = CliRunner(env=rig.env).invoke(cli, args, catch_exceptions=False)
+        assert added.exit_code == 0, added.output
+        with session(rig.app) as s:
+            store = s.scalars(select(Store).where(Store.platform == "magento")).one()
+            assert store.account_id == rig.site.account_id  # the same merchant as the shop and the site
+            yield rig, store.id, entry
+
+
+def everything(entry: dict[str, Any], path: str) -> list[dict[str, Any]]:
+    """A list as a plain client reads it: pages of 40 until `total_count` is reached."""
+    items: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        answer = requests.get(
+            f"{entry['url']}/rest/V1/{path}",
+            params={"searchCriteria[pageSize]": "40", "searchCriteria[currentPage]": str(page)},
+            headers={"Authorization": f"Bearer {entry['access_token']}"},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        items += body["items"]
+        if page * 40 >= body["total_count"]:
+            return items
+        page += 1
+
+
+def truth(entry: dict[str, Any], entity: str) -> dict[int, tuple[str, str]]:
+    if entity == "customers":
+        return {
+            c["id"]: (stamp(c["updated_at"]), c["email"].lower())
+            for c in everything(entry, "customers/search")
+        }
+    if entity == "orders":
+        return {
+            o["entity_id"]: (stamp(o["updated_at"]), f"{Decimal(str(o['grand_total'])):.2f}/{len(lines(o))}")
+            for o in everything(entry, "orders")
+        }
+    return {
+        p["id"]: (stamp(p["updated_at"]), f"{p['name']}/{0 if p['type_id'] == 'configurable' else 1}")
+        for p in everything(entry, "products")
+    }
+
+
+def lines(order: dict[str, Any]) -> list[dict[str, Any]]:
+    return [i for i in order["items"] if not i.get("parent_item_id")]
+
+
+def held(rig: Rig, store_id: int, model: Any, column: Any) -> list[Any]:
+    """`column` over the children of the store's live orders."""
+    live = select(Order.platform_id).where(Order.store_id == store_id, Order.deleted_at.is_(None))
+    with get_engine(rig.app).connect() as conn:
+        return list(
+            conn.execute(
+                select(column).where(
+                    model.store_id == store_id, model.deleted_at.is_(None), model.order_platform_id.in_(live)
+                )
+            ).scalars()
+        )
+
+
+def assert_equal(rig: Rig, store_id: int, entry: dict[str, Any]) -> None:
+    for entity in ENTITIES:
+        expected, got = truth(entry, entity), crm_facts(rig.app, store_id, entity)
+        assert len(expected) > 0
+        assert got == expected, entity
+        assert checksum(got) == checksum(expected)
+    orders = everything(entry, "orders")
+    units = sum(int(i["qty_ordered"]) for o in orders for i in lines(o))
+    assert held(rig, store_id, OrderLineItem, func.sum(OrderLineItem.quantity)) == [units]  # counted once
+    refunded = sum(Decimal(str(m["grand_total"])) for m in everything(entry, "creditmemos"))
+    assert [Decimal(held(rig, store_id, Refund, func.coalesce(func.sum(Refund.amount), 0))[0])] == [refunded]
+    shipments = everything(entry, "shipments")
+    assert held(rig, store_id, Fulfillment, func.count()) == [len(shipments)]
+    tracked = sorted(t["track_number"] for s in shipments for t in s["tracks"][:1])
+    assert sorted(n for n in held(rig, store_id, Fulfillment, Fulfillment.tracking_number) if n) == tracked
+
+
+def backfill(rig: Rig, store_id: int) -> None:
+    with rig.app.app_context():
+        for entity in ENTITIES:
+            result = run_step(rig.app, store_id, entity, "test-owner")
+            assert result.outcome == "done", result
+
+
+def test_a_magento_backfill_equals_the_store_record_for_record(mag: tuple[Rig, int, dict[str, Any]]) -> None:
+    rig, store_id, entry = mag
+    # given a connected store; when it is backfilled
+    backfill(rig, store_id)
+    # then every entity, line item, shipment and refund equals the store's
+    assert_equal(rig, store_id, entry)
+    with session(rig.app) as s:  # and records carry their store view and website
+        raw = s.scalars(select(Customer.raw).where(Customer.store_id == store_id)).first()
+        assert raw is not None and raw["_store_view"]["website_code"]
+
+
+def test_a_magento_resync_after_changes_converges_deletions_included(
+    mag: tuple[Rig, int, dict[str, Any]],
+) -> None:
+    rig, store_id, entry = mag
+    backfill(rig, store_id)
+    # given changes of every kind (Magento tells no one: no webhooks)
+    for entity, op, count in [
+        ("orders", "update", 6),
+        ("orders", "delete", 3),
+        ("orders", "create", 5),
+        ("customers", "update", 4),
+        ("customers", "delete", 2),
+        ("products", "update", 2),
+        ("products", "delete", 1),
+    ]:
+        control(
+            rig, "mutate", {"platform": "magento", "store": STORE, "entity": entity, "op": op, "count": count}
+        )
+    assert crm_facts(rig.app, store_id, "orders") != truth(entry, "orders")
+    # when the schedule comes round and a worker runs what it enqueued
+    time_passes(rig, store_id)
+    with rig.app.app_context():
+        assert schedule_syncs()["enqueued"] >= 3
+        make_worker(rig.redis, ("sync",), simple=True).work(burst=True)
+    # then the CRM store equals the store again
+    assert_equal(rig, store_id, entry)
+
+
+def test_a_person_buying_on_two_platforms_of_one_account_is_one_contact(
+    mag: tuple[Rig, int, dict[str, Any]],
+) -> None:
+    rig, store_id, _entry = mag
+    backfill(rig, store_id)
+    backfill(rig, rig.site.id)
+    with get_engine(rig.app).connect() as conn:
+        shared = (
+            conn.execute(
+                select(Customer.contact_id)
+                .where(Customer.store_id.in_([store_id, rig.site.id]), Customer.deleted_at.is_(None))
+                .group_by(Customer.contact_id)
+                .having(func.count(func.distinct(Customer.store_id)) == 2)
+            )
+            .scalars()
+            .all()
+        )
+        assert len(shared) > 0  # the sandbox's Magento people overlap the site's
+        emails = conn.execute(
+            select(func.count(func.distinct(Customer.email_normalized))).where(
+                Customer.contact_id.in_(shared)
+            )
+        ).scalar()
+        assert emails == len(shared)  # one contact per person, matched by e-mail
+        contacts = conn.execute(
+            select(func.count()).select_from(Contact).where(Contact.id.in_(shared))
+        ).scalar()
+        assert contacts == len(shared)
