@@ -20,6 +20,7 @@ from platforms.protocol import Connection
 from platforms.reach import why_unreachable
 
 TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{16,2048}")  # integration tokens: 32 [a-z0-9]; JWTs allowed
+REST_TAIL = re.compile(r"/rest(/[A-Za-z0-9_]+)?(/V1)?$")  # …/rest, …/rest/V1, …/rest/default/V1
 HOW = "make an integration under System → Extensions → Integrations, activate it and pass its Access Token"
 
 
@@ -35,7 +36,8 @@ def normalize_store_url(value: str) -> str:
         raise refused
     if parsed.username is not None or parsed.password is not None:
         raise BadInput("the store URL must not hold a user name or password; give the store's address alone")
-    return f"{parsed.scheme}://{parsed.netloc.lower()}{parsed.path}".removesuffix("/rest")
+    path = REST_TAIL.sub("", parsed.path)  # the store's base, if its REST address was pasted
+    return f"{parsed.scheme}://{parsed.netloc.lower()}{path}"
 
 
 def _shown(value: str) -> str:

@@ -54,6 +54,7 @@ def test_a_store_is_connected_once_its_token_is_accepted(
     with caplog.at_level(logging.DEBUG):
         result = cli(store["env"], *add(store, "--account", "north", url=store["url"] + "/"))
     assert result.exit_code == 0, result.output
+    assert "no webhooks to register: the scheduled re-sync keeps this Magento store current" in result.output
     # then it is listed with the same entity shape as the other platforms' stores
     [row] = listed(store["env"])
     assert (row["platform"], row["domain"], row["status"]) == ("magento", store["url"], "active")

@@ -23,7 +23,7 @@ from sandbox.world import World
 from sync.engine import ENTITIES, run_step
 from sync.jobs import schedule_syncs
 from tests.rig import Rig, build
-from tests.sync.test_resync import control, time_passes
+from tests.sync.test_resync import control, time_passes, until_done
 from tests.sync.truth import checksum, crm_facts, stamp
 
 pytestmark = pytest.mark.slow
@@ -203,3 +203,18 @@ def test_a_person_buying_on_two_platforms_of_one_account_is_one_contact(
             select(func.count()).select_from(Contact).where(Contact.id.in_(shared))
         ).scalar()
         assert contacts == len(shared)
+
+
+def test_a_magento_backfill_under_429_and_5xx_storms_still_equals_the_store(
+    mag: tuple[Rig, int, dict[str, Any]],
+) -> None:
+    rig, store_id, entry = mag
+    # given a store answering 429 (with Retry-After) and 503 to a share of requests
+    control(rig, "faults", {"rate_429": 0.25, "rate_5xx": 0.1})
+    for entity in ENTITIES:
+        until_done(rig, store_id, entity)
+    stats = requests.get(f"{rig.sandbox.url}/_sandbox/stats", timeout=10).json()
+    control(rig, "faults", {})
+    # then the storms were real, and slowed the backfill down without changing its result
+    assert stats["injected"]["429"] > 0 and stats["injected"]["5xx"] > 0
+    assert_equal(rig, store_id, entry)
