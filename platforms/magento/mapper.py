@@ -192,15 +192,16 @@ def _financial_status(state: str, refunded: Decimal) -> str | None:
 
 
 def attribution(o: dict[str, Any]) -> Attribution:
-    """Magento has no order source field: an external order id (set by marketplace connectors)
-    means a marketplace, a buyer's IP a storefront checkout, neither an order made through the
-    API or the admin. UNVERIFIED beyond Magento's field descriptions (see SOURCES.md)."""
+    """Magento has no order source field: an external order id means an order another system
+    placed through the API, a buyer's IP a storefront checkout, neither an order made in the
+    admin. UNVERIFIED beyond Magento's field descriptions (`ext_order_id` "External order
+    ID", `remote_ip` "Remote IP"); the store view and website stay in `raw._store_view`."""
     if o.get("ext_order_id"):
-        channel, source = "marketplace", "ext_order_id"
+        channel, source = "api_other", "ext_order_id"
     elif o.get("remote_ip"):
         channel, source = "online_store", "storefront"
     else:
-        channel, source = "api_other", "api"
+        channel, source = "draft_manual", "admin"
     return {
         "channel": channel,
         "source_name": source,

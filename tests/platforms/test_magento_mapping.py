@@ -118,7 +118,7 @@ def test_an_order_is_mapped_with_its_totals_and_one_line() -> None:
     assert order["currency"] == "USD" and order["financial_status"] == "pending"
     assert order["source_updated_at"] == datetime(2017, 8, 21, 22, 22, 20, tzinfo=UTC)
     assert order["customer_platform_id"] == 3 and order["shipping_country"] == "US"
-    assert order["channel"] == "api_other"  # no remote_ip, no ext_order_id
+    assert order["channel"] == "draft_manual"  # no remote_ip, no ext_order_id: made in the admin
     [line] = batch.rows["order_line_items"]
     assert (line["quantity"], line["price"], line["variant_platform_id"]) == (1, 22, 1553)
     # read without its shipments and credit memos: the ones held are kept
@@ -157,7 +157,7 @@ def test_shipments_and_credit_memos_become_fulfilments_and_refunds() -> None:
 @pytest.mark.parametrize(
     ("fields", "channel"),
     [
-        ({"ext_order_id": "114-3941689-8772232"}, "marketplace"),
+        ({"ext_order_id": "ERP-114-3941689"}, "api_other"),
         ({"remote_ip": "203.0.113.9"}, "online_store"),
     ],
 )

@@ -16,7 +16,17 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from connector.db import get_engine, session
-from connector.db.models import Contact, Customer, Fulfillment, Order, OrderLineItem, Refund, Store
+from connector.db.models import (
+    Contact,
+    Customer,
+    Fulfillment,
+    Order,
+    OrderLineItem,
+    Product,
+    ProductVariant,
+    Refund,
+    Store,
+)
 from connector.runtime.queue import make_worker
 from sandbox.generator import Sizes
 from sandbox.world import World
@@ -129,6 +139,47 @@ def assert_equal(rig: Rig, store_id: int, entry: dict[str, Any]) -> None:
     assert sorted(n for n in held(rig, store_id, Fulfillment, Fulfillment.tracking_number) if n) == tracked
 
 
+def assert_products_and_consent_equal(rig: Rig, store_id: int, entry: dict[str, Any]) -> None:
+    """Each product's type, status, visibility and stock (MSI source items), and each
+    customer's newsletter consent, as the store has them."""
+    stock: dict[str, int] = {}
+    for s in everything(entry, "inventory/source-items"):
+        stock[s["sku"]] = stock.get(s["sku"], 0) + int(s["quantity"])
+    products = everything(entry, "products")
+    expected = {
+        p["id"]: (p["type_id"], {1: "active", 2: "draft"}[p["status"]], p["visibility"], stock.get(p["sku"]))
+        for p in products
+    }
+    visibility = {"not_visible": 1, "catalog": 2, "search": 3, "catalog_search": 4}
+    with get_engine(rig.app).connect() as conn:
+        variants = dict(
+            conn.execute(
+                select(ProductVariant.product_platform_id, ProductVariant.inventory_quantity).where(
+                    ProductVariant.store_id == store_id, ProductVariant.deleted_at.is_(None)
+                )
+            ).all()
+        )
+        rows = conn.execute(
+            select(Product.platform_id, Product.product_type, Product.status, Product.collections).where(
+                Product.store_id == store_id, Product.deleted_at.is_(None)
+            )
+        ).all()
+        consent = dict(
+            conn.execute(
+                select(Customer.platform_id, Customer.email_consent).where(
+                    Customer.store_id == store_id, Customer.deleted_at.is_(None)
+                )
+            ).all()
+        )
+    got = {r[0]: (r[1], r[2], visibility[r[3]["visibility"]], variants.get(r[0])) for r in rows}
+    assert got == expected
+    subscribed = {
+        c["id"]: "subscribed" if c["extension_attributes"]["is_subscribed"] else "not_subscribed"
+        for c in everything(entry, "customers/search")
+    }
+    assert consent == subscribed and "subscribed" in consent.values()
+
+
 def backfill(rig: Rig, store_id: int) -> None:
     with rig.app.app_context():
         for entity in ENTITIES:
@@ -142,6 +193,21 @@ def test_a_magento_backfill_equals_the_store_record_for_record(mag: tuple[Rig, i
     backfill(rig, store_id)
     # then every entity, line item, shipment and refund equals the store's
     assert_equal(rig, store_id, entry)
+    assert_products_and_consent_equal(rig, store_id, entry)
+    # each order's channel, from its fields, in the one taxonomy
+    expected = {
+        o["entity_id"]: "api_other"
+        if o.get("ext_order_id")
+        else "online_store"
+        if o.get("remote_ip")
+        else "draft_manual"
+        for o in everything(entry, "orders")
+    }
+    with get_engine(rig.app).connect() as conn:
+        channels = dict(
+            conn.execute(select(Order.platform_id, Order.channel).where(Order.store_id == store_id)).all()
+        )
+    assert channels == expected and len(set(channels.values())) == 3
     with session(rig.app) as s:  # and records carry their store view and website
         raw = s.scalars(select(Customer.raw).where(Customer.store_id == store_id)).first()
         assert raw is not None and raw["_store_view"]["website_code"]
@@ -173,6 +239,7 @@ def test_a_magento_resync_after_changes_converges_deletions_included(
         make_worker(rig.redis, ("sync",), simple=True).work(burst=True)
     # then the CRM store equals the store again
     assert_equal(rig, store_id, entry)
+    assert_products_and_consent_equal(rig, store_id, entry)
 
 
 def test_a_person_buying_on_two_platforms_of_one_account_is_one_contact(
