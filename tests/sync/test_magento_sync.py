@@ -5,6 +5,8 @@ after changes converges, deletions included; a person on two platforms is one co
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -27,11 +29,12 @@ from connector.db.models import (
     Refund,
     Store,
 )
+from connector.db.operations import SyncRun
 from connector.runtime.queue import make_worker
 from sandbox.generator import Sizes
 from sandbox.world import World
 from sync.engine import ENTITIES, run_step
-from sync.jobs import schedule_syncs
+from sync.jobs import request_sync, schedule_syncs
 from tests.rig import Rig, build
 from tests.sync.test_resync import control, time_passes, until_done
 from tests.sync.truth import checksum, crm_facts, stamp
@@ -48,25 +51,30 @@ def mag(
 ) -> Iterator[tuple[Rig, int, dict[str, Any]]]:
     """The rig with its Magento store connected by the command a merchant runs."""
     for rig in build(app_env, World(seed=41, sizes=SIZES, magento_stores=1), redis_url):
-        entry = rig.sandbox.world.manifest()["magento"]["stores"][0]
-        from connector.cli import cli
+        yield rig, connected(rig), rig.sandbox.world.manifest()["magento"]["stores"][0]
 
-        args = [
-            "stores",
-            "add-magento",
-            "--url",
-            entry["url"],
-            "--token",
-            entry["access_token"],
-            "--account",
-            "test",
-        ]
-        added = CliRunner(env=rig.env).invoke(cli, args, catch_exceptions=False)
-        assert added.exit_code == 0, added.output
-        with session(rig.app) as s:
-            store = s.scalars(select(Store).where(Store.platform == "magento")).one()
-            assert store.account_id == rig.site.account_id  # the same merchant as the shop and the site
-            yield rig, store.id, entry
+
+def connected(rig: Rig) -> int:
+    """The rig's Magento store added by `stores add-magento` to the shop and site's account."""
+    from connector.cli import cli
+
+    entry = rig.sandbox.world.manifest()["magento"]["stores"][0]
+    args = [
+        "stores",
+        "add-magento",
+        "--url",
+        entry["url"],
+        "--token",
+        entry["access_token"],
+        "--account",
+        "test",
+    ]
+    added = CliRunner(env=rig.env).invoke(cli, args, catch_exceptions=False)
+    assert added.exit_code == 0, added.output
+    with session(rig.app) as s:
+        store = s.scalars(select(Store).where(Store.platform == "magento")).one()
+        assert store.account_id == rig.site.account_id  # the same merchant as the shop and the site
+        return store.id
 
 
 def everything(entry: dict[str, Any], path: str) -> list[dict[str, Any]]:
@@ -285,3 +293,67 @@ def test_a_magento_backfill_under_429_and_5xx_storms_still_equals_the_store(
     # then the storms were real, and slowed the backfill down without changing its result
     assert stats["injected"]["429"] > 0 and stats["injected"]["5xx"] > 0
     assert_equal(rig, store_id, entry)
+
+
+def open_steps(rig: Rig, store_id: int) -> set[int]:
+    """The store's sync steps begun and not ended (a killed one never ends)."""
+    with get_engine(rig.app).connect() as conn:
+        return set(
+            conn.execute(
+                select(SyncRun.id).where(SyncRun.store_id == store_id, SyncRun.ended_at.is_(None))
+            ).scalars()
+        )
+
+
+@pytest.fixture
+def mag_killable(
+    app_env: dict[str, str], redis_conn: redis.Redis, redis_url: str
+) -> Iterator[tuple[Rig, int, dict[str, Any]]]:
+    """A bigger Magento store, with steps short and leases quick, for workers to die under."""
+    env = {**app_env, "CONNECTOR_SYNC_STEP_SECONDS": "1", "CONNECTOR_SYNC_LEASE_SECONDS": "5"}
+    world = World(seed=43, sizes=Sizes(customers=400, orders=3000, products=60), magento_stores=1)
+    for rig in build(env, world, redis_url):
+        yield rig, connected(rig), world.manifest()["magento"]["stores"][0]
+
+
+def test_a_magento_backfill_by_workers_killed_five_times_equals_the_store(
+    mag_killable: tuple[Rig, int, dict[str, Any]],
+) -> None:
+    from tests.sync.test_workers import KILLS, all_done, kill, start_worker
+
+    rig, store_id, entry = mag_killable
+    with rig.app.app_context():
+        for entity in ENTITIES:
+            assert request_sync(rig.app, store_id, entity)
+    chooser, kills, dead, revived = random.Random(19), 0, set[int](), time.monotonic()
+    workers = [start_worker(rig), start_worker(rig)]
+    deadline = time.monotonic() + 600
+    try:
+        while kills < KILLS and not all_done(rig, [store_id]):  # given workers killed mid-step
+            assert time.monotonic() < deadline, "no step started after a kill"
+            if not open_steps(rig, store_id) - dead:
+                time.sleep(0.02)
+                if time.monotonic() - revived > 2:  # cron's revival, every 30 s in production
+                    with rig.app.app_context():
+                        schedule_syncs()
+                    revived = time.monotonic()
+                continue
+            time.sleep(chooser.uniform(0.0, 0.1))
+            for w in workers:
+                kill(w)
+            kills += bool(open_steps(rig, store_id) - dead)  # a kill counts once it cut a step short
+            dead = open_steps(rig, store_id)
+            workers = [start_worker(rig), start_worker(rig)]
+            with rig.app.app_context():
+                schedule_syncs()  # cron's revival: runs whose job died are asked for again
+        while not all_done(rig, [store_id]) and time.monotonic() < deadline:
+            time.sleep(1)
+            with rig.app.app_context():
+                schedule_syncs()
+    finally:
+        for w in workers:
+            kill(w)
+    # then, restarted, they finished with the CRM store equal to the Magento store
+    assert kills == KILLS and all_done(rig, [store_id])
+    assert_equal(rig, store_id, entry)
+    assert len(open_steps(rig, store_id)) >= KILLS, "the kills missed the steps"  # each cut a step short
