@@ -113,7 +113,8 @@ def _route(store: MagentoStore, parts: list[str]) -> Response:
     if path in sales.DOCUMENTS:
         return _documents(store, path)
     if path == "store/storeViews":
-        return as_json([_view_json(v) for v in STORE_VIEWS])
+        admin = {"id": 0, "code": "admin", "name": "Admin", "website_id": 0, "store_group_id": 0}
+        return as_json([admin | {"is_active": 1}] + [_view_json(v) for v in STORE_VIEWS])
     if path == "store/websites":
         return as_json(_websites())
     if path == "inventory/source-items":
@@ -170,16 +171,13 @@ def _order_ids(criteria: sc.Criteria) -> set[int] | None:
 
 def _one(store: MagentoStore, kind: str, ref: str) -> Response:
     s = store.store
-    if kind == "products":
-        rec = _product_by_sku(store, ref)
-        if rec is None:
+    if kind in ("products", "stockItems"):
+        body = _product_body(store, ref)
+        if body is None and kind == "products":
             return error(NO_PRODUCT, 404)
-        return as_json(shapes.product_json(s, rec))
-    if kind == "stockItems":
-        rec = _product_by_sku(store, ref)
-        if rec is None:
+        if body is None:
             return error('The Product with the "%1" SKU doesn\'t exist.', 404, {"1": ref})
-        return as_json(shapes.product_json(s, rec)["extension_attributes"]["stock_item"])
+        return as_json(body if kind == "products" else body["extension_attributes"]["stock_item"])
     entity = ONE.get(kind) or ("invoices" if kind == "invoices" else None)
     if entity is None or not ref.isdigit():
         return error(NO_ROUTE, 404)
@@ -195,8 +193,19 @@ def _one(store: MagentoStore, kind: str, ref: str) -> Response:
     return as_json(found[0])
 
 
+def _product_body(store: MagentoStore, sku: str) -> dict[str, Any] | None:
+    """The product a SKU names: a top-level product, or a configurable's simple child."""
+    rec = _product_by_sku(store, sku)
+    if rec is None:
+        return None
+    body = shapes.product_json(store.store, rec)
+    if body["sku"] == sku:
+        return body
+    return next(shapes.child_json(rec, v) for v in rec.data["variants"] if v["sku"] == sku)
+
+
 def _product_by_sku(store: MagentoStore, sku: str) -> Record | None:
-    """Products by SKU: a parent's `SKU-<n>` or a simple's `SKU-<n>-<v>` (the generator's own)."""
+    """The record behind a parent's `SKU-<n>` or a simple's `SKU-<n>-<v>` (the generator's own)."""
     s = store.store
     head, _, rest = sku.partition("-")
     number, _, _variant = rest.partition("-")

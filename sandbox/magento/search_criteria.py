@@ -173,7 +173,7 @@ def apply(items: Iterable[dict[str, Any]], c: Criteria, id_field: str) -> tuple[
     chosen = [item for item in items if all(any(matches(item, f) for f in g) for g in c.groups)]
     chosen.sort(key=lambda item: item[id_field])
     for name, descending in reversed(c.sorts):
-        chosen.sort(key=lambda item, n=name: _sort_key(item.get(n)), reverse=descending)  # type: ignore[misc]
+        chosen.sort(key=lambda item, n=name: _sort_key(field_of(item, n)), reverse=descending)  # type: ignore[misc]
     start, stop = page_bounds(c, len(chosen))
     return len(chosen), chosen[start:stop]
 
@@ -186,8 +186,15 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (2, str(value).lower())
 
 
+def field_of(item: dict[str, Any], name: str) -> Any:
+    """A record's field; `entity_id` also names a customer's or product's `id` (its column)."""
+    if name == "entity_id" and "entity_id" not in item:
+        return item.get("id")
+    return item.get(name)
+
+
 def matches(item: dict[str, Any], f: Filter) -> bool:
-    value = item.get(f.field)
+    value = field_of(item, f.field)
     if f.condition == "null":
         return value is None
     if f.condition == "notnull":
