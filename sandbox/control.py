@@ -90,6 +90,7 @@ def faults() -> Response:
         "webhook_reorder",
         "revoke",
         "retry_scale",
+        "magento_input_limit",
     }
     unknown = set(body) - known
     if unknown:
@@ -101,12 +102,17 @@ def faults() -> Response:
         fresh = Faults()
         for name in vars(fresh):
             setattr(w.faults, name, getattr(fresh, name))
+        for mstore in w.magento.values():
+            mstore.input_limit = False
         return answer({"faults": "cleared"})
-    for name in known - {"revoke", "retry_scale"}:
+    for name in known - {"revoke", "retry_scale", "magento_input_limit"}:
         if name in body:
             setattr(w.faults, name, type(getattr(w.faults, name))(body[name]))
     if "retry_scale" in body:
         w.retry_scale = float(body["retry_scale"])
+    if "magento_input_limit" in body:  # Magento's Web API input limits, off unless a merchant enables them
+        for mstore in w.magento.values():
+            mstore.input_limit = bool(body["magento_input_limit"])
     if "revoke" in body:
         target = find(w, None, body["revoke"])
         if target is None:

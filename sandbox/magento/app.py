@@ -8,7 +8,7 @@ without searchCriteria is refused as Magento refuses it. Unknown routes answer 4
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Blueprint, Response, abort, request
@@ -134,11 +134,26 @@ def _page(criteria: sc.Criteria, total: int, found: list[dict[str, Any]]) -> Res
 
 
 def _search(store: MagentoStore, entity: str) -> Response:
-    criteria = sc.parse(request.args)
+    criteria = sc.parse(request.args, input_limit=store.input_limit)
     _check_fields(store, entity, criteria)
+    if entity == "products":  # every product row, a configurable's simple children too
+        total, found = sc.apply(_catalog(store), criteria, "id")
+        return _page(criteria, total, found)
     draw = RENDER[entity]
     total, found = sc.select(store.store, entity, criteria, lambda r: draw(store.store, r), ID_FIELD[entity])
     return _page(criteria, total, found)
+
+
+def _catalog(store: MagentoStore) -> Iterator[dict[str, Any]]:
+    """The catalog as `V1/products` lists it: each product, then (for a configurable) its children."""
+    s = store.store
+    with s.lock:
+        live = [i for i in range(s.overlays["products"].size) if s.exists("products", i)]
+    for i in live:
+        rec = s.get("products", i)
+        yield shapes.product_json(s, rec)
+        if shapes.is_configurable(rec.data):
+            yield from (shapes.child_json(rec, v) for v in rec.data["variants"])
 
 
 def _check_fields(store: MagentoStore, entity: str, criteria: sc.Criteria) -> None:
@@ -154,7 +169,7 @@ def _check_fields(store: MagentoStore, entity: str, criteria: sc.Criteria) -> No
 
 
 def _documents(store: MagentoStore, kind: str) -> Response:
-    criteria = sc.parse(request.args)
+    criteria = sc.parse(request.args, input_limit=store.input_limit)
     order_ids = _order_ids(criteria)
     total, found = sc.apply(sales.documents(store.store, kind, order_ids), criteria, "entity_id")
     return _page(criteria, total, found)
@@ -234,7 +249,7 @@ def _websites() -> list[dict[str, Any]]:
 
 
 def _source_items(store: MagentoStore) -> Response:
-    criteria = sc.parse(request.args)
+    criteria = sc.parse(request.args, input_limit=store.input_limit)
     s = store.store
     with s.lock:
         live = [i for i in range(s.overlays["products"].size) if s.exists("products", i)]

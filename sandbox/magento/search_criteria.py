@@ -60,7 +60,10 @@ class Criteria:
         return {f.field for group in self.groups for f in group} | {name for name, _ in self.sorts}
 
 
-def parse(args: MultiDict[str, str]) -> Criteria:
+DEFAULT_PAGE_SIZE, MAXIMUM_PAGE_SIZE = 20, 300  # Web API input limits, when a store enables them
+
+
+def parse(args: MultiDict[str, str], *, input_limit: bool = False) -> Criteria:
     tree: dict[str, Any] = {}
     seen = False
     for key, value in args.items(multi=True):
@@ -73,7 +76,12 @@ def parse(args: MultiDict[str, str]) -> Criteria:
             _put(tree, path, value)
     if not seen:
         raise CriteriaError('"%fieldName" is required. Enter and try again.', {"fieldName": "searchCriteria"})
-    return _criteria(tree)
+    criteria = _criteria(tree)
+    if input_limit:  # off by default (developer.adobe.com/commerce/webapi/get-started/api-security/)
+        if criteria.page_size is not None and criteria.page_size > MAXIMUM_PAGE_SIZE:
+            raise CriteriaError(f"Maximum SearchCriteria pageSize is {MAXIMUM_PAGE_SIZE}")
+        criteria.page_size = criteria.page_size or DEFAULT_PAGE_SIZE
+    return criteria
 
 
 def _put(tree: dict[str, Any], path: list[str], value: str) -> None:

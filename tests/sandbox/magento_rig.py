@@ -11,7 +11,9 @@ import pytest
 import requests
 
 from sandbox.generator import Sizes
+from sandbox.magento.shapes import child_id, is_configurable
 from sandbox.server import SandboxServer
+from sandbox.state import SandboxStore
 from sandbox.world import World
 
 SIZES = Sizes(customers=60, orders=300, products=24)
@@ -27,6 +29,10 @@ class Magento:
     @property
     def world(self) -> World:
         return self.server.world
+
+    @property
+    def store(self) -> SandboxStore:
+        return next(iter(self.world.magento.values())).store
 
     def get(
         self, path: str, params: Any = None, token: str | None = None, scope: str = ""
@@ -51,6 +57,20 @@ class Magento:
             if page * size >= body["total_count"]:
                 return out
             page += 1
+
+
+def held(store: SandboxStore, entity: str) -> list[int]:
+    """The ids the store holds, in id order; products as Magento lists them, children too."""
+    live = [i for i in range(store.overlays[entity].size) if store.exists(entity, i)]
+    if entity != "products":
+        return [store.id_of(entity, i) for i in live]
+    out = []
+    for i in live:
+        data = store.get("products", i).data
+        out.append(store.id_of("products", i))
+        if is_configurable(data):
+            out += [child_id(i, v["index"]) for v in data["variants"]]
+    return sorted(out)
 
 
 def criteria(

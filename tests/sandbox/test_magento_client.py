@@ -15,6 +15,7 @@ from sandbox.generator import Sizes
 from sandbox.server import SandboxServer
 from sandbox.state import SandboxStore
 from sandbox.world import World
+from tests.sandbox.magento_rig import held
 
 SIZES = Sizes(customers=45, orders=130, products=17)
 
@@ -49,10 +50,6 @@ def rig(quiet_client_logs: None) -> Iterator[tuple[Any, SandboxStore]]:
     client.authenticate()  # POST integration/admin/token, then GET store/websites to validate
     yield client, next(iter(world.magento.values())).store
     server.stop()
-
-
-def held(store: SandboxStore, entity: str) -> list[int]:
-    return [store.id_of(entity, i) for i in range(store.overlays[entity].size) if store.exists(entity, i)]
 
 
 def test_the_client_signs_in_and_lists_everything_the_store_holds(rig: tuple[Any, SandboxStore]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.sandbox.magento_rig import SIZES, Magento
+from tests.sandbox.magento_rig import SIZES, Magento, held
 
 
 def control(magento: Magento, path: str, body: dict[str, Any]) -> requests.Response:
@@ -42,12 +42,16 @@ def test_an_incremental_read_after_mutations_converges_on_the_store(magento: Mag
     since = [("updated_at", signpost, "gt")]
     changed = magento.all(PATH[entity], since, size=5, sort=[("updated_at", "ASC")])
     live_changed = (set(created) | set(updated)) - set(deleted)
-    assert {r[ID[entity]] for r in changed} == live_changed
-    assert created == list(range(len(before) + 1, len(before) + 4))  # the table's sequence goes on
+    top = getattr(SIZES, entity)  # products: leave the configurables' children aside
+    assert {r[ID[entity]] for r in changed if r[ID[entity]] <= top + 3} == live_changed
+    assert created == list(range(top + 1, top + 4))  # the table's sequence goes on
     # and the id set of a full read is the old one plus the created, minus the deleted
     after = magento.all(PATH[entity], size=25)
-    assert {r[ID[entity]] for r in after} == ({r[ID[entity]] for r in before} | set(created)) - set(deleted)
-    assert magento.search(PATH[entity], pageSize=1)["total_count"] == getattr(SIZES, entity) + 3 - 2
+    ids_before = {r[ID[entity]] for r in before if r[ID[entity]] <= top}
+    assert {r[ID[entity]] for r in after if r[ID[entity]] <= top + 3} == (ids_before | set(created)) - set(
+        deleted
+    )
+    assert [r[ID[entity]] for r in after] == held(magento.store, entity)
     for rec_id in deleted:
         single = "customers" if entity == "customers" else entity
         if entity != "products":

@@ -10,23 +10,39 @@ from typing import Any
 import pytest
 import requests
 
-from tests.sandbox.magento_rig import SIZES, Magento, criteria
+from tests.sandbox.magento_rig import SIZES, Magento, criteria, held
 
 
 @pytest.mark.parametrize(
-    ("path", "count", "id_field"),
-    [("orders", SIZES.orders, "entity_id"), ("customers/search", SIZES.customers, "id"),
-     ("products", SIZES.products, "id")],
-)  # fmt: skip
+    ("path", "entity", "id_field"),
+    [
+        ("orders", "orders", "entity_id"),
+        ("customers/search", "customers", "id"),
+        ("products", "products", "id"),
+    ],
+)
 def test_paging_visits_every_record_once_in_id_order(
-    magento: Magento, path: str, count: int, id_field: str
+    magento: Magento, path: str, entity: str, id_field: str
 ) -> None:
     # given a store of known size; when every page of 7 is read in turn
     records = magento.all(path, size=7)
     # then each record came once, in id order, and total_count said how many there are
     ids = [r[id_field] for r in records]
-    assert ids == sorted(set(ids)) and len(ids) == count
-    assert magento.search(path, pageSize=7)["total_count"] == count
+    assert ids == held(magento.store, entity)
+    assert magento.search(path, pageSize=7)["total_count"] == len(ids)
+    counts = magento.world.manifest()["magento"]["stores"][0]["counts"]
+    assert len(ids) == (counts["catalog_rows"] if entity == "products" else counts[entity])
+
+
+def test_products_list_a_configurables_children_after_every_product(magento: Magento) -> None:
+    rows = magento.search("products")["items"]
+    tops = [p for p in rows if p["id"] <= SIZES.products]
+    children = {c for p in tops for c in p["extension_attributes"].get("configurable_product_links", [])}
+    assert len(tops) == SIZES.products and children
+    assert {p["id"] for p in rows} - {p["id"] for p in tops} == children
+    assert all(p["visibility"] == 1 and p["type_id"] == "simple" for p in rows if p["id"] in children)
+    sold = magento.search("products", [("type_id", "configurable", "neq")], [("visibility", "1", "eq")])
+    assert {p["id"] for p in sold["items"]} >= children
 
 
 def test_a_page_past_the_end_answers_the_last_page_again(magento: Magento) -> None:
@@ -153,4 +169,22 @@ def test_a_bare_search_criteria_means_everything_and_page_size_zero_no_limit(mag
         timeout=10,
     ).json()
     unlimited = magento.search("products", pageSize=0)
-    assert len(bare["items"]) == len(unlimited["items"]) == SIZES.products
+    assert [p["id"] for p in bare["items"]] == [p["id"] for p in unlimited["items"]]
+    assert len(bare["items"]) == len(held(magento.store, "products")) == bare["total_count"]
+
+
+def test_input_limits_when_a_store_enables_them(magento: Magento) -> None:
+    # given a store with Magento's Web API input limits on (they are off by default)
+    control = f"{magento.server.url}/_sandbox/faults"
+    assert requests.post(control, json={"magento_input_limit": True}, timeout=10).status_code == 200
+    # then a list without a page size answers 20, and a page of more than 300 is refused
+    assert len(magento.search("orders")["items"]) == 20
+    assert magento.search("orders")["total_count"] == SIZES.orders
+    refused = magento.get("orders", criteria(pageSize=301))
+    assert (
+        refused.status_code == 400 and refused.json()["message"] == "Maximum SearchCriteria pageSize is 300"
+    )
+    assert len(magento.search("orders", pageSize=300)["items"]) == 300
+    # and clearing the faults turns them off again
+    requests.post(control, json={}, timeout=10)
+    assert len(magento.search("orders")["items"]) == SIZES.orders
