@@ -54,8 +54,15 @@ def error(message: str, status: int, parameters: dict[str, Any] | None = None) -
 def store_of(name: str) -> MagentoStore:
     store = current_world().magento.get(name)
     if store is None:
-        abort(404)
+        abort(error(NO_ROUTE, 404))
     return store
+
+
+@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "DELETE"])
+def elsewhere(store_name: str, anything: str) -> Response:
+    """Any other path under /rest (another API version, a typo): Magento's JSON 404."""
+    store_of(store_name)
+    return error(NO_ROUTE, 404)
 
 
 @bp.route("/V1/<path:path>", methods=["GET", "POST", "PUT", "DELETE"])

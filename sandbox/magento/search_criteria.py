@@ -116,6 +116,11 @@ def _criteria(tree: dict[str, Any]) -> Criteria:
         out.sorts.append((name, direction == "DESC"))
     size = _integer(tree.get("pageSize", tree.get("page_size")))
     page = _integer(tree.get("currentPage", tree.get("current_page")))
+    if size is not None and size < 0:
+        raise CriteriaError(
+            'Invalid value of "%value" provided for the %fieldName field.',
+            {"value": str(size), "fieldName": "pageSize"},
+        )
     out.page_size = size if size else None  # 0 or absent: no limit
     out.current_page = max(page or 1, 1)
     out.echo = _echo(out, size, page)

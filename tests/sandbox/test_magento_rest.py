@@ -58,8 +58,10 @@ def test_unknown_routes_and_store_codes(magento: Magento) -> None:
     assert magento.get("orders/1", scope="default").content == plain
     assert magento.get("orders/1", scope="all").content == plain
     assert magento.get("orders/999999").status_code == 404
-    elsewhere = f"{magento.url.rsplit('/', 1)[0]}/nope/rest/V1/orders/1"
-    assert requests.get(elsewhere, timeout=10).status_code == 404
+    other_store = f"{magento.url.rsplit('/', 1)[0]}/nope/rest/V1/orders/1"
+    for elsewhere in (other_store, f"{magento.url}/rest/V2/orders"):
+        response = requests.get(elsewhere, timeout=10)
+        assert response.status_code == 404 and response.json() == published("errors.json")["no_route"]
 
 
 def kind(value: Any) -> str:
