@@ -91,6 +91,7 @@ def faults() -> Response:
         "revoke",
         "retry_scale",
         "magento_input_limit",
+        "magento_past_end",
     }
     unknown = set(body) - known
     if unknown:
@@ -103,9 +104,11 @@ def faults() -> Response:
         for name in vars(fresh):
             setattr(w.faults, name, getattr(fresh, name))
         for mstore in w.magento.values():
-            mstore.input_limit = False
+            mstore.input_limit, mstore.past_end = False, "last"
         return answer({"faults": "cleared"})
-    for name in known - {"revoke", "retry_scale", "magento_input_limit"}:
+    if body.get("magento_past_end", "last") not in ("last", "empty"):
+        return bad("magento_past_end must be 'last' or 'empty'")
+    for name in known - {"revoke", "retry_scale", "magento_input_limit", "magento_past_end"}:
         if name in body:
             setattr(w.faults, name, type(getattr(w.faults, name))(body[name]))
     if "retry_scale" in body:
@@ -113,6 +116,9 @@ def faults() -> Response:
     if "magento_input_limit" in body:  # Magento's Web API input limits, off unless a merchant enables them
         for mstore in w.magento.values():
             mstore.input_limit = bool(body["magento_input_limit"])
+    if "magento_past_end" in body:  # which Magento's paging to copy past the last page
+        for mstore in w.magento.values():
+            mstore.past_end = body["magento_past_end"]
     if "revoke" in body:
         target = find(w, None, body["revoke"])
         if target is None:

@@ -84,6 +84,7 @@ class MagentoStore:
     admin_password: str = ""
     admin_tokens: set[str] = field(default_factory=set)
     input_limit: bool = False  # Web API input limits (default page size 20, maximum 300): off by default
+    past_end: str = "last"  # a currentPage past the end: "last" page again (2.3) or "empty" (2.4)
 
 
 @dataclass

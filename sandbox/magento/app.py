@@ -141,7 +141,7 @@ def _page(criteria: sc.Criteria, total: int, found: list[dict[str, Any]]) -> Res
 
 
 def _search(store: MagentoStore, entity: str) -> Response:
-    criteria = sc.parse(request.args, input_limit=store.input_limit)
+    criteria = sc.parse(request.args, input_limit=store.input_limit, past_end=store.past_end)
     _check_fields(store, entity, criteria)
     if entity == "products":  # every product row, a configurable's simple children too
         total, found = sc.apply(_catalog(store), criteria, "id")
@@ -176,7 +176,7 @@ def _check_fields(store: MagentoStore, entity: str, criteria: sc.Criteria) -> No
 
 
 def _documents(store: MagentoStore, kind: str) -> Response:
-    criteria = sc.parse(request.args, input_limit=store.input_limit)
+    criteria = sc.parse(request.args, input_limit=store.input_limit, past_end=store.past_end)
     order_ids = _order_ids(criteria)
     total, found = sc.apply(sales.documents(store.store, kind, order_ids), criteria, "entity_id")
     return _page(criteria, total, found)
@@ -256,7 +256,7 @@ def _websites() -> list[dict[str, Any]]:
 
 
 def _source_items(store: MagentoStore) -> Response:
-    criteria = sc.parse(request.args, input_limit=store.input_limit)
+    criteria = sc.parse(request.args, input_limit=store.input_limit, past_end=store.past_end)
     s = store.store
     with s.lock:
         live = [i for i in range(s.overlays["products"].size) if s.exists("products", i)]

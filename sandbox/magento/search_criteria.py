@@ -55,6 +55,7 @@ class Criteria:
     page_size: int | None = None
     current_page: int = 1
     echo: dict[str, Any] = field(default_factory=dict)
+    past_end_empty: bool = False  # 2.4.x answers an empty page past the end; 2.3.x the last page
 
     def fields(self) -> set[str]:
         return {f.field for group in self.groups for f in group} | {name for name, _ in self.sorts}
@@ -63,7 +64,7 @@ class Criteria:
 DEFAULT_PAGE_SIZE, MAXIMUM_PAGE_SIZE = 20, 300  # Web API input limits, when a store enables them
 
 
-def parse(args: MultiDict[str, str], *, input_limit: bool = False) -> Criteria:
+def parse(args: MultiDict[str, str], *, input_limit: bool = False, past_end: str = "last") -> Criteria:
     tree: dict[str, Any] = {}
     seen = False
     for key, value in args.items(multi=True):
@@ -77,6 +78,7 @@ def parse(args: MultiDict[str, str], *, input_limit: bool = False) -> Criteria:
     if not seen:
         raise CriteriaError('"%fieldName" is required. Enter and try again.', {"fieldName": "searchCriteria"})
     criteria = _criteria(tree)
+    criteria.past_end_empty = past_end == "empty"
     if input_limit:  # off by default (developer.adobe.com/commerce/webapi/get-started/api-security/)
         if criteria.page_size is not None and criteria.page_size > MAXIMUM_PAGE_SIZE:
             raise CriteriaError(f"Maximum SearchCriteria pageSize is {MAXIMUM_PAGE_SIZE}")
@@ -173,11 +175,12 @@ def _echo(c: Criteria, size: int | None, page: int | None) -> dict[str, Any]:
 
 
 def page_bounds(c: Criteria, total: int) -> tuple[int, int]:
-    """[start, stop) of the page asked for; past the end, the last page again."""
+    """[start, stop) of the page asked for; past the end, the last page again (Magento 2.3 and
+    before) or nothing (2.4, magento/magento2#26986)."""
     if c.page_size is None:
         return 0, total
     pages = max(math.ceil(total / c.page_size), 1)
-    page = min(c.current_page, pages)
+    page = c.current_page if c.past_end_empty else min(c.current_page, pages)
     return (page - 1) * c.page_size, page * c.page_size
 
 

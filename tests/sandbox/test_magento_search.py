@@ -58,6 +58,24 @@ def test_a_page_past_the_end_answers_the_last_page_again(magento: Magento) -> No
     assert beyond[0]["search_criteria"]["current_page"] == 9  # the request is echoed as made
 
 
+def test_a_store_copying_magento_2_4_answers_an_empty_page_past_the_end(magento: Magento) -> None:
+    # given the store set to 2.4's paging (magento/magento2#26986), and a bad setting refused
+    control = f"{magento.server.url}/_sandbox/faults"
+    refused = requests.post(control, json={"magento_past_end": "first"}, timeout=10)
+    assert (
+        refused.status_code == 400
+        and magento.store
+        and magento.search("orders", pageSize=40, currentPage=9)["items"]
+    )
+    assert requests.post(control, json={"magento_past_end": "empty"}, timeout=10).status_code == 200
+    # when page 9 of 40 is asked for; then it is empty, with the total; the last page is whole
+    beyond = magento.search("orders", pageSize=40, currentPage=9)
+    assert beyond["items"] == [] and beyond["total_count"] == SIZES.orders
+    assert len(magento.search("orders", pageSize=40, currentPage=8)["items"]) == 20
+    requests.post(control, json={}, timeout=10)
+    assert magento.search("orders", pageSize=40, currentPage=9)["items"]
+
+
 def _orders(magento: Magento) -> list[dict[str, Any]]:
     return magento.search("orders")["items"]
 
