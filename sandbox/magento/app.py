@@ -124,6 +124,8 @@ def _route(store: MagentoStore, parts: list[str]) -> Response:
         return as_json([admin | {"is_active": 1}] + [_view_json(v) for v in STORE_VIEWS])
     if path == "store/websites":
         return as_json(_websites())
+    if path == "store/storeConfigs":
+        return as_json([_config_json(store, v) for v in STORE_VIEWS])
     if path == "inventory/source-items":
         return _source_items(store)
     if len(parts) == 2:
@@ -244,6 +246,17 @@ def _product_by_sku(store: MagentoStore, sku: str) -> Record | None:
 def _view_json(v: Any) -> dict[str, Any]:
     return {"id": v.id, "code": v.code, "name": v.name, "website_id": v.website_id,
             "store_group_id": v.website_id, "is_active": 1}  # fmt: skip
+
+
+def _config_json(store: MagentoStore, v: Any) -> dict[str, Any]:
+    """A store view's configuration; its timezone is for display only: the API answers UTC."""
+    base = f"{current_world().magento_url(store.store.name)}/"
+    return {
+        "id": v.id, "code": v.code, "website_id": v.website_id, "locale": "en_US",
+        "base_currency_code": "USD", "default_display_currency_code": "USD",
+        "timezone": "America/Chicago" if v.website_id == 1 else "Europe/Berlin", "weight_unit": "lbs",
+        "base_url": base, "base_link_url": base, "secure_base_url": base, "secure_base_link_url": base,
+    }  # fmt: skip
 
 
 def _websites() -> list[dict[str, Any]]:

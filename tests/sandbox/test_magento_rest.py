@@ -116,6 +116,9 @@ def test_documents_and_store_lists_have_the_published_shapes(magento: Magento) -
     views, websites = magento.get("store/storeViews").json(), magento.get("store/websites").json()
     assert views[:2] == published("store_views.json") and websites[:2] == published("websites.json")
     assert {v["code"] for v in views} == {"admin", "default", "eu_en"}
+    configs = magento.get("store/storeConfigs").json()
+    assert [c["code"] for c in configs] == ["default", "eu_en"]
+    assert all(c["base_url"] == f"{magento.url}/" and c["timezone"] for c in configs)
 
 
 def test_order_items_count_units_and_revenue_once_over_parents(magento: Magento) -> None:
