@@ -161,7 +161,7 @@ def _catalog(store: MagentoStore) -> Iterator[dict[str, Any]]:
     for i in live:
         rec = s.get("products", i)
         yield shapes.product_json(s, rec)
-        if shapes.is_configurable(rec.data):
+        if shapes.has_children(rec.data):
             yield from (shapes.child_json(rec, v) for v in rec.data["variants"])
 
 

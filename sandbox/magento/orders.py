@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.generator import buyer
-from sandbox.magento.shapes import child_id, is_configurable, region, store_view
+from sandbox.magento.shapes import child_id, region, store_view, type_of
 from sandbox.magento.values import increment_id, money, negative, stamp
 from sandbox.state import Record, SandboxStore
 
@@ -52,7 +52,7 @@ def items(store: SandboxStore, rec: Record) -> list[dict[str, Any]]:
             "is_virtual": 0,
         }
         parent_id = rec.id * ITEM_STRIDE + len(out) + 1
-        configurable = is_configurable(product)
+        kind = type_of(product)
         parent = (
             base
             | _priced(line["price"], qty)
@@ -61,11 +61,13 @@ def items(store: SandboxStore, rec: Record) -> list[dict[str, Any]]:
                 "quote_item_id": parent_id,
                 "name": product["title"],
                 "product_id": store.id_of("products", line["product"]),
-                "product_type": "configurable" if configurable else "simple",
+                "product_type": kind,
             }
         )
+        if kind == "bundle":  # a dynamic SKU: the bundle's, then its selection's
+            parent["sku"] = f"SKU-{line['product'] + 1}-{variant['sku']}"
         out.append(parent)
-        if configurable:
+        if kind != "simple":
             child_item = rec.id * ITEM_STRIDE + len(out) + 1
             out.append(_child(base, parent, child_item, product, line, variant))
     return out
@@ -95,7 +97,12 @@ def _child(
     line: dict[str, Any],
     variant: dict[str, Any],
 ) -> dict[str, Any]:
-    """A configurable line's simple child: the quantity and SKU, no price, naming its parent."""
+    """A parent line's simple child naming its parent: a configurable's carries the quantity and
+    SKU but no price; a dynamic-price bundle's selection carries its own price too, which the
+    bundle's total already holds (so revenue counts once over the parents either way)."""
+    priced = parent["product_type"] == "bundle"
+    unpriced = {"price": 0, "base_price": 0, "original_price": 0, "row_total": 0, "base_row_total": 0,
+                "tax_amount": 0, "discount_amount": 0}  # fmt: skip
     return base | {
         "item_id": item_id,
         "quote_item_id": item_id,
@@ -103,13 +110,7 @@ def _child(
         "product_id": child_id(line["product"], line["variant"]),
         "product_type": "simple",
         "parent_item_id": parent["item_id"],
-        "price": 0,
-        "base_price": 0,
-        "original_price": 0,
-        "row_total": 0,
-        "base_row_total": 0,
-        "tax_amount": 0,
-        "discount_amount": 0,
+        **(_priced(line["price"], line["quantity"]) if priced else unpriced),
         "parent_item": dict(parent),
     }
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from sandbox.generator import Sizes
-from sandbox.magento.shapes import child_id, is_configurable
+from sandbox.magento.shapes import child_id, has_children
 from sandbox.server import SandboxServer
 from sandbox.state import SandboxStore
 from sandbox.world import World
@@ -68,7 +68,7 @@ def held(store: SandboxStore, entity: str) -> list[int]:
     for i in live:
         data = store.get("products", i).data
         out.append(store.id_of("products", i))
-        if is_configurable(data):
+        if has_children(data):
             out += [child_id(i, v["index"]) for v in data["variants"]]
     return sorted(out)
 

@@ -68,7 +68,7 @@ def test_the_client_signs_in_and_lists_everything_the_store_holds(rig: tuple[Any
     for o in orders:  # its items skip configurable children, so units count once
         assert sum(i.qty_ordered for i in o.items) == o.total_qty_ordered
         assert o.number == f"{store.get('orders', o.id - 1).data['number']:09d}"
-    assert {p.type_id for p in products} == {"simple", "configurable"}
+    assert {p.type_id for p in products} == {"simple", "configurable", "bundle"}
 
 
 def page_through(client: Any, endpoint: str, size: int) -> list[int]:

@@ -123,22 +123,27 @@ def test_documents_and_store_lists_have_the_published_shapes(magento: Magento) -
 
 def test_order_items_count_units_and_revenue_once_over_parents(magento: Magento) -> None:
     orders = magento.search("orders")["items"]
-    configurable = 0
+    kinds: dict[str, int] = {}
     for order in orders:
         items = {i["item_id"]: i for i in order["items"]}
         parents = [i for i in order["items"] if "parent_item_id" not in i]
         for child in (i for i in order["items"] if "parent_item_id" in i):
             parent = items[child["parent_item_id"]]
-            configurable += 1
-            assert parent["product_type"] == "configurable" and child["product_type"] == "simple"
-            assert (child["sku"], child["qty_ordered"], child["row_total"]) == (
-                parent["sku"], parent["qty_ordered"], 0)  # fmt: skip
+            kinds[parent["product_type"]] = kinds.get(parent["product_type"], 0) + 1
+            assert child["product_type"] == "simple" and child["qty_ordered"] == parent["qty_ordered"]
+            if parent["product_type"] == "configurable":  # the child's SKU, no price
+                assert (child["sku"], child["row_total"]) == (parent["sku"], 0)
+            else:  # a bundle: its SKU then the selection's; the selection priced within it
+                assert parent["product_type"] == "bundle"
+                assert (
+                    parent["sku"].endswith("-" + child["sku"]) and child["row_total"] == parent["row_total"]
+                )
         revenue = sum(Decimal(str(i["row_total"])) for i in parents)
         assert revenue == Decimal(str(order["subtotal"]))
         assert order["total_qty_ordered"] == sum(i["qty_ordered"] for i in parents)
         assert order["extension_attributes"]["shipping_assignments"][0]["items"] == order["items"]
         assert (order["customer_id"] is None) == (order["customer_is_guest"] == 1)
-    assert configurable > 50
+    assert kinds["configurable"] > 30 and kinds["bundle"] > 5
 
 
 def test_shipments_refunds_and_invoices_follow_their_orders(magento: Magento) -> None:
@@ -161,6 +166,20 @@ def test_shipments_refunds_and_invoices_follow_their_orders(magento: Magento) ->
     by_order = magento.search("shipments", [("order_id", str(one["order_id"]), "eq")])["items"]
     assert one in by_order and all(s["order_id"] == one["order_id"] for s in by_order)
     assert magento.get(f"shipment/{one['entity_id']}").json() == one
+
+
+def test_a_bundle_lists_its_selections(magento: Magento) -> None:
+    rows = {p["id"]: p for p in magento.search("products")["items"]}
+    bundle = next(p for p in rows.values() if p["type_id"] == "bundle")
+    [option] = bundle["extension_attributes"]["bundle_product_options"]
+    for link in option["product_links"]:
+        selection = rows[int(link["id"])]
+        assert (selection["sku"], selection["price"], selection["type_id"]) == (
+            link["sku"],
+            link["price"],
+            "simple",
+        )
+    assert magento.get(f"configurable-products/{bundle['sku']}/children").status_code == 404
 
 
 def test_configurable_children_and_stock(magento: Magento) -> None:

@@ -34,15 +34,17 @@ def test_paging_visits_every_record_once_in_id_order(
     assert len(ids) == (counts["catalog_rows"] if entity == "products" else counts[entity])
 
 
-def test_products_list_a_configurables_children_after_every_product(magento: Magento) -> None:
+def test_products_list_the_children_of_configurables_and_bundles_as_rows(magento: Magento) -> None:
     rows = magento.search("products")["items"]
     tops = [p for p in rows if p["id"] <= SIZES.products]
-    children = {c for p in tops for c in p["extension_attributes"].get("configurable_product_links", [])}
-    assert len(tops) == SIZES.products and children
-    assert {p["id"] for p in rows} - {p["id"] for p in tops} == children
-    assert all(p["visibility"] == 1 and p["type_id"] == "simple" for p in rows if p["id"] in children)
-    sold = magento.search("products", [("type_id", "configurable", "neq")], [("visibility", "1", "eq")])
-    assert {p["id"] for p in sold["items"]} >= children
+    links = {c for p in tops for c in p["extension_attributes"].get("configurable_product_links", [])}
+    options = [o for p in tops for o in p["extension_attributes"].get("bundle_product_options", [])]
+    selections = {int(link["id"]) for o in options for link in o["product_links"]}
+    assert len(tops) == SIZES.products and links and selections and not links & selections
+    assert {p["id"] for p in rows} - {p["id"] for p in tops} == links | selections
+    assert all(p["visibility"] == 1 and p["type_id"] == "simple" for p in rows if p["id"] in links)
+    hidden = magento.search("products", [("type_id", "simple", "eq")], [("visibility", "1", "eq")])
+    assert {p["id"] for p in hidden["items"]} >= links
 
 
 def test_a_page_past_the_end_answers_the_last_page_again(magento: Magento) -> None:
