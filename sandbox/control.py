@@ -90,6 +90,8 @@ def faults() -> Response:
         "webhook_reorder",
         "revoke",
         "retry_scale",
+        "magento_input_limit",
+        "magento_past_end",
     }
     unknown = set(body) - known
     if unknown:
@@ -101,12 +103,22 @@ def faults() -> Response:
         fresh = Faults()
         for name in vars(fresh):
             setattr(w.faults, name, getattr(fresh, name))
+        for mstore in w.magento.values():
+            mstore.input_limit, mstore.past_end = False, "last"
         return answer({"faults": "cleared"})
-    for name in known - {"revoke", "retry_scale"}:
+    if body.get("magento_past_end", "last") not in ("last", "empty"):
+        return bad("magento_past_end must be 'last' or 'empty'")
+    for name in known - {"revoke", "retry_scale", "magento_input_limit", "magento_past_end"}:
         if name in body:
             setattr(w.faults, name, type(getattr(w.faults, name))(body[name]))
     if "retry_scale" in body:
         w.retry_scale = float(body["retry_scale"])
+    if "magento_input_limit" in body:  # Magento's Web API input limits, off unless a merchant enables them
+        for mstore in w.magento.values():
+            mstore.input_limit = bool(body["magento_input_limit"])
+    if "magento_past_end" in body:  # which Magento's paging to copy past the last page
+        for mstore in w.magento.values():
+            mstore.past_end = body["magento_past_end"]
     if "revoke" in body:
         target = find(w, None, body["revoke"])
         if target is None:

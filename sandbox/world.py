@@ -83,6 +83,8 @@ class MagentoStore:
     admin_username: str = "admin"
     admin_password: str = ""
     admin_tokens: set[str] = field(default_factory=set)
+    input_limit: bool = False  # Web API input limits (default page size 20, maximum 300): off by default
+    past_end: str = "last"  # a currentPage past the end: "last" page again (2.3) or "empty" (2.4)
 
 
 @dataclass
@@ -261,13 +263,21 @@ class World:
                         "access_token": next(iter(m.tokens)) if m.tokens else None,
                         "admin_username": m.admin_username,
                         "admin_password": m.admin_password,
-                        "counts": m.store.counts(),
+                        "counts": m.store.counts() | {"catalog_rows": catalog_rows(m.store)},
                     }
                     for n, m in self.magento.items()
                 ],
             },
             "tls": self.tls,
         }
+
+
+def catalog_rows(store: SandboxStore) -> int:
+    """How many rows Magento's `V1/products` lists: each product, plus a configurable's children."""
+    with store.lock:
+        live = [i for i in range(store.overlays["products"].size) if store.exists("products", i)]
+    variants = (len(store.get("products", i).data["variants"]) for i in live)
+    return sum(1 + (n if n > 1 else 0) for n in variants)
 
 
 def checked_hosts(hosts: list[str], sites: int) -> list[str]:

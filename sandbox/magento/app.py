@@ -8,7 +8,7 @@ without searchCriteria is refused as Magento refuses it. Unknown routes answer 4
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Blueprint, Response, abort, request
@@ -54,8 +54,15 @@ def error(message: str, status: int, parameters: dict[str, Any] | None = None) -
 def store_of(name: str) -> MagentoStore:
     store = current_world().magento.get(name)
     if store is None:
-        abort(404)
+        abort(error(NO_ROUTE, 404))
     return store
+
+
+@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "DELETE"])
+def elsewhere(store_name: str, anything: str) -> Response:
+    """Any other path under /rest (another API version, a typo): Magento's JSON 404."""
+    store_of(store_name)
+    return error(NO_ROUTE, 404)
 
 
 @bp.route("/V1/<path:path>", methods=["GET", "POST", "PUT", "DELETE"])
@@ -113,9 +120,12 @@ def _route(store: MagentoStore, parts: list[str]) -> Response:
     if path in sales.DOCUMENTS:
         return _documents(store, path)
     if path == "store/storeViews":
-        return as_json([_view_json(v) for v in STORE_VIEWS])
+        admin = {"id": 0, "code": "admin", "name": "Admin", "website_id": 0, "store_group_id": 0}
+        return as_json([admin | {"is_active": 1}] + [_view_json(v) for v in STORE_VIEWS])
     if path == "store/websites":
         return as_json(_websites())
+    if path == "store/storeConfigs":
+        return as_json([_config_json(store, v) for v in STORE_VIEWS])
     if path == "inventory/source-items":
         return _source_items(store)
     if len(parts) == 2:
@@ -133,11 +143,26 @@ def _page(criteria: sc.Criteria, total: int, found: list[dict[str, Any]]) -> Res
 
 
 def _search(store: MagentoStore, entity: str) -> Response:
-    criteria = sc.parse(request.args)
+    criteria = sc.parse(request.args, input_limit=store.input_limit, past_end=store.past_end)
     _check_fields(store, entity, criteria)
+    if entity == "products":  # every product row, a configurable's simple children too
+        total, found = sc.apply(_catalog(store), criteria, "id")
+        return _page(criteria, total, found)
     draw = RENDER[entity]
     total, found = sc.select(store.store, entity, criteria, lambda r: draw(store.store, r), ID_FIELD[entity])
     return _page(criteria, total, found)
+
+
+def _catalog(store: MagentoStore) -> Iterator[dict[str, Any]]:
+    """The catalog as `V1/products` lists it: each product, then (for a configurable) its children."""
+    s = store.store
+    with s.lock:
+        live = [i for i in range(s.overlays["products"].size) if s.exists("products", i)]
+    for i in live:
+        rec = s.get("products", i)
+        yield shapes.product_json(s, rec)
+        if shapes.has_children(rec.data):
+            yield from (shapes.child_json(rec, v) for v in rec.data["variants"])
 
 
 def _check_fields(store: MagentoStore, entity: str, criteria: sc.Criteria) -> None:
@@ -153,7 +178,7 @@ def _check_fields(store: MagentoStore, entity: str, criteria: sc.Criteria) -> No
 
 
 def _documents(store: MagentoStore, kind: str) -> Response:
-    criteria = sc.parse(request.args)
+    criteria = sc.parse(request.args, input_limit=store.input_limit, past_end=store.past_end)
     order_ids = _order_ids(criteria)
     total, found = sc.apply(sales.documents(store.store, kind, order_ids), criteria, "entity_id")
     return _page(criteria, total, found)
@@ -170,16 +195,13 @@ def _order_ids(criteria: sc.Criteria) -> set[int] | None:
 
 def _one(store: MagentoStore, kind: str, ref: str) -> Response:
     s = store.store
-    if kind == "products":
-        rec = _product_by_sku(store, ref)
-        if rec is None:
+    if kind in ("products", "stockItems"):
+        body = _product_body(store, ref)
+        if body is None and kind == "products":
             return error(NO_PRODUCT, 404)
-        return as_json(shapes.product_json(s, rec))
-    if kind == "stockItems":
-        rec = _product_by_sku(store, ref)
-        if rec is None:
+        if body is None:
             return error('The Product with the "%1" SKU doesn\'t exist.', 404, {"1": ref})
-        return as_json(shapes.product_json(s, rec)["extension_attributes"]["stock_item"])
+        return as_json(body if kind == "products" else body["extension_attributes"]["stock_item"])
     entity = ONE.get(kind) or ("invoices" if kind == "invoices" else None)
     if entity is None or not ref.isdigit():
         return error(NO_ROUTE, 404)
@@ -195,8 +217,19 @@ def _one(store: MagentoStore, kind: str, ref: str) -> Response:
     return as_json(found[0])
 
 
+def _product_body(store: MagentoStore, sku: str) -> dict[str, Any] | None:
+    """The product a SKU names: a top-level product, or a configurable's simple child."""
+    rec = _product_by_sku(store, sku)
+    if rec is None:
+        return None
+    body = shapes.product_json(store.store, rec)
+    if body["sku"] == sku:
+        return body
+    return next(shapes.child_json(rec, v) for v in rec.data["variants"] if v["sku"] == sku)
+
+
 def _product_by_sku(store: MagentoStore, sku: str) -> Record | None:
-    """Products by SKU: a parent's `SKU-<n>` or a simple's `SKU-<n>-<v>` (the generator's own)."""
+    """The record behind a parent's `SKU-<n>` or a simple's `SKU-<n>-<v>` (the generator's own)."""
     s = store.store
     head, _, rest = sku.partition("-")
     number, _, _variant = rest.partition("-")
@@ -215,6 +248,17 @@ def _view_json(v: Any) -> dict[str, Any]:
             "store_group_id": v.website_id, "is_active": 1}  # fmt: skip
 
 
+def _config_json(store: MagentoStore, v: Any) -> dict[str, Any]:
+    """A store view's configuration; its timezone is for display only: the API answers UTC."""
+    base = f"{current_world().magento_url(store.store.name)}/"
+    return {
+        "id": v.id, "code": v.code, "website_id": v.website_id, "locale": "en_US",
+        "base_currency_code": "USD", "default_display_currency_code": "USD",
+        "timezone": "America/Chicago" if v.website_id == 1 else "Europe/Berlin", "weight_unit": "lbs",
+        "base_url": base, "base_link_url": base, "secure_base_url": base, "secure_base_link_url": base,
+    }  # fmt: skip
+
+
 def _websites() -> list[dict[str, Any]]:
     admin = {"id": 0, "code": "admin", "name": "Admin", "default_group_id": 0}
     seen = {v.website_id: v for v in STORE_VIEWS}
@@ -225,7 +269,7 @@ def _websites() -> list[dict[str, Any]]:
 
 
 def _source_items(store: MagentoStore) -> Response:
-    criteria = sc.parse(request.args)
+    criteria = sc.parse(request.args, input_limit=store.input_limit, past_end=store.past_end)
     s = store.store
     with s.lock:
         live = [i for i in range(s.overlays["products"].size) if s.exists("products", i)]

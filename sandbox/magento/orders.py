@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.generator import buyer
-from sandbox.magento.shapes import child_id, is_configurable, region, store_view
+from sandbox.magento.shapes import child_id, region, store_view, type_of
 from sandbox.magento.values import increment_id, money, negative, stamp
 from sandbox.state import Record, SandboxStore
 
@@ -30,15 +30,14 @@ def state_and_status(o: dict[str, Any]) -> tuple[str, str]:
 
 def items(store: SandboxStore, rec: Record) -> list[dict[str, Any]]:
     """The order's items in item-id order; each line is one item, or a parent and its child."""
-    o, out, n = rec.data, [], 0
+    o = rec.data
+    out: list[dict[str, Any]] = []
     view = store_view(store.dataset, "orders", rec.index)
     shipped = {ln for f in o["fulfillments"] for ln in f["lines"]}
     for line in o["lines"]:
         product = store.dataset.product(line["product"])
         variant = product["variants"][line["variant"]]
-        qty, price = line["quantity"], line["price"]
-        row = price * qty
-        n += 1
+        qty = line["quantity"]
         base = {
             "order_id": rec.id,
             "store_id": view.id,
@@ -52,52 +51,68 @@ def items(store: SandboxStore, rec: Record) -> list[dict[str, Any]]:
             "qty_refunded": 0,
             "is_virtual": 0,
         }
-        parent_id = rec.id * ITEM_STRIDE + n
-        priced = {
-            "price": money(price),
-            "base_price": money(price),
-            "original_price": money(price),
-            "price_incl_tax": money(price * (1 + TAX_RATE)),
-            "row_total": money(row),
-            "base_row_total": money(row),
-            "row_total_incl_tax": money(row * (1 + TAX_RATE)),
-            "tax_percent": float(TAX_RATE * 100),
-            "tax_amount": money(row * TAX_RATE),
-            "discount_amount": 0,
-        }
-        configurable = is_configurable(product)
+        parent_id = rec.id * ITEM_STRIDE + len(out) + 1
+        kind = type_of(product)
         parent = (
             base
-            | priced
+            | _priced(line["price"], qty)
             | {
                 "item_id": parent_id,
                 "quote_item_id": parent_id,
                 "name": product["title"],
                 "product_id": store.id_of("products", line["product"]),
-                "product_type": "configurable" if configurable else "simple",
+                "product_type": kind,
             }
         )
+        if kind == "bundle":  # a dynamic SKU: the bundle's, then its selection's
+            parent["sku"] = f"SKU-{line['product'] + 1}-{variant['sku']}"
         out.append(parent)
-        if configurable:
-            n += 1
-            child = base | {
-                "item_id": rec.id * ITEM_STRIDE + n,
-                "quote_item_id": rec.id * ITEM_STRIDE + n,
-                "name": f"{product['title']}-{variant['title']}",
-                "product_id": child_id(line["product"], line["variant"]),
-                "product_type": "simple",
-                "parent_item_id": parent_id,
-                "price": 0,
-                "base_price": 0,
-                "original_price": 0,
-                "row_total": 0,
-                "base_row_total": 0,
-                "tax_amount": 0,
-                "discount_amount": 0,
-                "parent_item": dict(parent),
-            }
-            out.append(child)
+        if kind != "simple":
+            child_item = rec.id * ITEM_STRIDE + len(out) + 1
+            out.append(_child(base, parent, child_item, product, line, variant))
     return out
+
+
+def _priced(price: Decimal, qty: int) -> dict[str, Any]:
+    row = price * qty
+    return {
+        "price": money(price),
+        "base_price": money(price),
+        "original_price": money(price),
+        "price_incl_tax": money(price * (1 + TAX_RATE)),
+        "row_total": money(row),
+        "base_row_total": money(row),
+        "row_total_incl_tax": money(row * (1 + TAX_RATE)),
+        "tax_percent": float(TAX_RATE * 100),
+        "tax_amount": money(row * TAX_RATE),
+        "discount_amount": 0,
+    }
+
+
+def _child(
+    base: dict[str, Any],
+    parent: dict[str, Any],
+    item_id: int,
+    product: dict[str, Any],
+    line: dict[str, Any],
+    variant: dict[str, Any],
+) -> dict[str, Any]:
+    """A parent line's simple child naming its parent: a configurable's carries the quantity and
+    SKU but no price; a dynamic-price bundle's selection carries its own price too, which the
+    bundle's total already holds (so revenue counts once over the parents either way)."""
+    priced = parent["product_type"] == "bundle"
+    unpriced = {"price": 0, "base_price": 0, "original_price": 0, "row_total": 0, "base_row_total": 0,
+                "tax_amount": 0, "discount_amount": 0}  # fmt: skip
+    return base | {
+        "item_id": item_id,
+        "quote_item_id": item_id,
+        "name": f"{product['title']}-{variant['title']}",
+        "product_id": child_id(line["product"], line["variant"]),
+        "product_type": "simple",
+        "parent_item_id": parent["item_id"],
+        **(_priced(line["price"], line["quantity"]) if priced else unpriced),
+        "parent_item": dict(parent),
+    }
 
 
 def address(rec: Record, data: dict[str, Any], kind: str, customer_id: int | None) -> dict[str, Any]:
@@ -129,27 +144,55 @@ def order_json(store: SandboxStore, rec: Record) -> dict[str, Any]:
     customer_id = store.id_of("customers", o["customer"]) if o["customer"] is not None else None
     state, status = state_and_status(o)
     lines = items(store, rec)
+    shipping = address(rec, who, "shipping", customer_id)
+    body = (
+        {
+            "entity_id": rec.id,
+            "increment_id": increment_id(o["number"]),
+            "state": state,
+            "status": status,
+            "created_at": stamp(rec.created_at),
+            "updated_at": stamp(rec.updated_at),
+            "store_id": view.id,
+            "store_name": f"{view.website_name}\n{view.website_name} Store\n{view.name}",
+            "customer_id": customer_id,
+            "customer_is_guest": 1 if customer_id is None else 0,
+            "customer_email": who["email"],
+            "customer_firstname": who["first_name"],
+            "customer_lastname": who["last_name"],
+            "customer_group_id": 0 if customer_id is None else 1,
+            "customer_note_notify": 1,
+            "ext_order_id": f"APP-{o['number']}" if o["channel"][1] == "rest-api" else None,
+            "remote_ip": None if o["channel"][1] in ("admin", "rest-api") else "203.0.113.7",
+        }
+        | _totals(o, lines)
+        | {
+            "items": lines,
+            "billing_address": address(rec, who, "billing", customer_id),
+            "payment": _payment(rec, o),
+            "status_histories": _histories(rec, o, status),
+            "extension_attributes": {
+                "shipping_assignments": [
+                    {
+                        "shipping": {
+                            "address": shipping,
+                            "method": "flatrate_flatrate" if o["shipping"] else "freeshipping_freeshipping",
+                            "total": {"shipping_amount": money(o["shipping"])},
+                        },
+                        "items": lines,
+                    }
+                ],
+            },
+        }
+    )
+    return body
+
+
+def _totals(o: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """Currencies, amounts and counts; units over the parent items, so each line counts once."""
     units = sum(i["qty_ordered"] for i in lines if "parent_item_id" not in i)
     paid = money(o["total"]) if o["paid"] else 0
-    shipping = address(rec, who, "shipping", customer_id)
-    body = {
-        "entity_id": rec.id,
-        "increment_id": increment_id(o["number"]),
-        "state": state,
-        "status": status,
-        "created_at": stamp(rec.created_at),
-        "updated_at": stamp(rec.updated_at),
-        "store_id": view.id,
-        "store_name": f"{view.website_name}\n{view.website_name} Store\n{view.name}",
-        "customer_id": customer_id,
-        "customer_is_guest": 1 if customer_id is None else 0,
-        "customer_email": who["email"],
-        "customer_firstname": who["first_name"],
-        "customer_lastname": who["last_name"],
-        "customer_group_id": 0 if customer_id is None else 1,
-        "customer_note_notify": 1,
-        "ext_order_id": f"APP-{o['number']}" if o["channel"][1] == "rest-api" else None,
-        "remote_ip": None if o["channel"][1] in ("admin", "rest-api") else "203.0.113.7",
+    return {
         "order_currency_code": o["currency"],
         "base_currency_code": o["currency"],
         "global_currency_code": o["currency"],
@@ -169,24 +212,7 @@ def order_json(store: SandboxStore, rec: Record) -> dict[str, Any]:
         "total_qty_ordered": units,
         "total_item_count": len([i for i in lines if "parent_item_id" not in i]),
         "weight": units,
-        "items": lines,
-        "billing_address": address(rec, who, "billing", customer_id),
-        "payment": _payment(rec, o),
-        "status_histories": _histories(rec, o, status),
-        "extension_attributes": {
-            "shipping_assignments": [
-                {
-                    "shipping": {
-                        "address": shipping,
-                        "method": "flatrate_flatrate" if o["shipping"] else "freeshipping_freeshipping",
-                        "total": {"shipping_amount": money(o["shipping"])},
-                    },
-                    "items": lines,
-                }
-            ],
-        },
     }
-    return body
 
 
 def _payment(rec: Record, o: dict[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ def shipments(store: SandboxStore, rec: Record) -> list[dict[str, Any]]:
                 "entity_id": sid,
                 "increment_id": increment_id(sid),
                 "order_id": rec.id,
+                "customer_id": store.id_of("customers", o["customer"]) if o["customer"] is not None else None,
                 "store_id": view.id,
                 "created_at": at,
                 "updated_at": updated,

@@ -55,12 +55,16 @@ class Criteria:
     page_size: int | None = None
     current_page: int = 1
     echo: dict[str, Any] = field(default_factory=dict)
+    past_end_empty: bool = False  # 2.4.x answers an empty page past the end; 2.3.x the last page
 
     def fields(self) -> set[str]:
         return {f.field for group in self.groups for f in group} | {name for name, _ in self.sorts}
 
 
-def parse(args: MultiDict[str, str]) -> Criteria:
+DEFAULT_PAGE_SIZE, MAXIMUM_PAGE_SIZE = 20, 300  # Web API input limits, when a store enables them
+
+
+def parse(args: MultiDict[str, str], *, input_limit: bool = False, past_end: str = "last") -> Criteria:
     tree: dict[str, Any] = {}
     seen = False
     for key, value in args.items(multi=True):
@@ -73,7 +77,13 @@ def parse(args: MultiDict[str, str]) -> Criteria:
             _put(tree, path, value)
     if not seen:
         raise CriteriaError('"%fieldName" is required. Enter and try again.', {"fieldName": "searchCriteria"})
-    return _criteria(tree)
+    criteria = _criteria(tree)
+    criteria.past_end_empty = past_end == "empty"
+    if input_limit:  # off by default (developer.adobe.com/commerce/webapi/get-started/api-security/)
+        if criteria.page_size is not None and criteria.page_size > MAXIMUM_PAGE_SIZE:
+            raise CriteriaError(f"Maximum SearchCriteria pageSize is {MAXIMUM_PAGE_SIZE}")
+        criteria.page_size = criteria.page_size or DEFAULT_PAGE_SIZE
+    return criteria
 
 
 def _put(tree: dict[str, Any], path: list[str], value: str) -> None:
@@ -108,6 +118,11 @@ def _criteria(tree: dict[str, Any]) -> Criteria:
         out.sorts.append((name, direction == "DESC"))
     size = _integer(tree.get("pageSize", tree.get("page_size")))
     page = _integer(tree.get("currentPage", tree.get("current_page")))
+    if size is not None and size < 0:
+        raise CriteriaError(
+            'Invalid value of "%value" provided for the %fieldName field.',
+            {"value": str(size), "fieldName": "pageSize"},
+        )
     out.page_size = size if size else None  # 0 or absent: no limit
     out.current_page = max(page or 1, 1)
     out.echo = _echo(out, size, page)
@@ -160,11 +175,12 @@ def _echo(c: Criteria, size: int | None, page: int | None) -> dict[str, Any]:
 
 
 def page_bounds(c: Criteria, total: int) -> tuple[int, int]:
-    """[start, stop) of the page asked for; past the end, the last page again."""
+    """[start, stop) of the page asked for; past the end, the last page again (Magento 2.3 and
+    before) or nothing (2.4, magento/magento2#26986)."""
     if c.page_size is None:
         return 0, total
     pages = max(math.ceil(total / c.page_size), 1)
-    page = min(c.current_page, pages)
+    page = c.current_page if c.past_end_empty else min(c.current_page, pages)
     return (page - 1) * c.page_size, page * c.page_size
 
 
@@ -173,7 +189,7 @@ def apply(items: Iterable[dict[str, Any]], c: Criteria, id_field: str) -> tuple[
     chosen = [item for item in items if all(any(matches(item, f) for f in g) for g in c.groups)]
     chosen.sort(key=lambda item: item[id_field])
     for name, descending in reversed(c.sorts):
-        chosen.sort(key=lambda item, n=name: _sort_key(item.get(n)), reverse=descending)  # type: ignore[misc]
+        chosen.sort(key=lambda item, n=name: _sort_key(field_of(item, n)), reverse=descending)  # type: ignore[misc]
     start, stop = page_bounds(c, len(chosen))
     return len(chosen), chosen[start:stop]
 
@@ -186,8 +202,15 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (2, str(value).lower())
 
 
+def field_of(item: dict[str, Any], name: str) -> Any:
+    """A record's field; `entity_id` also names a customer's or product's `id` (its column)."""
+    if name == "entity_id" and "entity_id" not in item:
+        return item.get("id")
+    return item.get(name)
+
+
 def matches(item: dict[str, Any], f: Filter) -> bool:
-    value = item.get(f.field)
+    value = field_of(item, f.field)
     if f.condition == "null":
         return value is None
     if f.condition == "notnull":

@@ -71,8 +71,21 @@ def child_id(product_index: int, variant: int) -> int:
     return CHILD_BASE + 4 * product_index + variant
 
 
+def type_of(data: dict[str, Any]) -> str:
+    """simple (one variant), else bundle (one product in five: its variants are its selections)
+    or configurable (its variants are its children)."""
+    if len(data["variants"]) == 1:
+        return "simple"
+    return "bundle" if data["index"] % 5 == 4 else "configurable"
+
+
 def is_configurable(data: dict[str, Any]) -> bool:
-    return len(data["variants"]) > 1
+    return type_of(data) == "configurable"
+
+
+def has_children(data: dict[str, Any]) -> bool:
+    """Configurables and bundles are parents of simple products listed as rows of their own."""
+    return type_of(data) != "simple"
 
 
 def _stock(product_id: int, qty: int, in_stock: bool) -> dict[str, Any]:
@@ -112,18 +125,19 @@ def _base(rec: Record, product_id: int, sku: str, name: str) -> dict[str, Any]:
 
 def product_json(store: SandboxStore, rec: Record) -> dict[str, Any]:
     p = rec.data
-    configurable = is_configurable(p)
-    sku = f"SKU-{rec.index + 1}" if configurable else p["variants"][0]["sku"]
+    kind = type_of(p)
+    parent = kind != "simple"
+    sku = f"SKU-{rec.index + 1}" if parent else p["variants"][0]["sku"]
     body = _base(rec, rec.id, sku, p["title"])
     units = [sum(v["inventory"]) for v in p["variants"]]
     body |= {
-        "price": 0 if configurable else money(p["variants"][0]["price"]),
+        "price": 0 if parent else money(p["variants"][0]["price"]),
         "visibility": VISIBLE if p["status"] != "archived" else NOT_VISIBLE,
-        "type_id": "configurable" if configurable else "simple",
+        "type_id": kind,
         "extension_attributes": {
             "website_ids": [v.website_id for v in STORE_VIEWS],
             "category_links": [],
-            "stock_item": _stock(rec.id, 0 if configurable else units[0], any(units)),
+            "stock_item": _stock(rec.id, 0 if parent else units[0], any(units)),
         },
         "custom_attributes": [
             {"attribute_code": "url_key", "value": p["handle"]},
@@ -132,7 +146,9 @@ def product_json(store: SandboxStore, rec: Record) -> dict[str, Any]:
             {"attribute_code": "tags", "value": p["tags"]},
         ],
     }
-    if configurable:
+    if kind == "bundle":
+        body["extension_attributes"]["bundle_product_options"] = [_bundle_option(rec, sku)]
+    if kind == "configurable":
         body["extension_attributes"] |= {
             "configurable_product_options": [
                 {
@@ -149,15 +165,42 @@ def product_json(store: SandboxStore, rec: Record) -> dict[str, Any]:
     return body
 
 
+def _bundle_option(rec: Record, sku: str) -> dict[str, Any]:
+    """A dynamic-price bundle's one required option: pick one of its simple selections."""
+    return {
+        "option_id": rec.id,
+        "title": "Size",
+        "required": True,
+        "type": "select",
+        "position": 1,
+        "sku": sku,
+        "product_links": [
+            {
+                "id": str(child_id(rec.index, v["index"])),
+                "sku": v["sku"],
+                "option_id": rec.id,
+                "qty": 1,
+                "position": v["index"],
+                "is_default": v["index"] == 0,
+                "price": money(v["price"]),
+                "price_type": None,
+                "can_change_quantity": 0,
+            }
+            for v in rec.data["variants"]
+        ],
+    }
+
+
 def child_json(rec: Record, variant: dict[str, Any]) -> dict[str, Any]:
-    """A configurable product's simple child: not visible on its own, stocked per source."""
+    """A configurable's child or a bundle's selection: a simple product, stocked per source
+    (a configurable's is not visible on its own; a bundle's selection is sold by itself too)."""
     p = rec.data
     cid = child_id(rec.index, variant["index"])
     units = sum(variant["inventory"])
     body = _base(rec, cid, variant["sku"], f"{p['title']}-{variant['title']}")
     return body | {
         "price": money(variant["price"]),
-        "visibility": NOT_VISIBLE,
+        "visibility": NOT_VISIBLE if is_configurable(p) else VISIBLE,
         "type_id": "simple",
         "extension_attributes": {
             "website_ids": [v.website_id for v in STORE_VIEWS],
