@@ -16,6 +16,7 @@ from platforms.protocol import MEMBERS, Platform
 PLATFORMS: dict[str, str] = {
     "shopify": "platforms.shopify",
     "woocommerce": "platforms.woocommerce",
+    "magento": "platforms.magento",
 }
 
 
@@ -49,7 +50,8 @@ def register(name: str, package: str) -> None:
 
 
 if TYPE_CHECKING:  # mypy proves each built-in package satisfies the Protocol
-    from platforms import shopify, woocommerce
+    from platforms import magento, shopify, woocommerce
 
     _shopify: Platform = shopify
     _woocommerce: Platform = woocommerce
+    _magento: Platform = magento

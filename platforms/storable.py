@@ -203,7 +203,7 @@ def _id_of(payload: Any) -> str:
         payload = next(iter(payload.values())) or {}  # a legacy WooCommerce body
         if not isinstance(payload, dict):
             return "(not an object)"
-    value = payload.get("id", payload.get("customer_id"))
+    value = payload.get("id", payload.get("entity_id", payload.get("customer_id")))  # Magento: entity_id
     if value is None:
         return "(no id)"
     tail = str(value).rsplit("/", 1)[-1]

@@ -21,7 +21,7 @@ from sandbox.shopify import graphql as gql
 from sandbox.shopify import shapes as shapes
 from sandbox.state import ENTITIES, SandboxStore
 from sandbox.woocommerce import app as woo_app
-from sandbox.world import Shop, WooSite, World
+from sandbox.world import MagentoStore, Shop, WooSite, World
 
 bp = Blueprint("sandbox_control", __name__, url_prefix="/_sandbox")
 OPS = ("create", "update", "delete", "purge")
@@ -90,6 +90,8 @@ def faults() -> Response:
         "webhook_reorder",
         "revoke",
         "retry_scale",
+        "magento_input_limit",
+        "magento_past_end",
     }
     unknown = set(body) - known
     if unknown:
@@ -101,12 +103,22 @@ def faults() -> Response:
         fresh = Faults()
         for name in vars(fresh):
             setattr(w.faults, name, getattr(fresh, name))
+        for mstore in w.magento.values():
+            mstore.input_limit, mstore.past_end = False, "last"
         return answer({"faults": "cleared"})
-    for name in known - {"revoke", "retry_scale"}:
+    if body.get("magento_past_end", "last") not in ("last", "empty"):
+        return bad("magento_past_end must be 'last' or 'empty'")
+    for name in known - {"revoke", "retry_scale", "magento_input_limit", "magento_past_end"}:
         if name in body:
             setattr(w.faults, name, type(getattr(w.faults, name))(body[name]))
     if "retry_scale" in body:
         w.retry_scale = float(body["retry_scale"])
+    if "magento_input_limit" in body:  # Magento's Web API input limits, off unless a merchant enables them
+        for mstore in w.magento.values():
+            mstore.input_limit = bool(body["magento_input_limit"])
+    if "magento_past_end" in body:  # which Magento's paging to copy past the last page
+        for mstore in w.magento.values():
+            mstore.past_end = body["magento_past_end"]
     if "revoke" in body:
         target = find(w, None, body["revoke"])
         if target is None:
@@ -114,6 +126,9 @@ def faults() -> Response:
         if isinstance(target, Shop):
             target.tokens.clear()
             target.refresh_tokens.clear()
+        elif isinstance(target, MagentoStore):
+            target.tokens.clear()
+            target.admin_tokens.clear()
         else:
             target.keys.clear()
     return answer({"faults": {k: v for k, v in vars(w.faults).items() if k != "revoked"}})
@@ -203,7 +218,7 @@ def _orders_of(store: SandboxStore, customer_index: int) -> list[int]:
     ]
 
 
-def find(w: World, platform: str | None, ref: str | None) -> Shop | WooSite | None:
+def find(w: World, platform: str | None, ref: str | None) -> Shop | WooSite | MagentoStore | None:
     if not ref:
         return None
     if platform in (None, "shopify") and ref in w.shops:
@@ -211,6 +226,9 @@ def find(w: World, platform: str | None, ref: str | None) -> Shop | WooSite | No
     for name, site in w.woo.items():
         if platform in (None, "woocommerce") and ref in (name, w.woo_url(name)):
             return site
+    for name, mstore in w.magento.items():
+        if platform in (None, "magento") and ref in (name, w.magento_url(name)):
+            return mstore
     return None
 
 
@@ -241,11 +259,17 @@ def _choose(w: World, store: SandboxStore, entity: str, op: str, count: int) -> 
         return sorted(chosen)
 
 
-def _apply(w: World, target: Shop | WooSite, entity: str, op: str, index: int) -> int:
+def _apply(w: World, target: Shop | WooSite | MagentoStore, entity: str, op: str, index: int) -> int:
     store = target.store
     now = store.next_time(entity, index)
     if op == "create":
         index = store.create(entity, now)
+    if isinstance(target, MagentoStore):  # no outbound webhooks on Magento Open Source
+        if op == "update":
+            store.update(entity, index, now)
+        elif op in ("delete", "purge"):  # no trash: gone at once
+            store.delete(entity, index, now)
+        return store.id_of(entity, index)
     if isinstance(target, WooSite):
         return _apply_woo(target, entity, op, index, now)
     return _apply_shopify(w, target, entity, op, index, now)

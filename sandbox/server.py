@@ -1,4 +1,4 @@
-"""The sandbox as a process: one threaded HTTP server for both platforms and the control API.
+"""The sandbox as a process: one threaded HTTP server for every platform and the control API.
 
 `SandboxServer(world).start()` serves in a background thread (tests, the demo);
 `crm-connector sandbox` serves in the foreground and prints the manifest first.
@@ -14,6 +14,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox import control
 from sandbox.addressing import route_by_host
+from sandbox.magento import app as magento_app
 from sandbox.proxy import ConnectProxy
 from sandbox.shopify import app as shopify_app
 from sandbox.shopify import bulk_ops as shopify_bulk
@@ -55,6 +56,7 @@ def create_sandbox_app(world: World) -> Flask:
     app.register_blueprint(shopify_rest.bp)
     app.register_blueprint(woo_app.bp)
     app.register_blueprint(woo_extras.bp)
+    app.register_blueprint(magento_app.bp)
     app.register_blueprint(control.bp)
     app.wsgi_app = route_by_host(app.wsgi_app, world.routes)  # type: ignore[method-assign,assignment]
     return app

@@ -1,8 +1,9 @@
 """One sandbox store's live state: generated base records plus the changes made since.
 
 Base records are never stored; changes (new revisions, creations, deletions, trash)
-are a small overlay. Ids are exact 64-bit integers above 2**53 on Shopify and small
-sequential integers on WooCommerce, as the platforms issue them.
+are a small overlay. Ids are exact 64-bit integers above 2**53 on Shopify, small
+sequential integers on WooCommerce (users and posts) and per-entity sequences from 1 on
+Magento (each entity its own table's auto-increment), as the platforms issue them.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class SandboxStore:
     def id_of(self, entity: str, index: int) -> int:
         if self.platform == "shopify":
             return SHOPIFY_BASE[entity] + self.number * STORE_STRIDE + index
+        if self.platform == "magento":
+            return 1 + index
         if index >= self.overlays[entity].base_n:
             return self._woo_ids[entity][index]
         sizes = self.dataset.sizes
@@ -77,6 +80,8 @@ class SandboxStore:
         if self.platform == "shopify":
             index = record_id - SHOPIFY_BASE[entity] - self.number * STORE_STRIDE
             return index if 0 <= index < ov.size else None
+        if self.platform == "magento":
+            return record_id - 1 if 0 <= record_id - 1 < ov.size else None
         found = self._woo_index.get((_id_space(entity), record_id))
         if found:
             return found[1] if found[0] == entity else None

@@ -75,6 +75,20 @@ class WooSite:
 
 
 @dataclass
+class MagentoStore:
+    """A Magento 2 install: an integration's access token (Bearer) and an admin user whose
+    username and password `POST /rest/V1/integration/admin/token` exchanges for a token."""
+
+    store: SandboxStore
+    tokens: set[str] = field(default_factory=set)  # integration access tokens
+    admin_username: str = "admin"
+    admin_password: str = ""
+    admin_tokens: set[str] = field(default_factory=set)
+    input_limit: bool = False  # Web API input limits (default page size 20, maximum 300): off by default
+    past_end: str = "last"  # a currentPage past the end: "last" page again (2.3) or "empty" (2.4)
+
+
+@dataclass
 class ShopifySubscription:
     id: int
     topic: str  # REST form, e.g. orders/create
@@ -116,6 +130,7 @@ class World:
         throttle: bool = True,
         woo_hosts: list[str] | None = None,
         shop_domains: list[str] | None = None,
+        magento_stores: int = 0,
     ) -> None:
         self.seed = seed
         self.throttle = throttle  # False: GraphQL costs are reported but never refused (benchmarks)
@@ -172,6 +187,18 @@ class World:
             site.issue_key("read_write", "sandbox")
             self.woo[name] = site
             number += 1
+        self.magento: dict[str, MagentoStore] = {}
+        for n in range(magento_stores):
+            name = f"magento-{n + 1}"
+            # a quarter in: its people overlap both the Shopify shop and the WooCommerce site of its number
+            offset = n * sizes.customers + sizes.customers // 4
+            ds = Dataset(seed, name, "magento", sizes, self.anchor, person_offset=offset)
+            self.magento[name] = MagentoStore(
+                SandboxStore(number, "magento", name, ds),
+                tokens={secrets.token_hex(16)},  # 32 lowercase letters and digits, as Magento issues
+                admin_password="sandbox-" + secrets.token_hex(6),
+            )
+            number += 1
 
     def insecure_loopback_callbacks_allow(self, url: str) -> bool:
         """Real WooCommerce wants an https callback_url; the sandbox lets a loopback http one
@@ -211,6 +238,9 @@ class World:
         default = {"http": "80", "https": "443"}[scheme]
         return f"{scheme}://{host}" + ("" if port in ("", default) else f":{port}")
 
+    def magento_url(self, name: str) -> str:
+        return f"{self.base_url}/magento/{name}"
+
     def manifest(self) -> dict[str, Any]:
         return {
             "shopify": {
@@ -242,9 +272,29 @@ class World:
                     for n, w in self.woo.items()
                 ],
             },
+            "magento": {
+                "stores": [
+                    {
+                        "url": self.magento_url(n),
+                        "access_token": next(iter(m.tokens)) if m.tokens else None,
+                        "admin_username": m.admin_username,
+                        "admin_password": m.admin_password,
+                        "counts": m.store.counts() | {"catalog_rows": catalog_rows(m.store)},
+                    }
+                    for n, m in self.magento.items()
+                ],
+            },
             "tls": self.tls,
             "proxy": self.proxy_url,
         }
+
+
+def catalog_rows(store: SandboxStore) -> int:
+    """How many rows Magento's `V1/products` lists: each product, plus a configurable's children."""
+    with store.lock:
+        live = [i for i in range(store.overlays["products"].size) if store.exists("products", i)]
+    variants = (len(store.get("products", i).data["variants"]) for i in live)
+    return sum(1 + (n if n > 1 else 0) for n in variants)
 
 
 def checked_hosts(hosts: list[str], sites: int) -> list[str]:

@@ -346,7 +346,7 @@ def serve_until_interrupted(demo: Demo) -> int:
 @dataclass(frozen=True)
 class SandboxShape:
     """What `crm-connector sandbox` generates: sizes, seed, how many shops and sites, the
-    Shopify plan, and the sites' own hosts."""
+    Shopify plan, the sites' own hosts and how many Magento stores."""
 
     sizes: Sizes
     seed: int
@@ -355,6 +355,7 @@ class SandboxShape:
     plan: str
     woo_hosts: tuple[str, ...] = ()
     shop_domains: tuple[str, ...] = ()
+    magento_stores: int = 0
 
 
 @dataclass(frozen=True)
@@ -382,6 +383,7 @@ def serve_sandbox(listen: SandboxListen, shape: SandboxShape, *, throttle: bool)
             throttle=throttle,
             woo_hosts=list(shape.woo_hosts),
             shop_domains=list(shape.shop_domains),
+            magento_stores=shape.magento_stores,
         )
     except ValueError as exc:  # the message names the option
         raise click.UsageError(str(exc)) from None

@@ -138,6 +138,7 @@ def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, prod
 @click.option("--products", default=200, show_default=True, type=click.IntRange(1))
 @click.option("--shops", default=1, show_default=True, type=click.IntRange(0, 50))
 @click.option("--woo-sites", default=1, show_default=True, type=click.IntRange(0, 50))
+@click.option("--magento-stores", default=0, show_default=True, type=click.IntRange(0, 50))
 @click.option("--plan", default="basic", show_default=True, type=click.Choice(["basic", "advanced", "plus"]))
 @click.option("--unthrottled", is_flag=True, help="report GraphQL costs but never throttle (benchmarks)")
 @click.option(
@@ -168,6 +169,7 @@ def sandbox(
     products: int,
     shops: int,
     woo_sites: int,
+    magento_stores: int,
     plan: str,
     unthrottled: bool,
     woo_hosts: tuple[str, ...],
@@ -175,11 +177,11 @@ def sandbox(
     tls: bool,
     proxy_port: int | None,
 ) -> None:
-    """Run a local Shopify and WooCommerce; the first line printed is the JSON manifest."""
+    """Run a local Shopify, WooCommerce and Magento; the first line printed is the JSON manifest."""
     from connector.cli.demo import SandboxListen, SandboxShape, Sizes, serve_sandbox
 
     sizes = Sizes(customers, orders, products)
-    shape = SandboxShape(sizes, seed, shops, woo_sites, plan, woo_hosts, shop_domains)
+    shape = SandboxShape(sizes, seed, shops, woo_sites, plan, woo_hosts, shop_domains, magento_stores)
     serve_sandbox(SandboxListen(host, port, tls, proxy_port), shape, throttle=not unthrottled)
 
 

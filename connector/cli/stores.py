@@ -158,8 +158,11 @@ def _connect(platform: str, connection: Connection, account: str, webhooks: bool
     click.echo(f"store {store_id} connected: {platform} {connection.domain}{made}")
     if health is not None:
         _print_health(health)
-    else:
+    elif platforms.get(platform).SUBSCRIPTIONS:
         click.echo(f"webhooks not registered yet: `crm-connector webhooks repair {store_id}`")
+    else:  # a platform that takes no deliveries (Magento): nothing to repair, ever
+        label = platforms.get(platform).LABEL
+        click.echo(f"no webhooks to register: the scheduled re-sync keeps this {label} store current")
 
 
 @stores_group.command("confirm-url", with_appcontext=False)

@@ -1,0 +1,110 @@
+"""Magento install: a store URL and an integration's access token pasted by hand, checked
+against the store before anything is saved.
+
+The merchant makes an integration (System → Extensions → Integrations), activates it and
+copies its Access Token; the connector sends it as `Authorization: Bearer`. The store URL
+is kept without a trailing slash, as the base `/rest/V1/…` hangs from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from urllib.parse import urlparse
+
+import orjson
+import requests
+
+from connector.errors import BadInput
+from platforms.protocol import Connection
+from platforms.reach import why_unreachable
+
+TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{16,2048}")  # integration tokens: 32 [a-z0-9]; JWTs allowed
+REST_TAIL = re.compile(r"/rest(/[A-Za-z0-9_]+)?(/V1)?$")  # …/rest, …/rest/V1, …/rest/default/V1
+HOW = "make an integration under System → Extensions → Integrations, activate it and pass its Access Token"
+
+
+def normalize_store_url(value: str) -> str:
+    url = value.strip().rstrip("/")
+    refused = BadInput(f"{_shown(value)!r} is not a store URL; expected e.g. https://shop.example.com")
+    try:
+        parsed = urlparse(url)
+        hostname, _port = parsed.hostname, parsed.port  # a bad port or IPv6 literal raises here
+    except ValueError:
+        raise refused from None
+    if parsed.scheme not in ("http", "https") or not hostname or parsed.query or parsed.fragment:
+        raise refused
+    if parsed.username is not None or parsed.password is not None:
+        raise BadInput("the store URL must not hold a user name or password; give the store's address alone")
+    path = REST_TAIL.sub("", parsed.path)  # the store's base, if its REST address was pasted
+    return f"{parsed.scheme}://{parsed.netloc.lower()}{path}"
+
+
+def _shown(value: str) -> str:
+    """A typed URL as it may be shown back: without the user name and password it may hold."""
+    return "".join(c for c in re.sub(r"(//)[^/@]*@", r"\1…@", value.strip())[:200] if c.isprintable())
+
+
+def check_token(token: str) -> str:
+    token = (token or "").strip()
+    if not TOKEN.fullmatch(token):
+        raise BadInput(
+            f"the access token should be the integration's Access Token (32 letters and digits): {HOW}"
+        )
+    return token
+
+
+def verify_token(url: str, token: str, timeout: float = 10.0) -> None:
+    """Ask the store once, with the token, for one customer: BadInput says which check failed
+    (reachable, Magento's REST API there, the token accepted and allowed to read customers).
+    Redirects are not followed, so the token goes to no other address."""
+    try:
+        answer = requests.get(
+            f"{url}/rest/V1/customers/search",
+            params={"searchCriteria[pageSize]": "1", "searchCriteria[currentPage]": "1"},
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            timeout=timeout,
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        raise BadInput(f"{url} cannot be reached ({why_unreachable(exc)}): check --url") from None
+    body = _json(answer)
+    if answer.status_code in (401, 403) and isinstance(body, dict) and "message" in body:
+        raise BadInput(
+            f"{url} refused the access token ({_message(body, answer.status_code)}): {HOW}, "
+            "with access to Customers, Sales and Catalog"
+        )
+    if answer.status_code != 200 or not (isinstance(body, dict) and "total_count" in body):
+        raise BadInput(
+            f"{url} is not a Magento store (HTTP {answer.status_code} for /rest/V1/customers/search): "
+            "check --url, including the store's path"
+        )
+
+
+def _json(answer: requests.Response) -> object:
+    try:
+        return orjson.loads(answer.content)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _message(body: dict[str, object], status: int) -> str:
+    """Magento's words, with its %placeholders filled in from `parameters`: untrusted, so cut
+    short and printable only."""
+    text = str(body.get("message") or "")
+    parameters = body.get("parameters")
+    if isinstance(parameters, dict):
+        for name, value in parameters.items():
+            text = text.replace(f"%{name}", str(value))
+    elif isinstance(parameters, list):
+        for n, value in enumerate(parameters, start=1):
+            text = text.replace(f"%{n}", str(value))
+    shown = "".join(c for c in text[:160] if c.isprintable())
+    return shown or f"HTTP {status}"
+
+
+def connect_by_hand(options: Mapping[str, str]) -> Connection:
+    """A store and an integration access token pasted by hand, once the store has accepted it."""
+    url, token = normalize_store_url(options["url"]), check_token(options["token"])
+    verify_token(url, token)
+    return Connection(url, {"access_token": token}, None)

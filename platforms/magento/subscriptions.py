@@ -1,0 +1,22 @@
+"""Magento's webhook subscriptions: none are needed, since no delivery is taken (Magento Open
+Source has no outbound webhooks), so the state is always healthy and the repair does nothing.
+"""
+
+from __future__ import annotations
+
+from connector.config import Settings
+from platforms.protocol import Credentials, SubscriptionState
+
+SUBSCRIPTIONS: tuple[str, ...] = ()
+
+
+def subscriptions(
+    settings: Settings, credentials: Credentials, domain: str, address: str
+) -> SubscriptionState:
+    return SubscriptionState([], [], [])
+
+
+def repair_subscriptions(
+    settings: Settings, credentials: Credentials, domain: str, address: str, secret: str | None
+) -> None:
+    return None
