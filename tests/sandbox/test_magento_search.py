@@ -96,7 +96,12 @@ CONDITIONS: list[tuple[str, str, str, Any]] = [
     ("status", "complete,processing", "nin", lambda o, m: o["status"] not in ("complete", "processing")),
     ("customer_id", "", "null", lambda o, m: o["customer_id"] is None),
     ("ext_order_id", "", "notnull", lambda o, m: o["ext_order_id"] is not None),
-    ("customer_email", "%EXAMPLE.org", "like", lambda o, m: o["customer_email"].endswith("example.org")),
+    (
+        "customer_email",
+        "%EXAMPLE.org",
+        "like",
+        lambda o, m: o["customer_email"].lower().endswith("example.org"),
+    ),
     ("increment_id", "0000010_5", "like", lambda o, m: re.fullmatch("0000010.5", o["increment_id"])),
     ("created_at", "MID", "from", lambda o, m: _time(o["created_at"]) >= m),
     ("created_at", "MID", "to", lambda o, m: _time(o["created_at"]) <= m),
