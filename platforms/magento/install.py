@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import urlparse
 
 import orjson
 import requests
 
 from connector.errors import BadInput
 from platforms.protocol import Connection
-from platforms.reach import why_unreachable
+from platforms.reach import checked_store_url, why_unreachable
 
 TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{16,2048}")  # integration tokens: 32 [a-z0-9]; JWTs allowed
 REST_TAIL = re.compile(r"/rest(/[A-Za-z0-9_]+)?(/V1)?$")  # …/rest, …/rest/V1, …/rest/default/V1
@@ -25,24 +24,8 @@ HOW = "make an integration under System → Extensions → Integrations, activat
 
 
 def normalize_store_url(value: str) -> str:
-    url = value.strip().rstrip("/")
-    refused = BadInput(f"{_shown(value)!r} is not a store URL; expected e.g. https://shop.example.com")
-    try:
-        parsed = urlparse(url)
-        hostname, _port = parsed.hostname, parsed.port  # a bad port or IPv6 literal raises here
-    except ValueError:
-        raise refused from None
-    if parsed.scheme not in ("http", "https") or not hostname or parsed.query or parsed.fragment:
-        raise refused
-    if parsed.username is not None or parsed.password is not None:
-        raise BadInput("the store URL must not hold a user name or password; give the store's address alone")
-    path = REST_TAIL.sub("", parsed.path)  # the store's base, if its REST address was pasted
-    return f"{parsed.scheme}://{parsed.netloc.lower()}{path}"
-
-
-def _shown(value: str) -> str:
-    """A typed URL as it may be shown back: without the user name and password it may hold."""
-    return "".join(c for c in re.sub(r"(//)[^/@]*@", r"\1…@", value.strip())[:200] if c.isprintable())
+    url = checked_store_url(value)
+    return REST_TAIL.sub("", url)  # the store's base, if its REST address was pasted
 
 
 def check_token(token: str) -> str:

@@ -8,33 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import urlparse
 
 from connector.errors import BadInput
 from platforms.protocol import Connection
+from platforms.reach import checked_store_url
 
 KEY = re.compile(r"ck_[0-9a-f]{40}")
 SECRET = re.compile(r"cs_[0-9a-f]{40}")
 
 
 def normalize_store_url(value: str) -> str:
-    url = value.strip().rstrip("/")
-    refused = BadInput(f"{_shown(value)!r} is not a store URL; expected e.g. https://shop.example.com")
-    try:
-        parsed = urlparse(url)
-        hostname, _port = parsed.hostname, parsed.port  # a bad port or IPv6 literal raises here
-    except ValueError:
-        raise refused from None
-    if parsed.scheme not in ("http", "https") or not hostname or parsed.query or parsed.fragment:
-        raise refused
-    if parsed.username is not None or parsed.password is not None:
-        raise BadInput("the store URL must not hold a user name or password; give the site's address alone")
-    return f"{parsed.scheme}://{parsed.netloc.lower()}{parsed.path}"
-
-
-def _shown(value: str) -> str:
-    """A typed URL as it may be shown back: without the user name and password it may hold."""
-    return re.sub(r"(//)[^/@]*@", r"\1…@", value.strip())
+    return checked_store_url(value, place="site")
 
 
 def check_keys(consumer_key: str, consumer_secret: str) -> tuple[str, str]:

@@ -136,3 +136,17 @@ def carried_state(read: Read, configured: dict[str, Any]) -> list[dict[str, Any]
 
 def python_fits(low: tuple[int, int], high: tuple[int, int]) -> bool:
     return low <= sys.version_info[:2] < high
+
+
+def installed_or_skip(package: str, version: str, command: str, python: tuple[tuple[int, int], ...]) -> Path:
+    """The peer's entry point for a test: skipped, saying why, where this Python is outside
+    `python` = (lowest, first too new) or PyPI cannot be reached."""
+    import pytest  # here, so the benches that share this module need no pytest
+
+    low, high = python
+    if not python_fits(low, high):
+        pytest.skip(f"{package} {version} requires Python >={low[0]}.{low[1]},<{high[0]}.{high[1]}")
+    try:
+        return installed(package, version, command)
+    except Unreachable as exc:
+        pytest.skip(str(exc))

@@ -48,12 +48,7 @@ SIZES = Sizes(customers=150, orders=260, products=30)
 
 @pytest.fixture(scope="module")
 def peer() -> Path:
-    if not airbyte.python_fits((3, 10), (3, 14)):
-        pytest.skip(f"{PACKAGE} {VERSION} requires Python >=3.10,<3.14")
-    try:
-        return airbyte.installed(PACKAGE, VERSION, "source-shopify")
-    except airbyte.Unreachable as exc:
-        pytest.skip(str(exc))
+    return airbyte.installed_or_skip(PACKAGE, VERSION, "source-shopify", python=((3, 10), (3, 14)))
 
 
 @pytest.fixture

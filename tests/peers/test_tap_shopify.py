@@ -51,12 +51,7 @@ KEYS = {
 
 @pytest.fixture(scope="module")
 def peer() -> Path:
-    if not airbyte.python_fits((3, 9), (3, 14)):
-        pytest.skip(f"{PACKAGE} {VERSION} needs Python 3.9-3.13")
-    try:
-        return airbyte.installed(PACKAGE, VERSION, "tap-shopify")
-    except airbyte.Unreachable as exc:
-        pytest.skip(str(exc))
+    return airbyte.installed_or_skip(PACKAGE, VERSION, "tap-shopify", python=((3, 9), (3, 14)))
 
 
 @pytest.fixture
