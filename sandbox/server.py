@@ -12,10 +12,11 @@ import threading
 from flask import Flask, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from sandbox import control
+from sandbox import control, crm_control
 from sandbox.addressing import route_by_host
 from sandbox.magento import app as magento_app
 from sandbox.proxy import ConnectProxy
+from sandbox.salesforce import app as salesforce_app
 from sandbox.shopify import app as shopify_app
 from sandbox.shopify import bulk_ops as shopify_bulk
 from sandbox.shopify import rest as shopify_rest
@@ -23,6 +24,7 @@ from sandbox.tls import ALWAYS, make_certificates
 from sandbox.woocommerce import app as woo_app
 from sandbox.woocommerce import extras as woo_extras
 from sandbox.world import World
+from sandbox.zoho import app as zoho_app
 
 
 def create_sandbox_app(world: World) -> Flask:
@@ -58,6 +60,9 @@ def create_sandbox_app(world: World) -> Flask:
     app.register_blueprint(woo_extras.bp)
     app.register_blueprint(magento_app.bp)
     app.register_blueprint(control.bp)
+    app.register_blueprint(salesforce_app.bp)
+    app.register_blueprint(zoho_app.bp)
+    app.register_blueprint(crm_control.bp)
     app.wsgi_app = route_by_host(app.wsgi_app, world.routes)  # type: ignore[method-assign,assignment]
     return app
 

@@ -18,7 +18,9 @@ from typing import Any
 
 from sandbox.deliveries import Dispatcher, Faults
 from sandbox.generator import Dataset, Sizes, anchor_now
+from sandbox.salesforce.org import SalesforceOrg
 from sandbox.state import SandboxStore
+from sandbox.zoho.org import ZohoOrg
 
 PLANS = {  # GraphQL cost bucket: restore rate (points/s) per platform-facts; bucket size is UNVERIFIED
     "basic": {"restore": 100.0, "maximum": 1000.0},  # stricter choice: the older documented 1000
@@ -131,6 +133,7 @@ class World:
         woo_hosts: list[str] | None = None,
         shop_domains: list[str] | None = None,
         magento_stores: int = 0,
+        zoho_dc: str = "us",
     ) -> None:
         self.seed = seed
         self.throttle = throttle  # False: GraphQL costs are reported but never refused (benchmarks)
@@ -199,6 +202,8 @@ class World:
                 admin_password="sandbox-" + secrets.token_hex(6),
             )
             number += 1
+        self.salesforce: SalesforceOrg | None = SalesforceOrg(seed)  # the CRMs a push fills, empty at first
+        self.zoho: ZohoOrg | None = ZohoOrg(seed, zoho_dc)
 
     def insecure_loopback_callbacks_allow(self, url: str) -> bool:
         """Real WooCommerce wants an https callback_url; the sandbox lets a loopback http one
@@ -221,7 +226,15 @@ class World:
     def routes(self) -> dict[str, str]:
         """Host name → the path prefix it stands for: each shop's domain, each site's own host."""
         shops = {domain: f"/shopify/{domain}" for domain in self.shops}
-        return shops | {host: f"/woo/{name}" for host, name in self.woo_hosts().items()}
+        return shops | {host: f"/woo/{name}" for host, name in self.woo_hosts().items()} | self.crm_routes()
+
+    def crm_routes(self) -> dict[str, str]:
+        """The CRMs' own hosts: the org's My Domain (its paths are at the root already) and
+        Zoho's accounts and API hosts of every data center."""
+        out = {self.salesforce.my_domain: ""} if self.salesforce is not None else {}
+        if self.zoho is not None:
+            out |= self.zoho.routes()
+        return out
 
     def woo_host_url(self, name: str) -> str | None:
         """The site at its own host, on the sandbox's scheme and port (the host must resolve here)."""
@@ -286,7 +299,32 @@ class World:
             },
             "tls": self.tls,
             "proxy": self.proxy_url,
-        }
+        } | self.crm_manifest()
+
+    def crm_manifest(self) -> dict[str, Any]:
+        """What `destinations add-salesforce` and `add-zoho` take, and the records each CRM holds."""
+        out: dict[str, Any] = {}
+        if self.salesforce is not None:
+            org = self.salesforce
+            out["salesforce"] = {
+                "client_id": org.client_id,
+                "client_secret": org.client_secret,
+                "instance_url": self.base_url,
+                "my_domain_url": self.host_url(org.my_domain),
+                "counts": org.counts(),
+            }
+        if self.zoho is not None:
+            z = self.zoho
+            out["zoho"] = {
+                "client_id": z.client_id,
+                "client_secret": z.client_secret,
+                "refresh_token": z.refresh_token,
+                "accounts_url": f"{self.base_url}/zoho/{z.dc}/accounts",
+                "api_domain": f"{self.base_url}/zoho/{z.dc}/api",
+                "data_center": z.dc,
+                "counts": z.counts(),
+            }
+        return out
 
 
 def catalog_rows(store: SandboxStore) -> int:

@@ -1,0 +1,83 @@
+"""Faults a simulated CRM (Salesforce, Zoho CRM) injects, set per CRM through the control API
+(`POST /_sandbox/crm/<kind>/faults`): random throttles and server errors at a rate, or the next
+N calls throttled or failed (deterministic, for tests), and latency. Each CRM answers a fault in
+its own shape; this module only decides which calls get one.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+RATES = ("rate_429", "rate_5xx")
+COUNTS = ("throttle_next", "fail_next")
+
+
+@dataclass
+class CrmFaults:
+    seed: int = 0
+    rate_429: float = 0.0  # the CRM's throttle answer, at this rate
+    rate_5xx: float = 0.0
+    latency_ms: int = 0
+    throttle_next: int = 0  # the next N calls are throttled, whatever the rates
+    fail_next: int = 0  # the next N calls answer a server error
+    retry_after_s: int = 0  # > 0: send Retry-After with a throttle (neither CRM documents one)
+    injected_429: int = 0
+    injected_5xx: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _random: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def roll(self) -> str | None:
+        """'throttle', 'error' or None for the call being answered (after any latency)."""
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000)
+        with self.lock:
+            if self.throttle_next > 0:
+                self.throttle_next -= 1
+                self.injected_429 += 1
+                return "throttle"
+            if self.fail_next > 0:
+                self.fail_next -= 1
+                self.injected_5xx += 1
+                return "error"
+            roll = self._random.random()
+            if roll < self.rate_429:
+                self.injected_429 += 1
+                return "throttle"
+            if roll < self.rate_429 + self.rate_5xx:
+                self.injected_5xx += 1
+                return "error"
+        return None
+
+    def set(self, body: dict[str, object]) -> str | None:
+        """Apply a control request; a message naming the bad key or value, else None."""
+        known = {*RATES, *COUNTS, "latency_ms", "retry_after_s"}
+        unknown = set(body) - known
+        if unknown:
+            return f"unknown fault(s): {', '.join(sorted(unknown))}"
+        values: dict[str, float | int] = {}
+        for name, value in body.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return f"{name} must be a number"
+            if name in RATES and not 0 <= value <= 1:
+                return f"{name} must be between 0 and 1"
+            if name not in RATES and (value < 0 or value != int(value)):
+                return f"{name} must be a whole number, 0 or more"
+            values[name] = float(value) if name in RATES else int(value)
+        with self.lock:
+            if not body:
+                self.rate_429 = self.rate_5xx = 0.0
+                self.latency_ms = self.throttle_next = self.fail_next = 0
+                self.retry_after_s = 0
+            for name, value in values.items():
+                setattr(self, name, value)
+        return None
+
+    def state(self) -> dict[str, float | int]:
+        names = (*RATES, *COUNTS, "latency_ms", "retry_after_s", "injected_429", "injected_5xx")
+        return {name: getattr(self, name) for name in names}

@@ -1,0 +1,114 @@
+"""The Zoho side of the sandbox: each data center's accounts server at `/zoho/<dc>/accounts`
+and its API domain at `/zoho/<dc>/api`, where `/crm/v2`…`/crm/v8/...` passes one gate (the
+`Authorization: Zoho-oauthtoken <token>` header, the fault roll, the day's credits) to the
+records and settings handlers (sandbox/zoho/records.py). Errors are Zoho's
+`{"code", "details", "message", "status": "error"}`: 401 INVALID_TOKEN for an expired or unknown
+token, 429 TOO_MANY_REQUESTS when throttled, 500 INTERNAL_ERROR for an injected fault."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, redirect, request
+
+from sandbox.addressing import origin
+from sandbox.http import as_json, current_world
+from sandbox.zoho import accounts, records
+from sandbox.zoho.org import DATA_CENTERS, ZohoOrg
+
+bp = Blueprint("sandbox_zoho", __name__, url_prefix="/zoho/<dc>")
+VERSIONS = range(2, 9)
+
+
+def error(code: str, message: str, status: int, details: dict[str, object] | None = None) -> Response:
+    return as_json({"code": code, "details": details or {}, "message": message, "status": "error"}, status)
+
+
+def org_for(dc: str) -> ZohoOrg | Response:
+    found = current_world().zoho
+    if found is None or dc not in DATA_CENTERS:
+        return error("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", 404)
+    return found
+
+
+def _here(dc: str, part: str) -> str:
+    """This data center's accounts or API URL, as the request addressed the sandbox."""
+    prefix = f"/zoho/{dc}/{part}"
+    if request.environ.get("sandbox.routed_prefix") is not None:
+        return f"{request.scheme}://{DATA_CENTERS[dc][0 if part == 'accounts' else 1]}" + _port()
+    return origin() + prefix
+
+
+def _port() -> str:
+    host = request.host
+    return ":" + host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
+
+
+def _params() -> dict[str, str]:
+    return request.args.to_dict() | request.form.to_dict()
+
+
+@bp.post("/accounts/oauth/v2/token")
+def token(dc: str) -> Response:
+    org = org_for(dc)
+    if isinstance(org, Response):
+        return org
+    return as_json(accounts.token(org, dc, _params(), _here(dc, "api")))
+
+
+@bp.get("/accounts/oauth/v2/auth")
+def authorize(dc: str) -> Response:
+    org = org_for(dc)
+    if isinstance(org, Response):
+        return org
+    answer = accounts.authorize(org, dc, request.args.to_dict(), _here(dc, "accounts"))
+    return as_json(answer) if isinstance(answer, dict) else redirect(answer, 302)  # type: ignore[return-value]
+
+
+@bp.post("/accounts/oauth/v2/token/revoke")
+def revoke(dc: str) -> Response:
+    org = org_for(dc)
+    if isinstance(org, Response):
+        return org
+    return as_json(accounts.revoke(org, _params().get("token", "")))
+
+
+@bp.route("/api/crm/v<int:version>/<path:path>", methods=["GET", "POST", "PUT", "DELETE"])
+def api(dc: str, version: int, path: str) -> Response:
+    org = org_for(dc)
+    if isinstance(org, Response):
+        return org
+    if version not in VERSIONS:
+        return error("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", 404)
+    gate = _gate(org, dc)
+    if gate is not None:
+        return gate
+    return records.dispatch(org, version, [p for p in path.split("/") if p], request.method)
+
+
+@bp.route("/api/<path:anything>", methods=["GET", "POST", "PUT", "DELETE"])
+def elsewhere(dc: str, anything: str) -> Response:
+    return error("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", 404)
+
+
+HEADER = re.compile(r"Zoho-oauthtoken\s+(\S+)", re.IGNORECASE)
+
+
+def _gate(org: ZohoOrg, dc: str) -> Response | None:
+    found = HEADER.fullmatch(request.headers.get("Authorization", "").strip())
+    if found is None:
+        return error("AUTHENTICATION_FAILURE", "Authentication failed", 401)
+    state = org.token_state(found.group(1)) if dc == org.dc else "unknown"
+    if state != "valid":
+        return error("INVALID_TOKEN", "invalid oauth token", 401)
+    fault = org.faults.roll()
+    if fault == "throttle":
+        answer = error("TOO_MANY_REQUESTS", "Concurrency limit exceeded", 429)
+        if org.faults.retry_after_s:
+            answer.headers["Retry-After"] = str(org.faults.retry_after_s)
+        return answer
+    if fault == "error":
+        return error("INTERNAL_ERROR", "Internal Server Error", 500)
+    if not org.charge():
+        return error("LIMIT_REACHED", "API credits for the last 24 hours are exhausted", 429)
+    return None
