@@ -4,11 +4,14 @@ only speaks https), a `requests` session that trusts it, and a signed-in simple-
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
 from simple_salesforce import Salesforce
+from simple_salesforce.api import SFType
+from simple_salesforce.bulk2 import SFBulk2Handler, SFBulk2Type
+from simple_salesforce.exceptions import SalesforceError
 
 from sandbox.generator import Sizes
 from sandbox.server import SandboxServer
@@ -63,3 +66,26 @@ def salesforce(server: SandboxServer) -> Salesforce:
         session=trusting(server),
         version="62.0",
     )
+
+
+def rest(sf: Salesforce, name: str) -> SFType:
+    """`sf.Contact` and the like, typed (simple-salesforce's `__getattr__` answers a union)."""
+    return cast(SFType, getattr(sf, name))
+
+
+def bulk(sf: Salesforce, name: str) -> SFBulk2Type:
+    """`sf.bulk2.Contact`, typed."""
+    return cast(SFBulk2Type, getattr(cast(SFBulk2Handler, sf.bulk2), name))
+
+
+def body(value: object) -> dict[str, Any]:
+    """A record or a save result as simple-salesforce answers it (typed as int or dict)."""
+    assert isinstance(value, dict), value
+    return value
+
+
+def errors_of(raised: pytest.ExceptionInfo[SalesforceError]) -> list[dict[str, Any]]:
+    """The error array a refused call answered (simple-salesforce keeps the decoded body)."""
+    content = raised.value.content
+    assert isinstance(content, list), content
+    return content
