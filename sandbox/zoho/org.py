@@ -188,7 +188,8 @@ class ZohoOrg:
                     "INVALID_DATA", "the field is read only", {"api_name": name, "json_path": path}
                 )
             clean[name] = self._value(f, value, path)
-        merged = (record.values if record else {}) | clean
+        defaults = {f.api_name: False for f in module.fields.values() if f.data_type == "boolean"}
+        merged = (record.values if record else defaults) | clean
         if record is None:
             for f in module.fields.values():
                 if f.mandatory and merged.get(f.api_name) in (None, "", []):

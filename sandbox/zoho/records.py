@@ -141,7 +141,11 @@ def listing(org: ZohoOrg, version: int, module: Module) -> Response:
             "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
             "The limit for discrete pagination has been exceeded. Use page_token to fetch more records.",
         )
-    rows = [r for r in org.records[module.api_name].values() if since is None or r.modified > since]
+    rows = [
+        r
+        for r in org.records[module.api_name].values()
+        if since is None or r.modified.replace(microsecond=0) > since  # Zoho's times are to the second
+    ]
     rows.sort(key=lambda r: _sort_value(r, sort_by), reverse=order == "desc")
     chunk = rows[start : start + size]
     if not chunk:
