@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from flask import current_app
 
-import orjson
-from flask import Response, current_app
-
+from sandbox.answers import as_json
 from sandbox.world import World
+
+__all__ = ["as_json", "current_world"]
 
 
 def current_world() -> World:
     world: World = current_app.extensions["sandbox"]
     return world
-
-
-def as_json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str)
-    return Response(body, status, headers=headers, mimetype="application/json")

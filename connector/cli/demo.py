@@ -356,6 +356,7 @@ class SandboxShape:
     woo_hosts: tuple[str, ...] = ()
     shop_domains: tuple[str, ...] = ()
     magento_stores: int = 0
+    zoho_dc: str = "us"
 
 
 @dataclass(frozen=True)
@@ -384,6 +385,7 @@ def serve_sandbox(listen: SandboxListen, shape: SandboxShape, *, throttle: bool)
             woo_hosts=list(shape.woo_hosts),
             shop_domains=list(shape.shop_domains),
             magento_stores=shape.magento_stores,
+            zoho_dc=shape.zoho_dc,
         )
     except ValueError as exc:  # the message names the option
         raise click.UsageError(str(exc)) from None

@@ -160,6 +160,12 @@ def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, prod
     help="with --tls: also a CONNECT proxy here (0: any port) for clients that hard-code"
     " https://<shop>.myshopify.com; run them with HTTPS_PROXY=<the manifest's proxy>",
 )
+@click.option(
+    "--zoho-dc",
+    default="us",
+    show_default=True,
+    help="the Zoho CRM org's data center (us, eu, in, au, jp, ca, cn, sa)",
+)
 def sandbox(
     port: int,
     host: str,
@@ -176,12 +182,16 @@ def sandbox(
     shop_domains: tuple[str, ...],
     tls: bool,
     proxy_port: int | None,
+    zoho_dc: str,
 ) -> None:
-    """Run a local Shopify, WooCommerce and Magento; the first line printed is the JSON manifest."""
+    """Run a local Shopify, WooCommerce, Magento, Salesforce and Zoho CRM; the first line printed is
+    the JSON manifest."""
     from connector.cli.demo import SandboxListen, SandboxShape, Sizes, serve_sandbox
 
     sizes = Sizes(customers, orders, products)
-    shape = SandboxShape(sizes, seed, shops, woo_sites, plan, woo_hosts, shop_domains, magento_stores)
+    shape = SandboxShape(
+        sizes, seed, shops, woo_sites, plan, woo_hosts, shop_domains, magento_stores, zoho_dc
+    )
     serve_sandbox(SandboxListen(host, port, tls, proxy_port), shape, throttle=not unthrottled)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, request
 
-from sandbox.http import as_json, current_world
+from sandbox.answers import as_json, world_part
 from sandbox.salesforce import auth, bulk2, collections, rest
 from sandbox.salesforce.org import SalesforceOrg
 from sandbox.salesforce.values import SalesforceError
@@ -24,7 +24,7 @@ SEASONS = ("Spring", "Summer", "Winter")
 
 
 def org() -> SalesforceOrg:
-    found = current_world().salesforce
+    found: SalesforceOrg | None = world_part("salesforce")
     if found is None:
         raise SalesforceError("NOT_FOUND", "The requested resource does not exist", status=404)
     return found
@@ -53,7 +53,7 @@ def oauth_refused(error: auth.OAuthError) -> Response:
 
 
 def _limit_header() -> dict[str, str]:
-    found = current_world().salesforce
+    found: SalesforceOrg | None = world_part("salesforce")
     return {"Sforce-Limit-Info": found.limit_info()} if found is not None else {}
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Response, request
 
-from sandbox.http import as_json
+from sandbox.answers import as_json
 from sandbox.salesforce.org import SalesforceOrg
 from sandbox.salesforce.rest import json_body
 from sandbox.salesforce.values import SalesforceError, sf_time

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Response, request
 
-from sandbox.http import as_json
+from sandbox.answers import as_json
 from sandbox.salesforce import soql
 from sandbox.salesforce.org import Record, SalesforceOrg
 from sandbox.salesforce.schema import Field, SObject, custom_field

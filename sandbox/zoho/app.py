@@ -12,7 +12,7 @@ import re
 from flask import Blueprint, Response, redirect, request
 
 from sandbox.addressing import origin
-from sandbox.http import as_json, current_world
+from sandbox.answers import as_json, world_part
 from sandbox.zoho import accounts, records
 from sandbox.zoho.org import DATA_CENTERS, ZohoOrg
 
@@ -25,7 +25,7 @@ def error(code: str, message: str, status: int, details: dict[str, object] | Non
 
 
 def org_for(dc: str) -> ZohoOrg | Response:
-    found = current_world().zoho
+    found: ZohoOrg | None = world_part("zoho")
     if found is None or dc not in DATA_CENTERS:
         return error("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", 404)
     return found

@@ -83,7 +83,9 @@ class ZohoOrg:
 
     def __post_init__(self) -> None:
         if self.dc not in DATA_CENTERS:
-            raise ValueError(f"zoho data center must be one of {', '.join(DATA_CENTERS)}")
+            raise ValueError(
+                f"--zoho-dc {self.dc!r} is not a Zoho data center: one of {', '.join(DATA_CENTERS)}"
+            )
         self.faults = CrmFaults(self.seed + 1)
         self.records = {name: {} for name in self.modules}
         self.deleted = {name: [] for name in self.modules}

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Response, request
 
-from sandbox.http import as_json
+from sandbox.answers import as_json
 from sandbox.zoho.org import MAX_RECORDS, ZohoOrg, ZRecord
 from sandbox.zoho.schema import Module, RecordError, custom_field, parse_time
 
