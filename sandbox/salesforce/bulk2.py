@@ -187,9 +187,18 @@ def _rows(job: Job) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def _check_header(org: SalesforceOrg, job: Job, header: list[str]) -> None:
+    """A column that names no field fails the whole job, as Salesforce fails it."""
+    obj = org.objects[job.object]
+    for name in header:
+        if obj.field(name) is None:
+            raise SalesforceError("INVALIDBATCH", f"InvalidBatch : Field name not found : {name}")
+
+
 def _process(org: SalesforceOrg, job: Job) -> None:
     try:
         header, rows = _rows(job)
+        _check_header(org, job, header)
     except SalesforceError as error:
         job.state, job.error_message, job.modified = "Failed", error.message, datetime.now(UTC)
         return

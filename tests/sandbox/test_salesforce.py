@@ -353,3 +353,25 @@ def test_an_opt_out_made_in_salesforce_moves_the_contact_past_the_last_read(
     after = body(rest(sf, "Contact").get_by_custom_id(EXT, "o-1"))
     assert len(answer["ids"]) == 1 and after["HasOptedOutOfEmail"] is True
     assert after["LastModifiedDate"] >= before
+
+
+def test_a_bulk_job_whose_header_names_no_field_fails_whole(sf: Salesforce) -> None:
+    # given an insert job whose CSV has a column that is no Contact field
+    job = sf.restful("jobs/ingest", method="POST", json={"object": "Contact", "operation": "insert"})
+    assert job is not None
+    csv_body = "LastName,Nope__c\nLovelace,x\n"
+    uploaded = sf.session.put(
+        f"{sf.base_url}jobs/ingest/{job['id']}/batches",
+        data=csv_body.encode(),
+        headers=sf.headers | {"Content-Type": "text/csv"},
+    )
+    assert uploaded.status_code == 201
+    # when its upload completes, then the job fails naming the column and writes nothing
+    sf.restful(f"jobs/ingest/{job['id']}", method="PATCH", json={"state": "UploadComplete"})
+    info = sf.restful(f"jobs/ingest/{job['id']}")
+    assert info is not None
+    assert (info["state"], info["errorMessage"]) == (
+        "Failed",
+        "InvalidBatch : Field name not found : Nope__c",
+    )
+    assert sf.query("SELECT COUNT() FROM Contact")["totalSize"] == 0
