@@ -1,0 +1,280 @@
+"""A Salesforce client for one org, on simple-salesforce: signed in by the client-credentials
+grant (again once when the session expires), it upserts a batch by an external-id field —
+sObject Collections, 200 records a call, for a small batch; one Bulk API 2.0 job for a large
+one — deletes by external id (to the recycle bin, or for good with a Bulk 2.0 hardDelete),
+reads the opt-outs changed since a time, and keeps a reserve of the daily allocation that
+`Sforce-Limit-Info` reports. Failures become connector errors named for the next action."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.bulk2 import SFBulk2Handler, SFBulk2Type
+from simple_salesforce.exceptions import (
+    SalesforceError,
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+    SalesforceRefusedRequest,
+)
+
+from connector.errors import FailPermanently, Reauthorize, RetryLater
+
+API_VERSION = "62.0"
+COLLECTION_SIZE = 200  # records per sObject Collections call
+BULK_FROM = 2000  # Salesforce's guidance: past about 2,000 records, Bulk API 2.0
+RESERVE = 0.05  # the share of the daily allocation left to the merchant's other integrations
+T = TypeVar("T")
+
+
+@dataclass
+class Outcome:
+    """What a batch did: external id → record id for those saved, → reason for those refused."""
+
+    saved: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OptOut:
+    email: str
+    external_id: str | None
+    at: datetime
+
+
+class SalesforceClient:
+    def __init__(
+        self,
+        instance_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        session: requests.Session | None = None,
+        version: str = API_VERSION,
+    ) -> None:
+        self.instance_url, self.version = instance_url.rstrip("/"), version
+        self._credentials = {"client_id": client_id, "client_secret": client_secret}
+        self._session = session or requests.Session()
+        self._sf: Salesforce | None = None
+
+    # --- the session ----------------------------------------------------------------------
+
+    def sign_in(self) -> Salesforce:
+        """The client-credentials grant; Reauthorize if the app's credentials are refused."""
+        try:
+            answer = self._session.post(
+                self.instance_url + "/services/oauth2/token",
+                data={"grant_type": "client_credentials"} | self._credentials,
+                timeout=30,
+            )
+        except requests.RequestException as exc:
+            raise RetryLater("Salesforce could not be reached", detail=str(exc)) from exc
+        if answer.status_code >= 500:
+            raise RetryLater(f"Salesforce's sign-in answered {answer.status_code}")
+        body = answer.json() if answer.headers.get("Content-Type", "").startswith("application/json") else {}
+        if answer.status_code != 200 or "access_token" not in body:
+            raise Reauthorize(
+                f"Salesforce refused the app's credentials ({body.get('error', answer.status_code)})"
+            )
+        self._sf = Salesforce(
+            instance_url=body["instance_url"],
+            session_id=body["access_token"],
+            session=self._session,
+            version=self.version,
+        )
+        return self._sf
+
+    def _call(self, action: Callable[[Salesforce], T]) -> T:
+        """Run `action`, signing in again once if the session expired, with errors as actions."""
+        for attempt in (1, 2):
+            sf = self._sf or self.sign_in()
+            self._check_reserve(sf)
+            try:
+                return action(sf)
+            except SalesforceExpiredSession:
+                self._sf = None
+                if attempt == 2:
+                    raise Reauthorize("Salesforce refused the session twice: reconnect the org") from None
+            except SalesforceRefusedRequest as exc:
+                raise _refused(exc) from None
+            except SalesforceGeneralError as exc:
+                if exc.status >= 500:
+                    raise RetryLater(
+                        f"Salesforce answered {exc.status}", detail=_first_message(exc)
+                    ) from None
+                raise FailPermanently(
+                    f"Salesforce refused the request ({exc.status})", detail=_first_message(exc)
+                ) from None
+            except SalesforceError as exc:
+                raise FailPermanently(
+                    f"Salesforce refused the request ({exc.status})", detail=_first_message(exc)
+                ) from None
+        raise AssertionError("unreachable")
+
+    def _check_reserve(self, sf: Salesforce) -> None:
+        usage = sf.api_usage.get("api-usage")
+        if usage is not None and usage.total and usage.used >= usage.total * (1 - RESERVE):
+            raise RetryLater(
+                f"Salesforce's daily API allocation is {usage.used} of {usage.total} used; the rest is kept",
+                retry_after=3600.0,
+            )
+
+    @property
+    def usage(self) -> tuple[int, int] | None:
+        """(used, allocation) as the last answer's Sforce-Limit-Info said."""
+        found = self._sf.api_usage.get("api-usage") if self._sf else None
+        return (found.used, found.total) if found is not None else None
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def upsert(self, sobject: str, external_field: str, records: list[dict[str, Any]]) -> Outcome:
+        """Every record carries `external_field`; the rest are the fields to set."""
+        if len(records) >= BULK_FROM:
+            return self._call(lambda sf: self._bulk_upsert(sf, sobject, external_field, records))
+        outcome = Outcome()
+        for start in range(0, len(records), COLLECTION_SIZE):
+            chunk = records[start : start + COLLECTION_SIZE]
+            body = {"allOrNone": False, "records": [{"attributes": {"type": sobject}} | r for r in chunk]}
+            path = f"composite/sobjects/{sobject}/{external_field}"
+            results = self._call(_restful(path, "PATCH", json=body))
+            for record, result in zip(chunk, cast(list[dict[str, Any]], results), strict=True):
+                key = str(record[external_field])
+                if result["success"]:
+                    outcome.saved[key] = result["id"]
+                else:
+                    outcome.refused[key] = _reason(result["errors"])
+        return outcome
+
+    def _bulk_upsert(
+        self, sf: Salesforce, sobject: str, external_field: str, records: list[dict[str, Any]]
+    ) -> Outcome:
+        job = _bulk(sf, sobject)
+        rows = [{k: _csv_value(v) for k, v in r.items()} for r in records]
+        results = job.upsert(records=rows, external_id_field=external_field, wait=1)
+        outcome = Outcome()
+        for result in results:
+            job_id = str(result["job_id"])
+            for row in _csv_rows(job.get_successful_records(job_id)):
+                outcome.saved[row[external_field]] = row["sf__Id"]
+            for row in _csv_rows(job.get_failed_records(job_id)):
+                outcome.refused[row[external_field]] = _bulk_reason(row["sf__Error"])
+        return outcome
+
+    def delete(
+        self, sobject: str, external_field: str, values: list[str], *, for_good: bool = False
+    ) -> Outcome:
+        """Delete the records these external ids name (an erasure: `for_good`, no recycle bin)."""
+        outcome = Outcome()
+        ids = self._ids_of(sobject, external_field, values)
+        if for_good and ids:
+            rows = [{"Id": i} for i in ids.values()]
+            self._call(lambda sf: _bulk(sf, sobject).hard_delete(records=rows, wait=1))
+            outcome.saved.update(ids)
+            return outcome
+        pairs = list(ids.items())
+        for start in range(0, len(pairs), COLLECTION_SIZE):
+            chunk = pairs[start : start + COLLECTION_SIZE]
+            params = {"ids": ",".join(i for _, i in chunk), "allOrNone": "false"}
+            results = self._call(_restful("composite/sobjects", "DELETE", params=params))
+            for (key, record_id), result in zip(chunk, cast(list[dict[str, Any]], results), strict=True):
+                if result["success"]:
+                    outcome.saved[key] = record_id
+                else:
+                    outcome.refused[key] = _reason(result["errors"])
+        return outcome
+
+    def _ids_of(self, sobject: str, external_field: str, values: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for start in range(0, len(values), 200):
+            quoted = ",".join(_soql_text(v) for v in values[start : start + 200])
+            query = f"SELECT Id, {external_field} FROM {sobject} WHERE {external_field} IN ({quoted})"
+            for row in self._records(query):
+                out[str(row[external_field])] = row["Id"]
+        return out
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def opted_out_since(self, since: datetime, external_field: str | None = None) -> list[OptOut]:
+        """Contacts whose e-mail opt-out is set and that changed after `since`."""
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        extra = f", {external_field}" if external_field else ""
+        query = (
+            f"SELECT Id, Email, HasOptedOutOfEmail, LastModifiedDate{extra} FROM Contact "
+            f"WHERE LastModifiedDate > {stamp} AND HasOptedOutOfEmail = true ORDER BY LastModifiedDate"
+        )
+        out = []
+        for row in self._records(query):
+            at = datetime.strptime(row["LastModifiedDate"], "%Y-%m-%dT%H:%M:%S.%f%z")
+            out.append(OptOut(row["Email"] or "", row.get(external_field) if external_field else None, at))
+        return out
+
+    def _records(self, query: str) -> Iterator[dict[str, Any]]:
+        page = self._call(lambda sf: sf.query(query))
+        while True:
+            yield from page["records"]
+            if page.get("done", True):
+                return
+            url = page["nextRecordsUrl"]
+            page = self._call(_more(url))
+
+
+def _restful(path: str, method: str, **kw: Any) -> Callable[[Salesforce], Any]:
+    return lambda sf: sf.restful(path, method=method, **kw)
+
+
+def _more(url: str) -> Callable[[Salesforce], Any]:
+    return lambda sf: sf.query_more(url, identifier_is_url=True)
+
+
+def _bulk(sf: Salesforce, sobject: str) -> SFBulk2Type:
+    return cast(SFBulk2Type, getattr(cast(SFBulk2Handler, sf.bulk2), sobject))
+
+
+def _refused(exc: SalesforceRefusedRequest) -> RetryLater | Reauthorize:
+    content: list[Any] = exc.content if isinstance(exc.content, list) else []
+    code = content[0].get("errorCode") if content and isinstance(content[0], dict) else None
+    if code == "REQUEST_LIMIT_EXCEEDED":
+        return RetryLater(
+            "Salesforce's API limit is reached; waiting", retry_after=60.0, detail=_first_message(exc)
+        )
+    return Reauthorize("Salesforce refused the connected app this data", detail=_first_message(exc))
+
+
+def _first_message(exc: SalesforceError) -> str:
+    content = exc.content
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return f"{content[0].get('errorCode')}: {content[0].get('message')}"
+    return str(content)[:200]
+
+
+def _reason(errors: list[dict[str, Any]]) -> str:
+    """Salesforce's per-record errors in plain words: 'Required fields are missing: [LastName]'."""
+    return "; ".join(str(e.get("message", e.get("statusCode", "refused"))) for e in errors) or "refused"
+
+
+def _bulk_reason(text: str) -> str:
+    code, _, rest = text.partition(":")
+    message, _, _fields = rest.rpartition(":")
+    return message or code
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return "#N/A"  # Bulk API 2.0: clear the field
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def _csv_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _soql_text(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -1,0 +1,151 @@
+"""destinations/salesforce/client.py against the sandbox's org over https: a batch upserted by
+Collections or by Bulk API 2.0 by its size, a refused record named with its reason while the
+rest are saved, an expired session renewed, throttles and 5xx as RetryLater, a refused app as
+Reauthorize, deletes to the recycle bin or for good, opt-outs read back, and the reserve kept
+of the daily allocation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from connector.errors import Reauthorize, RetryLater
+from destinations.salesforce.client import BULK_FROM, SalesforceClient
+from sandbox.server import SandboxServer
+from sandbox.world import World
+from tests.sandbox.crm_rig import CRM_SIZES, control, salesforce, trusting
+
+EXT = "Connector_Id__c"
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    running = SandboxServer(World(seed=13, sizes=CRM_SIZES), tls=True).start()
+    field = {"name": EXT, "type": "Text", "length": 64, "externalId": True, "unique": True}
+    control(running, "salesforce", "fields", {"object": "Contact", "fields": [field]})
+    yield running
+    running.stop()
+
+
+def client(server: SandboxServer, secret: str | None = None) -> SalesforceClient:
+    entry = server.world.manifest()["salesforce"]
+    return SalesforceClient(
+        entry["instance_url"], entry["client_id"], secret or entry["client_secret"], session=trusting(server)
+    )
+
+
+def people(n: int, start: int = 0) -> list[dict[str, Any]]:
+    return [
+        {
+            EXT: f"p-{i}",
+            "LastName": f"Person {i}",
+            "Email": f"p{i}@example.com",
+            "HasOptedOutOfEmail": i % 3 == 0,
+        }
+        for i in range(start, start + n)
+    ]
+
+
+def held(server: SandboxServer) -> dict[str, dict[str, Any]]:
+    answer = trusting(server).get(f"{server.url}/_sandbox/crm/salesforce/records/Contact", timeout=10)
+    rows = answer.json()["records"]
+    return {r[EXT]: r for r in rows}
+
+
+def test_a_refused_app_is_reauthorize_and_nothing_is_written(server: SandboxServer) -> None:
+    with pytest.raises(Reauthorize):
+        client(server, secret="wrong").upsert("Contact", EXT, people(3))
+    assert held(server) == {}
+
+
+@pytest.mark.parametrize("count", [250, BULK_FROM + 100])
+def test_a_batch_is_saved_field_by_field_but_the_refused_record(server: SandboxServer, count: int) -> None:
+    # given `count` people, one of them without the LastName Salesforce requires
+    batch = people(count)
+    batch[7]["LastName"] = None
+    sf = client(server)
+    # when the batch is upserted (Collections below BULK_FROM records, one Bulk 2.0 job from it)
+    outcome = sf.upsert("Contact", EXT, batch)
+    # then all but that one are saved, each field as sent, and that one is named with its reason
+    assert set(outcome.refused) == {"p-7"} and "LastName" in outcome.refused["p-7"]
+    assert len(outcome.saved) == count - 1
+    stored = held(server)
+    assert len(stored) == count - 1
+    for sent in batch[:50] + batch[-50:]:
+        if sent[EXT] == "p-7":
+            continue
+        row = stored[sent[EXT]]
+        assert (row["LastName"], row["Email"], row["HasOptedOutOfEmail"]) == (
+            sent["LastName"],
+            sent["Email"],
+            sent["HasOptedOutOfEmail"],
+        )
+    jobs = server.world.salesforce.jobs  # type: ignore[union-attr]
+    assert bool(jobs) == (count >= BULK_FROM)
+    # and upserting again changes records in place
+    assert len(sf.upsert("Contact", EXT, batch[:3]).saved) == 3 and len(held(server)) == count - 1
+
+
+def test_an_expired_session_is_renewed_and_faults_are_retry_later(server: SandboxServer) -> None:
+    sf = client(server)
+    sf.upsert("Contact", EXT, people(2))
+    # given every session expired, when the client writes, then it signs in again and goes on
+    control(server, "salesforce", "expire")
+    assert len(sf.upsert("Contact", EXT, people(2, start=2)).saved) == 2
+    # given a throttle or a server error, then RetryLater, and nothing half-written
+    control(server, "salesforce", "faults", {"throttle_next": 1})
+    with pytest.raises(RetryLater):
+        sf.upsert("Contact", EXT, people(2, start=4))
+    control(server, "salesforce", "faults", {"fail_next": 1})
+    with pytest.raises(RetryLater):
+        sf.upsert("Contact", EXT, people(2, start=4))
+    assert len(held(server)) == 4
+    # given the app's access revoked, then Reauthorize
+    control(server, "salesforce", "revoke")
+    with pytest.raises(Reauthorize):
+        sf.upsert("Contact", EXT, people(2, start=4))
+
+
+def test_delete_to_the_recycle_bin_or_for_good(server: SandboxServer) -> None:
+    sf = client(server)
+    sf.upsert("Contact", EXT, people(4))
+    # when two are deleted, one of them for good (an erasure)
+    assert set(sf.delete("Contact", EXT, ["p-0"]).saved) == {"p-0"}
+    assert set(sf.delete("Contact", EXT, ["p-1"], for_good=True).saved) == {"p-1"}
+    # then neither is held; queryAll still sees the first, marked deleted, and never the second
+    assert set(held(server)) == {"p-2", "p-3"}
+    trace = salesforce(server).query_all(f"SELECT {EXT}, IsDeleted FROM Contact", include_deleted=True)
+    assert sorted((r[EXT], r["IsDeleted"]) for r in trace["records"]) == [
+        ("p-0", True),
+        ("p-2", False),
+        ("p-3", False),
+    ]
+
+
+def test_opt_outs_made_in_salesforce_are_read_since_a_time(server: SandboxServer) -> None:
+    sf = client(server)
+    sf.upsert("Contact", EXT, people(3, start=1))  # p-1, p-2 in, p-3 out
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    control(server, "salesforce", "opt-out", {"email": "p2@example.com"})
+    found = sf.opted_out_since(since, EXT)
+    assert sorted((o.email, o.external_id) for o in found) == [
+        ("p2@example.com", "p-2"),
+        ("p3@example.com", "p-3"),
+    ]
+    assert sf.opted_out_since(datetime.now(UTC) + timedelta(minutes=1)) == []
+
+
+def test_the_reserve_of_the_daily_allocation_is_kept(server: SandboxServer) -> None:
+    sf = client(server)
+    sf.upsert("Contact", EXT, people(1))
+    # given 96 of 100 calls used (the reserve is 5%), when the client is asked to write, then it waits
+    control(server, "salesforce", "limits", {"daily": 100, "used": 95})
+    sf.upsert("Contact", EXT, people(1, start=1))  # this answer reports 96 of 100
+    assert sf.usage == (96, 100)
+    with pytest.raises(RetryLater) as waiting:
+        sf.upsert("Contact", EXT, people(1, start=2))
+    assert waiting.value.retry_after is not None
+    assert set(held(server)) == {"p-0", "p-1"}
