@@ -1,0 +1,182 @@
+"""A Zoho CRM client for one org over `requests` (Zoho's Python SDK keeps its token store and
+field metadata in files of its own and could not read the sandbox's answers, so the connector
+speaks the documented REST shapes itself): the refresh-token grant at the org's data-center
+accounts server, whose answer names the `api_domain`; upserts of 100 records a call by
+duplicate-check fields with a result per record; deletes by id; opt-outs read since a time with
+`If-Modified-Since`, a page (then a page token) at a time. Failures become connector errors
+named for the next action; a throttle's Retry-After is kept when one is sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from connector.errors import FailPermanently, Reauthorize, RetryLater
+
+API_VERSION = "v6"
+BATCH = 100  # records per insert, update, upsert or delete call
+PER_PAGE = 200
+
+
+@dataclass
+class Outcome:
+    """Which records were saved (their key → the record id) and which refused (→ the reason)."""
+
+    saved: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OptOut:
+    email: str
+    record_id: str
+    at: datetime
+
+
+class ZohoClient:
+    def __init__(
+        self,
+        accounts_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        *,
+        session: requests.Session | None = None,
+        version: str = API_VERSION,
+    ) -> None:
+        self.accounts_url, self.version = accounts_url.rstrip("/"), version
+        self._grant = {"client_id": client_id, "client_secret": client_secret, "refresh_token": refresh_token}
+        self._session = session or requests.Session()
+        self._token: str | None = None
+        self.api_domain: str | None = None
+
+    def sign_in(self) -> None:
+        """The refresh-token grant; Zoho answers a refused one with HTTP 200 and an `error`."""
+        try:
+            answer = self._session.post(
+                self.accounts_url + "/oauth/v2/token",
+                data={"grant_type": "refresh_token"} | self._grant,
+                timeout=30,
+            )
+        except requests.RequestException as exc:
+            raise RetryLater("Zoho's accounts server could not be reached", detail=str(exc)) from exc
+        if answer.status_code >= 500 or answer.status_code == 429:
+            raise RetryLater(f"Zoho's accounts server answered {answer.status_code}")
+        body = _json(answer)
+        if "access_token" not in body:
+            raise Reauthorize(f"Zoho refused the grant ({body.get('error', answer.status_code)}): reconnect")
+        self._token, self.api_domain = body["access_token"], body["api_domain"]
+
+    def _request(self, method: str, path: str, **kw: Any) -> requests.Response:
+        for attempt in (1, 2):
+            if self._token is None:
+                self.sign_in()
+            headers = {"Authorization": f"Zoho-oauthtoken {self._token}"} | kw.pop("headers", {})
+            url = f"{self.api_domain}/crm/{self.version}/{path}"
+            try:
+                answer = self._session.request(method, url, headers=headers, timeout=60, **kw)
+            except requests.RequestException as exc:
+                raise RetryLater("Zoho CRM could not be reached", detail=str(exc)) from exc
+            kw["headers"] = headers
+            if answer.status_code == 401 and _json(answer).get("code") == "INVALID_TOKEN" and attempt == 1:
+                self._token = None
+                kw["headers"] = {k: v for k, v in headers.items() if k != "Authorization"}
+                continue
+            return _checked(answer)
+        raise AssertionError("unreachable")
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def upsert(self, module: str, key_field: str, records: list[dict[str, Any]]) -> Outcome:
+        """Upsert by `key_field` (a unique field, first of the duplicate checks); every record has it."""
+        outcome = Outcome()
+        for start in range(0, len(records), BATCH):
+            chunk = records[start : start + BATCH]
+            body = {"data": chunk, "duplicate_check_fields": [key_field]}
+            results = _json(self._request("POST", f"{module}/upsert", json=body)).get("data", [])
+            for record, result in zip(chunk, results, strict=True):
+                key = str(record[key_field])
+                if result.get("status") == "success":
+                    outcome.saved[key] = str(result["details"]["id"])
+                else:
+                    outcome.refused[key] = _reason(result)
+        return outcome
+
+    def delete(self, module: str, record_ids: list[str]) -> Outcome:
+        outcome = Outcome()
+        for start in range(0, len(record_ids), BATCH):
+            chunk = record_ids[start : start + BATCH]
+            answer = self._request("DELETE", module, params={"ids": ",".join(chunk)})
+            for result in _json(answer).get("data", []):
+                record_id = str(result.get("details", {}).get("id", ""))
+                if result.get("status") == "success":
+                    outcome.saved[record_id] = record_id
+                else:
+                    outcome.refused[record_id] = _reason(result)
+        return outcome
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def opted_out_since(self, since: datetime) -> list[OptOut]:
+        out = []
+        for row in self._changed("Contacts", "Email,Email_Opt_Out,Modified_Time", since):
+            if row.get("Email_Opt_Out"):
+                at = datetime.fromisoformat(row["Modified_Time"])
+                out.append(OptOut(row.get("Email") or "", str(row["id"]), at))
+        return out
+
+    def _changed(self, module: str, fields: str, since: datetime) -> Iterator[dict[str, Any]]:
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        params: dict[str, str] = {"fields": fields, "per_page": str(PER_PAGE), "sort_by": "Modified_Time"}
+        params |= {"sort_order": "asc", "page": "1"}
+        while True:
+            answer = self._request("GET", module, params=params, headers={"If-Modified-Since": stamp})
+            if answer.status_code == 204:
+                return
+            body = _json(answer)
+            yield from body.get("data", [])
+            info = body.get("info", {})
+            if not info.get("more_records"):
+                return
+            token = info.get("next_page_token")
+            params.pop("page", None)
+            if token:
+                params["page_token"] = token
+            else:
+                params["page"] = str(int(info.get("page", 1)) + 1)
+
+
+def _json(answer: requests.Response) -> dict[str, Any]:
+    try:
+        body = answer.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _checked(answer: requests.Response) -> requests.Response:
+    """2xx (207 and a 400 carrying per-record results included) passes; the rest become actions."""
+    status, body = answer.status_code, _json(answer)
+    if status < 300 or (status == 400 and "data" in body):
+        return answer
+    code = str(body.get("code", status))
+    if status == 429:
+        retry = answer.headers.get("Retry-After")
+        raise RetryLater(f"Zoho CRM is throttling ({code})", retry_after=float(retry) if retry else 60.0)
+    if status >= 500:
+        raise RetryLater(f"Zoho CRM answered {status} ({code})")
+    if status == 401:
+        raise Reauthorize(f"Zoho CRM refused the token ({code}): reconnect")
+    raise FailPermanently(f"Zoho CRM refused the request ({code})", detail=str(body.get("details")))
+
+
+def _reason(result: dict[str, Any]) -> str:
+    """Zoho's per-record error in plain words: 'required field not found: Last_Name'."""
+    details = result.get("details") or {}
+    named = details.get("api_name") if isinstance(details, dict) else None
+    message = str(result.get("message") or result.get("code") or "refused")
+    return f"{message}: {named}" if named else message
