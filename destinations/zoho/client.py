@@ -1,7 +1,8 @@
-"""A Zoho CRM client for one org over `requests` (Zoho's Python SDK keeps its token store and
-field metadata in files of its own and could not read the sandbox's answers, so the connector
-speaks the documented REST shapes itself): the refresh-token grant at the org's data-center
-accounts server, whose answer names the `api_domain`; upserts of 100 records a call by
+"""A Zoho CRM client for one org over `requests`. Zoho's Python SDK works against the sandbox
+(tests/sandbox/test_zoho_sdk.py) but keeps one process-wide signed-in user (`Initializer`), its
+own token store and field-metadata files, which a worker serving many merchants' sealed grants
+cannot share; so the connector speaks the documented REST shapes itself: the refresh-token
+grant at the org's data-center accounts server, whose answer names the `api_domain`; upserts of 100 records a call by
 duplicate-check fields with a result per record; deletes by id; opt-outs read since a time with
 `If-Modified-Since`, a page (then a page token) at a time. Failures become connector errors
 named for the next action; a throttle's Retry-After is kept when one is sent."""

@@ -27,6 +27,13 @@ def error(code: str, message: str, status: int = 400, details: dict[str, Any] | 
     return as_json({"code": code, "details": details or {}, "message": message, "status": "error"}, status)
 
 
+def no_content() -> Response:
+    """Zoho's empty answer: 204 with no body and no Content-Type."""
+    answer = Response(status=204)
+    del answer.headers["Content-Type"]
+    return answer
+
+
 def dispatch(org: ZohoOrg, version: int, parts: list[str], method: str) -> Response:
     if parts == ["users"] and method == "GET":
         return users(org)
@@ -76,7 +83,7 @@ def _module_call(org: ZohoOrg, version: int, module: Module, method: str) -> Res
 
 def _listed(items: list[dict[str, Any]], key: str) -> Response:
     if not items:
-        return Response("", 204)
+        return no_content()
     return as_json(
         {"data": items, "info": {"per_page": PER_PAGE, "count": len(items), "page": 1, "more_records": False}}
     )
@@ -149,7 +156,7 @@ def listing(org: ZohoOrg, version: int, module: Module) -> Response:
     rows.sort(key=lambda r: _sort_value(r, sort_by), reverse=order == "desc")
     chunk = rows[start : start + size]
     if not chunk:
-        return Response("", 204)
+        return no_content()
     more = start + size < len(rows)
     info: dict[str, Any] = {
         "per_page": size,
@@ -192,7 +199,7 @@ def _read_token(token: str) -> tuple[int, str, str] | None:
 def one(org: ZohoOrg, module: Module, record_id: str, method: str) -> Response:
     record = org.records[module.api_name].get(record_id)
     if method == "GET":
-        return Response("", 204) if record is None else as_json({"data": [record.json(org.owner)]})
+        return no_content() if record is None else as_json({"data": [record.json(org.owner)]})
     if method == "DELETE":
         return _deleted_answer(org, module, [record_id])
     body = request.get_json(silent=True, force=True)
@@ -227,7 +234,7 @@ def search(org: ZohoOrg, module: Module) -> Response:
         if str(r.values.get(field, "")).lower() == value.lower()
     ]
     if not found:
-        return Response("", 204)
+        return no_content()
     return as_json(
         {
             "data": [r.json(org.owner) for r in found],

@@ -6,6 +6,7 @@ answering Zoho's per-record error (`INVALID_DATA` with `expected_data_type`, and
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -77,7 +78,7 @@ class ZField:
             "read_only": self.read_only,
             "custom_field": self.custom,
             "unique": {"casesensitive": False} if self.unique else {},
-            "id": self.id,
+            "id": self.id or str(5_725_767_000_000_000_000 + zlib.crc32(self.api_name.encode())),
         }
         if self.lookup:
             body["lookup"] = {"module": {"api_name": self.lookup}}

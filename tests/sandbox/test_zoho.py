@@ -1,6 +1,5 @@
-"""The sandbox's Zoho CRM through `requests` against Zoho's documented shapes (Zoho's own SDK,
-zohocrmsdk8-0, takes a local URL through `DataCenter.Environment`, but its response converter
-matches none of its classes to the sandbox's `settings/fields` answer yet): each data center's accounts
+"""The sandbox's Zoho CRM through `requests` against Zoho's documented shapes (Zoho's own SDK is
+checked in test_zoho_sdk.py): each data center's accounts
 server and the api_domain it answers, upsert by duplicate-check fields with a result per record,
 paged reads past the 2,000th record, delete, custom fields, Sales_Orders with their lines, Host
 routing from Zoho's own names, and the faults a push must survive in Zoho's error shape."""
