@@ -2,10 +2,10 @@
 (tests/sandbox/test_zoho_sdk.py) but keeps one process-wide signed-in user (`Initializer`), its
 own token store and field-metadata files, which a worker serving many merchants' sealed grants
 cannot share; so the connector speaks the documented REST shapes itself: the refresh-token
-grant at the org's data-center accounts server, whose answer names the `api_domain`; upserts of 100 records a call by
-duplicate-check fields with a result per record; deletes by id; opt-outs read since a time with
-`If-Modified-Since`, a page (then a page token) at a time. Failures become connector errors
-named for the next action; a throttle's Retry-After is kept when one is sent."""
+grant at the org's data-center accounts server, whose answer names the `api_domain`; upserts of
+100 records a call by duplicate-check fields with a result per record; deletes by id; opt-outs
+read since a time with `If-Modified-Since`, a page (then a page token) at a time. Failures
+become connector errors named for the next action; a throttle's Retry-After is kept when sent."""
 
 from __future__ import annotations
 
