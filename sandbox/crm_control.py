@@ -55,6 +55,11 @@ def state(kind: str) -> Response:
             "faults": org.faults.state(),
             "revoked": org.revoked,
         }
+        | (
+            {"max_in_flight": org.max_in_flight, "concurrency": org.concurrency}
+            if isinstance(org, ZohoOrg)
+            else {}
+        )
     )
 
 
@@ -90,12 +95,13 @@ def limits(kind: str) -> Response:
     org, given = crm(kind), body()
     if org is None:
         return bad(f"no CRM {kind!r}", 404)
+    allowed = {"daily", "used"} | ({"concurrency"} if isinstance(org, ZohoOrg) else set())
     if (
         given is None
-        or not set(given) <= {"daily", "used"}
+        or not set(given) <= allowed
         or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in given.values())
     ):
-        return bad('limits takes {"daily", "used"}: whole numbers, 0 or more')
+        return bad(f"limits takes {sorted(allowed)}: whole numbers, 0 or more")
     with org.lock:
         if "daily" in given:
             if isinstance(org, SalesforceOrg):
@@ -104,6 +110,8 @@ def limits(kind: str) -> Response:
                 org.daily_credits = given["daily"]
         if "used" in given:
             org.used = given["used"]
+        if "concurrency" in given and isinstance(org, ZohoOrg):
+            org.concurrency = given["concurrency"]
     return state(kind)
 
 

@@ -80,10 +80,17 @@ def api(dc: str, version: int, path: str) -> Response:
         return org
     if version not in VERSIONS:
         return error("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", 404)
-    gate = _gate(org, dc)
-    if gate is not None:
-        return gate
-    return records.dispatch(org, version, [p for p in path.split("/") if p], request.method)
+    if not org.enter():
+        return error("TOO_MANY_REQUESTS", "Concurrency limit exceeded", 429)
+    try:
+        gate = _gate(org, dc)
+        return (
+            gate
+            if gate is not None
+            else records.dispatch(org, version, [p for p in path.split("/") if p], request.method)
+        )
+    finally:
+        org.leave()
 
 
 @bp.route("/api/<path:anything>", methods=["GET", "POST", "PUT", "DELETE"])

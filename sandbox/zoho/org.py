@@ -32,6 +32,7 @@ DATA_CENTERS = {
     "sa": ("accounts.zoho.sa", "www.zohoapis.sa"),
 }
 DAILY_CREDITS = 60_000  # Enterprise: 50,000 + 1,000 per user licence, with 10 users
+CONCURRENCY = 20  # Enterprise: API calls one org may have in progress at once
 TOKEN_SECONDS = 3600
 MAX_RECORDS = 100  # per insert, update, upsert or delete call
 
@@ -76,6 +77,9 @@ class ZohoOrg:
     revoked: bool = False
     daily_credits: int = DAILY_CREDITS
     used: int = 0
+    concurrency: int = CONCURRENCY
+    in_flight: int = 0
+    max_in_flight: int = 0
     indexes: dict[tuple[str, str], dict[str, set[str]]] = field(default_factory=dict)  # lower value → ids
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     faults: CrmFaults = field(init=False)
@@ -124,6 +128,19 @@ class ZohoOrg:
             for token in self.tokens:
                 self.tokens[token] = 0.0
             return len(self.tokens)
+
+    def enter(self) -> bool:
+        """Count a call in progress; False (and not counted) past the concurrency limit."""
+        with self.lock:
+            if self.in_flight >= self.concurrency:
+                return False
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            return True
+
+    def leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
 
     def charge(self, credits: int = 1) -> bool:
         with self.lock:

@@ -289,3 +289,21 @@ def test_faults_answer_in_zohos_shape(api: Api, zoho_server: SandboxServer) -> N
     # and bad fault settings are refused, changing nothing
     bad = requests.post(f"{control}/faults", json={"rate_429": 2}, timeout=10)
     assert bad.status_code == 400 and requests.get(control, timeout=10).json()["faults"]["rate_429"] == 0.0
+
+
+def test_calls_past_the_concurrency_limit_are_too_many_requests(api: Api, zoho_server: SandboxServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    control = f"{zoho_server.url}/_sandbox/crm/zoho"
+    # given an org that allows 2 calls at once, each taking 300 ms
+    requests.post(f"{control}/limits", json={"concurrency": 2}, timeout=10)
+    requests.post(f"{control}/faults", json={"latency_ms": 300}, timeout=10)
+    # when 6 calls are made at once
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: api.call("GET", "Contacts", params={"fields": "Email"}), range(6)))
+    # then never more than 2 ran together, and the others were refused as Zoho refuses them
+    codes = sorted(a.status_code for a in answers)
+    assert 204 in codes and 429 in codes and set(codes) == {204, 429}
+    refused = next(a for a in answers if a.status_code == 429)
+    assert refused.json()["code"] == "TOO_MANY_REQUESTS"
+    assert requests.get(control, timeout=10).json()["max_in_flight"] == 2
