@@ -272,8 +272,8 @@ class SalesforceOrg:
             if order.fields.get("Pricebook2Id") != entry.fields["Pricebook2Id"]:
                 raise SalesforceError(
                     "FIELD_INTEGRITY_EXCEPTION",
-                    "field integrity exception: PricebookEntryId (pricebook entry is in a different "
-                    "pricebook than the one assigned to the order, or Order has no pricebook assigned)",
+                    "Order Products must have a Price Book Entry that belongs to the Price Book related to "
+                    "the parent Order.: Price Book Entry ID",
                     ["PricebookEntryId"],
                 )
             merged["Product2Id"] = entry.fields["Product2Id"]
