@@ -104,7 +104,7 @@ def test_the_overview_shows_the_periods_figures_per_currency_against_the_previou
     page = browser.get("/?period=30d").get_data(as_text=True)
     with app.test_request_context():
         for m in figures["money"]:
-            assert formatting.money(m["revenue"]["value"], m["currency"]) in _kpi(
+            assert formatting.money(m["revenue"]["value"], m["currency"]) in kpi(
                 page, f"{m['currency']}-revenue"
             )
     assert "<script>alert" not in page and "&lt;/script&gt;&lt;script&gt;alert(1)" in page  # escaped
@@ -114,15 +114,15 @@ def test_the_overview_shows_the_periods_figures_per_currency_against_the_previou
     # platform text in a chart's JSON cannot end its script block (the sales chart names regions)
     sales = browser.get("/sales").get_data(as_text=True)
     assert "<script>alert" not in sales and "\\u003c/script\\u003e\\u003cscript\\u003ealert(1)" in sales
-    regions = {
+    series_names = {
         s["name"]
         for b in re.findall(r'class="chart-data">(.*?)</script>', sales)
         for s in json.loads(b)["series"]
     }
-    assert f"{EVIL}, US" in regions
+    assert f"{EVIL}, US" in series_names
 
 
-def _kpi(page: str, name: str) -> str:
+def kpi(page: str, name: str) -> str:
     found = re.search(rf'id="kpi-{name}">(.*?)</div>\s*</div>', page, re.S)
     assert found, name
     return found.group(1)

@@ -7,22 +7,24 @@
   var COLOURS = ["#2f6fed", "#e8793a", "#2a9d8f", "#c0398b", "#8a6fdf", "#7a8699"];
   var lang = document.documentElement.lang || "en";
 
-  function formatter(currency) {
+  function formatter(currency, whole) {
+    var digits = whole ? { maximumFractionDigits: 0, minimumFractionDigits: 0 } : {};
     try {
       return currency
-        ? new Intl.NumberFormat(lang, { style: "currency", currency: currency })
-        : new Intl.NumberFormat(lang);
+        ? new Intl.NumberFormat(lang, Object.assign({ style: "currency", currency: currency }, digits))
+        : new Intl.NumberFormat(lang, digits);
     } catch (e) {
       return new Intl.NumberFormat(lang);
     }
   }
 
   function config(spec) {
-    var shown = formatter(spec.currency);
+    var shown = formatter(spec.currency, false);
+    var ticks = formatter(spec.currency, true);
     var valueAxis = {
       stacked: spec.stacked,
       beginAtZero: true,
-      ticks: { callback: function (v) { return shown.format(v); }, maxTicksLimit: 6 }
+      ticks: { callback: function (v) { return ticks.format(v); }, maxTicksLimit: 6 }
     };
     var labelAxis = { stacked: spec.stacked, ticks: { autoSkip: true, maxRotation: 45 } };
     return {
@@ -59,11 +61,14 @@
     };
   }
 
+  function narrow() { return window.matchMedia("(max-width: 520px)").matches; }
+
   function draw(figure) {
     var block = figure.querySelector("script.chart-data");
     var canvas = figure.querySelector("canvas");
     if (!block || !canvas || typeof Chart === "undefined") { return; }
     var spec = JSON.parse(block.textContent);
+    Chart.defaults.font.size = narrow() ? 10 : 12;
     new Chart(canvas, config(spec));
     figure.dataset.drawn = "yes";
   }
