@@ -38,7 +38,7 @@ def page() -> ResponseReturnValue:
 
 
 def _explained(reason: str) -> str:
-    return f"{reason}. Choose one of the presets or a custom period with both dates."
+    return f"{reason}. Choose a preset, or a custom period from its first day (to today if `to` is empty)."
 
 
 def _presets() -> list[tuple[str, str]]:
