@@ -20,6 +20,7 @@ from connector.db.models import Contact, Order, OrderLineItem, Refund, Store
 from connector.db.types import utcnow
 from connector.web import formatting
 from connector.web.api import create_token
+from connector.web.queries.timeline import orders_by_month
 from tests.test_error_pages import signed_in
 
 EVIL = "</script><script>alert(1)</script>"
@@ -167,3 +168,19 @@ def test_stores_moved_to_their_own_page(app: Flask) -> None:
     assert "bob-shop.myshopify.com" in browser.get("/stores").get_data(as_text=True)
     assert 'id="store-lines"' in browser.get("/").get_data(as_text=True)
     assert "/login" in app.test_client().get("/").headers["Location"]  # nothing without signing in
+
+
+def test_a_contacts_page_charts_their_orders_per_month_in_each_store(app: Flask) -> None:
+    browser, _headers = merchant(app)
+    with db.get_engine(app).connect() as conn:
+        ann = conn.execute(select(Contact.id).where(Contact.email == "ann@x.example")).scalar_one()
+        account = conn.execute(select(Contact.account_id).where(Contact.id == ann)).scalar_one()
+        months = orders_by_month(conn, account, ann)
+    # Ann's two orders, 100 days apart: every month between is there, empty
+    assert len(months) >= 4 and sum(sum(m["orders"].values()) for m in months) == 2
+    assert [m["month"] for m in months] == sorted({m["month"] for m in months})
+    page = browser.get(f"/contacts/{ann}").get_data(as_text=True)
+    [spec] = [json.loads(b) for b in re.findall(r'class="chart-data">(.*?)</script>', page)]
+    assert spec["id"] == "contact-orders" and spec["labels"] == [m["month"] for m in months]
+    assert [s["name"] for s in spec["series"]] == ["bob-shop.myshopify.com"]
+    assert 'aria-label="Orders per month, every store: ' in page and "<details" in page  # named, tabled

@@ -22,6 +22,7 @@ from connector.db.models import Order, OrderLineItem, Refund, Store
 from connector.db.types import Money, utcnow
 from connector.web.queries.common import plain, store_ids
 from connector.web.queries.period import Period, bucket_key, bucket_labels, period_of
+from platforms.base import batched
 
 CENT = Decimal("0.01")
 TOP = 5
@@ -33,7 +34,7 @@ def overview(session: Session, account_id: int, args: Any) -> dict[str, Any]:
     now = period_of(args, utcnow().date())
     ids = store_ids(conn, account_id)
     orders, before = _orders(conn, ids, now), _orders(conn, ids, now.previous())
-    firsts = _first_orders(conn, ids)
+    firsts = _first_orders(conn, ids, {o.contact_id for o in orders + before if o.contact_id is not None})
     return {
         "period": now.as_json(),
         "money": _money(orders, before, _refunds(conn, ids, now), _refunds(conn, ids, now.previous())),
@@ -83,15 +84,18 @@ def _refunds(conn: Connection, ids: list[int], period: Period) -> dict[str | Non
     return {currency: Decimal(total or 0) for currency, total in rows}
 
 
-def _first_orders(conn: Connection, ids: list[int]) -> dict[int, Any]:
-    """Each contact's first counted order time in these stores (who is new when)."""
+def _first_orders(conn: Connection, ids: list[int], people: set[int]) -> dict[int, Any]:
+    """These contacts' first counted order time in these stores (who is new when)."""
     o = Order.__table__
-    rows = conn.execute(
-        select(o.c.contact_id, func.min(o.c.source_created_at))
-        .where(o.c.store_id.in_(ids), counted(o), o.c.contact_id.is_not(None))
-        .group_by(o.c.contact_id)
-    )
-    return {contact: first for contact, first in rows}
+    found: dict[int, Any] = {}
+    for chunk in batched(sorted(people), 500):
+        rows = conn.execute(
+            select(o.c.contact_id, func.min(o.c.source_created_at))
+            .where(o.c.store_id.in_(ids), counted(o), o.c.contact_id.in_(chunk))
+            .group_by(o.c.contact_id)
+        )
+        found.update({contact: first for contact, first in rows})
+    return found
 
 
 def change(now: Any, before: Any) -> dict[str, Any]:
@@ -175,22 +179,24 @@ def _aware(at: Any) -> Any:
 
 
 def _repeat_buyers(conn: Connection, ids: list[int], period: Period, people: set[int]) -> int:
-    if not people:
-        return 0
+    """How many of these contacts have two counted orders or more by the period's end."""
     o = Order.__table__
-    counts = (
-        select(o.c.contact_id)
-        .where(
-            o.c.store_id.in_(ids),
-            counted(o),
-            o.c.contact_id.in_(sorted(people)),
-            o.c.source_created_at < period.until,
+    repeat = 0
+    for chunk in batched(sorted(people), 500):
+        counts = (
+            select(o.c.contact_id)
+            .where(
+                o.c.store_id.in_(ids),
+                counted(o),
+                o.c.contact_id.in_(chunk),
+                o.c.source_created_at < period.until,
+            )
+            .group_by(o.c.contact_id)
+            .having(func.count() > 1)
+            .subquery()
         )
-        .group_by(o.c.contact_id)
-        .having(func.count() > 1)
-        .subquery()
-    )
-    return int(conn.scalar(select(func.count()).select_from(counts)) or 0)
+        repeat += int(conn.scalar(select(func.count()).select_from(counts)) or 0)
+    return repeat
 
 
 def _revenue_by_channel(period: Period, orders: list[Any]) -> list[dict[str, Any]]:
