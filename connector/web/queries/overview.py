@@ -12,7 +12,7 @@ from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select, type_coerce
+from sqlalchemy import and_, case, func, select, type_coerce
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,6 @@ from connector.db.models import Order, OrderLineItem, Refund, Store
 from connector.db.types import Money, utcnow
 from connector.web.queries.common import plain, store_ids
 from connector.web.queries.period import Period, bucket_key, bucket_labels, period_of
-from platforms.base import batched
 
 CENT = Decimal("0.01")
 TOP = 5
@@ -34,13 +33,13 @@ def overview(session: Session, account_id: int, args: Any) -> dict[str, Any]:
     now = period_of(args, utcnow().date())
     ids = store_ids(conn, account_id)
     orders, before = _orders(conn, ids, now), _orders(conn, ids, now.previous())
-    firsts = _first_orders(conn, ids, {o.contact_id for o in orders + before if o.contact_id is not None})
+    histories = _histories(conn, ids, (now.until, now.previous().until))
     return {
         "period": now.as_json(),
         "money": _money(orders, before, _refunds(conn, ids, now), _refunds(conn, ids, now.previous())),
-        "customers": _customers(conn, ids, now, orders, before, firsts),
+        "customers": _customers(now, orders, before, histories),
         "revenue_by_channel": _revenue_by_channel(now, orders),
-        "new_vs_returning": _new_vs_returning(now, orders, firsts),
+        "new_vs_returning": _new_vs_returning(now, orders, histories),
         "top_products": _top_products(conn, ids, now),
         "top_regions": _top_regions(orders),
         "stores": _store_lines(session, ids),
@@ -84,18 +83,17 @@ def _refunds(conn: Connection, ids: list[int], period: Period) -> dict[str | Non
     return {currency: Decimal(total or 0) for currency, total in rows}
 
 
-def _first_orders(conn: Connection, ids: list[int], people: set[int]) -> dict[int, Any]:
-    """These contacts' first counted order time in these stores (who is new when)."""
+def _histories(conn: Connection, ids: list[int], ends: tuple[Any, ...]) -> dict[int, tuple[Any, ...]]:
+    """Per contact of these stores: their first counted order's time, and how many counted
+    orders they had placed before each of `ends` (one pass over the stores' orders)."""
     o = Order.__table__
-    found: dict[int, Any] = {}
-    for chunk in batched(sorted(people), 500):
-        rows = conn.execute(
-            select(o.c.contact_id, func.min(o.c.source_created_at))
-            .where(o.c.store_id.in_(ids), counted(o), o.c.contact_id.in_(chunk))
-            .group_by(o.c.contact_id)
-        )
-        found.update({contact: first for contact, first in rows})
-    return found
+    before = [func.sum(case((o.c.source_created_at < end, 1), else_=0)) for end in ends]
+    rows = conn.execute(
+        select(o.c.contact_id, func.min(o.c.source_created_at), *before)
+        .where(o.c.store_id.in_(ids), counted(o), o.c.contact_id.is_not(None))
+        .group_by(o.c.contact_id)
+    )
+    return {row[0]: (_aware(row[1]), *(int(n or 0) for n in row[2:])) for row in rows}
 
 
 def change(now: Any, before: Any) -> dict[str, Any]:
@@ -144,23 +142,18 @@ def _mean(total: Decimal, n: int) -> Decimal:
 
 
 def _customers(
-    conn: Connection,
-    ids: list[int],
-    now: Period,
-    orders: list[Any],
-    before: list[Any],
-    firsts: dict[int, Any],
+    now: Period, orders: list[Any], before: list[Any], histories: dict[int, tuple[Any, ...]]
 ) -> dict[str, Any]:
     """New customers: their first order in these stores falls in the period; returning: they
     bought in the period and before it; repeat rate: the share of the period's customers with
     two counted orders or more by the period's end."""
     figures: dict[str, tuple[int, int, float | None]] = {}
-    for name, period, rows in (("now", now, orders), ("before", now.previous(), before)):
-        people = {o.contact_id for o in rows if o.contact_id is not None}
-        fresh = {c for c in people if c in firsts and _aware(firsts[c]) >= period.since}
-        repeat = _repeat_buyers(conn, ids, period, people)
-        figures[name] = (len(fresh), len(people - fresh), repeat / len(people) if people else None)
-    (new, returning, rate), (b_new, b_returning, b_rate) = figures["now"], figures["before"]
+    for end, period, rows in ((1, now, orders), (2, now.previous(), before)):
+        people = {o.contact_id for o in rows if o.contact_id in histories}
+        fresh = {c for c in people if histories[c][0] >= period.since}
+        repeat = sum(1 for c in people if histories[c][end] > 1)
+        figures[period.preset] = (len(fresh), len(people - fresh), repeat / len(people) if people else None)
+    (new, returning, rate), (b_new, b_returning, b_rate) = figures[now.preset], figures["previous"]
     return {
         "customers": change(new + returning, b_new + b_returning),
         "new": change(new, b_new),
@@ -176,27 +169,6 @@ def _customers(
 def _aware(at: Any) -> Any:
     """SQLite hands times back without their zone: they are UTC."""
     return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-
-def _repeat_buyers(conn: Connection, ids: list[int], period: Period, people: set[int]) -> int:
-    """How many of these contacts have two counted orders or more by the period's end."""
-    o = Order.__table__
-    repeat = 0
-    for chunk in batched(sorted(people), 500):
-        counts = (
-            select(o.c.contact_id)
-            .where(
-                o.c.store_id.in_(ids),
-                counted(o),
-                o.c.contact_id.in_(chunk),
-                o.c.source_created_at < period.until,
-            )
-            .group_by(o.c.contact_id)
-            .having(func.count() > 1)
-            .subquery()
-        )
-        repeat += int(conn.scalar(select(func.count()).select_from(counts)) or 0)
-    return repeat
 
 
 def _revenue_by_channel(period: Period, orders: list[Any]) -> list[dict[str, Any]]:
@@ -220,7 +192,9 @@ def _revenue_by_channel(period: Period, orders: list[Any]) -> list[dict[str, Any
     ]
 
 
-def _new_vs_returning(period: Period, orders: list[Any], firsts: dict[int, Any]) -> dict[str, Any]:
+def _new_vs_returning(
+    period: Period, orders: list[Any], histories: dict[int, tuple[Any, ...]]
+) -> dict[str, Any]:
     """Per bucket: customers whose first order is in it (new) and the others who bought in it."""
     labels = bucket_labels(period)
     seen: dict[str, set[int]] = defaultdict(set)
@@ -230,7 +204,7 @@ def _new_vs_returning(period: Period, orders: list[Any], firsts: dict[int, Any])
     new, returning = [], []
     for label in labels:
         people = seen.get(label, set())
-        fresh = {c for c in people if c in firsts and bucket_key(period.bucket, _aware(firsts[c])) == label}
+        fresh = {c for c in people if c in histories and bucket_key(period.bucket, histories[c][0]) == label}
         new.append(len(fresh))
         returning.append(len(people - fresh))
     return {"labels": labels, "new": new, "returning": returning}
