@@ -18,6 +18,7 @@ import requests
 from flask import Flask
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -91,6 +92,14 @@ return Array.from(document.querySelectorAll('figure.chart')).filter(f => {
 """
 
 
+TOOLTIP = """
+const chart = Chart.getChart(document.querySelector('#overview-revenue-0 canvas'));
+const label = chart.options.plugins.tooltip.callbacks.label;
+return [label({dataset: {label: 'Online store'}, parsed: {x: 0, y: 1234.5}}),
+        chart.legend.legendItems.length > 1, chart.scales.y.ticks.length > 1];
+"""
+
+
 def charts_with_data(chrome: webdriver.Chrome) -> list[str]:
     drawn: list[str] = chrome.execute_script(DRAWN)
     return drawn
@@ -100,6 +109,12 @@ FITS = """
 const main = document.querySelector('main');
 return {page: document.documentElement.scrollWidth <= window.innerWidth,
         content: main.scrollWidth <= main.clientWidth};
+"""
+
+
+RESIZED = """
+return Array.from(document.querySelectorAll('figure.chart canvas')).every(
+  c => c.getBoundingClientRect().width <= c.parentElement.getBoundingClientRect().width + 1);
 """
 
 
@@ -113,6 +128,7 @@ def shoot(chrome: webdriver.Chrome, name: str) -> dict[int, dict[str, bool]]:
             "Emulation.setDeviceMetricsOverride",
             {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
         )
+        WebDriverWait(chrome, 10).until(lambda c: c.execute_script(RESIZED))  # charts follow the width
         fits[width] = chrome.execute_script(FITS)
         height = min(chrome.execute_script("return document.documentElement.scrollHeight"), 6000)
         chrome.execute_cdp_cmd(
@@ -164,6 +180,7 @@ def test_the_demo_merchant_sees_one_account_an_overview_equal_to_the_api_and_cha
     browser.get(f"{demo.url}/?period={PERIOD}")
     overview_figures_match(browser, api_overview(demo, period=PERIOD))
     drawn, fits = {"overview": charts_with_data(browser)}, {"overview": shoot(browser, "overview")}
+    assert browser.execute_script(TOOLTIP) == ["Online store: $1,234.50", True, True]  # money, legend, axes
     browser.set_window_size(1440, 1000)
     README_SHOT.parent.mkdir(exist_ok=True)
     assert browser.save_screenshot(str(README_SHOT))
