@@ -50,6 +50,7 @@ def _register_blueprints(app: Flask) -> None:
     from connector.web.health import bp as health_bp
     from connector.web.install import install_blueprints
     from connector.web.metrics import bp as metrics_bp
+    from connector.web.overview import bp as overview_bp
     from connector.web.receivers import bp as webhooks_bp
     from connector.web.storefront import bp as subscribe_bp
 
@@ -61,6 +62,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(subscribe_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(overview_bp)
     app.before_request(refuse_nul_characters)
     web_security.init_app(app)
     formatting.init_app(app)

@@ -26,6 +26,7 @@ from connector.runtime import queue
 from connector.web import formatting, words
 from connector.web.api import create_token
 from tests.test_demo import cli, free_port
+from tests.test_overview import kpi as _kpi
 
 pytestmark = pytest.mark.slow
 SIZES = ["--customers", "60", "--orders", "300", "--products", "20"]
@@ -166,9 +167,23 @@ def test_the_printed_sign_in_opens_the_dashboard_of_that_account(finished: tuple
     assert csrf
     form = {"email": DEMO_LOGIN, "password": password, "csrf_token": csrf.group(1)}
     assert browser.post("/login", data=form).status_code == 302
-    stores = browser.get("/").get_data(as_text=True)
+    stores = browser.get("/stores").get_data(as_text=True)
     assert "sandbox-shop-1.myshopify.com" in stores and "/woo/site-1" in stores
     both = browser.get("/contacts", query_string={"across_stores": "true"}).get_data(as_text=True)
     client, headers = api(app)
     first = every_contact(client, headers, across_stores="true")[0]
     assert f"/contacts/{first['id']}" in both
+    # the Overview the sign-in opens on shows the figures the terminal printed for the same period
+    start = next(i for i, ln in enumerate(printed) if ln.startswith("  overview, "))
+    period = re.search(r"overview, (\S+) to (\S+) ", printed[start])
+    assert period
+    overview = browser.get("/?period=12m").get_data(as_text=True)
+    assert f"{period.group(1)} to {period.group(2)}" in overview
+    figures = read(client, headers, "/api/v1/overview?period=12m")
+    for line, m in zip(printed[start + 1 :], figures["money"], strict=False):
+        revenue, orders = re.findall(r"(\S+) revenue from (\S+) orders?", line)[0]
+        assert f'<div class="figure">{revenue}</div>' in _kpi(overview, f"{m['currency']}-revenue")
+        assert f'<div class="figure">{orders}</div>' in _kpi(overview, f"{m['currency']}-orders")
+    new, returning = re.findall(r"(\S+) new customers?, (\S+) returning", "\n".join(printed[start:]))[0]
+    assert f'<div class="figure">{new}</div>' in _kpi(overview, "new")
+    assert f'<div class="figure">{returning}</div>' in _kpi(overview, "returning")

@@ -55,6 +55,6 @@ def test_platform_text_on_the_stores_page_is_escaped(app: Flask) -> None:
                 status="paused", status_reason='<script>alert("x")</script> said the platform'
             )
         )
-    page = browser.get("/").get_data(as_text=True)
+    page = browser.get("/stores").get_data(as_text=True)
     assert "<script>alert" not in page and "&lt;script&gt;alert" in page
     assert 'data-state="needs_attention"' in page

@@ -32,6 +32,7 @@ from werkzeug.serving import make_server
 
 from connector import create_app, db, logs
 from connector.accounts import stores
+from connector.cli.overview_lines import overview_lines
 from connector.cli.sync import sync_with_progress
 from connector.context import settings_of
 from connector.crm import insights, notifications
@@ -205,6 +206,7 @@ def summary(app: Flask) -> list[str]:
             insights.score(conn, store_id, utcnow())
     with db.session(app) as s:
         held = views.account_summary(s, account, settings_of(app).channel_credit, insights.Rules.of(app))
+        seen = overview_lines(s, account)
     lines = ["the account of the sign-in below holds:"]
     for r in held.stores:
         counts = ", ".join(f"{e['count']:,} {name}" for name, e in r["entities"].items())
@@ -214,7 +216,7 @@ def summary(app: Flask) -> list[str]:
         + ", ".join(f"{n:,} {status}" for status, n in held.deliveries.items())
         + f"; open dead letters: {held.open_dead_letters}"
     )
-    return lines + crm_summary(app, held)
+    return lines + seen + crm_summary(app, held)
 
 
 def crm_summary(app: Flask, held: views.AccountSummary) -> list[str]:

@@ -202,6 +202,17 @@ def products() -> ResponseReturnValue:
     return _read(lambda conn: ({"items": views.products(conn, g.account_id, request.args)}, 200))
 
 
+@bp.get("/overview")
+@authenticated
+def overview() -> ResponseReturnValue:
+    """The Overview page's figures for the same period arguments (period, from, to)."""
+    try:
+        with db.session() as s:
+            return views.overview(s, g.account_id, request.args), 200
+    except BadInput as exc:
+        return answer(400, exc.reason)
+
+
 @bp.get("/reports/channels")
 @authenticated
 def channel_report() -> ResponseReturnValue:

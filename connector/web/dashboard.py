@@ -34,8 +34,9 @@ from connector.db.people import ProductSubscription
 from connector.db.types import utcnow
 from connector.errors import BadInput, ConnectorError, NotFound
 from connector.runtime.queue import get_redis
+from connector.web import charts, sign_in
 from connector.web import queries as views
-from connector.web import sign_in
+from connector.web.queries.timeline import orders_by_month
 from sync import retry
 from webhooks import subscriptions
 
@@ -141,7 +142,7 @@ def login() -> ResponseReturnValue:
     session["user_id"] = user.id
     session["tag"] = _session_tag(user)
     log.info("dashboard login", extra={"user_id": user.id, "account_id": user.account_id})
-    return redirect(sign_in.local_path(request.args.get("next")) or url_for("dashboard.stores"))
+    return redirect(sign_in.local_path(request.args.get("next")) or url_for("overview.page"))
 
 
 def _password_user(email: str, password: str) -> Any:
@@ -177,7 +178,7 @@ def _rules() -> insights.Rules:
     return insights.Rules.of(current_app)
 
 
-@bp.get("/")
+@bp.get("/stores")
 @login_required
 def stores() -> ResponseReturnValue:
     with db.session() as s:
@@ -294,7 +295,10 @@ def contact(contact_id: int) -> ResponseReturnValue:
         found = views.contact_360(conn, g.account_id, contact_id, _rules())
         if found is None:
             raise NotFound("contact")
-        return {"c": found}
+        return {
+            "c": found,
+            "charts": [charts.contact_orders(orders_by_month(conn, g.account_id, contact_id))],
+        }
 
     return _page("contact.html", work)
 
@@ -303,10 +307,12 @@ def contact(contact_id: int) -> ResponseReturnValue:
 @login_required
 def channels() -> ResponseReturnValue:
     weights = settings_of(current_app).channel_credit
-    return _page(
-        "channels.html",
-        lambda conn: {"report": views.channel_report(conn, g.account_id, request.args, weights)},
-    )
+
+    def work(conn: Connection) -> dict[str, Any]:
+        report = views.channel_report(conn, g.account_id, request.args, weights)
+        return {"report": report, "charts": charts.channels(report)}
+
+    return _page("channels.html", work)
 
 
 @bp.get("/sales")
@@ -315,7 +321,9 @@ def sales() -> ResponseReturnValue:
     def work(conn: Connection) -> dict[str, Any]:
         ids = views.store_ids(conn, g.account_id)
         low = {sid: reports.low_stock(conn, sid, utcnow()) for sid in ids}
-        return {"sales": views.sales_by_region(conn, g.account_id, request.args), "low": low}
+        found = views.sales_by_region(conn, g.account_id, request.args)
+        covers = [c for sid in ids for c in reports.inventory_cover(conn, sid, utcnow())]
+        return {"sales": found, "low": low, "charts": [*charts.sales(found), charts.cover(covers)]}
 
     return _page("sales.html", work)
 
@@ -323,16 +331,19 @@ def sales() -> ResponseReturnValue:
 @bp.get("/segments")
 @login_required
 def segments() -> ResponseReturnValue:
-    return _page(
-        "segments.html",
-        lambda conn: {
-            "segments": views.segments(conn, g.account_id),
-            "domains": dict(
-                conn.execute(select(Store.id, Store.domain).where(Store.account_id == g.account_id)).all()
-            ),
+    def work(conn: Connection) -> dict[str, Any]:
+        found = views.segments(conn, g.account_id)
+        domains = dict(
+            conn.execute(select(Store.id, Store.domain).where(Store.account_id == g.account_id)).all()
+        )
+        return {
+            "segments": found,
+            "domains": domains,
             "reengage": views.reengagement(conn, g.account_id, _rules())[:200],
-        },
-    )
+            "charts": charts.segments(found, domains),
+        }
+
+    return _page("segments.html", work)
 
 
 @bp.get("/subscriptions")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from connector.crm.insights import SEGMENTS
+from connector.web import openapi_overview
 from connector.web.openapi_schemas import ID, SCHEMAS, STR, WINDOW_DAYS, list_of, object_of, ref
 from platforms.base import CHANNELS
 
@@ -77,7 +78,7 @@ def document(server_url: str = "/") -> dict[str, Any]:
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_overview.SCHEMAS},
         },
         "paths": {**_store_paths(), **_contact_paths(), **_report_paths(), **_dead_letter_paths()},
     }
@@ -149,6 +150,11 @@ def _report_paths() -> dict[str, Any]:
                 {"name": "store_id", "in": "query", "required": True, "schema": ID},
                 _query("window_days", WINDOW_DAYS, "sales window for cover"),
             ],
+        ),
+        "/api/v1/overview": _get(
+            "The Overview's figures for a period, against the previous period of equal length",
+            _json(ref("Overview")),
+            openapi_overview.PARAMS,
         ),
         "/api/v1/reports/channels": _get("The channel report", _json(ref("ChannelReport")), CHANNEL_RANGE),
         "/api/v1/reports/sales-by-region": _get(

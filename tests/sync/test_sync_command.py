@@ -142,7 +142,7 @@ def _dashboard_front_page(rig: Rig) -> str:
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     form = {"email": "owner@shop.example", "password": "correct horse battery", "csrf_token": token}
     assert client.post("/login", data=form).status_code == 302
-    return client.get("/").get_data(as_text=True)
+    return client.get("/stores").get_data(as_text=True)
 
 
 def _job_of(rig: Rig, entity: str) -> str | None:
