@@ -356,6 +356,7 @@ class SandboxShape:
     woo_hosts: tuple[str, ...] = ()
     shop_domains: tuple[str, ...] = ()
     magento_stores: int = 0
+    render_cache: Path | None = None  # where rendered records are kept (sandbox/render_cache.py); None: live
 
 
 @dataclass(frozen=True)
@@ -366,6 +367,14 @@ class SandboxListen:
     port: int
     tls: bool = False
     proxy_port: int | None = None  # None: no proxy; 0: any free port
+
+
+def render_cache_dir(given: Path | None) -> Path:
+    """Where `crm-connector sandbox` keeps rendered records: the folder given, else the user's
+    cache folder."""
+    from sandbox.render_cache import default_dir
+
+    return given or default_dir()
 
 
 def serve_sandbox(listen: SandboxListen, shape: SandboxShape, *, throttle: bool) -> None:
@@ -384,6 +393,7 @@ def serve_sandbox(listen: SandboxListen, shape: SandboxShape, *, throttle: bool)
             woo_hosts=list(shape.woo_hosts),
             shop_domains=list(shape.shop_domains),
             magento_stores=shape.magento_stores,
+            render_cache=shape.render_cache,
         )
     except ValueError as exc:  # the message names the option
         raise click.UsageError(str(exc)) from None

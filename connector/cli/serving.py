@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 from alembic.util import CommandError
@@ -160,6 +161,13 @@ def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, prod
     help="with --tls: also a CONNECT proxy here (0: any port) for clients that hard-code"
     " https://<shop>.myshopify.com; run them with HTTPS_PROXY=<the manifest's proxy>",
 )
+@click.option(
+    "--render-cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="keep rendered records here (default: the user cache folder); rendered once, never stale",
+)
+@click.option("--no-render-cache", is_flag=True, help="render every record on every request")
 def sandbox(
     port: int,
     host: str,
@@ -176,12 +184,17 @@ def sandbox(
     shop_domains: tuple[str, ...],
     tls: bool,
     proxy_port: int | None,
+    render_cache: Path | None,
+    no_render_cache: bool,
 ) -> None:
     """Run a local Shopify, WooCommerce and Magento; the first line printed is the JSON manifest."""
-    from connector.cli.demo import SandboxListen, SandboxShape, Sizes, serve_sandbox
+    from connector.cli.demo import SandboxListen, SandboxShape, Sizes, render_cache_dir, serve_sandbox
 
+    if no_render_cache and render_cache is not None:
+        raise click.UsageError("--render-cache and --no-render-cache exclude each other")
+    cache = None if no_render_cache else render_cache_dir(render_cache)
     sizes = Sizes(customers, orders, products)
-    shape = SandboxShape(sizes, seed, shops, woo_sites, plan, woo_hosts, shop_domains, magento_stores)
+    shape = SandboxShape(sizes, seed, shops, woo_sites, plan, woo_hosts, shop_domains, magento_stores, cache)
     serve_sandbox(SandboxListen(host, port, tls, proxy_port), shape, throttle=not unthrottled)
 
 
