@@ -51,10 +51,13 @@ class RenderCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root / renderer_digest()
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            _evict(root)
+        except OSError as exc:  # the message names the option (the sandbox command's usage error)
+            raise ValueError(f"--render-cache {root}: {exc.strerror or exc}") from None
         self._shelves: dict[str, Shelf | None] = {}
         self._lock = threading.Lock()
-        _evict(root)
 
     def close(self) -> None:
         """Let go of every shelf (another process may then write them)."""
@@ -70,8 +73,12 @@ class RenderCache:
         name = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:32]
         with self._lock:
             if name not in self._shelves:
-                self._shelves[name] = Shelf.open(self.root / name, size, key)
-            return self._shelves[name]
+                try:
+                    self._shelves[name] = Shelf.open(self.root / name, size, key)
+                except OSError:  # a folder that cannot be written: render live
+                    self._shelves[name] = None
+            shelf = self._shelves[name]
+            return None if shelf is None or shelf.broken else shelf
 
 
 class Shelf:
@@ -85,6 +92,7 @@ class Shelf:
         self._lock_fd = lock_fd  # held (flock) while this process has the shelf open
         self._guard = threading.Lock()
         self.served = 0  # records answered from the shelf since it was opened
+        self.broken = False  # a write failed (a full disk): the shelf is no longer used
         self.offsets = array("q", [-1]) * (LANES * size)
         self.lengths = array("i", [0]) * (LANES * size)
         self.tags = array("q", [0]) * size
@@ -183,13 +191,21 @@ class Shelf:
         if not 0 <= index < self.size or self.has(index):
             return
         with self._guard:
+            if self.broken:
+                return
             offsets = tuple(self._ends)
-            for k, lines in enumerate(lanes):
-                if lines:
-                    os.write(self._data[k], lines)
-                    self._ends[k] += len(lines)
-            entry = (index, *offsets, *(len(lines) for lines in lanes), tag, *stamps)
-            os.write(self._index, FORMAT.pack(*entry, _check(*entry)))
+            try:
+                for k, lines in enumerate(lanes):
+                    if lines:
+                        written = os.write(self._data[k], lines)
+                        self._ends[k] += written
+                        if written != len(lines):
+                            raise OSError("short write")
+                entry = (index, *offsets, *(len(lines) for lines in lanes), tag, *stamps)
+                os.write(self._index, FORMAT.pack(*entry, _check(*entry)))
+            except OSError:  # nothing half-written is ever indexed; this process stops using the shelf
+                self.broken = True
+                return
             self._set(index, offsets, tuple(len(lines) for lines in lanes), tag, stamps)
 
 

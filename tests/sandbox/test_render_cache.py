@@ -218,3 +218,23 @@ def test_woocommerce_pages_cached_are_the_uncached_ones_and_follow_mutations(
     live = [woo_page(served, 1, **ask) for ask in asks]
     world.render_cache = cache
     assert [woo_page(served, 1, **ask) for ask in asks] == live
+
+
+def test_a_shelf_that_cannot_be_written_is_set_aside_and_the_export_still_right(
+    world: World, shop: Shop, tmp_path: Path
+) -> None:
+    # given a filled shelf of orders whose first lane file can no longer be written (a full disk)
+    cache = world.render_cache
+    assert cache is not None
+    live, _ = export(shop, None)
+    export(shop, cache)
+    (shelf,) = [s for s in cache._shelves.values() if s is not None]
+    (lane,) = list((tmp_path / "cache").glob("*/*/lane0"))
+    shelf._data[0] = os.open(lane, os.O_RDONLY)  # the fault, injected at the OS edge
+    shelf.offsets[:] = type(shelf.offsets)("q", [-1]) * len(shelf.offsets)  # forgotten: written again
+    # when the export is made again
+    answer, rendered = export(shop, cache)
+    # then it is still right, rendered live, and the shelf is set aside for good
+    assert answer == live and len(rendered) == SIZES.orders
+    assert shelf.broken
+    assert export(shop, cache) == (live, rendered)
