@@ -22,8 +22,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from sandbox.state import SandboxStore
 
 LANES = 3
@@ -40,10 +38,6 @@ def renderer_digest() -> str:
         if path.suffix in (".py", ".graphql") and "__pycache__" not in path.parts:
             digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:20]
-
-
-def default_dir() -> Path:
-    return platformdirs.user_cache_path("crm-connector") / "sandbox-render"
 
 
 class RenderCache:

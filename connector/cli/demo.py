@@ -369,14 +369,6 @@ class SandboxListen:
     proxy_port: int | None = None  # None: no proxy; 0: any free port
 
 
-def render_cache_dir(given: Path | None) -> Path:
-    """Where `crm-connector sandbox` keeps rendered records: the folder given, else the user's
-    cache folder."""
-    from sandbox.render_cache import default_dir
-
-    return given or default_dir()
-
-
 def serve_sandbox(listen: SandboxListen, shape: SandboxShape, *, throttle: bool) -> None:
     """`crm-connector sandbox`: print the world's JSON manifest as the first line, then serve it
     until interrupted."""

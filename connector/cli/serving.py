@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import click
+import platformdirs
 from alembic.util import CommandError
 from flask.cli import AppGroup
 
@@ -22,6 +23,9 @@ from connector.errors import BadInput
 from connector.runtime import queue
 
 PORT = click.IntRange(1, 65535)  # a TCP port
+SANDBOX_RENDER_CACHE = (
+    platformdirs.user_cache_path("crm-connector") / "sandbox-render"
+)  # sandbox --render-cache
 commands = AppGroup("serving")  # its commands are added to `crm-connector` (connector.cli)
 
 
@@ -188,11 +192,11 @@ def sandbox(
     no_render_cache: bool,
 ) -> None:
     """Run a local Shopify, WooCommerce and Magento; the first line printed is the JSON manifest."""
-    from connector.cli.demo import SandboxListen, SandboxShape, Sizes, render_cache_dir, serve_sandbox
+    from connector.cli.demo import SandboxListen, SandboxShape, Sizes, serve_sandbox
 
     if no_render_cache and render_cache is not None:
         raise click.UsageError("--render-cache and --no-render-cache exclude each other")
-    cache = None if no_render_cache else render_cache_dir(render_cache)
+    cache = None if no_render_cache else render_cache or SANDBOX_RENDER_CACHE
     sizes = Sizes(customers, orders, products)
     shape = SandboxShape(sizes, seed, shops, woo_sites, plan, woo_hosts, shop_domains, magento_stores, cache)
     serve_sandbox(SandboxListen(host, port, tls, proxy_port), shape, throttle=not unthrottled)
