@@ -14,10 +14,12 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sandbox.deliveries import Dispatcher, Faults
 from sandbox.generator import Dataset, Sizes, anchor_now
+from sandbox.render_cache import RenderCache
 from sandbox.salesforce.org import SalesforceOrg
 from sandbox.state import SandboxStore
 from sandbox.zoho.org import ZohoOrg
@@ -134,8 +136,12 @@ class World:
         shop_domains: list[str] | None = None,
         magento_stores: int = 0,
         zoho_dc: str = "us",
+        render_cache: Path | None = None,
     ) -> None:
         self.seed = seed
+        self.render_cache = (
+            RenderCache(render_cache) if render_cache is not None else None
+        )  # None: render live
         self.throttle = throttle  # False: GraphQL costs are reported but never refused (benchmarks)
         self.anchor = anchor or anchor_now()
         self.api_key = "sandbox-app-" + secrets.token_hex(8)

@@ -359,6 +359,7 @@ class SandboxShape:
     shop_domains: tuple[str, ...] = ()
     magento_stores: int = 0
     zoho_dc: str = "us"
+    render_cache: Path | None = None  # where rendered records are kept (sandbox/render_cache.py); None: live
 
 
 @dataclass(frozen=True)
@@ -388,6 +389,7 @@ def serve_sandbox(listen: SandboxListen, shape: SandboxShape, *, throttle: bool)
             shop_domains=list(shape.shop_domains),
             magento_stores=shape.magento_stores,
             zoho_dc=shape.zoho_dc,
+            render_cache=shape.render_cache,
         )
     except ValueError as exc:  # the message names the option
         raise click.UsageError(str(exc)) from None

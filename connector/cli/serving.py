@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
+import platformdirs
 from alembic.util import CommandError
 from flask.cli import AppGroup
 
@@ -21,6 +23,9 @@ from connector.errors import BadInput
 from connector.runtime import queue
 
 PORT = click.IntRange(1, 65535)  # a TCP port
+SANDBOX_RENDER_CACHE = (
+    platformdirs.user_cache_path("crm-connector") / "sandbox-render"
+)  # sandbox --render-cache
 commands = AppGroup("serving")  # its commands are added to `crm-connector` (connector.cli)
 
 
@@ -166,6 +171,12 @@ def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, prod
     show_default=True,
     help="the Zoho CRM org's data center (us, eu, in, au, jp, ca, cn, sa)",
 )
+    "--render-cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="keep rendered records here (default: the user cache folder); rendered once, never stale",
+)
+@click.option("--no-render-cache", is_flag=True, help="render every record on every request")
 def sandbox(
     port: int,
     host: str,
@@ -183,14 +194,19 @@ def sandbox(
     tls: bool,
     proxy_port: int | None,
     zoho_dc: str,
+    render_cache: Path | None,
+    no_render_cache: bool,
 ) -> None:
     """Run a local Shopify, WooCommerce, Magento, Salesforce and Zoho CRM; the first line printed is
     the JSON manifest."""
     from connector.cli.demo import SandboxListen, SandboxShape, Sizes, serve_sandbox
 
+    if no_render_cache and render_cache is not None:
+        raise click.UsageError("--render-cache and --no-render-cache exclude each other")
+    cache = None if no_render_cache else render_cache or SANDBOX_RENDER_CACHE
     sizes = Sizes(customers, orders, products)
     shape = SandboxShape(
-        sizes, seed, shops, woo_sites, plan, woo_hosts, shop_domains, magento_stores, zoho_dc
+        sizes, seed, shops, woo_sites, plan, woo_hosts, shop_domains, magento_stores, zoho_dc, cache
     )
     serve_sandbox(SandboxListen(host, port, tls, proxy_port), shape, throttle=not unthrottled)
 

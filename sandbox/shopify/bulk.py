@@ -11,9 +11,10 @@ life cycle (statuses, cancel, the signed URL) is sandbox/shopify/bulk_ops.py's.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 from graphql import (
     FieldNode,
@@ -32,8 +33,10 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from sandbox.render_cache import RenderCache
+from sandbox.shopify import bulk_shelf, searchable
 from sandbox.shopify import graphql as gql
-from sandbox.shopify import searchable
+from sandbox.state import Record
 from sandbox.world import Shop
 
 ROOTS = ("customers", "orders", "products")
@@ -77,37 +80,32 @@ def plan_bulk(query: str, group: bool) -> BulkPlan:
     return BulkPlan(field.name.value, field, args, fragments, group)
 
 
-def run_bulk(shop: Shop, op: dict[str, Any], plan: BulkPlan, out: Path, all_orders: bool) -> None:
-    """Write the export to `out`; the outcome is left in `op["_result"]` for the polls to reveal."""
+def run_bulk(
+    shop: Shop,
+    op: dict[str, Any],
+    plan: BulkPlan,
+    out: Path,
+    all_orders: bool,
+    cache: RenderCache | None = None,
+) -> None:
+    """Write the export to `out`; the outcome is left in `op["_result"]` for the polls to reveal.
+    With a render cache, records nothing has touched are copied from their shelf."""
     objects = roots = 0
     try:
         found = searchable.parse(plan.entity, plan.args.get("query"))  # the whole search syntax
         sort = gql.SORTS.get(plan.args.get("sortKey") or "ID", "id")
         view = searchable.narrowed(shop, plan.entity, sort, found, gql._orders_floor(plan.entity, all_orders))
         test = searchable.matcher(shop, plan.entity, found)
-        root_type = _node_type(gql.schema().query_type.fields[plan.entity].type)  # type: ignore[union-attr]
         node_selection = _node_selection(plan)
-        with out.open("w") as fh:
+        shelved = bulk_shelf.shelved(cache, shop, plan.entity, node_selection, plan.fragments, plan.group)
+        layout = _Layout(shop, plan, node_selection, test, shelved, bulk_shelf.time_test(found))
+        with out.open("wb") as fh:
             position, total = 0, len(view)
             while position < total and not op.get("_cancel"):
                 keys = list(view.keys(position, min(position + BATCH, total)))
                 position += len(keys)
-                batch: list[list[str]] = [[], [], []]  # lines by depth: roots, children, grandchildren
-                for record in shop.store.records(plan.entity, iter(keys)):
-                    if test is not None and not test(record):
-                        continue
-                    node = gql.MAKERS[plan.entity](shop, record)
-                    roots += 1
-                    _emit(
-                        batch,
-                        node,
-                        root_type,
-                        node_selection,
-                        plan.fragments,
-                        None,
-                        depth=0,
-                        group=plan.group,
-                    )
+                batch: list[list[bytes]] = [[], [], []]  # lines by depth: roots, children, grandchildren
+                roots += layout.lay_out(keys, batch)
                 objects += _flush(fh, batch)
                 op["objectCount"], op["rootObjectCount"] = str(objects), str(roots)
         result = {"status": "CANCELED" if op.get("_cancel") else "COMPLETED", "errorCode": None}
@@ -115,14 +113,100 @@ def run_bulk(shop: Shop, op: dict[str, Any], plan: BulkPlan, out: Path, all_orde
     except Exception:  # a failed run is reported the way Shopify reports it, never raised into a thread
         result = {"status": "FAILED", "errorCode": "INTERNAL_SERVER_ERROR", "fileSize": None}
     op["_result"] = result | {"objectCount": str(objects), "rootObjectCount": str(roots)}
+    op["_rendered_live"] = layout.rendered if "layout" in locals() else []
 
 
-def _flush(fh: TextIO, batch: list[list[str]]) -> int:
+class _Layout:
+    """A batch's lines: stretches of shelved records read at once, the rest rendered (and
+    shelved when they are base records nothing has touched)."""
+
+    def __init__(
+        self,
+        shop: Shop,
+        plan: BulkPlan,
+        selection: SelectionSetNode,
+        test: Callable[[Record], bool] | None,
+        shelved: bulk_shelf.Shelved | None,
+        time_test: Callable[[int, int], bool] | None,
+    ) -> None:
+        self.shop, self.plan, self.selection, self.test = shop, plan, selection, test
+        self.shelved, self.time_test = shelved, time_test
+        self.root_type = _node_type(gql.schema().query_type.fields[plan.entity].type)  # type: ignore[union-attr]
+        self.rendered: list[int] = []  # indices rendered live (not from the shelf), in export order
+
+    def lay_out(self, keys: list[tuple[Any, int]], batch: list[list[bytes]]) -> int:
+        """Add the records' lines to `batch`; how many were exported (the search may leave some out)."""
+        store, entity, shelved = self.shop.store, self.plan.entity, self.shelved
+        roots, run = 0, []  # run: shelved indices waiting to be read in one go
+        for _value, rec_id in keys:
+            index = store.index_of(entity, rec_id)
+            assert index is not None
+            shelf_says = self._from_shelf(index) if shelved is not None else None
+            if shelf_says is not None:
+                if shelf_says:
+                    run.append(index)
+                    roots += 1
+                continue
+            self._read(run, batch)
+            run = []
+            roots += self._render(index, batch)
+        self._read(run, batch)
+        return roots
+
+    def _from_shelf(self, index: int) -> bool | None:
+        """True: shelved and exported; False: shelved but left out by the search; None: render it."""
+        shelved = self.shelved
+        assert shelved is not None
+        if not shelved.may_hold(index) or not shelved.shelf.has(index):
+            return None
+        if not shelved.still_fresh(shelved.shelf.tag_of(index)):
+            return None
+        if self.test is None:
+            return True
+        if self.time_test is not None:
+            return self.time_test(*shelved.shelf.stamps_of(index))
+        return self.test(self.shop.store.get(self.plan.entity, index))
+
+    def _read(self, run: list[int], batch: list[list[bytes]]) -> None:
+        if run and self.shelved is not None:
+            for lane, lines in zip(batch, self.shelved.shelf.read_run(run), strict=True):
+                lane.extend(lines)
+
+    def _render(self, index: int, batch: list[list[bytes]]) -> int:
+        entity, shelved = self.plan.entity, self.shelved
+        record = self.shop.store.get(entity, index)
+        if self.test is not None and not self.test(record):
+            return 0
+        self.rendered.append(index)
+        lanes: list[list[bytes]] = [[], [], []]
+        node = gql.MAKERS[entity](self.shop, record)
+        _emit(
+            lanes,
+            node,
+            self.root_type,
+            self.selection,
+            self.plan.fragments,
+            None,
+            depth=0,
+            group=self.plan.group,
+        )
+        rendered = (b"".join(lanes[0]), b"".join(lanes[1]), b"".join(lanes[2]))
+        if shelved is not None and shelved.may_hold(index):
+            owner = record.data.get("customer") if entity == "orders" else None
+            stamps = (int(record.created_at.timestamp()), int(record.updated_at.timestamp()))
+            shelved.shelf.put(index, rendered, bulk_shelf.NO_CUSTOMER if owner is None else owner, stamps)
+        for lane, lines in zip(batch, rendered, strict=True):
+            if lines:
+                lane.append(lines)
+        return 1
+
+
+def _flush(fh: BinaryIO, batch: list[list[bytes]]) -> int:
     """Grouped: each parent followed by its children (all in lane 0, in that order).
     Not grouped: the batch's parents, then its children, then theirs: parents still come first."""
-    lines = [line for lane in batch for line in lane]
-    fh.writelines(lines)
-    return len(lines)
+    chunks = [chunk for lane in batch for chunk in lane]
+    fh.writelines(chunks)
+    return sum(chunk.count(b"\n") for chunk in chunks)
 
 
 def _node_selection(plan: BulkPlan) -> SelectionSetNode:
@@ -152,7 +236,7 @@ def _fields(
 
 
 def _emit(
-    batch: list[list[str]],
+    batch: list[list[bytes]],
     node: dict[str, Any],
     kind: GraphQLNamedType,
     selection: SelectionSetNode,
@@ -167,7 +251,7 @@ def _emit(
     line = _project(node, kind, selection, fragments, children)
     if parent_id is not None:
         line["__parentId"] = parent_id
-    batch[0 if group else depth].append(json.dumps(line, separators=(",", ":")) + "\n")
+    batch[0 if group else depth].append((json.dumps(line, separators=(",", ":")) + "\n").encode())
     for child, child_kind, child_selection in children:
         _emit(
             batch,

@@ -110,7 +110,7 @@ def _new(op_id: int, query: str) -> dict[str, Any]:
 def _run(
     w: World, shop: Shop, op: dict[str, Any], plan: Any, out: Path, all_orders: bool, write: Any
 ) -> None:
-    write(shop, op, plan, out, all_orders)
+    write(shop, op, plan, out, all_orders, w.render_cache)
     op["_shown"].wait(HOLD_S)  # a poll has seen it RUNNING, or nobody is watching
     with shop.store.lock:
         _finish(w, op)

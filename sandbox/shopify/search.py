@@ -6,6 +6,7 @@ quoted values and `*` prefixes. A parsed query is a tree that tests one record's
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -223,6 +224,7 @@ def to_number(raw: str) -> Decimal | None:
         return None
 
 
+@functools.lru_cache(maxsize=1024)  # one search's few values, read for every record it tests
 def to_time(raw: str) -> tuple[datetime, bool]:
     """A date value in either form clients send: `2026-12-01T10:18:05Z`, `2026-12-01 10:18:05+00:00`
     (Python's str() of a datetime), or a date alone; → (instant in UTC, whether it was a date alone)."""

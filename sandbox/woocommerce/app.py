@@ -27,7 +27,7 @@ from flask import Blueprint, Response, redirect, request
 from sandbox.deliveries import Delivery
 from sandbox.http import as_json
 from sandbox.state import Record
-from sandbox.woocommerce import listing
+from sandbox.woocommerce import listing, page_shelf
 from sandbox.woocommerce import shapes as shapes
 from sandbox.woocommerce.common import (
     authed,
@@ -129,10 +129,14 @@ def list_records(site_name: str, resource: str) -> Response:
     headers = _page_headers(site_name, resource, query.page, pages, total)
     if request.args.get("_fields") == "id":  # WordPress's field filter; ids alone need no rendering
         return as_json([{"id": _id_of(item)} for item in found], headers=headers)
+    base = base_of(site_name)
+    if not request.args.get("_fields"):
+        shelved = page_shelf.page(world().render_cache, site, resource, found, base)
+        if shelved is not None:
+            return Response(shelved, headers=headers, mimetype="application/json")
     records = [r for r in found if isinstance(r, Record)]
     if len(records) != len(found):  # view keys from the plain path
         records = site.store.records(resource, iter(k for k in found if not isinstance(k, Record)))
-    base = base_of(site_name)
     return as_json([_fields(render(site_name, resource, r, base)) for r in records], headers=headers)
 
 
