@@ -171,6 +171,7 @@ def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, prod
     show_default=True,
     help="the Zoho CRM org's data center (us, eu, in, au, jp, ca, cn, sa)",
 )
+@click.option(
     "--render-cache",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
