@@ -172,5 +172,11 @@ def test_every_table_the_models_mark_autoincrement_is_so_in_a_migrated_sqlite_da
         made: dict[str, str] = dict(
             conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all()
         )
-    assert marked == {"stores", "product_subscriptions", "notification_outbox", "dead_letters"}
+    assert marked == {
+        "stores",
+        "product_subscriptions",
+        "notification_outbox",
+        "dead_letters",
+        "destinations",
+    }
     assert {name for name, sql in made.items() if "AUTOINCREMENT" in (sql or "")} == marked
