@@ -67,7 +67,7 @@ def _push_locked(
 ) -> None:
     engine = get_engine(app)
     with engine.begin() as conn:
-        dest = conn.execute(select(Destination).where(Destination.id == destination_id)).scalar_one()
+        dest = conn.execute(select(Destination.__table__).where(Destination.id == destination_id)).one()
         if full:
             mark_everything(conn, dest)
     kind = destinations.get(dest.kind)
@@ -96,7 +96,7 @@ def _push_locked(
         session.close()
 
 
-def mark_everything(conn: Any, dest: Destination) -> None:
+def mark_everything(conn: Any, dest: Any) -> None:
     """`push --full`: every live contact and order of the account, marked once more."""
     contacts = select(Contact.id).where(
         Contact.account_id == dest.account_id, Contact.merged_into_id.is_(None)

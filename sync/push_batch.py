@@ -18,7 +18,6 @@ from connector.crm import consent, destination_outbox, destination_views, insigh
 from connector.db import dead_letters
 from connector.db.operations import (
     DeadLetter,
-    Destination,
     DestinationMark,
     DestinationRecord,
     PrivacyRequest,
@@ -36,7 +35,7 @@ class Run:
     def __init__(
         self,
         engine: Engine,
-        dest: Destination,
+        dest: Any,
         kind: Kind,
         session: Session,
         rules: insights.Rules,
@@ -47,7 +46,7 @@ class Run:
         self.mapping = merged(kind.DEFAULT_MAPPING, dest.mapping)
 
     def drain(
-        self, obj: str, progress: Callable[[str, int, int], None] | None, renew: Callable[[int], Any]
+        self, obj: str, progress: Callable[[str, int, int], None] | None, renew: Callable[[], Any]
     ) -> None:
         total, done = self._pending(obj), 0
         while True:
@@ -56,7 +55,7 @@ class Run:
                 return
             self._deliver(obj, marks)
             done += len({m.record_id for m in marks})
-            renew(120)
+            renew()
             if progress:
                 progress(obj, min(done, total), total)
 
@@ -67,13 +66,13 @@ class Run:
             )
 
     def _marks(self, obj: str) -> Any:
-        return select(DestinationMark).where(
+        return select(DestinationMark.__table__).where(
             DestinationMark.destination_id == self.dest.id, DestinationMark.object == obj
         )
 
     def _take(self, obj: str) -> list[Any]:
         with self.engine.connect() as conn:
-            return list(conn.execute(self._marks(obj).order_by(DestinationMark.id).limit(BATCH)).scalars())
+            return list(conn.execute(self._marks(obj).order_by(DestinationMark.id).limit(BATCH)).all())
 
     def _deliver(self, obj: str, marks: list[Any]) -> None:
         ids = sorted({m.record_id for m in marks})

@@ -36,7 +36,7 @@ def contacts(
             Contact.id.in_(ids), Contact.account_id == account_id, Contact.merged_into_id.is_(None)
         )
     ).all()
-    live = [r.Contact for r in rows if not (r.Contact.merge_provenance or {}).get("redacted_at")]
+    live = [r for r in rows if not (r.merge_provenance or {}).get("redacted_at")]
     if not live:
         return found
     ours = [c.id for c in live]
@@ -68,7 +68,7 @@ def _standing(
 ) -> dict[int, dict[str, Any]]:
     """A contact's insights across its stores: sums and extremes, and the newest store's scores."""
     per: dict[int, list[Any]] = defaultdict(list)
-    for r in conn.execute(select(ContactInsight).where(ContactInsight.contact_id.in_(ids))).scalars():
+    for r in conn.execute(select(ContactInsight).where(ContactInsight.contact_id.in_(ids))).all():
         per[r.contact_id].append(r)
     firsts = _first_channels(conn, ids)
     out = {}
@@ -131,7 +131,7 @@ def _subscriptions(conn: Connection, ids: list[int]) -> dict[int, list[str]]:
         select(ProductSubscription)
         .where(ProductSubscription.contact_id.in_(ids), ProductSubscription.unsubscribed_at.is_(None))
         .order_by(ProductSubscription.id)
-    ).scalars():
+    ).all():
         out[s.contact_id].append(f"{s.scope_type}:{s.scope_value}" if s.scope_value else s.scope_type)
     return out
 
@@ -140,12 +140,12 @@ def orders(conn: Connection, account_id: int, ids: list[int]) -> dict[int, dict[
     """Each order with its line items; one deleted, of an erased person or another account is None."""
     found: dict[int, dict[str, Any] | None] = dict.fromkeys(ids)
     rows = conn.execute(
-        select(Order, Store.domain, Contact.merge_provenance)
+        select(Order, Store.domain.label("store_domain"), Contact.merge_provenance.label("redaction"))
         .join(Store, Store.id == Order.store_id)
         .outerjoin(Contact, Contact.id == Order.contact_id)
         .where(Order.id.in_(ids), Store.account_id == account_id, Order.deleted_at.is_(None))
     ).all()
-    live = [(o, domain) for o, domain, provenance in rows if not (provenance or {}).get("redacted_at")]
+    live = [(o, o.store_domain) for o in rows if not (o.redaction or {}).get("redacted_at")]
     items = _line_items(conn, [(o.store_id, o.platform_id) for o, _d in live])
     for o, domain in live:
         found[o.id] = {
@@ -186,7 +186,7 @@ def _line_items(conn: Connection, keys: list[tuple[int, int]]) -> dict[tuple[int
             select(OrderLineItem)
             .where(OrderLineItem.store_id == store_id, OrderLineItem.order_platform_id.in_(wanted))
             .order_by(OrderLineItem.order_platform_id, OrderLineItem.platform_id)
-        ).scalars():
+        ).all():
             sku = f" ({li.sku})" if li.sku else ""
             out[(store_id, li.order_platform_id)].append(f"{li.quantity} x {li.title or ''}{sku}")
     return out
