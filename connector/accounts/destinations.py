@@ -51,11 +51,8 @@ def reconnect(session: Session, vault: Vault, dest: Destination, credentials: di
 
 def describe(session: Session, dests: list[Destination]) -> list[dict[str, Any]]:
     ids = [d.id for d in dests]
-    names = dict(
-        session.execute(
-            select(Account.id, Account.name).where(Account.id.in_({d.account_id for d in dests}))
-        ).tuples()
-    )
+    owners = select(Account.id, Account.name).where(Account.id.in_({d.account_id for d in dests}))
+    names = {account_id: name for account_id, name in session.execute(owners).tuples()}
     pending = _pending(session, ids)
     held = _held(session, ids)
     return [

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connector.errors import BadInput, Reauthorize
+from connector.errors import BadInput, Reauthorize, RetryLater
 from destinations.hubspot.client import API, HubSpotClient
 from destinations.hubspot.mapper import CUSTOM, ID_PROPERTY
+from destinations.pacing import Pacing
 
 GROUPS = {"contacts": "contactinformation", "orders": "orderinformation"}
 
@@ -20,11 +21,17 @@ def check(credentials: Mapping[str, Any], base_url: str | None) -> dict[str, Any
     token = str(credentials.get("token") or "").strip()
     if not token or any(c.isspace() for c in token):
         raise BadInput("--token: a HubSpot private-app token is one word (pat-…)")
-    client = HubSpotClient(token, base_url or API)
+    client = HubSpotClient(token, base_url or API, Pacing(backoff_s=0.5, max_tries=2))
     try:
         details = client.call("GET", "/account-info/v3/details")
-    except Reauthorize as exc:
-        raise BadInput(f"HubSpot did not accept the token: {exc.reason}") from None
+    except Reauthorize:
+        raise BadInput(
+            "HubSpot did not accept the token (expired, revoked or mistyped); nothing was saved"
+        ) from None
+    except RetryLater as exc:
+        raise BadInput(
+            f"HubSpot at {base_url or API} could not be asked ({exc.reason}); nothing was saved"
+        ) from None
     finally:
         client.close()
     return {"token": token, "portal_id": (details or {}).get("portalId"), "base_url": base_url or API}
