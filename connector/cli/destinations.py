@@ -43,6 +43,25 @@ def add_hubspot(account: str, token: str, api_url: str | None) -> None:
     click.echo(f"destination {dest_id} connected: hubspot (account {account.strip()!r})")
 
 
+@commands.command("reconnect-hubspot")
+@click.argument("destination")
+@click.option("--token", required=True, help="the private app's new access token")
+def reconnect_hubspot(destination: str, token: str) -> None:
+    """Give a destination that needs reconnecting its new token (checked first); marks kept."""
+    with app_context():
+        app = the_app()
+        ready(app)
+        with db.session(app) as s:
+            dest = destinations.find(s, destination)
+            if dest.kind != "hubspot":
+                raise BadInput(f"destination {destination} is {dest.kind}, not hubspot")
+            api_url = vault_of(app).open(dest.credentials).get("base_url")
+        credentials = kinds.get("hubspot").check({"token": token}, api_url)
+        with db.session(app) as s, s.begin():
+            destinations.reconnect(s, vault_of(app), destinations.find(s, destination), credentials)
+    click.echo(f"destination {destination} reconnected; `destinations push {destination}` sends what waited")
+
+
 @commands.command("list")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON array")
 def list_destinations(as_json: bool) -> None:
