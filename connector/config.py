@@ -171,10 +171,7 @@ class Settings:
         "CONNECTOR_PUSH_BACKOFF_MS",
         "1000",
         Whole(0),
-        (
-            "a destination's first wait after a 5xx or an unreachable CRM (doubling, 60 s at most; "
-            "a 429 waits as told)"
-        ),
+        "a CRM's first wait after a 5xx (doubling to 60 s; a 429 as told)",
     )
     inactive_days: int = setting(
         "CONNECTOR_INACTIVE_DAYS",

@@ -187,6 +187,10 @@ class Run:
                 ),
                 rows,
             )
+        self._letters(conn, obj, outcome, now)
+
+    def _letters(self, conn: Connection, obj: str, outcome: Outcome, now: datetime) -> None:
+        """A dead letter per refusal; the letters of records that went through now, resolved."""
         entity = f"{obj}@{self.dest.id}"
         for record_id, why in outcome.refused.items():
             dead_letters.write(
