@@ -93,6 +93,12 @@ def test_hubspot_holds_exactly_the_accounts_contacts_and_orders_through_faults(r
     first = push_until_done(rig.app, dest)
     assert first[-1].outcome == "done" and first[-1].pacing["retries"] >= 5
     assert_hubspot_matches(rig)
+    # and the hourly scoring's RFM, segments and predictions follow in the next push
+    with get_engine(rig.app).begin() as conn:
+        assert all(insights.score(conn, s.id) for s in (rig.shop, rig.site))
+    assert push_until_done(rig.app, dest)[-1].pushed["contacts"] > 0
+    assert_hubspot_matches(rig)
+    assert any(c.get("connector_segment") for c in held(rig, "contacts").values())
     # when the stores change (new, updated and deleted customers and orders) and the token is revoked
     for platform in ("shopify", "woocommerce"):
         rig.mutate(platform, "customers", "update", 5)
