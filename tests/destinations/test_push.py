@@ -18,9 +18,11 @@ from connector.crm import consent, destination_views, insights, privacy
 from connector.db import get_engine
 from connector.db.models import Contact, Order, Store
 from connector.db.operations import DeadLetter, DestinationMark, PrivacyRequest
+from connector.errors import BadInput
 from destinations.hubspot.mapper import DEFAULT_MAPPING, as_text
 from sandbox.generator import Sizes
 from sandbox.world import World
+from sync.retry import retry
 from tests.destinations.helpers import add_hubspot, faults, held, push_until_done, reconnect, sync_everything
 from tests.rig import Rig, build
 
@@ -204,3 +206,30 @@ def test_a_record_hubspot_refuses_is_a_dead_letter_in_its_words_and_the_rest_go(
     assert "Email address not an e-mail is invalid" in letter.reason
     assert str(bad) not in held(rig, "contacts")
     assert len(held(rig, "contacts")) == len(expected(rig)[0]) - 1
+
+
+def test_a_refused_record_retried_after_its_fix_is_pushed_and_its_letter_resolved(rig: Rig) -> None:
+    # given a contact HubSpot refused (its e-mail), then the e-mail put right
+    dest = add_hubspot(rig)
+    sync_everything(rig)
+    with get_engine(rig.app).begin() as conn:
+        bad, good = conn.execute(
+            select(Contact.id, Contact.email).where(Contact.email.is_not(None)).limit(1)
+        ).one()
+        conn.execute(update(Contact).where(Contact.id == bad).values(email="not an e-mail"))
+    push_until_done(rig.app, dest)
+    with get_engine(rig.app).begin() as conn:
+        conn.execute(update(Contact).where(Contact.id == bad).values(email=good))
+        letter = conn.execute(select(DeadLetter.id).where(DeadLetter.kind == "destination")).scalar_one()
+    # when the merchant retries the letter (another account cannot) and the destination is pushed
+    with pytest.raises(BadInput):
+        retry(rig.app, letter, account_id=999)
+    assert retry(rig.app, letter)["outcome"] == "the record was marked to be pushed again"
+    assert push_until_done(rig.app, dest)[-1].pushed["contacts"] == 1
+    # then HubSpot has the contact, and the letter is resolved
+    assert held(rig, "contacts")[str(bad)]["email"] == str(good).lower()
+    with get_engine(rig.app).connect() as conn:
+        assert (
+            conn.execute(select(DeadLetter.resolved_at).where(DeadLetter.id == letter)).scalar_one()
+            is not None
+        )
