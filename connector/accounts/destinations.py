@@ -52,7 +52,7 @@ def reconnect(session: Session, vault: Vault, dest: Destination, credentials: di
 def describe(session: Session, dests: list[Destination]) -> list[dict[str, Any]]:
     ids = [d.id for d in dests]
     owners = select(Account.id, Account.name).where(Account.id.in_({d.account_id for d in dests}))
-    names = {account_id: name for account_id, name in session.execute(owners).tuples()}
+    names = {account_id: name for account_id, name in session.execute(owners).all()}
     pending = _pending(session, ids)
     held = _held(session, ids)
     return [
@@ -77,7 +77,7 @@ def _pending(session: Session, ids: list[int]) -> dict[tuple[int, str], int]:
         )
         .where(DestinationMark.destination_id.in_(ids))
         .group_by(DestinationMark.destination_id, DestinationMark.object)
-    ).tuples()
+    ).all()
     return {(d, o): n for d, o, n in rows}
 
 
@@ -92,7 +92,7 @@ def _held(session: Session, ids: list[int]) -> dict[tuple[int, str, str], tuple[
         )
         .where(DestinationRecord.destination_id.in_(ids))
         .group_by(DestinationRecord.destination_id, DestinationRecord.object, DestinationRecord.state)
-    ).tuples()
+    ).all()
     return {(d, o, s): (n, at) for d, o, s, n, at in rows}
 
 

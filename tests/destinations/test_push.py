@@ -5,12 +5,10 @@ one push; an erasure leaves no trace there; a refused record is a dead letter, t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import redis
 import requests
 from sqlalchemy import select, update
 
@@ -20,19 +18,9 @@ from connector.db.models import Contact, Order, Store
 from connector.db.operations import DeadLetter, DestinationMark, PrivacyRequest
 from connector.errors import BadInput
 from destinations.hubspot.mapper import DEFAULT_MAPPING, as_text
-from sandbox.generator import Sizes
-from sandbox.world import World
 from sync.retry import retry
 from tests.destinations.helpers import add_hubspot, faults, held, push_until_done, reconnect, sync_everything
-from tests.rig import Rig, build
-
-SIZES = Sizes(customers=40, orders=160, products=10)
-
-
-@pytest.fixture
-def rig(app_env: dict[str, str], redis_conn: redis.Redis, redis_url: str) -> Iterator[Rig]:
-    app_env |= {"CONNECTOR_SYNC_WRITE_RECORDS": "1000", "CONNECTOR_PUSH_BACKOFF_MS": "0"}
-    yield from build(app_env, World(seed=31, sizes=SIZES), redis_url)
+from tests.rig import Rig
 
 
 def expected(rig: Rig) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]], set[tuple[str, str]]]:
