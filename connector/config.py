@@ -167,6 +167,12 @@ class Settings:
     woo_concurrency: int = setting(
         "CONNECTOR_WOO_CONCURRENCY", "4", Whole(1), "requests in flight to one WooCommerce site, at most"
     )
+    push_backoff_ms: int = setting(
+        "CONNECTOR_PUSH_BACKOFF_MS",
+        "1000",
+        Whole(0),
+        "a CRM's first wait after a 5xx (doubling to 60 s; a 429 as told)",
+    )
     inactive_days: int = setting(
         "CONNECTOR_INACTIVE_DAYS",
         "180",

@@ -15,7 +15,7 @@ from typing import Any
 from flask import has_request_context, request
 
 ROUTED_PREFIX = "sandbox.routed_prefix"  # WSGI environ key: the path prefix its Host stood for
-PATH_PREFIXES = ("/woo/", "/shopify/", "/magento/", "/_sandbox/", "/zoho/", "/services/")
+PATH_PREFIXES = ("/woo/", "/shopify/", "/magento/", "/hubspot/", "/_sandbox/", "/zoho/", "/services/")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from sandbox.deliveries import Dispatcher, Faults
 from sandbox.generator import Dataset, Sizes, anchor_now
+from sandbox.hubspot.portal import Portal
 from sandbox.render_cache import RenderCache
 from sandbox.salesforce.org import SalesforceOrg
 from sandbox.state import SandboxStore
@@ -197,6 +198,7 @@ class World:
             self.woo[name] = site
             number += 1
         self.magento: dict[str, MagentoStore] = {}
+        self.hubspot = Portal(seed)  # one HubSpot account (sandbox/hubspot/)
         for n in range(magento_stores):
             name = f"magento-{n + 1}"
             # a quarter in: its people overlap both the Shopify shop and the WooCommerce site of its number
@@ -262,6 +264,7 @@ class World:
 
     def manifest(self) -> dict[str, Any]:
         return {
+            "hubspot": {**self.hubspot.manifest(), "api_url": self.base_url + "/hubspot"},
             "shopify": {
                 "api_key": self.api_key,
                 "api_secret": self.api_secret,

@@ -38,6 +38,7 @@ def schedule() -> list[Scheduled]:
         Scheduled("connector.crm.insights.score_all", "sync", 3600),
         Scheduled("connector.crm.insight_backlog.settle_all", "sync", 60),
         Scheduled("connector.crm.notifications.send_due", "notifications", 15),
+        Scheduled("sync.push.push_all", "sync", 30),
     ]
 
 

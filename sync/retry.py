@@ -1,8 +1,9 @@
 """Retrying a dead letter, the merchant's button: a webhook delivery goes back to the inbox
 and is processed again; a sync record is read again from the platform by id (or, if the
 platform no longer has it, mapped again from the payload kept) and written; a message is
-put back in the outbox. A retry that works resolves the letter; one that fails again
-leaves it open with the new reason and one more attempt counted.
+put back in the outbox; a record a destination refused is marked to be pushed again. A
+retry that works resolves the letter; one that fails again leaves it open with the new
+reason and one more attempt counted.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from connector import logs
+from connector.crm import destination_outbox
 from connector.db import dead_letters, get_engine
 from connector.db.models import Store
-from connector.db.operations import DeadLetter, NotificationOutbox, WebhookInbox
+from connector.db.operations import DeadLetter, Destination, NotificationOutbox, WebhookInbox
 from connector.errors import BadInput, ConnectorError
 from connector.runtime.queue import get_redis
 from connector.write import refusals
@@ -31,10 +33,9 @@ def retry(app: Flask, letter_id: int, account_id: int | None = None) -> dict[str
     """Retry one open dead letter (of this account, when given); what happened, in words."""
     engine = get_engine(app)
     with engine.connect() as conn:
-        query = select(DeadLetter).where(DeadLetter.id == letter_id)
-        if account_id is not None:
-            query = query.join(Store, Store.id == DeadLetter.store_id).where(Store.account_id == account_id)
-        letter = conn.execute(query).first()
+        letter = conn.execute(select(DeadLetter).where(DeadLetter.id == letter_id)).first()
+        if letter is not None and account_id is not None and _account_of(conn, letter) != account_id:
+            letter = None
     if letter is None:
         raise BadInput(f"no dead letter {letter_id}")
     if letter.resolved_at is not None:
@@ -43,6 +44,8 @@ def retry(app: Flask, letter_id: int, account_id: int | None = None) -> dict[str
         outcome = _again_webhook(app, letter)
     elif letter.kind == "notification":
         outcome = _again_message(app, letter)
+    elif letter.kind == "destination":
+        outcome = _again_push(app, letter)
     else:
         outcome = _again_record(app, letter)
     log.info("dead letter retried", extra={"dead_letter_id": letter.id, "outcome": outcome})
@@ -74,6 +77,31 @@ def _again_webhook(app: Flask, letter: Any) -> str:
         return "the delivery is no longer stored; nothing to retry"
     inbox.request_processing(get_redis(app), letter.store_id)
     return "the delivery was queued to be processed again"
+
+
+def _account_of(conn: Any, letter: Any) -> int | None:
+    """The account a letter belongs to: its store's, or its destination's."""
+    if letter.kind == "destination":
+        destination_id = (letter.payload or {}).get("destination_id")
+        return conn.execute(select(Destination.account_id).where(Destination.id == destination_id)).scalar()
+    return conn.execute(select(Store.account_id).where(Store.id == letter.store_id)).scalar()
+
+
+def _again_push(app: Flask, letter: Any) -> str:
+    """A record the CRM refused: marked again; the next push sends it (and resolves the letter)."""
+    payload = letter.payload or {}
+    with get_engine(app).begin() as conn:
+        if (
+            conn.execute(
+                select(Destination.id).where(Destination.id == payload.get("destination_id"))
+            ).first()
+            is None
+        ):
+            raise BadInput("the destination of this dead letter is gone")
+        destination_outbox.mark(
+            conn, [payload["destination_id"]], str(payload["object"]), [letter.platform_id]
+        )
+    return "the record was marked to be pushed again"
 
 
 def _again_message(app: Flask, letter: Any) -> str:

@@ -96,10 +96,13 @@ def _seed_two_stores(engine: Engine) -> None:
 
 
 def _counts(engine: Engine) -> dict[str, int]:
+    """Rows per table of the models that the database has (a later migration's are not there yet)."""
+    present = set(inspect(engine).get_table_names())
     with engine.connect() as conn:
         return {
             t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
             for t in sorted(Base.metadata.tables)
+            if t in present
         }
 
 
@@ -112,7 +115,7 @@ def test_upgrading_a_database_with_data_keeps_every_row_and_never_reuses_an_id(t
     # when it is upgraded
     upgrade(engine)
     # then every row is still there, the schema is the models', and the two tables never reuse an id
-    assert _counts(engine) == before
+    assert {t: n for t, n in _counts(engine).items() if t in before} == before
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
         assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
@@ -148,7 +151,8 @@ def test_downgrading_past_the_rebuild_keeps_every_row(tmp_path: Path) -> None:
     from connector.db import _alembic_config
 
     command.downgrade(_alembic_config(engine), "0011")
-    assert _counts(engine) == before
+    after = _counts(engine)  # the tables of migrations after 0011 are gone, the rest keep their rows
+    assert after == {t: before[t] for t in after}
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
         assert (
@@ -168,5 +172,11 @@ def test_every_table_the_models_mark_autoincrement_is_so_in_a_migrated_sqlite_da
         made: dict[str, str] = dict(
             conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all()
         )
-    assert marked == {"stores", "product_subscriptions", "notification_outbox", "dead_letters"}
+    assert marked == {
+        "stores",
+        "product_subscriptions",
+        "notification_outbox",
+        "dead_letters",
+        "destinations",
+    }
     assert {name for name, sql in made.items() if "AUTOINCREMENT" in (sql or "")} == marked

@@ -19,6 +19,7 @@ from flask.cli import FlaskGroup
 
 from connector import create_app, logs
 from connector.cli import admin, serving, stores
+from connector.cli.destinations import commands as destinations_group
 from connector.cli.privacy import privacy_group
 from connector.cli.support import one_line, usage_line
 from connector.cli.sync import sync_command
@@ -64,6 +65,7 @@ def cli(ctx: click.Context, verbose: bool, traceback: bool) -> None:
 
 cli.add_command(sync_command)
 cli.add_command(privacy_group)
+cli.add_command(destinations_group)
 for module in (serving, stores, admin):
     for command in module.commands.commands.values():
         cli.add_command(command)

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection, Engine
 
 from connector import logs
-from connector.crm import insights
+from connector.crm import destination_outbox, insights
 from connector.db import analyze as statistics
 from connector.db import get_engine
 from connector.db.people import InsightBacklog
@@ -52,6 +52,7 @@ def settle(engine: Engine, rules: insights.Rules) -> int:
             if not claimed:
                 return settled
             refreshed = insights.refresh(conn, claimed, rules)
+            destination_outbox.mark_contacts(conn, claimed)  # their orders and spend changed
             statistics.note_written(conn, {"contact_insights": refreshed})
         settled += len(claimed)
 

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from connector import logs
 from connector.config import declared_default
 from connector.context import settings_of
+from connector.crm import destination_outbox
 from connector.db import get_engine
 from connector.db.models import Customer, Order, Store
 from connector.db.people import ContactInsight
@@ -220,6 +221,11 @@ def score(conn: Connection, store_id: int, now: datetime | None = None) -> int:
         .values({k: bindparam(k) for k in updates[0] if k not in ("s", "c")}),
         updates,
     )
+    scored = ("rfm_r", "rfm_f", "rfm_m", "segment", "predicted_value", "prediction")
+    changed = [
+        u["c"] for r, u in zip(rows, updates, strict=True) if any(getattr(r, k) != u[k] for k in scored)
+    ]
+    destination_outbox.mark_contacts(conn, changed)  # their scores go to the destinations
     return len(updates)
 
 

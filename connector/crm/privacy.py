@@ -22,7 +22,7 @@ from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from connector import logs
-from connector.crm import suppression
+from connector.crm import destination_outbox, suppression
 from connector.db.models import Checkout, Contact, Customer, Fulfillment, Order, OrderLineItem, Refund, Store
 from connector.db.operations import DeadLetter, NotificationOutbox, PrivacyRequest, WebhookInbox
 from connector.db.people import ConsentEvent, ContactInsight, ProductSubscription
@@ -159,9 +159,12 @@ def forget(
     )
     found.add_held(gather(conn, contacts) if contacts else {}, countries)
     suppressed = suppression.record(conn, account_id, contacts, found)
-    result = erase(conn, account_id, contacts, instance, needles)
+    result: dict[str, Any] = dict(erase(conn, account_id, contacts, instance, needles))
     result["suppression"] = suppressed or 0
+    destinations = destination_outbox.destinations_of_account(conn, account_id) if contacts else []
+    result["destinations"] = {str(d): "deletion queued" for d in destinations}  # the push says "deleted"
     receipt = _receipt(conn, store_id, None, "customer_redact", subject, result)
+    destination_outbox.mark_erased(conn, account_id, contacts, receipt)
     log.info("person erased", extra={"store_id": store_id, "receipt": receipt})
     return receipt
 

@@ -17,7 +17,7 @@ from connector.db.operations import DeadLetter
 from connector.db.types import utcnow
 from platforms.storable import clean_json, clean_text
 
-Kind = Literal["sync", "webhook", "notification"]
+Kind = Literal["sync", "webhook", "notification", "destination"]
 
 
 def write(

@@ -1,5 +1,6 @@
 """The machinery's tables: the webhook inbox, sync state and runs, dead letters, the
-notification outbox, dashboard users, API tokens and privacy-request receipts.
+notification outbox, dashboard users, API tokens and privacy-request receipts; the
+destinations, their outbox of marks and what each holds of each record.
 """
 
 from __future__ import annotations
@@ -178,3 +179,54 @@ class PrivacyRequest(Base):
     result: Mapped[dict[str, Any] | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
+
+
+class Destination(Base):
+    """A CRM the account's contacts and orders are pushed to (destinations/), with its sealed
+    credentials, its state (active | needs_reconnect | paused) and its field-mapping overrides."""
+
+    __tablename__ = "destinations"
+    # its id is in commands and marks: never given twice
+    __table_args__ = {"sqlite_autoincrement": True}
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    credentials: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet token of a JSON object
+    status: Mapped[str] = mapped_column(String(32), default="active")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    mapping: Mapped[dict[str, Any] | None]  # per object, CRM field → connector field (None: not pushed)
+    optouts_checked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DestinationMark(Base):
+    """The transactional outbox: a contact or order to push (or erase) in one destination,
+    written in the transaction that changed it; removed once the destination has it."""
+
+    __tablename__ = "destination_marks"
+    __table_args__ = (Index(None, "destination_id", "object", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    destination_id: Mapped[int] = mapped_column(ForeignKey("destinations.id", ondelete="CASCADE"))
+    object: Mapped[str] = mapped_column(String(16))  # contacts | orders
+    record_id: Mapped[int] = mapped_column(BigInteger)
+    erase: Mapped[bool] = mapped_column(default=False)  # a privacy erasure: delete it there
+    receipt_id: Mapped[int | None] = mapped_column(BigInteger)  # the erasure's privacy receipt
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DestinationRecord(Base):
+    """What one destination holds of one record: its id there and how its last push went."""
+
+    __tablename__ = "destination_records"
+    __table_args__ = (
+        UniqueConstraint("destination_id", "object", "record_id"),
+        Index(None, "destination_id", "object", "state"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    destination_id: Mapped[int] = mapped_column(ForeignKey("destinations.id", ondelete="CASCADE"))
+    object: Mapped[str] = mapped_column(String(16))
+    record_id: Mapped[int] = mapped_column(BigInteger)
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # pushed | failed
+    error: Mapped[str | None] = mapped_column(Text)
+    pushed_at: Mapped[datetime | None]

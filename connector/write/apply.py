@@ -1,6 +1,7 @@
 """Applying a mapped batch to the CRM store: the one path webhooks and sync both take,
 as a list of named steps (`STEPS`): identity, parents, children, consent, checkouts,
-subscriptions, tombstones, insights, statistics. All run in the caller's transaction.
+subscriptions, tombstones, insights, the destinations' outbox, statistics. All run in the
+caller's transaction.
 
 Parents are written through the versioned upsert; then the children of the parents that
 were written (an order's line items, fulfilments, refunds; a product's variants), and
@@ -18,7 +19,15 @@ from typing import Any
 from sqlalchemy import Table, and_, delete, not_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
-from connector.crm import consent, identity, insight_backlog, insights, subscriptions, suppression
+from connector.crm import (
+    consent,
+    destination_outbox,
+    identity,
+    insight_backlog,
+    insights,
+    subscriptions,
+    suppression,
+)
 from connector.db import analyze as statistics
 from connector.db.models import RECORDS
 from connector.db.upsert import TOMBSTONE_HASH, UpsertResult, upsert
@@ -155,6 +164,22 @@ def refresh_insights(w: BatchWrite) -> None:
         w.insights_refreshed = insights.refresh(w.conn, w.touched, w.rules or insights.Rules.current())
 
 
+def mark_for_destinations(w: BatchWrite) -> None:
+    """The transactional outbox: what this batch changed, marked for each destination."""
+    named = {r.get("contact_id") for t in ("customers", "orders") for r in w.batch.rows.get(t, [])}
+    if w.batch.consents:  # a consent topic names the customer only
+        table = TABLES["customers"]
+        ids = sorted({customer for customer, _state, _at in w.batch.consents})
+        named |= set(
+            w.conn.execute(
+                select(table.c.contact_id).where(table.c.store_id == w.store_id, table.c.platform_id.in_(ids))
+            ).scalars()
+        )
+    contacts: set[int] = {c for c in named | w.touched if c is not None}
+    orders = w.written.get("orders", set()) | {pid for pid, _at in w.batch.deleted.get("orders", [])}
+    destination_outbox.mark_written(w.conn, w.store_id, contacts, orders)
+
+
 def note_statistics(w: BatchWrite) -> None:
     """The rows each table grew by, for the planner statistics' refresh (`db.analyze`)."""
     grown = {t: r.created + r.updated for t, r in w.results.items()}
@@ -171,6 +196,7 @@ STEPS: tuple[Callable[[BatchWrite], None], ...] = (
     notify_subscribers,
     write_tombstones,
     refresh_insights,
+    mark_for_destinations,
     note_statistics,
 )
 

@@ -1,0 +1,160 @@
+"""`crm-connector destinations …`: connect a CRM to an account (its credentials checked
+first: refused, nothing is saved), list them with their per-object counts, push now with a
+progress bar, check the fields the connector needs, and remove one.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+
+import destinations as kinds
+from connector import db
+from connector.accounts import destinations, stores
+from connector.cli.support import app_context, ready, the_app
+from connector.context import vault_of
+from connector.errors import BadInput
+
+commands = click.Group("destinations", help="Connect, list, push to and remove CRM destinations.")
+
+
+@commands.command("add-hubspot")
+@click.option("--account", required=True, help="the merchant account whose contacts and orders go there")
+@click.option("--token", required=True, help="a HubSpot private-app access token (pat-…)")
+@click.option("--api-url", default=None, help="HubSpot's API address (default https://api.hubapi.com)")
+def add_hubspot(account: str, token: str, api_url: str | None) -> None:
+    """Connect HubSpot with a private-app token (scopes: crm.objects.contacts.read/write,
+    crm.objects.orders.read/write, crm.schemas.contacts.write, crm.schemas.orders.write)."""
+    if not account.strip():
+        raise BadInput("--account: name the merchant account (`stores list` shows each store's)")
+    with app_context():
+        app = the_app()
+        ready(app)
+        with db.session(app) as s:
+            stores.existing_account(s, account.strip())  # a typo is refused before HubSpot is asked
+        credentials = kinds.get("hubspot").check({"token": token}, api_url)
+        with db.session(app) as s, s.begin():
+            dest = destinations.add(
+                s, vault_of(app), account=account.strip(), kind="hubspot", credentials=credentials
+            )
+            dest_id = dest.id
+    click.echo(f"destination {dest_id} connected: hubspot (account {account.strip()!r})")
+
+
+@commands.command("reconnect-hubspot")
+@click.argument("destination")
+@click.option("--token", required=True, help="the private app's new access token")
+def reconnect_hubspot(destination: str, token: str) -> None:
+    """Give a destination that needs reconnecting its new token (checked first); marks kept."""
+    with app_context():
+        app = the_app()
+        ready(app)
+        with db.session(app) as s:
+            dest = destinations.find(s, destination)
+            if dest.kind != "hubspot":
+                raise BadInput(f"destination {destination} is {dest.kind}, not hubspot")
+            api_url = vault_of(app).open(dest.credentials).get("base_url")
+        credentials = kinds.get("hubspot").check({"token": token}, api_url)
+        with db.session(app) as s, s.begin():
+            destinations.reconnect(s, vault_of(app), destinations.find(s, destination), credentials)
+    click.echo(f"destination {destination} reconnected; `destinations push {destination}` sends what waited")
+
+
+@commands.command("list")
+@click.option("--json", "as_json", is_flag=True, help="print a JSON array")
+def list_destinations(as_json: bool) -> None:
+    """List destinations with their per-object pushed, pending and failed counts."""
+    with app_context():
+        app = the_app()
+        ready(app)
+        with db.session(app) as s:
+            rows = destinations.describe(s, destinations.every(s))
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    if not rows:
+        click.echo("no destinations yet: `crm-connector destinations add-hubspot --account NAME --token T`")
+    for r in rows:
+        counts = ", ".join(
+            f"{o} {c['pushed']:,} pushed / {c['pending']:,} pending / {c['failed']:,} failed"
+            for o, c in r["objects"].items()
+        )
+        click.echo(f"{r['id']:>4}  {r['kind']:<10} {r['account'] or '':<20} {r['status']:<16} {counts}")
+        if r["status_reason"]:
+            click.echo(f"      {r['status_reason']}")
+
+
+@commands.command("push")
+@click.argument("destination")
+@click.option(
+    "--full", is_flag=True, help="push every contact and order of the account, not only what changed"
+)
+def push_destination(destination: str, full: bool) -> None:
+    """Push now, in this process; returns when done."""
+    from sync.push import push
+
+    with app_context():
+        app = the_app()
+        ready(app)
+        with db.session(app) as s:
+            dest_id = destinations.find(s, destination).id
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def show(obj: str, done: int, total: int) -> None:
+                if obj not in tasks:
+                    tasks[obj] = bar.add_task(obj, total=total)
+                bar.update(tasks[obj], completed=done, total=total)
+
+            summary = push(app, dest_id, full=full, progress=show)
+    pushed = ", ".join(f"{o} {n:,}" for o, n in summary.pushed.items()) or "nothing"
+    refused = sum(summary.refused.values())
+    click.echo(
+        f"destination {dest_id}: pushed {pushed}; refused {refused}; erased {summary.erased}; "
+        f"opt-outs read back {summary.optouts}"
+    )
+    if summary.outcome == "busy":
+        raise BadInput(f"destination {dest_id} is being pushed by another process; try again when it ends")
+    if summary.outcome != "done":
+        raise BadInput(f"destination {dest_id}: {summary.reason}")
+
+
+@commands.command("check")
+@click.argument("destination")
+def check_destination(destination: str) -> None:
+    """Check the credentials and the custom fields the connector needs there."""
+    with app_context():
+        app = the_app()
+        ready(app)
+        with db.session(app) as s:
+            dest = destinations.find(s, destination)
+            kind, sealed = dest.kind, dest.credentials
+        session = kinds.get(kind).open_session(vault_of(app).open(sealed), None)
+        try:
+            missing = session.missing_fields()
+        finally:
+            session.close()
+    if missing:
+        raise BadInput(
+            f"destination {destination}: missing fields {', '.join(missing)} (`destinations push` makes them)"
+        )
+    click.echo(f"destination {destination}: credentials accepted, every field the connector pushes is there")
+
+
+@commands.command("remove")
+@click.argument("destination")
+@click.option(
+    "--yes", is_flag=True, help="confirm: the connector forgets the destination (the CRM keeps its records)"
+)
+def remove_destination(destination: str, yes: bool) -> None:
+    """Forget a destination (what was pushed stays in the CRM)."""
+    if not yes:
+        raise BadInput("destinations remove: add --yes to confirm")
+    with app_context():
+        app = the_app()
+        ready(app)
+        with db.session(app) as s, s.begin():
+            destinations.remove(s, destinations.find(s, destination))
+    click.echo(f"destination {destination} removed")

@@ -1,0 +1,78 @@
+"""The destinations' transactional outbox: a contact or order that changed is marked for each
+destination of its account in the same transaction as the change, so a push cannot miss it;
+a privacy erasure marks the person (and their orders) for deletion there, with its receipt.
+The push (sync/push.py) drains the marks and removes those it has delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+
+from connector.db.models import Contact, Order, Store
+from connector.db.operations import Destination, DestinationMark
+from platforms.base import batched
+
+
+def destinations_of_store(conn: Connection, store_id: int) -> list[int]:
+    account = select(Store.account_id).where(Store.id == store_id).scalar_subquery()
+    return list(conn.execute(select(Destination.id).where(Destination.account_id == account)).scalars())
+
+
+def destinations_of_account(conn: Connection, account_id: int) -> list[int]:
+    return list(conn.execute(select(Destination.id).where(Destination.account_id == account_id)).scalars())
+
+
+def mark(conn: Connection, destinations: list[int], obj: str, record_ids: Iterable[int | None]) -> int:
+    """One mark per destination and record; how many were written."""
+    ids = sorted({r for r in record_ids if r is not None})
+    rows = [{"destination_id": d, "object": obj, "record_id": r} for d in destinations for r in ids]
+    for chunk in batched(rows, 1000):
+        conn.execute(insert(DestinationMark), list(chunk))
+    return len(rows)
+
+
+def mark_written(conn: Connection, store_id: int, contacts: set[int], order_platform_ids: set[int]) -> None:
+    """The write path's step: the contacts and orders a batch changed, for every destination."""
+    destinations = destinations_of_store(conn, store_id)
+    if not destinations or not (contacts or order_platform_ids):
+        return
+    mark(conn, destinations, "contacts", contacts)
+    orders: set[int] = set()
+    for chunk in batched(sorted(order_platform_ids), 500):
+        orders |= set(
+            conn.execute(
+                select(Order.id).where(Order.store_id == store_id, Order.platform_id.in_(chunk))
+            ).scalars()
+        )
+    mark(conn, destinations, "orders", orders)
+
+
+def mark_contacts(conn: Connection, contacts: Iterable[int]) -> None:
+    """Contacts whose derived fields changed (insights settled), for their account's destinations."""
+    ids = sorted(set(contacts))
+    for chunk in batched(ids, 500):
+        accounts = conn.execute(select(Contact.id, Contact.account_id).where(Contact.id.in_(chunk))).all()
+        for account_id in {a for _c, a in accounts}:
+            destinations = destinations_of_account(conn, account_id)
+            if destinations:
+                mark(conn, destinations, "contacts", [c for c, a in accounts if a == account_id])
+
+
+def mark_erased(conn: Connection, account_id: int, contacts: set[int], receipt_id: int | None) -> list[int]:
+    """An erasure: the person and their orders to be deleted in every destination; which ones."""
+    destinations = destinations_of_account(conn, account_id)
+    if not destinations or not contacts:
+        return destinations
+    orders = set(conn.execute(select(Order.id).where(Order.contact_id.in_(sorted(contacts)))).scalars())
+    rows = [
+        {"destination_id": d, "object": obj, "record_id": r, "erase": True, "receipt_id": receipt_id}
+        for d in destinations
+        for obj, ids in (("contacts", contacts), ("orders", orders))
+        for r in sorted(ids)
+    ]
+    for chunk in batched(rows, 1000):
+        conn.execute(insert(DestinationMark), list(chunk))
+    return destinations

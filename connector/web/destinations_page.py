@@ -1,0 +1,86 @@
+"""The dashboard's Destinations page: each CRM the account pushes to with its status (and why),
+per object pushed, pending, failed and the last push; the records a CRM refused with its
+reason and a retry; a push asked for now (queued for a worker)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from connector import db
+from connector.accounts import destinations
+from connector.db.operations import DeadLetter
+from connector.errors import BadInput
+from connector.runtime.queue import enqueue, get_redis
+from connector.web.dashboard import login_required
+from sync import retry
+
+bp = Blueprint("destinations_page", __name__)
+
+
+@bp.get("/destinations")
+@login_required
+def page() -> ResponseReturnValue:
+    with db.session() as s:
+        mine = destinations.every(s, g.account_id)
+        rows = destinations.describe(s, mine)
+        entities = {f"{obj}@{d.id}" for d in mine for obj in destinations.OBJECTS}
+        letters = s.execute(
+            select(DeadLetter.__table__)
+            .where(
+                DeadLetter.kind == "destination",
+                DeadLetter.resolved_at.is_(None),
+                DeadLetter.entity.in_(entities),
+            )
+            .order_by(DeadLetter.id.desc())
+            .limit(200)
+        ).all()
+    return render_template("destinations.html", rows=rows, letters=[_letter(r) for r in letters])
+
+
+def _letter(row: Any) -> dict[str, Any]:
+    obj, _, dest = str(row.entity).partition("@")
+    return {
+        "id": row.id,
+        "object": obj,
+        "destination": dest,
+        "record": row.platform_id,
+        "reason": row.reason,
+        "attempts": row.attempts,
+        "created_at": row.created_at,
+    }
+
+
+@bp.post("/destinations/<int:destination_id>/push")
+@login_required
+def push_now(destination_id: int) -> ResponseReturnValue:
+    with db.session() as s:
+        try:
+            destinations.find(s, str(destination_id), g.account_id)
+        except BadInput as exc:
+            flash(exc.reason)
+            return redirect(url_for("destinations_page.page"))
+    queued = enqueue(
+        get_redis(),
+        "sync",
+        "sync.push.push_job",
+        destination_id,
+        job_id=f"push-{destination_id}",
+        result_ttl=0,
+    )
+    flash(f"Destination {destination_id}: {'push queued' if queued else 'a push is already waiting'}.")
+    return redirect(url_for("destinations_page.page"))
+
+
+@bp.post("/destinations/letters/<int:letter_id>/retry")
+@login_required
+def retry_letter(letter_id: int) -> ResponseReturnValue:
+    try:
+        done = retry.retry(current_app._get_current_object(), letter_id, g.account_id)  # type: ignore[attr-defined]
+        flash(f"Refused record {letter_id}: {done['outcome']}.")
+    except BadInput as exc:
+        flash(exc.reason)
+    return redirect(url_for("destinations_page.page"))

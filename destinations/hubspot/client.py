@@ -1,0 +1,125 @@
+"""HubSpot's REST API as the push uses it: one requests session with the private-app token,
+paced from HubSpot's rate-limit headers (X-HubSpot-RateLimit-Remaining and -Interval-Milliseconds:
+when the window is spent, wait it out), 429 and 5xx retried with backoff (Retry-After first),
+401 as Reauthorize. Errors come back in HubSpot's JSON shape; `reason_of` puts them in words.
+
+Not hubspot-api-client: its generated methods hide the response headers the pacing needs
+unless each call is made `*_with_http_info`, and its urllib3 retry ignores HubSpot's interval
+header; the tests run it against the sandbox to show the sandbox answers it as HubSpot would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from connector.errors import FailPermanently, Reauthorize, RetryLater, SkipRecord
+from destinations.pacing import Pacing
+
+API = "https://api.hubapi.com"
+TIMEOUT_S = 30
+
+
+@dataclass
+class HubSpotClient:
+    token: str
+    base_url: str = API
+    pacing: Pacing = field(default_factory=Pacing)
+    http: requests.Session = field(default_factory=requests.Session)
+
+    def call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        """The answer's JSON (None for 204); retried while HubSpot says later."""
+        last: RetryLater | None = None
+        for attempt in range(self.pacing.max_tries):
+            if attempt:
+                self.pacing.retries += 1
+                self.pacing.wait(_delay(last, self.pacing.backoff_s, attempt))
+            try:
+                return self._once(method, path, body, params)
+            except RetryLater as exc:
+                last = exc
+            except requests.RequestException as exc:
+                last = RetryLater("HubSpot could not be reached", detail=type(exc).__name__)
+        assert last is not None
+        raise last
+
+    def _once(self, method: str, path: str, body: Any, params: dict[str, Any] | None) -> Any:
+        self.pacing.calls += 1
+        answer = self.http.request(
+            method,
+            self.base_url.rstrip("/") + path,
+            json=body,
+            params=params,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=TIMEOUT_S,
+        )
+        self._pace(answer)
+        if answer.status_code < 300:
+            return answer.json() if answer.content else None
+        raise _error(answer)
+
+    def _pace(self, answer: requests.Response) -> None:
+        headers = answer.headers
+        daily = _int(headers.get("X-HubSpot-RateLimit-Daily-Remaining"))
+        if daily is not None:
+            self.pacing.daily_remaining = daily
+        remaining = _int(headers.get("X-HubSpot-RateLimit-Remaining"))
+        interval = _int(headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+        if remaining is not None and remaining <= 0 and interval and answer.status_code != 429:
+            self.pacing.wait(interval / 1000)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def reason_of(body: Any) -> str:
+    """HubSpot's error, in words: its message, and each invalid property's own message."""
+    if not isinstance(body, dict):
+        return "HubSpot refused the record"
+    message = str(body.get("message") or "HubSpot refused the record")
+    details = [
+        str(e.get("message")) for e in body.get("errors") or [] if isinstance(e, dict) and e.get("message")
+    ]
+    return "; ".join([message, *details]) if details and details[0] not in message else message
+
+
+def _error(answer: requests.Response) -> Exception:
+    try:
+        body = answer.json()
+    except ValueError:
+        body = None
+    reason = reason_of(body)
+    status = answer.status_code
+    if status == 429 or status >= 500:
+        interval = _int(answer.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+        after = _float(answer.headers.get("Retry-After"))
+        if after is None and interval and status == 429:
+            after = interval / 1000
+        return RetryLater(f"HubSpot answered {status}: {reason}", retry_after=after)
+    if status in (401, 403):
+        return Reauthorize(f"HubSpot refused the token ({status}): {reason}; reconnect the destination")
+    if status in (400, 409, 422):
+        return SkipRecord(reason, detail=str(status))
+    return FailPermanently(f"HubSpot answered {status}: {reason}")
+
+
+def _delay(last: RetryLater | None, backoff_s: float, attempt: int) -> float:
+    if last is not None and last.retry_after is not None:
+        return last.retry_after
+    return min(backoff_s * 2 ** (attempt - 1), 60.0)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,48 @@
+"""What a destination provides: a check of its credentials, a session that upserts, reads back
+and erases records in batches, and its default field mapping as data. The records it is given
+are neutral dicts (`destinations.records`); what it answers is an `Outcome` per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from destinations.pacing import Pacing
+from destinations.records import Optout, Outcome, Record
+
+MEMBERS = ("KIND", "OBJECTS", "DEFAULT_MAPPING", "check", "open_session")
+
+
+class Session(Protocol):
+    """One push's connection to the CRM (paced, retried); each call raises the errors of
+    `connector.errors` by next action (RetryLater, Reauthorize, FailPermanently)."""
+
+    def prepare(self) -> list[str]: ...  # custom fields made; returns what could not be made
+
+    def missing_fields(self) -> list[str]: ...
+
+    def upsert(
+        self, obj: str, records: Sequence[Record], mapping: Mapping[str, Mapping[str, str]]
+    ) -> Outcome: ...
+
+    def associate(self, pairs: Sequence[tuple[str, str]]) -> None: ...  # (order ext id, contact ext id)
+
+    def erase(self, obj: str, external_ids: Sequence[str]) -> None: ...
+
+    def optouts(self, external_ids: Sequence[str]) -> list[Optout]: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Destination(Protocol):
+    KIND: str
+    OBJECTS: tuple[str, ...]
+    DEFAULT_MAPPING: dict[str, dict[str, str]]
+
+    def check(self, credentials: Mapping[str, Any], base_url: str | None) -> dict[str, Any]: ...
+
+    def open_session(
+        self, credentials: Mapping[str, Any], base_url: str | None, pacing: Pacing | None = None
+    ) -> Session: ...

@@ -1,0 +1,121 @@
+"""The HubSpot side of the sandbox, at /hubspot (a client's base URL): private-app Bearer auth,
+`/account-info/v3/details`, CRM v3 properties and objects (list, get, batch upsert by a unique
+`idProperty`, batch read with `propertiesWithHistory`, batch archive), v4 default associations,
+and the subscription status (`/communication-preferences/v3/...`). Every answer carries the
+`X-HubSpot-RateLimit-*` headers; over the 10-second window it is a 429 in HubSpot's shape.
+`/hubspot/_control/faults` queues statuses (429, 5xx, 401) to answer next.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, g, request
+
+from sandbox.hubspot import records
+from sandbox.hubspot.common import as_json, error, portal
+
+bp = Blueprint("sandbox_hubspot", __name__, url_prefix="/hubspot")
+CATEGORY = {429: "RATE_LIMITS", 500: "INTERNAL_ERROR", 502: "BAD_GATEWAY", 503: "SERVICE_UNAVAILABLE"}
+
+
+@bp.before_request
+def gate() -> Response | None:
+    if request.path.startswith("/hubspot/_control/"):
+        return None
+    p = portal()
+    with p.lock:
+        p.requests += 1
+        fault = p.faults.popleft() if p.faults else None
+        allowed, g.hubspot_headers = p.admit()
+    token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if fault == 401 or token != p.token:
+        expired = fault == 401 or token in p.revoked
+        return error(
+            401,
+            "The access token provided is expired, revoked, malformed, or invalid for other reasons.",
+            "EXPIRED_AUTHENTICATION" if expired else "INVALID_AUTHENTICATION",
+        )
+    if fault == 429 or not allowed:
+        return error(
+            429,
+            "You have reached your ten_secondly_rolling limit.",
+            "RATE_LIMITS",
+            errorType="RATE_LIMIT",
+            policyName="TEN_SECONDLY_ROLLING",
+        )
+    if fault is not None:
+        return error(fault, "Internal error; please try again.", CATEGORY.get(fault, "INTERNAL_ERROR"))
+    return None
+
+
+@bp.after_request
+def headers(response: Response) -> Response:
+    for name, value in (getattr(g, "hubspot_headers", None) or {}).items():
+        response.headers[name] = value
+    return response
+
+
+@bp.get("/account-info/v3/details")
+def details() -> Response:
+    p = portal()
+    return as_json(
+        {
+            "portalId": p.portal_id,
+            "accountType": "STANDARD",
+            "timeZone": "Etc/UTC",
+            "companyCurrency": "USD",
+            "uiDomain": "app.hubspot.com",
+            "dataHostingLocation": "na1",
+        }
+    )
+
+
+@bp.get("/crm/v3/properties/<obj>")
+def list_properties(obj: str) -> Response:
+    if obj not in portal().properties:
+        return error(404, f"Unable to infer object type from: {obj}", "OBJECT_NOT_FOUND")
+    return as_json({"results": list(portal().properties[obj].values())})
+
+
+@bp.post("/crm/v3/properties/<obj>")
+def create_property(obj: str) -> Response:
+    p, body = portal(), request.get_json(silent=True) or {}
+    name = str(body.get("name") or "")
+    if obj not in p.properties or not name or not body.get("type") or not body.get("groupName"):
+        return error(400, "Property definition is missing name, type or groupName", "VALIDATION_ERROR")
+    with p.lock:
+        if name in p.properties[obj]:
+            return error(409, f"A property named '{name}' already exists.", "OBJECT_ALREADY_EXISTS")
+        p.properties[obj][name] = {**body, "hasUniqueValue": bool(body.get("hasUniqueValue"))}
+    return as_json(p.properties[obj][name], 201)
+
+
+bp.add_url_rule("/crm/v3/objects/<obj>", view_func=records.list_page, methods=["GET"])
+bp.add_url_rule("/crm/v3/objects/<obj>/<record_id>", view_func=records.get_one, methods=["GET"])
+bp.add_url_rule("/crm/v3/objects/<obj>/batch/upsert", view_func=records.batch_upsert, methods=["POST"])
+bp.add_url_rule("/crm/v3/objects/<obj>/batch/read", view_func=records.batch_read, methods=["POST"])
+bp.add_url_rule("/crm/v3/objects/<obj>/batch/archive", view_func=records.batch_archive, methods=["POST"])
+bp.add_url_rule(
+    "/crm/v4/associations/<from_obj>/<to_obj>/batch/associate/default",
+    view_func=records.associate,
+    methods=["POST"],
+)
+bp.add_url_rule("/communication-preferences/v3/unsubscribe", view_func=records.unsubscribe, methods=["POST"])
+bp.add_url_rule(
+    "/communication-preferences/v3/status/email/<email>",
+    view_func=records.subscription_status,
+    methods=["GET"],
+)
+
+
+@bp.post("/_control/faults")
+def faults() -> Response:
+    """`{"statuses": [429, 503, 401]}` answered next, one per request; `{"rotate_token": true}`
+    revokes the token (the merchant rotated it); `{"window_ms", "max_per_window"}` set the limit."""
+    p, body = portal(), request.get_json(silent=True) or {}
+    with p.lock:
+        p.faults.extend(int(s) for s in body.get("statuses") or [])
+        if body.get("rotate_token"):
+            p.rotate_token()
+        p.window_ms = int(body.get("window_ms", p.window_ms))
+        p.max_per_window = int(body.get("max_per_window", p.max_per_window))
+    return as_json({"token": p.token, "queued": list(p.faults)})

@@ -1,0 +1,146 @@
+"""One HubSpot account as the sandbox keeps it: the private-app token, records per object type
+(properties as strings, with the history of `hs_email_optout`), unique properties and their
+values, associations, the 10-second rolling rate limit, and the faults to answer next.
+Grounded in HubSpot's CRM v3 docs (batch upsert by `idProperty`, errors as
+`{"status":"error","message","category","correlationId"}`) and its rate-limit headers.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+OBJECTS = ("contacts", "orders")
+STANDARD = {
+    "contacts": (
+        "email",
+        "firstname",
+        "lastname",
+        "phone",
+        "address",
+        "city",
+        "zip",
+        "country",
+        "hs_email_optout",
+    ),
+    "orders": (
+        "hs_order_name",
+        "hs_currency_code",
+        "hs_subtotal_price",
+        "hs_tax",
+        "hs_order_discount",
+        "hs_shipping_cost",
+        "hs_total_price",
+        "hs_refund_amount",
+        "hs_fulfillment_status",
+        "hs_payment_status",
+        "hs_external_created_date",
+        "hs_source_store",
+        "hs_shipping_address_city",
+        "hs_shipping_address_state",
+        "hs_shipping_address_country",
+    ),
+}
+
+
+def stamp(moment: datetime | None = None) -> str:
+    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass
+class HubRecord:
+    id: str
+    properties: dict[str, str]
+    created_at: str
+    updated_at: str
+    history: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+    def as_json(
+        self, wanted: list[str] | None = None, with_history: list[str] | None = None
+    ) -> dict[str, Any]:
+        props = self.properties if wanted is None else {k: self.properties.get(k) for k in wanted}
+        out: dict[str, Any] = {
+            "id": self.id,
+            "properties": {**props, "hs_object_id": self.id},
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "archived": False,
+        }
+        if with_history:
+            out["propertiesWithHistory"] = {k: list(reversed(self.history.get(k, []))) for k in with_history}
+        return out
+
+
+class Portal:
+    def __init__(self, seed: int = 0, *, max_per_window: int = 100, window_ms: int = 10_000) -> None:
+        self.portal_id = 40_000_000 + seed
+        self.token = "pat-na1-" + secrets.token_hex(16)
+        self.revoked: set[str] = set()
+        self.lock = threading.Lock()
+        self.records: dict[str, dict[str, HubRecord]] = {o: {} for o in OBJECTS}
+        self.properties: dict[str, dict[str, dict[str, Any]]] = {
+            o: {n: {"name": n, "type": "string", "hasUniqueValue": False} for n in STANDARD[o]}
+            for o in OBJECTS
+        }
+        self.associations: set[tuple[str, str]] = set()  # (order id, contact id)
+        self.next_id = 1000
+        self.faults: deque[int] = deque()  # statuses to answer next, one per request
+        self.max_per_window, self.window_ms = max_per_window, window_ms
+        self.calls: deque[float] = deque()
+        self.daily_limit, self.daily_used = 250_000, 0
+        self.throttled = 0
+        self.requests = 0
+
+    def new_id(self) -> str:
+        self.next_id += 1
+        return str(self.next_id)
+
+    def rotate_token(self) -> str:
+        """The merchant rotates the private app's token: the old one answers 401 from now on."""
+        self.revoked.add(self.token)
+        self.token = "pat-na1-" + secrets.token_hex(16)
+        return self.token
+
+    def admit(self) -> tuple[bool, dict[str, str]]:
+        """Count a request against the rolling window; whether it is allowed, and the headers."""
+        now = time.monotonic()
+        window = self.window_ms / 1000
+        while self.calls and self.calls[0] <= now - window:
+            self.calls.popleft()
+        allowed = len(self.calls) < self.max_per_window
+        if allowed:
+            self.calls.append(now)
+            self.daily_used += 1
+        else:
+            self.throttled += 1
+        headers = {
+            "X-HubSpot-RateLimit-Daily": str(self.daily_limit),
+            "X-HubSpot-RateLimit-Daily-Remaining": str(max(self.daily_limit - self.daily_used, 0)),
+            "X-HubSpot-RateLimit-Interval-Milliseconds": str(self.window_ms),
+            "X-HubSpot-RateLimit-Max": str(self.max_per_window),
+            "X-HubSpot-RateLimit-Remaining": str(max(self.max_per_window - len(self.calls), 0)),
+        }
+        return allowed, headers
+
+    def unique_index(self, obj: str, prop: str) -> dict[str, str]:
+        return {r.properties[prop]: r.id for r in self.records[obj].values() if r.properties.get(prop)}
+
+    def set_property(self, record: HubRecord, name: str, value: str, source: str = "INTEGRATION") -> None:
+        if record.properties.get(name) == value:
+            return
+        record.properties[name] = value
+        if name == "hs_email_optout":
+            record.history.setdefault(name, []).append(
+                {"value": value, "timestamp": stamp(), "sourceType": source}
+            )
+
+    def counts(self) -> dict[str, int]:
+        return {o: len(self.records[o]) for o in OBJECTS}
+
+    def manifest(self) -> dict[str, Any]:
+        return {"token": self.token, "portal_id": self.portal_id, "counts": self.counts()}

@@ -1,0 +1,188 @@
+"""HubSpot's CRM records in the sandbox: batch upsert by a unique property (refused whole, as
+HubSpot refuses a batch with an invalid input: 400 VALIDATION_ERROR naming the property, or
+409 CONFLICT for an e-mail another contact has), batch read and archive, pages, associations,
+and the e-mail subscription status a person changes in HubSpot.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Response, request
+
+from sandbox.hubspot.common import as_json, error, portal
+from sandbox.hubspot.portal import HubRecord, Portal, stamp
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _error(status: int, message: str, category: str, errors: list[dict[str, Any]] | None = None) -> Response:
+    return error(status, message, category, **({"errors": errors} if errors else {}))
+
+
+def _unknown(obj: str) -> Response | None:
+    if obj not in portal().records:
+        return _error(400, f"Unable to infer object type from: {obj}", "VALIDATION_ERROR")
+    return None
+
+
+def batch_upsert(obj: str) -> Response:
+    if (bad := _unknown(obj)) is not None:
+        return bad
+    p, inputs = portal(), (request.get_json(silent=True) or {}).get("inputs")
+    if not isinstance(inputs, list) or not inputs or len(inputs) > 100:
+        return _error(400, "inputs: between 1 and 100 records are required", "VALIDATION_ERROR")
+    with p.lock:
+        refused = _invalid(p, obj, inputs)
+        if refused is not None:
+            return refused
+        results = [_upsert_one(p, obj, i) for i in inputs]
+    now = stamp()
+    return as_json({"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now})
+
+
+def _invalid(p: Portal, obj: str, inputs: list[Any]) -> Response | None:
+    known = p.properties[obj]
+    for item in inputs:
+        id_property = str(item.get("idProperty") or "")
+        if not known.get(id_property, {}).get("hasUniqueValue"):
+            return _error(400, f"{id_property!r} is not a unique property of {obj}", "VALIDATION_ERROR")
+        props = item.get("properties") or {}
+        missing = [n for n in props if n not in known]
+        if missing:
+            errors = [
+                {"message": f'Property "{n}" does not exist', "code": "PROPERTY_DOESNT_EXIST"}
+                for n in missing
+            ]
+            return _error(400, "Property values were not valid", "VALIDATION_ERROR", errors)
+        email = props.get("email")
+        if obj == "contacts" and email and not EMAIL.match(str(email)):
+            errors = [{"message": f"Email address {email} is invalid", "code": "INVALID_EMAIL"}]
+            return _error(400, "Property values were not valid", "VALIDATION_ERROR", errors)
+        if obj == "contacts" and email:
+            holder = p.unique_index(obj, "email").get(str(email).lower())
+            mine = p.unique_index(obj, id_property).get(str(item.get("id")))
+            if holder is not None and holder != mine:
+                return _error(409, f"Contact already exists. Existing ID: {holder}", "CONFLICT")
+    return None
+
+
+def _upsert_one(p: Portal, obj: str, item: dict[str, Any]) -> dict[str, Any]:
+    id_property, value = str(item["idProperty"]), str(item["id"])
+    existing = p.unique_index(obj, id_property).get(value)
+    now = stamp()
+    record = p.records[obj].get(existing) if existing else None
+    new = record is None
+    if record is None:
+        record = HubRecord(p.new_id(), {id_property: value}, now, now)
+        p.records[obj][record.id] = record
+    for name, given in (item.get("properties") or {}).items():
+        text = "" if given is None else str(given)
+        p.set_property(record, name, text.lower() if name == "email" else text)
+    record.updated_at = now
+    return {**record.as_json(), "new": new}
+
+
+def batch_read(obj: str) -> Response:
+    if (bad := _unknown(obj)) is not None:
+        return bad
+    p, body = portal(), request.get_json(silent=True) or {}
+    wanted, history = body.get("properties"), body.get("propertiesWithHistory")
+    with p.lock:
+        found = [p.records[obj].get(str(i.get("id"))) for i in body.get("inputs") or []]
+        results = [r.as_json(wanted, history) for r in found if r is not None]
+    now = stamp()
+    return as_json({"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now})
+
+
+def batch_archive(obj: str) -> Response:
+    if (bad := _unknown(obj)) is not None:
+        return bad
+    p = portal()
+    with p.lock:
+        for item in (request.get_json(silent=True) or {}).get("inputs") or []:
+            gone = str(item.get("id"))
+            p.records[obj].pop(gone, None)
+            p.associations = {a for a in p.associations if gone not in a}
+    return Response(status=204)
+
+
+def list_page(obj: str) -> Response:
+    if (bad := _unknown(obj)) is not None:
+        return bad
+    p = portal()
+    limit = min(int(request.args.get("limit", 10)), 100)
+    after = int(request.args.get("after", 0))
+    wanted = _wanted()
+    with p.lock:
+        ordered = sorted(p.records[obj].values(), key=lambda r: int(r.id))
+        page = [r for r in ordered if int(r.id) > after][:limit]
+        results = [r.as_json(wanted) for r in page]
+        more = len(page) == limit and int(page[-1].id) < int(ordered[-1].id)
+    paging = {"next": {"after": page[-1].id, "link": ""}} if more else None
+    return as_json({"results": results, **({"paging": paging} if paging else {})})
+
+
+def _wanted() -> list[str] | None:
+    """`properties=a,b` or `properties=a&properties=b` (HubSpot takes both); none: all of them."""
+    return [w for given in request.args.getlist("properties") for w in given.split(",") if w] or None
+
+
+def get_one(obj: str, record_id: str) -> Response:
+    if (bad := _unknown(obj)) is not None:
+        return bad
+    p = portal()
+    wanted = _wanted()
+    with p.lock:
+        record = p.records[obj].get(record_id)
+        if record is None:
+            return _error(404, "Object not found.", "OBJECT_NOT_FOUND")
+        return as_json(record.as_json(wanted))
+
+
+def associate(from_obj: str, to_obj: str) -> Response:
+    p = portal()
+    if (from_obj, to_obj) != ("orders", "contacts"):
+        return _error(400, f"association {from_obj} → {to_obj} is not in this sandbox", "VALIDATION_ERROR")
+    with p.lock:
+        inputs = (request.get_json(silent=True) or {}).get("inputs") or []
+        pairs = [(str(i["from"]["id"]), str(i["to"]["id"])) for i in inputs]
+        if any(o not in p.records["orders"] or c not in p.records["contacts"] for o, c in pairs):
+            return _error(400, "One or more objects in the association do not exist", "VALIDATION_ERROR")
+        for order, contact in pairs:
+            p.associations = {a for a in p.associations if a[0] != order} | {(order, contact)}
+    now = stamp()
+    return as_json(
+        {
+            "status": "COMPLETE",
+            "results": [{"from": {"id": o}, "to": {"id": c}} for o, c in pairs],
+            "startedAt": now,
+            "completedAt": now,
+        }
+    )
+
+
+def unsubscribe() -> Response:
+    """The person opts out of e-mail in HubSpot (all subscriptions: `hs_email_optout` true)."""
+    p, body = portal(), request.get_json(silent=True) or {}
+    email = str(body.get("emailAddress") or "").lower()
+    with p.lock:
+        holder = p.unique_index("contacts", "email").get(email)
+        if holder is None:
+            return _error(400, f"{email} is not a contact", "VALIDATION_ERROR")
+        p.set_property(p.records["contacts"][holder], "hs_email_optout", "true", source="EMAIL")
+    return as_json(
+        {"recipient": email, "subscriptionId": body.get("subscriptionId"), "status": "NOT_SUBSCRIBED"}
+    )
+
+
+def subscription_status(email: str) -> Response:
+    p = portal()
+    with p.lock:
+        holder = p.unique_index("contacts", "email").get(email.lower())
+        out = holder is not None and p.records["contacts"][holder].properties.get("hs_email_optout") == "true"
+    status = "NOT_SUBSCRIBED" if out else "SUBSCRIBED"
+    return as_json(
+        {"recipient": email, "subscriptionStatuses": [{"id": "1", "name": "Marketing", "status": status}]}
+    )

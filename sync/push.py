@@ -1,0 +1,162 @@
+"""Pushing an account's contacts and orders to one destination: drain the outbox's marks
+a batch at a time (contacts first, so orders can name their contact), upsert what the store
+holds, archive what it no longer holds (merged away, deleted, erased), note each record's id
+there and state, and remove the marks delivered — in one transaction per batch, so a push
+killed midway resumes from the marks left. Then opt-outs made in the CRM come back into the
+consent ledger. A refused record is a dead letter with the CRM's reason; the rest go on; a
+revoked token marks the destination "needs reconnect".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import delete, insert, literal, select, update
+
+import destinations
+from connector import logs
+from connector.context import settings_of, vault_of
+from connector.crm import insights
+from connector.db import get_engine
+from connector.db.models import Contact, Order, Store
+from connector.db.operations import Destination, DestinationMark
+from connector.errors import Reauthorize, RetryLater
+from connector.runtime.queue import enqueue, get_redis
+from destinations.pacing import Pacing
+from sync import push_batch
+
+log = logs.get(__name__)
+BATCH = 500  # marks per transaction
+LOCK_S = 120
+
+Progress = Callable[[str, int, int], None]  # object, done, total
+
+
+@dataclass
+class Summary:
+    destination_id: int
+    pushed: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)
+    erased: int = 0
+    optouts: int = 0
+    outcome: str = "done"  # done | retry | needs_reconnect | busy
+    reason: str | None = None
+    pacing: dict[str, Any] = field(default_factory=dict)
+
+
+def push(app: Flask, destination_id: int, *, full: bool = False, progress: Progress | None = None) -> Summary:
+    """Push everything marked for the destination (every record of the account, with `full`)."""
+    summary = Summary(destination_id)
+    lock = get_redis(app).lock(f"crm:push:{destination_id}", timeout=LOCK_S, blocking=False)
+    if not lock.acquire():
+        summary.outcome = "busy"
+        return summary
+    try:
+        _push_locked(app, destination_id, full, progress, summary, lock)
+    finally:
+        if lock.owned():
+            lock.release()
+    return summary
+
+
+def _push_locked(
+    app: Flask, destination_id: int, full: bool, progress: Progress | None, summary: Summary, lock: Any
+) -> None:
+    engine = get_engine(app)
+    with engine.begin() as conn:
+        dest = conn.execute(select(Destination.__table__).where(Destination.id == destination_id)).one()
+        if full:
+            mark_everything(conn, dest)
+    kind = destinations.get(dest.kind)
+    pacing = Pacing(backoff_s=settings_of(app).push_backoff_ms / 1000)
+    session = kind.open_session(vault_of(app).open(dest.credentials), None, pacing)
+    run = push_batch.Run(engine, dest, kind, session, insights.Rules.of(app), summary)
+    try:
+        session.prepare()
+        for obj in kind.OBJECTS:
+            run.drain(obj, progress, lock.reacquire)
+        summary.optouts = run.read_optouts()
+        _set_status(app, destination_id, "active", None)
+    except Reauthorize as exc:
+        summary.outcome, summary.reason = "needs_reconnect", exc.reason
+        _set_status(app, destination_id, "needs_reconnect", exc.reason)
+        log.warning("destination needs reconnect", extra={"destination_id": destination_id})
+    except RetryLater as exc:
+        summary.outcome, summary.reason = "retry", exc.reason
+        log.warning("destination push paused", extra={"destination_id": destination_id})
+    finally:
+        summary.pacing = {
+            "calls": pacing.calls,
+            "retries": pacing.retries,
+            "waited_s": round(pacing.waited_s, 3),
+        }
+        session.close()
+
+
+def mark_everything(conn: Any, dest: Any) -> None:
+    """`push --full`: every live contact and order of the account, marked once more."""
+    contacts = select(Contact.id).where(
+        Contact.account_id == dest.account_id, Contact.merged_into_id.is_(None)
+    )
+    orders = (
+        select(Order.id)
+        .join(Store, Store.id == Order.store_id)
+        .where(Store.account_id == dest.account_id, Order.deleted_at.is_(None))
+    )
+    for obj, ids in (("contacts", contacts), ("orders", orders)):
+        conn.execute(
+            insert(DestinationMark).from_select(
+                ["destination_id", "object", "record_id"],
+                select(literal(dest.id), literal(obj), ids.subquery().c.id),
+            )
+        )
+
+
+def _set_status(app: Flask, destination_id: int, status: str, reason: str | None) -> None:
+    with get_engine(app).begin() as conn:
+        conn.execute(
+            update(Destination)
+            .where(Destination.id == destination_id)
+            .values(status=status, status_reason=reason)
+        )
+
+
+def push_job(destination_id: int) -> dict[str, Any]:
+    """The RQ job: one destination's push."""
+    summary = push(current_app, destination_id)
+    log.info("destination pushed", extra={"destination_id": destination_id, "outcome": summary.outcome})
+    return {"outcome": summary.outcome, "pushed": summary.pushed, "refused": summary.refused}
+
+
+def push_all() -> int:
+    """Cron: a push job for each destination with marks waiting (none twice at once)."""
+    engine = get_engine()
+    with engine.connect() as conn:
+        waiting = list(
+            conn.execute(
+                select(Destination.id)
+                .where(Destination.status == "active")
+                .where(
+                    select(DestinationMark.id)
+                    .where(DestinationMark.destination_id == Destination.id)
+                    .exists()
+                )
+            ).scalars()
+        )
+    for destination_id in waiting:
+        enqueue(
+            get_redis(),
+            "sync",
+            "sync.push.push_job",
+            destination_id,
+            job_id=f"push-{destination_id}",
+            result_ttl=0,
+        )
+    return len(waiting)
+
+
+def forget_marks(conn: Any, destination_id: int) -> None:
+    conn.execute(delete(DestinationMark).where(DestinationMark.destination_id == destination_id))

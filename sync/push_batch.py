@@ -1,0 +1,267 @@
+"""One push's work on one destination, a batch of marks at a time (sync/push.py drives it):
+take the oldest marks of an object, read what the store holds of those records, send the
+upserts and archives, and in one transaction note each record's state and id there, write a
+dead letter per refusal (HubSpot's reason, in words), resolve the letters of records that went
+through, and remove the marks delivered (only those taken: a mark written meanwhile stays).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from connector.crm import consent, destination_outbox, destination_views, insights
+from connector.db import dead_letters
+from connector.db.operations import (
+    DeadLetter,
+    DestinationMark,
+    DestinationRecord,
+    PrivacyRequest,
+)
+from connector.db.types import utcnow
+from connector.db.upsert import dialect_insert
+from destinations.protocol import Destination as Kind
+from destinations.protocol import Session
+from destinations.records import Outcome, Record, merged
+
+BATCH = 500
+
+
+class Run:
+    def __init__(
+        self,
+        engine: Engine,
+        dest: Any,
+        kind: Kind,
+        session: Session,
+        rules: insights.Rules,
+        summary: Any,
+    ) -> None:
+        self.engine, self.dest, self.kind, self.session = engine, dest, kind, session
+        self.rules, self.summary = rules, summary
+        self.mapping = merged(kind.DEFAULT_MAPPING, dest.mapping)
+
+    def drain(
+        self, obj: str, progress: Callable[[str, int, int], None] | None, renew: Callable[[], Any]
+    ) -> None:
+        total, done = self._pending(obj), 0
+        while True:
+            marks = self._take(obj)
+            if not marks:
+                return
+            self._deliver(obj, marks)
+            done += len({m.record_id for m in marks})
+            renew()
+            if progress:
+                progress(obj, min(done, total), total)
+
+    def _pending(self, obj: str) -> int:
+        with self.engine.connect() as conn:
+            return len(
+                set(conn.execute(self._marks(obj).with_only_columns(DestinationMark.record_id)).scalars())
+            )
+
+    def _marks(self, obj: str) -> Any:
+        return select(DestinationMark.__table__).where(
+            DestinationMark.destination_id == self.dest.id, DestinationMark.object == obj
+        )
+
+    def _take(self, obj: str) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(self._marks(obj).order_by(DestinationMark.id).limit(BATCH)).all())
+
+    def _deliver(self, obj: str, marks: list[Any]) -> None:
+        ids = sorted({m.record_id for m in marks})
+        with self.engine.connect() as conn:
+            known = self._external_ids(conn, obj, ids)
+            views = self._views(conn, obj, ids)
+            contacts = self._external_ids(
+                conn,
+                "contacts",
+                sorted({v["contact_id"] for v in views.values() if v and v.get("contact_id")}),
+            )
+        erased = {m.record_id for m in marks if m.erase}
+        live = [
+            Record(i, v, v.get("contact_id")) for i, v in views.items() if v is not None and i not in erased
+        ]
+        gone = [i for i in ids if (i in erased or views.get(i) is None) and known.get(i)]
+        outcome = self.session.upsert(obj, live, self.mapping) if live else Outcome()
+        if gone:
+            self.session.erase(obj, [known[i] for i in gone])
+        if obj == "orders":
+            pairs = [
+                (outcome.pushed[r.record_id], contacts[r.contact_id])
+                for r in live
+                if r.record_id in outcome.pushed and r.contact_id in contacts
+            ]
+            if pairs:
+                self.session.associate(pairs)
+        self._settle(obj, marks, outcome, gone)
+
+    def _views(self, conn: Connection, obj: str, ids: list[int]) -> dict[int, dict[str, Any] | None]:
+        if obj == "contacts":
+            return destination_views.contacts(conn, self.dest.account_id, ids, self.rules, utcnow())
+        return destination_views.orders(conn, self.dest.account_id, ids)
+
+    def _external_ids(self, conn: Connection, obj: str, ids: list[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        rows = conn.execute(
+            select(DestinationRecord.record_id, DestinationRecord.external_id).where(
+                DestinationRecord.destination_id == self.dest.id,
+                DestinationRecord.object == obj,
+                DestinationRecord.record_id.in_(ids),
+                DestinationRecord.external_id.is_not(None),
+            )
+        ).all()
+        return {r: str(e) for r, e in rows}
+
+    def _settle(self, obj: str, marks: list[Any], outcome: Outcome, gone: list[int]) -> None:
+        now, last = utcnow(), max(m.id for m in marks)
+        with self.engine.begin() as conn:
+            self._note(conn, obj, outcome, now)
+            if gone:
+                conn.execute(
+                    delete(DestinationRecord).where(
+                        DestinationRecord.destination_id == self.dest.id,
+                        DestinationRecord.object == obj,
+                        DestinationRecord.record_id.in_(gone),
+                    )
+                )
+            self._receipts(conn, {m.receipt_id for m in marks if m.erase and m.receipt_id})
+            conn.execute(
+                delete(DestinationMark).where(
+                    DestinationMark.destination_id == self.dest.id,
+                    DestinationMark.object == obj,
+                    DestinationMark.id <= last,
+                    DestinationMark.record_id.in_(sorted({m.record_id for m in marks})),
+                )
+            )
+        self.summary.pushed[obj] = self.summary.pushed.get(obj, 0) + len(outcome.pushed)
+        self.summary.refused[obj] = self.summary.refused.get(obj, 0) + len(outcome.refused)
+        self.summary.erased += len(gone)
+
+    def _note(self, conn: Connection, obj: str, outcome: Outcome, now: datetime) -> None:
+        rows = [
+            {
+                "destination_id": self.dest.id,
+                "object": obj,
+                "record_id": r,
+                "external_id": e,
+                "state": "pushed",
+                "error": None,
+                "pushed_at": now,
+            }
+            for r, e in outcome.pushed.items()
+        ] + [
+            {
+                "destination_id": self.dest.id,
+                "object": obj,
+                "record_id": r,
+                "external_id": None,
+                "state": "failed",
+                "error": why,
+                "pushed_at": None,
+            }
+            for r, why in outcome.refused.items()
+        ]
+        if rows:
+            stmt = dialect_insert(conn, DestinationRecord.__table__)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["destination_id", "object", "record_id"],
+                    set_={
+                        "state": stmt.excluded.state,
+                        "error": stmt.excluded.error,
+                        "external_id": func.coalesce(
+                            stmt.excluded.external_id, DestinationRecord.__table__.c.external_id
+                        ),
+                        "pushed_at": func.coalesce(
+                            stmt.excluded.pushed_at, DestinationRecord.__table__.c.pushed_at
+                        ),
+                    },
+                ),
+                rows,
+            )
+        self._letters(conn, obj, outcome, now)
+
+    def _letters(self, conn: Connection, obj: str, outcome: Outcome, now: datetime) -> None:
+        """A dead letter per refusal; the letters of records that went through now, resolved."""
+        entity = f"{obj}@{self.dest.id}"
+        for record_id, why in outcome.refused.items():
+            dead_letters.write(
+                conn,
+                None,
+                "destination",
+                f"{self.dest.kind} refused this record: {why}",
+                entity=entity,
+                platform_id=record_id,
+                payload={"destination_id": self.dest.id, "object": obj, "record_id": record_id},
+            )
+        if outcome.pushed:
+            conn.execute(
+                update(DeadLetter)
+                .where(
+                    and_(
+                        DeadLetter.kind == "destination",
+                        DeadLetter.entity == entity,
+                        DeadLetter.resolved_at.is_(None),
+                        DeadLetter.platform_id.in_(sorted(outcome.pushed)),
+                    )
+                )
+                .values(resolved_at=now)
+            )
+
+    def _receipts(self, conn: Connection, receipts: set[int]) -> None:
+        """An erasure's receipt says, per destination, that the person is deleted there."""
+        for receipt in receipts:
+            result = conn.execute(
+                select(PrivacyRequest.result).where(PrivacyRequest.id == receipt)
+            ).scalar_one_or_none()
+            if result is None:
+                continue
+            done = {**(result.get("destinations") or {}), str(self.dest.id): f"deleted in {self.dest.kind}"}
+            conn.execute(
+                update(PrivacyRequest)
+                .where(PrivacyRequest.id == receipt)
+                .values(result={**result, "destinations": done})
+            )
+
+    def read_optouts(self) -> int:
+        """Opt-outs made in the CRM, into the ledger as refusals with their source and time."""
+        with self.engine.connect() as conn:
+            pushed: dict[str, int] = {
+                str(e): r
+                for e, r in conn.execute(
+                    select(DestinationRecord.external_id, DestinationRecord.record_id).where(
+                        DestinationRecord.destination_id == self.dest.id,
+                        DestinationRecord.object == "contacts",
+                        DestinationRecord.external_id.is_not(None),
+                    )
+                )
+            }
+        if not pushed:
+            return 0
+        found = self.session.optouts(sorted(pushed))
+        claims = [
+            consent.Claim(
+                int(pushed[o.external_id]),
+                None,
+                o.channel,
+                consent.REFUSAL,
+                o.source,
+                o.occurred_at,
+                o.occurred_at,
+            )
+            for o in found
+            if o.external_id in pushed
+        ]
+        with self.engine.begin() as conn:
+            added = consent.record(conn, claims)
+            if added:
+                destination_outbox.mark_contacts(conn, [c.contact_id for c in claims])
+        return added

@@ -1,0 +1,111 @@
+"""The sandbox's HubSpot answers HubSpot's own Python client (hubspot-api-client) as HubSpot
+would: batch upsert by a unique property, reads, pages, errors in HubSpot's shape, the
+rate-limit headers and a 429 over the window, and a revoked token refused."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from hubspot import HubSpot
+from hubspot.crm.contacts import (
+    BatchInputSimplePublicObjectBatchInputUpsert,
+    SimplePublicObjectBatchInputUpsert,
+)
+from hubspot.crm.contacts.exceptions import ApiException
+
+from sandbox.server import SandboxServer
+
+
+def client(sandbox: SandboxServer, token: str | None = None) -> HubSpot:
+    """HubSpot's client as its README makes it, with the sandbox as its host (its `host` setting)."""
+    return HubSpot(
+        access_token=token or sandbox.world.hubspot.token, host=sandbox.url + "/hubspot", retry=None
+    )
+
+
+def make_unique_property(sandbox: SandboxServer) -> None:
+    answer = requests.post(
+        sandbox.url + "/hubspot/crm/v3/properties/contacts",
+        json={
+            "name": "shop_id",
+            "label": "Shop id",
+            "type": "string",
+            "fieldType": "text",
+            "groupName": "contactinformation",
+            "hasUniqueValue": True,
+        },
+        headers={"Authorization": f"Bearer {sandbox.world.hubspot.token}"},
+        timeout=10,
+    )
+    assert answer.status_code == 201
+
+
+def test_hubspot_api_client_upserts_reads_and_pages_contacts(sandbox: SandboxServer) -> None:
+    # given the sandbox's HubSpot with a unique property, and HubSpot's own client pointed at it
+    make_unique_property(sandbox)
+    api = client(sandbox)
+    batch = BatchInputSimplePublicObjectBatchInputUpsert(
+        inputs=[
+            SimplePublicObjectBatchInputUpsert(
+                id_property="shop_id", id="a1", properties={"email": "Ada@Example.com", "firstname": "Ada"}
+            ),
+            SimplePublicObjectBatchInputUpsert(
+                id_property="shop_id", id="b2", properties={"email": "bo@example.com"}
+            ),
+        ]
+    )
+    # when it upserts twice (the second time changing a name) and reads back
+    api.crm.contacts.batch_api.upsert(batch)
+    batch.inputs[1].properties = {"email": "bo@example.com", "firstname": "Bo"}
+    second = api.crm.contacts.batch_api.upsert(batch)
+    page = api.crm.contacts.basic_api.get_page(limit=1, properties=["email", "firstname", "shop_id"])
+    rest = api.crm.contacts.basic_api.get_page(
+        limit=1, after=page.paging.next.after, properties=["firstname"]
+    )
+    # then there are two contacts, not four, with the values as HubSpot keeps them
+    assert sorted(r.properties["firstname"] for r in second.results) == ["Ada", "Bo"]
+    assert page.results[0].properties["email"] == "ada@example.com"
+    assert page.results[0].properties["shop_id"] == "a1"
+    assert rest.results[0].properties["firstname"] == "Bo" and rest.paging is None
+    assert sandbox.world.hubspot.counts()["contacts"] == 2
+
+
+def test_an_invalid_email_is_refused_in_hubspots_shape(sandbox: SandboxServer) -> None:
+    # given a contact whose e-mail HubSpot would not take
+    make_unique_property(sandbox)
+    batch = BatchInputSimplePublicObjectBatchInputUpsert(
+        inputs=[
+            SimplePublicObjectBatchInputUpsert(
+                id_property="shop_id", id="x", properties={"email": "not an email"}
+            )
+        ]
+    )
+    # when HubSpot's client sends it, then it raises with HubSpot's category and the property's message
+    with pytest.raises(ApiException) as refused:
+        client(sandbox).crm.contacts.batch_api.upsert(batch)
+    assert refused.value.status == 400
+    assert '"category":"VALIDATION_ERROR"' in refused.value.body
+    assert "INVALID_EMAIL" in refused.value.body
+    assert sandbox.world.hubspot.counts()["contacts"] == 0
+
+
+def test_a_revoked_token_gets_401_and_the_window_a_429_with_its_headers(sandbox: SandboxServer) -> None:
+    # given a window of two requests
+    portal = sandbox.world.hubspot
+    portal.max_per_window, portal.window_ms = 2, 60_000
+    old = portal.token
+    url = sandbox.url + "/hubspot/account-info/v3/details"
+    headers = {"Authorization": f"Bearer {old}"}
+    # when three requests are made, then the third is a 429 and every one says what is left
+    first, second, third = (requests.get(url, headers=headers, timeout=10) for _ in range(3))
+    assert (first.status_code, second.status_code, third.status_code) == (200, 200, 429)
+    assert first.headers["X-HubSpot-RateLimit-Remaining"] == "1"
+    assert first.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] == "60000"
+    assert third.json()["policyName"] == "TEN_SECONDLY_ROLLING"
+    # and when the token is rotated, HubSpot's client with the old one is refused as expired
+    portal.max_per_window = 100
+    portal.rotate_token()
+    with pytest.raises(Exception) as refused:
+        client(sandbox, old).crm.properties.core_api.get_all("contacts")
+    assert getattr(refused.value, "status", None) == 401
+    assert "EXPIRED_AUTHENTICATION" in str(getattr(refused.value, "body", ""))
