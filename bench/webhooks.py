@@ -29,7 +29,10 @@ from typing import Any
 
 import requests
 
+from bench import open_loop
+
 SECRET = "bench-secret"
+GUNICORN = [sys.executable, "-m", "gunicorn"]
 SHOP = "bench-shop.myshopify.com"
 FIXTURE = (
     Path(__file__).resolve().parents[1].parent
@@ -87,7 +90,9 @@ def wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, flo
         for p in ("50", "99")
     }
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    requests_done = re.search(r"(\d+) requests in", out)
     return {
+        "requests": float(requests_done.group(1)) if requests_done else 0.0,
         "rps": rate,
         "p50_ms": latency["50"],
         "p99_ms": latency["99"],
@@ -109,14 +114,107 @@ def script(directory: Path, delay_ms: float | None) -> Path:
     return path
 
 
+SERVERS: dict[str, list[str]] = {  # the server and its settings, then the app (WSGI target)
+    "gunicorn gthread 2x4 (serve)": [
+        *GUNICORN,
+        "-w",
+        "2",
+        "-k",
+        "gthread",
+        "--threads",
+        "4",
+        "--keep-alive",
+        "5",
+        "--preload",
+    ],
+    "gunicorn sync x4": [*GUNICORN, "-w", "4", "-k", "sync", "--preload"],
+    "gunicorn gevent 2x100": [*GUNICORN, "-w", "2", "-k", "gevent", "--worker-connections", "100"],
+    "granian wsgi 2x1": [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "2"],
+}
+APPS = {"hello-world Flask (ceiling)": "bench.hello:app", "connector receiver": "connector:create_app"}
+
+
+def server_command(server: str, app: str, port: int) -> list[str]:
+    base = SERVERS[server]
+    if base[:3] == GUNICORN:
+        target = f"{app}()" if app.endswith("create_app") else app
+        return [*base, "-b", f"127.0.0.1:{port}", "--log-level", "warning", target]
+    factory = ["--factory"] if app.endswith("create_app") else []
+    return [*base, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", *factory, app]
+
+
+def request_maker(run: str) -> Any:
+    body = FIXTURE.read_bytes().strip()
+    signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": "orders/create",
+        "X-Shopify-Shop-Domain": SHOP,
+        "X-Shopify-API-Version": "2026-07",
+        "X-Shopify-Hmac-Sha256": signature,
+    }
+
+    def request_for(i: int) -> bytes:
+        unique = {**headers, "X-Shopify-Webhook-Id": f"open-{run}-{i}"}
+        return open_loop.post("/webhooks/shopify", "127.0.0.1", unique, body)
+
+    return request_for
+
+
+def measure(server: str, app: str, env: dict[str, str], work: Path, args: Any) -> dict[str, Any]:
+    port = free_port()
+    proc = subprocess.Popen(
+        server_command(server, app, port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    runs: dict[str, Any] = {}
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_up(url)
+        runs["max (wrk closed loop, 32 conns)"] = wrk(
+            f"{url}/webhooks/shopify", script(work, None), args.seconds, 32
+        )
+        for rate in (int(r) for r in args.rates.split(",")):
+            out = open_loop.run("127.0.0.1", port, rate, args.seconds, request_maker(f"{port}-{rate}"))
+            runs[f"open loop {rate}/s"] = {
+                "rps": out.achieved,
+                "p50_ms": out.percentile(50),
+                "p99_ms": out.percentile(99),
+                "non_2xx": float(out.non_2xx + out.errors),
+                "answered_2xx": float(out.statuses.get(200, 0)),
+                "connections": float(out.connections),
+            }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return runs
+
+
+def inbox_rows(env: dict[str, str]) -> int:
+    code = """
+from sqlalchemy import func, select
+from connector import create_app
+from connector.db import get_engine
+from connector.db.operations import WebhookInbox
+with get_engine(create_app()).connect() as conn:
+    print(conn.execute(select(func.count()).select_from(WebhookInbox)).scalar_one())
+"""
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return int(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rates", default="250,500,1000")
     parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated: " + ", ".join(SERVERS))
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench.webhooks needs wrk: apt-get install wrk")
+    servers = [s.strip() for s in args.servers.split(",")]
+    unknown = [s for s in servers if s not in SERVERS]
+    if unknown:
+        sys.exit(f"--servers: unknown {unknown}; choose from {list(SERVERS)}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         env = {
@@ -124,74 +222,73 @@ def main() -> None:
             "CONNECTOR_INSTANCE_PATH": str(work / "instance"),
             "SHOPIFY_API_KEY": "bench",
             "SHOPIFY_API_SECRET": SECRET,
-            "WEB_CONCURRENCY": "2",
         }
         env.pop("DATABASE_URL", None)
         env.pop("REDIS_URL", None)
-        cli = [sys.executable, "-m", "connector.cli"]
-        subprocess.run(
-            [*cli, "stores", "add-shopify", "--shop", SHOP, "--token", "shpat_" + "0" * 32],
-            env=env,
-            check=True,
-            capture_output=True,
+        subprocess.run([sys.executable, "-c", SETUP % {"shop": SHOP}], env=env, check=True)
+        holder = subprocess.Popen(  # owns the embedded Redis for the whole run; every server attaches
+            [sys.executable, "-c", HOLD], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
+        assert holder.stdout is not None
+        holder.stdout.readline()
         results: dict[str, Any] = {}
-        for name, command in (
-            (
-                "hello-world Flask (ceiling)",
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "-w",
-                    "2",
-                    "-k",
-                    "gthread",
-                    "--threads",
-                    "4",
-                    "bench.hello:app",
-                ],
-            ),
-            ("connector receiver", [*cli, "serve", "--workers", "2"]),
-        ):
-            port = free_port()
-            proc = subprocess.Popen(
-                [*command, "--port", str(port)]
-                if command[0:3] == cli
-                else [*command, "-b", f"127.0.0.1:{port}"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
-                url = f"http://127.0.0.1:{port}"
-                wait_up(url)
-                runs = {
-                    "max (closed loop, 32 conns)": wrk(
-                        f"{url}/webhooks/shopify", script(work, None), args.seconds, 32
-                    )
-                }
-                for rate in (int(r) for r in args.rates.split(",")):
-                    connections = 16
-                    runs[f"offered {rate}/s"] = wrk(
-                        f"{url}/webhooks/shopify",
-                        script(work, 1000 * connections / rate),
-                        args.seconds,
-                        connections,
-                    )
-                results[name] = runs
-            finally:
-                proc.terminate()
-                proc.wait(timeout=30)
-        results["worker"] = worker_rate(env, args.events)
+        try:
+            for server in servers:
+                for name, app in APPS.items():
+                    before = inbox_rows(env)
+                    runs = measure(server, app, env, work, args)
+                    if app != APPS["hello-world Flask (ceiling)"]:
+                        stored = inbox_rows(env) - before
+                        runs["inbox"] = {"acknowledged": _acknowledged(runs), "stored": stored}
+                    results[f"{server} / {name}"] = runs
+            results["worker"] = worker_rate(env, args.events)
+        finally:
+            holder.communicate(b"", timeout=30)
+    report(results)
+
+
+SETUP = """
+from sqlalchemy.orm import Session
+from connector import create_app
+from connector.accounts.stores import account_named
+from connector.db import get_engine, upgrade
+from connector.db.models import Store
+engine = get_engine(create_app())
+upgrade(engine)
+with Session(engine) as s:
+    account = account_named(s, "bench")
+    s.add(Store(account_id=account.id, platform="shopify", domain="%(shop)s", store_key="bench-shop"))
+    s.commit()
+"""
+HOLD = """
+import sys
+from connector import create_app
+app = create_app()
+print("up", flush=True)
+sys.stdin.read()
+"""
+
+
+def _acknowledged(runs: dict[str, Any]) -> int:
+    """Deliveries answered 200 by the open-loop runs, plus wrk's 2xx ones (all of its answers
+    less its non-2xx), each a new webhook id: every one must be in the inbox."""
+    wrk_run = runs["max (wrk closed loop, 32 conns)"]
+    opened = sum(int(r.get("answered_2xx", 0)) for r in runs.values() if "answered_2xx" in r)
+    return opened + int(wrk_run["requests"] - wrk_run["non_2xx"])
+
+
+def report(results: dict[str, Any]) -> None:
     print(json.dumps(results, indent=2))
     for name, runs in results.items():
         if name == "worker":
             continue
         print(f"\n{name}")
         for label, r in runs.items():
+            if label == "inbox":
+                print(f"  acknowledged {r['acknowledged']:,} new deliveries; {r['stored']:,} inbox rows")
+                continue
             print(
-                f"  {label:30} {r['rps']:9,.0f} req/s   p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms"
+                f"  {label:34} {r['rps']:9,.0f} req/s   p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms"
                 f"   non-2xx {r['non_2xx']:.0f}"
             )
     w = results["worker"]
