@@ -47,10 +47,10 @@ def ours_and_baseline(sizes: list[str], n: int, folder: Path) -> list[Row]:
 
 def print_table(rows: list[Row]) -> None:
     ours = {platform: wall for platform, who, _n, wall in rows if who.startswith("connector")}
-    print(f"\n  {'platform':12} {'who':42} {'orders':>7} {'orders/s':>9} {'wall s':>8}  connector is")
+    print(f"\n  {'platform':12} {'who':50} {'orders':>7} {'orders/s':>9} {'wall s':>8}  connector is")
     for platform, who, n, wall in rows:
         ratio = "" if who.startswith("connector") else f"{wall / ours[platform]:.2f}x as fast"
-        print(f"  {platform:12} {who:42} {n:7,} {n / wall:9,.0f} {wall:8.2f}  {ratio}")
+        print(f"  {platform:12} {who:50} {n:7,} {n / wall:9,.0f} {wall:8.2f}  {ratio}")
 
 
 def main() -> None:

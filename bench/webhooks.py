@@ -1,12 +1,14 @@
 """Webhook receiver and worker throughput, measured in one run on this machine.
 
-Usage: python -m bench.webhooks [--seconds 10] [--rates 250,500,1000] [--events 20000]
-Needs `wrk` (Debian: apt-get install wrk). Serves the connector with gunicorn
-(`crm-connector serve --workers 2`, embedded SQLite + Redis) and a hello-world Flask app
-under the same gunicorn settings as the ceiling; wrk posts a real, signed Shopify
-orders/create delivery (a new X-Shopify-Webhook-Id each time, so every one is stored).
-Closed loop for the maximum rate, then paced loads for latency. Finally one worker
-applies queued deliveries, and events/s is timed.
+Usage: python -m bench.webhooks [--seconds 10] [--rates 500,1000] [--events 20000] [--servers …]
+Needs `wrk` (Debian: apt-get install wrk) and, for their rows, gevent and granian. Under
+each server (SERVERS: its worker class and settings) it serves a hello-world Flask app
+(the ceiling) and the connector (embedded SQLite + Redis), both the same way. wrk posts a
+real, signed Shopify orders/create delivery in a closed loop for the maximum rate; then
+bench/open_loop.py offers each rate on a fixed schedule (latency from the scheduled send,
+so no coordinated omission), each delivery a new X-Shopify-Webhook-Id; the inbox is
+counted after to show every acknowledged delivery stored. Finally one worker applies
+queued deliveries, and deliveries/s is timed.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from bench import open_loop
 
 SECRET = "bench-secret"
 GUNICORN = [sys.executable, "-m", "gunicorn"]
+GRANIAN = [sys.executable, "-m", "granian"]
 SHOP = "bench-shop.myshopify.com"
 FIXTURE = (
     Path(__file__).resolve().parents[1].parent
@@ -124,22 +127,13 @@ def script(directory: Path, delay_ms: float | None) -> Path:
     return path
 
 
-SERVERS: dict[str, list[str]] = {  # the server and its settings, then the app (WSGI target)
-    "gunicorn gthread 2x4 (serve)": [
-        *GUNICORN,
-        "-w",
-        "2",
-        "-k",
-        "gthread",
-        "--threads",
-        "4",
-        "--keep-alive",
-        "5",
-        "--preload",
-    ],
+GTHREAD = [*GUNICORN, "-w", "2", "-k", "gthread", "--keep-alive", "5", "--preload", "--threads"]
+SERVERS: dict[str, list[str]] = {  # the server and its settings; the app (WSGI target) follows
+    "gunicorn gthread 2x4 (serve)": [*GTHREAD, "4"],  # what `crm-connector serve` runs
+    "gunicorn gthread 2x16": [*GTHREAD, "16"],
     "gunicorn sync x4": [*GUNICORN, "-w", "4", "-k", "sync", "--preload"],
     "gunicorn gevent 2x100": [*GUNICORN, "-w", "2", "-k", "gevent", "--worker-connections", "100"],
-    "granian wsgi 2x1": [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "2"],
+    "granian wsgi 2x4": [*GRANIAN, "--interface", "wsgi", "--workers", "2", "--blocking-threads", "4"],
 }
 APPS = {"hello-world Flask (ceiling)": "bench.hello:app", "connector receiver": "connector:create_app"}
 
@@ -216,7 +210,7 @@ with get_engine(create_app()).connect() as conn:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rates", default="250,500,1000")
+    parser.add_argument("--rates", default="500,1000")
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated: " + ", ".join(SERVERS))
     args = parser.parse_args()
