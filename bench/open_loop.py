@@ -75,26 +75,32 @@ class _Pool:
             self.freed.notify()
 
 
-async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
-    """Send one request; read its answer (Content-Length framed); the status code."""
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bool]:
+    """Send one request; read its answer (Content-Length framed): its status code, and
+    whether the server keeps the connection open."""
     writer.write(request)
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
-    length = 0
+    length, kept = 0, True
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
+        name = name.strip().lower()
+        if name == b"content-length":
             length = int(value)
+        elif name == b"connection" and value.strip().lower() == b"close":
+            kept = False
     if length:
         await reader.readexactly(length)
-    return status
+    return status, kept
 
 
 async def _one(pool: _Pool, request: bytes, due: float, start: float, out: Outcome) -> None:
     conn = None
     try:
         conn = await pool.take()
-        status = await _exchange(*conn, request)
+        status, kept = await _exchange(*conn, request)
     except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
         out.errors += 1
         if conn is not None:
@@ -105,7 +111,9 @@ async def _one(pool: _Pool, request: bytes, due: float, start: float, out: Outco
     out.latencies_ms.append((done - due) * 1000)
     out.statuses[status] = out.statuses.get(status, 0) + 1
     out.finished_after_s = max(out.finished_after_s, done - start)
-    await pool.give(conn)
+    if not kept:
+        conn[1].close()
+    await pool.give(conn if kept else None)
 
 
 async def _run(
