@@ -19,6 +19,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -97,7 +98,7 @@ def _round(
     payloads = [_payload(row) for row in rows]  # each body decoded once per round
     held = HeldElsewhere(conn, store)
     for i, (row, payload) in enumerate(zip(rows, payloads, strict=True)):
-        coming = ((r.topic, p) for r, p in zip(rows[i:], payloads[i:], strict=True) if _read(p))
+        coming = ((r.topic, p) for r, p in islice(zip(rows, payloads, strict=True), i, None) if _read(p))
         try:
             if isinstance(payload, Exception):
                 raise payload
