@@ -1,7 +1,8 @@
 """Webhook receiver and worker throughput, measured in one run on this machine.
 
 Usage: python -m bench.webhooks [--seconds 10] [--rates 500,1000] [--events 20000] [--servers …]
-Needs `wrk` (Debian: apt-get install wrk) and, for their rows, gevent and granian. Under
+Needs `wrk` (Debian: apt-get install wrk) and, for their rows, gevent and granian
+(`pip install -e ".[bench]"`). Under
 each server (SERVERS: its worker class and settings) it serves a hello-world Flask app
 (the ceiling) and the connector (embedded SQLite + Redis), both the same way. wrk posts a
 real, signed Shopify orders/create delivery in a closed loop for the maximum rate; then
