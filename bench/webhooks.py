@@ -2,14 +2,13 @@
 
 Usage: python -m bench.webhooks [--seconds 10] [--rates 500,1000] [--events 20000] [--servers …]
 Needs `wrk` (Debian: apt-get install wrk) and, for their rows, gevent and granian
-(`pip install -e ".[bench]"`). Under
-each server (SERVERS: its worker class and settings) it serves a hello-world Flask app
-(the ceiling) and the connector (embedded SQLite + Redis), both the same way. wrk posts a
-real, signed Shopify orders/create delivery in a closed loop for the maximum rate; then
-bench/open_loop.py offers each rate on a fixed schedule (latency from the scheduled send,
-so no coordinated omission), each delivery a new X-Shopify-Webhook-Id; the inbox is
-counted after to show every acknowledged delivery stored. Finally one worker applies
-queued deliveries, and deliveries/s is timed.
+(`pip install -e ".[bench]"`). Under each server (SERVERS: its worker class and settings)
+it serves a hello-world Flask app (the ceiling) and the connector (embedded SQLite +
+Redis), both the same way. wrk posts a real, signed Shopify orders/create delivery in a
+closed loop for the maximum rate; then bench/open_loop.py offers each rate on a fixed
+schedule (latency from the scheduled send, so no coordinated omission), each delivery a
+new X-Shopify-Webhook-Id; the inbox is counted after to show every acknowledged delivery
+stored. Finally one worker applies queued deliveries, and deliveries/s is timed.
 """
 
 from __future__ import annotations
