@@ -32,6 +32,13 @@ def main() -> None:
         m = backfill(app, site_id)
     line = f"{m['orders'] / m['wall']:8,.0f} orders/s  {m['orders']:,.0f} orders  {m['wall']:.2f} s"
     print(f"  connector (SQLite)         {line}")
+    count, wall = peer_read(sizes, folder)
+    line = f"{count / wall:8,.0f} orders/s  {count:,} orders  {wall:.2f} s (read only)"
+    print(f"  airbyte-source-woocommerce {line}")
+
+
+def peer_read(sizes: list[str], folder: Path) -> tuple[int, float]:
+    """airbyte-source-woocommerce reading every order of a sandbox of these sizes: (orders, wall s)."""
     peer = airbyte.installed("airbyte-source-woocommerce", "0.4.12", "source-woocommerce")
     with running_sandbox(*sizes, "--tls", "--woo-host", "localhost") as (_proc, manifest):
         airbyte.trust(peer, manifest["tls"]["ca_pem"])
@@ -49,8 +56,7 @@ def main() -> None:
         wall = time.perf_counter() - began
     count = len(read.ids("orders"))
     assert sorted(read.ids("orders")) == sorted(set(read.ids("orders"))) and count == site["counts"]["orders"]
-    line = f"{count / wall:8,.0f} orders/s  {count:,} orders  {wall:.2f} s (read only)"
-    print(f"  airbyte-source-woocommerce {line}")
+    return count, wall
 
 
 if __name__ == "__main__":

@@ -32,6 +32,13 @@ def main() -> None:
         m = backfill(app, shop_id)
     line = f"{m['orders'] / m['wall']:8,.0f} orders/s  {m['orders']:,.0f} orders  {m['wall']:.2f} s"
     print(f"  connector (SQLite, bulk)   {line}")
+    count, wall = peer_read(sizes, folder)
+    line = f"{count / wall:8,.0f} orders/s  {count:,} orders  {wall:.2f} s (read only, REST)"
+    print(f"  airbyte-source-shopify     {line}")
+
+
+def peer_read(sizes: list[str], folder: Path) -> tuple[int, float]:
+    """airbyte-source-shopify reading every order of a sandbox of these sizes: (orders, wall s)."""
     peer = airbyte.installed("airbyte-source-shopify", "4.3.0", "source-shopify")
     with running_sandbox(*sizes, "--tls", "--proxy-port", "0") as (_proc, manifest):
         airbyte.trust(peer, manifest["tls"]["ca_pem"])
@@ -49,8 +56,7 @@ def main() -> None:
         wall = time.perf_counter() - began
     count = len(read.ids("orders"))
     assert len(set(read.ids("orders"))) == count == shop["counts"]["orders"]
-    line = f"{count / wall:8,.0f} orders/s  {count:,} orders  {wall:.2f} s (read only, REST)"
-    print(f"  airbyte-source-shopify     {line}")
+    return count, wall
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import functools
 import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -101,20 +103,69 @@ def _insert_statement(dialect: str) -> Any:
     return make(table).on_conflict_do_nothing(index_elements=["store_id", "dedup_key"]).returning(table.c.id)
 
 
+def record_many(
+    engine: Engine, conn: redis.Redis, deliveries: Sequence[Delivery], counts: Sequence[str | None]
+) -> list[Recorded]:
+    """Several deliveries stored in one transaction, then each of their stores asked for in
+    one round trip (its /metrics counters with it). A delivery repeating an earlier one's key
+    is a duplicate. Raises what the database raised: the caller then records them one by one."""
+    firsts: dict[tuple[int, str], int] = {}
+    for i, d in enumerate(deliveries):
+        firsts.setdefault((d.store_id, d.dedup_key), i)
+    inserted = _insert_rows(engine, [deliveries[i] for i in sorted(firsts.values())])
+    new = [
+        firsts[(d.store_id, d.dedup_key)] == i and (d.store_id, d.dedup_key) in inserted
+        for i, d in enumerate(deliveries)
+    ]
+    counted: dict[int, bool] = {}
+    for store_id in dict.fromkeys(d.store_id for d, n in zip(deliveries, new, strict=True) if n):
+        fields = Counter(
+            c for d, n, c in zip(deliveries, new, counts, strict=True) if n and c and d.store_id == store_id
+        )
+        counted[store_id] = request_processing(conn, store_id, counts=fields)
+    return [Recorded(new=n, counted=n and counted[d.store_id]) for d, n in zip(deliveries, new, strict=True)]
+
+
+def _params(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "store_id": delivery.store_id,
+        "platform": delivery.platform,
+        "topic": delivery.topic,
+        "dedup_key": delivery.dedup_key,
+        "headers": delivery.headers,
+        "body": delivery.body,
+        "triggered_at": delivery.triggered_at,
+        "status": "pending",
+        "attempts": 0,
+        "received_at": utcnow(),
+    }
+
+
+@functools.cache
+def _insert_rows_statement(dialect: str) -> Any:
+    """As _insert_statement, returning which (store, key) pairs were new."""
+    table: Any = WebhookInbox.__table__
+    make: Any = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
+    conflict = make(table).on_conflict_do_nothing(index_elements=["store_id", "dedup_key"])
+    return conflict.returning(table.c.store_id, table.c.dedup_key)
+
+
+def _insert_rows(engine: Engine, deliveries: Sequence[Delivery]) -> set[tuple[int, str]]:
+    """Insert deliveries (distinct keys) in one statement and transaction; the new ones' keys."""
+    with engine.begin() as db:
+        params = [_params(d) for d in deliveries]
+        statement = _insert_rows_statement(db.dialect.name)
+        if db.dialect.name == "sqlite":
+            table: Any = WebhookInbox.__table__
+            found = driver_insert.write(db, statement, table, tuple(params[0]), params)
+        else:
+            found = [tuple(r) for r in db.execute(statement, params)]
+    return {(int(r[0]), str(r[1])) for r in found}
+
+
 def _insert(engine: Engine, delivery: Delivery) -> bool:
     with engine.begin() as db:
-        params = {
-            "store_id": delivery.store_id,
-            "platform": delivery.platform,
-            "topic": delivery.topic,
-            "dedup_key": delivery.dedup_key,
-            "headers": delivery.headers,
-            "body": delivery.body,
-            "triggered_at": delivery.triggered_at,
-            "status": "pending",
-            "attempts": 0,
-            "received_at": utcnow(),
-        }
+        params = _params(delivery)
         statement = _insert_statement(db.dialect.name)
         if db.dialect.name == "sqlite":  # the hot path, without SQLAlchemy's per-call processing
             table: Any = WebhookInbox.__table__
@@ -123,21 +174,28 @@ def _insert(engine: Engine, delivery: Delivery) -> bool:
 
 
 def request_processing(
-    conn: redis.Redis, store_id: int, *, count: str | None = None, now: float | None = None
+    conn: redis.Redis,
+    store_id: int,
+    *,
+    count: str | None = None,
+    counts: Mapping[str, int] | None = None,
+    now: float | None = None,
 ) -> bool:
     """Enqueue the store's inbox job unless one is truly waiting (it drains everything
     pending when it runs): a failed, stopped or orphaned one is replaced, and counted. With
     Redis down the sweeper will do it later. With `count`, that /metrics counter field goes
-    up by one in the same round trip; True if it did. `now`: the clock, in unix seconds."""
+    up by one in the same round trip (`counts`: each field by its number); True if they did.
+    `now`: the clock, in unix seconds."""
     counted = False
     job_id = inbox_job_id(store_id)
+    fields = {**(counts or {}), **({count: 1} if count else {})}
     try:
         with conn.pipeline(transaction=False) as pipe:
             asked = waiting.ask(pipe, "webhooks", job_id, now=now)
-            if count:
-                pipe.hincrby(WEBHOOK_COUNTERS, count, 1)
+            for field, n in fields.items():
+                pipe.hincrby(WEBHOOK_COUNTERS, field, n)
             replies = pipe.execute(raise_on_error=False)
-        counted = count is not None and not isinstance(replies[-1], Exception)
+        counted = bool(fields) and not any(isinstance(r, Exception) for r in replies[1:])
         found = waiting.answer(conn, asked, replies[0])
         if found == waiting.WAITING:
             return counted

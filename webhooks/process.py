@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -38,10 +39,11 @@ from connector.db.types import utcnow
 from connector.errors import RetryLater
 from connector.runtime.queue import get_redis
 from connector.write import refusals
-from connector.write.apply import TABLES, apply_isolating
+from connector.write.apply import apply_isolating
 from platforms.base import Batch, MapContext, MappingError
 from platforms.storable import clean_text
 from webhooks import inbox, verify
+from webhooks.held import HeldElsewhere
 
 log = logs.get(__name__)
 ROUND = 500
@@ -93,10 +95,14 @@ def _round(
     outcome: Counter[str] = Counter()
     pending: list[tuple[Any, Batch]] = []
     uninstalled = store.status == "uninstalled"
-    for row in rows:
+    payloads = [_payload(row) for row in rows]  # each body decoded once per round
+    held = HeldElsewhere(conn, store)
+    for i, (row, payload) in enumerate(zip(rows, payloads, strict=True)):
+        coming = ((r.topic, p) for r, p in islice(zip(rows, payloads, strict=True), i, None) if _read(p))
         try:
-            payload = orjson.loads(row.body)
-            gate = _gate(conn, store, row, payload, verdicts, uninstalled=uninstalled)
+            if isinstance(payload, Exception):
+                raise payload
+            gate = _gate(conn, store, row, payload, verdicts, uninstalled=uninstalled, held=(held, coming))
             action = None if gate is not None else _action(store.platform, row.topic)
             batch = _mapped(store, row, payload) if gate is None and action is None else None
         except Exception as exc:  # mapping is pure: any error means this one delivery is poison
@@ -116,10 +122,23 @@ def _round(
             outcome.update(_flush(conn, store.id, pending))
             pending = []
             acted = _acted(conn, store, row, action, payload)
+            held.forget()  # the flush wrote records and the action may have erased some
             outcome.update(acted)
             uninstalled = uninstalled or (action == "uninstall" and not acted.get("failed"))
     outcome.update(_flush(conn, store.id, pending))
     return outcome, None
+
+
+def _payload(row: Any) -> Any:
+    """The delivery's body decoded, or the error that says why it cannot be."""
+    try:
+        return orjson.loads(row.body)
+    except orjson.JSONDecodeError as exc:
+        return exc
+
+
+def _read(payload: Any) -> bool:
+    return not isinstance(payload, Exception)
 
 
 def _unreadable(store_id: int, row: Any, error: Exception) -> str:
@@ -143,6 +162,7 @@ def _gate(
     verdicts: Verdicts,
     *,
     uninstalled: bool,
+    held: tuple[HeldElsewhere, Iterable[tuple[str, Any]]],
 ) -> str | None:
     """None if the delivery may be applied; else what became of it ("held", "refused",
     "uninstalled"), or ASK when the platform must be asked first."""
@@ -153,7 +173,7 @@ def _gate(
         return _from_elsewhere(conn, store, row, source, verdicts)
     reason = verify.refusal(store.platform, row.topic, payload, store.domain)
     confirm = verify.needs_confirmation(store.platform, row.topic)
-    if reason is None and (confirm or _held_for_another_shop(conn, store, row.topic, payload)):
+    if reason is None and (confirm or held[0].held(row.topic, payload, held[1])):
         if _asked_about(store, row) not in verdicts:
             return ASK
         reason = verdicts[_asked_about(store, row)]
@@ -166,22 +186,6 @@ def _after_uninstall(platform: str, topic: str) -> bool:
     """What an uninstalled shop's deliveries may still do: erase (compliance), or repeat the uninstall."""
     known = platforms.get(platform)
     return topic in known.COMPLIANCE or known.ACTIONS.get(topic) == "uninstall"
-
-
-def _held_for_another_shop(conn: Connection, store: Any, topic: str, payload: Any) -> bool:
-    """The record this delivery writes is new to the store but held for another shop: a
-    signed body replayed under another shop's header, unless this shop confirms it has it.
-    Two lookups by the (store, id) key; the second probes each other Shopify store's."""
-    held = verify.subject(store.platform, topic, payload)
-    if held is None:
-        return False
-    table = TABLES[held[0]]
-    mine = select(table.c.platform_id).where(table.c.store_id == store.id, table.c.platform_id == held[1])
-    if conn.execute(mine.limit(1)).first() is not None:
-        return False
-    others = select(Store.id).where(Store.platform == store.platform, Store.id != store.id)
-    theirs = select(table.c.platform_id).where(table.c.store_id.in_(others), table.c.platform_id == held[1])
-    return conn.execute(theirs.limit(1)).first() is not None
 
 
 def _other_source(store: Any, row: Any) -> str | None:

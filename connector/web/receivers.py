@@ -32,7 +32,7 @@ from connector.runtime import store_keys
 from connector.runtime.queue import get_redis
 from connector.web.common import answer
 from platforms.protocol import Platform, WebhookFacts
-from webhooks import inbox
+from webhooks import grouped, inbox
 from webhooks.inbox import WEBHOOK_COUNTERS
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -139,7 +139,7 @@ def _record(delivery: inbox.Delivery, *, spool_as: str | None) -> ResponseReturn
         return answer(200, "topic not handled; ignored")
     accepted = f"{delivery.platform}:accepted"
     try:
-        recorded = inbox.record(get_engine(), get_redis(), delivery, spool_as=spool_as, count=accepted)
+        recorded = grouped.record(get_engine(), get_redis(), delivery, spool_as=spool_as, count=accepted)
     except inbox.Unavailable as exc:
         return answer(503, f"{exc}; retry later")
     g.webhook_outcome = "accepted" if recorded.new else "deduplicated"
