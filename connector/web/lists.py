@@ -135,7 +135,7 @@ def failed_records(conn: Connection, account_id: int, args: Any) -> Shown:
     """The account's failed records not yet resolved."""
     view = view_of(LETTERS, args)
     query = (
-        select(DeadLetter, Store.domain.label("store"))
+        select(DeadLetter.__table__, Store.domain.label("store"))
         .join(Store, Store.id == DeadLetter.store_id)
         .where(Store.account_id == account_id, DeadLetter.resolved_at.is_(None))
     )
@@ -147,13 +147,8 @@ def failed_records(conn: Connection, account_id: int, args: Any) -> Shown:
     if args.get("q"):
         query = query.where(func.lower(DeadLetter.reason).like(_like(args["q"])))
     shown = sql_page(conn, view, query, DeadLetter.id)
-    shown.rows = [{**_letter(r.DeadLetter), "store": r.store} for r in shown.rows]
+    shown.rows = [dict(r._mapping) for r in shown.rows]
     return shown
-
-
-def _letter(d: DeadLetter) -> dict[str, Any]:
-    keys = ("id", "created_at", "kind", "entity", "platform_id", "reason", "attempts")
-    return {k: getattr(d, k) for k in keys}
 
 
 def _like(text: str) -> str:
