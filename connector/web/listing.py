@@ -12,7 +12,7 @@ import io
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Unpack
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, request
@@ -142,11 +142,11 @@ def _ordering(view: View, tiebreak: Any) -> list[Any]:
     return [nulls_last(expression), tiebreak.desc() if view.descending else tiebreak.asc()]
 
 
-def sql_count(conn: Connection, query: Select[Unpack[tuple[Any, ...]]]) -> int:
+def sql_count(conn: Connection, query: Select[*tuple[Any, ...]]) -> int:
     return int(conn.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
 
 
-def sql_page(conn: Connection, view: View, query: Select[Unpack[tuple[Any, ...]]], tiebreak: Any) -> Shown:
+def sql_page(conn: Connection, view: View, query: Select[*tuple[Any, ...]], tiebreak: Any) -> Shown:
     """One page of a query's rows in the view's order (`tiebreak`, a unique column, makes the
     order total, so no row is on two pages), and the query's count, both in SQL."""
     total = sql_count(conn, query)
