@@ -119,7 +119,7 @@ def view_of(listing: Listing, args: Mapping[str, Any], *, checked: bool = True) 
     if checked:
         unknown = sorted(k for k in args if k not in listing.accepted())
         if unknown:
-            raise BadInput(f"{unknown[0]}: this list takes {', '.join(listing.accepted())}")
+            raise BadInput(f"{unknown[0]}: this list takes {', '.join(listing.accepted())}, not {unknown[0]}")
     raw_sort = args.get(listing.arg("sort")) or listing.default_sort
     key = raw_sort.removeprefix("-")
     if listing.column(key) is None:
