@@ -24,6 +24,9 @@ pytestmark = pytest.mark.slow
 __all__ = ["browser", "site"]  # the fixtures, shared with the desktop test
 PAGES = ("", "contacts", "channels?since=2000-01-01", "sales?since=2000-01-01", "segments", "subscriptions",
          "failed-records")  # fmt: skip
+WIDER = """return [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth && !e.closest('.scroll, header nav'))
+  .map(e => e.tagName + '.' + e.className).slice(0, 5);"""
 UNNAMED = """return [...document.querySelectorAll('input:not([type=hidden]), select, button')]
   .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
   .map(e => e.outerHTML.slice(0, 80));"""
@@ -51,7 +54,8 @@ def test_every_page_fits_a_phone_and_is_usable_by_keyboard(site: Rig, browser: w
     for page in (*PAGES, f"contacts/{someone}"):
         browser.get(f"{site.url}/{page}")
         scroll_width, viewport = widths(browser)
-        assert scroll_width <= viewport, f"/{page} is {scroll_width} px wide in a {viewport} px viewport"
+        wide = browser.execute_script(WIDER)
+        assert scroll_width <= viewport, f"/{page} is {scroll_width} px wide in a {viewport} px viewport: {wide}"
         assert browser.execute_script(UNNAMED) == [], page
         name = page.split("?")[0].replace("/", "-") or "stores"
         assert browser.save_screenshot(str(ARTIFACTS / f"phone-{name}.png"))
