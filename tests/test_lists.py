@@ -200,6 +200,8 @@ def test_failed_records_and_subscriptions_are_filtered_sorted_and_scoped_to_the_
     assert f"1{DASH}50 of 56 failed records" in page and "their secret failure" not in page
     webhooks = rows_of(client.get("/failed-records", query_string={"kind": "webhook", "format": "csv"}))
     assert [r["reason"] for r in webhooks] == ['\'=HYPERLINK("http://evil.example")']
+    percent = client.get("/failed-records", query_string={"q": "%"}).get_data(as_text=True)
+    assert "0 failed records" in percent  # a literal %, not "anything"
     by_reason = client.get("/failed-records", query_string={"q": "record 4", "sort": "reason"})
     assert f"1{DASH}11 of 11 failed records" in by_reason.get_data(as_text=True)
     sure = client.get("/subscriptions", query_string={"state": "confirmed"}).get_data(as_text=True)

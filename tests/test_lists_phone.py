@@ -55,7 +55,9 @@ def test_every_page_fits_a_phone_and_is_usable_by_keyboard(site: Rig, browser: w
         browser.get(f"{site.url}/{page}")
         scroll_width, viewport = widths(browser)
         wide = browser.execute_script(WIDER)
-        assert scroll_width <= viewport, f"/{page} is {scroll_width} px wide in a {viewport} px viewport: {wide}"
+        assert scroll_width <= viewport, (
+            f"/{page} is {scroll_width} px wide in a {viewport} px viewport: {wide}"
+        )
         assert browser.execute_script(UNNAMED) == [], page
         name = page.split("?")[0].replace("/", "-") or "stores"
         assert browser.save_screenshot(str(ARTIFACTS / f"phone-{name}.png"))

@@ -145,7 +145,7 @@ def failed_records(conn: Connection, account_id: int, args: Any) -> Shown:
             raise BadInput(f"kind: one of {', '.join(LETTER_KINDS)}")
         query = query.where(DeadLetter.kind == kind)
     if args.get("q"):
-        query = query.where(func.lower(DeadLetter.reason).like(_like(args["q"])))
+        query = query.where(func.lower(DeadLetter.reason).like(_like(args["q"]), escape="\\"))
     shown = sql_page(conn, view, query, DeadLetter.id)
     shown.rows = [dict(r._mapping) for r in shown.rows]
     return shown
@@ -199,7 +199,12 @@ def product_subscriptions(conn: Connection, account_id: int, args: Any) -> Shown
         query = query.where(state == SUBSCRIPTION_STATE)
     if args.get("q"):
         like = _like(args["q"])
-        query = query.where(or_(Contact.email_normalized.like(like), func.lower(PS.scope_value).like(like)))
+        query = query.where(
+            or_(
+                Contact.email_normalized.like(like, escape="\\"),
+                func.lower(PS.scope_value).like(like, escape="\\"),
+            )
+        )
     shown = sql_page(conn, view, query, PS.id)
     shown.rows = [{**r._mapping, "scope": r.scope_type} for r in shown.rows]
     return shown
