@@ -228,6 +228,12 @@ class Settings:
         kind.mail_address,
         "the notification e-mails' sender",
     )
+    time_zone: str = setting(
+        "CONNECTOR_TIME_ZONE",
+        "UTC",
+        kind.time_zone,
+        "the merchant's time zone (IANA name): the dashboard shows exact times in it",
+    )
     log_format: str = setting(
         "CONNECTOR_LOG_FORMAT", "text", kind.one_of("text", "json"), "`text` or `json` log lines"
     )

@@ -83,6 +83,18 @@ def text(raw: str) -> str:
     return raw
 
 
+def time_zone(raw: str) -> str:
+    """An IANA time zone name, as the platforms give them (Shopify's ianaTimezone,
+    WooCommerce's timezone_string): Europe/Berlin, America/New_York, UTC."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected an IANA time zone name, e.g. Europe/Berlin or UTC") from None
+    return raw
+
+
 def flag(raw: str) -> bool:
     return bool(one_of("true", "false")(raw) == "true")
 

@@ -63,6 +63,8 @@ def test_a_server_database_requires_explicit_secrets(tmp_path: Path, missing: st
         ("SECRET_KEY", "short", "SECRET_KEY: must be at least 16"),
         ("SMTP_URL", "mail.example.com:25", "SMTP_URL: expected a URL starting with smtp://"),
         ("CONNECTOR_LOG_FORMAT", "xml", "CONNECTOR_LOG_FORMAT: expected 'text' or 'json'"),
+        ("CONNECTOR_TIME_ZONE", "Mars/Olympus", "CONNECTOR_TIME_ZONE: expected an IANA time zone"),
+        ("CONNECTOR_TIME_ZONE", "../../etc/passwd", "CONNECTOR_TIME_ZONE: expected an IANA time zone"),
     ],
 )
 def test_malformed_settings_are_named(tmp_path: Path, name: str, value: str, message: str) -> None:

@@ -74,7 +74,9 @@ def test_a_filter_the_channel_report_does_not_take_is_refused(app: Flask) -> Non
     browser = signed_in(app)
     answer = browser.get("/channels", query_string={"from": "garbage"})
     assert answer.status_code == 400
-    assert "from: the channel report takes since, until, not from" in answer.get_data(as_text=True)
+    assert "from: this list takes page, per_page, sort, format, since, until, not from" in answer.get_data(
+        as_text=True
+    )
 
 
 def test_the_channel_reports_default_period_is_twelve_months(app: Flask) -> None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from flask import Flask
 from sqlalchemy import update
 
+from connector import create_app
 from connector.db import get_engine
 from connector.db.models import Store
 from connector.db.types import utcnow
@@ -36,6 +37,18 @@ def test_times_and_etas_in_words(app: Flask) -> None:
         assert formatting.duration(90) == "2 minutes" and formatting.duration(5) == "5 seconds"
         assert formatting.exact("2026-12-01T18:43:00+00:00") == "Dec 1, 2026, 6:43:00\u202fPM UTC"
         assert formatting.ago("not a time") == "" and formatting.duration(None) == ""
+
+
+def test_exact_times_are_in_the_merchants_time_zone(app_env: dict[str, str]) -> None:
+    berlin = create_app({**app_env, "CONNECTOR_TIME_ZONE": "Europe/Berlin"})
+    with berlin.test_request_context():
+        assert formatting.exact("2026-12-01T18:43:00+00:00") == "Dec 1, 2026, 7:43:00\u202fPM CET"
+        assert formatting.exact("2026-07-01T18:43:00Z") == "Jul 1, 2026, 8:43:00\u202fPM CEST"  # summer time
+    with create_app({**app_env, "CONNECTOR_TIME_ZONE": "America/New_York"}).test_request_context():
+        assert (
+            formatting.exact("2026-12-01T03:00:00+00:00") == "Nov 30, 2026, 10:00:00\u202fPM EST"
+        )  # the day before
+    berlin.extensions["crm.engine"].dispose()
 
 
 def test_codes_become_words_with_definitions() -> None:

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from connector import logs
 from connector.config import Settings
 from connector.context import settings_of
+from connector.crm import product_mail
 from connector.db import dead_letters, get_engine
 from connector.db.operations import NotificationOutbox
 from connector.db.types import utcnow
@@ -67,6 +68,11 @@ def send_pending(app: Flask, limit: int = 500) -> dict[str, int]:
             .limit(limit)
         ).all()
         budget = _budgets(conn, settings.notify_per_minute, {m.store_id for m in due})
+        cards = {
+            m.id: product_mail.card_of(conn, m.store_id, m.product_platform_id)
+            for m in due
+            if m.kind == "product"
+        }
     for message in due:
         if budget[message.store_id] <= 0:
             counts["deferred"] += 1
@@ -75,7 +81,7 @@ def send_pending(app: Flask, limit: int = 500) -> dict[str, int]:
             continue
         budget[message.store_id] -= 1
         try:
-            deliver(settings, compose(settings, message), message.id)
+            deliver(settings, compose(settings, message, cards.get(message.id)), message.id)
         except (OSError, smtplib.SMTPException) as exc:
             counts["failed"] += 1
             log.warning(
@@ -176,20 +182,26 @@ def why_not_sent(error: Exception) -> str:
     return "the message could not be sent or written to the outbox folder (a system error)"
 
 
-def compose(settings: Settings, message: Any) -> EmailMessage:
+def compose(settings: Settings, message: Any, card: product_mail.ProductCard | None = None) -> EmailMessage:
+    """The message as sent: plain text, and for a product held by the connector (`card`) an
+    HTML alternative with its picture, price and link; a product message's unsubscribe
+    is a link in both and the RFC 8058 one-click headers."""
     mail = EmailMessage()
     mail["From"] = settings.mail_from
     mail["To"] = message.recipient
     mail["Subject"] = message.subject
     mail["Message-ID"] = f"<{hashlib.sha256(message.dedup_key.encode()).hexdigest()[:32]}@crm-connector>"
-    body = message.body
+    link = None
     if message.kind == "product" and message.subscription_id is not None:
         token = unsubscribe_token(settings.secret_key, message.subscription_id)
         link = f"{settings.app_url}/unsubscribe/{token}"
         mail["List-Unsubscribe"] = f"<{link}>"
         mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        body += f"\n\nStop these e-mails: {link}"
-    mail.set_content(body)
+    if card is None:
+        mail.set_content(message.body + (f"\n\nStop these e-mails: {link}" if link else ""))
+        return mail
+    mail.set_content(product_mail.plain_text(card, message.body, link))
+    mail.add_alternative(product_mail.html(card, message.body, link), subtype="html")
     return mail
 
 

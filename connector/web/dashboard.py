@@ -15,7 +15,18 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from sqlalchemy import insert, select, update
@@ -28,19 +39,20 @@ from connector import db, logs
 from connector.accounts.stores import describe
 from connector.context import settings_of, vault_of
 from connector.crm import insights, reports
-from connector.db.models import Account, Contact, Store
+from connector.db.models import Account, Store
 from connector.db.operations import DashboardUser, DeadLetter
-from connector.db.people import ProductSubscription
 from connector.db.types import utcnow
 from connector.errors import BadInput, ConnectorError, NotFound
 from connector.runtime.queue import get_redis
-from connector.web import charts, sign_in
+from connector.web import charts, lists, sign_in
 from connector.web import queries as views
+from connector.web.listing import Column, Shown, csv_response, csv_text, url_with
 from connector.web.queries.timeline import orders_by_month
 from sync import retry
 from webhooks import subscriptions
 
 bp = Blueprint("dashboard", __name__)
+bp.add_app_template_global(url_with, "url_with")
 log = logs.get(__name__)
 
 
@@ -253,52 +265,53 @@ def retry_letters() -> ResponseReturnValue:
     return redirect(url_for("dashboard.stores"))
 
 
-def _page(template: str, work: Callable[[Connection], dict[str, Any]]) -> ResponseReturnValue:
+def _page(template: str, work: Callable[[Connection], dict[str, Any] | Response]) -> ResponseReturnValue:
     try:
         with db.get_engine().connect() as conn:
-            return render_template(template, **work(conn))
+            done = work(conn)
+            return done if isinstance(done, Response) else render_template(template, **done)
     except BadInput as exc:
         return render_template("message.html", title="Check the filters", text=exc.reason), 400
     except NotFound as exc:
         return render_template("message.html", title="Not found", text=f"No such {exc.reason}."), 404
 
 
+def _shown(
+    shown: Shown, name: str, context: dict[str, Any], columns: tuple[Column, ...] | None = None
+) -> dict[str, Any] | Response:
+    """The page of a list, or (`format=csv`) every row it filters, as CSV."""
+    if shown.view.csv:
+        return csv_response(csv_text(columns or shown.view.listing.columns, shown.rows), name)
+    return {"shown": shown, **context}
+
+
 @bp.get("/contacts")
+@bp.get("/contacts.csv", endpoint="contacts_csv", defaults={"format": "csv"})
 @login_required
-def contacts() -> ResponseReturnValue:
-    def work(conn: Connection) -> dict[str, Any]:
-        items, cursor = views.contacts(conn, g.account_id, request.args, _rules())
-        return {
-            "items": items,
-            "next_cursor": cursor,
-            "args": request.args,
-            "segments": [n for n, _r in insights.SEGMENTS],
-        }
+def contacts(format: str | None = None) -> ResponseReturnValue:
+    def work(conn: Connection) -> dict[str, Any] | Response:
+        args = request.args.to_dict() | ({"format": format} if format else {})
+        shown = lists.contacts(conn, g.account_id, args, _rules())
+        filtered = any(request.args.get(k) for k in lists.CONTACT_FILTERS)
+        segments = [n for n, _r in insights.SEGMENTS]
+        context = {"args": request.args, "segments": segments, "filtered": filtered}
+        return _shown(shown, "contacts", context, lists.CONTACT_CSV)
 
     return _page("contacts.html", work)
-
-
-@bp.get("/contacts.csv")
-@login_required
-def contacts_csv() -> ResponseReturnValue:
-    try:
-        with db.get_engine().connect() as conn:
-            return views.csv_answer(views.contacts_csv(conn, g.account_id, request.args, _rules()))
-    except BadInput as exc:
-        return render_template("message.html", title="Check the filters", text=exc.reason), 400
 
 
 @bp.get("/contacts/<id:contact_id>")
 @login_required
 def contact(contact_id: int) -> ResponseReturnValue:
-    def work(conn: Connection) -> dict[str, Any]:
+    def work(conn: Connection) -> dict[str, Any] | Response:
         found = views.contact_360(conn, g.account_id, contact_id, _rules())
         if found is None:
             raise NotFound("contact")
-        return {
-            "c": found,
-            "charts": [charts.contact_orders(orders_by_month(conn, g.account_id, contact_id))],
-        }
+        return _shown(
+            lists.contact_orders(conn, g.account_id, contact_id, request.args),
+            "orders",
+            {"c": found, "charts": [charts.contact_orders(orders_by_month(conn, g.account_id, contact_id))]},
+        )
 
     return _page("contact.html", work)
 
@@ -308,9 +321,9 @@ def contact(contact_id: int) -> ResponseReturnValue:
 def channels() -> ResponseReturnValue:
     weights = settings_of(current_app).channel_credit
 
-    def work(conn: Connection) -> dict[str, Any]:
-        report = views.channel_report(conn, g.account_id, request.args, weights)
-        return {"report": report, "charts": charts.channels(report)}
+    def work(conn: Connection) -> dict[str, Any] | Response:
+        shown = lists.channels(conn, g.account_id, request.args, weights)
+        return _shown(shown, "channels", {"charts": charts.channels(shown.extra)})
 
     return _page("channels.html", work)
 
@@ -318,12 +331,17 @@ def channels() -> ResponseReturnValue:
 @bp.get("/sales")
 @login_required
 def sales() -> ResponseReturnValue:
-    def work(conn: Connection) -> dict[str, Any]:
+    def work(conn: Connection) -> dict[str, Any] | Response:
         ids = views.store_ids(conn, g.account_id)
         low = {sid: reports.low_stock(conn, sid, utcnow()) for sid in ids}
-        found = views.sales_by_region(conn, g.account_id, request.args)
+        shown = lists.sales(conn, g.account_id, request.args)
         covers = [c for sid in ids for c in reports.inventory_cover(conn, sid, utcnow())]
-        return {"sales": found, "low": low, "charts": [*charts.sales(found), charts.cover(covers)]}
+        found = {"rows": shown.extra["matching"]}
+        return _shown(
+            shown,
+            "sales",
+            {"low": low, "args": request.args, "charts": [*charts.sales(found), charts.cover(covers)]},
+        )
 
     return _page("sales.html", work)
 
@@ -331,17 +349,13 @@ def sales() -> ResponseReturnValue:
 @bp.get("/segments")
 @login_required
 def segments() -> ResponseReturnValue:
-    def work(conn: Connection) -> dict[str, Any]:
-        found = views.segments(conn, g.account_id)
-        domains = dict(
-            conn.execute(select(Store.id, Store.domain).where(Store.account_id == g.account_id)).all()
-        )
-        return {
-            "segments": found,
-            "domains": domains,
-            "reengage": views.reengagement(conn, g.account_id, _rules())[:200],
-            "charts": charts.segments(found, domains),
-        }
+    def work(conn: Connection) -> dict[str, Any] | Response:
+        shown = lists.segments(conn, g.account_id, request.args)
+        again = lists.reengagement(conn, g.account_id, request.args, _rules())
+        if again.view.csv:
+            return _shown(again, "reengagement", {})
+        found, domains = shown.extra["all"], shown.extra["domains"]
+        return _shown(shown, "segments", {"again": again, "charts": charts.segments(found, domains)})
 
     return _page("segments.html", work)
 
@@ -349,15 +363,22 @@ def segments() -> ResponseReturnValue:
 @bp.get("/subscriptions")
 @login_required
 def product_subscriptions() -> ResponseReturnValue:
-    def work(conn: Connection) -> dict[str, Any]:
-        rows = conn.execute(
-            select(ProductSubscription.__table__, Contact.email.label("email"), Store.domain.label("domain"))
-            .join(Contact, Contact.id == ProductSubscription.contact_id)
-            .join(Store, Store.id == ProductSubscription.store_id)
-            .where(Store.account_id == g.account_id)
-            .order_by(ProductSubscription.id.desc())
-            .limit(500)
-        ).all()
-        return {"rows": rows}
+    return _page(
+        "subscriptions.html",
+        lambda conn: _shown(
+            lists.product_subscriptions(conn, g.account_id, request.args),
+            "subscriptions",
+            {"args": request.args},
+        ),
+    )
 
-    return _page("subscriptions.html", work)
+
+@bp.get("/failed-records")
+@login_required
+def failed_records() -> ResponseReturnValue:
+    return _page(
+        "failed_records.html",
+        lambda conn: _shown(
+            lists.failed_records(conn, g.account_id, request.args), "failed-records", {"args": request.args}
+        ),
+    )

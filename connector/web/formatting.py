@@ -1,7 +1,8 @@
 """Numbers, money and times for people, per locale (Babel): grouped numbers, money with its
 currency, percentages, times relative to now with the exact moment beside, human durations
 for an ETA, and counted nouns ("1 order", "2 orders"). The locale is the browser's first
-supported choice (Accept-Language), English otherwise; times are shown in UTC, labelled.
+supported choice (Accept-Language), English otherwise; exact times are shown in the
+merchant's time zone (CONNECTOR_TIME_ZONE), labelled with it.
 Registered as Jinja filters by `init_app`; every filter takes what the read models give
 (Decimal or its string, ISO 8601 text or datetime, None) and shows nothing for None.
 """
@@ -12,12 +13,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_currency, format_decimal, format_percent
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_app_context, has_request_context, request
 
+from connector.context import settings_of
 from connector.db.types import utcnow
 from connector.web import words
 
@@ -84,12 +87,22 @@ def moment(value: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def time_zone() -> ZoneInfo:
+    """The merchant's time zone (CONNECTOR_TIME_ZONE), UTC outside an app."""
+    return ZoneInfo(settings_of(current_app).time_zone if has_app_context() else "UTC")
+
+
 def exact(value: Any) -> str:
-    """The moment in full, in UTC: "Dec 1, 2026, 6:43 PM UTC"."""
+    """The moment in full, in the merchant's time zone: "Dec 1, 2026, 7:43 PM CET"."""
     at = moment(value)
     if at is None:
         return ""
-    return format_datetime(at.astimezone(UTC), "medium", tzinfo=UTC, locale=locale()) + " UTC"
+    zone = time_zone()
+    if zone.key == "UTC":
+        return format_datetime(at.astimezone(UTC), "medium", tzinfo=UTC, locale=locale()) + " UTC"
+    local = at.astimezone(zone)
+    shown = format_datetime(local, "medium", tzinfo=zone, locale=locale())
+    return f"{shown} {local.tzname() or zone.key}"
 
 
 def ago(value: Any) -> str:

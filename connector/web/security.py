@@ -25,6 +25,11 @@ def framed_by_shop(shop: str) -> None:
     g.csp_frame_ancestors = f"https://{shop} https://admin.shopify.com"
 
 
+def loads_app_bridge() -> None:
+    """This page runs in Shopify admin: Shopify's App Bridge script, from its CDN, may load."""
+    g.csp_script_src = "'self' https://cdn.shopify.com"
+
+
 def form_leaves_site() -> None:
     """This page's form is answered by a redirect to another site (an approval page)."""
     g.csp_form_action = "'self' https: http:"
@@ -34,8 +39,11 @@ def policy() -> str:
     """The policy for this request's answer."""
     frames = g.pop("csp_frame_ancestors", "'none'")
     forms = g.pop("csp_form_action", "'self'")
-    return POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {frames}").replace(
-        "form-action 'self'", f"form-action {forms}"
+    scripts = g.pop("csp_script_src", "'self'")
+    return (
+        POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {frames}")
+        .replace("form-action 'self'", f"form-action {forms}")
+        .replace("script-src 'self'", f"script-src {scripts}")
     )
 
 

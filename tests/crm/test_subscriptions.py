@@ -65,7 +65,9 @@ def mailing_rig(
 
 
 def body(message: Any) -> str:
-    text: str = message.get_payload(decode=True).decode()
+    """The plain-text part (a product message also has an HTML one)."""
+    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    text: str = part.get_payload(decode=True).decode()
     return text
 
 

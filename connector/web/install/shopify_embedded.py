@@ -4,28 +4,26 @@ Every embedded request carries an App Bridge session token (an HS256 JWT signed 
 app secret); ShopifyAPI's verifier checks signature, audience, expiry, not-before and
 that issuer and destination are the same shop. A shop with no offline token yet gets
 one by token exchange (managed installation). Pages may be framed only by that shop's
-admin (Content-Security-Policy frame-ancestors, `web_security.framed_by_shop`).
+admin (Content-Security-Policy frame-ancestors, `web_security.framed_by_shop`); they are the
+dashboard's own pages for the shop's account (`connector.web.embedded`).
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlparse
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
-from markupsafe import Markup
-from shopify import session_token
 from sqlalchemy import select
 
 from connector import db, logs
 from connector.context import settings_of
 from connector.db.models import Store
 from connector.errors import ConnectorError
+from connector.web import embedded
 from connector.web.common import requires_shopify
 from connector.web.install.onboarding import after_install
 from connector.web.install.shopify import _save
-from connector.web.security import framed_by_shop
 from platforms.shopify.tokens import request_grant
 
 bp = Blueprint("embedded", __name__, url_prefix="/shopify")
@@ -33,19 +31,19 @@ log = logs.get(__name__)
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 
 
+bp.app_context_processor(embedded.template_context)
+_page = requires_shopify(embedded.page)
+bp.add_url_rule("/app/", "page", _page, defaults={"path": ""})
+bp.add_url_rule("/app/<path:path>", "page", _page)
+
+
 @bp.get("/app")
 @requires_shopify
 def app_home() -> ResponseReturnValue:
-    settings = settings_of(current_app)
-    token = request.args.get("id_token") or request.headers.get("Authorization", "").removeprefix("Bearer ")
-    try:
-        claims = session_token.decode_from_header(
-            f"Bearer {token}", settings.shopify_api_key, settings.shopify_api_secret
-        )
-    except session_token.SessionTokenError as exc:
-        log.warning("embedded request refused", extra={"reason": str(exc)})
-        return jsonify(status=401, message="a valid Shopify session token is required"), 401
-    shop = urlparse(str(claims["dest"])).hostname or ""
+    token = embedded.request_token()
+    shop = embedded.verified_shop(token)
+    if shop is None:
+        return embedded.refused()
     store_id = _installed_store(shop)
     if store_id is None:
         try:
@@ -54,11 +52,8 @@ def app_home() -> ResponseReturnValue:
             return jsonify(status=502, message=f"the shop did not complete the install: {exc.reason}"), 502
         after_install(current_app._get_current_object(), store.id)  # type: ignore[attr-defined]
         store_id = store.id
-    framed_by_shop(shop)
-    page = Markup(
-        "<!doctype html><title>CRM Connector</title><h1>{}</h1><p>Connected as store {}.</p>"
-    ).format(shop, store_id)
-    return page, 200, {"Content-Type": "text/html; charset=utf-8"}
+    account = embedded.installed_account(shop)
+    return embedded.refused() if account is None else embedded.show(shop, account, "/")
 
 
 def _installed_store(shop: str) -> int | None:

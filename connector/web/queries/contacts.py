@@ -57,6 +57,19 @@ def contacts_count(conn: Connection, account_id: int, args: Any, rules: insights
     return int(conn.scalar(select(func.count()).select_from(Contact).where(*where)) or 0)
 
 
+def matching(conn: Connection, account_id: int, args: Any, rules: insights.Rules) -> list[Any]:
+    """The filters of the contact list as SQL conditions (for a list sorted and paged elsewhere)."""
+    return _where(account_id, args, rules, utcnow(), store_ids(conn, account_id))
+
+
+def summaries(
+    conn: Connection, ids: list[int], stores: list[int], rules: insights.Rules
+) -> dict[int, dict[str, Any]]:
+    """Each contact's summary of their insights in these stores (none: an empty one)."""
+    found = _summaries(conn, ids, stores, rules, utcnow())
+    return {i: found.get(i, _no_summary()) for i in ids}
+
+
 def _where(account_id: int, args: Any, rules: insights.Rules, now: datetime, stores: list[int]) -> list[Any]:
     return [
         Contact.account_id == account_id,
