@@ -336,7 +336,7 @@ def sales() -> ResponseReturnValue:
         low = {sid: reports.low_stock(conn, sid, utcnow()) for sid in ids}
         shown = lists.sales(conn, g.account_id, request.args)
         covers = [c for sid in ids for c in reports.inventory_cover(conn, sid, utcnow())]
-        found = {"rows": shown.extra["matching"]}
+        found = {**shown.extra, "rows": shown.extra["matching"]}
         return _shown(
             shown,
             "sales",
