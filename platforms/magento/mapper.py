@@ -76,6 +76,8 @@ def customer_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
         "default_address": address or None,
         "raw": c,
     }
+    # Open Source's REST has no newsletter subscriber list (magento/magento2#4005); the
+    # Newsletter module's customer plugin sets `is_subscribed` on each customer read instead
     subscribed = _extension(c).get("is_subscribed")
     if isinstance(subscribed, bool):  # absent: the newsletter module is off, nothing is said
         row["email_consent"] = "subscribed" if subscribed else "not_subscribed"
