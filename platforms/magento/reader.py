@@ -4,9 +4,9 @@ Each run reads `updated_at` up to its signpost (`lteq`, times in UTC without an 
 backfill reads the last 90 days first, then the history; later runs read from the
 high-water mark minus the lookback (`gteq`). The cursor is the last page written, so a
 resumed run goes on from the next one. Each page of orders comes with its shipments (and
-their tracks) and credit memos, each page of products with its MSI source items where the
-store has MSI, and every record with its store view and website. Magento has no deletion
-feed: deletions are found by comparing id sets, and confirmed by fetching the ids.
+their tracks), credit memos and invoices, each page of products with its MSI source items
+where the store has MSI, and every record with its store view and website. Magento has no
+deletion feed: deletions are found by comparing id sets, and confirmed by fetching the ids.
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ class MagentoReader:
         if entity == "orders":
             self._attach(records, "shipments", "_shipments")
             self._attach(records, "creditmemos", "_creditmemos")
+            self._attach(records, "invoices", "_invoices")
         if entity == "products":
             self._attach_source_items(records)
         stores = self._store_views()

@@ -223,6 +223,16 @@ def test_a_magento_backfill_equals_the_store_record_for_record(mag: tuple[Rig, i
             conn.execute(select(Order.platform_id, Order.channel).where(Order.store_id == store_id)).all()
         )
     assert channels == expected and len(set(channels.values())) == 3
+    # each order's processed time is its first invoice's (none while it has none)
+    paid = {i["order_id"]: stamp(i["created_at"]) for i in everything(entry, "invoices")}
+    with get_engine(rig.app).connect() as conn:
+        processed = dict(
+            conn.execute(
+                select(Order.platform_id, Order.processed_at).where(Order.store_id == store_id)
+            ).all()
+        )
+    assert {o: stamp(t) for o, t in processed.items() if t is not None} == paid
+    assert len(paid) < len(processed)  # some orders are unpaid
     with session(rig.app) as s:  # and records carry their store view and website
         raw = s.scalars(select(Customer.raw).where(Customer.store_id == store_id)).first()
         assert raw is not None and raw["_store_view"]["website_code"]
