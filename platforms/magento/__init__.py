@@ -41,6 +41,11 @@ ADD_HELP = """Connect a Magento 2 store with an integration's access token paste
 ADD_OPTIONS = (
     AddOption("url", "the store's base URL, e.g. https://shop.example.com"),
     AddOption("token", "the integration's Access Token"),
+    AddOption(
+        "store-view",
+        "a store view code to sync (repeatable); without it, every store view is synced",
+        multiple=True,
+    ),
 )
 
 __all__ = [
