@@ -14,6 +14,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox import control
 from sandbox.addressing import route_by_host
+from sandbox.magento import activation as magento_activation
 from sandbox.magento import app as magento_app
 from sandbox.proxy import ConnectProxy
 from sandbox.shopify import app as shopify_app
@@ -57,6 +58,7 @@ def create_sandbox_app(world: World) -> Flask:
     app.register_blueprint(woo_app.bp)
     app.register_blueprint(woo_extras.bp)
     app.register_blueprint(magento_app.bp)
+    app.register_blueprint(magento_activation.bp)
     app.register_blueprint(control.bp)
     app.wsgi_app = route_by_host(app.wsgi_app, world.routes)  # type: ignore[method-assign,assignment]
     return app
