@@ -1,14 +1,12 @@
 """`crm-connector demo`: the whole product on one machine, against the platform sandbox.
 
-It starts the sandbox with one shop, one WooCommerce site and one Magento store (their
-shoppers overlapping: some buy on all three), serves the connector on loopback, installs
-them into one merchant account through the real install flows (Shopify's OAuth redirects,
-the WooCommerce app-key approval, Magento's integration token checked against the store
-as `stores add-magento` checks it), backfills them with progress
-bars, plays a stream of live changes whose webhooks the connector receives and applies,
-prints that account's summary (from the dashboard's own queries) and then keeps serving
-(web, worker and cron) until Ctrl-C. Its data lives in `<instance>/demo`, started afresh
-each time, so it never touches a real instance's database.
+It starts the sandbox with a shop, a WooCommerce site and a Magento store (some shoppers
+buy on all three), serves the connector on loopback, installs them into one merchant
+account (Shopify's OAuth redirects, WooCommerce's app-key approval, Magento's integration
+token: connector.cli.demo_magento), backfills them with progress bars, plays live changes
+whose webhooks the connector applies, prints the account's summary (the dashboard's own
+queries) and keeps serving (web, worker, cron) until Ctrl-C. Its data lives in
+`<instance>/demo`, made afresh each time: it never touches a real instance's database.
 """
 
 from __future__ import annotations
@@ -29,16 +27,16 @@ from typing import Any
 import click
 import requests
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
-import platforms
 from connector import create_app, db, logs
 from connector.accounts import stores
+from connector.cli.demo_magento import connect_magento, on_every_platform
 from connector.cli.sync import sync_with_progress
 from connector.context import settings_of
 from connector.crm import insights, notifications
-from connector.db.models import Account, Contact, Customer
+from connector.db.models import Customer
 from connector.db.operations import DashboardUser
 from connector.db.types import utcnow
 from connector.runtime import queue
@@ -112,10 +110,9 @@ def log_path(instance: Path) -> Path:
 
 
 def install_both(demo: Demo) -> list[tuple[int, str]]:
-    """Install the shop and the site the way their owners would, through the browser redirects."""
+    """Install the shop and the site as their owners would (browser redirects), and Magento's."""
     manifest = demo.sandbox.world.manifest()
-    shop = manifest["shopify"]["shops"][0]["domain"]
-    site = manifest["woocommerce"]["stores"][0]["url"]
+    shop, site = manifest["shopify"]["shops"][0]["domain"], manifest["woocommerce"]["stores"][0]["url"]
     answer = requests.Session().get(f"{demo.url}/shopify/install", params={"shop": shop}, timeout=60)
     answer.raise_for_status()
     demo.password = create_login(demo)  # the site joins the shop's account, connected when signed in
@@ -127,26 +124,9 @@ def install_both(demo: Demo) -> list[tuple[int, str]]:
         f"{demo.url}/woocommerce/connect", data={"store_url": site, "csrf_token": token.group(1)}, timeout=60
     )
     answer.raise_for_status()
-    connect_magento(demo, manifest["magento"]["stores"][0])
+    connect_magento(demo.app, manifest["magento"]["stores"][0], account_of(demo.app))
     with db.session(demo.app) as s:
         return [(store.id, f"{store.platform} {store.domain}") for store in s.scalars(select(stores.Store))]
-
-
-def connect_magento(demo: Demo, entry: dict[str, Any]) -> None:
-    """The Magento store joins the same account as its owner connects it: the integration's
-    token, checked against the store by the platform before anything is saved."""
-    connection = platforms.get("magento").connect_by_hand(
-        {"url": entry["url"], "token": entry["access_token"]}
-    )
-    with demo.app.app_context(), db.session(demo.app) as s, s.begin():
-        stores.connect_store(
-            s,
-            demo.app.extensions["crm.vault"],
-            account=s.get_one(Account, account_of(demo.app)),
-            platform="magento",
-            domain=connection.domain,
-            credentials=connection.credentials,
-        )
 
 
 def subscribe_people(demo: Demo, shop_key: str) -> int:
@@ -243,7 +223,7 @@ def crm_summary(app: Flask, held: views.AccountSummary) -> list[str]:
     the Channels and Segments pages show them), notifications and where they are, privacy."""
     report, domains = held.channels, {r["id"]: r["domain"] for r in held.stores}
     lines = [f"  contacts who bought in more than one store: {held.across_stores:,}"]
-    lines += on_every_platform(app)
+    lines += on_every_platform(app, account_of(app))
     lines.append(
         f"  top channels, {report['since'][:10]} to {report['until'][:10]} (revenue, share, orders, credit):"
     )
@@ -271,33 +251,6 @@ def crm_summary(app: Flask, held: views.AccountSummary) -> list[str]:
         )
     )
     return lines
-
-
-def on_every_platform(app: Flask) -> list[str]:
-    """How many contacts hold records on every platform of the account, and one of them by
-    name with the dashboard page that shows it."""
-    account = account_of(app)
-    with db.session(app) as s:
-        kinds = s.scalar(
-            select(func.count(func.distinct(stores.Store.platform))).where(stores.Store.account_id == account)
-        )
-        spanning = (
-            select(Customer.contact_id)
-            .join(stores.Store, stores.Store.id == Customer.store_id)
-            .where(stores.Store.account_id == account, Customer.deleted_at.is_(None))
-            .group_by(Customer.contact_id)
-            .having(func.count(func.distinct(stores.Store.platform)) == kinds)
-        )
-        ids = sorted(c for c in s.scalars(spanning) if c is not None)
-        one = s.get(Contact, ids[0]) if ids else None
-    if kinds is None or kinds < 3:
-        return []
-    line = f"  contacts on all {kinds} platforms (Shopify, WooCommerce and Magento): {len(ids):,}"
-    if one is None:
-        return [line]
-    name = " ".join(p for p in (one.first_name, one.last_name) if p) or one.email or "(no name)"
-    shown = "".join(ch for ch in name[:60] if ch.isprintable())
-    return [line, f"    e.g. {shown}: /contacts/{one.id} on the dashboard"]
 
 
 def create_login(demo: Demo) -> str:
