@@ -58,10 +58,12 @@ class SubscriptionState:
 
 @dataclass(frozen=True)
 class AddOption:
-    """One option of `crm-connector stores add-<name>` (always required, a string)."""
+    """One option of `crm-connector stores add-<name>`: required, a string; or, `multiple`,
+    optional and repeatable (its values given to the platform joined by commas)."""
 
     name: str  # the long option without dashes, e.g. "shop"
     help: str
+    multiple: bool = False
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from sandbox import control, crm_control
 from sandbox.addressing import route_by_host
 from sandbox.hubspot import app as hubspot_app
+from sandbox.magento import activation as magento_activation
 from sandbox.magento import app as magento_app
 from sandbox.proxy import ConnectProxy
 from sandbox.salesforce import app as salesforce_app
@@ -61,6 +62,7 @@ def create_sandbox_app(world: World) -> Flask:
     app.register_blueprint(woo_extras.bp)
     app.register_blueprint(magento_app.bp)
     app.register_blueprint(hubspot_app.bp)
+    app.register_blueprint(magento_activation.bp)
     app.register_blueprint(control.bp)
     app.register_blueprint(salesforce_app.bp)
     app.register_blueprint(zoho_app.bp)

@@ -91,6 +91,8 @@ class MagentoStore:
     admin_tokens: set[str] = field(default_factory=set)
     input_limit: bool = False  # Web API input limits (default page size 20, maximum 300): off by default
     past_end: str = "last"  # a currentPage past the end: "last" page again (2.3) or "empty" (2.4)
+    consumers: dict[str, dict[str, Any]] = field(default_factory=dict)  # activated integrations (OAuth 1.0a)
+    nonces: set[tuple[str, str]] = field(default_factory=set)  # (consumer key, nonce) seen
 
 
 @dataclass

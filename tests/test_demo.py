@@ -36,7 +36,7 @@ def test_the_demo_installs_backfills_plays_webhooks_and_exits(tmp_path: Path) ->
     sizes = ["--customers", "60", "--orders", "300", "--products", "20"]
     done = cli(tmp_path, "demo", "--no-serve", "--port", str(free_port()), *sizes)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "installed 2 stores through their install flows" in done.stdout
+    assert "installed 3 stores through their install flows" in done.stdout
     assert "186 live changes made on the platforms" in done.stdout
     assert "open dead letters: 0" in done.stdout
     assert "2 shoppers subscribed to new products and confirmed by e-mail" in done.stdout
@@ -45,6 +45,10 @@ def test_the_demo_installs_backfills_plays_webhooks_and_exits(tmp_path: Path) ->
     assert "2 subscription confirmations" in sent and " new-product notification" in sent, sent
     assert "1 erasure of a shopper (customers/redact)" in done.stdout and "top channels" in done.stdout
     assert "sign in as demo@crm-connector.local with " in done.stdout
+    # the summary names a contact who bought on Shopify, WooCommerce and Magento alike
+    spanning = next(line for line in done.stdout.splitlines() if "contacts on all 3 platforms" in line)
+    assert int(spanning.rsplit(": ", 1)[1]) > 0, spanning
+    assert "on the dashboard" in done.stdout.split(spanning, 1)[1].splitlines()[1]
     # nothing serves after --no-serve, so the sign-in says how to serve (issue 14, item 8)
     assert (
         f"dashboard: nothing is serving (--no-serve); `CONNECTOR_INSTANCE_PATH={tmp_path / 'demo'} "
@@ -57,8 +61,8 @@ def test_the_demo_installs_backfills_plays_webhooks_and_exits(tmp_path: Path) ->
     assert "sync step ended" in log.read_text()
     # what it left behind is a real instance: the stores, their records, the webhooks applied
     listed = json.loads(cli(tmp_path / "demo", "stores", "list", "--json").stdout)
-    assert sorted(s["platform"] for s in listed) == ["shopify", "woocommerce"]
-    assert len({s["account"] for s in listed}) == 1  # both in the account of the printed sign-in
+    assert sorted(s["platform"] for s in listed) == ["magento", "shopify", "woocommerce"]
+    assert len({s["account"] for s in listed}) == 1  # all in the account of the printed sign-in
     for store in listed:
         counts = {e: v["count"] for e, v in store["entities"].items()}
         # 300 generated, then 40 created and 3 deleted live; 20 products + 5 created; one shop
@@ -66,5 +70,7 @@ def test_the_demo_installs_backfills_plays_webhooks_and_exits(tmp_path: Path) ->
         expected = {"customers": 60, "orders": 337, "products": 25}
         if store["platform"] == "shopify":  # one abandoned checkout per three generated orders
             expected |= {"customers": 59, "checkouts": 100}
+        if store["platform"] == "magento":  # no live changes; configurable children are products
+            expected = {"customers": 60, "orders": 300, "products": 49}
         assert counts == expected, store["domain"]
         assert store["status"] == "active"

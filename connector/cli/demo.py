@@ -1,12 +1,12 @@
 """`crm-connector demo`: the whole product on one machine, against the platform sandbox.
 
-It starts the sandbox with one shop and one WooCommerce site, serves the connector on
-loopback, installs both into one merchant account through the real install flows
-(Shopify's OAuth redirects, the WooCommerce app-key approval), backfills them with progress
-bars, plays a stream of live changes whose webhooks the connector receives and applies,
-prints that account's summary (from the dashboard's own queries) and then keeps serving
-(web, worker and cron) until Ctrl-C. Its data lives in `<instance>/demo`, started afresh
-each time, so it never touches a real instance's database.
+It starts the sandbox with a shop, a WooCommerce site and a Magento store (some shoppers
+buy on all three), serves the connector on loopback, installs them into one merchant
+account (Shopify's OAuth redirects, WooCommerce's app-key approval, Magento's integration
+token: connector.cli.demo_magento), backfills them with progress bars, plays live changes
+whose webhooks the connector applies, prints the account's summary (the dashboard's own
+queries) and keeps serving (web, worker, cron) until Ctrl-C. Its data lives in
+`<instance>/demo`, made afresh each time: it never touches a real instance's database.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from werkzeug.serving import make_server
 
 from connector import create_app, db, logs
 from connector.accounts import stores
+from connector.cli.demo_magento import connect_magento, on_every_platform
 from connector.cli.overview_lines import overview_lines
 from connector.cli.sync import sync_with_progress
 from connector.context import settings_of
@@ -82,7 +83,7 @@ class Demo:
 def start(instance: Path, port: int, sizes: Sizes, seed: int) -> Demo:
     """The sandbox and the connector, both serving on loopback, on a fresh demo instance."""
     shutil.rmtree(instance, ignore_errors=True)
-    world = World(seed=seed, sizes=sizes, plan="plus")
+    world = World(seed=seed, sizes=sizes, plan="plus", magento_stores=1)
     sandbox = SandboxServer(world).start()
     manifest = world.manifest()
     url = f"http://127.0.0.1:{port}"
@@ -110,10 +111,9 @@ def log_path(instance: Path) -> Path:
 
 
 def install_both(demo: Demo) -> list[tuple[int, str]]:
-    """Install the shop and the site the way their owners would, through the browser redirects."""
+    """Install the shop and the site as their owners would (browser redirects), and Magento's."""
     manifest = demo.sandbox.world.manifest()
-    shop = manifest["shopify"]["shops"][0]["domain"]
-    site = manifest["woocommerce"]["stores"][0]["url"]
+    shop, site = manifest["shopify"]["shops"][0]["domain"], manifest["woocommerce"]["stores"][0]["url"]
     answer = requests.Session().get(f"{demo.url}/shopify/install", params={"shop": shop}, timeout=60)
     answer.raise_for_status()
     demo.password = create_login(demo)  # the site joins the shop's account, connected when signed in
@@ -125,6 +125,7 @@ def install_both(demo: Demo) -> list[tuple[int, str]]:
         f"{demo.url}/woocommerce/connect", data={"store_url": site, "csrf_token": token.group(1)}, timeout=60
     )
     answer.raise_for_status()
+    connect_magento(demo.app, manifest["magento"]["stores"][0], account_of(demo.app))
     with db.session(demo.app) as s:
         return [(store.id, f"{store.platform} {store.domain}") for store in s.scalars(select(stores.Store))]
 
@@ -224,6 +225,7 @@ def crm_summary(app: Flask, held: views.AccountSummary) -> list[str]:
     the Channels and Segments pages show them), notifications and where they are, privacy."""
     report, domains = held.channels, {r["id"]: r["domain"] for r in held.stores}
     lines = [f"  contacts who bought in more than one store: {held.across_stores:,}"]
+    lines += on_every_platform(app, account_of(app))
     lines.append(
         f"  top channels, {report['since'][:10]} to {report['until'][:10]} (revenue, share, orders, credit):"
     )

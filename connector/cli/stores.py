@@ -64,12 +64,16 @@ def _add_command(platform: Platform) -> click.Command:
     """`stores add-<name>`: the platform checks what was given against itself (BadInput names
     what is wrong) before anything is made; then the store is saved."""
 
-    def add(account: str, webhooks: bool, **options: str) -> None:
-        connection = platform.connect_by_hand(options)
+    def add(account: str, webhooks: bool, **options: str | tuple[str, ...]) -> None:
+        values = {k: v if isinstance(v, str) else ",".join(v) for k, v in options.items()}
+        connection = platform.connect_by_hand(values)
         with app_context():
             _connect(platform.NAME, connection, account, webhooks)
 
-    given = [click.Option([f"--{o.name}"], required=True, help=o.help) for o in platform.ADD_OPTIONS]
+    given = [
+        click.Option([f"--{o.name}"], required=not o.multiple, multiple=o.multiple, help=o.help)
+        for o in platform.ADD_OPTIONS
+    ]
     return click.Command(
         f"add-{platform.NAME}",
         callback=add,

@@ -6,7 +6,9 @@ What a platform says can withdraw consent, but can grant it only with the time t
 person gave it, and only if that is newer than their last refusal: a re-sync replaying
 an old "subscribed", or one that does not say when, never undoes an unsubscribe.
 A platform's "not subscribed" is the absence of a grant, not a refusal: it is recorded
-only while the ledger knows nothing else.
+only while the ledger knows nothing else, or to take back that same store's own platform
+grant (a store that said "subscribed" and now says "not subscribed" has seen the person
+leave: Magento's `is_subscribed` turning false is how an unsubscribe there shows).
 
 `apply` is the write path's consent step: a batch's consent topics set the customer's own
 consent columns (the platform's view), and what the batch says is appended to the ledger.
@@ -75,11 +77,23 @@ def accepts(claim: Claim, now: Any) -> bool:
     """Whether a claim changes what the ledger says (the rules of the module docstring)."""
     if now is None:
         return True
-    if claim.state in (now.state, NONE):
+    if claim.state == NONE:
+        return _taken_back(claim, now)
+    if claim.state == now.state:
         return False
     if claim.state == GRANT and claim.source in PLATFORM_SOURCES:
         return claim.occurred_at is not None and claim.occurred_at > now.occurred_at
     return (claim.occurred_at or claim.fallback_at) >= now.occurred_at
+
+
+def _taken_back(claim: Claim, now: Any) -> bool:
+    """A store's "not subscribed", newer than the grant that same store's platform gave."""
+    return (
+        now.state == GRANT
+        and now.source == claim.source == "platform"
+        and now.store_id == claim.store_id
+        and (claim.occurred_at or claim.fallback_at) > now.occurred_at
+    )
 
 
 def record(conn: Connection, claims: list[Claim]) -> int:
@@ -103,7 +117,7 @@ def record(conn: Connection, claims: list[Claim]) -> int:
             "evidence": {"timed": claim.occurred_at is not None},
         }
         added.append(event)
-        now[key] = _Event(claim.state, at)
+        now[key] = _Event(claim.state, at, claim.source, claim.store_id)
     if added:
         conn.execute(insert(ConsentEvent), added)
     return len(added)
@@ -113,6 +127,8 @@ def record(conn: Connection, claims: list[Claim]) -> int:
 class _Event:
     state: str
     occurred_at: datetime
+    source: str
+    store_id: int | None
 
 
 def claims_of(conn: Connection, store_id: int, batch: Batch) -> list[Claim]:

@@ -1,7 +1,7 @@
 """Magento 2 (Magento Open Source, Adobe Commerce): a store connected by an integration's
-access token pasted by hand, read over REST with `searchCriteria`, kept current by the
-scheduled re-sync (no webhook deliveries are taken). This package is the platform as
-`platforms.protocol` names it.
+access token (pasted by hand, or received by the integration's activation), read over REST
+with `searchCriteria`, kept current by the scheduled re-sync (no webhook deliveries are
+taken). This package is the platform as `platforms.protocol` names it.
 """
 
 from __future__ import annotations
@@ -35,12 +35,17 @@ UNKNOWN_STORE = "unknown store"
 ACTIONS: dict[str, str] = {}
 COMPLIANCE: tuple[str, ...] = ()
 TOKENS_EXPIRE = False  # an integration's access token lasts until the integration is reset
-INSTALL_BLUEPRINTS: tuple[str, ...] = ()
+INSTALL_BLUEPRINTS = ("connector.web.install.magento:bp",)  # the integration activation
 ADD_HELP = """Connect a Magento 2 store with an integration's access token pasted by hand, once
     the store has accepted it (System → Extensions → Integrations → Activate)."""
 ADD_OPTIONS = (
     AddOption("url", "the store's base URL, e.g. https://shop.example.com"),
     AddOption("token", "the integration's Access Token"),
+    AddOption(
+        "store-view",
+        "a store view code to sync (repeatable); without it, every store view is synced",
+        multiple=True,
+    ),
 )
 
 __all__ = [

@@ -3,8 +3,8 @@
 Times are UTC written without an offset ("2026-12-01 10:18:05"). An order's `items` hold
 configurable and bundle parents and their children (`parent_item_id`): a line is the parent
 (or a lone item) only, so units and revenue are counted once; a configurable line's variant
-is its chosen child. Shipments (with tracks) and credit memos come attached by the reader
-as `_shipments` and `_creditmemos`; the store view and website as `_store_view`.
+is its chosen child. Shipments (with tracks), credit memos and invoices come attached by the
+reader as `_shipments`, `_creditmemos` and `_invoices`; the store view and website as `_store_view`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from platforms.base import (
 from platforms.rows import Attribution, CustomerRow, FulfillmentRow, LineItemRow, OrderRow, RefundRow
 from platforms.storable import refusing
 
+ATTACHED = ("_shipments", "_creditmemos", "_invoices")  # the reader's parts of an order, not its payload
 PRODUCT_STATUS = {1: "active", 2: "draft"}  # Magento's status: 1 enabled, 2 disabled
 VISIBILITY = {1: "not_visible", 2: "catalog", 3: "search", 4: "catalog_search"}
 FINANCIAL = {  # the order's state (Magento's fixed set; statuses are merchant-defined labels)
@@ -76,6 +77,8 @@ def customer_rows(c: dict[str, Any], ctx: MapContext) -> Batch:
         "default_address": address or None,
         "raw": c,
     }
+    # Open Source's REST has no newsletter subscriber list (magento/magento2#4005); the
+    # Newsletter module's customer plugin sets `is_subscribed` on each customer read instead
     subscribed = _extension(c).get("is_subscribed")
     if isinstance(subscribed, bool):  # absent: the newsletter module is off, nothing is said
         row["email_consent"] = "subscribed" if subscribed else "not_subscribed"
@@ -157,14 +160,26 @@ def _order_row(
         if state == "complete"
         else ("partial" if shipped else "unfulfilled"),
         "cancelled_at": version if state == "canceled" else None,
-        "processed_at": parse_time(o.get("created_at")),
+        "processed_at": processed_at(o),
         "buyer_accepts_marketing": None,
         **attribution(o),
         "shipping_country": shipping.get("country_id") or None,
         "shipping_region": shipping.get("region_code") or shipping.get("region") or None,
         "shipping_city": shipping.get("city") or None,
-        "raw": {k: v for k, v in o.items() if k not in ("_shipments", "_creditmemos")},
+        "raw": {k: v for k, v in o.items() if k not in ATTACHED},
     }
+
+
+def processed_at(o: dict[str, Any]) -> datetime | None:
+    """When the order was paid: its first invoice's time (None while it has none). An order
+    read without its invoices (`_invoices` absent) says only whether it is invoiced at all:
+    then its creation time stands in, until the re-sync reads the invoices."""
+    invoices = [i for i in o.get("_invoices") or [] if isinstance(i, dict)]
+    if "_invoices" in o:
+        times = [t for t in (parse_time(i.get("created_at")) for i in invoices) if t is not None]
+        return min(times, default=None)
+    invoiced = money(o.get("total_invoiced"), "total_invoiced") or Decimal("0")
+    return parse_time(o.get("created_at")) if invoiced > 0 else None
 
 
 def _shipping_address(o: dict[str, Any]) -> dict[str, Any] | None:

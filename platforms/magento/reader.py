@@ -4,15 +4,16 @@ Each run reads `updated_at` up to its signpost (`lteq`, times in UTC without an 
 backfill reads the last 90 days first, then the history; later runs read from the
 high-water mark minus the lookback (`gteq`). The cursor is the last page written, so a
 resumed run goes on from the next one. Each page of orders comes with its shipments (and
-their tracks) and credit memos, each page of products with its MSI source items where the
-store has MSI, and every record with its store view and website. Magento has no deletion
-feed: deletions are found by comparing id sets, and confirmed by fetching the ids.
+their tracks), credit memos and invoices, each page of products with its MSI source items
+where the store has MSI, and every record with its store view and website. A store synced
+for chosen store views reads only their orders and their websites' customers. Magento has
+no deletion feed: deletions are found by comparing id sets, and confirmed by fetching ids.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ ONE_ENTITY_AT_A_TIME = True  # one store's requests, one entity at a time
 PATHS = {"customers": "customers/search", "orders": "orders", "products": "products"}
 MAPPERS = {"customers": mapper.customer_rows, "orders": mapper.order_rows, "products": mapper.product_rows}
 ID_OF = {"customers": "id", "orders": "entity_id", "products": "id"}
+SCOPED_BY = {"orders": ("store_id", "id"), "customers": ("website_id", "website_id")}
 ABSENT = (FailPermanently, SkipRecord, Reauthorize)  # an optional module off, or not allowed
 Groups = list[list[Filter]]
 
@@ -39,16 +41,17 @@ def magento_time(at: datetime) -> str:
 class MagentoReader:
     snapshot_ids = False  # offset pages
 
-    def __init__(self, client: MagentoClient, read_ahead: int = 10) -> None:
+    def __init__(self, client: MagentoClient, read_ahead: int = 10, views: Sequence[str] = ()) -> None:
         self.client = client
         self.read_ahead = read_ahead
+        self.views = tuple(views)  # the store view codes synced; none: every one
         self._stores: dict[str, dict[str, Any]] | None = None
         self._msi = True  # until the store says it has no MSI
 
     def chunks(
         self, entity: str, since: datetime | None, until: datetime, cursor: str | None
     ) -> Iterator[Chunk]:
-        phases = self._phases(since, until)
+        phases = [groups + self._scope(entity) for groups in self._phases(since, until)]
         state = json.loads(cursor) if cursor else {"phase": 0, "page": 0}
         for phase in range(state["phase"], len(phases)):
             start = state["page"] + 1 if phase == state["phase"] else 1
@@ -69,6 +72,22 @@ class MagentoReader:
             [[Filter("updated_at", recent_from, "lt")]],
         ]
 
+    def _scope(self, entity: str) -> Groups:
+        """The filter that keeps a read to the store views synced: orders by their store view,
+        customers by the website their account belongs to; the catalog is the install's."""
+        if not self.views or entity not in SCOPED_BY:
+            return []
+        chosen = [{**v, "id": i} for i, v in self._store_views().items() if v["code"] in self.views]
+        missing = sorted(set(self.views) - {str(v["code"]) for v in chosen})
+        if missing:
+            raise FailPermanently(
+                f"the store has no store view {missing[0]!r} any more: "
+                "connect it again with the --store-view codes to sync"
+            )
+        field, key = SCOPED_BY[entity]
+        ids = sorted({str(v[key]) for v in chosen})
+        return [[Filter(field, ",".join(ids), "in")]]
+
     def _total(self, entity: str, phases: list[Groups]) -> int:
         return sum(int(self.client.search(PATHS[entity], p, 1, 1).get("total_count") or 0) for p in phases)
 
@@ -83,6 +102,7 @@ class MagentoReader:
         if entity == "orders":
             self._attach(records, "shipments", "_shipments")
             self._attach(records, "creditmemos", "_creditmemos")
+            self._attach(records, "invoices", "_invoices")
         if entity == "products":
             self._attach_source_items(records)
         stores = self._store_views()
@@ -146,7 +166,7 @@ class MagentoReader:
         return MAPPERS[entity](record, ctx)
 
     def live_ids(self, entity: str) -> Iterator[list[int]]:
-        for _page, records, _total in pages(self.client, PATHS[entity], []):
+        for _page, records, _total in pages(self.client, PATHS[entity], self._scope(entity)):
             yield [int(r[ID_OF[entity]]) for r in records]
 
     def visible_since(self, entity: str) -> datetime | None:
@@ -174,4 +194,5 @@ class MagentoReader:
 
 
 def reader_for(settings: Settings, credentials: dict[str, Any], store: Any) -> MagentoReader:
-    return MagentoReader(client_for(store.domain, credentials), read_ahead=settings.sync_read_ahead)
+    views = [str(v) for v in credentials.get("store_views") or []]
+    return MagentoReader(client_for(store.domain, credentials), settings.sync_read_ahead, views)

@@ -67,6 +67,18 @@ def test_a_store_is_connected_once_its_token_is_accepted(
     assert store["access_token"] not in result.output + caplog.text
 
 
+def test_the_store_views_to_sync_are_a_setting_of_the_store(app: Flask, store: dict[str, Any]) -> None:
+    # when the merchant names the store views to sync (repeated, and once twice)
+    views = ("--store-view", "eu_en", "--store-view", "default", "--store-view", "eu_en")
+    result = cli(store["env"], *add(store, *views))
+    assert result.exit_code == 0, result.output
+    # then they are kept with the store, each once
+    with session(app) as s:
+        saved = s.scalars(select(Store).where(Store.platform == "magento")).one()
+        opened = app.extensions["crm.vault"].open(saved.credentials)
+    assert opened == {"access_token": store["access_token"], "store_views": ["default", "eu_en"]}
+
+
 def _refusals(store: dict[str, Any]) -> dict[str, tuple[list[str], str]]:
     zeros = "0" * 32
     return {
@@ -84,6 +96,14 @@ def _refusals(store: dict[str, Any]) -> dict[str, tuple[list[str], str]]:
             add(store, url=store["url"].replace("http://", "https://")),
             "TLS failed",
         ),
+        "a store view the store lacks": (
+            add(store, "--store-view", "default", "--store-view", "fr_fr"),
+            "has no store view 'fr_fr': its store views are default, eu_en",
+        ),
+        "not a store view code": (
+            add(store, "--store-view", "EU English\x1b[2J"),
+            "--store-view 'EU English",
+        ),
     }
 
 
@@ -98,6 +118,8 @@ def _refusals(store: dict[str, Any]) -> dict[str, tuple[list[str], str]]:
         "no such store path",
         "not Magento",
         "TLS to a plain-HTTP store",
+        "a store view the store lacks",
+        "not a store view code",
     ],
 )
 def test_what_the_store_refuses_exits_2_in_one_line_and_saves_nothing(

@@ -155,6 +155,24 @@ def test_shipments_and_credit_memos_become_fulfilments_and_refunds() -> None:
 
 
 @pytest.mark.parametrize(
+    ("parts", "processed"),
+    [
+        # read with its invoices: the first invoice's time, or none while it has none
+        ({"_invoices": [{"entity_id": 9, "created_at": "2017-08-23 10:00:00"},
+                        {"entity_id": 8, "created_at": "2017-08-22 08:30:00"}]},
+         datetime(2017, 8, 22, 8, 30, tzinfo=UTC)),
+        ({"_invoices": []}, None),
+        # read without them: invoiced or not, by its own total
+        ({"total_invoiced": 36.39}, datetime(2017, 8, 21, 22, 22, 19, tzinfo=UTC)),
+        ({"total_invoiced": 0}, None),
+    ],
+)  # fmt: skip
+def test_an_orders_processed_time_is_its_first_invoice(parts: dict[str, Any], processed: Any) -> None:
+    [order] = mapper.order_rows({**fixture("order.json"), **parts}, CTX).rows["orders"]
+    assert order["processed_at"] == processed and "_invoices" not in order["raw"]
+
+
+@pytest.mark.parametrize(
     ("fields", "channel"),
     [
         ({"ext_order_id": "ERP-114-3941689"}, "api_other"),

@@ -54,7 +54,7 @@ def mag(
         yield rig, connected(rig), rig.sandbox.world.manifest()["magento"]["stores"][0]
 
 
-def connected(rig: Rig) -> int:
+def connected(rig: Rig, *extra: str) -> int:
     """The rig's Magento store added by `stores add-magento` to the shop and site's account."""
     from connector.cli import cli
 
@@ -68,6 +68,7 @@ def connected(rig: Rig) -> int:
         entry["access_token"],
         "--account",
         "test",
+        *extra,
     ]
     added = CliRunner(env=rig.env).invoke(cli, args, catch_exceptions=False)
     assert added.exit_code == 0, added.output
@@ -223,9 +224,48 @@ def test_a_magento_backfill_equals_the_store_record_for_record(mag: tuple[Rig, i
             conn.execute(select(Order.platform_id, Order.channel).where(Order.store_id == store_id)).all()
         )
     assert channels == expected and len(set(channels.values())) == 3
+    # each order's processed time is its first invoice's (none while it has none)
+    paid = {i["order_id"]: stamp(i["created_at"]) for i in everything(entry, "invoices")}
+    with get_engine(rig.app).connect() as conn:
+        processed = dict(
+            conn.execute(
+                select(Order.platform_id, Order.processed_at).where(Order.store_id == store_id)
+            ).all()
+        )
+    assert {o: stamp(t) for o, t in processed.items() if t is not None} == paid
+    assert len(paid) < len(processed)  # some orders are unpaid
     with session(rig.app) as s:  # and records carry their store view and website
         raw = s.scalars(select(Customer.raw).where(Customer.store_id == store_id)).first()
         assert raw is not None and raw["_store_view"]["website_code"]
+
+
+def test_a_store_synced_for_one_store_view_holds_that_views_records_only(
+    app_env: dict[str, str], redis_conn: redis.Redis, redis_url: str
+) -> None:
+    for rig in build(app_env, World(seed=41, sizes=SIZES, magento_stores=1), redis_url):
+        entry = rig.sandbox.world.manifest()["magento"]["stores"][0]
+        # given a store connected for its EU store view only (the install has two)
+        store_id = connected(rig, "--store-view", "eu_en")
+        orders, customers = everything(entry, "orders"), everything(entry, "customers/search")
+        assert {o["store_id"] for o in orders} == {1, 2} and {c["website_id"] for c in customers} == {1, 2}
+        # when it is backfilled, some of the EU orders deleted, and reconciled
+        backfill(rig, store_id)
+        gone = [o["entity_id"] for o in orders if o["store_id"] == 2][:2]
+        held = rig.sandbox.world.magento[STORE].store
+        for order_id in gone:
+            index = held.index_of("orders", order_id)
+            assert index is not None
+            held.delete("orders", index, held.next_time("orders", index))
+        time_passes(rig, store_id)
+        with rig.app.app_context():
+            for entity in ENTITIES:
+                until_done(rig, store_id, entity)
+        # then it holds the EU view's orders and the EU website's customers, every one, no other
+        eu_orders = {o["entity_id"] for o in everything(entry, "orders") if o["store_id"] == 2}
+        eu_customers = {c["id"] for c in customers if c["website_id"] == 2}
+        assert set(crm_facts(rig.app, store_id, "orders")) == eu_orders and not eu_orders & set(gone)
+        assert set(crm_facts(rig.app, store_id, "customers")) == eu_customers
+        assert crm_facts(rig.app, store_id, "products") == truth(entry, "products")  # the catalog is shared
 
 
 def test_a_magento_resync_after_changes_converges_deletions_included(
