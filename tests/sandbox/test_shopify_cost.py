@@ -60,3 +60,20 @@ def test_a_bad_page_size_is_refused_before_anything_runs(admin: Admin) -> None:
         # when asked, then the answer is an error and no data
         answer = admin.post({"query": f"{{ customers(first: {size}) {{ nodes {{ id }} }} }}"})
         assert answer["errors"] and not answer.get("data"), answer
+
+
+def test_money_costs_nothing_and_a_count_ten_as_a_store_answered(admin: Admin) -> None:
+    # given a query a 2026 store priced at 13 (shopify-draft-proxy's conformance capture
+    # order-edit-residual-live-capture.json): two connections of 10, a money bag
+    query = """query ResidualEditDownstream($id: ID!) { order(id: $id) { id
+      lineItems(first: 10) { nodes { title quantity currentQuantity } }
+      shippingLines(first: 10) { nodes { title } }
+      totalPriceSet { shopMoney { amount currencyCode } } } }"""
+    order = admin.shop.store.id_of("orders", 0)
+    answer = admin.post({"query": query, "variables": {"id": f"gid://shopify/Order/{order}"}})
+    # then it costs 13 here too: order 1 + 2 x (2 + 4 x 1), the money nothing
+    assert "errors" not in answer, answer
+    assert answer["extensions"]["cost"]["requestedQueryCost"] == 13
+    # and a count costs 10, as productsCount did there (products-catalog-page.json: 14 in all)
+    count = admin.post({"query": "{ ordersCount { count } }"})["extensions"]["cost"]
+    assert count["requestedQueryCost"] == 10
