@@ -97,7 +97,11 @@ def _decode(token: str) -> dict[str, Any]:
     try:
         wanted: dict[str, Any] = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         assert isinstance(wanted, dict) and {"q", "o", "k", "d"} <= set(wanted)
-        assert wanted["o"][0] in ORDERS and wanted["d"] in ("next", "prev")
-    except (ValueError, AssertionError, TypeError, IndexError, KeyError):
+        assert isinstance(wanted["q"], str) and wanted["o"][0] in ORDERS and wanted["d"] in ("next", "prev")
+        assert wanted["o"][1] in ("asc", "desc")
+        key = wanted["k"]
+        assert key is None or (isinstance(key[0], str) and isinstance(key[1], int) and len(key) == 2)
+        searchable.parse("customers", wanted["q"])
+    except (ValueError, AssertionError, TypeError, IndexError, KeyError, GraphQLError):
         raise paging.BadRequest({"page_info": ["Invalid value."]}) from None
     return wanted

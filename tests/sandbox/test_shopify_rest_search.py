@@ -5,6 +5,8 @@ request carries nothing but `page_info`, `limit` and `fields`; bad input gets Sh
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -106,6 +108,22 @@ def test_bad_input_is_a_400_naming_the_parameter(rest: Rest, params: dict[str, s
     answer = rest.get("customers/search.json", **params)
     assert answer.status_code == 400, answer.text
     assert error in answer.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"q": "(((", "o": ["id", "asc"], "k": None, "d": "next"},  # a query the first request would refuse
+        {"q": "", "o": ["id", "asc"], "k": ["x"], "d": "next"},
+        {"q": "", "o": ["shoe_size", "asc"], "k": None, "d": "next"},
+        {"q": 5, "o": ["id", "asc"], "k": None, "d": "next"},
+    ],
+)
+def test_a_forged_page_info_is_a_400_not_a_crash(rest: Rest, forged: dict[str, Any]) -> None:
+    token = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode()
+    answer = rest.get("customers/search.json", page_info=token)
+    assert answer.status_code == 400
+    assert answer.json() == {"errors": {"page_info": ["Invalid value."]}}
 
 
 def test_page_info_refuses_a_new_query(rest: Rest) -> None:
