@@ -65,11 +65,27 @@ def page_query(entity: str, first: int | None = None) -> str:
 
 
 def bulk_query(entity: str, search: str | None) -> str:
-    """The same selection for a bulk operation: nested connections take no `first` there."""
+    """The same selection for a bulk operation: nested connections take no `first` there, and
+    select through `edges { node }`, since Shopify refuses `nodes` in a bulk query ("Selecting
+    via 'nodes' is not supported", a 2026-04 store's answer)."""
     fields = re.sub(r"(lineItems|variants|collections)\(first: \d+\)", r"\1", FIELDS[entity])
-    fields = fields.replace(" pageInfo { hasNextPage endCursor }", "")
+    fields = _through_edges(fields.replace(" pageInfo { hasNextPage endCursor }", ""))
     args = f"(query: {json.dumps(search)})" if search else ""
     return f"{{ {entity}{args} {{ edges {{ node {{ {fields} }} }} }} }}"
+
+
+def _through_edges(selection: str) -> str:
+    """Every `{ nodes { … } }` of a selection as `{ edges { node { … } } }`."""
+    out, rest = "", selection
+    while (at := rest.find("{ nodes {")) >= 0:
+        start = at + len("{ nodes {")
+        depth, end = 1, start
+        while depth:
+            depth += {"{": 1, "}": -1}.get(rest[end], 0)
+            end += 1
+        out += rest[:at] + "{ edges { node {" + _through_edges(rest[start : end - 1]) + "} }"
+        rest = rest[end:]
+    return out + rest
 
 
 def ids_query(entity: str) -> str:

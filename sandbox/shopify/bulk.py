@@ -34,7 +34,7 @@ from graphql import (
 )
 
 from sandbox.render_cache import RenderCache
-from sandbox.shopify import bulk_shelf, searchable
+from sandbox.shopify import bulk_rules, bulk_shelf, searchable
 from sandbox.shopify import graphql as gql
 from sandbox.state import Record
 from sandbox.world import Shop
@@ -44,7 +44,11 @@ BATCH = 500  # records read (and, ungrouped, laid out) together
 
 
 class BulkError(Exception):
-    pass
+    """A bulk query refused at the start: one userErrors message each (field query, code INVALID)."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__(messages[0])
+        self.messages = list(messages)
 
 
 @dataclass
@@ -57,22 +61,29 @@ class BulkPlan:
 
 
 def plan_bulk(query: str, group: bool) -> BulkPlan:
+    if not query.strip():
+        raise BulkError("Invalid bulk query: syntax error, unexpected end of file")
     try:
         document = parse(query)
     except GraphQLError as exc:
         raise BulkError(f"Invalid bulk query: {exc.message}") from None
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if any(op.operation.value != "query" for op in ops):
+        raise BulkError("Invalid operation type. Only `query` operations are supported.")
     errors = validate(gql.schema(), document)
     if errors:
         raise BulkError(f"Invalid bulk query: {errors[0].message}")
-    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if len(ops) != 1 or ops[0].operation.value != "query":
+    if len(ops) != 1:
         raise BulkError("Bulk queries must contain exactly one query operation")
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    refused = bulk_rules.refusals(gql.schema(), ops[0].selection_set, fragments)
+    if refused:
+        raise BulkError(*refused)
     fields = [s for s in ops[0].selection_set.selections if isinstance(s, FieldNode)]
     if len(fields) != 1 or fields[0].name.value not in ROOTS:
         raise BulkError(f"Bulk queries must select exactly one top-level connection of {', '.join(ROOTS)}")
     field = fields[0]
     args = {a.name.value: value_from_ast_untyped(a.value, {}) for a in field.arguments or ()}
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     try:  # a search that cannot be read is refused at the start, not found out by a failed run
         searchable.parse(field.name.value, args.get("query"))
     except GraphQLError as exc:

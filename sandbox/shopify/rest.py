@@ -1,6 +1,7 @@
 """The Shopify REST Admin API of the sandbox (legacy, still served and widely used):
-shop, access scopes, customers, orders, products, abandoned checkouts and events, with counts and
-single records, cursor paging by `Link` headers, and the call-limit leaky bucket.
+shop, access scopes, customers (and their search), orders, products, abandoned checkouts and
+events, with counts and single records, cursor paging by `Link` headers, and the call-limit
+leaky bucket.
 
 Every request is charged one call from the app's bucket for the shop (40 calls, leaking
 at the plan's rate); a full bucket answers 429 with `Retry-After`. Errors have Shopify's
@@ -22,6 +23,7 @@ from sandbox.http import as_json, current_world
 from sandbox.shopify import rest_checkouts as rest_checkouts
 from sandbox.shopify import rest_events as rest_events
 from sandbox.shopify import rest_paging as paging
+from sandbox.shopify import rest_search as rest_search
 from sandbox.shopify import rest_shapes as shapes
 from sandbox.shopify.shapes import financial_status, fulfillment_status
 from sandbox.shopify.urls import shop_base
@@ -186,6 +188,19 @@ def single(shop_domain: str, version: str, name: str, record_id: int) -> Respons
         return _answer({"errors": "Not Found"}, 404)
     body = _only(shapes.MAKERS[entity](shop, record), paging.fields_of(request.args.to_dict()))
     return _answer({ROOT_KEY[entity]: body})
+
+
+@bp.get("/admin/api/<version>/customers/search.json")
+@_handled
+def customer_search(shop_domain: str, version: str) -> Response:
+    """Customers matching `query` (the GraphQL search syntax), in `order`, paged by page_info."""
+    shop, _scopes = _call(shop_domain, "customers")
+    args = request.args.to_dict()
+    limit, fields = paging.limit_of(args), paging.fields_of(args)
+    found = rest_search.page(shop, rest_search.request_of(args), limit)
+    body = {"customers": [_only(shapes.customer(shop, r), fields) for r in found.records]}
+    links = _links(shop, version, "customers/search", limit, fields, found.previous_token, found.next_token)
+    return _answer(body, headers=links)
 
 
 @bp.get("/admin/api/<version>/customers/<int:record_id>/orders.json")

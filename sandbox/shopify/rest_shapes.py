@@ -25,7 +25,7 @@ WEBHOOK_ONLY = {
 def customer(shop: Shop, rec: Record) -> dict[str, Any]:
     c, store = rec.data, shop.store
     count, spent = gql.customer_stats(shop).get(rec.index, (0, Decimal("0.00")))
-    last = _last_orders(shop).get(rec.index)
+    last = last_orders(shop).get(rec.index)
     consent_at = s.rest_time(rec.updated_at)
     return {
         **s.customer_rest(store, rec),
@@ -50,7 +50,7 @@ def customer(shop: Shop, rec: Record) -> dict[str, Any]:
     }
 
 
-def _last_orders(shop: Shop) -> dict[int, int]:
+def last_orders(shop: Shop) -> dict[int, int]:
     """Each customer's latest live order (its index), recomputed when the store changes."""
     store = shop.store
     orders = store.overlays["orders"]

@@ -5,7 +5,8 @@ exactly the records its own window asks for, the changes among them.
 It hard-codes `https://<shop>.myshopify.com`, so the shop is named `acme` and reached through
 the sandbox's CONNECT proxy (HTTPS_PROXY) in `--tls` mode; its venv trusts the sandbox's CA
 (certifi for requests, SSL_CERT_FILE for urllib). Streams: every default stream whose records
-the sandbox holds and whose query fits the single-query cost limit (see STREAMS).
+the sandbox holds (see STREAMS), at the largest page size whose queries all stay under the
+1,000-point single-query limit (see PAGE).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 import requests
 
+from sandbox import generator
 from sandbox.generator import Sizes
 from sandbox.server import SandboxServer
 from sandbox.shopify import graphql as gql
@@ -29,24 +31,25 @@ from tests.peers import airbyte, singer
 
 pytestmark = pytest.mark.slow
 PACKAGE, VERSION = "tap-shopify", "3.13.0"
-# Held by the sandbox and under 1,000 points a page. products, abandoned_checkouts and
-# order_refunds nest `first: 250` connections (media, lineItems, refundLineItems) whose
-# requested cost exceeds the limit even at one record a page by Shopify's documented cost
-# table, which the sandbox applies. That table is suspect for nested connections: the tap
-# asks 250 a page by default (tap_shopify/streams/base.py:23) with no handling of a cost
-# refusal, and Shopify was seen pricing `product { variants(first: 250) { nodes {
-# inventoryItem { id } } } }` at 25 requested points, not the table's 503
-# (community.shopify.dev/t/23101); the real formula is unpublished, so the model is unchanged
-# and these three streams stay out. The rest (collections, locations, inventory_*,
-# metafields_*, events, fulfillment_orders) are entities the sandbox does not hold.
-STREAMS = ["customers", "orders", "product_variants", "order_shipping_lines", "transactions"]
+# The default streams whose records the sandbox holds. The rest (collections, locations,
+# inventory_*, metafields_*, events, fulfillment_orders) are entities the sandbox does not hold.
+STREAMS = [
+    "customers",
+    "orders",
+    "products",
+    "product_variants",
+    "abandoned_checkouts",
+    "order_refunds",
+    "order_shipping_lines",
+    "transactions",
+]
+# The tap asks every stream for one page size (default 250, tap_shopify/streams/base.py:23),
+# with no handling of a cost refusal. By Shopify's cost (sandbox/shopify/cost.py) every
+# stream's query fits at 250 but order_refunds' (1,025 points: 250 orders are charged as 11,
+# each with its refunds' line items); at 10 a page it costs 374, and every stream reads
+# several pages, so the tap's paging is exercised too.
+PAGE = 10
 SIZES = Sizes(customers=40, orders=90, products=12)
-KEYS = {
-    "customers": "customers",
-    "orders": "orders",
-    "product_variants": "products",
-    "order_shipping_lines": "orders",
-}
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +79,15 @@ def held(shop: Shop, since: dict[str, datetime] | None = None) -> dict[str, list
         live(store, "orders", start.get("order_shipping_lines")),
     )
     products = live(store, "products", start.get("product_variants"))
+    refunded = live(store, "orders", start.get("order_refunds"))  # a refund's updatedAt is its order's
     return {
         "customers": sorted(r.id for r in live(store, "customers", start.get("customers"))),
         "orders": sorted(r.id for r in orders),
+        "products": sorted(r.id for r in live(store, "products", start.get("products"))),
+        "abandoned_checkouts": sorted(checkout_ids(store, start.get("abandoned_checkouts"))),
+        "order_refunds": sorted(
+            shapes.child_id(store, "refund", o.index, 0, 1) for o in refunded if o.data["refunded"]
+        ),
         "product_variants": sorted(
             shapes.child_id(store, "variant", p.index, v["index"], 4)
             for p in products
@@ -87,6 +96,16 @@ def held(shop: Shop, since: dict[str, datetime] | None = None) -> dict[str, list
         "order_shipping_lines": sorted(shapes.child_id(store, "line", o.index, 7) for o in shipped),
         "transactions": sorted(payment_ids(shop, start.get("transactions"))),
     }
+
+
+def checkout_ids(store: SandboxStore, mark: datetime | None) -> list[int]:
+    """The abandoned checkouts (open or recovered) updated at or after `mark`."""
+    made = (generator.checkout(store.dataset, i) for i in range(generator.checkout_count(store.dataset)))
+    return [
+        shapes.child_id(store, "checkout", i, per=1)
+        for i, c in enumerate(made)
+        if mark is None or c["updated_at"] >= mark
+    ]
 
 
 def payment_ids(shop: Shop, mark: datetime | None) -> list[int]:
@@ -135,7 +154,7 @@ def test_tap_shopify_reads_exactly_the_sandbox_then_exactly_its_window(
         "access_token": entry["access_token"],
         "start_date": (world.anchor - timedelta(days=800)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "date_window_size": 1000,  # one window over the whole store
-        "results_per_page": 1,  # the only page size whose queries stay under 1,000 points
+        "results_per_page": PAGE,
         "request_timeout": 60,
     }
     catalog = singer.select(singer.discover(peer, tmp_path, env, config), STREAMS)
@@ -146,6 +165,7 @@ def test_tap_shopify_reads_exactly_the_sandbox_then_exactly_its_window(
     # then each stream holds exactly the sandbox's records, each once
     want = held(sandbox_shop)
     for stream in STREAMS:
+        assert want[stream], f"the store holds no {stream}: the comparison would prove nothing"
         assert numbers(first, stream) == want[stream], stream
 
     # when customers, orders and products change and an order is created, and it syncs from its state
@@ -175,6 +195,7 @@ def test_tap_shopify_reads_exactly_the_sandbox_then_exactly_its_window(
         assert numbers(second, stream) == want[stream], stream
     assert changed["customers"] <= set(numbers(second, "customers"))
     assert changed["orders"] <= set(numbers(second, "orders"))
+    assert changed["products"] <= set(numbers(second, "products"))
     assert len(numbers(second, "orders")) < len(numbers(first, "orders"))
 
 

@@ -95,10 +95,10 @@ def test_bulk_output_reassembles_into_the_same_rows(sandbox: SandboxServer) -> N
     import requests
 
     from platforms.shopify.bulk import assemble
-    from platforms.shopify.queries import ORDER_FIELDS
+    from platforms.shopify.queries import bulk_query as connectors_bulk_query
 
     shopify = client(sandbox)
-    bulk_query = "{ orders { edges { node { " + ORDER_FIELDS + " } } } }"
+    bulk_query = connectors_bulk_query("orders", None)  # what the connector sends, edges { node } within
     started = shopify.graphql(
         "mutation($q: String!) { bulkOperationRunQuery(query: $q, groupObjects: true) "
         "{ bulkOperation { id } userErrors { message } } }",  # as the connector asks: assemble needs it

@@ -126,29 +126,42 @@ def test_orders_carry_the_fields_the_connector_maps(graphql: Any) -> None:
     assert any(u and u["source"] for u in utm)
 
 
+# 250 orders a page, each with its shipping address 54 times under aliases (an address: 1 point)
+HEAVY = (
+    "{ orders(first: 250) { nodes { id "
+    + " ".join(f"a{i}: shippingAddress {{ city }}" for i in range(54))
+    + " } } }"
+)
+
+
 def test_throttling_engages_at_the_plan_numbers(graphql: Any, sandbox: SandboxServer) -> None:
-    heavy = "{ orders(first: 100) { nodes { id lineItems(first: 3) { nodes { id sku } } } } }"
-    answers = [graphql(heavy) for _ in range(3)]
+    answers = [graphql(HEAVY) for _ in range(3)]
     costs = [a["extensions"]["cost"] for a in answers]
-    assert costs[0]["requestedQueryCost"] == 2 + 100 * (1 + 2 + 3 * 1)  # 602: connection 2 + first x node
+    assert costs[0]["requestedQueryCost"] == 2 + 11 * (1 + 54)  # 607: 250 nodes are charged as 11
+    assert costs[0]["actualQueryCost"] == costs[0]["requestedQueryCost"]  # a full page: no refund
     assert costs[0]["throttleStatus"]["maximumAvailable"] == 1000.0
     assert costs[0]["throttleStatus"]["restoreRate"] == 100.0
     throttled = [
         a for a in answers if a.get("errors") and a["errors"][0]["extensions"]["code"] == "THROTTLED"
     ]
-    assert throttled, "three 602-point queries in a row must exhaust a 1000-point bucket"
+    assert throttled, "three 607-point queries in a row must exhaust a 1000-point bucket"
     assert all(a["extensions"]["cost"]["actualQueryCost"] is None for a in throttled)
     short = (
         costs[0]["requestedQueryCost"]
         - throttled[-1]["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"]
     )
     time.sleep(short / 100 + 0.3)  # the bucket restores at 100 points/s
-    assert "errors" not in graphql(heavy)
+    assert "errors" not in graphql(HEAVY)
 
 
 def test_a_query_over_the_single_query_limit_is_refused(graphql: Any) -> None:
-    answer = graphql("{ orders(first: 250) { nodes { id lineItems(first: 5) { nodes { id } } } } }")
+    # 2 + 11 x (1 + lineItems 2 + 11 x (1 + product 1 + variants 2 + 11 x 1)) = 1,850 points
+    nested = """{ orders(first: 250) { nodes { lineItems(first: 250) { nodes {
+      product { variants(first: 250) { nodes { id } } } } } } } }"""
+    answer = graphql(nested)
     assert answer["errors"][0]["extensions"]["code"] == "MAX_COST_EXCEEDED"
+    assert answer["extensions"]["cost"]["requestedQueryCost"] == 1850
+    assert "data" not in answer or answer.get("data") is None
 
 
 def test_orders_older_than_60_days_need_read_all_orders(sandbox: SandboxServer, shop: dict[str, Any]) -> None:
