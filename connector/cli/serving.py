@@ -200,7 +200,7 @@ def sandbox(
 ) -> None:
     """Run a local Shopify, WooCommerce, Magento, Salesforce and Zoho CRM; the first line printed is
     the JSON manifest."""
-    from connector.cli.demo import SandboxListen, SandboxShape, Sizes, serve_sandbox
+    from connector.cli.sandbox_command import SandboxListen, SandboxShape, Sizes, serve_sandbox
 
     if no_render_cache and render_cache is not None:
         raise click.UsageError("--render-cache and --no-render-cache exclude each other")
