@@ -35,7 +35,7 @@ PAGES = (  # the dashboard's pages that read (no form posts)
     "dashboard.segments",
     "dashboard.product_subscriptions",
     "dashboard.failed_records",
-    "dashboard.overview",
+    "overview.page",
 )
 REFUSED = "Open this app from your Shopify admin: its session token is missing, expired or not for this app."
 
