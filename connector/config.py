@@ -333,30 +333,6 @@ def embedded_database_file(environ: Mapping[str, str] | None = None) -> Path | N
     return Path(url.removeprefix("sqlite:///")).resolve()
 
 
-@dataclasses.dataclass(frozen=True)
-class ShopifyApi:
-    shop_url_template: str
-    version: str
-    scopes: str
-
-
-def shopify_api_settings(environ: Mapping[str, str] | None = None) -> ShopifyApi:
-    """How to reach a shop's Admin API, read without making the instance folder (the
-    credential check before a store is saved must write nothing)."""
-    env = _given(environ)
-    return ShopifyApi(
-        _value(env, "shopify_shop_url_template"),
-        _value(env, "shopify_api_version"),
-        _value(env, "shopify_scopes"),
-    )
-
-
-def web_concurrency(environ: Mapping[str, str] | None = None) -> int:
-    """WEB_CONCURRENCY alone (the default of `serve --workers`)."""
-    workers: int = _value(_given(environ), "web_concurrency")
-    return workers
-
-
 def _given(environ: Mapping[str, str] | None) -> dict[str, str]:
     """The variables that are set to something (an empty one counts as unset)."""
     return {k: v for k, v in (os.environ if environ is None else environ).items() if v}

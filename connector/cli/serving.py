@@ -17,7 +17,8 @@ from flask.cli import AppGroup
 
 from connector import db
 from connector.cli.support import ready, the_app
-from connector.config import load_settings, web_concurrency
+from connector.config import load_settings
+from connector.config_lookups import web_concurrency
 from connector.context import settings_of
 from connector.errors import BadInput
 from connector.runtime import queue

@@ -133,7 +133,7 @@ def _granted(answer: object) -> str | None:
 def connect_by_hand(options: Mapping[str, str]) -> Connection:
     """A shop and a pasted Admin API token (custom-app install), once the shop has accepted
     the token and its scopes; nothing is asked before both look right."""
-    from connector.config import shopify_api_settings
+    from connector.config_lookups import shopify_api_settings
 
     domain, token = normalize_shop_domain(options["shop"]), check_access_token(options["token"])
     api = shopify_api_settings()

@@ -91,7 +91,16 @@ def test_the_contacts_page_loads_in_the_shops_admin_for_its_account_only(client:
 def test_every_list_page_and_the_stores_page_load_embedded(client: FlaskClient, app: Flask) -> None:
     with get_engine(app).connect() as conn:
         store = conn.execute(select(Store.id).where(Store.domain == SHOP)).scalar_one()
-    for path in ("", "stores", "sales", "channels", "segments", "subscriptions", "failed-records", "contacts"):
+    for path in (
+        "",
+        "stores",
+        "sales",
+        "channels",
+        "segments",
+        "subscriptions",
+        "failed-records",
+        "contacts",
+    ):
         answer = client.get(f"/shopify/app/{path}", query_string={"id_token": token()})
         assert answer.status_code == 200, path
         assert (
