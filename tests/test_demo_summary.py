@@ -127,7 +127,7 @@ def test_the_summary_and_the_api_of_the_sign_in_agree(finished: tuple[Flask, lis
     # ... and every figure is the API's for the same account
     client, headers = api(app)
     stores = read(client, headers, "/api/v1/stores")["stores"]
-    assert sorted(s["platform"] for s in stores) == ["shopify", "woocommerce"]  # one account, both stores
+    assert sorted(s["platform"] for s in stores) == ["magento", "shopify", "woocommerce"]  # one account
     for s in stores:
         [line] = [ln for ln in lines if f" {s['domain']} " in ln]
         for entity, held in s["entities"].items():
