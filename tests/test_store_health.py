@@ -70,7 +70,7 @@ def test_a_store_whose_every_sync_failed_needs_attention_not_active(rig: Rig) ->
     for entity in CORE:
         assert f"{entity}: the site answered 404 for {entity}" in row["health"]["reason"]
     assert all(e["activity"] == "failed" for e in row["entities"].values())
-    card = store_card(signed_in(rig).get(f"{rig.url}/", timeout=10).text, rig.site.id)
+    card = store_card(signed_in(rig).get(f"{rig.url}/stores", timeout=10).text, rig.site.id)
     assert 'data-state="needs_attention"' in card and ">needs attention<" in card
     assert ">active<" not in card and "REST API is not at this URL" in card
     # and `stores list` says the same, in the same words
@@ -84,7 +84,7 @@ def test_a_shop_that_does_not_exist_is_said_so_not_a_missing_record(rig: Rig) ->
     assert sync(rig, rig.shop.id) == ["failed"] * 3
     row = described(rig, rig.shop.id)
     assert "there is no shop at this address" in row["health"]["reason"]
-    page = signed_in(rig).get(f"{rig.url}/", timeout=10).text
+    page = signed_in(rig).get(f"{rig.url}/stores", timeout=10).text
     assert "no longer exists" not in page and "there is no shop at this address" in store_card(
         page, rig.shop.id
     )
@@ -102,7 +102,7 @@ def test_a_sync_stopped_before_it_finished_is_interrupted_not_running(rig: Rig) 
     assert orders["state"] == "running" and orders["activity"] == "interrupted"
     health = described(rig, rig.site.id)["health"]
     assert health["state"] == "needs_attention" and "orders: the sync was stopped" in health["reason"]
-    card = store_card(signed_in(rig).get(f"{rig.url}/", timeout=10).text, rig.site.id)
+    card = store_card(signed_in(rig).get(f"{rig.url}/stores", timeout=10).text, rig.site.id)
     row = re.search(r'<tr data-entity="orders">(.*?)</tr>', card, re.S)
     assert row and "interrupted" in row.group(1) and "syncing" not in row.group(1)
     assert "<progress" not in card
@@ -147,7 +147,7 @@ def test_keys_fixed_after_a_refusal_clear_the_old_error(rig: Rig) -> None:
     fixed = described(rig, rig.site.id)
     assert fixed["health"]["state"] == "active" and fixed["status"] == "active"
     assert all(e["last_error"] is None for e in fixed["entities"].values())
-    card = store_card(browser.get(f"{rig.url}/", timeout=10).text, rig.site.id)
+    card = store_card(browser.get(f"{rig.url}/stores", timeout=10).text, rig.site.id)
     assert "rejected our credentials" not in card and 'data-state="active"' in card
     assert sync(rig, rig.site.id, "customers") == ["done"]
 
@@ -160,7 +160,7 @@ def test_the_last_incremental_run_is_said_in_words_beside_what_is_held(rig: Rig)
     assert orders["last_run"]["phase"] == "incremental" and orders["count"] == 120
     read = orders["last_run"]["read"]
     assert 5 <= read < 120
-    card = store_card(signed_in(rig).get(f"{rig.url}/", timeout=10).text, rig.site.id)
+    card = store_card(signed_in(rig).get(f"{rig.url}/stores", timeout=10).text, rig.site.id)
     row = re.search(r'<tr data-entity="orders">(.*?)</tr>', card, re.S)
     assert row, card
     assert f"last incremental run read {read} records" in row.group(1) and ">120<" in row.group(1)
