@@ -146,7 +146,7 @@ def orders(conn: Connection, account_id: int, ids: list[int]) -> dict[int, dict[
         .where(Order.id.in_(ids), Store.account_id == account_id, Order.deleted_at.is_(None))
     ).all()
     live = [(o, o.store_domain) for o in rows if not (o.redaction or {}).get("redacted_at")]
-    items = _line_items(conn, [(o.store_id, o.platform_id) for o, _d in live])
+    items, lines = _line_items(conn, [(o.store_id, o.platform_id) for o, _d in live])
     for o, domain in live:
         found[o.id] = {
             "id": o.id,
@@ -155,6 +155,7 @@ def orders(conn: Connection, account_id: int, ids: list[int]) -> dict[int, dict[
             "store": domain,
             "contact_id": o.contact_id,
             "line_items": items.get((o.store_id, o.platform_id), []),
+            "lines": lines.get((o.store_id, o.platform_id), []),
         }
     return found
 
@@ -177,9 +178,13 @@ ORDER_FIELDS = (
 )
 
 
-def _line_items(conn: Connection, keys: list[tuple[int, int]]) -> dict[tuple[int, int], list[str]]:
-    """Per order, its lines as `quantity x title (sku)` (HubSpot's orders keep them as text here)."""
+def _line_items(
+    conn: Connection, keys: list[tuple[int, int]]
+) -> tuple[dict[tuple[int, int], list[str]], dict[tuple[int, int], list[dict[str, Any]]]]:
+    """Per order, its lines as `quantity x title (sku)` (HubSpot's orders keep them as text here),
+    and the same lines as quantity, title, sku and price (Zoho's Sales_Orders take them so)."""
     out: dict[tuple[int, int], list[str]] = defaultdict(list)
+    lines: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
     for store_id in {s for s, _p in keys}:
         wanted = [p for s, p in keys if s == store_id]
         for li in conn.execute(
@@ -189,4 +194,6 @@ def _line_items(conn: Connection, keys: list[tuple[int, int]]) -> dict[tuple[int
         ).all():
             sku = f" ({li.sku})" if li.sku else ""
             out[(store_id, li.order_platform_id)].append(f"{li.quantity} x {li.title or ''}{sku}")
-    return out
+            line = {"quantity": li.quantity, "title": li.title, "sku": li.sku, "price": li.price}
+            lines[(store_id, li.order_platform_id)].append(line)
+    return out, lines

@@ -1,1 +1,24 @@
-"""Zoho CRM as a destination: an org in one data center, reached through its accounts server."""
+"""Zoho CRM as a destination: an org in one data centre, reached through its accounts server with
+a self-client's refresh token; contacts go to Contacts and orders to Sales_Orders (the module
+Zoho's own commerce integrations fill), with their lines over Products, linked to their contact."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from destinations.pacing import Pacing
+from destinations.zoho.connect import check
+from destinations.zoho.mapper import DEFAULT_MAPPING
+from destinations.zoho.writer import ZohoSession
+
+KIND = "zoho"
+OBJECTS: tuple[str, ...] = ("contacts", "orders")
+
+__all__ = ["DEFAULT_MAPPING", "KIND", "OBJECTS", "check", "open_session"]
+
+
+def open_session(
+    credentials: Mapping[str, Any], base_url: str | None, pacing: Pacing | None = None
+) -> ZohoSession:
+    return ZohoSession(credentials, base_url, pacing)

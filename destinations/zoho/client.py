@@ -69,8 +69,12 @@ class ZohoClient:
             raise RetryLater(f"Zoho's accounts server answered {answer.status_code}")
         body = _json(answer)
         if "access_token" not in body:
-            raise Reauthorize(f"Zoho refused the grant ({body.get('error', answer.status_code)}): reconnect")
+            code = str(body.get("error", answer.status_code))
+            raise Reauthorize(f"Zoho refused the grant ({code}): reconnect", detail=code)
         self._token, self.api_domain = body["access_token"], body["api_domain"]
+
+    def close(self) -> None:
+        self._session.close()
 
     def _request(self, method: str, path: str, **kw: Any) -> requests.Response:
         for attempt in (1, 2):
@@ -120,7 +124,49 @@ class ZohoClient:
                     outcome.refused[record_id] = _reason(result)
         return outcome
 
+    def update(self, module: str, records: list[dict[str, Any]]) -> Outcome:
+        """Update records by their `id` (100 a call); the outcome is keyed by that id."""
+        outcome = Outcome()
+        for start in range(0, len(records), BATCH):
+            chunk = records[start : start + BATCH]
+            results = _json(self._request("PUT", module, json={"data": chunk})).get("data", [])
+            for record, result in zip(chunk, results, strict=True):
+                if result.get("status") == "success":
+                    outcome.saved[str(record["id"])] = str(record["id"])
+                else:
+                    outcome.refused[str(record["id"])] = _reason(result)
+        return outcome
+
     # --- reading ---------------------------------------------------------------------------
+
+    def fields(self, module: str) -> list[dict[str, Any]]:
+        """The module's fields as `settings/fields` describes them."""
+        answer = self._request("GET", "settings/fields", params={"module": module})
+        return list(_json(answer).get("fields", []))
+
+    def add_fields(self, module: str, specs: list[dict[str, Any]]) -> dict[str, str]:
+        """Custom fields made (`POST settings/fields`); answers the refused ones' labels → reason."""
+        answer = self._request("POST", "settings/fields", params={"module": module}, json={"fields": specs})
+        results = _json(answer).get("fields", [])
+        return {
+            str(spec.get("field_label")): _reason(result)
+            for spec, result in zip(specs, results, strict=False)
+            if result.get("status") != "success"
+        }
+
+    def search(self, module: str, criteria: str) -> Iterator[dict[str, Any]]:
+        """Every record matching `criteria` (`(Field:equals:value)`), a page at a time."""
+        page = 1
+        while True:
+            params = {"criteria": criteria, "per_page": str(PER_PAGE), "page": str(page)}
+            answer = self._request("GET", f"{module}/search", params=params)
+            if answer.status_code == 204:
+                return
+            body = _json(answer)
+            yield from body.get("data", [])
+            if not body.get("info", {}).get("more_records"):
+                return
+            page += 1
 
     def opted_out_since(self, since: datetime) -> list[OptOut]:
         out = []
@@ -167,12 +213,19 @@ def _checked(answer: requests.Response) -> requests.Response:
     code = str(body.get("code", status))
     if status == 429:
         retry = answer.headers.get("Retry-After")
-        raise RetryLater(f"Zoho CRM is throttling ({code})", retry_after=float(retry) if retry else 60.0)
+        raise RetryLater(f"Zoho CRM is throttling ({code})", retry_after=_seconds(retry))
     if status >= 500:
         raise RetryLater(f"Zoho CRM answered {status} ({code})")
     if status == 401:
         raise Reauthorize(f"Zoho CRM refused the token ({code}): reconnect")
     raise FailPermanently(f"Zoho CRM refused the request ({code})", detail=str(body.get("details")))
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 def _reason(result: dict[str, Any]) -> str:

@@ -1,0 +1,127 @@
+"""Pushing to Zoho CRM in batches: upserts of 100 records a call by the connector's unique id
+field (`duplicate_check_fields`), each record answered on its own (a refusal kept with Zoho's
+reason, the rest written); an order's lines become Products (upserted by name) and Ordered_Items,
+and its contact is set as the Sales_Order's Contact_Name lookup; erasures delete; opt-outs
+(`Email_Opt_Out`) are read back with the record's time. Throttles and 5xx are retried, paced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from connector import logs
+from connector.errors import RetryLater
+from destinations.pacing import Pacing
+from destinations.records import Optout, Outcome, Record
+from destinations.zoho import connect
+from destinations.zoho.client import BATCH, ZohoClient
+from destinations.zoho.client import Outcome as Answer
+from destinations.zoho.mapper import ID_FIELD, MODULE, ordered_items, products_of, values
+
+log = logs.get(__name__)
+T = TypeVar("T")
+OPTOUT = "Email_Opt_Out"
+CONSENT = "Connector_Email_Consent"  # what the connector last pushed: an opt-out it already knows
+
+
+class ZohoSession:
+    def __init__(self, credentials: Mapping[str, Any], base_url: str | None, pacing: Pacing | None) -> None:
+        self.pacing = pacing or Pacing()
+        self.client = ZohoClient(
+            base_url or str(credentials["accounts_url"]),
+            str(credentials["client_id"]),
+            str(credentials["client_secret"]),
+            str(credentials["refresh_token"]),
+        )
+
+    def _paced(self, call: Callable[[], T]) -> T:
+        """The call, tried again while Zoho says later (its Retry-After first, else backoff)."""
+        last: RetryLater | None = None
+        for attempt in range(self.pacing.max_tries):
+            if attempt:
+                self.pacing.retries += 1
+                wait = last.retry_after if last and last.retry_after is not None else None
+                self.pacing.wait(
+                    wait if wait is not None else min(self.pacing.backoff_s * 2 ** (attempt - 1), 60)
+                )
+            self.pacing.calls += 1
+            try:
+                return call()
+            except RetryLater as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    def prepare(self) -> list[str]:
+        return self._paced(lambda: connect.prepare(self.client))
+
+    def missing_fields(self) -> list[str]:
+        return self._paced(lambda: connect.missing(self.client))
+
+    def upsert(
+        self, obj: str, records: Sequence[Record], mapping: Mapping[str, Mapping[str, str]]
+    ) -> Outcome:
+        outcome = Outcome()
+        fields, key = dict(mapping[obj]), ID_FIELD[obj]
+        fields[key] = "id"
+        for start in range(0, len(records), BATCH):
+            part = list(records[start : start + BATCH])
+            rows: list[dict[str, Any]] = [values(r.fields, fields) for r in part]
+            if obj == "orders":
+                products = self._products(part)
+                for row, r in zip(rows, part, strict=True):
+                    row["Ordered_Items"] = ordered_items(r.fields, products)
+            answer = self._paced(partial(self.client.upsert, MODULE[obj], key, rows))
+            outcome.pushed |= {int(k): v for k, v in answer.saved.items()}
+            outcome.refused |= {int(k): why for k, why in answer.refused.items()}
+        return outcome
+
+    def _products(self, orders: list[Record]) -> dict[str, str]:
+        """The Products these orders' lines name, upserted by Product_Name: name → Zoho id."""
+        wanted: dict[str, dict[str, Any]] = {}
+        for r in orders:
+            for product in products_of(r.fields):
+                wanted.setdefault(product["Product_Name"].lower(), product)
+        rows = list(wanted.values())
+        answer: Answer = self._paced(partial(self.client.upsert, "Products", "Product_Name", rows))
+        if answer.refused:
+            log.warning("zoho refused products", extra={"refused": len(answer.refused)})
+        return {name.lower(): zoho_id for name, zoho_id in answer.saved.items()}
+
+    def associate(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Each Sales_Order's Contact_Name set to its contact (a lookup, updated by order id)."""
+        rows = [{"id": order, "Contact_Name": {"id": contact}} for order, contact in pairs]
+        for start in range(0, len(rows), BATCH):
+            part = rows[start : start + BATCH]
+            answer = self._paced(partial(self.client.update, MODULE["orders"], part))
+            if answer.refused:
+                log.warning("zoho refused order contacts", extra={"refused": len(answer.refused)})
+
+    def erase(self, obj: str, external_ids: Sequence[str]) -> None:
+        for start in range(0, len(external_ids), BATCH):
+            part = list(external_ids[start : start + BATCH])
+            self._paced(partial(self.client.delete, MODULE[obj], part))
+
+    def optouts(self, external_ids: Sequence[str]) -> list[Optout]:
+        """Of these contacts, those opted out of e-mail in Zoho that the connector has not yet
+        pushed as unsubscribed, with the record's time (Zoho keeps no time for the flag alone)."""
+        ours = set(external_ids)
+        rows = self._paced(lambda: list(self.client.search(MODULE["contacts"], f"({OPTOUT}:equals:true)")))
+        return [
+            Optout(external_id=str(row["id"]), channel="email", occurred_at=_moment(row), source="zoho")
+            for row in rows
+            if str(row.get("id")) in ours and row.get(OPTOUT) is True and row.get(CONSENT) != "unsubscribed"
+        ]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _moment(row: dict[str, Any]) -> datetime:
+    try:
+        return datetime.fromisoformat(str(row.get("Modified_Time"))).astimezone(UTC)
+    except ValueError:
+        return datetime.now(UTC)
