@@ -70,7 +70,10 @@ class ZohoClient:
         body = _json(answer)
         if "access_token" not in body:
             code = str(body.get("error", answer.status_code))
-            raise Reauthorize(f"Zoho refused the grant ({code}): reconnect", detail=code)
+            raise Reauthorize(
+                f"Zoho refused the refresh token ({code}): reconnect the destination with a new grant",
+                detail=code,
+            )
         self._token, self.api_domain = body["access_token"], body["api_domain"]
 
     def close(self) -> None:
@@ -154,11 +157,11 @@ class ZohoClient:
             if result.get("status") != "success"
         }
 
-    def search(self, module: str, criteria: str) -> Iterator[dict[str, Any]]:
-        """Every record matching `criteria` (`(Field:equals:value)`), a page at a time."""
+    def search(self, module: str, criteria: str, fields: str) -> Iterator[dict[str, Any]]:
+        """Every record matching `criteria` (`(Field:equals:value)`), with these fields, a page at a time."""
         page = 1
         while True:
-            params = {"criteria": criteria, "per_page": str(PER_PAGE), "page": str(page)}
+            params = {"criteria": criteria, "fields": fields, "per_page": str(PER_PAGE), "page": str(page)}
             answer = self._request("GET", f"{module}/search", params=params)
             if answer.status_code == 204:
                 return

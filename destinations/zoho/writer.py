@@ -25,6 +25,7 @@ log = logs.get(__name__)
 T = TypeVar("T")
 OPTOUT = "Email_Opt_Out"
 CONSENT = "Connector_Email_Consent"  # what the connector last pushed: an opt-out it already knows
+READ = f"Email,{OPTOUT},{CONSENT},Modified_Time"
 
 
 class ZohoSession:
@@ -109,7 +110,9 @@ class ZohoSession:
         """Of these contacts, those opted out of e-mail in Zoho that the connector has not yet
         pushed as unsubscribed, with the record's time (Zoho keeps no time for the flag alone)."""
         ours = set(external_ids)
-        rows = self._paced(lambda: list(self.client.search(MODULE["contacts"], f"({OPTOUT}:equals:true)")))
+        rows = self._paced(
+            lambda: list(self.client.search(MODULE["contacts"], f"({OPTOUT}:equals:true)", READ))
+        )
         return [
             Optout(external_id=str(row["id"]), channel="email", occurred_at=_moment(row), source="zoho")
             for row in rows
