@@ -12,22 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-TYPES = (
-    "text",
-    "email",
-    "phone",
-    "textarea",
-    "boolean",
-    "integer",
-    "double",
-    "currency",
-    "date",
-    "datetime",
-    "picklist",
-    "lookup",
-    "subform",
-)
-CUSTOM_TYPES = (
+CUSTOM_TYPES = (  # what the fields API makes
     "text",
     "email",
     "phone",
@@ -39,6 +24,7 @@ CUSTOM_TYPES = (
     "date",
     "datetime",
 )
+TYPES = (*CUSTOM_TYPES, "picklist", "lookup", "subform")  # and what standard fields also are
 
 
 class RecordError(Exception):
@@ -130,10 +116,17 @@ def _address(prefix: str, zip_name: str = "Zip") -> tuple[ZField, ...]:
     )
 
 
+def _module(api_name: str, singular: str, *fields: ZField, duplicate_check: tuple[str, ...] = ()) -> Module:
+    """A standard module: the system fields, its own, and the Description every module has."""
+    description = ZField("Description", "textarea", length=32000)
+    return Module(api_name, singular, duplicate_check=duplicate_check).add(*_system(), *fields, description)
+
+
 def standard_modules() -> dict[str, Module]:
     modules = [
-        Module("Contacts", "Contact", duplicate_check=("Email",)).add(
-            *_system(),
+        _module(
+            "Contacts",
+            "Contact",
             ZField("First_Name", "text", length=40),
             ZField("Last_Name", "text", length=80, mandatory=True),
             ZField("Full_Name", "text", read_only=True),
@@ -144,18 +137,20 @@ def standard_modules() -> dict[str, Module]:
             ZField("Email_Opt_Out", "boolean"),
             ZField("Date_of_Birth", "date"),
             ZField("Lead_Source", "picklist"),
-            ZField("Description", "textarea", length=32000),
+            duplicate_check=("Email",),
         ),
-        Module("Products", "Product", duplicate_check=("Product_Name",)).add(
-            *_system(),
+        _module(
+            "Products",
+            "Product",
             ZField("Product_Name", "text", length=200, mandatory=True),
             ZField("Product_Code", "text", length=40),
             ZField("Unit_Price", "currency"),
             ZField("Product_Active", "boolean"),
-            ZField("Description", "textarea", length=32000),
+            duplicate_check=("Product_Name",),
         ),
-        Module("Sales_Orders", "Sales Order").add(
-            *_system(),
+        _module(
+            "Sales_Orders",
+            "Sales Order",
             ZField("Subject", "text", length=250, mandatory=True),
             ZField("Contact_Name", "lookup", lookup="Contacts"),
             ZField("Status", "picklist"),
@@ -166,7 +161,6 @@ def standard_modules() -> dict[str, Module]:
             ZField("Grand_Total", "currency", read_only=True),
             *_address("Billing", "Code"),
             *_address("Shipping", "Code"),
-            ZField("Description", "textarea", length=32000),
         ),
     ]
     return {m.api_name: m for m in modules}
