@@ -26,6 +26,7 @@ T = TypeVar("T")
 OPTOUT = "Email_Opt_Out"
 CONSENT = "Connector_Email_Consent"  # what the connector last pushed: an opt-out it already knows
 READ = f"Email,{OPTOUT},{CONSENT},Modified_Time"
+MAX_WAIT_S = 60.0  # a longer Retry-After is cut to this: at worst the try is throttled again
 
 
 class ZohoSession:
@@ -44,10 +45,9 @@ class ZohoSession:
         for attempt in range(self.pacing.max_tries):
             if attempt:
                 self.pacing.retries += 1
-                wait = last.retry_after if last and last.retry_after is not None else None
-                self.pacing.wait(
-                    wait if wait is not None else min(self.pacing.backoff_s * 2 ** (attempt - 1), 60)
-                )
+                asked = last.retry_after if last and last.retry_after is not None else None
+                backoff = self.pacing.backoff_s * 2 ** (attempt - 1)
+                self.pacing.wait(min(asked if asked is not None else backoff, MAX_WAIT_S))
             self.pacing.calls += 1
             try:
                 return call()
