@@ -14,6 +14,7 @@ from destinations.protocol import MEMBERS, Destination
 
 KINDS: dict[str, str] = {
     "hubspot": "destinations.hubspot",
+    "salesforce": "destinations.salesforce",
 }
 
 
@@ -37,6 +38,7 @@ def every() -> list[Destination]:
 
 
 if TYPE_CHECKING:  # mypy proves each built-in package satisfies the Protocol
-    from destinations import hubspot
+    from destinations import hubspot, salesforce
 
     _hubspot: Destination = hubspot
+    _salesforce: Destination = salesforce
