@@ -26,10 +26,12 @@ from simple_salesforce.exceptions import (
 
 from connector.errors import FailPermanently, Reauthorize, RetryLater
 from destinations.oauth import token_grant
+from destinations.pacing import Pacing
 
 API_VERSION = "62.0"
 COLLECTION_SIZE = 200  # records per sObject Collections call
 BULK_FROM = 2000  # Salesforce's guidance: past about 2,000 records, Bulk API 2.0
+LONGEST_WAIT_S = 300.0  # a wait asked for longer than this (the daily reserve) is the caller's
 RESERVE = 0.05  # the share of the daily allocation left to the merchant's other integrations
 T = TypeVar("T")
 
@@ -58,11 +60,13 @@ class SalesforceClient:
         *,
         session: requests.Session | None = None,
         version: str = API_VERSION,
+        pacing: Pacing | None = None,
     ) -> None:
         self.instance_url, self.version = instance_url.rstrip("/"), version
         self._credentials = {"client_id": client_id, "client_secret": client_secret}
         self._session = session or requests.Session()
         self._sf: Salesforce | None = None
+        self.pacing = pacing  # None: one try, RetryLater to the caller
 
     # --- the session ----------------------------------------------------------------------
 
@@ -82,6 +86,24 @@ class SalesforceClient:
         return self._sf
 
     def _call(self, action: Callable[[Salesforce], T]) -> T:
+        """`_call_once`, tried again with backoff while Salesforce says later (with `pacing`;
+        Salesforce sends no Retry-After) — unless the wait asked for is the daily reserve's."""
+        tries = self.pacing.max_tries if self.pacing else 1
+        for attempt in range(tries):
+            try:
+                return self._call_once(action)
+            except RetryLater as exc:
+                if self.pacing is None or (exc.retry_after or 0) > LONGEST_WAIT_S:
+                    raise
+                if attempt + 1 == tries:
+                    raise RetryLater(
+                        f"{exc.reason} ({tries} tries)", retry_after=exc.retry_after, detail=exc.detail
+                    ) from None
+                self.pacing.retries += 1
+                self.pacing.wait(min(self.pacing.backoff_s * 2**attempt, 60.0))
+        raise AssertionError("unreachable")
+
+    def _call_once(self, action: Callable[[Salesforce], T]) -> T:
         """Run `action`, signing in again once if the session expired, with errors as actions."""
         for attempt in (1, 2):
             sf = self._sf or self.sign_in()

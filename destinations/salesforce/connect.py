@@ -11,18 +11,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from connector.errors import BadInput, FailPermanently, Reauthorize, RetryLater
+from destinations.pacing import Pacing
 from destinations.salesforce.client import SalesforceClient
 from destinations.salesforce.mapper import CUSTOM
 
 EXAMPLE = "https://MyDomainName.my.salesforce.com"
 
 
-def client_of(credentials: Mapping[str, Any], session: Any = None) -> SalesforceClient:
+def client_of(credentials: Mapping[str, Any], pacing: Pacing | None = None) -> SalesforceClient:
     return SalesforceClient(
         str(credentials["instance_url"]),
         str(credentials["client_id"]),
         str(credentials["client_secret"]),
-        session=session,
+        pacing=pacing,
     )
 
 
@@ -39,7 +40,7 @@ def check(credentials: Mapping[str, Any], base_url: str | None) -> dict[str, Any
                 f"--{name.replace('_', '-')}: the connected app's consumer key and secret, one word each"
             )
     kept = given | {"instance_url": url}
-    client = client_of(kept)
+    client = client_of(kept, Pacing(backoff_s=0.5, max_tries=2))
     try:
         client.sign_in()
         client.rows("SELECT Id FROM Contact LIMIT 1")

@@ -3,7 +3,7 @@
 the connector's external ids, orders upserted with that Account and the Contact as bill-to, each
 refused record kept with Salesforce's words while the rest are written; erasures deleted for good
 (hardDelete), a person's Account with them once it holds nothing; opt-outs (`HasOptedOutOfEmail`)
-read back. Throttles and 5xx are retried here with backoff (Salesforce sends no Retry-After).
+read back. Throttles and 5xx are tried again by the client, paced by the push's `Pacing`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from connector.errors import RetryLater
 from destinations.pacing import Pacing
 from destinations.records import Optout, Outcome, Record
 from destinations.salesforce import connect
@@ -20,7 +19,6 @@ from destinations.salesforce.client import soql_text
 from destinations.salesforce.mapper import ACCOUNT_ID_FIELD, ID_FIELD, SOBJECT, account_name, values
 
 T = TypeVar("T")
-LONGEST_WAIT_S = 300.0  # a wait asked for longer than this (the daily reserve) ends the push instead
 NO_CONTACT = "Salesforce's Order needs an Account: this order has no contact in the connector"
 CONTACT_NOT_THERE = "Salesforce's Order needs an Account: this order's contact is not in Salesforce yet"
 
@@ -29,36 +27,29 @@ class SalesforceSession:
     def __init__(self, credentials: Mapping[str, Any], base_url: str | None, pacing: Pacing | None) -> None:
         self.pacing = pacing or Pacing()
         given = dict(credentials) | ({"instance_url": base_url} if base_url else {})
-        self.client = connect.client_of(given)
+        self.client = connect.client_of(given, pacing=self.pacing)
         self.client.http.hooks["response"].append(self._count)
 
     def _count(self, answer: Any, *args: Any, **kwargs: Any) -> Any:
         self.pacing.calls += 1
         return answer
 
-    def _retried(self, action: Callable[[], T]) -> T:
-        for attempt in range(self.pacing.max_tries):
-            try:
-                found = action()
-                usage = self.client.usage
-                if usage is not None:
-                    self.pacing.daily_remaining = usage[1] - usage[0]
-                return found
-            except RetryLater as exc:
-                if attempt + 1 == self.pacing.max_tries or (exc.retry_after or 0) > LONGEST_WAIT_S:
-                    raise
-                self.pacing.retries += 1
-                self.pacing.wait(min(self.pacing.backoff_s * 2**attempt, 60.0))
-        raise AssertionError("unreachable")
+    def _tracked(self, action: Callable[[], T]) -> T:
+        """`action` (the client retries each call), and the daily allocation it left."""
+        found = action()
+        usage = self.client.usage
+        if usage is not None:
+            self.pacing.daily_remaining = usage[1] - usage[0]
+        return found
 
     def _rows(self, query: str) -> list[dict[str, Any]]:
-        return self._retried(lambda: self.client.rows(query))
+        return self._tracked(lambda: self.client.rows(query))
 
     def prepare(self) -> list[str]:
-        return self._retried(lambda: connect.prepare(self.client))
+        return self._tracked(lambda: connect.prepare(self.client))
 
     def missing_fields(self) -> list[str]:
-        return self._retried(lambda: connect.missing(self.client))
+        return self._tracked(lambda: connect.missing(self.client))
 
     def upsert(
         self, obj: str, records: Sequence[Record], mapping: Mapping[str, Mapping[str, str]]
@@ -72,7 +63,7 @@ class SalesforceSession:
             if r.record_id in links
         ]
         if rows:
-            saved = self._retried(lambda: self.client.upsert(SOBJECT[obj], ID_FIELD[obj], rows))
+            saved = self._tracked(lambda: self.client.upsert(SOBJECT[obj], ID_FIELD[obj], rows))
             outcome.pushed |= {int(k): v for k, v in saved.saved.items()}
             outcome.refused |= {int(k): why for k, why in saved.refused.items()}
         if obj == "contacts":
@@ -82,7 +73,7 @@ class SalesforceSession:
     def _accounts(self, records: Sequence[Record], outcome: Outcome) -> dict[int, dict[str, Any]]:
         """Each person's own Account (upserted by the contact's id), as the Contact's AccountId."""
         rows = [{ACCOUNT_ID_FIELD: str(r.record_id), "Name": account_name(r.fields)} for r in records]
-        saved = self._retried(lambda: self.client.upsert("Account", ACCOUNT_ID_FIELD, rows))
+        saved = self._tracked(lambda: self.client.upsert("Account", ACCOUNT_ID_FIELD, rows))
         outcome.refused |= {int(k): f"its Account: {why}" for k, why in saved.refused.items()}
         return {int(k): {"AccountId": v} for k, v in saved.saved.items()}
 
@@ -111,7 +102,7 @@ class SalesforceSession:
         """Delete these records for good; a person's Account too, once nothing is left on it."""
         ids = list(external_ids)
         accounts = self._column(SOBJECT[obj], "AccountId", "Id", ids)
-        self._retried(lambda: self.client.delete_ids(ids, for_good=True))
+        self._tracked(lambda: self.client.delete_ids(ids, for_good=True))
         self._drop_empty(sorted(accounts))
 
     def _drop_empty(self, account_ids: list[str]) -> None:
@@ -121,7 +112,7 @@ class SalesforceSession:
         busy |= self._column("Order", "AccountId", "AccountId", account_ids)
         ours = self._column("Account", "Id", "Id", account_ids, f" AND {ACCOUNT_ID_FIELD} != null")
         empty = sorted(ours - busy)
-        self._retried(lambda: self.client.delete_ids(empty, for_good=True))
+        self._tracked(lambda: self.client.delete_ids(empty, for_good=True))
 
     def _column(self, sobject: str, column: str, key: str, ids: list[str], extra: str = "") -> set[str]:
         """`column`'s values on the `sobject` rows whose `key` is one of `ids`."""

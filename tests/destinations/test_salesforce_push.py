@@ -149,7 +149,11 @@ def test_an_optout_in_salesforce_reaches_the_ledger_in_one_push(rig: Rig, org_se
     sync_everything(rig)
     assert push_until_done(rig.app, dest)[-1].outcome == "done"
     contacts = held(org_server, "Contact", ID_FIELD["contacts"])
-    key, person = next((k, c) for k, c in contacts.items() if c.get("Email") and not c["HasOptedOutOfEmail"])
+    key, person = next(
+        (k, c)
+        for k, c in contacts.items()
+        if c.get("Email") and c["Connector_Email_Consent__c"] == "subscribed"
+    )
     # when the person is marked "Email Opt Out" in Salesforce
     assert control(org_server, "salesforce", "opt-out", {"email": person["Email"]})
     summary = push_until_done(rig.app, dest)[-1]
