@@ -14,6 +14,7 @@ from destinations.salesforce.writer import SalesforceSession
 
 KIND = "salesforce"
 OBJECTS: tuple[str, ...] = ("contacts", "orders")
+PUSH_BATCH = 10_000  # marks a push hands over at once: from 2,000 records the client uses Bulk API 2.0
 
 __all__ = ["DEFAULT_MAPPING", "KIND", "OBJECTS", "check", "open_session"]
 
