@@ -21,7 +21,9 @@ def token_grant(session: requests.Session, url: str, form: Mapping[str, str]) ->
     try:
         answer = session.post(url, data=dict(form), timeout=TIMEOUT_S)
     except requests.RequestException as exc:
-        raise RetryLater("the token endpoint could not be reached", detail=type(exc).__name__) from exc
+        raise RetryLater(
+            f"the token endpoint could not be reached: {_why(exc)}", detail=type(exc).__name__
+        ) from exc
     if answer.status_code == 429 or answer.status_code >= 500:
         raise RetryLater(f"the token endpoint answered {answer.status_code}")
     body = _json(answer)
@@ -36,6 +38,16 @@ def token_grant(session: requests.Session, url: str, form: Mapping[str, str]) ->
         f"{url} did not answer as an OAuth token endpoint ({answer.status_code})",
         detail=answer.headers.get("Content-Type", ""),
     )
+
+
+def _why(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "its TLS certificate is not trusted"
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {TIMEOUT_S} s"
+    if isinstance(exc, requests.ConnectionError):
+        return "nothing answered at that address (a wrong host or port, or no network)"
+    return type(exc).__name__
 
 
 def _json(answer: requests.Response) -> dict[str, Any]:
