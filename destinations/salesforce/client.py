@@ -290,7 +290,20 @@ def _restful(path: str, method: str, **kw: Any) -> Callable[[Salesforce], Any]:
 
 
 def _hard_delete(sobject: str, rows: list[dict[str, str]]) -> Callable[[Salesforce], Any]:
-    return lambda sf: _bulk(sf, sobject).hard_delete(records=rows, wait=1)
+    """A Bulk 2.0 hardDelete whose every record must go: one kept is FailPermanently, in
+    Salesforce's words (an erasure must not be reported done while a record stays)."""
+
+    def run(sf: Salesforce) -> None:
+        job = _bulk(sf, sobject)
+        for result in job.hard_delete(records=rows, wait=1):
+            if int(result.get("numberRecordsFailed") or 0):
+                failed = _csv_rows(job.get_failed_records(str(result["job_id"])))
+                why = _bulk_reason(failed[0]["sf__Error"]) if failed else "no reason given"
+                raise FailPermanently(
+                    f"Salesforce kept {len(failed)} {sobject} record(s) it was asked to delete: {why}"
+                )
+
+    return run
 
 
 def _more(url: str) -> Callable[[Salesforce], Any]:
