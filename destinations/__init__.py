@@ -14,6 +14,7 @@ from destinations.protocol import MEMBERS, Destination
 
 KINDS: dict[str, str] = {
     "hubspot": "destinations.hubspot",
+    "salesforce": "destinations.salesforce",
     "zoho": "destinations.zoho",
 }
 
@@ -38,7 +39,8 @@ def every() -> list[Destination]:
 
 
 if TYPE_CHECKING:  # mypy proves each built-in package satisfies the Protocol
-    from destinations import hubspot, zoho
+    from destinations import hubspot, salesforce, zoho
 
     _hubspot: Destination = hubspot
+    _salesforce: Destination = salesforce
     _zoho: Destination = zoho

@@ -44,6 +44,7 @@ class Run:
         self.engine, self.dest, self.kind, self.session = engine, dest, kind, session
         self.rules, self.summary = rules, summary
         self.mapping = merged(kind.DEFAULT_MAPPING, dest.mapping)
+        self.batch = int(getattr(kind, "PUSH_BATCH", BATCH))  # a kind with a bulk path takes more
 
     def drain(
         self, obj: str, progress: Callable[[str, int, int], None] | None, renew: Callable[[], Any]
@@ -72,7 +73,7 @@ class Run:
 
     def _take(self, obj: str) -> list[Any]:
         with self.engine.connect() as conn:
-            return list(conn.execute(self._marks(obj).order_by(DestinationMark.id).limit(BATCH)).all())
+            return list(conn.execute(self._marks(obj).order_by(DestinationMark.id).limit(self.batch)).all())
 
     def _deliver(self, obj: str, marks: list[Any]) -> None:
         ids = sorted({m.record_id for m in marks})

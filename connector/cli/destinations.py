@@ -13,7 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 import destinations as kinds
 from connector import db
 from connector.accounts import destinations, stores
-from connector.cli import destinations_zoho
 from connector.cli.support import app_context, ready, the_app
 from connector.context import vault_of
 from connector.errors import BadInput
@@ -160,6 +159,3 @@ def remove_destination(destination: str, yes: bool) -> None:
             destinations.remove(s, destinations.find(s, destination))
     click.echo(f"destination {destination} removed")
 
-
-for _command in destinations_zoho.COMMANDS:
-    commands.add_command(_command)

@@ -83,4 +83,4 @@ def reconnect_zoho(destination: str, refresh_token: str) -> None:
     click.echo(f"destination {destination} reconnected; `destinations push {destination}` sends what waited")
 
 
-COMMANDS = (add_zoho, reconnect_zoho)
+COMMANDS = {c.name or "": c for c in (add_zoho, reconnect_zoho)}

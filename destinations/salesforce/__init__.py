@@ -1,1 +1,25 @@
-"""Salesforce as a destination: an org reached by its instance URL and a connected app."""
+"""Salesforce as a destination: contacts as Contacts (each with its own Account, which an Order
+needs), orders as Orders (the object Salesforce's own commerce products use for orders), both
+upserted by the connector's external-id fields, signed in by a connected app's client credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from destinations.pacing import Pacing
+from destinations.salesforce.connect import check
+from destinations.salesforce.mapper import DEFAULT_MAPPING
+from destinations.salesforce.writer import SalesforceSession
+
+KIND = "salesforce"
+OBJECTS: tuple[str, ...] = ("contacts", "orders")
+PUSH_BATCH = 10_000  # marks a push hands over at once: from 2,000 records the client uses Bulk API 2.0
+
+__all__ = ["DEFAULT_MAPPING", "KIND", "OBJECTS", "check", "open_session"]
+
+
+def open_session(
+    credentials: Mapping[str, Any], base_url: str | None, pacing: Pacing | None = None
+) -> SalesforceSession:
+    return SalesforceSession(credentials, base_url, pacing)

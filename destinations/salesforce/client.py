@@ -25,10 +25,13 @@ from simple_salesforce.exceptions import (
 )
 
 from connector.errors import FailPermanently, Reauthorize, RetryLater
+from destinations.oauth import token_grant
+from destinations.pacing import Pacing
 
 API_VERSION = "62.0"
 COLLECTION_SIZE = 200  # records per sObject Collections call
 BULK_FROM = 2000  # Salesforce's guidance: past about 2,000 records, Bulk API 2.0
+LONGEST_WAIT_S = 300.0  # a wait asked for longer than this (the daily reserve) is the caller's
 RESERVE = 0.05  # the share of the daily allocation left to the merchant's other integrations
 T = TypeVar("T")
 
@@ -57,33 +60,25 @@ class SalesforceClient:
         *,
         session: requests.Session | None = None,
         version: str = API_VERSION,
+        pacing: Pacing | None = None,
     ) -> None:
         self.instance_url, self.version = instance_url.rstrip("/"), version
         self._credentials = {"client_id": client_id, "client_secret": client_secret}
         self._session = session or requests.Session()
         self._sf: Salesforce | None = None
+        self.pacing = pacing  # None: one try, RetryLater to the caller
 
     # --- the session ----------------------------------------------------------------------
 
     def sign_in(self) -> Salesforce:
         """The client-credentials grant; Reauthorize if the app's credentials are refused."""
+        grant = {"grant_type": "client_credentials"} | self._credentials
         try:
-            answer = self._session.post(
-                self.instance_url + "/services/oauth2/token",
-                data={"grant_type": "client_credentials"} | self._credentials,
-                timeout=30,
-            )
-        except requests.RequestException as exc:
-            raise RetryLater("Salesforce could not be reached", detail=str(exc)) from exc
-        if answer.status_code >= 500:
-            raise RetryLater(f"Salesforce's sign-in answered {answer.status_code}")
-        body = answer.json() if answer.headers.get("Content-Type", "").startswith("application/json") else {}
-        if answer.status_code != 200 or "access_token" not in body:
-            raise Reauthorize(
-                f"Salesforce refused the app's credentials ({body.get('error', answer.status_code)})"
-            )
+            body = token_grant(self._session, self.instance_url + "/services/oauth2/token", grant)
+        except Reauthorize as refused:
+            raise Reauthorize(f"Salesforce refused the app's credentials ({refused.detail})") from None
         self._sf = Salesforce(
-            instance_url=body["instance_url"],
+            instance_url=str(body.get("instance_url") or self.instance_url),
             session_id=body["access_token"],
             session=self._session,
             version=self.version,
@@ -91,6 +86,24 @@ class SalesforceClient:
         return self._sf
 
     def _call(self, action: Callable[[Salesforce], T]) -> T:
+        """`_call_once`, tried again with backoff while Salesforce says later (with `pacing`;
+        Salesforce sends no Retry-After) — unless the wait asked for is the daily reserve's."""
+        tries = self.pacing.max_tries if self.pacing else 1
+        for attempt in range(tries):
+            try:
+                return self._call_once(action)
+            except RetryLater as exc:
+                if self.pacing is None or (exc.retry_after or 0) > LONGEST_WAIT_S:
+                    raise
+                if attempt + 1 == tries:
+                    raise RetryLater(
+                        f"{exc.reason} ({tries} tries)", retry_after=exc.retry_after, detail=exc.detail
+                    ) from None
+                self.pacing.retries += 1
+                self.pacing.wait(min(self.pacing.backoff_s * 2**attempt, 60.0))
+        raise AssertionError("unreachable")
+
+    def _call_once(self, action: Callable[[Salesforce], T]) -> T:
         """Run `action`, signing in again once if the session expired, with errors as actions."""
         for attempt in (1, 2):
             sf = self._sf or self.sign_in()
@@ -124,6 +137,10 @@ class SalesforceClient:
                 f"Salesforce's daily API allocation is {usage.used} of {usage.total} used; the rest is kept",
                 retry_after=3600.0,
             )
+
+    @property
+    def http(self) -> requests.Session:
+        return self._session
 
     @property
     def usage(self) -> tuple[int, int] | None:
@@ -192,11 +209,55 @@ class SalesforceClient:
     def _ids_of(self, sobject: str, external_field: str, values: list[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         for start in range(0, len(values), 200):
-            quoted = ",".join(_soql_text(v) for v in values[start : start + 200])
+            quoted = ",".join(soql_text(v) for v in values[start : start + 200])
             query = f"SELECT Id, {external_field} FROM {sobject} WHERE {external_field} IN ({quoted})"
             for row in self._records(query):
                 out[str(row[external_field])] = row["Id"]
         return out
+
+    def delete_ids(self, record_ids: list[str], *, for_good: bool = False) -> None:
+        """Delete these records by their Salesforce ids (an erasure: `for_good`, a Bulk 2.0
+        hardDelete, which needs the "Bulk API Hard Delete" permission); already gone is done."""
+        if not record_ids:
+            return
+        if for_good:
+            by_object: dict[str, list[dict[str, str]]] = {}
+            for sobject, record_id in self._objects_of(record_ids):
+                by_object.setdefault(sobject, []).append({"Id": record_id})
+            for sobject, rows in by_object.items():
+                self._call(_hard_delete(sobject, rows))
+            return
+        for start in range(0, len(record_ids), COLLECTION_SIZE):
+            params = {"ids": ",".join(record_ids[start : start + COLLECTION_SIZE]), "allOrNone": "false"}
+            self._call(_restful("composite/sobjects", "DELETE", params=params))
+
+    def _objects_of(self, record_ids: list[str]) -> list[tuple[str, str]]:
+        """(object, id) for each id that is still there, by each object's key prefix."""
+        prefixes = {"801": "Order", "003": "Contact", "001": "Account"}  # the order they go in
+        out: list[tuple[str, str]] = []
+        for prefix, sobject in prefixes.items():
+            mine = [i for i in record_ids if i.startswith(prefix)]
+            for start in range(0, len(mine), 200):
+                quoted = ",".join(soql_text(i) for i in mine[start : start + 200])
+                out += [
+                    (sobject, r["Id"])
+                    for r in self._records(f"SELECT Id FROM {sobject} WHERE Id IN ({quoted})")
+                ]
+        return out
+
+    def field_names(self, sobject: str) -> set[str]:
+        """The fields `sobject` has in this org (describe)."""
+        described = self._call(lambda sf: cast(Any, getattr(sf, sobject)).describe())
+        return {str(f["name"]) for f in described.get("fields", [])}
+
+    def create_field(self, sobject: str, name: str, metadata: dict[str, Any]) -> None:
+        """A custom field by the Tooling API (`CustomField`: FullName Object.Name__c, Metadata)."""
+        body = {"FullName": f"{sobject}.{name}", "Metadata": metadata}
+        self._call(lambda sf: sf.toolingexecute("sobjects/CustomField", method="POST", data=body))
+
+    def rows(self, query: str) -> list[dict[str, Any]]:
+        """Every row a SOQL query answers, its pages followed."""
+        return list(self._records(query))
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -226,6 +287,23 @@ class SalesforceClient:
 
 def _restful(path: str, method: str, **kw: Any) -> Callable[[Salesforce], Any]:
     return lambda sf: sf.restful(path, method=method, **kw)
+
+
+def _hard_delete(sobject: str, rows: list[dict[str, str]]) -> Callable[[Salesforce], Any]:
+    """A Bulk 2.0 hardDelete whose every record must go: one kept is FailPermanently, in
+    Salesforce's words (an erasure must not be reported done while a record stays)."""
+
+    def run(sf: Salesforce) -> None:
+        job = _bulk(sf, sobject)
+        for result in job.hard_delete(records=rows, wait=1):
+            if int(result.get("numberRecordsFailed") or 0):
+                failed = _csv_rows(job.get_failed_records(str(result["job_id"])))
+                why = _bulk_reason(failed[0]["sf__Error"]) if failed else "no reason given"
+                raise FailPermanently(
+                    f"Salesforce kept {len(failed)} {sobject} record(s) it was asked to delete: {why}"
+                )
+
+    return run
 
 
 def _more(url: str) -> Callable[[Salesforce], Any]:
@@ -276,5 +354,5 @@ def _csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def _soql_text(value: str) -> str:
+def soql_text(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -1,5 +1,6 @@
-"""Destination tests run against the sandbox's HubSpot (fixtures in tests/conftest_sandbox.py),
-the connector wired to a small world whose shop and site belong to one account."""
+"""Destination tests run against the sandbox's HubSpot (fixtures in tests/conftest_sandbox.py)
+and its Salesforce org over https (tests/destinations/salesforce_rig.py), the connector wired to
+a small world whose shop and site belong to one account."""
 
 from collections.abc import Iterator
 
@@ -9,6 +10,7 @@ import redis
 from sandbox.generator import Sizes
 from sandbox.world import World
 from tests.conftest_sandbox import receiver, sandbox, world  # noqa: F401
+from tests.destinations.salesforce_rig import org_server  # noqa: F401
 from tests.rig import Rig, build
 
 SIZES = Sizes(customers=40, orders=160, products=10)

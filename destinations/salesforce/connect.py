@@ -1,0 +1,78 @@
+"""Connecting a Salesforce org by the client-credentials grant of a connected app: the org's My
+Domain address and the app's consumer key and secret are checked by signing in and reading the
+org's limits before anything is kept; the fields the connector owns are made once by the Tooling
+API (`prepare`) or verified (`missing`) — `destinations check` runs the latter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from connector.errors import BadInput, FailPermanently, Reauthorize, RetryLater
+from destinations.pacing import Pacing
+from destinations.salesforce.client import SalesforceClient
+from destinations.salesforce.mapper import CUSTOM
+
+EXAMPLE = "https://MyDomainName.my.salesforce.com"
+
+
+def client_of(credentials: Mapping[str, Any], pacing: Pacing | None = None) -> SalesforceClient:
+    return SalesforceClient(
+        str(credentials["instance_url"]),
+        str(credentials["client_id"]),
+        str(credentials["client_secret"]),
+        pacing=pacing,
+    )
+
+
+def check(credentials: Mapping[str, Any], base_url: str | None) -> dict[str, Any]:
+    """The credentials to keep, once the org has signed the app in and answered a call."""
+    given = {k: str(credentials.get(k) or "").strip() for k in ("instance_url", "client_id", "client_secret")}
+    url = (base_url or given["instance_url"]).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or parts.path or parts.query:
+        raise BadInput(f"--instance-url: the org's My Domain address over https, e.g. {EXAMPLE}")
+    for name in ("client_id", "client_secret"):
+        if not given[name] or any(c.isspace() for c in given[name]):
+            raise BadInput(
+                f"--{name.replace('_', '-')}: the connected app's consumer key and secret, one word each"
+            )
+    kept = given | {"instance_url": url}
+    client = client_of(kept, Pacing(backoff_s=0.5, max_tries=2))
+    try:
+        client.sign_in()
+        client.rows("SELECT Id FROM Contact LIMIT 1")
+    except Reauthorize as exc:
+        raise BadInput(
+            f"Salesforce at {url} did not accept the app: {exc.reason}; nothing was saved"
+        ) from None
+    except RetryLater as exc:
+        raise BadInput(f"Salesforce at {url} could not be asked ({exc.reason}); nothing was saved") from None
+    except FailPermanently as exc:
+        raise BadInput(
+            f"{url} did not answer as a Salesforce org ({exc.reason}); give its My Domain address, "
+            f"e.g. {EXAMPLE}; nothing was saved"
+        ) from None
+    return kept
+
+
+def missing(client: SalesforceClient) -> list[str]:
+    """The connector's fields the org does not have (or the app cannot see), as Object.Field__c."""
+    absent = []
+    for sobject, wanted in CUSTOM.items():
+        have = {n.lower() for n in client.field_names(sobject)}
+        absent += [f"{sobject}.{name}" for name in wanted if name.lower() not in have]
+    return absent
+
+
+def prepare(client: SalesforceClient) -> list[str]:
+    """Make the fields that are missing; those the org refuses stay listed (a one-time setup)."""
+    for ref in missing(client):
+        sobject, name = ref.split(".", 1)
+        try:
+            client.create_field(sobject, name, CUSTOM[sobject][name])
+        except FailPermanently:
+            continue  # e.g. the app's user may not customize the org: README's setup step
+    return missing(client)
