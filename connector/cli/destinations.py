@@ -158,4 +158,3 @@ def remove_destination(destination: str, yes: bool) -> None:
         with db.session(app) as s, s.begin():
             destinations.remove(s, destinations.find(s, destination))
     click.echo(f"destination {destination} removed")
-
