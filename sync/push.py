@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import delete, insert, literal, select, update
+from sqlalchemy import delete, select, update
 
 import destinations
 from connector import logs
 from connector.context import settings_of, vault_of
-from connector.crm import insights
+from connector.crm import destination_outbox, insights
 from connector.db import get_engine
-from connector.db.models import Contact, Order, Store
 from connector.db.operations import Destination, DestinationMark
 from connector.errors import Reauthorize, RetryLater
 from connector.runtime.queue import enqueue, get_redis
@@ -69,7 +68,7 @@ def _push_locked(
     with engine.begin() as conn:
         dest = conn.execute(select(Destination.__table__).where(Destination.id == destination_id)).one()
         if full:
-            mark_everything(conn, dest)
+            destination_outbox.mark_everything(conn, dest.id, dest.account_id)
     kind = destinations.get(dest.kind)
     pacing = Pacing(backoff_s=settings_of(app).push_backoff_ms / 1000)
     session = kind.open_session(vault_of(app).open(dest.credentials), None, pacing)
@@ -94,25 +93,6 @@ def _push_locked(
             "waited_s": round(pacing.waited_s, 3),
         }
         session.close()
-
-
-def mark_everything(conn: Any, dest: Any) -> None:
-    """`push --full`: every live contact and order of the account, marked once more."""
-    contacts = select(Contact.id).where(
-        Contact.account_id == dest.account_id, Contact.merged_into_id.is_(None)
-    )
-    orders = (
-        select(Order.id)
-        .join(Store, Store.id == Order.store_id)
-        .where(Store.account_id == dest.account_id, Order.deleted_at.is_(None))
-    )
-    for obj, ids in (("contacts", contacts), ("orders", orders)):
-        conn.execute(
-            insert(DestinationMark).from_select(
-                ["destination_id", "object", "record_id"],
-                select(literal(dest.id), literal(obj), ids.subquery().c.id),
-            )
-        )
 
 
 def _set_status(app: Flask, destination_id: int, status: str, reason: str | None) -> None:
