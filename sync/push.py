@@ -23,6 +23,7 @@ from connector.crm import destination_outbox, insights
 from connector.db import get_engine
 from connector.db.operations import Destination, DestinationMark
 from connector.errors import Reauthorize, RetryLater
+from connector.runtime import waiting
 from connector.runtime.queue import enqueue, get_redis
 from destinations.pacing import Pacing
 from sync import push_batch
@@ -111,11 +112,12 @@ def push_job(destination_id: int) -> dict[str, Any]:
     return {"outcome": summary.outcome, "pushed": summary.pushed, "refused": summary.refused}
 
 
-def push_all() -> int:
-    """Cron: a push job for each destination with marks waiting (none twice at once)."""
-    engine = get_engine()
+def push_all(now: float | None = None) -> int:
+    """Cron: a push job for each destination with marks waiting (none twice at once); one a
+    killed worker left "started", or one that failed, is replaced. `now`: the clock, unix s."""
+    engine, redis = get_engine(), get_redis()
     with engine.connect() as conn:
-        waiting = list(
+        waiting_marks = list(
             conn.execute(
                 select(Destination.id)
                 .where(Destination.status == "active")
@@ -126,16 +128,21 @@ def push_all() -> int:
                 )
             ).scalars()
         )
-    for destination_id in waiting:
-        enqueue(
-            get_redis(),
-            "sync",
-            "sync.push.push_job",
-            destination_id,
-            job_id=f"push-{destination_id}",
-            result_ttl=0,
-        )
-    return len(waiting)
+    return sum(_request_push(redis, destination_id, now) for destination_id in waiting_marks)
+
+
+def _request_push(redis: Any, destination_id: int, now: float | None) -> bool:
+    job_id = f"push-{destination_id}"
+    with redis.pipeline(transaction=False) as pipe:
+        asked = waiting.ask(pipe, "sync", job_id, now=now)
+        reply = pipe.execute(raise_on_error=False)[0]
+    found = waiting.answer(redis, asked, reply)
+    if found == waiting.WAITING:
+        return False
+    if found != waiting.ABSENT:
+        log.warning("push job replaced", extra={"destination_id": destination_id, "job_status": found})
+    enqueue(redis, "sync", "sync.push.push_job", destination_id, job_id=job_id, result_ttl=0)
+    return True
 
 
 def forget_marks(conn: Any, destination_id: int) -> None:
