@@ -128,10 +128,11 @@ def push_all(now: float | None = None) -> int:
                 )
             ).scalars()
         )
-    return sum(_request_push(redis, destination_id, now) for destination_id in waiting_marks)
+    return sum(request_push(redis, destination_id, now) for destination_id in waiting_marks)
 
 
-def _request_push(redis: Any, destination_id: int, now: float | None) -> bool:
+def request_push(redis: Any, destination_id: int, now: float | None = None) -> bool:
+    """Enqueue the destination's push job unless one truly waits; whether one was enqueued."""
     job_id = f"push-{destination_id}"
     with redis.pipeline(transaction=False) as pipe:
         asked = waiting.ask(pipe, "sync", job_id, now=now)
