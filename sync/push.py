@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import delete, insert, literal, select, update
+from sqlalchemy import delete, select, update
 
 import destinations
 from connector import logs
 from connector.context import settings_of, vault_of
-from connector.crm import insights
+from connector.crm import destination_outbox, insights
 from connector.db import get_engine
-from connector.db.models import Contact, Order, Store
 from connector.db.operations import Destination, DestinationMark
 from connector.errors import Reauthorize, RetryLater
+from connector.runtime import waiting
 from connector.runtime.queue import enqueue, get_redis
 from destinations.pacing import Pacing
 from sync import push_batch
@@ -69,7 +69,7 @@ def _push_locked(
     with engine.begin() as conn:
         dest = conn.execute(select(Destination.__table__).where(Destination.id == destination_id)).one()
         if full:
-            mark_everything(conn, dest)
+            destination_outbox.mark_everything(conn, dest.id, dest.account_id)
     kind = destinations.get(dest.kind)
     pacing = Pacing(backoff_s=settings_of(app).push_backoff_ms / 1000)
     session = kind.open_session(vault_of(app).open(dest.credentials), None, pacing)
@@ -96,25 +96,6 @@ def _push_locked(
         session.close()
 
 
-def mark_everything(conn: Any, dest: Any) -> None:
-    """`push --full`: every live contact and order of the account, marked once more."""
-    contacts = select(Contact.id).where(
-        Contact.account_id == dest.account_id, Contact.merged_into_id.is_(None)
-    )
-    orders = (
-        select(Order.id)
-        .join(Store, Store.id == Order.store_id)
-        .where(Store.account_id == dest.account_id, Order.deleted_at.is_(None))
-    )
-    for obj, ids in (("contacts", contacts), ("orders", orders)):
-        conn.execute(
-            insert(DestinationMark).from_select(
-                ["destination_id", "object", "record_id"],
-                select(literal(dest.id), literal(obj), ids.subquery().c.id),
-            )
-        )
-
-
 def _set_status(app: Flask, destination_id: int, status: str, reason: str | None) -> None:
     with get_engine(app).begin() as conn:
         conn.execute(
@@ -131,11 +112,12 @@ def push_job(destination_id: int) -> dict[str, Any]:
     return {"outcome": summary.outcome, "pushed": summary.pushed, "refused": summary.refused}
 
 
-def push_all() -> int:
-    """Cron: a push job for each destination with marks waiting (none twice at once)."""
-    engine = get_engine()
+def push_all(now: float | None = None) -> int:
+    """Cron: a push job for each destination with marks waiting (none twice at once); one a
+    killed worker left "started", or one that failed, is replaced. `now`: the clock, unix s."""
+    engine, redis = get_engine(), get_redis()
     with engine.connect() as conn:
-        waiting = list(
+        waiting_marks = list(
             conn.execute(
                 select(Destination.id)
                 .where(Destination.status == "active")
@@ -146,16 +128,22 @@ def push_all() -> int:
                 )
             ).scalars()
         )
-    for destination_id in waiting:
-        enqueue(
-            get_redis(),
-            "sync",
-            "sync.push.push_job",
-            destination_id,
-            job_id=f"push-{destination_id}",
-            result_ttl=0,
-        )
-    return len(waiting)
+    return sum(request_push(redis, destination_id, now) for destination_id in waiting_marks)
+
+
+def request_push(redis: Any, destination_id: int, now: float | None = None) -> bool:
+    """Enqueue the destination's push job unless one truly waits; whether one was enqueued."""
+    job_id = f"push-{destination_id}"
+    with redis.pipeline(transaction=False) as pipe:
+        asked = waiting.ask(pipe, "sync", job_id, now=now)
+        reply = pipe.execute(raise_on_error=False)[0]
+    found = waiting.answer(redis, asked, reply)
+    if found == waiting.WAITING:
+        return False
+    if found != waiting.ABSENT:
+        log.warning("push job replaced", extra={"destination_id": destination_id, "job_status": found})
+    enqueue(redis, "sync", "sync.push.push_job", destination_id, job_id=job_id, result_ttl=0)
+    return True
 
 
 def forget_marks(conn: Any, destination_id: int) -> None:

@@ -1,4 +1,5 @@
-"""Destinations connected: an account's CRMs with their sealed credentials and state, and each
+"""Destinations connected: an account's CRMs with their sealed credentials and state (one
+added starts with everything of its account marked for it), and each
 as `destinations list` and the dashboard show it — per object pushed, pending, failed and the
 last push (from the outbox's marks and what the destination holds of each record).
 """
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from connector import logs
 from connector.accounts.stores import existing_account
+from connector.crm import destination_outbox
 from connector.crypto import Vault
 from connector.db.models import Account
 from connector.db.operations import Destination, DestinationMark, DestinationRecord
@@ -25,11 +27,14 @@ OBJECTS = ("contacts", "orders")
 def add(
     session: Session, vault: Vault, *, account: str, kind: str, credentials: dict[str, Any]
 ) -> Destination:
-    """A destination for an existing account, its credentials (already checked) sealed."""
+    """A destination for an existing account, its credentials (already checked) sealed, and
+    everything the account already holds marked for it in the same transaction (so the first
+    push sends it all)."""
     owner = existing_account(session, account)
     dest = Destination(account_id=owner.id, kind=kind, credentials=vault.seal(credentials), status="active")
     session.add(dest)
     session.flush()
+    destination_outbox.mark_everything(session.connection(), dest.id, owner.id)
     log.info("destination added", extra={"destination_id": dest.id, "kind": kind})
     return dest
 

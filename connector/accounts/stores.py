@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from connector import logs
 from connector.accounts import health
+from connector.crm import destination_outbox
 from connector.crypto import Vault
 from connector.db.models import RECORDS, Account, PlatformRecord, Store
 from connector.db.operations import SyncState, WebhookInbox
@@ -231,8 +232,10 @@ def traces(conn: Connection, store_id: int) -> Removed:
 
 
 def remove_store(session: Session, store: Store) -> Removed:
-    """Delete the store and, by cascade, every record synced from it."""
+    """Delete the store and, by cascade, every record synced from it; its contacts and orders
+    are marked for the account's destinations first (what goes with it is deleted there)."""
     removed = traces(session.connection(), store.id)
+    destination_outbox.mark_store(session.connection(), store.id)
     session.delete(store)
     session.flush()
     log.info("store removed", extra={"store_id": store.id, "platform": store.platform})

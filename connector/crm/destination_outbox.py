@@ -1,5 +1,7 @@
 """The destinations' transactional outbox: a contact or order that changed is marked for each
 destination of its account in the same transaction as the change, so a push cannot miss it;
+a destination just added has everything of its account marked; a store about to be removed has
+its contacts and orders marked (the push then deletes there what the account no longer holds);
 a privacy erasure marks the person (and their orders) for deletion there, with its receipt.
 The push (sync/push.py) drains the marks and removes those it has delivered.
 """
@@ -8,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, literal, select, union
 from sqlalchemy.engine import Connection
 
-from connector.db.models import Contact, Order, Store
+from connector.db.models import Checkout, Contact, Customer, Order, Store
 from connector.db.operations import Destination, DestinationMark
+from connector.db.people import ContactInsight, ProductSubscription
 from platforms.base import batched
 
 
@@ -76,3 +79,37 @@ def mark_erased(conn: Connection, account_id: int, contacts: set[int], receipt_i
     for chunk in batched(rows, 1000):
         conn.execute(insert(DestinationMark), list(chunk))
     return destinations
+
+
+def mark_everything(conn: Connection, destination_id: int, account_id: int) -> None:
+    """A destination just added (or `push --full`): every live contact and order of the account."""
+    contacts = select(Contact.id).where(Contact.account_id == account_id, Contact.merged_into_id.is_(None))
+    orders = (
+        select(Order.id)
+        .join(Store, Store.id == Order.store_id)
+        .where(Store.account_id == account_id, Order.deleted_at.is_(None))
+    )
+    for obj, ids in (("contacts", contacts), ("orders", orders)):
+        conn.execute(
+            insert(DestinationMark).from_select(
+                ["destination_id", "object", "record_id"],
+                select(literal(destination_id), literal(obj), ids.subquery().c.id),
+            )
+        )
+
+
+def mark_store(conn: Connection, store_id: int) -> None:
+    """A store about to be removed (or redacted): its orders and everyone it knew, so the push
+    deletes there what goes with it and updates the people other stores still know."""
+    destinations = destinations_of_store(conn, store_id)
+    if not destinations:
+        return
+    people = union(
+        *(
+            select(model.contact_id).where(model.store_id == store_id, model.contact_id.is_not(None))
+            for model in (Customer, Order, Checkout, ProductSubscription, ContactInsight)
+        )
+    )
+    mark(conn, destinations, "contacts", conn.execute(people).scalars())
+    orders = conn.execute(select(Order.id).where(Order.store_id == store_id)).scalars()
+    mark(conn, destinations, "orders", orders)

@@ -2,7 +2,9 @@
 neutral record (name, e-mail, phone, address, consent per channel with its time, RFM and
 segment, predicted value with its explanation, flags, first and last order, orders, spend,
 first channel, stores and platforms, product subscriptions) and each order with its line
-items. A contact merged away, erased, or of another account is None: the destination drops it.
+items. A contact merged away, erased, of another account, or known from no store any more (no
+customer, order, checkout or subscription left: its only store was removed) is None: the
+destination drops it.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.engine import Connection
 
 from connector.crm import consent, insights
-from connector.db.models import Contact, Customer, Order, OrderLineItem, Store
+from connector.db.models import Checkout, Contact, Customer, Order, OrderLineItem, Store
 from connector.db.people import ContactInsight, ProductSubscription
 
 ADDRESS_KEYS = {
@@ -36,7 +38,8 @@ def contacts(
             Contact.id.in_(ids), Contact.account_id == account_id, Contact.merged_into_id.is_(None)
         )
     ).all()
-    live = [r for r in rows if not (r.merge_provenance or {}).get("redacted_at")]
+    known = _known(conn, [r.id for r in rows])
+    live = [r for r in rows if not (r.merge_provenance or {}).get("redacted_at") and r.id in known]
     if not live:
         return found
     ours = [c.id for c in live]
@@ -61,6 +64,19 @@ def contacts(
             "subscriptions": subscribed.get(c.id, []),
         }
     return found
+
+
+def _known(conn: Connection, ids: list[int]) -> set[int]:
+    """The contacts some store still knows: a customer, order, checkout or subscription of theirs."""
+    if not ids:
+        return set()
+    held = union(
+        *(
+            select(model.contact_id).where(model.contact_id.in_(ids))
+            for model in (Customer, Order, Checkout, ProductSubscription)
+        )
+    )
+    return {c for c in conn.execute(held).scalars() if c is not None}
 
 
 def _standing(

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from connector.crm import insights
+from connector.crm import destination_outbox, insights
 from connector.db.models import Contact, Customer, Order, Store
 from connector.db.types import utcnow
 from connector.errors import BadInput
@@ -294,4 +294,7 @@ def unmerge(conn: Connection, absorbed: int, rules: insights.Rules | None = None
     )
     conn.execute(update(Contact).where(Contact.id == absorbed).values(merged_into_id=None))
     insights.refresh(conn, {absorbed, survivor_id}, rules)
+    destination_outbox.mark_contacts(conn, [absorbed, survivor_id])
+    dests = destination_outbox.destinations_of_account(conn, contact.account_id)
+    destination_outbox.mark(conn, dests, "orders", entry["moved"].get("orders") or [])
     return int(survivor_id)

@@ -355,6 +355,7 @@ def redact_shop(conn: Connection, store_id: int, shop_domain: str, instance: Pat
         mine |= {
             c for c in conn.execute(select(model.contact_id).where(model.store_id == store_id)).scalars() if c
         }
+    destination_outbox.mark_store(conn, store_id)  # the push deletes there what goes, updates the rest
     conn.execute(delete(ContactInsight).where(ContactInsight.store_id == store_id))
     conn.execute(delete(Store).where(Store.id == store_id))
     elsewhere = set()

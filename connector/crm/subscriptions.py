@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from connector.crm import consent
+from connector.crm import consent, destination_outbox
 from connector.db.models import Contact, Store
 from connector.db.operations import NotificationOutbox
 from connector.db.people import ProductSubscription
@@ -69,6 +69,7 @@ def subscribe(conn: Connection, store: Any, email: str, scope: str, value: str |
         "source": "form",
     }
     made = conn.execute(insert(ProductSubscription).values(**row).returning(ProductSubscription)).one()
+    destination_outbox.mark_contacts(conn, [contact_id])  # a new contact, or a new subscription
     return made, True
 
 
@@ -121,6 +122,7 @@ def confirm(conn: Connection, token: str) -> Any:
         )
         claim = consent.Claim(sub.contact_id, sub.store_id, "email", consent.GRANT, "form", now, now)
         consent.record(conn, [claim])
+        destination_outbox.mark_contacts(conn, [sub.contact_id])
     return sub
 
 
@@ -139,6 +141,7 @@ def unsubscribe(conn: Connection, subscription_id: int) -> Any:
         sub.contact_id, sub.store_id, "email", consent.REFUSAL, "unsubscribe_link", now, now
     )
     consent.record(conn, [claim])
+    destination_outbox.mark_contacts(conn, [sub.contact_id])
     conn.execute(
         update(NotificationOutbox)
         .where(NotificationOutbox.contact_id == sub.contact_id, NotificationOutbox.status == "pending")

@@ -249,12 +249,17 @@ def webhooks(store_id: int) -> ResponseReturnValue:
 @bp.post("/dead-letters/<id:letter_id>/retry")
 @login_required
 def retry_letter(letter_id: int) -> ResponseReturnValue:
+    flash_retry(letter_id, "Failed record")
+    return redirect(url_for("dashboard.stores"))
+
+
+def flash_retry(letter_id: int, noun: str) -> None:
+    """Retry one dead letter of the signed-in account (a store's or a destination's); say how."""
     try:
         done = retry.retry(current_app._get_current_object(), letter_id, g.account_id)  # type: ignore[attr-defined]
-        flash(f"Failed record {letter_id}: {done['outcome']}.")
+        flash(f"{noun} {letter_id}: {done['outcome']}.")
     except BadInput as exc:
         flash(exc.reason)
-    return redirect(url_for("dashboard.stores"))
 
 
 @bp.post("/dead-letters/retry-all")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -14,9 +14,9 @@ from connector import db
 from connector.accounts import destinations
 from connector.db.operations import DeadLetter
 from connector.errors import BadInput
-from connector.runtime.queue import enqueue, get_redis
-from connector.web.dashboard import login_required
-from sync import retry
+from connector.runtime.queue import get_redis
+from connector.web.dashboard import flash_retry, login_required
+from sync import push
 
 bp = Blueprint("destinations_page", __name__)
 
@@ -63,14 +63,7 @@ def push_now(destination_id: int) -> ResponseReturnValue:
         except BadInput as exc:
             flash(exc.reason)
             return redirect(url_for("destinations_page.page"))
-    queued = enqueue(
-        get_redis(),
-        "sync",
-        "sync.push.push_job",
-        destination_id,
-        job_id=f"push-{destination_id}",
-        result_ttl=0,
-    )
+    queued = push.request_push(get_redis(), destination_id)
     flash(f"Destination {destination_id}: {'push queued' if queued else 'a push is already waiting'}.")
     return redirect(url_for("destinations_page.page"))
 
@@ -78,9 +71,5 @@ def push_now(destination_id: int) -> ResponseReturnValue:
 @bp.post("/destinations/letters/<int:letter_id>/retry")
 @login_required
 def retry_letter(letter_id: int) -> ResponseReturnValue:
-    try:
-        done = retry.retry(current_app._get_current_object(), letter_id, g.account_id)  # type: ignore[attr-defined]
-        flash(f"Refused record {letter_id}: {done['outcome']}.")
-    except BadInput as exc:
-        flash(exc.reason)
+    flash_retry(letter_id, "Refused record")
     return redirect(url_for("destinations_page.page"))

@@ -3,10 +3,12 @@
 `idProperty`, batch read with `propertiesWithHistory`, batch archive), v4 default associations,
 and the subscription status (`/communication-preferences/v3/...`). Every answer carries the
 `X-HubSpot-RateLimit-*` headers; over the 10-second window it is a 429 in HubSpot's shape.
-`/hubspot/_control/faults` queues statuses (429, 5xx, 401) to answer next.
+`/hubspot/_control/faults` queues statuses (429, 5xx, 401) to answer next, or slows answers.
 """
 
 from __future__ import annotations
+
+import time
 
 from flask import Blueprint, Response, g, request
 
@@ -49,6 +51,11 @@ def gate() -> Response | None:
 
 @bp.after_request
 def headers(response: Response) -> Response:
+    if request.path.startswith("/hubspot/_control/"):
+        return response
+    latency = portal().latency_ms
+    if latency:
+        time.sleep(latency / 1000)  # acted on already: a client gone meanwhile never hears of it
     for name, value in (getattr(g, "hubspot_headers", None) or {}).items():
         response.headers[name] = value
     return response
@@ -110,7 +117,8 @@ bp.add_url_rule(
 @bp.post("/_control/faults")
 def faults() -> Response:
     """`{"statuses": [429, 503, 401]}` answered next, one per request; `{"rotate_token": true}`
-    revokes the token (the merchant rotated it); `{"window_ms", "max_per_window"}` set the limit."""
+    revokes the token (the merchant rotated it); `{"window_ms", "max_per_window"}` set the limit;
+    `{"latency_ms"}` holds every answer that long after the request was acted on."""
     p, body = portal(), request.get_json(silent=True) or {}
     with p.lock:
         p.faults.extend(int(s) for s in body.get("statuses") or [])
@@ -118,4 +126,5 @@ def faults() -> Response:
             p.rotate_token()
         p.window_ms = int(body.get("window_ms", p.window_ms))
         p.max_per_window = int(body.get("max_per_window", p.max_per_window))
+        p.latency_ms = int(body.get("latency_ms", p.latency_ms))
     return as_json({"token": p.token, "queued": list(p.faults)})

@@ -90,6 +90,7 @@ class Portal:
         self.associations: set[tuple[str, str]] = set()  # (order id, contact id)
         self.next_id = 1000
         self.faults: deque[int] = deque()  # statuses to answer next, one per request
+        self.latency_ms = 0  # each answer held this long after the request was acted on
         self.max_per_window, self.window_ms = max_per_window, window_ms
         self.calls: deque[float] = deque()
         self.daily_limit, self.daily_used = 250_000, 0

@@ -7,10 +7,12 @@ from __future__ import annotations
 import re
 
 from flask.testing import FlaskClient
+from rq.job import JobStatus
 from sqlalchemy import insert, select, update
 
 from connector.db import get_engine
 from connector.db.models import Account, Contact, Store
+from connector.runtime.queue import get_queue
 from connector.web.dashboard import create_user
 from tests.destinations.helpers import add_hubspot, push_until_done, sync_everything
 from tests.rig import Rig
@@ -61,3 +63,28 @@ def test_the_page_shows_counts_and_refusals_and_retries_one(rig: Rig) -> None:
     # and another account's sign-in sees no destination and no refusal
     elsewhere = signed_in(rig, "someone@else.example").get("/destinations").get_data(as_text=True)
     assert "No destinations yet." in elsewhere and "is invalid" not in elsewhere
+
+
+def test_push_now_replaces_a_push_job_that_failed_instead_of_saying_one_waits(rig: Rig) -> None:
+    # given a destination whose last push job failed (RQ keeps a failed job's id for a year)
+    dest = add_hubspot(rig)
+    with get_engine(rig.app).begin() as conn:
+        account = conn.execute(select(Store.account_id).where(Store.id == rig.shop.id)).scalar_one()
+        create_user(conn, account, "owner@shop.example", PASSWORD)
+    job = get_queue("sync", rig.redis).enqueue("sync.push.push_job", args=(dest,), job_id=f"push-{dest}")
+    job.set_status(JobStatus.FAILED)
+    client = signed_in(rig, "owner@shop.example")
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/destinations").get_data(as_text=True)
+    )
+    assert token is not None
+    # when the merchant asks for a push now, twice
+    first, second = (
+        client.post(
+            f"/destinations/{dest}/push", data={"csrf_token": token.group(1)}, follow_redirects=True
+        ).get_data(as_text=True)
+        for _ in range(2)
+    )
+    # then the first queues a new push, and the second sees that one waiting
+    assert f"Destination {dest}: push queued." in first
+    assert f"Destination {dest}: a push is already waiting." in second

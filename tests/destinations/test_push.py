@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from connector.crm import consent, destination_views, insights, privacy
 from connector.db import get_engine
-from connector.db.models import Contact, Order, Store
+from connector.db.models import Account, Contact, Order, Store
 from connector.db.operations import DeadLetter, DestinationMark, PrivacyRequest
 from connector.errors import BadInput
 from destinations.hubspot.mapper import DEFAULT_MAPPING, as_text
@@ -26,7 +26,7 @@ from tests.rig import Rig
 def expected(rig: Rig) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]], set[tuple[str, str]]]:
     """What HubSpot should hold, from the store: each field mapped, as text; and the links."""
     with get_engine(rig.app).connect() as conn:
-        account = conn.execute(select(Store.account_id).where(Store.id == rig.shop.id)).scalar_one()
+        account = conn.execute(select(Account.id).where(Account.name == "test")).scalar_one()
         ids = list(
             conn.execute(
                 select(Contact.id).where(Contact.account_id == account, Contact.merged_into_id.is_(None))
