@@ -93,6 +93,13 @@ class MagentoStore:
     past_end: str = "last"  # a currentPage past the end: "last" page again (2.3) or "empty" (2.4)
     consumers: dict[str, dict[str, Any]] = field(default_factory=dict)  # activated integrations (OAuth 1.0a)
     nonces: set[tuple[str, str]] = field(default_factory=set)  # (consumer key, nonce) seen
+    hooks: list[dict[str, Any]] = field(default_factory=list)  # Adobe Commerce webhooks subscribed
+    webhook_key: Any = None  # its RSA key pair (Adobe Services → Webhooks), made when first asked
+
+    def webhook_public_pem(self) -> str:
+        from sandbox.magento.hooks import public_pem  # the key pair is made when first asked
+
+        return public_pem(self)
 
 
 @dataclass
@@ -303,6 +310,7 @@ class World:
                         "access_token": next(iter(m.tokens)) if m.tokens else None,
                         "admin_username": m.admin_username,
                         "admin_password": m.admin_password,
+                        "webhook_public_key": m.webhook_public_pem(),
                         "counts": m.store.counts() | {"catalog_rows": catalog_rows(m.store)},
                     }
                     for n, m in self.magento.items()

@@ -269,3 +269,13 @@ def webhooks_check(store_ref: str, as_json: bool) -> None:
 def webhooks_repair(store_ref: str, as_json: bool) -> None:
     """Create missing subscriptions and replace disabled ones."""
     _subscriptions(store_ref, fix=True, as_json=as_json)
+
+
+def _platform_commands() -> None:
+    """Commands a platform needs beyond add-<name> (they live beside this module)."""
+    from connector.cli.stores_magento import set_magento_webhook_key
+
+    stores_group.add_command(set_magento_webhook_key)
+
+
+_platform_commands()
