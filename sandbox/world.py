@@ -17,6 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 from sandbox.deliveries import Dispatcher, Faults
 from sandbox.generator import Dataset, Sizes, anchor_now
 from sandbox.hubspot.portal import Portal
@@ -97,9 +100,11 @@ class MagentoStore:
     webhook_key: Any = None  # its RSA key pair (Adobe Services → Webhooks), made when first asked
 
     def webhook_public_pem(self) -> str:
-        from sandbox.magento.hooks import public_pem  # the key pair is made when first asked
-
-        return public_pem(self)
+        """The public key the admin shows (the pair made on first use: "Regenerate key pair")."""
+        if self.webhook_key is None:
+            self.webhook_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = self.webhook_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        return str(pem.decode())
 
 
 @dataclass

@@ -21,7 +21,7 @@ from platforms.magento.webhooks import MAX_KEY_BYTES, TOPICS, public_key_pem
 log = logs.get(__name__)
 
 
-@click.command("set-magento-webhook-key", with_appcontext=False)
+@click.command("set-magento-webhook-key")  # no app context: on_existing_database makes it
 @on_existing_database
 @click.argument("store_ref")
 @click.option(

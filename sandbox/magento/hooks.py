@@ -16,8 +16,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from sandbox.deliveries import Delivery
 from sandbox.magento import shapes
@@ -41,16 +41,6 @@ METHOD = re.compile(r"^(observer|plugin)\.[a-z0-9_.]+$")
 
 class HookRefused(Exception):
     """A subscription Commerce refuses: the message its webapi answers with (400)."""
-
-
-def public_pem(store: MagentoStore) -> str:
-    """The store's webhook public key (the pair made on first use, as "Regenerate key pair")."""
-    if store.webhook_key is None:
-        store.webhook_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = store.webhook_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return str(pem.decode())
 
 
 def subscribe(store: MagentoStore, body: object) -> dict[str, Any]:
@@ -77,33 +67,51 @@ def subscribe(store: MagentoStore, body: object) -> dict[str, Any]:
 
 
 def fire(w: World, store: MagentoStore, entity: str, record_id: int) -> None:
-    """A save of `entity` calls each hook on its after-save observer, built when sent."""
+    """A save of `entity` calls each hook on its after-save observer, built when sent; a
+    parent product's save saves its child products too (each a product row of its own)."""
     method, _key = EVENTS[entity]
     for hook in [h for h in store.hooks if h["webhook_method"] == method and h["webhook_type"] == "after"]:
-        w.dispatcher.submit(
-            Delivery(
-                url=hook["url"],
-                headers={},
-                body=b"",
-                on_result=lambda _delivery, _status: None,  # called once: a failure is only logged
-                collapse_key=("magento", store.store.name, hook["hook_name"], entity, record_id),
-                refresh=lambda: _build(store, entity, record_id),
+        for variant in _saved(store, entity, record_id):
+            w.dispatcher.submit(
+                Delivery(
+                    url=hook["url"],
+                    headers={},
+                    body=b"",
+                    on_result=lambda _delivery, _status: None,  # called once: a failure is only logged
+                    collapse_key=("magento", store.store.name, hook["hook_name"], entity, record_id, variant),
+                    refresh=lambda v=variant: _build(store, entity, record_id, v),  # type: ignore[misc]
+                )
             )
-        )
 
 
-def _build(store: MagentoStore, entity: str, record_id: int) -> tuple[dict[str, str], bytes] | None:
-    """The record as saved, signed; None once it is gone."""
+def _saved(store: MagentoStore, entity: str, record_id: int) -> list[int | None]:
+    """The record (None) and, for a parent product, each child's variant index."""
+    index = store.store.index_of(entity, record_id)
+    if entity != "products" or index is None:
+        return [None]
+    data = store.store.get(entity, index).data
+    children = [int(v["index"]) for v in data["variants"]] if shapes.has_children(data) else []
+    return [None, *children]
+
+
+def _build(
+    store: MagentoStore, entity: str, record_id: int, variant: int | None
+) -> tuple[dict[str, str], bytes] | None:
+    """The record (or a parent's child product) as saved, signed; None once it is gone."""
     index = store.store.index_of(entity, record_id)
     if index is None or not store.store.exists(entity, index):
         return None
     method, key = EVENTS[entity]
-    record = RENDER[entity](store.store, store.store.get(entity, index))
+    rec = store.store.get(entity, index)
+    if variant is None:
+        record = RENDER[entity](store.store, rec)
+    else:
+        record = shapes.child_json(rec, next(v for v in rec.data["variants"] if v["index"] == variant))
     body = json.dumps({"eventName": method, "data": {key: record}}, separators=(",", ":")).encode()
     return {"Content-Type": "application/json", SIGNATURE_HEADER: sign(store, body)}, body
 
 
 def sign(store: MagentoStore, body: bytes) -> str:
-    public_pem(store)  # the key pair exists
+    store.webhook_public_pem()  # the key pair exists
     signed = store.webhook_key.sign(base64.b64encode(body), padding.PKCS1v15(), hashes.SHA256())
     return base64.b64encode(signed).decode()

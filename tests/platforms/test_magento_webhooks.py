@@ -104,8 +104,8 @@ def test_the_topic_is_the_bodys_event_name_and_the_dedup_key_its_digest() -> Non
     ("body", "reason"),
     [
         (b"not json", "not JSON"),
-        (b"[1, 2]", "no \"eventName\""),
-        (b'{"data": {}}', "no \"eventName\""),
+        (b"[1, 2]", 'no "eventName"'),
+        (b'{"data": {}}', 'no "eventName"'),
         (b'{"eventName": "observer.checkout_cart_product_add_before", "data": {}}', "is not taken"),
     ],
 )
