@@ -164,7 +164,7 @@ def _connect(platform: str, connection: Connection, account: str, webhooks: bool
         _print_health(health)
     elif platforms.get(platform).SUBSCRIPTIONS:
         click.echo(f"webhooks not registered yet: `crm-connector webhooks repair {store_id}`")
-    else:  # a platform that takes no deliveries (Magento): nothing to repair, ever
+    else:  # no subscriptions made from here (Magento: its hooks are set up in its admin)
         label = platforms.get(platform).LABEL
         click.echo(f"no webhooks to register: the scheduled re-sync keeps this {label} store current")
 
