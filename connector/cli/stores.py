@@ -167,6 +167,8 @@ def _connect(platform: str, connection: Connection, account: str, webhooks: bool
     else:  # no subscriptions made from here (Magento: its hooks are set up in its admin)
         label = platforms.get(platform).LABEL
         click.echo(f"no webhooks to register: the scheduled re-sync keeps this {label} store current")
+        if platforms.get(platform).TOPICS:  # deliveries it sends once set up in the store itself
+            click.echo(f"its own signed webhooks are taken too, once set up in the {label} store (README)")
 
 
 @stores_group.command("confirm-url", with_appcontext=False)
