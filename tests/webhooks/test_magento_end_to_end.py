@@ -126,3 +126,34 @@ def test_a_missed_delivery_is_healed_by_the_scheduled_resync(mag: tuple[Rig, int
             until_done(rig, store_id, entity)
     # then the CRM equals the store again
     assert_equal(rig, store_id, entry)
+
+
+def test_a_delivery_outside_the_store_views_synced_is_removed_by_the_resync(
+    app_env: dict[str, str], redis_conn: redis.Redis, redis_url: str, tmp_path: Path
+) -> None:
+    world = World(seed=44, sizes=Sizes(customers=40, orders=120, products=16), magento_stores=1)
+    for rig in build(app_env, world, redis_url):
+        # given a store synced for its EU view only, its hooks on every order save
+        store_id = connected(rig, "--store-view", "eu_en")
+        entry = rig.sandbox.world.manifest()["magento"]["stores"][0]
+        backfill(rig, store_id)
+        (tmp_path / "key.pem").write_text(entry["webhook_public_key"])
+        from connector.cli import cli
+
+        args = ["stores", "set-magento-webhook-key", str(store_id), "--key-file", str(tmp_path / "key.pem")]
+        result = CliRunner(env=rig.env).invoke(cli, args, catch_exceptions=False)
+        url = result.output.split("the URL ")[1].split()[0]
+        subscribe(entry, HOOKS["orders"], url, "crm_orders")
+        eu = {
+            i for i, (_v, _k) in truth(entry, "orders").items() if i in crm_facts(rig.app, store_id, "orders")
+        }
+        # when orders of both views are saved and delivered
+        mutate(rig, "orders", "update", 30)
+        rig.settle()
+        held = set(crm_facts(rig.app, store_id, "orders"))
+        assert held - eu  # another view's orders came in with their deliveries
+        # then the re-sync's deletion check takes them out again: the EU view's orders only
+        time_passes(rig, store_id)
+        with rig.app.app_context():
+            until_done(rig, store_id, "orders")
+        assert set(crm_facts(rig.app, store_id, "orders")) == eu
