@@ -16,6 +16,7 @@ from flask import Blueprint, Response, request
 
 from sandbox.deliveries import Faults
 from sandbox.http import as_json, current_world
+from sandbox.magento import hooks as magento_hooks
 from sandbox.shopify import events as events
 from sandbox.shopify import graphql as gql
 from sandbox.shopify import shapes as shapes
@@ -264,11 +265,13 @@ def _apply(w: World, target: Shop | WooSite | MagentoStore, entity: str, op: str
     now = store.next_time(entity, index)
     if op == "create":
         index = store.create(entity, now)
-    if isinstance(target, MagentoStore):  # no outbound webhooks on Magento Open Source
+    if isinstance(target, MagentoStore):  # hooks only where subscribed (Adobe Commerce's webhooks)
         if op == "update":
             store.update(entity, index, now)
-        elif op in ("delete", "purge"):  # no trash: gone at once
+        elif op in ("delete", "purge"):  # no trash: gone at once, and no hook taken for it
             store.delete(entity, index, now)
+            return store.id_of(entity, index)
+        magento_hooks.fire(w, target, entity, store.id_of(entity, index))
         return store.id_of(entity, index)
     if isinstance(target, WooSite):
         return _apply_woo(target, entity, op, index, now)

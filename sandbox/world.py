@@ -17,6 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 from sandbox.deliveries import Dispatcher, Faults
 from sandbox.generator import Dataset, Sizes, anchor_now
 from sandbox.hubspot.portal import Portal
@@ -93,6 +96,15 @@ class MagentoStore:
     past_end: str = "last"  # a currentPage past the end: "last" page again (2.3) or "empty" (2.4)
     consumers: dict[str, dict[str, Any]] = field(default_factory=dict)  # activated integrations (OAuth 1.0a)
     nonces: set[tuple[str, str]] = field(default_factory=set)  # (consumer key, nonce) seen
+    hooks: list[dict[str, Any]] = field(default_factory=list)  # Adobe Commerce webhooks subscribed
+    webhook_key: Any = None  # its RSA key pair (Adobe Services → Webhooks), made when first asked
+
+    def webhook_public_pem(self) -> str:
+        """The public key the admin shows (the pair made on first use: "Regenerate key pair")."""
+        if self.webhook_key is None:
+            self.webhook_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = self.webhook_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        return str(pem.decode())
 
 
 @dataclass
@@ -303,6 +315,7 @@ class World:
                         "access_token": next(iter(m.tokens)) if m.tokens else None,
                         "admin_username": m.admin_username,
                         "admin_password": m.admin_password,
+                        "webhook_public_key": m.webhook_public_pem(),
                         "counts": m.store.counts() | {"catalog_rows": catalog_rows(m.store)},
                     }
                     for n, m in self.magento.items()

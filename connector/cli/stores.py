@@ -164,9 +164,11 @@ def _connect(platform: str, connection: Connection, account: str, webhooks: bool
         _print_health(health)
     elif platforms.get(platform).SUBSCRIPTIONS:
         click.echo(f"webhooks not registered yet: `crm-connector webhooks repair {store_id}`")
-    else:  # a platform that takes no deliveries (Magento): nothing to repair, ever
+    else:  # no subscriptions made from here (Magento: its hooks are set up in its admin)
         label = platforms.get(platform).LABEL
         click.echo(f"no webhooks to register: the scheduled re-sync keeps this {label} store current")
+        if platforms.get(platform).TOPICS:  # deliveries it sends once set up in the store itself
+            click.echo(f"its own signed webhooks are taken too, once set up in the {label} store (README)")
 
 
 @stores_group.command("confirm-url", with_appcontext=False)
@@ -269,3 +271,13 @@ def webhooks_check(store_ref: str, as_json: bool) -> None:
 def webhooks_repair(store_ref: str, as_json: bool) -> None:
     """Create missing subscriptions and replace disabled ones."""
     _subscriptions(store_ref, fix=True, as_json=as_json)
+
+
+def _platform_commands() -> None:
+    """Commands a platform needs beyond add-<name> (they live beside this module)."""
+    from connector.cli.stores_magento import set_magento_webhook_key
+
+    stores_group.add_command(set_magento_webhook_key)
+
+
+_platform_commands()

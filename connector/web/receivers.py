@@ -5,7 +5,8 @@ Read the raw body, verify it, find the store, record the delivery, answer. Nothi
 mapped or written to CRM tables here; what to check is the platform's (platforms.get).
 Answers: 401 bad or missing signature, 404 unknown platform or store, 400 malformed, 413
 too large (Flask, from CONNECTOR_MAX_WEBHOOK_BYTES), 503 when the delivery cannot be
-stored, 200 otherwise (unknown topics too: logged, ignored).
+stored, 200 otherwise (unknown topics too: logged, ignored); a stored delivery's 200 also
+carries `"op": "success"`, the reply Adobe Commerce's webhooks expect.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ from webhooks.inbox import WEBHOOK_COUNTERS
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logs.get(__name__)
+# a stored delivery's answer also says so as Adobe Commerce's webhooks read it (an `op`);
+# the other platforms read the status alone
+STORED = {"op": "success"}
 
 
 @bp.post("/<platform>")
@@ -144,7 +148,7 @@ def _record(delivery: inbox.Delivery, *, spool_as: str | None) -> ResponseReturn
         return answer(503, f"{exc}; retry later")
     g.webhook_outcome = "accepted" if recorded.new else "deduplicated"
     g.webhook_counted = recorded.counted
-    return answer(200, "accepted" if recorded.new else "duplicate; already accepted")
+    return answer(200, "accepted" if recorded.new else "duplicate; already accepted", **STORED)
 
 
 OUTCOMES = {401: "rejected_signature", 400: "rejected_malformed", 404: "unknown_store", 413: "too_large"}

@@ -1,7 +1,8 @@
 """Magento 2 (Magento Open Source, Adobe Commerce): a store connected by an integration's
 access token (pasted by hand, or received by the integration's activation), read over REST
-with `searchCriteria`, kept current by the scheduled re-sync (no webhook deliveries are
-taken). This package is the platform as `platforms.protocol` names it.
+with `searchCriteria`, kept current by the scheduled re-sync and, on Adobe Commerce, by its
+signed webhooks (customer, order and product saves). This package is the platform as
+`platforms.protocol` names it.
 """
 
 from __future__ import annotations

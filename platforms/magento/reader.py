@@ -173,17 +173,22 @@ class MagentoReader:
         return None
 
     def fetch(self, entity: str, ids: list[int]) -> Iterator[Chunk]:
-        """Those records that still exist: orders and products by `entity_id in (…)` (their
-        collections' key column), customers one by one (a 404 is a customer gone)."""
+        """Those records that still exist in the views synced: orders and products by
+        `entity_id in (…)` (their collections' key column), customers one by one (a 404 is a
+        customer gone). A record outside the views (a webhook's) is as good as gone."""
         for part in batched(ids, 100):
             if entity == "customers":
-                records = [c for c in map(self._customer, part) if c is not None]
+                records = [c for c in map(self._customer, part) if c is not None and self._in_scope(c)]
             else:
-                groups = [[Filter("entity_id", ",".join(map(str, part)), "in")]]
+                groups = [[Filter("entity_id", ",".join(map(str, part)), "in")], *self._scope(entity)]
                 records = [
                     r for _page, items, _total in pages(self.client, PATHS[entity], groups) for r in items
                 ]
             yield Chunk(self.completed(entity, records), None)
+
+    def _in_scope(self, customer: dict[str, Any]) -> bool:
+        scope = self._scope("customers")
+        return not scope or str(customer.get("website_id")) in scope[0][0].value.split(",")
 
     def _customer(self, customer_id: int) -> dict[str, Any] | None:
         try:

@@ -1,5 +1,7 @@
-"""Magento's webhook subscriptions: none are needed, since no delivery is taken (Magento Open
-Source has no outbound webhooks), so the state is always healthy and the repair does nothing.
+"""Magento's webhook subscriptions: none are made from here. Magento Open Source has no
+outbound webhooks; Adobe Commerce's hooks are set up in the store (admin, webhooks.xml) with
+the URL `stores set-magento-webhook-key` prints, so the state is always healthy and the
+repair does nothing.
 """
 
 from __future__ import annotations

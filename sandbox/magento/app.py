@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, request
 
 from sandbox.faults import injected
 from sandbox.http import as_json, current_world
-from sandbox.magento import sales, shapes
+from sandbox.magento import hooks, sales, shapes
 from sandbox.magento import search_criteria as sc
 from sandbox.magento.auth import MagentoAuthError, admin_token, bearer
 from sandbox.magento.orders import order_json
@@ -86,6 +86,8 @@ def dispatch(store: MagentoStore, path: str) -> Response:
             return as_json(admin_token(store, request.get_json(silent=True)))
         except MagentoAuthError as exc:
             return error(exc.message, exc.status, exc.parameters)
+    if path == "webhooks/subscribe" and request.method == "POST":
+        return _subscribe(store)
     if request.method != "GET":
         return error(NO_ROUTE, 404)
     parts = path.split("/")
@@ -96,6 +98,16 @@ def dispatch(store: MagentoStore, path: str) -> Response:
         return error(exc.message, exc.status, exc.parameters)
     except sc.CriteriaError as exc:
         return as_json(exc.body(), 400)
+
+
+def _subscribe(store: MagentoStore) -> Response:
+    try:
+        bearer(store, request, "Magento_AdobeCommerceWebhooks::webhooks")
+        return as_json(hooks.subscribe(store, request.get_json(silent=True)))
+    except MagentoAuthError as exc:
+        return error(exc.message, exc.status, exc.parameters)
+    except hooks.HookRefused as exc:
+        return error(str(exc), 400)
 
 
 def _acl(head: str) -> str:
