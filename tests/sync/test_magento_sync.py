@@ -358,7 +358,9 @@ def mag_killable(
 ) -> Iterator[tuple[Rig, int, dict[str, Any]]]:
     """A bigger Magento store, with steps short and leases quick, for workers to die under."""
     env = {**app_env, "CONNECTOR_SYNC_STEP_SECONDS": "1", "CONNECTOR_SYNC_LEASE_SECONDS": "5"}
-    world = World(seed=43, sizes=Sizes(customers=1200, orders=9000, products=60), magento_stores=1)
+    # each answer slowed a little: the backfill outlasts five kills by its wall time, not its size
+    world = World(seed=43, sizes=Sizes(customers=300, orders=2000, products=40), magento_stores=1)
+    world.faults.latency_ms = 40
     for rig in build(env, world, redis_url):
         yield rig, connected(rig), world.manifest()["magento"]["stores"][0]
 
