@@ -139,7 +139,9 @@ class CostModel:
         if named.name.endswith("Connection"):
             return self._connection(node, named, value, requested)
         inner = field_def.type.of_type if is_non_null_type(field_def.type) else field_def.type
-        if is_list_type(inner):  # a list of objects costs as an object: only connections are sized
+        # A list of objects costs as an object, even with `first`: only connections are sized
+        # (docs/platform-facts-extra.md "Shopify query cost", fact 1).
+        if is_list_type(inner):
             self._count(node)  # its `first`, if any, is still bounded
             if requested:
                 return 1 + self._selection(node.selection_set, named, None)

@@ -5,8 +5,9 @@ exactly the records its own window asks for, the changes among them.
 It hard-codes `https://<shop>.myshopify.com`, so the shop is named `acme` and reached through
 the sandbox's CONNECT proxy (HTTPS_PROXY) in `--tls` mode; its venv trusts the sandbox's CA
 (certifi for requests, SSL_CERT_FILE for urllib). Streams: every default stream whose records
-the sandbox holds (see STREAMS), at the largest page size whose queries all stay under the
-1,000-point single-query limit (see PAGE).
+the sandbox holds (see STREAMS), at the tap's own default page size. At that size Shopify
+refuses one of them, order_refunds (1,025 points; docs/platform-facts-extra.md "Shopify query
+cost"), and so does the sandbox; it is read at the largest page size Shopify accepts.
 """
 
 from __future__ import annotations
@@ -43,13 +44,16 @@ STREAMS = [
     "order_shipping_lines",
     "transactions",
 ]
-# The tap asks every stream for one page size (default 250, tap_shopify/streams/base.py:23),
-# with no handling of a cost refusal. By Shopify's cost (sandbox/shopify/cost.py) every
-# stream's query fits at 250 but order_refunds' (1,025 points: 250 orders are charged as 11,
-# each with its refunds' line items); at 10 a page it costs 374, and every stream reads
-# several pages, so the tap's paging is exercised too.
-PAGE = 10
-SIZES = Sizes(customers=40, orders=90, products=12)
+# The tap asks every stream for one page size, `results_per_page`, default 250
+# (tap_shopify/streams/base.py:23), with no cap for order_refunds and no handling of a cost
+# refusal. Its order_refunds query costs 2 + 11 x 93 = 1,025 points at 250 (a connection of 250
+# is charged 11 nodes, one order with its refunds' line items 93), over Shopify's single-query
+# limit of 1,000; at 149-244 it is charged 10 nodes, 932 points. Every other stream fits at 250.
+REFUSED = "order_refunds"
+FITTING = [s for s in STREAMS if s != REFUSED]
+LARGEST_ACCEPTED = 244
+# Over 250 customers and orders, so the streams read through orders take two pages at 250.
+SIZES = Sizes(customers=260, orders=260, products=12)
 
 
 @pytest.fixture(scope="module")
@@ -124,47 +128,76 @@ def numbers(read: singer.Read, stream: str) -> list[int]:
     return sorted(int(str(i).rsplit("/", 1)[-1]) for i in read.ids(stream))
 
 
-def windows(state: dict[str, Any]) -> dict[str, datetime]:
+def windows(state: dict[str, Any], streams: list[str]) -> dict[str, datetime]:
     """Where each stream's next window starts, by the tap's own rules: its bookmark, less a
     minute for the child stream it reads through orders (order_shipping_lines)."""
     marks = {
-        s: _at(state["bookmarks"][s].get("updatedAt") or state["bookmarks"][s]["createdAt"]) for s in STREAMS
+        s: _at(state["bookmarks"][s].get("updatedAt") or state["bookmarks"][s]["createdAt"]) for s in streams
     }
-    marks["order_shipping_lines"] -= timedelta(minutes=1)
+    if "order_shipping_lines" in marks:
+        marks["order_shipping_lines"] -= timedelta(minutes=1)
     return marks
 
 
-def test_tap_shopify_reads_exactly_the_sandbox_then_exactly_its_window(
-    peer: Path, shop: SandboxServer, tmp_path: Path
-) -> None:
-    # given the shop `acme` behind the proxy, and the tap configured from before its first record
-    world = shop.world
-    manifest = world.manifest()
-    entry = manifest["shopify"]["shops"][0]
-    sandbox_shop = world.shops[entry["domain"]]
-    airbyte.trust(peer, manifest["tls"]["ca_pem"])
-    env = {
-        "HTTPS_PROXY": manifest["proxy"],
-        "https_proxy": manifest["proxy"],
-        "SSL_CERT_FILE": manifest["tls"]["ca_file"],  # urllib (ShopifyAPI, its GraphQL client)
-        "REQUESTS_CA_BUNDLE": manifest["tls"]["ca_file"],  # requests (bulk), over a machine-wide one
-    }
-    config = {
-        "shop": entry["domain"].split(".")[0],
-        "access_token": entry["access_token"],
-        "start_date": (world.anchor - timedelta(days=800)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "date_window_size": 1000,  # one window over the whole store
-        "results_per_page": PAGE,
-        "request_timeout": 60,
-    }
-    catalog = singer.select(singer.discover(peer, tmp_path, env, config), STREAMS)
+class Tap:
+    """The tap pointed at the shop `acme` behind the sandbox's proxy, from before its first record."""
 
-    # when it syncs everything
-    first = singer.sync(peer, tmp_path, env, config, catalog)
+    def __init__(self, peer: Path, shop: SandboxServer, folder: Path) -> None:
+        self.peer, self.server, self.folder = peer, shop, folder
+        self.manifest, self.anchor = shop.world.manifest(), shop.world.anchor
+        self.entry = self.manifest["shopify"]["shops"][0]
+        self.shop = shop.world.shops[self.entry["domain"]]
+        airbyte.trust(peer, self.manifest["tls"]["ca_pem"])
+        self.env = {
+            "HTTPS_PROXY": self.manifest["proxy"],
+            "https_proxy": self.manifest["proxy"],
+            "SSL_CERT_FILE": self.manifest["tls"]["ca_file"],  # urllib (ShopifyAPI, its GraphQL client)
+            "REQUESTS_CA_BUNDLE": self.manifest["tls"]["ca_file"],  # requests (bulk), over a machine-wide one
+        }
+
+    def config(self, page: int | None) -> dict[str, Any]:
+        """The tap's config; `page` None leaves results_per_page to the tap's own default."""
+        config = {
+            "shop": self.entry["domain"].split(".")[0],
+            "access_token": self.entry["access_token"],
+            "start_date": (self.anchor - timedelta(days=800)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "date_window_size": 1000,  # one window over the whole store
+            "request_timeout": 60,
+        }
+        return config if page is None else {**config, "results_per_page": page}
+
+    def sync(self, streams: list[str], page: int | None, state: dict[str, Any] | None = None) -> singer.Read:
+        config = self.config(page)
+        catalog = singer.select(singer.discover(self.peer, self.folder, self.env, config), streams)
+        return singer.sync(self.peer, self.folder, self.env, config, catalog, state=state)
+
+    def mutate(self, entity: str, op: str, count: int) -> set[int]:
+        body = {
+            "platform": "shopify",
+            "store": self.entry["domain"],
+            "entity": entity,
+            "op": op,
+            "count": count,
+        }
+        answer = requests.post(
+            f"{self.server.url}/_sandbox/mutate",
+            json=body,
+            verify=self.manifest["tls"]["ca_file"],
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        return set(answer.json()["ids"])
+
+
+def reads_exactly_then_exactly_its_window(tap: Tap, streams: list[str], page: int | None) -> None:
+    """The first sync reads exactly the sandbox's records of `streams`; after changes, the
+    second, from its state, exactly those its window asks for, the changes among them."""
+    # when it syncs every stream
+    first = tap.sync(streams, page)
 
     # then each stream holds exactly the sandbox's records, each once
-    want = held(sandbox_shop)
-    for stream in STREAMS:
+    want = held(tap.shop)
+    for stream in streams:
         assert want[stream], f"the store holds no {stream}: the comparison would prove nothing"
         assert numbers(first, stream) == want[stream], stream
 
@@ -172,31 +205,43 @@ def test_tap_shopify_reads_exactly_the_sandbox_then_exactly_its_window(
     changed: dict[str, set[int]] = {"customers": set(), "orders": set(), "products": set()}
     for entity, op, count in (("customers", "update", 3), ("orders", "update", 4), ("orders", "create", 1),
                               ("products", "update", 2)):  # fmt: skip
-        answer = requests.post(
-            f"{shop.url}/_sandbox/mutate",
-            json={
-                "platform": "shopify",
-                "store": entry["domain"],
-                "entity": entity,
-                "op": op,
-                "count": count,
-            },
-            verify=manifest["tls"]["ca_file"],
-            timeout=30,
-        )
-        assert answer.status_code == 200, answer.text
-        changed[entity] |= set(answer.json()["ids"])
+        changed[entity] |= tap.mutate(entity, op, count)
     _next_second()  # its window ends at its start, to the second: let the changes' second pass
-    second = singer.sync(peer, tmp_path, env, config, catalog, state=first.state)
+    second = tap.sync(streams, page, state=first.state)
 
     # then each stream holds exactly the records its window asks for, and the changes are among them
-    want = held(sandbox_shop, windows(first.state))
-    for stream in STREAMS:
+    want = held(tap.shop, windows(first.state, streams))
+    for stream in streams:
         assert numbers(second, stream) == want[stream], stream
-    assert changed["customers"] <= set(numbers(second, "customers"))
-    assert changed["orders"] <= set(numbers(second, "orders"))
-    assert changed["products"] <= set(numbers(second, "products"))
-    assert len(numbers(second, "orders")) < len(numbers(first, "orders"))
+    for entity in ("customers", "orders", "products"):
+        if entity in streams:
+            assert changed[entity] <= set(numbers(second, entity)), entity
+    if "orders" in streams:
+        assert len(numbers(second, "orders")) < len(numbers(first, "orders"))
+
+
+def test_tap_shopify_at_its_default_page_size_reads_exactly_the_sandbox_then_exactly_its_window(
+    peer: Path, shop: SandboxServer, tmp_path: Path
+) -> None:
+    # given the tap at its own default page size (250), every stream whose query Shopify accepts there
+    tap = Tap(peer, shop, tmp_path)
+    # when it syncs twice, then it reads exactly the sandbox's records, then exactly its window
+    reads_exactly_then_exactly_its_window(tap, FITTING, page=None)
+
+
+def test_tap_shopify_order_refunds_is_refused_at_250_as_shopify_refuses_it_and_read_at_244(
+    peer: Path, shop: SandboxServer, tmp_path: Path
+) -> None:
+    # given the tap at its own default page size, order_refunds selected
+    tap = Tap(peer, shop, tmp_path)
+    # when it syncs, then the query is refused before it runs, with Shopify's sentence and cost,
+    # and the tap (which neither caps this stream nor handles the refusal) exits non-zero
+    with pytest.raises(RuntimeError) as refused:
+        tap.sync([REFUSED], page=None)
+    assert "Query cost is 1025, which exceeds the single query max cost limit (1000)" in str(refused.value)
+    assert "MAX_COST_EXCEEDED" in str(refused.value)
+    # and at the largest page size Shopify accepts, it reads exactly, then exactly its window
+    reads_exactly_then_exactly_its_window(tap, [REFUSED], page=LARGEST_ACCEPTED)
 
 
 def _next_second() -> None:

@@ -46,6 +46,18 @@ def test_the_actual_cost_sizes_connections_by_what_they_returned(admin: Admin) -
     assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (2 + 11 * 2, 2)
 
 
+def test_a_list_with_first_is_charged_once_not_sized_as_stores_answered(admin: Admin) -> None:
+    # given Order.fulfillments and Fulfillment.trackingInfo, plain lists that take `first` (not
+    # connections): real stores charged such lists once, whatever `first` says (55 of 55 captured
+    # queries with `fulfillments(first: 5)`, e.g. 49 where sizing it would say 69;
+    # docs/platform-facts-extra.md "Shopify query cost", fact 1)
+    query = """{ orders(first: 1) { nodes {
+      fulfillments(first: 250) { id trackingInfo(first: 250) { number } } } } }"""
+    # when it is asked, then one order is charged its node and each list once: 2 + 1 x (1 + 1 + 1)
+    cost = admin.post({"query": query})["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == 5
+
+
 @pytest.mark.parametrize(
     ("size", "charged"),
     [(0, 0), (1, 1), (2, 1), (3, 2), (4, 2), (5, 3), (10, 4), (50, 7), (100, 9), (250, 11)],
