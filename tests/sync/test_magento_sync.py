@@ -360,7 +360,7 @@ def mag_killable(
     env = {**app_env, "CONNECTOR_SYNC_STEP_SECONDS": "1", "CONNECTOR_SYNC_LEASE_SECONDS": "5"}
     # each answer slowed a little: the backfill outlasts five kills by its wall time, not its size
     world = World(seed=43, sizes=Sizes(customers=300, orders=2000, products=40), magento_stores=1)
-    world.faults.latency_ms = 40
+    world.faults.latency_ms = 100
     for rig in build(env, world, redis_url):
         yield rig, connected(rig), world.manifest()["magento"]["stores"][0]
 
