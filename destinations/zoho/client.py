@@ -17,6 +17,7 @@ from typing import Any
 import requests
 
 from connector.errors import FailPermanently, Reauthorize, RetryLater
+from destinations.oauth import token_grant
 
 API_VERSION = "v6"
 BATCH = 100  # records per insert, update, upsert or delete call
@@ -56,25 +57,20 @@ class ZohoClient:
         self.api_domain: str | None = None
 
     def sign_in(self) -> None:
-        """The refresh-token grant; Zoho answers a refused one with HTTP 200 and an `error`."""
+        """The refresh-token grant (`destinations.oauth`); Zoho answers a refused one with HTTP 200
+        and an `error`, which comes back as Reauthorize naming Zoho's code."""
+        form = {"grant_type": "refresh_token"} | self._grant
         try:
-            answer = self._session.post(
-                self.accounts_url + "/oauth/v2/token",
-                data={"grant_type": "refresh_token"} | self._grant,
-                timeout=30,
-            )
-        except requests.RequestException as exc:
-            raise RetryLater("Zoho's accounts server could not be reached", detail=str(exc)) from exc
-        if answer.status_code >= 500 or answer.status_code == 429:
-            raise RetryLater(f"Zoho's accounts server answered {answer.status_code}")
-        body = _json(answer)
-        if "access_token" not in body:
-            code = str(body.get("error", answer.status_code))
+            body = token_grant(self._session, self.accounts_url + "/oauth/v2/token", form)
+        except Reauthorize as exc:
             raise Reauthorize(
-                f"Zoho refused the refresh token ({code}): reconnect the destination with a new grant",
-                detail=code,
-            )
-        self._token, self.api_domain = body["access_token"], body["api_domain"]
+                f"Zoho refused the refresh token ({exc.detail}): reconnect the destination with a new grant",
+                detail=exc.detail,
+            ) from None
+        api_domain = body.get("api_domain")
+        if not isinstance(api_domain, str) or not api_domain:
+            raise FailPermanently("Zoho's token answer named no api_domain")
+        self._token, self.api_domain = body["access_token"], api_domain
 
     def close(self) -> None:
         self._session.close()

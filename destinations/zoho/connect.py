@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from connector.errors import BadInput, Reauthorize, RetryLater
+from connector.errors import BadInput, FailPermanently, Reauthorize, RetryLater
 from destinations.zoho.client import ZohoClient
 from destinations.zoho.mapper import CUSTOM, MODULE
 
@@ -50,7 +50,7 @@ def check(credentials: Mapping[str, Any], base_url: str | None) -> dict[str, Any
         raise BadInput(
             f"Zoho's accounts server at {accounts_url} refused the grant: {why}; nothing was saved"
         ) from None
-    except RetryLater as exc:
+    except (RetryLater, FailPermanently) as exc:
         raise BadInput(
             f"Zoho at {accounts_url} could not be asked ({exc.reason}); nothing was saved"
         ) from None
