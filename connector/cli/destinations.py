@@ -75,7 +75,9 @@ def list_destinations(as_json: bool) -> None:
         click.echo(json.dumps(rows))
         return
     if not rows:
-        click.echo("no destinations yet: `crm-connector destinations add-hubspot --account NAME --token T`")
+        click.echo(
+            "no destinations yet: `crm-connector destinations add-hubspot`, `add-salesforce` or `add-zoho` (--help)"
+        )
     for r in rows:
         counts = ", ".join(
             f"{o} {c['pushed']:,} pushed / {c['pending']:,} pending / {c['failed']:,} failed"
