@@ -206,6 +206,6 @@ def test_the_channel_reports_default_period_is_the_overviews_twelve_months(app: 
     assert report is not None and twelve is not None
     # then both name the same days and count the same orders (the one before is in neither)
     assert (report["since"][:10], report["until"][:10]) == (twelve["period"]["from"], twelve["period"]["to"])
-    usd = [m for m in twelve["money"] if m["currency"] == "USD"][0]
+    usd = next(m for m in twelve["money"] if m["currency"] == "USD")
     assert sum(r["orders"] for r in report["channels"] if r["currency"] == "USD") == usd["orders"]["value"]
     assert [r["orders"] for r in report["channels"] if r["channel"] == "email"] == [1]

@@ -22,6 +22,7 @@ from connector.web import queries as views
 from connector.web.listing import Column, Listing, Shown, rows_page, sql_page, view_of
 from connector.web.queries.contacts import CSV_FIELDS, matching, summaries
 from connector.web.queries.orders import shipments
+from connector.web.store_lists import LOW_STOCK
 
 CONTACT_FILTERS = ("q", "segment", "advocate", "inactive", "across_stores", "channel", "subscribed")
 
@@ -222,7 +223,7 @@ SALES = Listing(
         Column("currency", "currency"),
     ),
     "-period",
-    ("since", "until", "period", "product", "country", "region"),
+    ("since", "until", "period", "product", "country", "region", *LOW_STOCK.accepted()),
 )
 SALES_FILTERS = ("product", "country", "region")
 

@@ -20,7 +20,7 @@ from connector.errors import BadInput
 from connector.web.queries.common import date_range, only, own_store, plain, store_ids, whole_number
 from connector.web.queries.period import PRESETS, period_of
 
-CHANNEL_DAYS = PRESETS["12m"]  # the channel report's default period: the Overview's 12 months, the demo summary's too
+CHANNEL_DAYS = PRESETS["12m"]  # the channel report's default: the Overview's 12 months, the demo summary's
 
 
 def products(conn: Connection, account_id: int, args: Any) -> list[dict[str, Any]]:
