@@ -6,21 +6,27 @@ does not exist is ignored and the last good one (or the fallback) stays."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import insert, select, update
 
 from connector import create_app
 from connector.accounts import profiles
 from connector.accounts.stores import account_named, connect_store
-from connector.db import session
-from connector.db.models import Store
+from connector.db import dead_letters, get_engine, session
+from connector.db.models import Contact, Order, Store
+from connector.db.operations import DeadLetter, SyncState
 from platforms.protocol import StoreProfile
 from sandbox.generator import Sizes
 from sandbox.server import SandboxServer
 from sandbox.world import World
+from tests.test_error_pages import signed_in
 from webhooks import subscriptions
 
 
@@ -111,3 +117,38 @@ def test_a_zone_or_locale_that_does_not_exist_is_ignored_and_the_last_good_one_s
     assert profiles.display_name(fresh) == "new.myshopify.com" and profiles.locale_of(fresh) == "en_US"
     profiles.apply(fresh, StoreProfile("New", "en-GB", "UTC"))
     assert (fresh.name, fresh.locale, fresh.time_zone) == ("New", "en_GB", "UTC")
+
+
+def test_a_stores_times_are_shown_in_its_zone_and_account_wide_pages_keep_the_deployments(app: Flask) -> None:
+    # given a shop in Tokyo (CONNECTOR_TIME_ZONE is UTC) synced, sold and failed at 12:00 UTC
+    browser = signed_in(app)
+    noon = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+    with get_engine(app).begin() as conn:
+        shop = conn.execute(select(Store.id)).scalar_one()
+        conn.execute(update(Store).where(Store.id == shop).values(time_zone="Asia/Tokyo", name="Bob's"))
+        conn.execute(
+            insert(SyncState).values(store_id=shop, entity="orders", state="done", last_synced_at=noon)
+        )
+        account = conn.execute(select(Store.account_id)).scalar_one()
+        ann = conn.execute(
+            insert(Contact).values(account_id=account, email="ann@x.example").returning(Contact.id)
+        )
+        contact = ann.scalar_one()
+        conn.execute(
+            insert(Order).values(
+                store_id=shop, platform_id=1, source_updated_at=noon, source_created_at=noon,
+                contact_id=contact, total_price=Decimal("5"), currency="USD", name="#1001",
+            )
+        )  # fmt: skip
+        dead_letters.write(conn, shop, "sync", "a record refused", entity="orders", platform_id=7)
+        conn.execute(update(DeadLetter).values(created_at=noon))
+    # when the stores page, the contact page and the failed records are read
+    stores = browser.get("/stores").get_data(as_text=True)
+    orders = browser.get(f"/contacts/{contact}").get_data(as_text=True)
+    failed = browser.get("/failed-records").get_data(as_text=True)
+    # then the store's own times are Tokyo's (21:00 JST), the account-wide list's UTC
+    synced = re.search(r'<div class="muted last-sync">(.*?)</div>', stores, re.S)
+    assert synced and re.search(r"Jan 15, 2026, 9:00:00\s?PM JST", synced.group(1)), stores
+    assert "Asia/Tokyo" in synced.group(1) and "<strong>Bob&#39;s</strong>" in stores
+    assert re.search(r'<td title="Jan 15, 2026, 9:00:00\sPM JST">', orders)
+    assert re.search(r'title="Jan 15, 2026, 12:00:00\sPM UTC"', failed)

@@ -97,6 +97,7 @@ def contact_orders(conn: Connection, account_id: int, contact_id: int, args: Any
             Order.store_id,
             Order.platform_id,
             Store.domain.label("store"),
+            Store.time_zone,  # the order's times are shown in its store's zone
             Order.name,
             Order.source_created_at.label("created_at"),
             Order.total_price.label("total"),
