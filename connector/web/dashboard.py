@@ -124,7 +124,7 @@ def login_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., Re
 
 @bp.app_context_processor
 def _template_globals() -> dict[str, Any]:
-    return {"csrf_token": generate_csrf}
+    return {"csrf_token": g.get("embedded_form_token", generate_csrf)}  # the embedded app signs its own
 
 
 @bp.route("/login", methods=["GET", "POST"])
