@@ -71,7 +71,9 @@ def test_the_stores_are_sorted_by_name_status_and_last_sync_with_their_total(mer
     mine = ["bob-shop.myshopify.com", "https://a-site.example", "https://m-store.example"]
     page = merchant.get("/stores").get_data(as_text=True)
     assert f"1{DASH}3 of 3 stores" in page and "theirs.myshopify.com" not in page
-    assert order_of_cards(page, mine) == sorted(mine)  # by name
+    assert order_of_cards(page, mine) == mine  # in the order they were connected
+    by_name = merchant.get("/stores", query_string={"sort": "-name"}).get_data(as_text=True)
+    assert order_of_cards(by_name, mine) == sorted(mine, reverse=True)
     recent = merchant.get("/stores", query_string={"sort": "-last_sync"}).get_data(as_text=True)
     assert order_of_cards(recent, mine) == mine  # an hour ago, two days ago, never (last)
     assert 'aria-sort="descending"' in recent

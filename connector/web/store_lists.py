@@ -1,7 +1,8 @@
-"""Two more dashboard lists (`listing.Listing`): the Stores page's cards, sorted by name,
-status or last sync and filtered by platform and status, and the low-stock table of Sales &
-stock, sorted by any column and filtered by store and product. Both are a handful of rows
-already computed per store (health, stock cover), so they are sorted and paged in memory.
+"""Two more dashboard lists (`listing.Listing`): the Stores page's cards, in the order they
+were connected or by name, status or last sync, filtered by platform and status; and the
+low-stock table of Sales & stock, sorted by any column and filtered by store and product.
+Both are a handful of rows already computed per store (health, stock cover), so they are
+sorted and paged in memory.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from connector.web.listing import Column, Listing, Shown, rows_page, view_of
 STORES = Listing(
     "stores",
     (
+        Column("id", "connected"),  # the default: in the order they were connected
         Column("name", "name"),
         Column("domain", "address", sortable=False),
         Column("platform", "platform"),
@@ -31,7 +33,7 @@ STORES = Listing(
         Column("reason", "why", sortable=False),
         Column("last_sync", "last sync"),
     ),
-    "name",
+    "id",
     ("platform", "status"),
 )
 
