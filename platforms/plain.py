@@ -11,7 +11,7 @@ from typing import Any
 
 from connector.config import Settings
 from connector.errors import BadInput
-from platforms.protocol import Connection, Credentials, Headers, Question
+from platforms.protocol import Connection, Credentials, Headers, Question, StoreProfile
 
 
 def unconfigured(settings: Settings) -> str | None:
@@ -61,3 +61,7 @@ def refreshed(settings: Settings, domain: str, credentials: Credentials) -> Cred
 
 def connect_by_hand(options: Mapping[str, str]) -> Connection:
     raise BadInput("this platform's stores are connected by its install flow, not by hand")
+
+
+def profile(settings: Settings, credentials: Credentials, domain: str) -> StoreProfile:
+    return StoreProfile()  # the store says nothing of itself: domain, en_US, the deployment's zone

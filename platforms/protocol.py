@@ -75,6 +75,16 @@ class Connection:
     scopes: str | None
 
 
+@dataclass(frozen=True)
+class StoreProfile:
+    """What a store says of itself, each as the platform gives it (untrusted, unchecked):
+    its name, its locale (en_US, en-GB, en) and its IANA time zone; None where it says nothing."""
+
+    name: str | None = None
+    locale: str | None = None
+    time_zone: str | None = None
+
+
 @runtime_checkable
 class Platform(Protocol):
     """Everything the connector reaches a platform for; one package implements it. The
@@ -137,6 +147,9 @@ class Platform(Protocol):
     def repair_subscriptions(
         self, settings: Settings, credentials: Credentials, domain: str, address: str, secret: str | None
     ) -> None: ...
+
+    # what the store says of itself (name, locale, time zone): read when added or checked
+    def profile(self, settings: Settings, credentials: Credentials, domain: str) -> StoreProfile: ...
 
     # sync
     @property

@@ -143,6 +143,9 @@ def test_the_summary_and_the_api_of_the_sign_in_agree(finished: tuple[Flask, lis
     assert "other.myshopify.com" not in text and "open dead letters: 0" in text
     report = read(client, headers, "/api/v1/reports/channels")
     assert f"top channels, {report['since'][:10]} to {report['until'][:10]}" in text
+    overview_days = re.search(r"  overview, (\S+) to (\S+) ", text)
+    channel_days = re.search(r"  top channels, (\S+) to (\S+) ", text)
+    assert overview_days and channel_days and overview_days.groups() == channel_days.groups()  # one period
     for row in report["channels"][:4]:
         shown = (
             rf"{re.escape(words.channel_name(row['channel']))}\s+"

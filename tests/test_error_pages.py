@@ -85,4 +85,4 @@ def test_the_channel_reports_default_period_is_twelve_months(app: Flask) -> None
     until = re.search(r'name="until" value="(\d{4}-\d{2}-\d{2})"', page)
     assert since and until
     days = (datetime.fromisoformat(until.group(1)) - datetime.fromisoformat(since.group(1))).days
-    assert CHANNEL_DAYS == 365 and timedelta(days=days) == timedelta(days=CHANNEL_DAYS)
+    assert CHANNEL_DAYS == 365 and timedelta(days=days + 1) == timedelta(days=CHANNEL_DAYS)  # today included

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -184,3 +184,28 @@ def test_a_contacts_page_charts_their_orders_per_month_in_each_store(app: Flask)
     assert spec["id"] == "contact-orders" and spec["labels"] == [m["month"] for m in months]
     assert [s["name"] for s in spec["series"]] == ["bob-shop.myshopify.com"]
     assert 'aria-label="Orders per month, every store: ' in page and "<details" in page  # named, tabled
+
+
+def test_the_channel_reports_default_period_is_the_overviews_twelve_months(app: Flask) -> None:
+    # given an order on the first second of the Overview's 12 months and one the second before
+    browser, headers = merchant(app)
+    twelve = browser.get("/api/v1/overview?period=12m", headers=headers).json
+    assert twelve is not None
+    first = datetime.fromisoformat(twelve["period"]["from"]).replace(tzinfo=UTC)
+    with db.get_engine(app).begin() as conn:
+        shop = conn.execute(select(Store.id).where(Store.platform == "shopify")).scalar_one()
+        for number, at in ((90, first), (91, first - timedelta(seconds=1))):
+            values = dict(
+                store_id=shop, platform_id=number, source_updated_at=at, source_created_at=at,
+                total_price=Decimal("1.00"), currency="USD", channel="email",
+            )  # fmt: skip
+            conn.execute(insert(Order).values(**values))
+    # when the channel report is read with no dates, and the Overview for 12 months
+    report = browser.get("/api/v1/reports/channels", headers=headers).json
+    twelve = browser.get("/api/v1/overview?period=12m", headers=headers).json
+    assert report is not None and twelve is not None
+    # then both name the same days and count the same orders (the one before is in neither)
+    assert (report["since"][:10], report["until"][:10]) == (twelve["period"]["from"], twelve["period"]["to"])
+    usd = next(m for m in twelve["money"] if m["currency"] == "USD")
+    assert sum(r["orders"] for r in report["channels"] if r["currency"] == "USD") == usd["orders"]["value"]
+    assert [r["orders"] for r in report["channels"] if r["channel"] == "email"] == [1]

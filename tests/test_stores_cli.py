@@ -129,7 +129,11 @@ def test_connect_both_platforms_and_list_them(app: Flask, platforms: dict[str, A
     core = {"customers": NEVER, "orders": NEVER, "products": NEVER}
     assert rows[0]["entities"] == {**core, "checkouts": NEVER}  # a shop also has abandoned checkouts
     assert rows[1]["entities"] == core
-    assert set(rows[0]) == {"id", "platform", "domain", "account", "status", "health", "entities"}
+    assert set(rows[0]) == {"id", "platform", "domain", "account", "status", "health", "entities"} | {
+        "name",
+        "locale",
+        "time_zone",  # what the store says of itself (connector.accounts.profiles)
+    }
     waiting = {"state": "active", "label": "active", "reason": "connected; its first sync has not run yet"}
     assert rows[0]["health"] == rows[1]["health"] == waiting
     with session(app) as s:  # the scopes the shop says the token has are kept

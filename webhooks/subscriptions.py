@@ -15,6 +15,7 @@ from flask import Flask
 
 import platforms
 from connector import db, logs
+from connector.accounts import profiles
 from connector.accounts.stores import needs_reauthorisation, webhook_secret
 from connector.config import Settings
 from connector.context import settings_of, vault_of
@@ -57,6 +58,9 @@ def address(settings: Settings, store: Store) -> str:
 
 
 def check(settings: Settings, vault: Vault, store: Store) -> Health:
+    """The platform's subscriptions against those needed; the store's profile (name, locale,
+    time zone) is read again on the way (the caller commits the store)."""
+    profiles.refresh(settings, vault, store)
     platform, where = platforms.get(store.platform), address(settings, store)
     return _health(
         store, where, platform.subscriptions(settings, _credentials(vault, store), store.domain, where)
@@ -73,6 +77,7 @@ def repair(settings: Settings, vault: Vault, store: Store) -> Health:
         _credentials(vault, store),
     )
     secret = webhook_secret(vault, store) if platform.SIGNED_BY == "store" else None
+    profiles.refresh(settings, vault, store)
     platform.repair_subscriptions(settings, credentials, store.domain, where, secret)
     return _health(store, where, platform.subscriptions(settings, credentials, store.domain, where))
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 import platforms
 from connector import db
+from connector.accounts import profiles
 from connector.accounts.stores import connect_store
 from connector.db.models import Account, Contact, Customer, Store
 
@@ -21,7 +22,7 @@ def connect_magento(app: Flask, entry: dict[str, Any], account_id: int) -> None:
         {"url": entry["url"], "token": entry["access_token"]}
     )
     with app.app_context(), db.session(app) as s, s.begin():
-        connect_store(
+        store = connect_store(
             s,
             app.extensions["crm.vault"],
             account=s.get_one(Account, account_id),
@@ -29,6 +30,7 @@ def connect_magento(app: Flask, entry: dict[str, Any], account_id: int) -> None:
             domain=connection.domain,
             credentials=connection.credentials,
         )
+        profiles.refresh(app.extensions["crm.settings"], app.extensions["crm.vault"], store)
 
 
 def on_every_platform(app: Flask, account_id: int) -> list[str]:

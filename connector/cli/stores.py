@@ -17,7 +17,7 @@ from flask.cli import AppGroup
 
 import platforms
 from connector import db
-from connector.accounts import health, stores
+from connector.accounts import health, profiles, stores
 from connector.cli.support import (
     NoDatabase,
     add_commands_hint,
@@ -157,6 +157,8 @@ def _connect(platform: str, connection: Connection, account: str, webhooks: bool
         )
         store.scopes = connection.scopes or store.scopes
         health = subscriptions.repair(settings_of(app), vault_of(app), store) if webhooks else None
+        if not webhooks:  # repair reads the store's profile on its way; otherwise, here
+            profiles.refresh(settings_of(app), vault_of(app), store)
         store_id = store.id
     made = f" (new account {account!r})" if new_account else f" (account {account!r})"
     click.echo(f"store {store_id} connected: {platform} {connection.domain}{made}")

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from connector.db.models import Product, ProductVariant, Store
 
-LOCALE = "en_US"
+LOCALE = "en_US"  # when the store has not said its own (connector.accounts.profiles)
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class ProductCard:
     currency: str | None = None
     image: str | None = None
     link: str | None = None
+    locale: str = LOCALE  # the store's, for the price
 
     @property
     def price_text(self) -> str:
@@ -36,8 +37,8 @@ class ProductCard:
             return ""
         if self.currency and len(self.currency) == 3 and self.currency.isalpha():
             try:
-                return format_currency(self.price, self.currency.upper(), locale=LOCALE)
-            except ValueError:
+                return format_currency(self.price, self.currency.upper(), locale=self.locale)
+            except (ValueError, LookupError):
                 pass
         return f"{self.price:.2f} {self.currency or ''}".strip()
 
@@ -53,13 +54,22 @@ def web_url(url: object) -> str | None:
 def card_of(conn: Connection, store_id: int, product_platform_id: int | None) -> ProductCard | None:
     """The product as the e-mail shows it, from what the connector holds (None: not held)."""
     found = conn.execute(
-        select(Product.title, Product.handle, Product.raw, Store.domain, Store.platform, Store.currency)
+        select(
+            Product.title,
+            Product.handle,
+            Product.raw,
+            Store.domain,
+            Store.platform,
+            Store.currency,
+            Store.name,
+            Store.locale,
+        )
         .join(Store, Store.id == Product.store_id)
         .where(Product.store_id == store_id, Product.platform_id == product_platform_id)
     ).first()
     if found is None:
         return None
-    title, handle, raw, domain, platform, currency = found
+    title, handle, raw, domain, platform, currency, name, locale = found
     price = conn.scalar(
         select(func.min(ProductVariant.price)).where(
             ProductVariant.store_id == store_id,
@@ -70,11 +80,12 @@ def card_of(conn: Connection, store_id: int, product_platform_id: int | None) ->
     raw = raw or {}
     return ProductCard(
         title=title or "A new product",
-        store=_store_name(domain),
+        store=name or _store_name(domain),
         price=price if price is not None else _decimal(raw.get("price")),
         currency=currency,
         image=web_url(_image(raw)),
         link=web_url(_link(raw, platform, domain, handle)),
+        locale=locale or LOCALE,
     )
 
 

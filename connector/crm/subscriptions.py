@@ -102,9 +102,9 @@ def queue_confirmation(conn: Connection, subscription: Any, store: Any, confirm_
             "recipient": recipient,
             "subject": f"Confirm: tell me about new products ({what})",
             "body": (
-                f"Someone, hopefully you, asked {store.domain} to e-mail this address about new "
-                f"products ({what}).\n\nConfirm here: {confirm_url}\n\nIf it was not you, ignore this "
-                "message: nothing will be sent."
+                f"Someone, hopefully you, asked {store.name or store.domain} to e-mail this address "
+                f"about new products ({what}).\n\nConfirm here: {confirm_url}\n\nIf it was not you, "
+                "ignore this message: nothing will be sent."
             ),
         },
     )
@@ -187,7 +187,8 @@ def notify_new_products(conn: Connection, store_id: int, products: list[dict[str
     if not subs:
         return 0
     allowed = consent.consented(conn, {s.contact_id for s in subs})
-    domain = conn.execute(select(Store.domain).where(Store.id == store_id)).scalar_one()
+    store = conn.execute(select(Store.name, Store.domain).where(Store.id == store_id)).one()
+    domain = store.name or store.domain  # the name the store gave itself, else its address
     added = 0
     for product in published:
         for sub in subs:

@@ -77,6 +77,10 @@ class Store(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     plan: Mapped[str | None] = mapped_column(String(32))
     pending_url: Mapped[str | None] = mapped_column(String(255))  # deliveries from another URL, held
+    # what the store says of itself when added or checked (connector.accounts.profiles)
+    name: Mapped[str | None] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(35))  # e.g. en_US, for money in its e-mails
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # IANA, for its times on the dashboard
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     uninstalled_at: Mapped[datetime | None]

@@ -1,4 +1,4 @@
-// Inside Shopify admin: every link and GET form of the app gets a fresh session token from
+// Inside Shopify admin: every link and form of the app gets a fresh session token from
 // App Bridge (tokens last a minute; the admin frames us, so no cookie carries the sign-in).
 (function () {
   "use strict";
@@ -20,7 +20,22 @@
   });
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!window.shopify || (form.method || "get").toLowerCase() !== "get") return;
+    if (!window.shopify) return;
+    if ((form.method || "get").toLowerCase() === "post") {
+      // an action: the form posts with a fresh session token beside its CSRF token
+      var target = new URL(form.action || window.location.href, window.location.href);
+      if (!ours(target)) return;
+      event.preventDefault();
+      window.shopify.idToken().then(function (token) {
+        var field = form.querySelector("input[name=id_token]") || document.createElement("input");
+        field.type = "hidden";
+        field.name = "id_token";
+        field.value = token;
+        form.appendChild(field);
+        form.submit();  // no submit event again: this runs once
+      });
+      return;
+    }
     event.preventDefault();
     var url = new URL(form.action || window.location.href, window.location.href);
     url.search = new URLSearchParams(new FormData(form)).toString();

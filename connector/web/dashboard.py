@@ -40,11 +40,11 @@ from connector.accounts.stores import describe
 from connector.context import settings_of, vault_of
 from connector.crm import insights, reports
 from connector.db.models import Account, Store
-from connector.db.operations import DashboardUser, DeadLetter
+from connector.db.operations import DashboardUser
 from connector.db.types import utcnow
 from connector.errors import BadInput, ConnectorError, NotFound
 from connector.runtime.queue import get_redis
-from connector.web import charts, lists, sign_in
+from connector.web import charts, lists, sign_in, store_lists
 from connector.web import queries as views
 from connector.web.listing import Column, Shown, csv_response, csv_text, url_with
 from connector.web.queries.timeline import orders_by_month
@@ -124,7 +124,7 @@ def login_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., Re
 
 @bp.app_context_processor
 def _template_globals() -> dict[str, Any]:
-    return {"csrf_token": generate_csrf}
+    return {"csrf_token": g.get("embedded_form_token", generate_csrf)}  # the embedded app signs its own
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -193,24 +193,25 @@ def _rules() -> insights.Rules:
 @bp.get("/stores")
 @login_required
 def stores() -> ResponseReturnValue:
-    with db.session() as s:
-        rows = describe(
-            s, list(s.scalars(select(Store).where(Store.account_id == g.account_id).order_by(Store.id)))
+    def work(conn: Connection) -> dict[str, Any] | Response:
+        with db.session() as s:
+            mine = s.scalars(select(Store).where(Store.account_id == g.account_id).order_by(Store.id))
+            shown = store_lists.stores(describe(s, list(mine)), request.args)
+        running = any(e["activity"] == "syncing" for r in shown.rows for e in r["entities"].values())
+        ways = [p.HOW_TO_CONNECT for p in platforms.every()]
+        return _shown(
+            shown,
+            "stores",
+            {
+                "letters": store_lists.open_letters(conn, g.account_id),
+                "refresh": running,
+                "how_to_connect": ", or ".join(w for w in ways if w),
+                "args": request.args,
+                "platforms": platforms.names(),
+            },
         )
-    with db.get_engine().connect() as conn:
-        letters = conn.execute(
-            select(DeadLetter)
-            .join(Store, Store.id == DeadLetter.store_id)
-            .where(Store.account_id == g.account_id, DeadLetter.resolved_at.is_(None))
-            .order_by(DeadLetter.id.desc())
-            .limit(100)
-        ).all()
-    running = any(e["activity"] == "syncing" for r in rows for e in r["entities"].values())
-    ways = [p.HOW_TO_CONNECT for p in platforms.every()]
-    how_to_connect = ", or ".join(w for w in ways if w)
-    return render_template(
-        "stores.html", stores=rows, letters=letters, refresh=running, how_to_connect=how_to_connect
-    )
+
+    return _page("stores.html", work)
 
 
 def _own_store(store_id: int) -> Any:
@@ -338,9 +339,11 @@ def channels() -> ResponseReturnValue:
 def sales() -> ResponseReturnValue:
     def work(conn: Connection) -> dict[str, Any] | Response:
         ids = views.store_ids(conn, g.account_id)
-        low = {sid: reports.low_stock(conn, sid, utcnow()) for sid in ids}
-        shown = lists.sales(conn, g.account_id, request.args)
         covers = [c for sid in ids for c in reports.inventory_cover(conn, sid, utcnow())]
+        shown = lists.sales(conn, g.account_id, request.args)
+        low = store_lists.low_stock(covers, store_lists.domains(conn, g.account_id), request.args)
+        if low.view.csv:
+            return _shown(low, "low-stock", {})
         found = {**shown.extra, "rows": shown.extra["matching"]}
         return _shown(
             shown,

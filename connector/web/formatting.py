@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime, format_timedelta
@@ -92,12 +92,23 @@ def time_zone() -> ZoneInfo:
     return ZoneInfo(settings_of(current_app).time_zone if has_app_context() else "UTC")
 
 
-def exact(value: Any) -> str:
-    """The moment in full, in the merchant's time zone: "Dec 1, 2026, 7:43 PM CET"."""
+def zone_named(name: str | None) -> ZoneInfo:
+    """A store's own IANA zone (checked when it was stored; checked again), else the merchant's."""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return time_zone()
+
+
+def exact(value: Any, zone_name: str | None = None) -> str:
+    """The moment in full, in the store's time zone when one is given (`zone_name`), else the
+    merchant's (CONNECTOR_TIME_ZONE): "Dec 1, 2026, 7:43 PM CET"."""
     at = moment(value)
     if at is None:
         return ""
-    zone = time_zone()
+    zone = zone_named(zone_name)
     if zone.key == "UTC":
         return format_datetime(at.astimezone(UTC), "medium", tzinfo=UTC, locale=locale()) + " UTC"
     local = at.astimezone(zone)

@@ -22,6 +22,7 @@ from connector.web import queries as views
 from connector.web.listing import Column, Listing, Shown, rows_page, sql_page, view_of
 from connector.web.queries.contacts import CSV_FIELDS, matching, summaries
 from connector.web.queries.orders import shipments
+from connector.web.store_lists import LOW_STOCK
 
 CONTACT_FILTERS = ("q", "segment", "advocate", "inactive", "across_stores", "channel", "subscribed")
 
@@ -96,6 +97,7 @@ def contact_orders(conn: Connection, account_id: int, contact_id: int, args: Any
             Order.store_id,
             Order.platform_id,
             Store.domain.label("store"),
+            Store.time_zone,  # the order's times are shown in its store's zone
             Order.name,
             Order.source_created_at.label("created_at"),
             Order.total_price.label("total"),
@@ -222,7 +224,7 @@ SALES = Listing(
         Column("currency", "currency"),
     ),
     "-period",
-    ("since", "until", "period", "product", "country", "region"),
+    ("since", "until", "period", "product", "country", "region", *LOW_STOCK.accepted()),
 )
 SALES_FILTERS = ("product", "country", "region")
 

@@ -67,6 +67,9 @@ SCHEMAS: dict[str, Any] = {
             "id": INT,
             "platform": {"type": "string", "enum": list(platforms.names())},
             "domain": STR,
+            "name": NSTR,  # what the store calls itself (null: not said; show the domain)
+            "locale": NSTR,
+            "time_zone": NSTR,  # IANA; null: CONNECTOR_TIME_ZONE stands in
             "account": STR,
             "status": STR,
             "health": ref("Health"),

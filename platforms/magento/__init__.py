@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from connector.config import Settings
+from platforms.magento import client
 from platforms.magento.install import connect_by_hand
 from platforms.magento.reader import ONE_ENTITY_AT_A_TIME, reader_for
 from platforms.magento.subscriptions import SUBSCRIPTIONS, repair_subscriptions, subscriptions
@@ -25,7 +27,7 @@ from platforms.plain import (
     site_refusal,
     unconfigured,
 )
-from platforms.protocol import AddOption
+from platforms.protocol import AddOption, Credentials, StoreProfile
 
 NAME = "magento"
 LABEL = "Magento"
@@ -48,6 +50,11 @@ ADD_OPTIONS = (
         multiple=True,
     ),
 )
+
+
+def profile(settings: Settings, credentials: Credentials, domain: str) -> StoreProfile:
+    return client.profile(domain, credentials)
+
 
 __all__ = [
     "ACTIONS",
@@ -74,6 +81,7 @@ __all__ = [
     "delivery_of",
     "is_ping",
     "needs_confirmation",
+    "profile",
     "reader_for",
     "refreshed",
     "refusal",

@@ -14,6 +14,7 @@ import requests
 
 from connector.errors import FailPermanently, RetryLater
 from platforms.base import error_for_response, with_retries
+from platforms.protocol import StoreProfile
 from platforms.reach import why_unreachable
 
 MAX_ATTEMPTS = 5
@@ -130,3 +131,23 @@ def pages(
 
 def client_for(url: str, credentials: dict[str, Any], timeout: float = 30.0) -> MagentoClient:
     return MagentoClient(url, str(credentials.get("access_token") or ""), timeout=timeout)
+
+
+STOCK_VIEW_NAME = "Default Store View"  # Magento's own name for the first view: not the shop's
+
+
+def profile(url: str, credentials: dict[str, Any]) -> StoreProfile:
+    """The default store view's locale and IANA time zone (`store/storeConfigs`: `locale`,
+    `timezone`) and its name (`store/storeViews`), the view the REST reads answer for.
+    Magento's stock view name says nothing of the shop, so it is not taken."""
+    client = client_for(url, credentials, timeout=10.0)
+    configs = [c for c in client.get("store/storeConfigs", attempts=1) or [] if isinstance(c, dict)]
+    config = next((c for c in configs if c.get("code") == "default"), configs[0] if configs else {})
+    views = [v for v in client.get("store/storeViews", attempts=1) or [] if isinstance(v, dict)]
+    view = next((v for v in views if v.get("code") == config.get("code")), {})
+    name = view.get("name") if view.get("name") != STOCK_VIEW_NAME else None
+    return StoreProfile(_text(name), _text(config.get("locale")), _text(config.get("timezone")))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

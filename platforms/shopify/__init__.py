@@ -10,6 +10,7 @@ from typing import Final
 from connector.config import Settings
 from platforms.plain import claimed_source, is_ping, site_refusal
 from platforms.protocol import AddOption
+from platforms.shopify.client import profile
 from platforms.shopify.install import connect_by_hand
 from platforms.shopify.reader import ONE_ENTITY_AT_A_TIME, reader_for
 from platforms.shopify.subscriptions import SUBSCRIPTIONS, repair_subscriptions, subscriptions
@@ -68,6 +69,7 @@ __all__ = [
     "delivery_of",
     "is_ping",
     "needs_confirmation",
+    "profile",
     "reader_for",
     "refreshed",
     "refusal",

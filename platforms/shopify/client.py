@@ -17,6 +17,7 @@ import requests
 from connector.config import Settings
 from connector.errors import FailPermanently, RetryLater, error_for_status
 from platforms.base import error_for_response, with_retries
+from platforms.protocol import StoreProfile
 from platforms.reach import why_unreachable
 
 MAX_ATTEMPTS = 6
@@ -134,3 +135,27 @@ def token_revoked(client: ShopifyClient) -> bool:
     if response.status_code == 429 or response.status_code >= 500:
         raise error_for_response(response)
     return False
+
+
+SHOP_PROFILE = "name,iana_timezone,primary_locale"  # the REST shop: GraphQL's Shop has no locale
+
+
+def profile(settings: Settings, credentials: dict[str, Any], domain: str) -> StoreProfile:
+    """The shop's name, primary locale and IANA time zone (REST `shop.json`, one request).
+    Raises RetryLater while the shop cannot be reached, Reauthorize if it refuses the token."""
+    client = client_for(settings, credentials, domain)
+    url = client.endpoint.removesuffix("graphql.json") + "shop.json"
+    try:
+        response = client.session.get(url, params={"fields": SHOP_PROFILE}, timeout=client.timeout)
+    except requests.RequestException as exc:
+        raise RetryLater("the shop could not be reached", detail=str(exc)) from None
+    if response.status_code != 200:
+        raise error_for_response(response)
+    shop = (orjson.loads(response.content) or {}).get("shop") or {}
+    return StoreProfile(
+        _text(shop.get("name")), _text(shop.get("primary_locale")), _text(shop.get("iana_timezone"))
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from connector.config import Settings
 from platforms.plain import app_secrets, cross_store_subject, refreshed, unconfigured
-from platforms.protocol import AddOption
+from platforms.protocol import AddOption, Credentials, StoreProfile
+from platforms.woocommerce import client
 from platforms.woocommerce.install import connect_by_hand
 from platforms.woocommerce.reader import ONE_ENTITY_AT_A_TIME, reader_for
 from platforms.woocommerce.subscriptions import SUBSCRIPTIONS, repair_subscriptions, subscriptions
@@ -39,6 +41,11 @@ ADD_OPTIONS = (
     AddOption("secret", "REST API consumer secret (cs_…)"),
 )
 
+
+def profile(settings: Settings, credentials: Credentials, domain: str) -> StoreProfile:
+    return client.profile(domain, credentials)
+
+
 __all__ = [
     "ACTIONS",
     "ADD_HELP",
@@ -64,6 +71,7 @@ __all__ = [
     "delivery_of",
     "is_ping",
     "needs_confirmation",
+    "profile",
     "reader_for",
     "refreshed",
     "refusal",

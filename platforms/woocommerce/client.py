@@ -19,6 +19,7 @@ from woocommerce.oauth import OAuth
 
 from connector.errors import FailPermanently, RetryLater, SkipRecord
 from platforms.base import error_for_response, with_retries
+from platforms.protocol import StoreProfile
 from platforms.reach import why_unreachable
 
 MAX_ATTEMPTS = 5
@@ -208,3 +209,32 @@ def _signed_get(url: str, endpoint: str, credentials: dict[str, Any], timeout: f
         return orjson.loads(response.content)
     except orjson.JSONDecodeError:
         return None
+
+
+def profile(url: str, credentials: dict[str, Any], timeout: float = 10.0) -> StoreProfile:
+    """The site's name and IANA time zone from WordPress's REST index (`/wp-json/`: `name`,
+    `timezone_string`, public, so nothing secret is sent) and its locale from system_status
+    (`environment.language`, e.g. en_US). `timezone_string` is empty on a site set to a
+    bare UTC offset: then the time zone is not known. Raises RetryLater while unreachable."""
+    try:
+        response = requests.get(f"{url.rstrip('/')}/wp-json/", timeout=timeout, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise RetryLater("the site could not be reached", detail=str(exc)) from None
+    index = _json_object(response.content) if response.status_code == 200 else {}
+    status = _signed_get(url, "system_status", credentials, timeout)
+    environment = (status.get("environment") if isinstance(status, dict) else None) or {}
+    return StoreProfile(
+        _text(index.get("name")), _text(environment.get("language")), _text(index.get("timezone_string"))
+    )
+
+
+def _json_object(content: bytes) -> dict[str, Any]:
+    try:
+        found = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -225,9 +225,8 @@ def system_status(site_name: str) -> Response:
     if isinstance(site, Response):
         return site
     home = f"{base_of(site_name)}/"
-    return as_json(
-        {"environment": {"home_url": home, "site_url": home, "version": WC_VERSION, "wp_version": WP_VERSION}}
-    )
+    environment = {"home_url": home, "site_url": home, "version": WC_VERSION, "wp_version": WP_VERSION}
+    return as_json({"environment": environment | {"language": SITE_LOCALE}})
 
 
 @bp.get("/wp-json/wc/v3/system_status/tools")
@@ -257,4 +256,27 @@ def system_status_tools(site_name: str) -> Response:
 @bp.route("/wp-json/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
 def unknown_route(site_name: str, rest: str) -> Response:
     site_of(site_name)
+    if rest == "" and request.method == "GET":
+        return site_index(site_name)
     return no_route()
+
+
+SITE_LOCALE, SITE_TIME_ZONE = "en_US", "Europe/Berlin"
+
+
+def site_index(site_name: str) -> Response:
+    """WordPress's REST index (`/wp-json/`, public): the site's name, address and time zone
+    (WP_REST_Server::get_index; the real one also lists every route)."""
+    home = base_of(site_name)
+    return as_json(
+        {
+            "name": site_name.replace("-", " ").title(),
+            "description": "",
+            "url": home,
+            "home": home,
+            "gmt_offset": 1,
+            "timezone_string": SITE_TIME_ZONE,
+            "namespaces": ["wc/v3", "wp/v2"],
+            "authentication": [],
+        }
+    )

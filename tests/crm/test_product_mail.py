@@ -53,12 +53,12 @@ def smtp() -> Iterator[tuple[Keeping, int]]:
     controller.stop()
 
 
-def sent_for(app_env: dict[str, str], port: int, **product: Any) -> None:
+def sent_for(app_env: dict[str, str], port: int, store: dict[str, Any] | None = None, **product: Any) -> None:
     app = create_app({**app_env, "SMTP_URL": f"smtp://127.0.0.1:{port}"})
     stamp = datetime(2031, 1, 1, tzinfo=UTC).isoformat()
     with get_engine(app).begin() as conn:
         shop = make_store(conn)
-        conn.execute(update(Store).where(Store.id == shop).values(currency="EUR"))
+        conn.execute(update(Store).where(Store.id == shop).values(currency="EUR", **(store or {})))
         subscribed_people(conn, shop, 1)
         payload = product_payload(601, published_at=stamp, updated_at=stamp, status="active", **product)
         apply_batch(conn, shop, product_rows(payload, MapContext()))
@@ -99,3 +99,18 @@ def test_a_product_named_like_a_script_is_text_and_a_javascript_picture_is_left_
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
     assert "javascript:" not in html
     assert 'href="https://bob-shop.myshopify.com/products/x%22%3E%3Cscript%3E"' in html
+
+
+def test_a_product_mail_names_the_store_by_its_own_name_and_prices_in_its_locale(
+    app_env: dict[str, str], smtp: tuple[Keeping, int]
+) -> None:
+    # given a shop that said (when added) it is "Bob's <Shirts>" and writes German
+    keeping, port = smtp
+    sent_for(app_env, port, store={"name": "Bob's <Shirts>", "locale": "de_DE"}, title="Linen shirt")
+    # when its product e-mail arrives
+    [mail] = keeping.messages
+    text, html = parts(mail)
+    # then the store is named by its name (escaped in the HTML) and the price is written as in Germany
+    assert "Bob's <Shirts>" in str(mail["Subject"]) and "Bob's <Shirts>" in text
+    assert "Bob&#39;s &lt;Shirts&gt;" in html and "<Shirts>" not in html
+    assert "19,99\xa0€" in text and "19,99\xa0€" in html and "€19.99" not in html

@@ -35,6 +35,7 @@ bp.app_context_processor(embedded.template_context)
 _page = requires_shopify(embedded.page)
 bp.add_url_rule("/app/", "page", _page, defaults={"path": ""})
 bp.add_url_rule("/app/<path:path>", "page", _page)
+bp.add_url_rule("/app/<path:path>", "act", requires_shopify(embedded.act), methods=["POST"])
 
 
 @bp.get("/app")

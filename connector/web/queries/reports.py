@@ -5,6 +5,7 @@ account's stores, with its dates and options checked (`common`).
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,8 +18,9 @@ from connector.db.people import ContactInsight
 from connector.db.types import utcnow
 from connector.errors import BadInput
 from connector.web.queries.common import date_range, only, own_store, plain, store_ids, whole_number
+from connector.web.queries.period import PRESETS, period_of
 
-CHANNEL_DAYS = 365  # the channel report's default period (12 months), the demo summary's too
+CHANNEL_DAYS = PRESETS["12m"]  # the channel report's default: the Overview's 12 months, the demo summary's
 
 
 def products(conn: Connection, account_id: int, args: Any) -> list[dict[str, Any]]:
@@ -57,7 +59,7 @@ def channel_report(
     conn: Connection, account_id: int, args: Any, weights: tuple[tuple[str, float], ...]
 ) -> dict[str, Any]:
     only(args, ("since", "until"), "the channel report")
-    since, until = date_range(args, CHANNEL_DAYS)
+    since, until = _channel_range(args)
     rows = channels.report(conn, store_ids(conn, account_id), since, until, weights)
     return {
         "since": plain(since),
@@ -65,6 +67,15 @@ def channel_report(
         "credit_formula": channels.credit_formula(weights),
         "channels": [r.as_json() for r in rows],
     }
+
+
+def _channel_range(args: Any) -> tuple[datetime, datetime]:
+    """The period asked for; with no dates, the Overview's 12 months (365 UTC days, today
+    included) up to now, so the two pages and the demo summary name the same days."""
+    if args.get("since") or args.get("until"):
+        return date_range(args, CHANNEL_DAYS)
+    now = utcnow()
+    return period_of({"period": "12m"}, now.date()).since, now
 
 
 def sales_by_region(conn: Connection, account_id: int, args: Any) -> dict[str, Any]:
