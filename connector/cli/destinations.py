@@ -76,7 +76,8 @@ def list_destinations(as_json: bool) -> None:
         return
     if not rows:
         click.echo(
-            "no destinations yet: `crm-connector destinations add-hubspot`, `add-salesforce` or `add-zoho` (--help)"
+            "no destinations yet: `crm-connector destinations add-hubspot`, `add-salesforce`"
+            " or `add-zoho` (--help)"
         )
     for r in rows:
         counts = ", ".join(
