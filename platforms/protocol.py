@@ -78,11 +78,13 @@ class Connection:
 @dataclass(frozen=True)
 class StoreProfile:
     """What a store says of itself, each as the platform gives it (untrusted, unchecked):
-    its name, its locale (en_US, en-GB, en) and its IANA time zone; None where it says nothing."""
+    its name, its locale (en_US, en-GB, en), its IANA time zone and its currency (ISO 4217);
+    None where it says nothing."""
 
     name: str | None = None
     locale: str | None = None
     time_zone: str | None = None
+    currency: str | None = None
 
 
 @runtime_checkable

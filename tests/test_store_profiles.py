@@ -91,6 +91,8 @@ def test_each_platform_says_its_name_locale_and_time_zone(connected: tuple[Flask
     assert (site.name, site.locale, site.time_zone) == ("Site 1", "en_US", "Europe/Berlin")
     # Magento's stock "Default Store View" is no shop's name: the domain stands in for it
     assert (mage.name, mage.locale, mage.time_zone) == (None, "en_US", "America/Chicago")
+    # and each says its currency, the one the product e-mails price in
+    assert (shop.currency, site.currency, mage.currency) == ("USD", "USD", "USD")
     assert profiles.display_name(mage) == mage.domain
 
 
@@ -107,10 +109,21 @@ def test_checking_a_stores_webhooks_reads_its_profile_again(connected: tuple[Fla
 
 def test_a_zone_or_locale_that_does_not_exist_is_ignored_and_the_last_good_one_stays() -> None:
     store = Store(
-        id=1, platform="shopify", domain="bob.myshopify.com", time_zone="Europe/Paris", locale="fr_FR"
+        id=1,
+        platform="shopify",
+        domain="bob.myshopify.com",
+        time_zone="Europe/Paris",
+        locale="fr_FR",
+        currency="EUR",
     )
-    profiles.apply(store, StoreProfile("Bob\n\x00 <b>Shop</b>\u200b", "xx_ZZ", "Mars/Olympus_Mons"))
+    profiles.apply(store, StoreProfile("Bob\n\x00 <b>Shop</b>\u200b", "xx_ZZ", "Mars/Olympus_Mons", "ZZZ"))
     assert (store.name, store.locale, store.time_zone) == ("Bob <b>Shop</b>", "fr_FR", "Europe/Paris")
+    assert store.currency == "EUR"  # no such currency: the last good one stays
+    for nonsense in ("<script>", "US", "usdollar", "12€"):
+        profiles.apply(store, StoreProfile(currency=nonsense))
+        assert store.currency == "EUR", nonsense
+    profiles.apply(store, StoreProfile(currency="gbp"))
+    assert store.currency == "GBP"
     fresh = Store(id=2, platform="shopify", domain="new.myshopify.com")
     profiles.apply(fresh, StoreProfile(" \t ", "../../etc/passwd", "../../../etc/passwd"))
     assert (fresh.name, fresh.locale, fresh.time_zone) == (None, None, None)

@@ -1,4 +1,4 @@
-"""A store's profile: the name, locale and IANA time zone it says of itself, read from its
+"""A store's profile: the name, locale, IANA time zone and currency it says of itself, read from its
 platform when it is added or checked and kept on the store. What the platform gives is
 untrusted: a name is cut to one clean line, a locale Babel does not know or a zone the tz
 database does not hold is ignored (logged), and the domain, en_US and CONNECTOR_TIME_ZONE
@@ -11,6 +11,7 @@ import unicodedata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
+from babel.numbers import is_currency
 
 import platforms
 from connector import logs
@@ -40,6 +41,7 @@ def apply(store: Store, said: StoreProfile) -> None:
     store.name = clean_name(said.name) or store.name
     store.locale = _locale(store, said.locale) or store.locale
     store.time_zone = _zone(store, said.time_zone) or store.time_zone
+    store.currency = _currency(store, said.currency) or store.currency
 
 
 def clean_name(raw: str | None) -> str | None:
@@ -69,6 +71,17 @@ def _zone(store: Store, raw: str | None) -> str | None:
         log.warning("store time zone ignored", extra={"store_id": store.id, "time_zone": raw[:64]})
         return None
     return raw[:64]
+
+
+def _currency(store: Store, raw: str | None) -> str | None:
+    """An ISO 4217 code Babel knows (upper-cased), else None (logged)."""
+    if not raw:
+        return None
+    code = raw[:8].strip().upper()
+    if len(code) == 3 and code.isalpha() and is_currency(code):
+        return code
+    log.warning("store currency ignored", extra={"store_id": store.id, "currency": raw[:8]})
+    return None
 
 
 def display_name(store: Store) -> str:

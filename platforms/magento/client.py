@@ -137,16 +137,20 @@ STOCK_VIEW_NAME = "Default Store View"  # Magento's own name for the first view:
 
 
 def profile(url: str, credentials: dict[str, Any]) -> StoreProfile:
-    """The default store view's locale and IANA time zone (`store/storeConfigs`: `locale`,
-    `timezone`) and its name (`store/storeViews`), the view the REST reads answer for.
-    Magento's stock view name says nothing of the shop, so it is not taken."""
+    """The default store view's locale, IANA time zone and currency (`store/storeConfigs`:
+    `locale`, `timezone`, `default_display_currency_code`) and its name (`store/storeViews`),
+    the view the REST reads answer for. Magento's stock view name says nothing of the shop, so
+    it is not taken."""
     client = client_for(url, credentials, timeout=10.0)
     configs = [c for c in client.get("store/storeConfigs", attempts=1) or [] if isinstance(c, dict)]
     config = next((c for c in configs if c.get("code") == "default"), configs[0] if configs else {})
     views = [v for v in client.get("store/storeViews", attempts=1) or [] if isinstance(v, dict)]
     view = next((v for v in views if v.get("code") == config.get("code")), {})
     name = view.get("name") if view.get("name") != STOCK_VIEW_NAME else None
-    return StoreProfile(_text(name), _text(config.get("locale")), _text(config.get("timezone")))
+    currency = config.get("default_display_currency_code") or config.get("base_currency_code")
+    return StoreProfile(
+        _text(name), _text(config.get("locale")), _text(config.get("timezone")), _text(currency)
+    )
 
 
 def _text(value: Any) -> str | None:

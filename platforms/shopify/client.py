@@ -137,11 +137,11 @@ def token_revoked(client: ShopifyClient) -> bool:
     return False
 
 
-SHOP_PROFILE = "name,iana_timezone,primary_locale"  # the REST shop: GraphQL's Shop has no locale
+SHOP_PROFILE = "name,iana_timezone,primary_locale,currency"  # the REST shop: GraphQL's Shop has no locale
 
 
 def profile(settings: Settings, credentials: dict[str, Any], domain: str) -> StoreProfile:
-    """The shop's name, primary locale and IANA time zone (REST `shop.json`, one request).
+    """The shop's name, primary locale, IANA time zone and currency (REST `shop.json`, one request).
     Raises RetryLater while the shop cannot be reached, Reauthorize if it refuses the token."""
     client = client_for(settings, credentials, domain)
     url = client.endpoint.removesuffix("graphql.json") + "shop.json"
@@ -153,7 +153,10 @@ def profile(settings: Settings, credentials: dict[str, Any], domain: str) -> Sto
         raise error_for_response(response)
     shop = (orjson.loads(response.content) or {}).get("shop") or {}
     return StoreProfile(
-        _text(shop.get("name")), _text(shop.get("primary_locale")), _text(shop.get("iana_timezone"))
+        _text(shop.get("name")),
+        _text(shop.get("primary_locale")),
+        _text(shop.get("iana_timezone")),
+        _text(shop.get("currency")),
     )
 
 

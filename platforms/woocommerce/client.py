@@ -213,9 +213,10 @@ def _signed_get(url: str, endpoint: str, credentials: dict[str, Any], timeout: f
 
 def profile(url: str, credentials: dict[str, Any], timeout: float = 10.0) -> StoreProfile:
     """The site's name and IANA time zone from WordPress's REST index (`/wp-json/`: `name`,
-    `timezone_string`, public, so nothing secret is sent) and its locale from system_status
-    (`environment.language`, e.g. en_US). `timezone_string` is empty on a site set to a
-    bare UTC offset: then the time zone is not known. Raises RetryLater while unreachable."""
+    `timezone_string`, public, so nothing secret is sent); its locale and currency from
+    system_status (`environment.language`, e.g. en_US; `settings.currency`). `timezone_string`
+    is empty on a site set to a bare UTC offset: then the time zone is not known. Raises
+    RetryLater while unreachable."""
     try:
         response = requests.get(f"{url.rstrip('/')}/wp-json/", timeout=timeout, allow_redirects=False)
     except requests.RequestException as exc:
@@ -223,8 +224,12 @@ def profile(url: str, credentials: dict[str, Any], timeout: float = 10.0) -> Sto
     index = _json_object(response.content) if response.status_code == 200 else {}
     status = _signed_get(url, "system_status", credentials, timeout)
     environment = (status.get("environment") if isinstance(status, dict) else None) or {}
+    settings = (status.get("settings") if isinstance(status, dict) else None) or {}
     return StoreProfile(
-        _text(index.get("name")), _text(environment.get("language")), _text(index.get("timezone_string"))
+        _text(index.get("name")),
+        _text(environment.get("language")),
+        _text(index.get("timezone_string")),
+        _text(settings.get("currency") if isinstance(settings, dict) else None),
     )
 
 

@@ -226,7 +226,8 @@ def system_status(site_name: str) -> Response:
         return site
     home = f"{base_of(site_name)}/"
     environment = {"home_url": home, "site_url": home, "version": WC_VERSION, "wp_version": WP_VERSION}
-    return as_json({"environment": environment | {"language": SITE_LOCALE}})
+    settings = {"currency": site.store.dataset.currency}  # WooCommerce's general settings section
+    return as_json({"environment": environment | {"language": SITE_LOCALE}, "settings": settings})
 
 
 @bp.get("/wp-json/wc/v3/system_status/tools")
