@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 import destinations as kinds
 from connector.accounts import destinations
-from connector.crm import destination_views, insights, privacy
+from connector.crm import consent, destination_views, insights, privacy
 from connector.db import get_engine, session
 from connector.db.models import Account, Contact, Order, Store
 from connector.db.operations import DeadLetter, DestinationMark, PrivacyRequest
@@ -183,3 +183,14 @@ def destination_letters(rig: Rig) -> list[Any]:
     """The dead letters destinations left (rows of the dead-letter table)."""
     with get_engine(rig.app).connect() as conn:
         return list(conn.execute(select(DeadLetter).where(DeadLetter.kind == "destination")).all())
+
+
+def assert_optout_read(rig: Rig, dest_id: int, contact_id: int, source: str) -> Any:
+    """One push reads back the e-mail opt-out made in the CRM: the ledger's refusal, from
+    `source`, is returned."""
+    summary = push_until_done(rig.app, dest_id)[-1]
+    assert summary.optouts == 1
+    with get_engine(rig.app).connect() as conn:
+        event = consent.current(conn, [contact_id])[(contact_id, "email")]
+    assert (event.state, event.source) == ("unsubscribed", source)
+    return event

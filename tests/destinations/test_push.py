@@ -11,7 +11,6 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from connector.crm import consent
 from connector.db import get_engine
 from connector.db.models import Contact
 from connector.db.operations import DeadLetter
@@ -20,6 +19,7 @@ from destinations.hubspot.mapper import DEFAULT_MAPPING, as_text
 from sync.retry import retry
 from tests.destinations.helpers import (
     add_hubspot,
+    assert_optout_read,
     churn,
     destination_letters,
     faults,
@@ -109,12 +109,8 @@ def test_an_optout_in_hubspot_reaches_the_ledger_in_one_push(rig: Rig) -> None:
         timeout=10,
     )
     assert answer.status_code == 200
-    summary = push_until_done(rig.app, dest)[-1]
     # then after one push the ledger holds the refusal, from HubSpot, at the time HubSpot says
-    assert summary.optouts == 1
-    with get_engine(rig.app).connect() as conn:
-        event = consent.current(conn, [contact_id])[(contact_id, "email")]
-    assert (event.state, event.source) == ("unsubscribed", "hubspot")
+    event = assert_optout_read(rig, dest, contact_id, "hubspot")
     said = rig.sandbox.world.hubspot.records["contacts"][person["hs_object_id"]].history["hs_email_optout"][
         -1
     ]

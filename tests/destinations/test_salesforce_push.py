@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.crm import consent
-from connector.db import get_engine
 from destinations.salesforce.mapper import (
     ACCOUNT_ID_FIELD,
     CUSTOM,
@@ -21,6 +19,7 @@ from destinations.salesforce.mapper import (
 from sandbox.salesforce.values import parse_time
 from sandbox.server import SandboxServer
 from tests.destinations.helpers import (
+    assert_optout_read,
     churn,
     destination_letters,
     forget,
@@ -135,12 +134,8 @@ def test_an_optout_in_salesforce_reaches_the_ledger_in_one_push(rig: Rig, org_se
     )
     # when the person is marked "Email Opt Out" in Salesforce
     assert control(org_server, "salesforce", "opt-out", {"email": person["Email"]})
-    summary = push_until_done(rig.app, dest)[-1]
     # then after one push the ledger holds the refusal, from Salesforce, at the time Salesforce says
-    assert summary.optouts == 1
-    with get_engine(rig.app).connect() as conn:
-        event = consent.current(conn, [int(key)])[(int(key), "email")]
-    assert (event.state, event.source) == ("unsubscribed", "salesforce")
+    event = assert_optout_read(rig, dest, int(key), "salesforce")
     said = the_org(org_server).records["Contact"][person["Id"]].modified
     assert abs((event.occurred_at - said).total_seconds()) < 0.001
     # and the next push sends the connector's consent back, and reads nothing new
