@@ -26,7 +26,7 @@ def token_grant(session: requests.Session, url: str, form: Mapping[str, str]) ->
         ) from exc
     if answer.status_code == 429 or answer.status_code >= 500:
         raise RetryLater(f"the token endpoint answered {answer.status_code}")
-    body = _json(answer)
+    body = json_object(answer)
     if answer.status_code == 200 and isinstance(body.get("access_token"), str):
         return body
     error = body.get("error")
@@ -50,7 +50,8 @@ def _why(exc: requests.RequestException) -> str:
     return type(exc).__name__
 
 
-def _json(answer: requests.Response) -> dict[str, Any]:
+def json_object(answer: requests.Response) -> dict[str, Any]:
+    """The answer's JSON object, or {} where it is none (not JSON, or a list or a scalar)."""
     try:
         body = answer.json()
     except ValueError:

@@ -6,14 +6,11 @@ a destination that needs reconnecting its app's new credentials, its marks kept.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-import destinations as kinds
-from connector import db
-from connector.accounts import destinations, stores
-from connector.cli.support import app_context, ready, the_app
-from connector.context import vault_of
-from connector.errors import BadInput
+from connector.cli.destinations import connect, reconnect
 
 
 @click.command("add-salesforce")
@@ -25,24 +22,8 @@ from connector.errors import BadInput
 @click.option("--client-secret", required=True, help="the connected app's consumer secret")
 def add_salesforce(account: str, instance_url: str, client_id: str, client_secret: str) -> None:
     """Connect a Salesforce org with a connected app's client credentials."""
-    name = account.strip()
-    if not name:
-        raise BadInput("--account: name the merchant account (`stores list` shows each store's)")
     given = {"instance_url": instance_url, "client_id": client_id, "client_secret": client_secret}
-    with app_context():
-        app = the_app()
-        ready(app)
-        with db.session(app) as s:
-            stores.existing_account(s, name)  # a typo is refused before Salesforce is asked
-        credentials = kinds.get("salesforce").check(given, None)
-        with db.session(app) as s, s.begin():
-            dest = destinations.add(
-                s, vault_of(app), account=name, kind="salesforce", credentials=credentials
-            )
-            dest_id = dest.id
-    click.echo(
-        f"destination {dest_id} connected: salesforce at {credentials['instance_url']} (account {name!r})"
-    )
+    connect(account, "salesforce", lambda: given, shown="instance_url")
 
 
 @click.command("reconnect-salesforce")
@@ -56,23 +37,15 @@ def reconnect_salesforce(
     destination: str, client_secret: str, client_id: str | None, instance_url: str | None
 ) -> None:
     """Give a destination that needs reconnecting its app's credentials (checked first); marks kept."""
-    with app_context():
-        app = the_app()
-        ready(app)
-        with db.session(app) as s:
-            dest = destinations.find(s, destination)
-            if dest.kind != "salesforce":
-                raise BadInput(f"destination {destination} is {dest.kind}, not salesforce")
-            kept = vault_of(app).open(dest.credentials)
-        given = {
+
+    def given(kept: dict[str, Any]) -> dict[str, Any]:
+        return {
             "instance_url": instance_url or kept["instance_url"],
             "client_id": client_id or kept["client_id"],
             "client_secret": client_secret,
         }
-        credentials = kinds.get("salesforce").check(given, None)
-        with db.session(app) as s, s.begin():
-            destinations.reconnect(s, vault_of(app), destinations.find(s, destination), credentials)
-    click.echo(f"destination {destination} reconnected; `destinations push {destination}` sends what waited")
+
+    reconnect(destination, "salesforce", given)
 
 
 COMMANDS = {c.name or "": c for c in (add_salesforce, reconnect_salesforce)}

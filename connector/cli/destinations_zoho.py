@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import click
 
-import destinations as kinds
-from connector import db
-from connector.accounts import destinations, stores
-from connector.cli.support import app_context, ready, the_app
-from connector.context import vault_of
+from connector.cli.destinations import connect, reconnect
 from connector.errors import BadInput
 from destinations.zoho.connect import ACCOUNTS
 
@@ -44,23 +40,12 @@ def add_zoho(
     refresh_token: str,
 ) -> None:
     """Connect Zoho CRM (scopes: ZohoCRM.modules.ALL, ZohoCRM.settings.fields.ALL)."""
-    if not account.strip():
-        raise BadInput("--account: name the merchant account (`stores list` shows each store's)")
-    url = _accounts(accounts_url, data_center)
     grant = {"client_id": client_id, "client_secret": client_secret, "refresh_token": refresh_token}
-    with app_context():
-        app = the_app()
-        ready(app)
-        with db.session(app) as s:
-            stores.existing_account(s, account.strip())  # a typo is refused before Zoho is asked
-        credentials = kinds.get("zoho").check(grant | {"accounts_url": url}, None)
-        with db.session(app) as s, s.begin():
-            dest = destinations.add(
-                s, vault_of(app), account=account.strip(), kind="zoho", credentials=credentials
-            )
-            dest_id = dest.id
-    click.echo(
-        f"destination {dest_id} connected: zoho at {credentials['api_domain']} (account {account.strip()!r})"
+    connect(
+        account,
+        "zoho",
+        lambda: grant | {"accounts_url": _accounts(accounts_url, data_center)},
+        shown="api_domain",
     )
 
 
@@ -69,18 +54,7 @@ def add_zoho(
 @click.option("--refresh-token", required=True, help="the self-client's new refresh token")
 def reconnect_zoho(destination: str, refresh_token: str) -> None:
     """Give a Zoho destination that needs reconnecting a new refresh token (checked first)."""
-    with app_context():
-        app = the_app()
-        ready(app)
-        with db.session(app) as s:
-            dest = destinations.find(s, destination)
-            if dest.kind != "zoho":
-                raise BadInput(f"destination {destination} is {dest.kind}, not zoho")
-            kept = vault_of(app).open(dest.credentials)
-        credentials = kinds.get("zoho").check(kept | {"refresh_token": refresh_token}, None)
-        with db.session(app) as s, s.begin():
-            destinations.reconnect(s, vault_of(app), destinations.find(s, destination), credentials)
-    click.echo(f"destination {destination} reconnected; `destinations push {destination}` sends what waited")
+    reconnect(destination, "zoho", lambda kept: kept | {"refresh_token": refresh_token})
 
 
 COMMANDS = {c.name or "": c for c in (add_zoho, reconnect_zoho)}

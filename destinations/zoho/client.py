@@ -17,7 +17,7 @@ from typing import Any
 import requests
 
 from connector.errors import FailPermanently, Reauthorize, RetryLater
-from destinations.oauth import token_grant
+from destinations.oauth import json_object, token_grant
 
 API_VERSION = "v6"
 BATCH = 100  # records per insert, update, upsert or delete call
@@ -86,7 +86,11 @@ class ZohoClient:
             except requests.RequestException as exc:
                 raise RetryLater("Zoho CRM could not be reached", detail=str(exc)) from exc
             kw["headers"] = headers
-            if answer.status_code == 401 and _json(answer).get("code") == "INVALID_TOKEN" and attempt == 1:
+            if (
+                answer.status_code == 401
+                and json_object(answer).get("code") == "INVALID_TOKEN"
+                and attempt == 1
+            ):
                 self._token = None
                 kw["headers"] = {k: v for k, v in headers.items() if k != "Authorization"}
                 continue
@@ -101,7 +105,7 @@ class ZohoClient:
         for start in range(0, len(records), BATCH):
             chunk = records[start : start + BATCH]
             body = {"data": chunk, "duplicate_check_fields": [key_field]}
-            results = _json(self._request("POST", f"{module}/upsert", json=body)).get("data", [])
+            results = json_object(self._request("POST", f"{module}/upsert", json=body)).get("data", [])
             for record, result in zip(chunk, results, strict=True):
                 key = str(record[key_field])
                 if result.get("status") == "success":
@@ -115,7 +119,7 @@ class ZohoClient:
         for start in range(0, len(record_ids), BATCH):
             chunk = record_ids[start : start + BATCH]
             answer = self._request("DELETE", module, params={"ids": ",".join(chunk)})
-            for result in _json(answer).get("data", []):
+            for result in json_object(answer).get("data", []):
                 record_id = str(result.get("details", {}).get("id", ""))
                 if result.get("status") == "success":
                     outcome.saved[record_id] = record_id
@@ -128,7 +132,7 @@ class ZohoClient:
         outcome = Outcome()
         for start in range(0, len(records), BATCH):
             chunk = records[start : start + BATCH]
-            results = _json(self._request("PUT", module, json={"data": chunk})).get("data", [])
+            results = json_object(self._request("PUT", module, json={"data": chunk})).get("data", [])
             for record, result in zip(chunk, results, strict=True):
                 if result.get("status") == "success":
                     outcome.saved[str(record["id"])] = str(record["id"])
@@ -141,12 +145,12 @@ class ZohoClient:
     def fields(self, module: str) -> list[dict[str, Any]]:
         """The module's fields as `settings/fields` describes them."""
         answer = self._request("GET", "settings/fields", params={"module": module})
-        return list(_json(answer).get("fields", []))
+        return list(json_object(answer).get("fields", []))
 
     def add_fields(self, module: str, specs: list[dict[str, Any]]) -> dict[str, str]:
         """Custom fields made (`POST settings/fields`); answers the refused ones' labels → reason."""
         answer = self._request("POST", "settings/fields", params={"module": module}, json={"fields": specs})
-        results = _json(answer).get("fields", [])
+        results = json_object(answer).get("fields", [])
         return {
             str(spec.get("field_label")): _reason(result)
             for spec, result in zip(specs, results, strict=False)
@@ -161,7 +165,7 @@ class ZohoClient:
             answer = self._request("GET", f"{module}/search", params=params)
             if answer.status_code == 204:
                 return
-            body = _json(answer)
+            body = json_object(answer)
             yield from body.get("data", [])
             if not body.get("info", {}).get("more_records"):
                 return
@@ -183,7 +187,7 @@ class ZohoClient:
             answer = self._request("GET", module, params=params, headers={"If-Modified-Since": stamp})
             if answer.status_code == 204:
                 return
-            body = _json(answer)
+            body = json_object(answer)
             yield from body.get("data", [])
             info = body.get("info", {})
             if not info.get("more_records"):
@@ -196,17 +200,9 @@ class ZohoClient:
                 params["page"] = str(int(info.get("page", 1)) + 1)
 
 
-def _json(answer: requests.Response) -> dict[str, Any]:
-    try:
-        body = answer.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 def _checked(answer: requests.Response) -> requests.Response:
     """2xx (207 and a 400 carrying per-record results included) passes; the rest become actions."""
-    status, body = answer.status_code, _json(answer)
+    status, body = answer.status_code, json_object(answer)
     if status < 300 or (status == 400 and "data" in body):
         return answer
     code = str(body.get("code", status))

@@ -9,12 +9,10 @@ from typing import Any
 
 import pytest
 
-import destinations as kinds
-from connector.accounts import destinations
-from connector.db import session
 from sandbox.salesforce.org import SalesforceOrg
 from sandbox.server import SandboxServer
 from sandbox.world import World
+from tests.destinations.helpers import add_destination
 from tests.rig import Rig
 from tests.sandbox.crm_rig import CRM_SIZES, control
 
@@ -43,11 +41,7 @@ def app_credentials(server: SandboxServer, secret: str | None = None) -> dict[st
 
 
 def add_salesforce(rig: Rig, server: SandboxServer) -> int:
-    credentials = kinds.get("salesforce").check(app_credentials(server), None)
-    with session(rig.app) as s, s.begin():
-        return destinations.add(
-            s, rig.app.extensions["crm.vault"], account="test", kind="salesforce", credentials=credentials
-        ).id
+    return add_destination(rig, "salesforce", app_credentials(server))
 
 
 def faults(server: SandboxServer, **body: Any) -> None:

@@ -4,21 +4,12 @@ its JSON shape, a push with its summary, `check`, and `remove` only with --yes."
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from sqlalchemy import func, select
 
-from connector.db import get_engine
-from connector.db.operations import Destination
+from tests.destinations.cli_helpers import assert_push_fills_what_check_misses, assert_refused, count, run
 from tests.destinations.helpers import sync_everything
 from tests.rig import Rig
 from tests.test_stores_cli import main
-
-
-def count(rig: Rig) -> int:
-    with get_engine(rig.app).connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(Destination)).scalar_one())
 
 
 def test_destinations_commands_check_first_and_list_push_check_and_remove(
@@ -28,72 +19,32 @@ def test_destinations_commands_check_first_and_list_push_check_and_remove(
     token = rig.sandbox.world.hubspot.token
     env = rig.env
     # a refused token and an unknown account: exit 2, one line, nothing saved
-    status, _out, err = main(
-        env,
-        monkeypatch,
-        capsys,
-        "destinations",
-        "add-hubspot",
-        "--account",
-        "test",
-        "--token",
-        "pat-wrong",
-        "--api-url",
-        api,
-    )
-    assert (status, count(rig)) == (2, 0) and "did not accept the token" in err and "nothing was saved" in err
-    status, _out, err = main(
-        env,
-        monkeypatch,
-        capsys,
-        "destinations",
-        "add-hubspot",
-        "--account",
-        "tset",
-        "--token",
-        token,
-        "--api-url",
-        api,
-    )
-    assert (status, count(rig)) == (2, 0) and "no account named 'tset'" in err
+    add = {"account": "test", "token": token, "api_url": api}
+    answer = run(rig, monkeypatch, capsys, "add-hubspot", **(add | {"token": "pat-wrong"}))
+    assert_refused(rig, answer, "did not accept the token")
+    assert "nothing was saved" in answer[2]
+    answer = run(rig, monkeypatch, capsys, "add-hubspot", **(add | {"account": "tset"}))
+    assert_refused(rig, answer, "no account named 'tset'")
     # a good token: connected, and listed with its objects
-    status, out, _err = main(
-        env,
-        monkeypatch,
-        capsys,
-        "destinations",
-        "add-hubspot",
-        "--account",
-        "test",
-        "--token",
-        token,
-        "--api-url",
-        api,
-    )
+    status, out, _err = run(rig, monkeypatch, capsys, "add-hubspot", **add)
     assert status == 0 and out.startswith("destination 1 connected: hubspot")
     sync_everything(rig)
-    _status, out, _err = main(env, monkeypatch, capsys, "destinations", "list", "--json")
-    [listed] = json.loads(out)
-    assert (
-        listed["id"] == 1
-        and listed["kind"] == "hubspot"
-        and listed["account"] == "test"
-        and listed["status"] == "active"
-    )
-    assert set(listed["objects"]) == {"contacts", "orders"} and listed["objects"]["orders"]["pending"] > 0
-    assert set(listed["objects"]["contacts"]) == {"pushed", "pending", "failed", "last_pushed_at"}
+
     # before the first push the connector's fields are missing; the push makes them and sends everything
-    status, _out, err = main(env, monkeypatch, capsys, "destinations", "check", "1")
-    assert status == 2 and "missing fields contacts.connector_contact_id" in err
-    status, out, _err = main(env, monkeypatch, capsys, "destinations", "push", "1")
-    assert status == 0 and "destination 1: pushed contacts" in out
-    _status, out, _err = main(env, monkeypatch, capsys, "destinations", "list", "--json")
-    objects = json.loads(out)[0]["objects"]
-    assert (
-        objects["orders"]["pending"] == 0
-        and objects["orders"]["pushed"] == rig.sandbox.world.hubspot.counts()["orders"]
+    def held() -> int:
+        return int(rig.sandbox.world.hubspot.counts()["orders"])
+
+    listed = assert_push_fills_what_check_misses(
+        rig, monkeypatch, capsys, "contacts.connector_contact_id", held
     )
-    assert main(env, monkeypatch, capsys, "destinations", "check", "1")[0] == 0
+    assert (listed["id"], listed["kind"], listed["account"], listed["status"]) == (
+        1,
+        "hubspot",
+        "test",
+        "active",
+    )
+    assert set(listed["objects"]) == {"contacts", "orders"}
+    assert set(listed["objects"]["contacts"]) == {"pushed", "pending", "failed", "last_pushed_at"}
     # remove: only with --yes, and an unknown id is one line
     assert main(env, monkeypatch, capsys, "destinations", "remove", "1")[0] == 2
     assert main(env, monkeypatch, capsys, "destinations", "push", "7")[0] == 2

@@ -13,7 +13,15 @@ from connector.accounts.stores import remove_store
 from connector.crm import privacy, subscriptions
 from connector.db import get_engine, session
 from connector.db.models import Contact, Customer, Order, Store
-from tests.destinations.helpers import add_hubspot, faults, held, push_until_done, reconnect, sync_everything
+from tests.destinations.helpers import (
+    add_hubspot,
+    faults,
+    held,
+    push_until_done,
+    pushed,
+    reconnect,
+    sync_everything,
+)
 from tests.destinations.test_push import assert_hubspot_matches
 from tests.rig import Rig
 
@@ -68,9 +76,7 @@ def test_changes_made_while_a_destination_needs_reconnecting_all_arrive_after_it
 
 def test_a_removed_store_takes_its_orders_and_its_only_people_out_of_hubspot(rig: Rig) -> None:
     # given a pushed account whose site knows some people the shop does not
-    dest = add_hubspot(rig)
-    sync_everything(rig)
-    assert push_until_done(rig.app, dest)[-1].outcome == "done"
+    dest = pushed(rig, add_hubspot(rig))
     only_site, site_orders = known_only_from(rig, rig.site.id), orders_of(rig, rig.site.id)
     assert only_site and site_orders and {str(c) for c in only_site} <= set(held(rig, "contacts"))
     # when the site is removed (`stores remove`) and the destination pushed
@@ -88,9 +94,7 @@ def test_a_removed_store_takes_its_orders_and_its_only_people_out_of_hubspot(rig
 
 def test_a_redacted_shop_is_gone_from_hubspot_after_the_next_push(rig: Rig) -> None:
     # given a pushed account
-    dest = add_hubspot(rig)
-    sync_everything(rig)
-    assert push_until_done(rig.app, dest)[-1].outcome == "done"
+    dest = pushed(rig, add_hubspot(rig))
     only_shop, shop_orders = known_only_from(rig, rig.shop.id), orders_of(rig, rig.shop.id)
     assert only_shop and shop_orders
     # when Shopify's shop/redact erases the shop
@@ -105,9 +109,7 @@ def test_a_redacted_shop_is_gone_from_hubspot_after_the_next_push(rig: Rig) -> N
 
 def test_consent_given_and_withdrawn_by_the_storefront_links_reaches_hubspot(rig: Rig) -> None:
     # given a pushed account and one of its people with an e-mail
-    dest = add_hubspot(rig)
-    sync_everything(rig)
-    assert push_until_done(rig.app, dest)[-1].outcome == "done"
+    dest = pushed(rig, add_hubspot(rig))
     with get_engine(rig.app).connect() as conn:
         contact_id, email = conn.execute(
             select(Contact.id, Contact.email)

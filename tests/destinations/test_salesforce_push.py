@@ -6,16 +6,8 @@ no trace there, not even in the recycle bin; a refused record is a dead letter i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
-
-from connector.crm import consent, destination_views, insights, privacy
-from connector.db import get_engine
-from connector.db.models import Contact, Order, Store
-from connector.db.operations import DeadLetter, DestinationMark, PrivacyRequest
 from destinations.salesforce.mapper import (
     ACCOUNT_ID_FIELD,
     CUSTOM,
@@ -26,7 +18,21 @@ from destinations.salesforce.mapper import (
 )
 from sandbox.salesforce.values import parse_time
 from sandbox.server import SandboxServer
-from tests.destinations.helpers import push_until_done, sync_everything
+from tests.destinations.helpers import (
+    assert_optout_read,
+    churn,
+    destination_letters,
+    forget,
+    live_views,
+    marks_left,
+    push_until_done,
+    pushed,
+    receipt_result,
+    score,
+    someone_with_orders,
+    spoil_an_email,
+    sync_everything,
+)
 from tests.destinations.salesforce_rig import (
     add_salesforce,
     every_record,
@@ -50,34 +56,16 @@ def _plain(obj: str, crm: str, value: Any) -> Any:
 
 def expected(rig: Rig) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, str]]:
     """From the store: each contact's and order's mapped fields, and each order's contact."""
-    with get_engine(rig.app).connect() as conn:
-        account = conn.execute(select(Store.account_id).where(Store.id == rig.shop.id)).scalar_one()
-        ids = list(
-            conn.execute(
-                select(Contact.id).where(Contact.account_id == account, Contact.merged_into_id.is_(None))
-            ).scalars()
-        )
-        order_ids = list(
-            conn.execute(
-                select(Order.id)
-                .join(Store, Store.id == Order.store_id)
-                .where(Store.account_id == account, Order.deleted_at.is_(None))
-            ).scalars()
-        )
-        with rig.app.app_context():
-            people = destination_views.contacts(
-                conn, account, ids, insights.Rules.of(rig.app), datetime.now(UTC)
-            )
-        orders = destination_views.orders(conn, account, order_ids)
+    people, orders = live_views(rig)
     want = {
         obj: {
             str(i): {crm: _plain(obj, crm, v) for crm, v in values(obj, view, DEFAULT_MAPPING[obj]).items()}
             for i, view in found.items()
-            if view and (obj == "contacts" or view["contact_id"])
+            if obj == "contacts" or view["contact_id"]
         }
         for obj, found in (("contacts", people), ("orders", orders))
     }
-    links = {str(i): str(v["contact_id"]) for i, v in orders.items() if v and v["contact_id"]}
+    links = {str(i): str(v["contact_id"]) for i, v in orders.items() if v["contact_id"]}
     return want["contacts"], want["orders"], links
 
 
@@ -114,40 +102,30 @@ def test_salesforce_holds_exactly_the_accounts_contacts_and_orders_through_fault
     assert first[-1].outcome == "done" and first[-1].pacing["retries"] >= 4
     assert_org_matches(rig, org_server)
     # and the hourly scoring's RFM, segments and predictions follow in the next push
-    with get_engine(rig.app).begin() as conn:
-        assert all(insights.score(conn, s.id) for s in (rig.shop, rig.site))
+    score(rig)
     assert push_until_done(rig.app, dest)[-1].pushed["contacts"] > 0
     assert_org_matches(rig, org_server)
     assert any(
         c.get("Connector_Segment__c") for c in held(org_server, "Contact", ID_FIELD["contacts"]).values()
     )
     # when the stores change, every session expires, and then the app's access is revoked
-    for platform in ("shopify", "woocommerce"):
-        rig.mutate(platform, "customers", "update", 5)
-        rig.mutate(platform, "orders", "create", 6)
-        rig.mutate(platform, "orders", "update", 4)
-    sync_everything(rig)
+    churn(rig)
     control(org_server, "salesforce", "expire")
     control(org_server, "salesforce", "revoke")
     stopped = push_until_done(rig.app, dest, tries=1)
     # then the destination needs reconnecting and its marks are kept; reconnected, it matches again
-    assert stopped[-1].outcome == "needs_reconnect"
-    with get_engine(rig.app).connect() as conn:
-        assert conn.execute(select(DestinationMark.id)).first() is not None
+    assert stopped[-1].outcome == "needs_reconnect" and marks_left(rig)
     the_org(org_server).revoked = False  # the admin re-admits the app
     control(org_server, "salesforce", "expire")
     faults(org_server, fail_next=1)
     assert push_until_done(rig.app, dest)[-1].outcome == "done"
     assert_org_matches(rig, org_server)
-    with get_engine(rig.app).connect() as conn:
-        assert conn.execute(select(DestinationMark.id)).first() is None
+    assert not marks_left(rig)
 
 
 def test_an_optout_in_salesforce_reaches_the_ledger_in_one_push(rig: Rig, org_server: SandboxServer) -> None:
     # given a pushed account
-    dest = add_salesforce(rig, org_server)
-    sync_everything(rig)
-    assert push_until_done(rig.app, dest)[-1].outcome == "done"
+    dest = pushed(rig, add_salesforce(rig, org_server))
     contacts = held(org_server, "Contact", ID_FIELD["contacts"])
     key, person = next(
         (k, c)
@@ -156,12 +134,8 @@ def test_an_optout_in_salesforce_reaches_the_ledger_in_one_push(rig: Rig, org_se
     )
     # when the person is marked "Email Opt Out" in Salesforce
     assert control(org_server, "salesforce", "opt-out", {"email": person["Email"]})
-    summary = push_until_done(rig.app, dest)[-1]
     # then after one push the ledger holds the refusal, from Salesforce, at the time Salesforce says
-    assert summary.optouts == 1
-    with get_engine(rig.app).connect() as conn:
-        event = consent.current(conn, [int(key)])[(int(key), "email")]
-    assert (event.state, event.source) == ("unsubscribed", "salesforce")
+    event = assert_optout_read(rig, dest, int(key), "salesforce")
     said = the_org(org_server).records["Contact"][person["Id"]].modified
     assert abs((event.occurred_at - said).total_seconds()) < 0.001
     # and the next push sends the connector's consent back, and reads nothing new
@@ -177,40 +151,18 @@ def test_an_erasure_leaves_no_trace_in_salesforce_and_the_receipt_says_so(
     rig: Rig, org_server: SandboxServer
 ) -> None:
     # given a pushed account and one of its people who has orders
-    dest = add_salesforce(rig, org_server)
-    sync_everything(rig)
-    assert push_until_done(rig.app, dest)[-1].outcome == "done"
-    with get_engine(rig.app).connect() as conn:
-        contact_id, email = conn.execute(
-            select(Contact.id, Contact.email)
-            .join(Order, Order.contact_id == Contact.id)
-            .where(Contact.email.is_not(None))
-            .limit(1)
-        ).one()
-        account = conn.execute(select(Contact.account_id).where(Contact.id == contact_id)).scalar_one()
-        their_orders = {
-            str(o) for o in conn.execute(select(Order.id).where(Order.contact_id == contact_id)).scalars()
-        }
+    dest = pushed(rig, add_salesforce(rig, org_server))
+    contact_id, email, their_orders = someone_with_orders(rig)
     assert their_orders <= set(held(org_server, "Order", ID_FIELD["orders"]))
     # when they are erased, and the destination pushed
-    with rig.app.app_context(), get_engine(rig.app).begin() as conn:
-        receipt = privacy.forget(
-            conn,
-            account,
-            {contact_id},
-            Path(rig.app.instance_path),
-            store_id=None,
-            subject={"contact": contact_id},
-        )
+    receipt = forget(rig, contact_id)
     assert push_until_done(rig.app, dest)[-1].outcome == "done"
     # then no record the org keeps, recycle bin included, is theirs or holds their e-mail
     for record in every_record(org_server):
         assert str(contact_id) not in (record.get(ID_FIELD["contacts"]), record.get(ACCOUNT_ID_FIELD))
         assert record.get(ID_FIELD["orders"]) not in their_orders
-        assert all(str(email) not in str(v) for v in record.values()), record
-    with get_engine(rig.app).connect() as conn:
-        result = conn.execute(select(PrivacyRequest.result).where(PrivacyRequest.id == receipt)).scalar_one()
-    assert result["destinations"] == {str(dest): "deleted in salesforce"}
+        assert all(email not in str(v) for v in record.values()), record
+    assert receipt_result(rig, receipt)["destinations"] == {str(dest): "deleted in salesforce"}
     # and everyone else is still there
     assert len(held(org_server, "Contact", ID_FIELD["contacts"])) == len(expected(rig)[0])
 
@@ -221,16 +173,12 @@ def test_a_record_salesforce_refuses_is_a_dead_letter_in_its_words_and_the_rest_
     # given a contact whose e-mail Salesforce will not take
     dest = add_salesforce(rig, org_server)
     sync_everything(rig)
-    with get_engine(rig.app).begin() as conn:
-        bad = conn.execute(select(Contact.id).where(Contact.email.is_not(None)).limit(1)).scalar_one()
-        conn.execute(update(Contact).where(Contact.id == bad).values(email="not an e-mail"))
+    bad, _good = spoil_an_email(rig)
     # when the account is pushed
     summary = push_until_done(rig.app, dest)[-1]
     # then that one is refused with Salesforce's reason, in words, and every other contact is there
     assert summary.outcome == "done" and summary.refused["contacts"] == 1
-    with get_engine(rig.app).connect() as conn:
-        letters = conn.execute(select(DeadLetter).where(DeadLetter.kind == "destination")).all()
-    mine = [letter for letter in letters if letter.platform_id == bad]
+    mine = [letter for letter in destination_letters(rig) if letter.platform_id == bad]
     assert len(mine) == 1 and "Email: invalid email address: not an e-mail" in mine[0].reason
     contacts = held(org_server, "Contact", ID_FIELD["contacts"])
     assert str(bad) not in contacts and len(contacts) == len(expected(rig)[0]) - 1

@@ -6,45 +6,23 @@ connector's fields missing until the first push makes them), push and reconnect.
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from sqlalchemy import func, select
 
-from connector.db import get_engine
-from connector.db.operations import Destination
+from tests.destinations.cli_helpers import assert_push_fills_what_check_misses, assert_refused, count, run
 from tests.destinations.helpers import sync_everything
 from tests.destinations.zoho_helpers import grant, org
 from tests.rig import Rig
 from tests.test_stores_cli import main
 
 
-def count(rig: Rig) -> int:
-    with get_engine(rig.app).connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(Destination)).scalar_one())
-
-
 def add(
     rig: Rig, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], **given: str
 ) -> tuple[int, str, str]:
-    g = grant(rig) | given
-    where = ["--accounts-url", g["accounts_url"]] if g["accounts_url"] else []
-    return main(
-        rig.env,
-        monkeypatch,
-        capsys,
-        "destinations",
-        "add-zoho",
-        "--account",
-        g.get("account", "test"),
-        *where,
-        *(["--data-center", g["data_center"]] if "data_center" in g else []),
-        "--client-id",
-        g["client_id"],
-        "--client-secret",
-        g["client_secret"],
-        "--refresh-token",
-        g["refresh_token"],
+    """add-zoho with the sandbox's grant for the account `test`, changed by `given` (an empty
+    accounts_url: the option left out)."""
+    g = {"account": "test"} | grant(rig) | given
+    return run(
+        rig, monkeypatch, capsys, "add-zoho", **{k: v for k, v in g.items() if v or k != "accounts_url"}
     )
 
 
@@ -68,9 +46,7 @@ def test_refused_credentials_exit_2_with_a_sentence_and_save_nothing(
     given: dict[str, str],
     said: str,
 ) -> None:
-    status, _out, err = add(rig, monkeypatch, capsys, **given)
-    assert (status, count(rig)) == (2, 0)
-    assert said in err and len(err.strip().splitlines()) == 1
+    assert_refused(rig, add(rig, monkeypatch, capsys, **given), said)
 
 
 def test_a_client_of_another_data_centre_is_refused_naming_the_data_centre(
@@ -93,19 +69,10 @@ def test_add_zoho_then_list_check_push_and_reconnect(
     status, out, _err = add(rig, monkeypatch, capsys)
     assert status == 0 and out.startswith("destination 1 connected: zoho at ") and "/zoho/us/api" in out
     sync_everything(rig)
-    _status, out, _err = main(env, monkeypatch, capsys, "destinations", "list", "--json")
-    [listed] = json.loads(out)
+    listed = assert_push_fills_what_check_misses(
+        rig, monkeypatch, capsys, "Contacts.Connector_Contact_Id", lambda: org(rig).counts()["orders"]
+    )
     assert (listed["kind"], listed["account"], listed["status"]) == ("zoho", "test", "active")
-    assert listed["objects"]["orders"]["pending"] > 0
-    # before the first push the connector's fields are missing; the push makes them and sends everything
-    status, _out, err = main(env, monkeypatch, capsys, "destinations", "check", "1")
-    assert status == 2 and "missing fields Contacts.Connector_Contact_Id" in err
-    status, out, _err = main(env, monkeypatch, capsys, "destinations", "push", "1")
-    assert status == 0 and "destination 1: pushed contacts" in out
-    _status, out, _err = main(env, monkeypatch, capsys, "destinations", "list", "--json")
-    objects = json.loads(out)[0]["objects"]
-    assert objects["orders"]["pending"] == 0 and objects["orders"]["pushed"] == org(rig).counts()["orders"]
-    assert main(env, monkeypatch, capsys, "destinations", "check", "1")[0] == 0
     # reconnect: a refused token changes nothing; a good one is kept
     args = ("destinations", "reconnect-zoho", "1", "--refresh-token")
     status, _out, err = main(env, monkeypatch, capsys, *args, "1000.nope.nope")

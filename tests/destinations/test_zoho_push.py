@@ -6,17 +6,22 @@ ledger in one push; an erasure leaves no trace there; a refused record is a dead
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from sqlalchemy import select, update
-
-import destinations as kinds
-from connector.accounts import destinations
-from connector.crm import consent, insights, privacy
-from connector.db import get_engine, session
-from connector.db.models import Contact, Order
-from connector.db.operations import DeadLetter, DestinationMark, PrivacyRequest
-from tests.destinations.helpers import push_until_done, sync_everything
+from tests.destinations.helpers import (
+    assert_optout_read,
+    churn,
+    destination_letters,
+    forget,
+    live_views,
+    marks_left,
+    push_until_done,
+    pushed,
+    receipt_result,
+    reconnect_destination,
+    score,
+    someone_with_orders,
+    spoil_an_email,
+    sync_everything,
+)
 from tests.destinations.zoho_helpers import (
     add_zoho,
     assert_zoho_matches,
@@ -24,14 +29,8 @@ from tests.destinations.zoho_helpers import (
     grant,
     held,
     org,
-    views,
 )
 from tests.rig import Rig
-
-
-def marks_left(rig: Rig) -> bool:
-    with get_engine(rig.app).connect() as conn:
-        return conn.execute(select(DestinationMark.id)).first() is not None
 
 
 def test_zoho_holds_exactly_the_accounts_contacts_and_orders_through_faults(rig: Rig) -> None:
@@ -50,17 +49,12 @@ def test_zoho_holds_exactly_the_accounts_contacts_and_orders_through_faults(rig:
     assert first[0].pacing["waited_s"] >= 1.0
     assert_zoho_matches(rig)
     # when the hourly scoring gives RFM, segments and predictions, they follow in the next push
-    with get_engine(rig.app).begin() as conn:
-        assert all(insights.score(conn, s.id) for s in (rig.shop, rig.site))
+    score(rig)
     assert push_until_done(rig.app, dest)[-1].pushed["contacts"] > 0
     assert_zoho_matches(rig)
     assert any(c.get("Connector_Segment") for c in held(rig, "contacts").values())
     # when the stores change (new, updated and deleted customers and orders), pushed through faults
-    for platform in ("shopify", "woocommerce"):
-        rig.mutate(platform, "customers", "update", 5)
-        rig.mutate(platform, "orders", "create", 6)
-        rig.mutate(platform, "orders", "update", 4)
-    sync_everything(rig)
+    churn(rig)
     control(rig, "expire")
     control(rig, "faults", {"throttle_next": 1, "fail_next": 1})
     assert push_until_done(rig.app, dest)[-1].outcome == "done"
@@ -71,9 +65,7 @@ def test_zoho_holds_exactly_the_accounts_contacts_and_orders_through_faults(rig:
 
 def test_a_revoked_grant_needs_reconnecting_and_keeps_its_marks(rig: Rig) -> None:
     # given a pushed account, then a change, and the grant revoked in Zoho
-    dest = add_zoho(rig)
-    sync_everything(rig)
-    assert push_until_done(rig.app, dest)[-1].outcome == "done"
+    dest = pushed(rig, add_zoho(rig))
     rig.mutate("shopify", "customers", "update", 3)
     sync_everything(rig)
     control(rig, "revoke")
@@ -85,11 +77,7 @@ def test_a_revoked_grant_needs_reconnecting_and_keeps_its_marks(rig: Rig) -> Non
     # when the merchant grants again (a new refresh token) and reconnects
     org(rig).revoked = False
     org(rig).refresh_tokens.add("1000.new.grant")
-    credentials = kinds.get("zoho").check(grant(rig, refresh_token="1000.new.grant"), None)
-    with session(rig.app) as s, s.begin():
-        destinations.reconnect(
-            s, rig.app.extensions["crm.vault"], destinations.find(s, str(dest)), credentials
-        )
+    reconnect_destination(rig, dest, "zoho", grant(rig, refresh_token="1000.new.grant"))
     # then what waited goes, and Zoho matches
     assert push_until_done(rig.app, dest)[-1].outcome == "done"
     assert_zoho_matches(rig)
@@ -98,19 +86,13 @@ def test_a_revoked_grant_needs_reconnecting_and_keeps_its_marks(rig: Rig) -> Non
 
 def test_an_optout_in_zoho_reaches_the_ledger_in_one_push(rig: Rig) -> None:
     # given a pushed account
-    dest = add_zoho(rig)
-    sync_everything(rig)
-    assert push_until_done(rig.app, dest)[-1].outcome == "done"
+    dest = pushed(rig, add_zoho(rig))
     person = next(c for c in held(rig, "contacts").values() if c.get("Email"))
     contact_id = int(person["Connector_Contact_Id"])
     # when the merchant ticks Email Opt Out on the contact in Zoho
     control(rig, "opt-out", {"email": person["Email"]})
-    summary = push_until_done(rig.app, dest)[-1]
     # then after one push the ledger holds the refusal, from Zoho, at the record's time there
-    assert summary.optouts == 1
-    with get_engine(rig.app).connect() as conn:
-        event = consent.current(conn, [contact_id])[(contact_id, "email")]
-    assert (event.state, event.source) == ("unsubscribed", "zoho")
+    event = assert_optout_read(rig, dest, contact_id, "zoho")
     said = held(rig, "contacts")[str(contact_id)]
     assert said["Email_Opt_Out"] is True
     modified = org(rig).records["Contacts"][said["id"]]
@@ -124,40 +106,18 @@ def test_an_optout_in_zoho_reaches_the_ledger_in_one_push(rig: Rig) -> None:
 
 def test_an_erasure_leaves_no_trace_in_zoho_and_the_receipt_says_so(rig: Rig) -> None:
     # given a pushed account and one of its people who has orders
-    dest = add_zoho(rig)
-    sync_everything(rig)
-    assert push_until_done(rig.app, dest)[-1].outcome == "done"
-    with get_engine(rig.app).connect() as conn:
-        contact_id, email = conn.execute(
-            select(Contact.id, Contact.email)
-            .join(Order, Order.contact_id == Contact.id)
-            .where(Contact.email.is_not(None))
-            .limit(1)
-        ).one()
-        account = conn.execute(select(Contact.account_id).where(Contact.id == contact_id)).scalar_one()
-        their_orders = {
-            str(o) for o in conn.execute(select(Order.id).where(Order.contact_id == contact_id)).scalars()
-        }
+    dest = pushed(rig, add_zoho(rig))
+    contact_id, email, their_orders = someone_with_orders(rig)
     assert their_orders and their_orders <= set(held(rig, "orders"))
     # when they are erased, and the destination pushed
-    with rig.app.app_context(), get_engine(rig.app).begin() as conn:
-        receipt = privacy.forget(
-            conn,
-            account,
-            {contact_id},
-            Path(rig.app.instance_path),
-            store_id=None,
-            subject={"contact": contact_id},
-        )
+    receipt = forget(rig, contact_id)
     assert push_until_done(rig.app, dest)[-1].outcome == "done"
     # then Zoho has nothing of them: no contact, no order, no record with their e-mail or name
     assert str(contact_id) not in held(rig, "contacts")
     assert not their_orders & set(held(rig, "orders"))
     everything = repr([r.values for rows in org(rig).records.values() for r in rows.values()]).lower()
-    assert str(email).lower() not in everything
-    with get_engine(rig.app).connect() as conn:
-        result = conn.execute(select(PrivacyRequest.result).where(PrivacyRequest.id == receipt)).scalar_one()
-    assert result["destinations"] == {str(dest): "deleted in zoho"}
+    assert email.lower() not in everything
+    assert receipt_result(rig, receipt)["destinations"] == {str(dest): "deleted in zoho"}
     assert_zoho_matches(rig)
 
 
@@ -165,15 +125,12 @@ def test_a_record_zoho_refuses_is_a_dead_letter_in_its_words_and_the_rest_go(rig
     # given a contact whose e-mail Zoho will not take
     dest = add_zoho(rig)
     sync_everything(rig)
-    with get_engine(rig.app).begin() as conn:
-        bad = conn.execute(select(Contact.id).where(Contact.email.is_not(None)).limit(1)).scalar_one()
-        conn.execute(update(Contact).where(Contact.id == bad).values(email="not an e-mail"))
+    bad, _good = spoil_an_email(rig)
     # when the account is pushed
     summary = push_until_done(rig.app, dest)[-1]
     # then that one is refused with Zoho's reason, in words, and every other contact is there
     assert summary.outcome == "done" and summary.refused["contacts"] == 1
-    with get_engine(rig.app).connect() as conn:
-        letter = conn.execute(select(DeadLetter).where(DeadLetter.kind == "destination")).one()
+    [letter] = destination_letters(rig)
     assert letter.platform_id == bad and letter.reason == "zoho refused this record: invalid data: Email"
-    people, _orders = views(rig)
+    people, _orders = live_views(rig)
     assert set(held(rig, "contacts")) == {str(i) for i in people} - {str(bad)}

@@ -4,19 +4,13 @@ connector's ids, compared field by field with what the store says should be ther
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import requests
-from sqlalchemy import select
 
-import destinations as kinds
-from connector.accounts import destinations
-from connector.crm import destination_views, insights
-from connector.db import get_engine, session
-from connector.db.models import Contact, Order, Store
 from destinations.zoho.mapper import DEFAULT_MAPPING, ID_FIELD, ordered_items, values
 from sandbox.zoho.org import ZohoOrg
+from tests.destinations.helpers import add_destination, live_views
 from tests.rig import Rig
 
 
@@ -33,11 +27,7 @@ def grant(rig: Rig, **changes: str) -> dict[str, str]:
 
 
 def add_zoho(rig: Rig) -> int:
-    credentials = kinds.get("zoho").check(grant(rig), None)
-    with session(rig.app) as s, s.begin():
-        return destinations.add(
-            s, rig.app.extensions["crm.vault"], account="test", kind="zoho", credentials=credentials
-        ).id
+    return add_destination(rig, "zoho", grant(rig))
 
 
 def control(rig: Rig, what: str, body: dict[str, Any] | None = None) -> Any:
@@ -53,30 +43,10 @@ def held(rig: Rig, obj: str) -> dict[str, dict[str, Any]]:
     return {str(r.values.get(ID_FIELD[obj])): r.values | {"id": r.id} for r in rows}
 
 
-def views(rig: Rig) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
-    """Every live contact and order of the rig's account, as the push reads them."""
-    with get_engine(rig.app).connect() as conn:
-        account = conn.execute(select(Store.account_id).where(Store.id == rig.shop.id)).scalar_one()
-        ids = conn.execute(
-            select(Contact.id).where(Contact.account_id == account, Contact.merged_into_id.is_(None))
-        ).scalars()
-        order_ids = conn.execute(
-            select(Order.id)
-            .join(Store, Store.id == Order.store_id)
-            .where(Store.account_id == account, Order.deleted_at.is_(None))
-        ).scalars()
-        with rig.app.app_context():
-            people = destination_views.contacts(
-                conn, account, list(ids), insights.Rules.of(rig.app), datetime.now(UTC)
-            )
-        orders = destination_views.orders(conn, account, list(order_ids))
-    return {i: v for i, v in people.items() if v}, {i: v for i, v in orders.items() if v}
-
-
 def assert_zoho_matches(rig: Rig) -> None:
     """Zoho holds exactly the account's contacts and orders, each mapped field equal, each order's
     lines (product, quantity, price) and its contact right."""
-    people, orders = views(rig)
+    people, orders = live_views(rig)
     contacts, sales_orders = held(rig, "contacts"), held(rig, "orders")
     assert set(contacts) == {str(i) for i in people}
     assert set(sales_orders) == {str(i) for i in orders}

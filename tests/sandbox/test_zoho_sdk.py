@@ -11,11 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
-from zohocrmsdk.src.com.zoho.api.authenticator.store import FileStore
 from zohocrmsdk.src.com.zoho.crm.api import HeaderMap, ParameterMap
-from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
-from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.record import (
     ActionWrapper,
     APIException,
@@ -27,30 +23,17 @@ from zohocrmsdk.src.com.zoho.crm.api.record import (
     ResponseWrapper,
     SuccessResponse,
 )
-from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 
 from sandbox.server import SandboxServer
 from sandbox.world import World
 from tests.sandbox.crm_rig import CRM_SIZES
+from tests.sandbox.zoho_sdk import start_sdk
 
 
 @pytest.fixture
 def sdk(tmp_path: Path) -> Iterator[SandboxServer]:
     server = SandboxServer(World(seed=19, sizes=CRM_SIZES, zoho_dc="eu")).start()
-    z = server.world.manifest()["zoho"]
-    environment = DataCenter.Environment(
-        z["api_domain"], z["accounts_url"] + "/oauth/v2/token", z["api_domain"]
-    )
-    token = OAuthToken(
-        client_id=z["client_id"], client_secret=z["client_secret"], refresh_token=z["refresh_token"]
-    )
-    Initializer.initialize(
-        environment=environment,
-        token=token,
-        store=FileStore(str(tmp_path / "tokens.csv")),
-        sdk_config=SDKConfig(auto_refresh_fields=False, pick_list_validation=False),
-        resource_path=str(tmp_path),
-    )
+    start_sdk(server.world.manifest(), tmp_path)
     yield server
     server.stop()
 
