@@ -6,6 +6,8 @@ progress bar, check the fields the connector needs, and remove one.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
@@ -27,20 +29,7 @@ commands = click.Group("destinations", help="Connect, list, push to and remove C
 def add_hubspot(account: str, token: str, api_url: str | None) -> None:
     """Connect HubSpot with a private-app token (scopes: crm.objects.contacts.read/write,
     crm.objects.orders.read/write, crm.schemas.contacts.write, crm.schemas.orders.write)."""
-    if not account.strip():
-        raise BadInput("--account: name the merchant account (`stores list` shows each store's)")
-    with app_context():
-        app = the_app()
-        ready(app)
-        with db.session(app) as s:
-            stores.existing_account(s, account.strip())  # a typo is refused before HubSpot is asked
-        credentials = kinds.get("hubspot").check({"token": token}, api_url)
-        with db.session(app) as s, s.begin():
-            dest = destinations.add(
-                s, vault_of(app), account=account.strip(), kind="hubspot", credentials=credentials
-            )
-            dest_id = dest.id
-    click.echo(f"destination {dest_id} connected: hubspot (account {account.strip()!r})")
+    connect(account, "hubspot", lambda: {"token": token}, api_url=api_url)
 
 
 @commands.command("reconnect-hubspot")
@@ -48,15 +37,51 @@ def add_hubspot(account: str, token: str, api_url: str | None) -> None:
 @click.option("--token", required=True, help="the private app's new access token")
 def reconnect_hubspot(destination: str, token: str) -> None:
     """Give a destination that needs reconnecting its new token (checked first); marks kept."""
+    reconnect(destination, "hubspot", lambda kept: {"token": token}, url_key="base_url")
+
+
+def connect(
+    account: str,
+    kind: str,
+    given: Callable[[], dict[str, str]],
+    api_url: str | None = None,
+    shown: str | None = None,
+) -> None:
+    """`add-<kind>`: the account named and known, then `given()` checked with the CRM (refused,
+    nothing is saved), then the destination added; the line names its credentials' `shown`."""
+    name = account.strip()
+    if not name:
+        raise BadInput("--account: name the merchant account (`stores list` shows each store's)")
+    fields = given()
+    with app_context():
+        app = the_app()
+        ready(app)
+        with db.session(app) as s:
+            stores.existing_account(s, name)  # a typo is refused before the CRM is asked
+        credentials = kinds.get(kind).check(fields, api_url)
+        with db.session(app) as s, s.begin():
+            dest_id = destinations.add(s, vault_of(app), account=name, kind=kind, credentials=credentials).id
+    where = f" at {credentials[shown]}" if shown else ""
+    click.echo(f"destination {dest_id} connected: {kind}{where} (account {name!r})")
+
+
+def reconnect(
+    destination: str,
+    kind: str,
+    given: Callable[[dict[str, Any]], dict[str, Any]],
+    url_key: str | None = None,
+) -> None:
+    """`reconnect-<kind>`: `given(kept credentials)` checked with the CRM (at the kept `url_key`
+    address, if any), then the destination's credentials replaced; its marks are kept."""
     with app_context():
         app = the_app()
         ready(app)
         with db.session(app) as s:
             dest = destinations.find(s, destination)
-            if dest.kind != "hubspot":
-                raise BadInput(f"destination {destination} is {dest.kind}, not hubspot")
-            api_url = vault_of(app).open(dest.credentials).get("base_url")
-        credentials = kinds.get("hubspot").check({"token": token}, api_url)
+            if dest.kind != kind:
+                raise BadInput(f"destination {destination} is {dest.kind}, not {kind}")
+            kept = vault_of(app).open(dest.credentials)
+        credentials = kinds.get(kind).check(given(kept), kept.get(url_key) if url_key else None)
         with db.session(app) as s, s.begin():
             destinations.reconnect(s, vault_of(app), destinations.find(s, destination), credentials)
     click.echo(f"destination {destination} reconnected; `destinations push {destination}` sends what waited")
@@ -76,8 +101,8 @@ def list_destinations(as_json: bool) -> None:
         return
     if not rows:
         click.echo(
-            "no destinations yet: `crm-connector destinations add-hubspot`, `add-salesforce`"
-            " or `add-zoho` (--help)"
+            "no destinations yet: `crm-connector destinations add-hubspot`, `add-salesforce` "
+            "or `add-zoho` (--help)"
         )
     for r in rows:
         counts = ", ".join(
