@@ -18,6 +18,7 @@ import requests
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
+from connector.runtime.embedded_redis import socket_path
 from connector.runtime.queue import connect, enqueue
 
 pytestmark = pytest.mark.slow
@@ -67,7 +68,7 @@ def test_run_starts_web_worker_and_cron_and_stops_everything(tmp_path: Path) -> 
         # when it starts, then the web answers healthy
         response = wait_for(lambda: (r := healthz(port)) is not None and r.status_code == 200 and r)
         assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
-        conn = connect(f"unix://{tmp_path / 'instance' / 'redis' / 'redis.sock'}")
+        conn = connect(f"unix://{socket_path(tmp_path / 'instance' / 'redis')}")
         # and cron enqueued its interval jobs at start, which the worker ran
         cron_ids = wait_for(lambda: job_ids(conn, "rq:job:cron-*"))
         wait_for(lambda: finished(conn, cron_ids[0]))

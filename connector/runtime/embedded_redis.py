@@ -3,13 +3,18 @@
 With no REDIS_URL the first process starts a redis-server on a unix socket in the
 instance folder (append-only file, so queued jobs survive a restart) and stops it on
 exit, a stop signal's included (connector/runtime/signals.py); other processes of the same
-instance find the running server and attach to it.
+instance find the running server and attach to it. A socket path too long for the kernel
+goes to the temporary folder under a name derived from the instance folder, and a socket
+is only attached to when it belongs to this user.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
+import os
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,12 +25,25 @@ from redis.retry import Retry
 from connector.errors import ConfigError
 
 START_TIMEOUT_S = 15.0
+# A unix socket's path is at most 107 bytes on Linux and 103 on macOS; redis-server cuts a
+# longer one short, and nobody finds it at the path asked for.
+SOCKET_PATH_MAX = 100
+
+
+def socket_path(folder: Path) -> Path:
+    """`folder/redis.sock`, or, when that is too long for a socket, one in the temporary folder
+    named by a digest of `folder` (so every process of the instance finds the same one)."""
+    in_folder = folder / "redis.sock"
+    if len(os.fsencode(in_folder)) <= SOCKET_PATH_MAX:
+        return in_folder
+    digest = hashlib.sha256(os.fsencode(folder.resolve())).hexdigest()[:20]
+    return Path(tempfile.gettempdir()) / f"crm-connector-{digest}.sock"
 
 
 class EmbeddedRedis:
     def __init__(self, instance_path: Path) -> None:
         self.dir = instance_path / "redis"
-        self.socket = self.dir / "redis.sock"
+        self.socket = socket_path(self.dir)
         self.pidfile = self.dir / "redis.pid"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -87,7 +105,10 @@ class EmbeddedRedis:
         self.process = None
 
     def _alive(self) -> bool:
-        if not self.socket.exists():
+        try:
+            if self.socket.stat().st_uid != os.getuid():  # another user's: never attach to it
+                return False
+        except OSError:
             return False
         try:
             probe = redis.Redis(
