@@ -326,17 +326,16 @@ def run_demo(instance: Path, port: int, sizes: Sizes, seed: int, echo: Any, serv
     drain(demo)
     echo("a shopper's erasure request (customers/redact) was received and honoured")
     portal = demo.sandbox.world.hubspot  # pushed to once scored, so it gets the segments too
-    echo(
-        connect_and_push(
-            demo.app, score_all(demo.app), demo.sandbox.world.manifest()["hubspot"], portal.counts
-        )
+    line, pushed = connect_and_push(
+        demo.app, score_all(demo.app), demo.sandbox.world.manifest()["hubspot"], portal.counts
     )
+    echo(line)
     echo(f"demo finished in {time.monotonic() - started:.0f} s")
     for line in summary(demo.app, rescore=False):  # scored for the push just now: what it sent
         echo(line)
     echo(dashboard_login(demo, serving))
     echo(f"log: {log_path(settings_of(demo.app).instance_path)}")
-    if failed:
+    if failed or not pushed:
         raise SystemExit(1)
     return demo
 

@@ -16,6 +16,7 @@ from connector import db
 from connector.accounts import destinations
 from connector.context import vault_of
 from connector.db.models import Account
+from connector.errors import BadInput
 
 PUSH_TRIES = 5  # a push paced out by the portal's 10-second window ends "retry"; the next goes on
 
@@ -59,7 +60,12 @@ def destination_line(app: Flask, dest_id: int, outcome: str, portal_counts: dict
 
 def connect_and_push(
     app: Flask, account_id: int, portal: dict[str, Any], counts: Callable[[], dict[str, int]]
-) -> str:
-    """The demo's step: connect, push once, and the line that says what arrived."""
-    dest_id = connect_hubspot(app, account_id, portal)
-    return destination_line(app, dest_id, push_once(app, dest_id), counts())
+) -> tuple[str, bool]:
+    """The demo's step: connect, push once, and the line that says what arrived; whether all
+    of it did (a refused connection is said and the demo goes on to its summary)."""
+    try:
+        dest_id = connect_hubspot(app, account_id, portal)
+    except BadInput as exc:
+        return f"HubSpot (sandbox) not connected: {exc}", False
+    outcome = push_once(app, dest_id)
+    return destination_line(app, dest_id, outcome, counts()), outcome == "done"
