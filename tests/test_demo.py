@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -41,6 +42,15 @@ def test_the_demo_installs_backfills_plays_webhooks_and_exits(tmp_path: Path) ->
     assert "open dead letters: 0" in done.stdout
     assert "2 shoppers subscribed to new products and confirmed by e-mail" in done.stdout
     assert "erasure request (customers/redact) was received and honoured" in done.stdout
+    # the sandbox's HubSpot portal, connected to the account and pushed once, holds what was pushed
+    pushed = re.search(
+        r"pushed to HubSpot \(sandbox\): (\d+) contacts, (\d+) orders; 0 pending, 0 failed; "
+        r"the portal holds (\d+) contacts, (\d+) orders; destination (\d+) on the dashboard",
+        done.stdout,
+    )
+    assert pushed, done.stdout
+    contacts, orders, held_contacts, held_orders, dest_id = map(int, pushed.groups())
+    assert (held_contacts, held_orders) == (contacts, orders) and contacts > 0 and orders > 0
     sent = next(line for line in done.stdout.splitlines() if "e-mails sent:" in line)
     assert "2 subscription confirmations" in sent and " new-product notification" in sent, sent
     assert "1 erasure of a shopper (customers/redact)" in done.stdout and "top channels" in done.stdout
@@ -74,3 +84,11 @@ def test_the_demo_installs_backfills_plays_webhooks_and_exits(tmp_path: Path) ->
             expected = {"customers": 60, "orders": 300, "products": 49}
         assert counts == expected, store["domain"]
         assert store["status"] == "active"
+    # the destination it connected is one of the instance's, with the counts the line printed
+    [dest] = json.loads(cli(tmp_path / "demo", "destinations", "list", "--json").stdout)
+    assert (dest["id"], dest["kind"], dest["status"]) == (dest_id, "hubspot", "active")
+    assert dest["account"] == listed[0]["account"]
+    assert {o: (c["pushed"], c["pending"], c["failed"]) for o, c in dest["objects"].items()} == {
+        "contacts": (contacts, 0, 0),
+        "orders": (orders, 0, 0),
+    }

@@ -1,6 +1,7 @@
 """The demo's terminal summary and the dashboard / API of its sign-in show the same figures
 for the same account: one account holds both demo stores, a person who bought in both is one
-contact, and another merchant's data in the same database changes nothing in either."""
+contact, and another merchant's data in the same database changes nothing in either; the
+HubSpot portal it pushed to holds exactly the account's contacts and orders."""
 
 from __future__ import annotations
 
@@ -14,12 +15,19 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from connector import create_app, db
 from connector.cli.demo import DEMO_LOGIN, account_of, summary
-from connector.db.models import Account, Contact, Store
-from connector.db.operations import DeadLetter, NotificationOutbox, WebhookInbox
+from connector.crm import destination_views, insights
+from connector.db.models import Account, Contact, Order, Store
+from connector.db.operations import (
+    DeadLetter,
+    DestinationMark,
+    DestinationRecord,
+    NotificationOutbox,
+    WebhookInbox,
+)
 from connector.db.people import ContactInsight
 from connector.db.types import utcnow
 from connector.runtime import queue
@@ -162,14 +170,7 @@ def test_the_summary_and_the_api_of_the_sign_in_agree(finished: tuple[Flask, lis
 
 def test_the_printed_sign_in_opens_the_dashboard_of_that_account(finished: tuple[Flask, list[str]]) -> None:
     app, printed = finished
-    [line] = [ln for ln in printed if f"sign in as {DEMO_LOGIN} with " in ln]
-    password = line.rsplit(" ", 1)[-1]
-    browser = app.test_client()
-    page = browser.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert csrf
-    form = {"email": DEMO_LOGIN, "password": password, "csrf_token": csrf.group(1)}
-    assert browser.post("/login", data=form).status_code == 302
+    browser = signed_in(app, printed)
     stores = browser.get("/stores").get_data(as_text=True)
     assert "sandbox-shop-1.myshopify.com" in stores and "/woo/site-1" in stores
     both = browser.get("/contacts", query_string={"across_stores": "true"}).get_data(as_text=True)
@@ -190,3 +191,72 @@ def test_the_printed_sign_in_opens_the_dashboard_of_that_account(finished: tuple
     new, returning = re.findall(r"(\S+) new customers?, (\S+) returning", "\n".join(printed[start:]))[0]
     assert f'<div class="figure">{new}</div>' in _kpi(overview, "new")
     assert f'<div class="figure">{returning}</div>' in _kpi(overview, "returning")
+
+
+def live_ids(app: Flask) -> dict[str, set[int]]:
+    """The sign-in's account's contacts and orders a destination should hold (as the push reads
+    them: merged-away, deleted and erased ones hold nothing)."""
+    account = account_of(app)
+    with db.get_engine(app).connect() as conn, app.app_context():
+        people = conn.execute(
+            select(Contact.id).where(Contact.account_id == account, Contact.merged_into_id.is_(None))
+        ).scalars()
+        orders = conn.execute(
+            select(Order.id)
+            .join(Store, Store.id == Order.store_id)
+            .where(Store.account_id == account, Order.deleted_at.is_(None))
+        ).scalars()
+        contact_views = destination_views.contacts(
+            conn, account, list(people), insights.Rules.of(app), utcnow()
+        )
+        order_views = destination_views.orders(conn, account, list(orders))
+    return {
+        "contacts": {i for i, v in contact_views.items() if v},
+        "orders": {i for i, v in order_views.items() if v},
+    }
+
+
+def test_the_portal_holds_exactly_the_accounts_contacts_and_the_page_shows_them(
+    finished: tuple[Flask, list[str]],
+) -> None:
+    # given the demo's run, which connected the sandbox's HubSpot portal and pushed once
+    app, printed = finished
+    [line] = [ln for ln in printed if ln.startswith("pushed to HubSpot (sandbox): ")]
+    found = re.search(r"the portal holds (\d+) contacts, (\d+) orders; destination (\d+) ", line)
+    assert found, line
+    held_contacts, held_orders, dest_id = map(int, found.groups())
+    # when what the account holds is read from the instance it left
+    should = live_ids(app)
+    with db.get_engine(app).connect() as conn:
+        records = conn.execute(
+            select(DestinationRecord.object, DestinationRecord.record_id, DestinationRecord.state).where(
+                DestinationRecord.destination_id == dest_id
+            )
+        ).all()
+        marks = conn.execute(
+            select(DestinationMark.id).where(DestinationMark.destination_id == dest_id)
+        ).all()
+    # then the portal holds as many records as the account has, each of them pushed, none waiting
+    assert (held_contacts, held_orders) == (len(should["contacts"]), len(should["orders"]))
+    for obj, ids in should.items():
+        assert {r for o, r, state in records if o == obj and state == "pushed"} == ids, obj
+    assert {state for _, _, state in records} == {"pushed"} and marks == []
+    # and the sign-in's Destinations page shows the destination with those counts
+    browser = signed_in(app, printed)
+    page = browser.get("/destinations").get_data(as_text=True)
+    table = page.split('<table id="destinations">', 1)[1].split("</table>", 1)[0]
+    assert f'<td rowspan="2">{dest_id}</td><td rowspan="2">hubspot</td>' in table
+    for obj, ids in should.items():
+        assert f"<td>{obj}</td><td>{formatting.number(len(ids))}</td><td>0</td><td>0</td>" in table, table
+    assert "None: every record went through." in page
+
+
+def signed_in(app: Flask, printed: list[str]) -> FlaskClient:
+    """A browser signed in with the password the demo printed."""
+    [line] = [ln for ln in printed if f"sign in as {DEMO_LOGIN} with " in ln]
+    browser = app.test_client()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").get_data(as_text=True))
+    assert csrf
+    form = {"email": DEMO_LOGIN, "password": line.rsplit(" ", 1)[-1], "csrf_token": csrf.group(1)}
+    assert browser.post("/login", data=form).status_code == 302
+    return browser

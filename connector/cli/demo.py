@@ -4,7 +4,8 @@ It starts the sandbox with a shop, a WooCommerce site and a Magento store (some 
 buy on all three), serves the connector on loopback, installs them into one merchant
 account (Shopify's OAuth redirects, WooCommerce's app-key approval, Magento's integration
 token: connector.cli.demo_magento), backfills them with progress bars, plays live changes
-whose webhooks the connector applies, prints the account's summary (the dashboard's own
+whose webhooks the connector applies, connects the sandbox's HubSpot portal and pushes
+to it (connector.cli.demo_destination), prints the account's summary (the dashboard's own
 queries) and keeps serving (web, worker, cron) until Ctrl-C. Its data lives in
 `<instance>/demo`, made afresh each time: it never touches a real instance's database.
 """
@@ -30,6 +31,7 @@ from werkzeug.serving import make_server
 
 from connector import create_app, db, logs
 from connector.accounts import stores
+from connector.cli.demo_destination import connect_and_push
 from connector.cli.demo_magento import connect_magento, on_every_platform
 from connector.cli.overview_lines import overview_lines
 from connector.cli.sync import sync_with_progress
@@ -197,12 +199,19 @@ def account_of(app: Flask) -> int:
         ).scalar_one()
 
 
-def summary(app: Flask) -> list[str]:
-    """What the sign-in's account holds, from the queries its dashboard and API answer with."""
+def score_all(app: Flask) -> int:
+    """The scores the Segments page shows (and a destination is sent), fresh; the account."""
     account = account_of(app)
-    with db.get_engine(app).begin() as conn:  # the scores the Segments page shows, fresh
+    with db.get_engine(app).begin() as conn:
         for store_id in views.store_ids(conn, account):
             insights.score(conn, store_id, utcnow())
+    return account
+
+
+def summary(app: Flask, rescore: bool = True) -> list[str]:
+    """What the sign-in's account holds, from the queries its dashboard and API answer with
+    (the scores made fresh first, unless they were just made)."""
+    account = score_all(app) if rescore else account_of(app)
     with db.session(app) as s:
         held = views.account_summary(s, account, settings_of(app).channel_credit, insights.Rules.of(app))
         seen = overview_lines(s, account)
@@ -316,12 +325,17 @@ def run_demo(instance: Path, port: int, sizes: Sizes, seed: int, echo: Any, serv
     redact_one_customer(demo, shop_id)
     drain(demo)
     echo("a shopper's erasure request (customers/redact) was received and honoured")
+    portal = demo.sandbox.world.hubspot  # pushed to once scored, so it gets the segments too
+    line, pushed = connect_and_push(
+        demo.app, score_all(demo.app), demo.sandbox.world.manifest()["hubspot"], portal.counts
+    )
+    echo(line)
     echo(f"demo finished in {time.monotonic() - started:.0f} s")
-    for line in summary(demo.app):
+    for line in summary(demo.app, rescore=False):  # scored for the push just now: what it sent
         echo(line)
     echo(dashboard_login(demo, serving))
     echo(f"log: {log_path(settings_of(demo.app).instance_path)}")
-    if failed:
+    if failed or not pushed:
         raise SystemExit(1)
     return demo
 
