@@ -1,7 +1,9 @@
 """Faults a simulated CRM (Salesforce, Zoho CRM) injects, set per CRM through the control API
 (`POST /_sandbox/crm/<kind>/faults`): random throttles and server errors at a rate, or the next
-N calls throttled or failed (deterministic, for tests), and latency. Each CRM answers a fault in
-its own shape; this module only decides which calls get one.
+N calls throttled or failed (deterministic, for tests), and latency: each answer held that long
+after the call was acted on, so a client gone meanwhile never hears of what the CRM did. It
+counts the calls it rolled for. Each CRM answers a fault in its own shape; this module only
+decides which calls get one.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ class CrmFaults:
     seed: int = 0
     rate_429: float = 0.0  # the CRM's throttle answer, at this rate
     rate_5xx: float = 0.0
-    latency_ms: int = 0
+    latency_ms: int = 0  # each answer held this long after the call was acted on
     throttle_next: int = 0  # the next N calls are throttled, whatever the rates
     fail_next: int = 0  # the next N calls answer a server error
     retry_after_s: int = 0  # > 0: send Retry-After with a throttle (neither CRM documents one)
     injected_429: int = 0
     injected_5xx: int = 0
+    calls: int = 0  # the calls rolled for (each API call past authentication)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _random: random.Random = field(init=False, repr=False)
 
@@ -33,10 +36,9 @@ class CrmFaults:
         self._random = random.Random(self.seed)
 
     def roll(self) -> str | None:
-        """'throttle', 'error' or None for the call being answered (after any latency)."""
-        if self.latency_ms:
-            time.sleep(self.latency_ms / 1000)
+        """'throttle', 'error' or None for the call being answered."""
         with self.lock:
+            self.calls += 1
             if self.throttle_next > 0:
                 self.throttle_next -= 1
                 self.injected_429 += 1
@@ -53,6 +55,11 @@ class CrmFaults:
                 self.injected_5xx += 1
                 return "error"
         return None
+
+    def hold(self) -> None:
+        """Hold the answer of a call acted on already, by the latency set."""
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000)
 
     def set(self, body: dict[str, object]) -> str | None:
         """Apply a control request; a message naming the bad key or value, else None."""
@@ -79,5 +86,5 @@ class CrmFaults:
         return None
 
     def state(self) -> dict[str, float | int]:
-        names = (*RATES, *COUNTS, "latency_ms", "retry_after_s", "injected_429", "injected_5xx")
+        names = (*RATES, *COUNTS, "latency_ms", "retry_after_s", "injected_429", "injected_5xx", "calls")
         return {name: getattr(self, name) for name in names}

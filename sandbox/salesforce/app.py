@@ -99,6 +99,7 @@ def api(version: str, path: str) -> Response:
     handler, args = _route(path.strip("/"))
     answer = handler(the_org, version, *args)
     answer.headers["Sforce-Limit-Info"] = the_org.limit_info()
+    the_org.faults.hold()  # acted on already: a client gone meanwhile never hears of it
     return answer
 
 

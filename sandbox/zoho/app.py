@@ -84,11 +84,11 @@ def api(dc: str, version: int, path: str) -> Response:
         return error("TOO_MANY_REQUESTS", "Concurrency limit exceeded", 429)
     try:
         gate = _gate(org, dc)
-        return (
-            gate
-            if gate is not None
-            else records.dispatch(org, version, [p for p in path.split("/") if p], request.method)
-        )
+        if gate is not None:
+            return gate
+        answer = records.dispatch(org, version, [p for p in path.split("/") if p], request.method)
+        org.faults.hold()  # acted on already (and still in progress): a client gone never hears
+        return answer
     finally:
         org.leave()
 

@@ -307,3 +307,19 @@ def test_calls_past_the_concurrency_limit_are_too_many_requests(api: Api, zoho_s
     refused = next(a for a in answers if a.status_code == 429)
     assert refused.json()["code"] == "TOO_MANY_REQUESTS"
     assert requests.get(control, timeout=10).json()["max_in_flight"] == 2
+
+
+def test_a_slow_answer_is_held_after_the_call_was_acted_on(api: Api, zoho_server: SandboxServer) -> None:
+    control = f"{zoho_server.url}/_sandbox/crm/zoho"
+    calls = requests.get(control, timeout=10).json()["faults"]["calls"]
+    # given answers held 1.5 s
+    requests.post(f"{control}/faults", json={"latency_ms": 1500}, timeout=10)
+    # when a client gives up on an upsert before its answer comes
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(
+            f"{api.base}/Contacts/upsert", headers=api.headers, json={"data": [contact(7)]}, timeout=0.3
+        )
+    # then Zoho took it all the same, and counted the call
+    held = [r.values for r in zoho_server.world.zoho.records["Contacts"].values()]  # type: ignore[union-attr]
+    assert [v["Email"] for v in held if v.get("Email") == "p7@example.com"] == ["p7@example.com"]
+    assert requests.get(control, timeout=10).json()["faults"]["calls"] == calls + 1
