@@ -8,7 +8,8 @@ and per kind: one account whose N contacts are inserted directly (one store, one
 per contact from the Shopify fixture; not the sync write path), the sandbox server started in
 this process as the tests start it (https, so simple-salesforce can reach the org), the
 destination added through `connector.accounts.destinations.add` after its credentials are
-checked, then one `push(full=True)`; prints wall time, calls made, the floor and the ratio.
+checked (which marks every contact for it), then one push: a first push. Prints wall time,
+calls made, the floor and the ratio.
 Needs Redis (REDIS_URL; the push takes a lock there).
 """
 
@@ -154,7 +155,7 @@ def one_push(app: Flask, kind: str, n: int, profile: str | None) -> dict[str, An
         with app.app_context():
             if profiler:
                 profiler.enable()
-            summary = push(app, dest_id, full=True)
+            summary = push(app, dest_id)  # `add` marked everything: the first push
             if profiler:
                 profiler.disable()
         wall = time.perf_counter() - started
