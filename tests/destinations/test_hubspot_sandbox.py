@@ -109,3 +109,24 @@ def test_a_revoked_token_gets_401_and_the_window_a_429_with_its_headers(sandbox:
         client(sandbox, old).crm.properties.core_api.get_all("contacts")
     assert getattr(refused.value, "status", None) == 401
     assert "EXPIRED_AUTHENTICATION" in str(getattr(refused.value, "body", ""))
+
+
+def test_one_batch_naming_a_record_twice_creates_it_once(sandbox: SandboxServer) -> None:
+    # given the sandbox's HubSpot with a unique property and one contact on it already
+    make_unique_property(sandbox)
+    api = client(sandbox)
+    first = SimplePublicObjectBatchInputUpsert(id_property="shop_id", id="k1", properties={"firstname": "K"})
+    api.crm.contacts.batch_api.upsert(BatchInputSimplePublicObjectBatchInputUpsert(inputs=[first]))
+    # when one batch names that contact, then a new one twice (the index is built once a call)
+    again = [
+        SimplePublicObjectBatchInputUpsert(id_property="shop_id", id=i, properties={"lastname": name})
+        for i, name in (("k1", "One"), ("n2", "Two"), ("n2", "Deux"))
+    ]
+    answer = api.crm.contacts.batch_api.upsert(BatchInputSimplePublicObjectBatchInputUpsert(inputs=again))
+    # then the first is updated, the new one created once and then updated: two records in all
+    ids = [r.id for r in answer.results]
+    assert ids[1] == ids[2] and ids[0] != ids[1]
+    records = sandbox.world.hubspot.records["contacts"]
+    assert len(records) == 2
+    assert records[ids[2]].properties["lastname"] == "Deux"
+    assert records[ids[0]].properties["firstname"] == "K"

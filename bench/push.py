@@ -1,0 +1,228 @@
+"""A first push of N contacts (100,000 by default) to each destination's sandbox, measured
+against the floor that destination's published limits allow as the sandbox enforces them.
+
+Usage: python -m bench.push [--contacts N] [--kinds hubspot,salesforce,zoho] [--postgres URL]
+       [--profile FILE]
+Per database (a fresh SQLite file and, if given, a fresh `crm_bench_push` PostgreSQL database)
+and per kind: one account whose N contacts are inserted directly (one store, one customer row
+per contact from the Shopify fixture; not the sync write path), the sandbox server started in
+this process as the tests start it (https, so simple-salesforce can reach the org), the
+destination added through `connector.accounts.destinations.add` after its credentials are
+checked (which marks every contact for it), then one push: a first push. Prints wall time,
+calls made, the floor and the ratio.
+Needs Redis (REDIS_URL; the push takes a lock there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from flask import Flask
+from sqlalchemy import func, insert, make_url, select, text
+
+import destinations as kinds
+from connector import create_app
+from connector.accounts import destinations
+from connector.db import get_engine, make_engine, session, upgrade
+from connector.db.models import Contact, Customer, Store
+from connector.db.operations import DestinationRecord
+from sandbox.generator import Sizes
+from sandbox.hubspot.portal import Portal
+from sandbox.server import SandboxServer
+from sandbox.world import World
+from sync.push import push
+from tests.builders import customer_row, make_store
+
+CHUNK = 5_000
+BATCH_CALL = {"hubspot": 100, "zoho": 100}  # records per batch upsert call, as each API takes
+
+
+def floor_s(kind: str, n: int, server: SandboxServer) -> tuple[float, str]:
+    """The least wall time the destination's limits (as the sandbox enforces them) allow for
+    a first push of n contacts, and how it was reckoned."""
+    if kind == "hubspot":
+        portal: Portal = server.world.hubspot
+        calls = -(-n // BATCH_CALL[kind])
+        windows = -(-calls // portal.max_per_window) - 1  # the first window's calls go at once
+        return windows * portal.window_ms / 1000, (
+            f"{calls} batch upserts of 100, {portal.max_per_window} calls per {portal.window_ms} ms"
+        )
+    if kind == "zoho":
+        org = server.world.zoho
+        assert org is not None
+        calls = -(-n // BATCH_CALL[kind])
+        over = calls > org.daily_credits - org.used
+        return (float("inf") if over else 0.0), (
+            f"{calls} upserts of 100 at 1 credit each within {org.daily_credits} daily credits;"
+            f" {org.concurrency} calls at once: no wait"
+        )
+    jobs = -(-n // 10_000)
+    return 0.0, f"{jobs} Bulk API 2.0 jobs of 10,000 (from 2,000 records); no per-window limit"
+
+
+def given(kind: str, server: SandboxServer) -> tuple[dict[str, str], str | None]:
+    manifest = server.world.manifest()
+    if kind == "hubspot":
+        return {"token": server.world.hubspot.token}, server.url + "/hubspot"
+    entry = manifest[kind]
+    keys = {
+        "salesforce": ("instance_url", "client_id", "client_secret"),
+        "zoho": ("client_id", "client_secret", "refresh_token", "accounts_url"),
+    }[kind]
+    return {k: entry[k] for k in keys}, None
+
+
+def held_there(kind: str, server: SandboxServer) -> int:
+    world = server.world
+    org = {"hubspot": world.hubspot, "salesforce": world.salesforce, "zoho": world.zoho}[kind]
+    assert org is not None
+    return int(org.counts()["contacts"])
+
+
+def build_account(app: Flask, n: int) -> int:
+    """An account `bench` with n contacts, each known from one customer row of its store."""
+    with get_engine(app).begin() as conn:
+        store_id = make_store(conn)
+        conn.execute(text("UPDATE accounts SET name = 'bench'"))
+        account_id = conn.execute(select(Store.account_id).where(Store.id == store_id)).scalar_one()
+        base = customer_row(store_id)
+        for start in range(0, n, CHUNK):
+            people = [
+                {
+                    "account_id": account_id,
+                    "email": f"person{i}@example.com",
+                    "email_normalized": f"person{i}@example.com",
+                    "first_name": f"First{i}",
+                    "last_name": f"Last{i}",
+                }
+                for i in range(start, min(start + CHUNK, n))
+            ]
+            ids = conn.execute(insert(Contact).returning(Contact.id), people).scalars().all()
+            conn.execute(
+                insert(Customer),
+                [
+                    {**base, "platform_id": 9_000_000_000 + i, "email": p["email"], "contact_id": cid}
+                    for i, (p, cid) in enumerate(zip(people, ids, strict=True), start=start)
+                ],
+            )
+    return int(account_id)
+
+
+@contextmanager
+def sandbox_server() -> Iterator[SandboxServer]:
+    server = SandboxServer(World(seed=20, sizes=Sizes(customers=5, orders=5, products=3)), tls=True).start()
+    os.environ["REQUESTS_CA_BUNDLE"] = server.world.manifest()["tls"]["ca_file"]
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def app_for(database_url: str, folder: Path) -> Flask:
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/10"),
+            "CONNECTOR_INSTANCE_PATH": str(folder),
+            "SECRET_KEY": "bench-secret-key-0123456789",
+            "CONNECTOR_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "CONNECTOR_LOG_FORMAT": "json",
+        }
+    )
+    upgrade(get_engine(app))
+    return app
+
+
+def one_push(app: Flask, kind: str, n: int, profile: str | None) -> dict[str, Any]:
+    with sandbox_server() as server:
+        credentials, api_url = given(kind, server)
+        checked = kinds.get(kind).check(credentials, api_url)
+        with session(app) as s, s.begin():
+            dest_id = destinations.add(
+                s, app.extensions["crm.vault"], account="bench", kind=kind, credentials=checked
+            ).id
+        profiler = cProfile.Profile() if profile else None
+        started = time.perf_counter()
+        with app.app_context():
+            if profiler:
+                profiler.enable()
+            summary = push(app, dest_id)  # `add` marked everything: the first push
+            if profiler:
+                profiler.disable()
+        wall = time.perf_counter() - started
+        if profiler and profile:
+            profiler.dump_stats(f"{profile}.{kind}")
+        floor, how = floor_s(kind, n, server)
+        with get_engine(app).connect() as conn:
+            noted = conn.execute(
+                select(func.count())
+                .select_from(DestinationRecord)
+                .where(DestinationRecord.destination_id == dest_id, DestinationRecord.object == "contacts")
+            ).scalar_one()
+        return {
+            "kind": kind,
+            "outcome": summary.outcome,
+            "wall": wall,
+            "calls": summary.pacing.get("calls"),
+            "waited": summary.pacing.get("waited_s"),
+            "held": held_there(kind, server),
+            "noted": noted,
+            "floor": floor,
+            "how": how,
+        }
+
+
+def fresh_postgres(url: str) -> str:
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS crm_bench_push"))
+        conn.execute(text("CREATE DATABASE crm_bench_push"))
+    admin.dispose()
+    return make_url(url).set(database="crm_bench_push").render_as_string(hide_password=False)
+
+
+def report(db: str, row: dict[str, Any]) -> None:
+    floor = row["floor"]
+    ratio = f"{row['wall'] / floor:5.2f}x" if floor else "  n/a"
+    print(
+        f"  {db:<10} {row['kind']:<11} {row['outcome']:<6} {row['held']:>8,} {row['noted']:>8,}"
+        f" {row['calls']!s:>6} {row['waited']!s:>8} {row['wall']:8.1f} {floor:7.1f} {ratio}  {row['how']}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--kinds", default="hubspot,salesforce,zoho")
+    parser.add_argument("--postgres", default=None, help="a PostgreSQL server URL (optional)")
+    parser.add_argument("--profile", default=None, help="cProfile stats to FILE.<kind>")
+    args = parser.parse_args()
+    print("  database   kind        outcome      held    noted  calls  waited_s   wall_s floor_s ratio")
+    with tempfile.TemporaryDirectory() as tmp:
+        urls = [("SQLite", f"sqlite:///{tmp}/bench.db")]
+        if args.postgres:
+            urls.append(("PostgreSQL", fresh_postgres(args.postgres)))
+        for db, url in urls:
+            for kind in args.kinds.split(","):
+                app = app_for(url, Path(tmp) / f"instance-{db}-{kind}")
+                with get_engine(app).begin() as conn:  # a fresh account per kind
+                    for table in ("destination_records", "destination_marks", "destinations"):
+                        conn.execute(text(f"DELETE FROM {table}"))  # constant names
+                    for table in ("customers", "contacts", "stores", "accounts"):
+                        conn.execute(text(f"DELETE FROM {table}"))
+                build_account(app, args.contacts)
+                report(db, one_push(app, kind, args.contacts, args.profile))
+                get_engine(app).dispose()
+
+
+if __name__ == "__main__":
+    main()
