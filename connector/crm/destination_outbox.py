@@ -82,7 +82,8 @@ def mark_erased(conn: Connection, account_id: int, contacts: set[int], receipt_i
 
 
 def mark_everything(conn: Connection, destination_id: int, account_id: int) -> None:
-    """A destination just added (or `push --full`): every live contact and order of the account."""
+    """A destination just added (or `push --full`): every live contact and order of the account
+    not already waiting there (a pending mark pushes it anyway; a second would only split batches)."""
     contacts = select(Contact.id).where(Contact.account_id == account_id, Contact.merged_into_id.is_(None))
     orders = (
         select(Order.id)
@@ -90,10 +91,17 @@ def mark_everything(conn: Connection, destination_id: int, account_id: int) -> N
         .where(Store.account_id == account_id, Order.deleted_at.is_(None))
     )
     for obj, ids in (("contacts", contacts), ("orders", orders)):
+        record = ids.subquery().c.id
+        waiting = select(DestinationMark.id).where(
+            DestinationMark.destination_id == destination_id,
+            DestinationMark.object == obj,
+            DestinationMark.record_id == record,
+            DestinationMark.erase.is_(False),
+        )
         conn.execute(
             insert(DestinationMark).from_select(
                 ["destination_id", "object", "record_id"],
-                select(literal(destination_id), literal(obj), ids.subquery().c.id),
+                select(literal(destination_id), literal(obj), record).where(~waiting.exists()),
             )
         )
 

@@ -10,9 +10,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from connector.accounts.stores import remove_store
-from connector.crm import privacy, subscriptions
+from connector.crm import destination_outbox, privacy, subscriptions
 from connector.db import get_engine, session
 from connector.db.models import Contact, Customer, Order, Store
+from connector.db.operations import DestinationMark
 from tests.destinations.helpers import (
     add_hubspot,
     faults,
@@ -136,4 +137,29 @@ def test_consent_given_and_withdrawn_by_the_storefront_links_reaches_hubspot(rig
     person = held(rig, "contacts")[str(contact_id)]
     assert person["connector_email_consent"] == "unsubscribed"
     assert person.get("connector_subscriptions", "") == ""
+    assert_hubspot_matches(rig)
+
+
+def test_a_full_mark_right_after_adding_marks_each_record_once(rig: Rig) -> None:
+    # given a destination just added to a backfilled account (everything marked with it)
+    sync_everything(rig)
+    dest = add_hubspot(rig)
+    engine = get_engine(rig.app)
+
+    def marks() -> list[tuple[str, int]]:
+        with engine.connect() as conn:
+            query = select(DestinationMark.object, DestinationMark.record_id)
+            rows = conn.execute(query.where(DestinationMark.destination_id == dest)).all()
+            return [(obj, record) for obj, record in rows]
+
+    first = marks()
+    # when everything is marked again before any push (`push --full`)
+    with engine.begin() as conn:
+        store = conn.execute(select(Store.account_id)).scalars().first()
+        assert store is not None
+        destination_outbox.mark_everything(conn, dest, store)
+    # then each contact and order is still marked once, and the push sends them all
+    again = marks()
+    assert sorted(again) == sorted(first) and len(set(again)) == len(again)
+    assert push_until_done(rig.app, dest)[-1].outcome == "done"
     assert_hubspot_matches(rig)
