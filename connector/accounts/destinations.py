@@ -31,6 +31,7 @@ def add(
     everything the account already holds marked for it in the same transaction (so the first
     push sends it all)."""
     owner = existing_account(session, account)
+    destination_outbox.hold_for_adding(session.connection(), owner.id)
     dest = Destination(account_id=owner.id, kind=kind, credentials=vault.seal(credentials), status="active")
     session.add(dest)
     session.flush()

@@ -3,7 +3,8 @@ destination of its account in the same transaction as the change, so a push cann
 a destination just added has everything of its account marked; a store about to be removed has
 its contacts and orders marked (the push then deletes there what the account no longer holds);
 a privacy erasure marks the person (and their orders) for deletion there, with its receipt.
-The push (sync/push.py) drains the marks and removes those it has delivered.
+The push (sync/push.py) drains the marks and removes those it has delivered. Marking and adding
+meet on the account's row (PostgreSQL), so a write that overlaps a destination's adding is marked.
 """
 
 from __future__ import annotations
@@ -13,18 +14,35 @@ from collections.abc import Iterable
 from sqlalchemy import insert, literal, select, union
 from sqlalchemy.engine import Connection
 
-from connector.db.models import Checkout, Contact, Customer, Order, Store
+from connector.db.models import Account, Checkout, Contact, Customer, Order, Store
 from connector.db.operations import Destination, DestinationMark
 from connector.db.people import ContactInsight, ProductSubscription
 from platforms.base import batched
 
 
+def hold_for_adding(conn: Connection, account_id: int) -> None:
+    """Before a destination is added: wait for the account's writes under way, and make later ones
+    wait for this transaction (PostgreSQL; SQLite runs one writer at a time anyway). Without it, a
+    write that read the destinations before the adding committed, and whose new rows the adding's
+    `mark_everything` could not yet see, would leave those rows unmarked."""
+    conn.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+
+
+def _hold_for_marking(conn: Connection, account: int) -> None:
+    # shared with every other write; taken in its own statement so that the destinations are
+    # read after it, in a snapshot that sees an adding this statement waited for
+    conn.execute(select(Account.id).where(Account.id == account).with_for_update(read=True, key_share=True))
+
+
 def destinations_of_store(conn: Connection, store_id: int) -> list[int]:
-    account = select(Store.account_id).where(Store.id == store_id).scalar_subquery()
-    return list(conn.execute(select(Destination.id).where(Destination.account_id == account)).scalars())
+    account = conn.execute(select(Store.account_id).where(Store.id == store_id)).scalar()
+    if account is None:
+        return []
+    return destinations_of_account(conn, account)
 
 
 def destinations_of_account(conn: Connection, account_id: int) -> list[int]:
+    _hold_for_marking(conn, account_id)
     return list(conn.execute(select(Destination.id).where(Destination.account_id == account_id)).scalars())
 
 
