@@ -22,6 +22,8 @@ class Session(Protocol):
 
     def missing_fields(self) -> list[str]: ...
 
+    def known_fields(self, obj: str) -> set[str]: ...  # the fields the CRM has on this object
+
     def upsert(
         self, obj: str, records: Sequence[Record], mapping: Mapping[str, Mapping[str, str]]
     ) -> Outcome: ...

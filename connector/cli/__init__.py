@@ -18,7 +18,14 @@ import click
 from flask.cli import FlaskGroup
 
 from connector import create_app, logs
-from connector.cli import admin, destinations_salesforce, destinations_zoho, serving, stores
+from connector.cli import (
+    admin,
+    destinations_mapping,
+    destinations_salesforce,
+    destinations_zoho,
+    serving,
+    stores,
+)
 from connector.cli.destinations import commands as destinations_group
 from connector.cli.privacy import privacy_group
 from connector.cli.support import one_line, usage_line
@@ -66,7 +73,11 @@ def cli(ctx: click.Context, verbose: bool, traceback: bool) -> None:
 cli.add_command(sync_command)
 cli.add_command(privacy_group)
 cli.add_command(destinations_group)
-for kind_commands in (destinations_salesforce.COMMANDS, destinations_zoho.COMMANDS):
+for kind_commands in (
+    destinations_salesforce.COMMANDS,
+    destinations_zoho.COMMANDS,
+    destinations_mapping.COMMANDS,
+):
     destinations_group.commands.update(kind_commands)
 for module in (serving, stores, admin):
     for command in module.commands.commands.values():

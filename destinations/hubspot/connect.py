@@ -41,9 +41,15 @@ def missing(client: HubSpotClient) -> list[str]:
     """The connector's properties HubSpot does not have yet, as object.property."""
     absent = []
     for obj, wanted in CUSTOM.items():
-        have = {p.get("name") for p in client.call("GET", f"/crm/v3/properties/{obj}").get("results", [])}
+        have = property_names(client, obj)
         absent += [f"{obj}.{name}" for name in wanted if name not in have]
     return absent
+
+
+def property_names(client: HubSpotClient, obj: str) -> set[str]:
+    """The properties HubSpot has on this object (its own and custom ones)."""
+    results = client.call("GET", f"/crm/v3/properties/{obj}").get("results", [])
+    return {str(p.get("name")) for p in results if isinstance(p, dict)}
 
 
 def prepare(client: HubSpotClient) -> list[str]:

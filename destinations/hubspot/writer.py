@@ -33,6 +33,9 @@ class HubSpotSession:
     def missing_fields(self) -> list[str]:
         return connect.missing(self.client)
 
+    def known_fields(self, obj: str) -> set[str]:
+        return connect.property_names(self.client, obj)
+
     def upsert(
         self, obj: str, records: Sequence[Record], mapping: Mapping[str, Mapping[str, str]]
     ) -> Outcome:

@@ -51,6 +51,9 @@ class SalesforceSession:
     def missing_fields(self) -> list[str]:
         return self._tracked(lambda: connect.missing(self.client))
 
+    def known_fields(self, obj: str) -> set[str]:
+        return self._tracked(lambda: self.client.field_names(SOBJECT[obj]))
+
     def upsert(
         self, obj: str, records: Sequence[Record], mapping: Mapping[str, Mapping[str, str]]
     ) -> Outcome:

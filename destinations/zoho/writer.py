@@ -62,6 +62,10 @@ class ZohoSession:
     def missing_fields(self) -> list[str]:
         return self._paced(lambda: connect.missing(self.client))
 
+    def known_fields(self, obj: str) -> set[str]:
+        fields = self._paced(lambda: self.client.fields(MODULE[obj]))
+        return {str(f.get("api_name")) for f in fields}
+
     def upsert(
         self, obj: str, records: Sequence[Record], mapping: Mapping[str, Mapping[str, str]]
     ) -> Outcome:
