@@ -17,7 +17,7 @@ from connector.accounts import destination_mapping, destinations
 from connector.cli.support import app_context, ready, the_app
 from connector.context import vault_of
 from connector.crm import destination_outbox
-from connector.errors import BadInput
+from connector.errors import BadInput, FailPermanently, Reauthorize, RetryLater
 
 
 @click.command("mapping")
@@ -43,9 +43,10 @@ def mapping(
         with db.session(app) as s:
             dest = destinations.find(s, destination)
             kind = kinds.get(dest.kind)
-            overrides = {} if reset else dest.mapping
-            if changes or reset:
-                overrides = destination_mapping.changed(kind, overrides, changes)
+            before = dest.mapping or {}
+            overrides = destination_mapping.changed(kind, {} if reset else before, changes)
+            altered = overrides != before
+            if altered:
                 _ask_the_crm(app, dest, kind, overrides)
                 dest.mapping = overrides or None
                 destination_outbox.mark_everything(s.connection(), dest.id, dest.account_id)
@@ -59,15 +60,23 @@ def mapping(
         for crm, entry in fields.items():
             note = "  (override)" if entry["override"] else ""
             click.echo(f"  {crm:<36} ← {entry['field'] or '(left out)'}{note}")
-    if changes or reset:
+    if altered:
         click.echo(f"destination {dest.id}: mapping kept; the next push sends every record with it")
+    elif changes or reset:
+        click.echo(f"destination {dest.id}: the mapping already was so; nothing changed")
 
 
 def _ask_the_crm(app: Any, dest: Any, kind: Any, overrides: dict[str, Any]) -> None:
+    """Whether the CRM has each field the overrides add to its kind's defaults (asked only then)."""
     wanted = destination_mapping.effective(kind, overrides)
+    asked = [obj for obj, fields in overrides.items() if set(fields) - set(kind.DEFAULT_MAPPING[obj])]
+    if not asked:
+        return
     session = kind.open_session(vault_of(app).open(dest.credentials), None)
     try:
-        known = {obj: session.known_fields(obj) for obj, fields in overrides.items() if fields}
+        known = {obj: session.known_fields(obj) for obj in asked}
+    except (RetryLater, Reauthorize, FailPermanently) as exc:
+        raise BadInput(f"destination {dest.id}: {exc.reason}; nothing was changed") from exc
     finally:
         session.close()
     absent = destination_mapping.not_there(kind, wanted, known)

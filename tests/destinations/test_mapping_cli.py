@@ -124,6 +124,11 @@ def test_a_kept_change_is_shown_and_the_next_push_sends_every_contact_with_it(
     for ours, props in after.items():
         assert props["favourite_channel"] == before[ours]["connector_first_channel"]
         assert props.get("city") == before[ours].get("city")
-    # and --reset goes back to the defaults
+    # and --reset goes back to the defaults; asked again, it changes nothing and marks nothing
+    assert push_until_done(rig.app, pushed_hubspot)[-1].outcome == "done"
     assert mapping(rig, monkeypatch, capsys, "--reset")[0] == 0
     assert kept(rig)[0] is None
+    assert push_until_done(rig.app, pushed_hubspot)[-1].outcome == "done"
+    status, out, _err = mapping(rig, monkeypatch, capsys, "--reset")
+    assert status == 0 and "the mapping already was so; nothing changed" in out
+    assert kept(rig) == (None, 0)
