@@ -84,8 +84,8 @@ def _redeem(org: SalesforceOrg, request: Request) -> str:
         if not verifier:
             raise OAuthError("invalid_grant", "code verifier is required")
         made = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        if not hmac.compare_digest(made, challenge):
-            raise OAuthError("invalid_grant", "invalid code verifier")
+        if not hmac.compare_digest(made, challenge):  # the REST API guide: invalid_request
+            raise OAuthError("invalid_request", "invalid code verifier")
     refresh = secrets.token_urlsafe(60)
     org.refresh_tokens[refresh] = org.client_id
     return refresh

@@ -91,7 +91,7 @@ def test_a_code_for_another_client_or_another_pkce_challenge_is_refused(
     intercepted = decide(start(client, "salesforce"), "approve", code_challenge="A" * 43)
     status, page = back(client, intercepted.headers["Location"])
     assert (
-        "Salesforce was not connected: the grant was refused (invalid_grant: invalid code verifier)" in page
+        "Salesforce was not connected: the grant was refused (invalid_request: invalid code verifier)" in page
     )
     assert destinations_of(app) == []
 
