@@ -122,10 +122,11 @@ def _start(kind: str, destination_id: int | None) -> ResponseReturnValue:
     settings = settings_of(current_app)
     app = crm_app(settings, kind)
     if app is None:
+        command = f"reconnect-{kind} {destination_id}" if destination_id else f"add-{kind}"
         return _back(
             f"{NAMES[kind]} cannot be connected from the dashboard: {kind.upper()}_CLIENT_ID and "
             f"{kind.upper()}_CLIENT_SECRET are not configured. Use `crm-connector destinations "
-            f"add-{kind}` (--help) on the server."
+            f"{command}` (--help) on the server."
         )
     destination = kinds.get(kind)
     verifier, challenge = pkce_pair() if destination.PKCE else ("", "")
