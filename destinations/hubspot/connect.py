@@ -42,7 +42,8 @@ def redeem(app: App, grant: Grant) -> dict[str, Any]:
         "redirect_uri": grant.redirect_uri,
         "code": grant.code,
     }
-    answer = token_grant(requests.Session(), grant.api_url.rstrip("/") + TOKEN_PATH, form)
+    with requests.Session() as http:
+        answer = token_grant(http, grant.api_url.rstrip("/") + TOKEN_PATH, form)
     if not isinstance(answer.get("refresh_token"), str):
         raise FailPermanently("HubSpot's token answer holds no refresh token")
     return {

@@ -42,7 +42,8 @@ def redeem(app: App, grant: Grant) -> dict[str, Any]:
         "redirect_uri": grant.redirect_uri,
         "code_verifier": grant.verifier,
     }
-    answer = token_grant(requests.Session(), grant.api_url.rstrip("/") + "/services/oauth2/token", form)
+    with requests.Session() as http:
+        answer = token_grant(http, grant.api_url.rstrip("/") + "/services/oauth2/token", form)
     instance = secure_address(answer.get("instance_url"), grant.api_url, "the instance URL")
     if not isinstance(answer.get("refresh_token"), str):
         raise BadInput(

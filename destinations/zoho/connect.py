@@ -52,7 +52,8 @@ def redeem(app: App, grant: Grant) -> dict[str, Any]:
         "redirect_uri": grant.redirect_uri,
         "code": grant.code,
     }
-    answer = token_grant(requests.Session(), accounts + "/oauth/v2/token", form)
+    with requests.Session() as http:
+        answer = token_grant(http, accounts + "/oauth/v2/token", form)
     secure_address(answer.get("api_domain"), grant.api_url, "the API domain")
     if not isinstance(answer.get("refresh_token"), str):
         raise BadInput("Zoho granted no refresh token (access_type=offline was refused); nothing was saved")
