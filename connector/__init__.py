@@ -47,6 +47,7 @@ def _register_blueprints(app: Flask) -> None:
     from connector.web.api import bp as api_bp
     from connector.web.common import refuse_nul_characters
     from connector.web.dashboard import bp as dashboard_bp
+    from connector.web.destinations_connect import bp as destinations_connect_bp
     from connector.web.destinations_page import bp as destinations_bp
     from connector.web.health import bp as health_bp
     from connector.web.install import install_blueprints
@@ -65,6 +66,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(overview_bp)
     app.register_blueprint(destinations_bp)
+    app.register_blueprint(destinations_connect_bp)
     app.before_request(refuse_nul_characters)
     web_security.init_app(app)
     formatting.init_app(app)

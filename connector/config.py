@@ -20,7 +20,7 @@ from typing import Any
 import platformdirs
 
 from connector import config_values as kind
-from connector.config_values import Setting, Whole, setting
+from connector.config_values import Setting, Whole, crm_setting, setting
 from connector.errors import ConfigError
 
 INSTANCE = (
@@ -116,6 +116,18 @@ class Settings:
         kind.shop_url_template,
         "where shops are reached (the sandbox sets its own)",
     )
+    hubspot_client_id: str | None = crm_setting("HUBSPOT_CLIENT_ID")
+    hubspot_client_secret: str | None = crm_setting("HUBSPOT_CLIENT_SECRET")
+    hubspot_authorize_url: str = crm_setting(
+        "HUBSPOT_AUTHORIZE_URL", "https://app.hubspot.com/oauth/authorize"
+    )
+    hubspot_api_url: str = crm_setting("HUBSPOT_API_URL", "https://api.hubapi.com")
+    salesforce_client_id: str | None = crm_setting("SALESFORCE_CLIENT_ID")
+    salesforce_client_secret: str | None = crm_setting("SALESFORCE_CLIENT_SECRET")
+    salesforce_login_url: str = crm_setting("SALESFORCE_LOGIN_URL", "https://login.salesforce.com")
+    zoho_client_id: str | None = crm_setting("ZOHO_CLIENT_ID")
+    zoho_client_secret: str | None = crm_setting("ZOHO_CLIENT_SECRET")
+    zoho_accounts_url: str = crm_setting("ZOHO_ACCOUNTS_URL", "https://accounts.zoho.com")
     resync_interval_s: int = setting(
         "CONNECTOR_RESYNC_INTERVAL", "900", Whole(30, "s"), "how often every store is re-synced"
     )
@@ -290,6 +302,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, write_secrets: bo
     if bool(values["shopify_api_key"]) != bool(values["shopify_api_secret"]):
         missing = "SHOPIFY_API_SECRET" if values["shopify_api_key"] else "SHOPIFY_API_KEY"
         raise ConfigError(f"{missing}: required when the other Shopify app credential is set")
+    for name in ("HUBSPOT", "SALESFORCE", "ZOHO"):
+        if bool(values[f"{name.lower()}_client_id"]) != bool(values[f"{name.lower()}_client_secret"]):
+            raise ConfigError(f"{name}_CLIENT_ID and {name}_CLIENT_SECRET: set both or neither")
     for name, make in SECRET_MAKERS.items():
         if values[name] is None:
             values[name] = _stored_secret(name, instance, embedded, make, write_secrets)

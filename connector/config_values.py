@@ -36,6 +36,28 @@ def setting(env: str, default: str | None, read: Reader, meaning: str, shown: st
     return dataclasses.field(metadata={"setting": Setting(env, default, read, meaning, shown)})
 
 
+CRM_ADDRESSES = {
+    "HUBSPOT_AUTHORIZE_URL": "HubSpot's authorization page (the sandbox sets its own)",
+    "HUBSPOT_API_URL": "HubSpot's API and token endpoint (`/oauth/v1/token`) for a portal connected by OAuth",
+    "SALESFORCE_LOGIN_URL": (
+        "Salesforce's login host (`https://test.salesforce.com` for its sandboxes, or a My Domain)"
+    ),
+    "ZOHO_ACCOUNTS_URL": "where Zoho's consent starts (the code is redeemed in the user's own data centre)",
+}
+
+
+def crm_setting(env: str, default: str | None = None) -> Any:
+    """A CRM app's setting for the dashboard's Connect: its client id or secret (text, unset by
+    default; both or neither), or an address (`CRM_ADDRESSES` says what each is)."""
+    crm = env.split("_")[0].capitalize().replace("Hubspot", "HubSpot")
+    if env.endswith("_CLIENT_ID"):
+        meaning = f"the connector's own {crm} app's client id, with `{env[:-2]}SECRET` (both or neither)"
+        return setting(env, None, text, meaning + "; without them the dashboard points at the CLI")
+    if env.endswith("_CLIENT_SECRET"):
+        return setting(env, None, text, f"that {crm} app's client secret")
+    return setting(env, default, http_url, CRM_ADDRESSES[env])
+
+
 MOST = 10**9  # any whole-number setting, at most (31 years in seconds): past it, dates overflow
 
 

@@ -1,6 +1,8 @@
-"""What a destination provides: a check of its credentials, a session that upserts, reads back
-and erases records in batches, and its default field mapping as data. The records it is given
-are neutral dicts (`destinations.records`); what it answers is an `Outcome` per batch.
+"""What a destination provides: a check of its credentials, the authorization-code flow of the
+connector's OAuth app there (the authorization page's address, the code redeemed), a session
+that upserts, reads back and erases records in batches, and its default field mapping as data.
+The records it is given are neutral dicts (`destinations.records`); what it answers is an
+`Outcome` per batch.
 """
 
 from __future__ import annotations
@@ -8,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from destinations.oauth import App, Grant
 from destinations.pacing import Pacing
 from destinations.records import Optout, Outcome, Record
 
-MEMBERS = ("KIND", "OBJECTS", "DEFAULT_MAPPING", "check", "open_session")
+MEMBERS = ("KIND", "OBJECTS", "DEFAULT_MAPPING", "PKCE", "check", "open_session", "authorization", "redeem")
 
 
 class Session(Protocol):
@@ -34,6 +37,8 @@ class Session(Protocol):
 
     def optouts(self, external_ids: Sequence[str]) -> list[Optout]: ...
 
+    def renewed(self) -> dict[str, Any] | None: ...  # credentials the CRM issued anew, to seal
+
     def close(self) -> None: ...
 
 
@@ -42,8 +47,13 @@ class Destination(Protocol):
     KIND: str
     OBJECTS: tuple[str, ...]
     DEFAULT_MAPPING: dict[str, dict[str, str]]
+    PKCE: bool  # whether the authorization request carries a PKCE challenge
 
     def check(self, credentials: Mapping[str, Any], base_url: str | None) -> dict[str, Any]: ...
+
+    def authorization(self, app: App, redirect_uri: str, state: str, challenge: str) -> str: ...
+
+    def redeem(self, app: App, grant: Grant) -> dict[str, Any]: ...  # what `check` takes
 
     def open_session(
         self, credentials: Mapping[str, Any], base_url: str | None, pacing: Pacing | None = None

@@ -4,7 +4,8 @@ holds, archive what it no longer holds (merged away, deleted, erased), note each
 there and state, and remove the marks delivered — in one transaction per batch, so a push
 killed midway resumes from the marks left. Then opt-outs made in the CRM come back into the
 consent ledger. A refused record is a dead letter with the CRM's reason; the rest go on; a
-revoked token marks the destination "needs reconnect".
+revoked token marks the destination "needs reconnect"; an access token the CRM renewed during
+the push is kept sealed in place of the old one.
 """
 
 from __future__ import annotations
@@ -93,7 +94,20 @@ def _push_locked(
             "retries": pacing.retries,
             "waited_s": round(pacing.waited_s, 3),
         }
+        _keep_renewed(app, destination_id, session.renewed())
         session.close()
+
+
+def _keep_renewed(app: Flask, destination_id: int, renewed: dict[str, Any] | None) -> None:
+    """Credentials the CRM issued anew during the push (HubSpot's renewed access token), sealed."""
+    if renewed is None:
+        return
+    with get_engine(app).begin() as conn:
+        conn.execute(
+            update(Destination)
+            .where(Destination.id == destination_id)
+            .values(credentials=vault_of(app).seal(renewed))
+        )
 
 
 def _set_status(app: Flask, destination_id: int, status: str, reason: str | None) -> None:

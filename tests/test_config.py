@@ -80,6 +80,22 @@ def test_half_configured_shopify_app_is_named(tmp_path: Path) -> None:
     assert not load_settings(env(tmp_path)).shopify_configured
 
 
+@pytest.mark.parametrize("crm", ["HUBSPOT", "SALESFORCE", "ZOHO"])
+def test_half_configured_crm_app_is_named(tmp_path: Path, crm: str) -> None:
+    # given a CRM app's client id without its secret, or the reverse, then one line naming both
+    for given in ("ID", "SECRET"):
+        with pytest.raises(ConfigError, match=rf"^{crm}_CLIENT_ID and {crm}_CLIENT_SECRET: set both"):
+            load_settings(env(tmp_path, **{f"{crm}_CLIENT_{given}": "abc"}))
+    # and an authorization address that is not http(s) is named
+    address = {
+        "HUBSPOT": "HUBSPOT_AUTHORIZE_URL",
+        "SALESFORCE": "SALESFORCE_LOGIN_URL",
+        "ZOHO": "ZOHO_ACCOUNTS_URL",
+    }
+    with pytest.raises(ConfigError, match=rf"^{address[crm]}: expected an http"):
+        load_settings(env(tmp_path, **{address[crm]: "login.example.com"}))
+
+
 def test_heroku_style_postgres_urls_select_psycopg(tmp_path: Path) -> None:
     s = load_settings(
         env(tmp_path, DATABASE_URL="postgres://u@db/x", SECRET_KEY="k" * 20, CONNECTOR_ENCRYPTION_KEY=KEY)

@@ -1,21 +1,24 @@
 """The dashboard's Destinations page: each CRM the account pushes to with its status (and why),
 per object pushed, pending, failed and the last push; the records a CRM refused with its
-reason and a retry; a push asked for now (queued for a worker)."""
+reason and a retry; a push asked for now (queued for a worker); a CRM to connect, or to reconnect,
+by its OAuth consent (connector/web/destinations_connect.py) where the operator configured the app."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from connector import db
 from connector.accounts import destinations
+from connector.context import settings_of
 from connector.db.operations import DeadLetter
 from connector.errors import BadInput
 from connector.runtime.queue import get_redis
 from connector.web.dashboard import flash_retry, login_required
+from connector.web.destinations_connect import offered
 from sync import push
 
 bp = Blueprint("destinations_page", __name__)
@@ -38,7 +41,14 @@ def page() -> ResponseReturnValue:
             .order_by(DeadLetter.id.desc())
             .limit(200)
         ).all()
-    return render_template("destinations.html", rows=rows, letters=[_letter(r) for r in letters])
+    crms = offered(settings_of(current_app))
+    return render_template(
+        "destinations.html",
+        rows=rows,
+        letters=[_letter(r) for r in letters],
+        crms=crms,
+        reconnectable={c["kind"] for c in crms if c["configured"]},
+    )
 
 
 def _letter(row: Any) -> dict[str, Any]:

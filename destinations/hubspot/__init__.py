@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from destinations.hubspot.connect import check
+from destinations.hubspot.connect import PKCE, authorization, check, redeem
 from destinations.hubspot.mapper import DEFAULT_MAPPING
 from destinations.hubspot.writer import HubSpotSession
 from destinations.pacing import Pacing
@@ -14,7 +14,7 @@ from destinations.pacing import Pacing
 KIND = "hubspot"
 OBJECTS: tuple[str, ...] = ("contacts", "orders")
 
-__all__ = ["DEFAULT_MAPPING", "KIND", "OBJECTS", "check", "open_session"]
+__all__ = ["DEFAULT_MAPPING", "KIND", "OBJECTS", "PKCE", "authorization", "check", "open_session", "redeem"]
 
 
 def open_session(

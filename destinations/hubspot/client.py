@@ -1,4 +1,5 @@
-"""HubSpot's REST API as the push uses it: one requests session with the private-app token,
+"""HubSpot's REST API as the push uses it: one requests session with the private-app token (or
+an OAuth app's access token, renewed from its refresh token when it is due or refused: `Refresh`),
 paced from HubSpot's rate-limit headers (X-HubSpot-RateLimit-Remaining and -Interval-Milliseconds:
 when the window is spent, wait it out), 429 and 5xx retried with backoff (Retry-After first),
 401 as Reauthorize. Errors come back in HubSpot's JSON shape; `reason_of` puts them in words.
@@ -10,16 +11,35 @@ header; the tests run it against the sandbox to show the sandbox answers it as H
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
 from connector.errors import FailPermanently, Reauthorize, RetryLater, SkipRecord
+from destinations.oauth import token_grant
 from destinations.pacing import Pacing
 
 API = "https://api.hubapi.com"
+TOKEN_PATH = "/oauth/v1/token"
 TIMEOUT_S = 30
+LIFETIME_S = 1800.0  # HubSpot's documented access-token lifetime, when an answer omits expires_in
+EARLY_S = 60  # an access token is renewed this long before HubSpot's expires_in says it lapses
+
+
+@dataclass
+class Refresh:
+    """An OAuth app's grant on one portal: what renews its access token (HubSpot's last ~30 min)."""
+
+    client_id: str
+    client_secret: str
+    refresh_token: str
+    expires_at: float = 0.0  # unix seconds; 0 when not known: renewed before the first call
+    renewed: bool = False  # a new access token was issued during this client's life
+
+    def due(self) -> bool:
+        return time.time() >= self.expires_at - EARLY_S
 
 
 @dataclass
@@ -28,6 +48,7 @@ class HubSpotClient:
     base_url: str = API
     pacing: Pacing = field(default_factory=Pacing)
     http: requests.Session = field(default_factory=requests.Session)
+    refresh: Refresh | None = None
 
     def call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         """The answer's JSON (None for 204); retried while HubSpot says later."""
@@ -37,13 +58,48 @@ class HubSpotClient:
                 self.pacing.retries += 1
                 self.pacing.wait(_delay(last, self.pacing.backoff_s, attempt))
             try:
-                return self._once(method, path, body, params)
+                return self._authorized(method, path, body, params)
             except RetryLater as exc:
                 last = exc
             except requests.RequestException as exc:
                 last = RetryLater("HubSpot could not be reached", detail=type(exc).__name__)
         assert last is not None
         raise last
+
+    def _authorized(self, method: str, path: str, body: Any, params: dict[str, Any] | None) -> Any:
+        """`_once` with a current token: an OAuth one renewed when due, and once more if refused."""
+        if self.refresh is not None and self.refresh.due():
+            self.renew()
+        try:
+            return self._once(method, path, body, params)
+        except Reauthorize as refused:
+            if self.refresh is None or refused.detail != "401":
+                raise
+        self.renew()
+        return self._once(method, path, body, params)
+
+    def renew(self) -> None:
+        """A new access token from the refresh token; Reauthorize if HubSpot refuses the grant."""
+        grant = self.refresh
+        assert grant is not None
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": grant.client_id,
+            "client_secret": grant.client_secret,
+            "refresh_token": grant.refresh_token,
+        }
+        self.pacing.calls += 1
+        try:
+            answer = token_grant(self.http, self.base_url.rstrip("/") + TOKEN_PATH, form)
+        except Reauthorize as exc:
+            raise Reauthorize(
+                f"HubSpot refused the app's refresh token ({exc.reason}); reconnect the destination",
+                detail=exc.detail,
+            ) from None
+        self.token = str(answer["access_token"])
+        grant.refresh_token = str(answer.get("refresh_token") or grant.refresh_token)
+        grant.expires_at = time.time() + (_float(str(answer.get("expires_in"))) or LIFETIME_S)
+        grant.renewed = True
 
     def _once(self, method: str, path: str, body: Any, params: dict[str, Any] | None) -> Any:
         self.pacing.calls += 1
@@ -99,7 +155,9 @@ def _error(answer: requests.Response) -> Exception:
             after = interval / 1000
         return RetryLater(f"HubSpot answered {status}: {reason}", retry_after=after)
     if status in (401, 403):
-        return Reauthorize(f"HubSpot refused the token ({status}): {reason}; reconnect the destination")
+        return Reauthorize(
+            f"HubSpot refused the token ({status}): {reason}; reconnect the destination", detail=str(status)
+        )
     if status in (400, 409, 422):
         return SkipRecord(reason, detail=str(status))
     return FailPermanently(f"HubSpot answered {status}: {reason}")

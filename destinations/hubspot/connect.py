@@ -1,23 +1,75 @@
-"""Connecting HubSpot with a private-app token: the token is checked against the account it
-belongs to before anything is kept, and the properties the connector owns are made once
+"""Connecting HubSpot with a private-app token, or by the connector's OAuth app (the dashboard's
+authorization-code flow: `authorization`, then `redeem` at HubSpot's token endpoint): the token is
+checked against the account it belongs to before anything is kept (an OAuth grant also names its
+portal by the token-info endpoint), and the properties the connector owns are made once
 (`prepare`) or verified (`missing`) — `destinations check` runs the latter.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
-from connector.errors import BadInput, Reauthorize, RetryLater
-from destinations.hubspot.client import API, HubSpotClient
+import requests
+
+from connector.errors import BadInput, FailPermanently, Reauthorize, RetryLater
+from destinations.hubspot.client import API, TOKEN_PATH, HubSpotClient, Refresh
 from destinations.hubspot.mapper import CUSTOM, ID_PROPERTY
+from destinations.oauth import App, Grant, token_grant
 from destinations.pacing import Pacing
 
 GROUPS = {"contacts": "contactinformation", "orders": "orderinformation"}
+SCOPES = (
+    "oauth crm.objects.contacts.read crm.objects.contacts.write crm.schemas.contacts.write "
+    "crm.objects.orders.read crm.objects.orders.write crm.schemas.orders.write"
+)
+PKCE = False  # HubSpot documents no code_challenge on its authorize page (docs/platform-facts-extra.md)
+GRANT = ("client_id", "client_secret", "refresh_token")
+
+
+def authorization(app: App, redirect_uri: str, state: str, challenge: str) -> str:
+    """HubSpot's install page for the connector's app (PKCE not sent: see `PKCE`)."""
+    return app.authorization({"redirect_uri": redirect_uri, "scope": SCOPES, "state": state})
+
+
+def redeem(app: App, grant: Grant) -> dict[str, Any]:
+    """The code exchanged at HubSpot's token endpoint: what `check` takes for an OAuth portal."""
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "redirect_uri": grant.redirect_uri,
+        "code": grant.code,
+    }
+    with requests.Session() as http:
+        answer = token_grant(http, grant.api_url.rstrip("/") + TOKEN_PATH, form)
+    if not isinstance(answer.get("refresh_token"), str):
+        raise FailPermanently("HubSpot's token answer holds no refresh token")
+    return {
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "refresh_token": answer["refresh_token"],
+        "token": answer["access_token"],
+        "expires_in": answer.get("expires_in"),
+        "base_url": grant.api_url.rstrip("/"),
+    }
+
+
+def client_of(credentials: Mapping[str, Any], base_url: str | None, pacing: Pacing) -> HubSpotClient:
+    """A client with the private-app token, or the OAuth portal's token and its `Refresh`."""
+    url = base_url or str(credentials.get("base_url") or API)
+    if not credentials.get("refresh_token"):
+        return HubSpotClient(str(credentials["token"]), url, pacing)
+    client_id, secret, refresh_token = (str(credentials[name]) for name in GRANT)
+    refresh = Refresh(client_id, secret, refresh_token, float(credentials.get("expires_at") or 0))
+    return HubSpotClient(str(credentials.get("token") or ""), url, pacing, refresh=refresh)
 
 
 def check(credentials: Mapping[str, Any], base_url: str | None) -> dict[str, Any]:
     """The credentials to keep (token and portal), once HubSpot has accepted the token."""
+    if credentials.get("refresh_token"):
+        return _check_oauth(credentials, base_url)
     token = str(credentials.get("token") or "").strip()
     if not token or any(c.isspace() for c in token):
         raise BadInput("--token: a HubSpot private-app token is one word (pat-…)")
@@ -35,6 +87,36 @@ def check(credentials: Mapping[str, Any], base_url: str | None) -> dict[str, Any
     finally:
         client.close()
     return {"token": token, "portal_id": (details or {}).get("portalId"), "base_url": base_url or API}
+
+
+def _check_oauth(credentials: Mapping[str, Any], base_url: str | None) -> dict[str, Any]:
+    """An OAuth portal's grant kept once its token answers (renewed first if it is refused), with
+    the portal HubSpot's token-info endpoint names."""
+    client = client_of(credentials, base_url, Pacing(backoff_s=0.5, max_tries=2))
+    lifetime = float(credentials.get("expires_in") or 0)
+    if client.refresh is not None and lifetime:
+        client.refresh.expires_at = time.time() + lifetime
+    try:
+        client.call("GET", "/account-info/v3/details")
+        info = client.call("GET", f"/oauth/v1/access-tokens/{client.token}") or {}
+    except Reauthorize as exc:
+        raise BadInput(f"HubSpot did not accept the grant ({exc.reason}); nothing was saved") from None
+    except (RetryLater, FailPermanently) as exc:
+        raise BadInput(
+            f"HubSpot at {client.base_url} could not be asked ({exc.reason}); nothing was saved"
+        ) from None
+    finally:
+        client.close()
+    assert client.refresh is not None
+    return {
+        **{name: str(credentials[name]) for name in GRANT},
+        "refresh_token": client.refresh.refresh_token,
+        "token": client.token,
+        "expires_at": client.refresh.expires_at,
+        "portal_id": info.get("hub_id"),
+        "hub_domain": info.get("hub_domain"),
+        "base_url": client.base_url,
+    }
 
 
 def missing(client: HubSpotClient) -> list[str]:

@@ -12,7 +12,6 @@ from typing import Any
 
 from connector.errors import SkipRecord
 from destinations.hubspot import connect
-from destinations.hubspot.client import API, HubSpotClient
 from destinations.hubspot.mapper import ID_PROPERTY, properties
 from destinations.pacing import Pacing
 from destinations.records import Optout, Outcome, Record
@@ -24,8 +23,19 @@ ASSOCIATE = "/crm/v4/associations/orders/contacts"
 
 class HubSpotSession:
     def __init__(self, credentials: Mapping[str, Any], base_url: str | None, pacing: Pacing | None) -> None:
-        url = base_url or str(credentials.get("base_url") or API)
-        self.client = HubSpotClient(str(credentials["token"]), url, pacing or Pacing())
+        self.credentials = dict(credentials)
+        self.client = connect.client_of(credentials, base_url, pacing or Pacing())
+
+    def renewed(self) -> dict[str, Any] | None:
+        """The credentials with the access token HubSpot issued during the session, to keep sealed."""
+        grant = self.client.refresh
+        if grant is None or not grant.renewed:
+            return None
+        return self.credentials | {
+            "token": self.client.token,
+            "refresh_token": grant.refresh_token,
+            "expires_at": grant.expires_at,
+        }
 
     def prepare(self) -> list[str]:
         return connect.prepare(self.client)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from destinations.pacing import Pacing
-from destinations.salesforce.connect import check
+from destinations.salesforce.connect import PKCE, authorization, check, redeem
 from destinations.salesforce.mapper import DEFAULT_MAPPING
 from destinations.salesforce.writer import SalesforceSession
 
@@ -16,7 +16,7 @@ KIND = "salesforce"
 OBJECTS: tuple[str, ...] = ("contacts", "orders")
 PUSH_BATCH = 10_000  # marks a push hands over at once: from 2,000 records the client uses Bulk API 2.0
 
-__all__ = ["DEFAULT_MAPPING", "KIND", "OBJECTS", "check", "open_session"]
+__all__ = ["DEFAULT_MAPPING", "KIND", "OBJECTS", "PKCE", "authorization", "check", "open_session", "redeem"]
 
 
 def open_session(

@@ -61,9 +61,12 @@ class SalesforceClient:
         session: requests.Session | None = None,
         version: str = API_VERSION,
         pacing: Pacing | None = None,
+        refresh_token: str | None = None,
     ) -> None:
         self.instance_url, self.version = instance_url.rstrip("/"), version
         self._credentials = {"client_id": client_id, "client_secret": client_secret}
+        if refresh_token:  # a merchant's consent from the dashboard rather than client credentials
+            self._credentials["refresh_token"] = refresh_token
         self._session = session or requests.Session()
         self._sf: Salesforce | None = None
         self.pacing = pacing  # None: one try, RetryLater to the caller
@@ -71,8 +74,10 @@ class SalesforceClient:
     # --- the session ----------------------------------------------------------------------
 
     def sign_in(self) -> Salesforce:
-        """The client-credentials grant; Reauthorize if the app's credentials are refused."""
-        grant = {"grant_type": "client_credentials"} | self._credentials
+        """The refresh-token grant where one was given, else the client-credentials grant;
+        Reauthorize if the app's credentials (or the grant) are refused."""
+        kind = "refresh_token" if "refresh_token" in self._credentials else "client_credentials"
+        grant = {"grant_type": kind} | self._credentials
         try:
             body = token_grant(self._session, self.instance_url + "/services/oauth2/token", grant)
         except Reauthorize as refused:

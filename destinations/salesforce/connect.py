@@ -1,7 +1,9 @@
-"""Connecting a Salesforce org by the client-credentials grant of a connected app: the org's My
-Domain address and the app's consumer key and secret are checked by signing in and reading the
-org's limits before anything is kept; the fields the connector owns are made once by the Tooling
-API (`prepare`) or verified (`missing`) — `destinations check` runs the latter.
+"""Connecting a Salesforce org by the client-credentials grant of a connected app, or by a
+merchant's consent to the connector's own connected app (the dashboard's web-server flow with
+PKCE: `authorization`, then `redeem` at the login host, whose answer names the org's
+`instance_url`): the org's address, the app's key and secret (and the refresh token, if any) are
+checked by signing in and reading a Contact before anything is kept; the fields the connector
+owns are made once by the Tooling API (`prepare`) or verified (`missing`).
 """
 
 from __future__ import annotations
@@ -10,12 +12,50 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
+
 from connector.errors import BadInput, FailPermanently, Reauthorize, RetryLater
+from destinations.oauth import App, Grant, secure_address, token_grant
 from destinations.pacing import Pacing
 from destinations.salesforce.client import SalesforceClient
 from destinations.salesforce.mapper import CUSTOM
 
 EXAMPLE = "https://MyDomainName.my.salesforce.com"
+SCOPES = "api refresh_token"
+PKCE = True
+
+
+def authorization(app: App, redirect_uri: str, state: str, challenge: str) -> str:
+    """The login host's authorize page, with the PKCE challenge (S256)."""
+    query = {"response_type": "code", "redirect_uri": redirect_uri, "scope": SCOPES, "state": state}
+    return app.authorization(query | {"code_challenge": challenge, "code_challenge_method": "S256"})
+
+
+def redeem(app: App, grant: Grant) -> dict[str, Any]:
+    """The code and its verifier exchanged at the login host: what `check` takes (the org's
+    instance URL, https, and the refresh token the `refresh_token` scope grants)."""
+    form = {
+        "grant_type": "authorization_code",
+        "code": grant.code,
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "redirect_uri": grant.redirect_uri,
+        "code_verifier": grant.verifier,
+    }
+    with requests.Session() as http:
+        answer = token_grant(http, grant.api_url.rstrip("/") + "/services/oauth2/token", form)
+    instance = secure_address(answer.get("instance_url"), grant.api_url, "the instance URL")
+    if not isinstance(answer.get("refresh_token"), str):
+        raise BadInput(
+            "Salesforce granted no refresh token: the connected app needs the refresh_token scope; "
+            "nothing was saved"
+        )
+    return {
+        "instance_url": instance,
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "refresh_token": answer["refresh_token"],
+    }
 
 
 def client_of(credentials: Mapping[str, Any], pacing: Pacing | None = None) -> SalesforceClient:
@@ -24,6 +64,7 @@ def client_of(credentials: Mapping[str, Any], pacing: Pacing | None = None) -> S
         str(credentials["client_id"]),
         str(credentials["client_secret"]),
         pacing=pacing,
+        refresh_token=str(credentials.get("refresh_token") or "") or None,
     )
 
 
@@ -40,6 +81,8 @@ def check(credentials: Mapping[str, Any], base_url: str | None) -> dict[str, Any
                 f"--{name.replace('_', '-')}: the connected app's consumer key and secret, one word each"
             )
     kept = given | {"instance_url": url}
+    if credentials.get("refresh_token"):
+        kept["refresh_token"] = str(credentials["refresh_token"])
     client = client_of(kept, Pacing(backoff_s=0.5, max_tries=2))
     try:
         client.sign_in()

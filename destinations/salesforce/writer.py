@@ -140,6 +140,9 @@ class SalesforceSession:
             if str(r["Id"]) in wanted
         ]
 
+    def renewed(self) -> dict[str, Any] | None:
+        return None  # its refresh token stays as granted; access tokens live for the session only
+
     def close(self) -> None:
         self.client.http.close()
 

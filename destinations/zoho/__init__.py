@@ -8,14 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from destinations.pacing import Pacing
-from destinations.zoho.connect import check
+from destinations.zoho.connect import PKCE, authorization, check, redeem
 from destinations.zoho.mapper import DEFAULT_MAPPING
 from destinations.zoho.writer import ZohoSession
 
 KIND = "zoho"
 OBJECTS: tuple[str, ...] = ("contacts", "orders")
 
-__all__ = ["DEFAULT_MAPPING", "KIND", "OBJECTS", "check", "open_session"]
+__all__ = ["DEFAULT_MAPPING", "KIND", "OBJECTS", "PKCE", "authorization", "check", "open_session", "redeem"]
 
 
 def open_session(

@@ -1,7 +1,9 @@
 """Connecting Zoho CRM with a self-client's refresh token at the org's data-centre accounts
-server: the grant is tried and the API asked once before anything is kept (a refused grant, a
-wrong data centre or an unreachable server is BadInput), and the fields the connector owns are
-made once (`prepare`) or verified (`missing`) — `destinations check` runs the latter.
+server, or by a merchant's consent to the connector's server-based client (`authorization` at
+accounts.zoho.com, then `redeem` at the accounts server the callback names, one of Zoho's): the
+grant is tried and the API asked once before anything is kept (a refused grant, a wrong data
+centre or an unreachable server is BadInput); the fields the connector owns are made once
+(`prepare`) or verified (`missing`) — `destinations check` runs the latter.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
+
 from connector.errors import BadInput, FailPermanently, Reauthorize, RetryLater
+from destinations.oauth import App, Grant, secure_address, token_grant
 from destinations.zoho.client import ZohoClient
 from destinations.zoho.mapper import CUSTOM, MODULE
 
@@ -26,6 +31,51 @@ ACCOUNTS = {
     "sa": "https://accounts.zoho.sa",
 }
 GRANT = ("client_id", "client_secret", "refresh_token")
+SCOPES = "ZohoCRM.modules.ALL,ZohoCRM.settings.fields.ALL,ZohoSearch.securesearch.READ"
+PKCE = False  # Zoho documents PKCE for mobile and desktop clients, not server-based ones
+
+
+def authorization(app: App, redirect_uri: str, state: str, challenge: str) -> str:
+    """Zoho's consent page; offline access with consent asked again, so a refresh token comes back."""
+    query = {"scope": SCOPES, "response_type": "code", "access_type": "offline", "prompt": "consent"}
+    return app.authorization(query | {"redirect_uri": redirect_uri, "state": state})
+
+
+def redeem(app: App, grant: Grant) -> dict[str, Any]:
+    """The code exchanged at the user's own data centre's accounts server (the callback names it;
+    only Zoho's, or the configured one, are sent the secret): what `check` takes."""
+    accounts = _accounts_server(grant.returned.get("accounts-server") or grant.api_url, grant.api_url)
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "redirect_uri": grant.redirect_uri,
+        "code": grant.code,
+    }
+    with requests.Session() as http:
+        answer = token_grant(http, accounts + "/oauth/v2/token", form)
+    secure_address(answer.get("api_domain"), grant.api_url, "the API domain")
+    if not isinstance(answer.get("refresh_token"), str):
+        raise BadInput("Zoho granted no refresh token (access_type=offline was refused); nothing was saved")
+    return {
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "refresh_token": answer["refresh_token"],
+        "accounts_url": accounts,
+    }
+
+
+def _accounts_server(given: str, configured: str) -> str:
+    url = secure_address(given, configured, "the accounts server")
+    parts, mine = urlsplit(url), urlsplit(configured)
+    zoho = {urlsplit(u).netloc for u in ACCOUNTS.values()}
+    if not (parts.netloc in zoho and parts.scheme == "https") and parts.netloc != mine.netloc:
+        raise BadInput(
+            f"the callback named {url!r}, which is not one of Zoho's accounts servers; nothing was saved"
+        )
+    return url
+
+
 REFUSED = {
     "invalid_client": "the client id is not registered in this data centre",
     "invalid_client_secret": "the client secret does not match the client id",

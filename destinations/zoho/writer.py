@@ -123,6 +123,9 @@ class ZohoSession:
             if str(row.get("id")) in ours and row.get(OPTOUT) is True and row.get(CONSENT) != "unsubscribed"
         ]
 
+    def renewed(self) -> dict[str, Any] | None:
+        return None  # its refresh token stays as granted; access tokens live for the session only
+
     def close(self) -> None:
         self.client.close()
 

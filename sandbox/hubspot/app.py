@@ -1,4 +1,5 @@
-"""The HubSpot side of the sandbox, at /hubspot (a client's base URL): private-app Bearer auth,
+"""The HubSpot side of the sandbox, at /hubspot (a client's base URL): private-app or OAuth
+(sandbox/hubspot/oauth.py: install page, token and token-info endpoints) Bearer auth,
 `/account-info/v3/details`, CRM v3 properties and objects (list, get, batch upsert by a unique
 `idProperty`, batch read with `propertiesWithHistory`, batch archive), v4 default associations,
 and the subscription status (`/communication-preferences/v3/...`). Every answer carries the
@@ -12,7 +13,7 @@ import time
 
 from flask import Blueprint, Response, g, request
 
-from sandbox.hubspot import records
+from sandbox.hubspot import oauth, records
 from sandbox.hubspot.common import as_json, error, portal
 
 bp = Blueprint("sandbox_hubspot", __name__, url_prefix="/hubspot")
@@ -21,7 +22,7 @@ CATEGORY = {429: "RATE_LIMITS", 500: "INTERNAL_ERROR", 502: "BAD_GATEWAY", 503: 
 
 @bp.before_request
 def gate() -> Response | None:
-    if request.path.startswith("/hubspot/_control/"):
+    if request.path.startswith(("/hubspot/_control/", "/hubspot/oauth/")):
         return None
     p = portal()
     with p.lock:
@@ -29,7 +30,10 @@ def gate() -> Response | None:
         fault = p.faults.popleft() if p.faults else None
         allowed, g.hubspot_headers = p.admit()
     token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if fault == 401 or token != p.token:
+    granted = p.oauth.state(token)
+    if granted == "expired":
+        return error(401, "The OAuth token used to make this call expired.", "EXPIRED_AUTHENTICATION")
+    if fault == 401 or (token != p.token and granted is None):
         expired = fault == 401 or token in p.revoked
         return error(
             401,
@@ -96,6 +100,9 @@ def create_property(obj: str) -> Response:
     return as_json(p.properties[obj][name], 201)
 
 
+bp.add_url_rule("/oauth/authorize", view_func=oauth.authorize, methods=["GET", "POST"])
+bp.add_url_rule("/oauth/v1/token", view_func=oauth.token, methods=["POST"])
+bp.add_url_rule("/oauth/v1/access-tokens/<token>", view_func=oauth.token_info, methods=["GET"])
 bp.add_url_rule("/crm/v3/objects/<obj>", view_func=records.list_page, methods=["GET"])
 bp.add_url_rule("/crm/v3/objects/<obj>/<record_id>", view_func=records.get_one, methods=["GET"])
 bp.add_url_rule("/crm/v3/objects/<obj>/batch/upsert", view_func=records.batch_upsert, methods=["POST"])
@@ -118,7 +125,9 @@ bp.add_url_rule(
 def faults() -> Response:
     """`{"statuses": [429, 503, 401]}` answered next, one per request; `{"rotate_token": true}`
     revokes the token (the merchant rotated it); `{"window_ms", "max_per_window"}` set the limit;
-    `{"latency_ms"}` holds every answer that long after the request was acted on."""
+    `{"latency_ms"}` holds every answer that long after the request was acted on; for the OAuth
+    app, `{"expire_access": true}` lapses its access tokens, `{"revoke_refresh": true}` its
+    refresh tokens, `{"hub_domain"}` renames the portal its token info names."""
     p, body = portal(), request.get_json(silent=True) or {}
     with p.lock:
         p.faults.extend(int(s) for s in body.get("statuses") or [])
@@ -127,4 +136,9 @@ def faults() -> Response:
         p.window_ms = int(body.get("window_ms", p.window_ms))
         p.max_per_window = int(body.get("max_per_window", p.max_per_window))
         p.latency_ms = int(body.get("latency_ms", p.latency_ms))
+        if body.get("expire_access"):  # every OAuth access token lapses now
+            p.oauth.access = dict.fromkeys(p.oauth.access, 0.0)
+        if body.get("revoke_refresh"):  # the merchant uninstalled the app: no refresh works
+            p.oauth.refresh_tokens.clear()
+        p.oauth.hub_domain = str(body.get("hub_domain", p.oauth.hub_domain))
     return as_json({"token": p.token, "queued": list(p.faults)})

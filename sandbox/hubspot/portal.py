@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +54,34 @@ def stamp(moment: datetime | None = None) -> str:
 
 
 @dataclass
+class OAuthApp:
+    """The one public app the sandbox's portal knows (the connector's), and what it was granted:
+    codes (one use, bound to the client and redirect URI), refresh tokens, access tokens with their
+    expiry (monotonic seconds)."""
+
+    client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    client_secret: str = field(default_factory=lambda: str(uuid.uuid4()))
+    app_id: int = 1_000_001
+    hub_domain: str = "sandbox-portal.hubspot.com"
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refresh_tokens: set[str] = field(default_factory=set)
+    access: dict[str, float] = field(default_factory=dict)
+    access_seconds: float = 1800.0
+
+    def issue(self) -> str:
+        token = "CO" + secrets.token_urlsafe(48)
+        self.access[token] = time.monotonic() + self.access_seconds
+        return token
+
+    def state(self, token: str) -> str | None:
+        """ "valid", "expired" or None (not an access token this app was issued)."""
+        expires = self.access.get(token)
+        if expires is None:
+            return None
+        return "valid" if time.monotonic() < expires else "expired"
+
+
+@dataclass
 class HubRecord:
     id: str
     properties: dict[str, str]
@@ -80,6 +109,7 @@ class Portal:
     def __init__(self, seed: int = 0, *, max_per_window: int = 100, window_ms: int = 10_000) -> None:
         self.portal_id = 40_000_000 + seed
         self.token = "pat-na1-" + secrets.token_hex(16)
+        self.oauth = OAuthApp()
         self.revoked: set[str] = set()
         self.lock = threading.Lock()
         self.records: dict[str, dict[str, HubRecord]] = {o: {} for o in OBJECTS}
@@ -144,4 +174,5 @@ class Portal:
         return {o: len(self.records[o]) for o in OBJECTS}
 
     def manifest(self) -> dict[str, Any]:
-        return {"token": self.token, "portal_id": self.portal_id, "counts": self.counts()}
+        app = {"client_id": self.oauth.client_id, "client_secret": self.oauth.client_secret}
+        return {"token": self.token, "portal_id": self.portal_id, "counts": self.counts(), "oauth_app": app}

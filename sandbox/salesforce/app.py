@@ -10,8 +10,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, request
+from werkzeug.wrappers import Response as WResponse
 
+from sandbox import consent
 from sandbox.answers import as_json, world_part
 from sandbox.salesforce import auth, bulk2, collections, rest
 from sandbox.salesforce.org import SalesforceOrg
@@ -62,9 +64,15 @@ def token() -> Response:
     return as_json(auth.token(org(), request, instance_url()))
 
 
-@bp.get("/oauth2/authorize")
-def authorize() -> Response:
-    return redirect(auth.authorize(org(), request.args.to_dict()), 302)  # type: ignore[return-value]
+@bp.route("/oauth2/authorize", methods=["GET", "POST"])
+def authorize() -> WResponse:
+    the_org = org()
+
+    def check(args: dict[str, str]) -> WResponse | None:
+        auth.check_request(the_org, args)  # an OAuthError is Salesforce's 400
+        return None
+
+    return consent.consent("Salesforce", check, lambda args: auth.approve(the_org, args))
 
 
 @bp.post("/oauth2/revoke")

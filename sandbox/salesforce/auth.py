@@ -1,7 +1,8 @@
 """Salesforce's OAuth 2.0 endpoints as a connected app sees them: `POST /services/oauth2/token`
 for the client-credentials, refresh-token and authorization-code (with PKCE) grants, answering
-`instance_url`; `GET /services/oauth2/authorize`, approved at once as an admin clicking "Allow"
-would; `POST /services/oauth2/revoke`. Errors are `{"error", "error_description"}` with 400."""
+`instance_url`; `/services/oauth2/authorize`, a consent page (sandbox/consent.py) whose approval
+issues a code for 15 minutes, one use, bound to the client, the redirect URI and the PKCE
+challenge; `POST /services/oauth2/revoke`. Errors are `{"error", "error_description"}` with 400."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import hmac
 import secrets
 import time
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Request
 
+from sandbox import consent
 from sandbox.salesforce.org import SalesforceOrg
+
+CODE_SECONDS = 15 * 60  # an authorization code's life, as Salesforce's web server flow says
 
 
 class OAuthError(Exception):
@@ -60,7 +63,7 @@ def token(org: SalesforceOrg, request: Request, instance_url: str) -> dict[str, 
             hmac.digest(org.client_secret.encode(), access.encode(), "sha256")
         ).decode(),
         "scope": "api refresh_token" if refresh else "api",
-        "instance_url": instance_url,
+        "instance_url": org.answered_instance_url or instance_url,
         "id": f"{instance_url}/id/{org.org_id}/{org.user_id}",
         "token_type": "Bearer",
         "issued_at": str(int(time.time() * 1000)),
@@ -69,31 +72,45 @@ def token(org: SalesforceOrg, request: Request, instance_url: str) -> dict[str, 
 
 
 def _redeem(org: SalesforceOrg, request: Request) -> str:
-    grant = org.codes.pop(request.form.get("code", ""), None)
-    if grant is None or grant["redirect_uri"] != request.form.get("redirect_uri"):
-        raise OAuthError("invalid_grant", "invalid authorization code")
+    with org.lock:
+        grant = org.codes.pop(request.form.get("code", ""), None)
+    if grant is None or grant["expires_at"] < time.monotonic() or grant["client_id"] != org.client_id:
+        raise OAuthError("invalid_grant", "expired authorization code")
+    if grant["redirect_uri"] != request.form.get("redirect_uri"):
+        raise OAuthError("redirect_uri_mismatch", "redirect_uri must match configuration")
     challenge = grant.get("code_challenge")
     if challenge:
         verifier = request.form.get("code_verifier", "")
+        if not verifier:
+            raise OAuthError("invalid_grant", "code verifier is required")
         made = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        if not hmac.compare_digest(made, challenge):
-            raise OAuthError("invalid_grant", "invalid code verifier")
+        if not hmac.compare_digest(made, challenge):  # the REST API guide: invalid_request
+            raise OAuthError("invalid_request", "invalid code verifier")
     refresh = secrets.token_urlsafe(60)
     org.refresh_tokens[refresh] = org.client_id
     return refresh
 
 
-def authorize(org: SalesforceOrg, args: dict[str, str]) -> str:
-    """The redirect an approved authorization request answers with."""
+def check_request(org: SalesforceOrg, args: dict[str, str]) -> None:
+    """An authorization request Salesforce would refuse before asking the user."""
     if args.get("client_id") != org.client_id:
         raise OAuthError("invalid_client_id", "client identifier invalid")
     if args.get("response_type") != "code" or not args.get("redirect_uri"):
         raise OAuthError("unsupported_response_type", "response type not supported")
+
+
+def approve(org: SalesforceOrg, args: dict[str, str]) -> str:
+    """The redirect an approved authorization request answers with: a new code and the state."""
     code = secrets.token_urlsafe(40)
-    org.codes[code] = {"redirect_uri": args["redirect_uri"], "code_challenge": args.get("code_challenge", "")}
+    with org.lock:
+        org.codes[code] = {
+            "client_id": args["client_id"],
+            "redirect_uri": args["redirect_uri"],
+            "code_challenge": args.get("code_challenge", ""),
+            "expires_at": time.monotonic() + CODE_SECONDS,
+        }
     query = {"code": code} | ({"state": args["state"]} if "state" in args else {})
-    separator = "&" if "?" in args["redirect_uri"] else "?"
-    return args["redirect_uri"] + separator + urlencode(query)
+    return consent.back(args["redirect_uri"], query)
 
 
 def revoke(org: SalesforceOrg, value: str) -> None:

@@ -77,7 +77,8 @@ class SalesforceOrg:
     records: dict[str, dict[str, Record]] = field(default_factory=dict)
     sessions: dict[str, Session] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token → client id
-    codes: dict[str, dict[str, str]] = field(default_factory=dict)  # authorization code → its request
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)  # authorization code → its request
+    answered_instance_url: str | None = None  # set by a test: the token answer names this org address
     revoked: bool = False  # the connected app's access revoked: no grant works any more
     daily_max: int = DAILY_API_REQUESTS
     used: int = 0

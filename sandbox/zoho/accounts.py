@@ -1,7 +1,8 @@
 """Zoho's accounts server, one per data center: `POST /oauth/v2/token` (refresh_token and
 authorization_code grants, parameters in the query or the form) answering the access token,
-`expires_in` and the `api_domain` of the data center; `GET /oauth/v2/auth`, approved at once,
-redirecting with `code`, `location` and `accounts-server`; `POST /oauth/v2/token/revoke`. A
+`expires_in` and the `api_domain` of the data center; `/oauth/v2/auth`, a consent page
+(sandbox/consent.py) whose approval redirects with `code` (one use, two minutes, bound to the
+client and redirect URI), `location` and `accounts-server`; `POST /oauth/v2/token/revoke`. A
 refusal is HTTP 200 with `{"error": "invalid_client" | "invalid_code" | ...}`, as Zoho answers;
 a client registered in another data center is `invalid_client` here."""
 
@@ -9,10 +10,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from typing import Any
-from urllib.parse import urlencode
 
+from sandbox import consent
 from sandbox.zoho.org import TOKEN_SECONDS, ZohoOrg
+
+CODE_SECONDS = 120  # UNVERIFIED: Zoho's server-based grant code is short-lived (docs/platform-facts-extra.md)
 
 
 def token(org: ZohoOrg, dc: str, params: dict[str, str], api_domain: str) -> dict[str, Any]:
@@ -26,9 +30,12 @@ def token(org: ZohoOrg, dc: str, params: dict[str, str], api_domain: str) -> dic
         if params.get("refresh_token", "") not in org.refresh_tokens or org.revoked:
             return {"error": "invalid_code"}
     elif grant == "authorization_code":
-        redirect = org.codes.pop(params.get("code", ""), None)
-        if redirect is None or redirect != params.get("redirect_uri", redirect):
+        with org.lock:
+            code = org.codes.pop(params.get("code", ""), None)
+        if code is None or code["expires_at"] < time.monotonic() or code["client_id"] != org.client_id:
             return {"error": "invalid_code"}
+        if code["redirect_uri"] != params.get("redirect_uri", code["redirect_uri"]):
+            return {"error": "invalid_redirect_uri"}
         refresh = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
         org.refresh_tokens.add(refresh)
     else:
@@ -45,18 +52,27 @@ def token(org: ZohoOrg, dc: str, params: dict[str, str], api_domain: str) -> dic
     return body | ({"refresh_token": refresh} if refresh else {})
 
 
-def authorize(org: ZohoOrg, dc: str, args: dict[str, str], accounts_url: str) -> str | dict[str, str]:
+def check_request(org: ZohoOrg, dc: str, args: dict[str, str]) -> dict[str, str] | None:
+    """Zoho's refusal of an authorization request before the user is asked, if any."""
     if args.get("client_id") != org.client_id or dc != org.dc:
         return {"error": "invalid_client"}
     if args.get("response_type") != "code" or not args.get("redirect_uri"):
         return {"error": "invalid_response_type"}
+    return None
+
+
+def approve(org: ZohoOrg, args: dict[str, str], accounts_url: str) -> str:
     code = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
-    org.codes[code] = args["redirect_uri"]
+    with org.lock:
+        org.codes[code] = {
+            "client_id": args["client_id"],
+            "redirect_uri": args["redirect_uri"],
+            "expires_at": time.monotonic() + CODE_SECONDS,
+        }
     query = {"code": code, "location": org.dc, "accounts-server": accounts_url}
     if "state" in args:
         query["state"] = args["state"]
-    separator = "&" if "?" in args["redirect_uri"] else "?"
-    return args["redirect_uri"] + separator + urlencode(query)
+    return consent.back(args["redirect_uri"], query)
 
 
 def revoke(org: ZohoOrg, value: str) -> dict[str, str]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, request
+from werkzeug.wrappers import Response as WResponse
 
+from sandbox import consent
 from sandbox.addressing import origin
 from sandbox.answers import as_json, world_part
 from sandbox.zoho import accounts, records
@@ -56,13 +58,18 @@ def token(dc: str) -> Response:
     return as_json(accounts.token(org, dc, _params(), _here(dc, "api")))
 
 
-@bp.get("/accounts/oauth/v2/auth")
-def authorize(dc: str) -> Response:
+@bp.route("/accounts/oauth/v2/auth", methods=["GET", "POST"])
+def authorize(dc: str) -> WResponse:
     org = org_for(dc)
     if isinstance(org, Response):
         return org
-    answer = accounts.authorize(org, dc, request.args.to_dict(), _here(dc, "accounts"))
-    return as_json(answer) if isinstance(answer, dict) else redirect(answer, 302)  # type: ignore[return-value]
+    here = _here(dc, "accounts")
+
+    def check(args: dict[str, str]) -> WResponse | None:
+        refused = accounts.check_request(org, dc, args)
+        return None if refused is None else as_json(refused, 400)
+
+    return consent.consent("Zoho", check, lambda args: accounts.approve(org, args, here))
 
 
 @bp.post("/accounts/oauth/v2/token/revoke")

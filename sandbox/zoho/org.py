@@ -73,7 +73,7 @@ class ZohoOrg:
     deleted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     tokens: dict[str, float] = field(default_factory=dict)  # access token → expires at (monotonic)
     refresh_tokens: set[str] = field(default_factory=set)
-    codes: dict[str, str] = field(default_factory=dict)  # grant code → redirect uri
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)  # grant code → client, redirect, expiry
     revoked: bool = False
     daily_credits: int = DAILY_CREDITS
     used: int = 0
