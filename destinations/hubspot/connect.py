@@ -13,7 +13,7 @@ from destinations.hubspot.client import API, HubSpotClient
 from destinations.hubspot.mapper import CUSTOM, ID_PROPERTY
 from destinations.pacing import Pacing
 
-GROUPS = {"contacts": "contactinformation", "orders": "orderinformation"}
+GROUPS = {"contacts": "contactinformation", "orders": "orderinformation", "line_items": "lineiteminformation"}
 
 
 def check(credentials: Mapping[str, Any], base_url: str | None) -> dict[str, Any]:
