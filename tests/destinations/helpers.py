@@ -198,13 +198,19 @@ def assert_optout_read(rig: Rig, dest_id: int, contact_id: int, source: str) -> 
 
 
 def edit_lines(rig: Rig, dest_id: int) -> int:
-    """An order with two lines or more edited as a refund and an edit leave it: its first line
-    refunded to quantity 0, its second bought twice more at a new price, its last removed, and
-    one new line added; the order marked for the destination. The order's id."""
+    """An order of a contact, with three lines or more, edited as a refund and an edit leave it:
+    its first line refunded to quantity 0, its second bought twice more at a new price, its last
+    removed, and one new line added; the order marked for the destination. The order's id."""
     with get_engine(rig.app).begin() as conn:
         count = func.count(OrderLineItem.id)
         store_id, platform_id = conn.execute(
             select(OrderLineItem.store_id, OrderLineItem.order_platform_id)
+            .join(
+                Order,
+                (Order.store_id == OrderLineItem.store_id)
+                & (Order.platform_id == OrderLineItem.order_platform_id),
+            )
+            .where(Order.contact_id.is_not(None), Order.deleted_at.is_(None))
             .group_by(OrderLineItem.store_id, OrderLineItem.order_platform_id)
             .having(count >= 3)
             .limit(1)

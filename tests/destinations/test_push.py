@@ -224,6 +224,7 @@ def test_an_order_whose_lines_change_ends_with_exactly_its_current_lines_in_hubs
     assert_lines_match(rig)
     after = held_lines(rig)
     theirs = {k for k, (order, _p) in after.items() if order == str(order_id)}
+    assert theirs and theirs != {k for k, (order, _p) in before.items() if order == str(order_id)}
     assert theirs == {k for k, (order, _p) in expected_lines(rig).items() if order == str(order_id)}
     assert {k: v for k, v in before.items() if v[0] != str(order_id)} == {
         k: v for k, v in after.items() if v[0] != str(order_id)
