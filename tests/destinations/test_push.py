@@ -9,6 +9,8 @@ from datetime import datetime
 
 import pytest
 import requests
+from hubspot import HubSpot
+from hubspot.crm.line_items import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
 from sqlalchemy import select, update
 
 from connector.db import get_engine
@@ -98,6 +100,7 @@ def assert_lines_match(rig: Rig) -> None:
     each line item associated with its own order; nothing else."""
     want, got = expected_lines(rig), held_lines(rig)
     assert want and set(got) == set(want)
+    assert len(rig.sandbox.world.hubspot.records["line_items"]) == len(want)  # each line once
     for key, (order, props) in want.items():
         assert got[key][0] == order, key
         assert {crm: got[key][1].get(crm, "") for crm in props} == props, key
@@ -231,3 +234,26 @@ def test_an_order_whose_lines_change_ends_with_exactly_its_current_lines_in_hubs
     }
     # and no line item is left without its order
     assert len(rig.sandbox.world.hubspot.records["line_items"]) == len(after)
+
+
+def test_hubspots_own_client_reads_an_orders_line_items_as_pushed(rig: Rig) -> None:
+    # given a pushed account, and HubSpot's own client (hubspot-api-client) pointed at the sandbox
+    pushed(rig, add_hubspot(rig))
+    api = HubSpot(access_token=rig.sandbox.world.hubspot.token, host=rig.sandbox.url + "/hubspot", retry=None)
+    want = expected_lines(rig)
+    order_key, _props = next(iter(want.values()))
+    order = held(rig, "orders")[order_key]["hs_object_id"]
+    # when it lists the order's line items (v4 associations) and reads them (v3 batch read)
+    page = api.crm.associations.v4.basic_api.get_page("orders", order, "line_items")
+    batch = BatchReadInputSimplePublicObjectId(
+        inputs=[SimplePublicObjectId(id=str(a.to_object_id)) for a in page.results],
+        properties=list(DEFAULT_MAPPING["line_items"]),
+    )
+    read = api.crm.line_items.batch_api.read(batch)
+    # then it finds exactly the order's lines, each with its properties as the connector has them
+    theirs = {k: props for k, (o, props) in want.items() if o == order_key}
+    got = {r.properties["connector_line_id"]: r.properties for r in read.results}
+    assert set(got) == set(theirs)
+    for key, props in theirs.items():
+        assert {crm: got[key].get(crm) or "" for crm in props} == props
+    assert {t.type_id for a in page.results for t in a.association_types} == {513}

@@ -43,7 +43,7 @@ from tests.destinations.salesforce_rig import (
     the_org,
 )
 from tests.rig import Rig
-from tests.sandbox.crm_rig import control
+from tests.sandbox.crm_rig import control, salesforce
 
 
 def _plain(obj: str, crm: str, value: Any) -> Any:
@@ -139,6 +139,9 @@ def assert_lines_match(rig: Rig, server: SandboxServer) -> None:
     the Standard Price Book, its Product2 the line's SKU."""
     want, got = expected_lines(rig), held_lines(server)
     assert want and set(got) == set(want)
+    org = the_org(server)
+    with org.lock:
+        assert sum(not r.deleted for r in org.records["OrderItem"].values()) == len(want)  # each once
     standard = the_org(server).standard_pricebook
     for key, line in want.items():
         assert {k: got[key][k] for k in line} == line, key
@@ -266,3 +269,25 @@ def test_an_order_whose_lines_change_ends_with_exactly_its_current_lines_in_sale
     assert {k: v for k, v in before.items() if v["order"] != order_id} == {
         k: v for k, v in after.items() if v["order"] != order_id
     }
+
+
+def test_simple_salesforce_queries_an_orders_items_as_pushed(rig: Rig, org_server: SandboxServer) -> None:
+    # given a pushed account, and simple-salesforce signed in to the org
+    pushed(rig, add_salesforce(rig, org_server))
+    sf = salesforce(org_server)
+    want = expected_lines(rig)
+    order_key = next(iter(want.values()))["order"]
+    order = held(org_server, "Order", ID_FIELD["orders"])[order_key]["Id"]
+    # when it queries the order's items with their product's code
+    answer = sf.query_all(
+        "SELECT Id, Quantity, UnitPrice, TotalPrice, Description, Connector_Line_Id__c, PricebookEntryId "
+        f"FROM OrderItem WHERE OrderId = '{order}'"
+    )
+    # then they are exactly the order's current lines, as the connector has them
+    got = {r["Connector_Line_Id__c"]: r for r in answer["records"]}
+    theirs = {k: v for k, v in want.items() if v["order"] == order_key}
+    assert set(got) == set(theirs)
+    for key, line in theirs.items():
+        assert {f: got[key][f] for f in ("Quantity", "UnitPrice", "TotalPrice", "Description")} == {
+            f: line[f] for f in ("Quantity", "UnitPrice", "TotalPrice", "Description")
+        }
