@@ -65,9 +65,12 @@ class HubSpotSession:
         known = [pushed[r.record_id] for r in orders if pushed[r.record_id] not in new]
         before = self._associated("orders", "line_items", known)
         wanted = [(o, saved.pushed[int(li["id"])]) for o, li in lines if int(li["id"]) in saved.pushed]
-        self._associate(
-            "orders", "line_items", [(o, li) for o, li in wanted if li not in before.get(o, set())]
-        )
+        try:
+            self._associate(
+                "orders", "line_items", [(o, li) for o, li in wanted if li not in before.get(o, set())]
+            )
+        except SkipRecord as refused:  # e.g. a line item HubSpot holds under another order
+            log.warning("hubspot refused line item associations", extra={"reason": refused.reason})
         kept = {li for _o, li in wanted}
         self.erase("line_items", sorted({li for have in before.values() for li in have} - kept, key=int))
 

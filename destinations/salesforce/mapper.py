@@ -143,13 +143,15 @@ def values(obj: str, fields: dict[str, Any], mapping: dict[str, str]) -> dict[st
 
 def current_lines(fields: dict[str, Any]) -> list[dict[str, Any]]:
     """An order's lines as it stands: those still bought (a line refunded or edited away to
-    quantity 0 is not one), each titled (its title, else its SKU) and with its product's key."""
+    quantity 0 is not one), each titled (its title, else its SKU), priced (none: 0) and with its
+    product's key."""
     out = []
     for line in fields.get("lines") or []:
         if (line.get("quantity") or 0) <= 0 or line.get("id") is None:
             continue
         title = (str(line.get("title") or "").strip() or str(line.get("sku") or "") or NO_TITLE)[:255]
-        out.append({**line, "title": title, "product": product_key(line, title)})
+        price = line.get("price") if line.get("price") is not None else Decimal(0)  # UnitPrice is required
+        out.append({**line, "title": title, "price": price, "product": product_key(line, title)})
     return out
 
 
