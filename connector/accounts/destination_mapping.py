@@ -70,8 +70,8 @@ def changed(kind: Kind, overrides: dict[str, Any] | None, changes: Sequence[Chan
 
 
 def _check(kind: Kind, change: Change) -> None:
-    if change.obj not in kind.OBJECTS:
-        raise BadInput(f"{change.obj!r}: {kind.KIND} takes {', '.join(kind.OBJECTS)}")
+    if change.obj not in kind.DEFAULT_MAPPING:
+        raise BadInput(f"{change.obj!r}: {kind.KIND} takes {', '.join(kind.DEFAULT_MAPPING)}")
     default = kind.DEFAULT_MAPPING[change.obj].get(change.crm_field)
     if default in FIXED or change.ours in FIXED:
         raise BadInput(

@@ -28,7 +28,8 @@ commands = click.Group("destinations", help="Connect, list, push to and remove C
 @click.option("--api-url", default=None, help="HubSpot's API address (default https://api.hubapi.com)")
 def add_hubspot(account: str, token: str, api_url: str | None) -> None:
     """Connect HubSpot with a private-app token (scopes: crm.objects.contacts.read/write,
-    crm.objects.orders.read/write, crm.schemas.contacts.write, crm.schemas.orders.write)."""
+    crm.objects.orders.read/write, crm.objects.line_items.read/write, crm.schemas.contacts.write,
+    crm.schemas.orders.write)."""
     connect(account, "hubspot", lambda: {"token": token}, api_url=api_url)
 
 

@@ -91,7 +91,7 @@ def _shown(kind: Any, overrides: dict[str, Any] | None) -> dict[str, dict[str, d
     """Every CRM field of the defaults and the overrides, with the connector field it takes."""
     wanted = destination_mapping.effective(kind, overrides)
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    for obj in kind.OBJECTS:
+    for obj in kind.DEFAULT_MAPPING:
         given = (overrides or {}).get(obj) or {}
         names = list(kind.DEFAULT_MAPPING[obj]) + [f for f in given if f not in kind.DEFAULT_MAPPING[obj]]
         out[obj] = {crm: {"field": wanted[obj].get(crm), "override": crm in given} for crm in names}

@@ -197,8 +197,9 @@ ORDER_FIELDS = (
 def _line_items(
     conn: Connection, keys: list[tuple[int, int]]
 ) -> tuple[dict[tuple[int, int], list[str]], dict[tuple[int, int], list[dict[str, Any]]]]:
-    """Per order, its lines as `quantity x title (sku)` (HubSpot's orders keep them as text here),
-    and the same lines as quantity, title, sku and price (Zoho's Sales_Orders take them so)."""
+    """Per order, its lines as `quantity x title (sku)` (Zoho's Connector_Line_Items text), and
+    the same lines as the connector's line id, quantity, title, sku, unit price and total (the
+    CRMs' own line objects: HubSpot line items, Salesforce OrderItems, Zoho Ordered_Items)."""
     out: dict[tuple[int, int], list[str]] = defaultdict(list)
     lines: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
     for store_id in {s for s, _p in keys}:
@@ -210,6 +211,17 @@ def _line_items(
         ).all():
             sku = f" ({li.sku})" if li.sku else ""
             out[(store_id, li.order_platform_id)].append(f"{li.quantity} x {li.title or ''}{sku}")
-            line = {"quantity": li.quantity, "title": li.title, "sku": li.sku, "price": li.price}
+            line = {
+                "id": li.id,
+                "quantity": li.quantity,
+                "title": li.title,
+                "sku": li.sku,
+                "price": li.price,
+                "total": li.total if li.total is not None else _times(li.price, li.quantity),
+            }
             lines[(store_id, li.order_platform_id)].append(line)
     return out, lines
+
+
+def _times(price: Decimal | None, quantity: int | None) -> Decimal | None:
+    return None if price is None else price * (quantity or 0)

@@ -1,5 +1,6 @@
-"""HubSpot as a destination: contacts, and orders as HubSpot's commerce `orders` object
-(the one its own ecommerce integrations fill), pushed with a private-app token."""
+"""HubSpot as a destination: contacts, and orders as HubSpot's commerce `orders` object (the one
+its own ecommerce integrations fill) with their lines as `line_items` associated with the order,
+pushed with a private-app token."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from destinations.hubspot.writer import HubSpotSession
 from destinations.pacing import Pacing
 
 KIND = "hubspot"
-OBJECTS: tuple[str, ...] = ("contacts", "orders")
+OBJECTS: tuple[str, ...] = ("contacts", "orders")  # line items go with their orders
 
 __all__ = ["DEFAULT_MAPPING", "KIND", "OBJECTS", "PKCE", "authorization", "check", "open_session", "redeem"]
 

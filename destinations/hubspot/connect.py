@@ -19,10 +19,11 @@ from destinations.hubspot.mapper import CUSTOM, ID_PROPERTY
 from destinations.oauth import App, Grant, token_grant
 from destinations.pacing import Pacing
 
-GROUPS = {"contacts": "contactinformation", "orders": "orderinformation"}
+GROUPS = {"contacts": "contactinformation", "orders": "orderinformation", "line_items": "lineiteminformation"}
 SCOPES = (
     "oauth crm.objects.contacts.read crm.objects.contacts.write crm.schemas.contacts.write "
-    "crm.objects.orders.read crm.objects.orders.write crm.schemas.orders.write"
+    "crm.objects.orders.read crm.objects.orders.write crm.schemas.orders.write "
+    "crm.objects.line_items.read crm.objects.line_items.write"
 )
 PKCE = False  # HubSpot documents no code_challenge on its authorize page (docs/platform-facts-extra.md)
 GRANT = ("client_id", "client_secret", "refresh_token")

@@ -1,7 +1,8 @@
-"""A contact's or an order's fields as HubSpot properties: the mapping is data (HubSpot property
-→ connector field, per object), overridable per destination; the values become the strings
-HubSpot stores (numbers plain, times ISO 8601 in UTC, flags true/false, nothing as "").
-The properties the connector owns (`CUSTOM`) are made by `connect.prepare`.
+"""A contact's, an order's or an order line's fields as HubSpot properties: the mapping is data
+(HubSpot property → connector field, per object: contacts, orders, line_items), overridable per
+destination; the values become the strings HubSpot stores (numbers plain, times ISO 8601 in UTC,
+flags true/false, nothing as ""). The properties the connector owns (`CUSTOM`) are made by
+`connect.prepare`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-ID_PROPERTY = {"contacts": "connector_contact_id", "orders": "connector_order_id"}
+ID_PROPERTY = {
+    "contacts": "connector_contact_id",
+    "orders": "connector_order_id",
+    "line_items": "connector_line_id",
+}
+NO_TITLE = "(line without a title)"
 
 DEFAULT_MAPPING: dict[str, dict[str, str]] = {
     "contacts": {
@@ -60,7 +66,15 @@ DEFAULT_MAPPING: dict[str, dict[str, str]] = {
         "hs_shipping_address_state": "shipping_region",
         "hs_shipping_address_country": "shipping_country",
         "connector_channel": "channel",
-        "connector_line_items": "line_items",
+    },
+    # an order's lines, each its own line item associated with the order (`lines` of its view)
+    "line_items": {
+        "connector_line_id": "id",
+        "name": "title",
+        "hs_sku": "sku",
+        "quantity": "quantity",
+        "price": "price",
+        "amount": "total",
     },
 }
 
@@ -78,6 +92,16 @@ CUSTOM: dict[str, dict[str, tuple[str, str]]] = {
 def properties(fields: dict[str, Any], mapping: dict[str, str]) -> dict[str, str]:
     """The HubSpot properties of one record, from its connector fields."""
     return {crm: as_text(fields.get(ours)) for crm, ours in mapping.items()}
+
+
+def current_lines(fields: dict[str, Any]) -> list[dict[str, Any]]:
+    """An order's lines as it stands: those still bought (a line refunded or edited away to
+    quantity 0 is not one), each named (its title, else its SKU)."""
+    return [
+        {**line, "title": str(line.get("title") or "").strip() or line.get("sku") or NO_TITLE}
+        for line in fields.get("lines") or []
+        if (line.get("quantity") or 0) > 0 and line.get("id") is not None
+    ]
 
 
 def as_text(value: Any) -> str:

@@ -1,7 +1,9 @@
 """Pushing to HubSpot in batches: batch upsert by the connector's unique id property (100 a
 call, HubSpot's batch limit), a batch HubSpot refuses halved until the refused records stand
 alone (each kept with HubSpot's reason, the rest written), orders associated with their
-contacts, erasures archived, and opt-outs (`hs_email_optout`) read back with their time.
+contacts, an order's lines as line items (upserted by `connector_line_id`, associated with the
+order; those it no longer has archived), erasures archived (an order's line items with it), and
+opt-outs (`hs_email_optout`) read back with their time.
 """
 
 from __future__ import annotations
@@ -10,15 +12,16 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from connector import logs
 from connector.errors import SkipRecord
 from destinations.hubspot import connect
-from destinations.hubspot.mapper import ID_PROPERTY, properties
+from destinations.hubspot.mapper import ID_PROPERTY, current_lines, properties
 from destinations.pacing import Pacing
 from destinations.records import Optout, Outcome, Record
 
+log = logs.get(__name__)
 BATCH = 100
 OPTOUT = "hs_email_optout"
-ASSOCIATE = "/crm/v4/associations/orders/contacts"
 
 
 class HubSpotSession:
@@ -49,13 +52,62 @@ class HubSpotSession:
     def upsert(
         self, obj: str, records: Sequence[Record], mapping: Mapping[str, Mapping[str, str]]
     ) -> Outcome:
-        outcome = Outcome()
+        outcome, new = Outcome(), set[str]()
         fields = dict(mapping[obj])
         for start in range(0, len(records), BATCH):
-            self._upsert_halving(obj, list(records[start : start + BATCH]), fields, outcome)
+            self._upsert_halving(obj, list(records[start : start + BATCH]), fields, outcome, new)
+        if obj == "orders" and "line_items" in mapping:
+            lines = dict(mapping["line_items"])
+            self._push_lines(
+                [r for r in records if r.record_id in outcome.pushed], outcome.pushed, new, lines
+            )
         return outcome
 
-    def _upsert_halving(self, obj: str, part: list[Record], fields: dict[str, str], out: Outcome) -> None:
+    def _push_lines(
+        self, orders: list[Record], pushed: dict[int, str], new: set[str], fields: dict[str, str]
+    ) -> None:
+        """Each order's current lines upserted as line items and associated with it; the line
+        items an order had in HubSpot but no longer has archived (an order new there had none)."""
+        lines = [(pushed[r.record_id], line) for r in orders for line in current_lines(r.fields)]
+        saved = Outcome()
+        items = [Record(int(line["id"]), line) for _order, line in lines]
+        for start in range(0, len(items), BATCH):
+            self._upsert_halving("line_items", items[start : start + BATCH], fields, saved, set())
+        if saved.refused:
+            log.warning("hubspot refused line items", extra={"refused": len(saved.refused)})
+        known = [pushed[r.record_id] for r in orders if pushed[r.record_id] not in new]
+        before = self._associated("orders", "line_items", known)
+        wanted = [(o, saved.pushed[int(li["id"])]) for o, li in lines if int(li["id"]) in saved.pushed]
+        try:
+            self._associate(
+                "orders", "line_items", [(o, li) for o, li in wanted if li not in before.get(o, set())]
+            )
+        except SkipRecord as refused:  # e.g. a line item HubSpot holds under another order
+            log.warning("hubspot refused line item associations", extra={"reason": refused.reason})
+        kept = {li for _o, li in wanted}
+        self.erase("line_items", sorted({li for have in before.values() for li in have} - kept, key=int))
+
+    def _associated(self, from_obj: str, to_obj: str, ids: Sequence[str]) -> dict[str, set[str]]:
+        """The `to_obj` records associated with each of these records, by HubSpot id."""
+        found: dict[str, set[str]] = {}
+        ids = sorted(set(ids), key=int)
+        for start in range(0, len(ids), BATCH):
+            body = {"inputs": [{"id": i} for i in ids[start : start + BATCH]]}
+            answer = self.client.call("POST", f"/crm/v4/associations/{from_obj}/{to_obj}/batch/read", body)
+            for result in (answer or {}).get("results", []):
+                tos = {str(t["toObjectId"]) for t in result.get("to") or []}
+                found.setdefault(str(result["from"]["id"]), set()).update(tos)
+        return found
+
+    def _associate(self, from_obj: str, to_obj: str, pairs: Sequence[tuple[str, str]]) -> None:
+        path = f"/crm/v4/associations/{from_obj}/{to_obj}/batch/associate/default"
+        for start in range(0, len(pairs), BATCH):
+            inputs = [{"from": {"id": a}, "to": {"id": b}} for a, b in pairs[start : start + BATCH]]
+            self.client.call("POST", path, {"inputs": inputs})
+
+    def _upsert_halving(
+        self, obj: str, part: list[Record], fields: dict[str, str], out: Outcome, new: set[str]
+    ) -> None:
         id_property = ID_PROPERTY[obj]
         named = {crm: ours for crm, ours in fields.items() if crm != id_property}  # the id goes as `id`
         inputs = [
@@ -69,22 +121,24 @@ class HubSpotSession:
                 out.refused[part[0].record_id] = refused.reason
                 return
             middle = len(part) // 2
-            self._upsert_halving(obj, part[:middle], fields, out)
-            self._upsert_halving(obj, part[middle:], fields, out)
+            self._upsert_halving(obj, part[:middle], fields, out, new)
+            self._upsert_halving(obj, part[middle:], fields, out, new)
             return
         for result in answer.get("results", []):
             ours = (result.get("properties") or {}).get(id_property)
             if ours is not None:
                 out.pushed[int(ours)] = str(result["id"])
+                if result.get("new"):
+                    new.add(str(result["id"]))
 
     def associate(self, pairs: Sequence[tuple[str, str]]) -> None:
-        for start in range(0, len(pairs), BATCH):
-            inputs = [{"from": {"id": o}, "to": {"id": c}} for o, c in pairs[start : start + BATCH]]
-            self.client.call(
-                "POST", "/crm/v4/associations/orders/contacts/batch/associate/default", {"inputs": inputs}
-            )
+        self._associate("orders", "contacts", pairs)
 
     def erase(self, obj: str, external_ids: Sequence[str]) -> None:
+        """Archive these records; an order's line items first (each line item is its order's)."""
+        if obj == "orders" and external_ids:
+            lines = self._associated("orders", "line_items", external_ids)
+            self.erase("line_items", sorted({li for have in lines.values() for li in have}, key=int))
         for start in range(0, len(external_ids), BATCH):
             inputs = [{"id": i} for i in external_ids[start : start + BATCH]]
             self.client.call("POST", f"/crm/v3/objects/{obj}/batch/archive", {"inputs": inputs})

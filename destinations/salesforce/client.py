@@ -42,6 +42,7 @@ class Outcome:
 
     saved: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
+    created: set[str] = field(default_factory=set)  # of those saved, the external ids made new
 
 
 @dataclass(frozen=True)
@@ -169,8 +170,26 @@ class SalesforceClient:
                 key = str(record[external_field])
                 if result["success"]:
                     outcome.saved[key] = result["id"]
+                    if result.get("created"):
+                        outcome.created.add(key)
                 else:
                     outcome.refused[key] = _reason(result["errors"])
+        return outcome
+
+    def create(self, sobject: str, key: str, records: list[dict[str, Any]]) -> Outcome:
+        """New records by sObject Collections (200 a call); the outcome by each record's `key`
+        value (a field it carries, e.g. a price book entry's Product2Id)."""
+        outcome = Outcome()
+        for start in range(0, len(records), COLLECTION_SIZE):
+            chunk = records[start : start + COLLECTION_SIZE]
+            body = {"allOrNone": False, "records": [{"attributes": {"type": sobject}} | r for r in chunk]}
+            results = self._call(_restful("composite/sobjects", "POST", json=body))
+            for record, result in zip(chunk, cast(list[dict[str, Any]], results), strict=True):
+                if result["success"]:
+                    outcome.saved[str(record[key])] = result["id"]
+                    outcome.created.add(str(record[key]))
+                else:
+                    outcome.refused[str(record[key])] = _reason(result["errors"])
         return outcome
 
     def _bulk_upsert(
@@ -184,6 +203,8 @@ class SalesforceClient:
             job_id = str(result["job_id"])
             for row in _csv_rows(job.get_successful_records(job_id)):
                 outcome.saved[row[external_field]] = row["sf__Id"]
+                if str(row.get("sf__Created", "")).lower() == "true":
+                    outcome.created.add(row[external_field])
             for row in _csv_rows(job.get_failed_records(job_id)):
                 outcome.refused[row[external_field]] = _bulk_reason(row["sf__Error"])
         return outcome

@@ -7,13 +7,20 @@ are made by `connect.prepare` with the Tooling API; the rest are Salesforce's st
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-ID_FIELD = {"contacts": "Connector_Contact_Id__c", "orders": "Connector_Order_Id__c"}
+ID_FIELD = {
+    "contacts": "Connector_Contact_Id__c",
+    "orders": "Connector_Order_Id__c",
+    "line_items": "Connector_Line_Id__c",
+}
 ACCOUNT_ID_FIELD = "Connector_Account_Id__c"  # the person's own Account (one per contact)
-SOBJECT = {"contacts": "Contact", "orders": "Order"}
+PRODUCT_ID_FIELD = "Connector_Product_Id__c"  # a line's Product2: by its SKU, else its title
+SOBJECT = {"contacts": "Contact", "orders": "Order", "line_items": "OrderItem"}
+NO_TITLE = "(line without a title)"
 NOT_PROVIDED = "[not provided]"  # LastName is required; Salesforce's own web-to-lead fills this
 ORDER_STATUS = "Draft"  # an Activated order needs order products (Salesforce refuses it without)
 
@@ -66,9 +73,17 @@ DEFAULT_MAPPING: dict[str, dict[str, str]] = {
         "ShippingState": "shipping_region",
         "ShippingCountry": "shipping_country",
         "Connector_Channel__c": "channel",
-        "Description": "line_items",
+    },
+    # an order's lines as its OrderItems (`lines` of its view); Product2 and PricebookEntry
+    # are the writer's, from the line's SKU and title
+    "line_items": {
+        "Connector_Line_Id__c": "id",
+        "Quantity": "quantity",
+        "UnitPrice": "price",
+        "Description": "title",
     },
 }
+STANDARD_NUMBERS = {"Quantity": {"type": "Number"}, "UnitPrice": {"type": "Number"}}
 
 _NUMBER: dict[str, Any] = {"type": "Number", "precision": 18, "scale": 2}
 _TEXT: dict[str, Any] = {"type": "Text", "length": 255}
@@ -109,11 +124,12 @@ CUSTOM: dict[str, dict[str, dict[str, Any]]] = {
     for obj, fields in DEFAULT_MAPPING.items()
 }
 CUSTOM["Account"] = {ACCOUNT_ID_FIELD: _metadata(ACCOUNT_ID_FIELD)}
+CUSTOM["Product2"] = {PRODUCT_ID_FIELD: _metadata(PRODUCT_ID_FIELD)}
 
 
 def values(obj: str, fields: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
     """The Salesforce field values of one record, from its connector fields."""
-    types = CUSTOM[SOBJECT[obj]]
+    types = CUSTOM[SOBJECT[obj]] | STANDARD_NUMBERS
     out = {
         crm: as_value(fields.get(ours), str(types.get(crm, {}).get("type", "")), crm)
         for crm, ours in mapping.items()
@@ -123,6 +139,34 @@ def values(obj: str, fields: dict[str, Any], mapping: dict[str, str]) -> dict[st
     if obj == "orders":
         out["Status"] = ORDER_STATUS
     return out
+
+
+def current_lines(fields: dict[str, Any]) -> list[dict[str, Any]]:
+    """An order's lines as it stands: those still bought (a line refunded or edited away to
+    quantity 0 is not one), each titled (its title, else its SKU), priced (none: 0) and with its
+    product's key."""
+    out = []
+    for line in fields.get("lines") or []:
+        if (line.get("quantity") or 0) <= 0 or line.get("id") is None:
+            continue
+        title = (str(line.get("title") or "").strip() or str(line.get("sku") or "") or NO_TITLE)[:255]
+        price = line.get("price") if line.get("price") is not None else Decimal(0)  # UnitPrice is required
+        out.append({**line, "title": title, "price": price, "product": product_key(line, title)})
+    return out
+
+
+def product_key(line: dict[str, Any], title: str) -> str:
+    """A line's Product2 external id: its SKU, else its title (one too long for the field's 64
+    characters is kept as its digest)."""
+    sku = str(line.get("sku") or "").strip()
+    key = f"sku:{sku.lower()}" if sku else f"title:{title.lower()}"
+    return key if len(key) <= 64 else key[:5] + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def product(line: dict[str, Any]) -> dict[str, Any]:
+    """The Product2 a line names (made active, so its price book entry can be used)."""
+    code = {"ProductCode": str(line["sku"])[:255]} if line.get("sku") else {}
+    return {PRODUCT_ID_FIELD: line["product"], "Name": line["title"], "IsActive": True} | code
 
 
 def account_name(fields: dict[str, Any]) -> str:

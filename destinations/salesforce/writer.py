@@ -1,7 +1,9 @@
 """Pushing to Salesforce in batches through the client (sObject Collections, 200 a call, below
 2,000 records; one Bulk API 2.0 job from there): each person's Account then Contact upserted by
 the connector's external ids, orders upserted with that Account and the Contact as bill-to, each
-refused record kept with Salesforce's words while the rest are written; erasures deleted for good
+refused record kept with Salesforce's words while the rest are written; an order's lines as its
+OrderItems (`Lines`: a Product2 and its standard PricebookEntry per product, the order on the
+Standard Price Book, the lines it no longer has deleted); erasures deleted for good
 (hardDelete), a person's Account with them once it holds nothing; opt-outs (`HasOptedOutOfEmail`)
 read back. Throttles and 5xx are tried again by the client, paced by the push's `Pacing`.
 """
@@ -12,13 +14,28 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from connector import logs
+from connector.errors import FailPermanently
 from destinations.pacing import Pacing
 from destinations.records import Optout, Outcome, Record
 from destinations.salesforce import connect
-from destinations.salesforce.client import soql_text
-from destinations.salesforce.mapper import ACCOUNT_ID_FIELD, ID_FIELD, SOBJECT, account_name, values
+from destinations.salesforce.client import Outcome as Saved
+from destinations.salesforce.client import SalesforceClient, soql_text
+from destinations.salesforce.mapper import (
+    ACCOUNT_ID_FIELD,
+    ID_FIELD,
+    PRODUCT_ID_FIELD,
+    SOBJECT,
+    account_name,
+    current_lines,
+    product,
+    values,
+)
 
+log = logs.get(__name__)
 T = TypeVar("T")
+LINE_KEY = ID_FIELD["line_items"]
+COMPARED = ("Quantity", "UnitPrice", "Description")  # what a line changed in place can differ by
 NO_CONTACT = "Salesforce's Order needs an Account: this order has no contact in the connector"
 CONTACT_NOT_THERE = "Salesforce's Order needs an Account: this order's contact is not in Salesforce yet"
 
@@ -29,6 +46,7 @@ class SalesforceSession:
         given = dict(credentials) | ({"instance_url": base_url} if base_url else {})
         self.client = connect.client_of(given, pacing=self.pacing)
         self.client.http.hooks["response"].append(self._count)
+        self.lines = Lines(self.client, self._rows)
 
     def _count(self, answer: Any, *args: Any, **kwargs: Any) -> Any:
         self.pacing.calls += 1
@@ -65,10 +83,18 @@ class SalesforceSession:
             for r in records
             if r.record_id in links
         ]
+        if obj == "orders" and rows:
+            book = self._tracked(self.lines.standard_pricebook)
+            rows = [row | {"Pricebook2Id": book} for row in rows]
         if rows:
-            saved = self._tracked(lambda: self.client.upsert(SOBJECT[obj], ID_FIELD[obj], rows))
+            saved: Saved = self._tracked(lambda: self.client.upsert(SOBJECT[obj], ID_FIELD[obj], rows))
             outcome.pushed |= {int(k): v for k, v in saved.saved.items()}
             outcome.refused |= {int(k): why for k, why in saved.refused.items()}
+            if obj == "orders" and "line_items" in mapping:
+                pushed = [r for r in records if r.record_id in outcome.pushed]
+                made = {outcome.pushed[int(k)] for k in saved.created}
+                lines = dict(mapping["line_items"])
+                self._tracked(lambda: self.lines.push(pushed, outcome.pushed, made, lines))
         if obj == "contacts":
             self._drop_empty(_refused_accounts(outcome, links))  # a refused person's Account goes too
         return outcome
@@ -154,3 +180,113 @@ def _refused_accounts(outcome: Outcome, links: dict[int, dict[str, Any]]) -> lis
 
 def _moment(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
+
+
+class Lines:
+    """Orders' lines as OrderItems. Salesforce wants each on a PricebookEntry of its order's
+    price book: the connector uses the Standard Price Book (queried once a session) and gives
+    each product (`PRODUCT_ID_FIELD`, its SKU else its title) a Product2 and a standard entry,
+    both remembered for the session. An order's lines are read back unless the order was just
+    made; a line whose product changed is made again; lines no longer there are deleted."""
+
+    def __init__(self, client: SalesforceClient, rows: Callable[[str], list[dict[str, Any]]]) -> None:
+        self.client, self.rows = client, rows
+        self.book: str | None = None
+        self.entries: dict[str, str] = {}  # product key → its standard PricebookEntry's id
+
+    def standard_pricebook(self) -> str:
+        if self.book is None:
+            found = self.rows("SELECT Id FROM Pricebook2 WHERE IsStandard = true LIMIT 1")
+            if not found:
+                raise FailPermanently("The org has no Standard Price Book, which Salesforce orders need")
+            self.book = str(found[0]["Id"])
+        return self.book
+
+    def push(
+        self, orders: list[Record], pushed: dict[int, str], made: set[str], fields: dict[str, str]
+    ) -> None:
+        lines = [(pushed[r.record_id], line) for r in orders for line in current_lines(r.fields)]
+        self._entries([line for _o, line in lines])
+        had = self._held([o for o in {pushed[r.record_id] for r in orders} if o not in made])
+        wanted = {
+            str(line["id"]): values("line_items", line, fields)
+            | {"OrderId": order, "PricebookEntryId": self.entries.get(line["product"])}
+            for order, line in lines
+            if line["product"] in self.entries
+        }
+        moved = [
+            k
+            for k, row in had.items()
+            if k in wanted and row["PricebookEntryId"] != wanted[k]["PricebookEntryId"]
+        ]
+        stale = [str(row["Id"]) for k, row in had.items() if k not in wanted or k in moved]
+        self.client.delete_ids(stale)
+        new = [row for k, row in wanted.items() if k not in had or k in moved]
+        changed = [
+            {LINE_KEY: row[LINE_KEY]} | {f: row.get(f) for f in COMPARED}
+            for k, row in wanted.items()
+            if k in had and k not in moved and any(_differs(row.get(f), had[k].get(f)) for f in COMPARED)
+        ]
+        for rows in (new, changed):
+            if rows:
+                saved = self.client.upsert("OrderItem", LINE_KEY, rows)
+                if saved.refused:
+                    log.warning("salesforce refused order lines", extra={"refused": len(saved.refused)})
+
+    def _entries(self, lines: list[dict[str, Any]]) -> None:
+        """Each product these lines name, with its standard price book entry (made if missing)."""
+        wanted = {line["product"]: line for line in lines if line["product"] not in self.entries}
+        if not wanted:
+            return
+        saved = self.client.upsert("Product2", PRODUCT_ID_FIELD, [product(line) for line in wanted.values()])
+        ids = {v: k for k, v in saved.saved.items()}  # Product2 id → product key
+        book = self.standard_pricebook()
+        found = _chunked(
+            self.rows,
+            "SELECT Id, Product2Id FROM PricebookEntry WHERE Pricebook2Id = {book} AND Product2Id IN ({ids})",
+            sorted(ids),
+            book=soql_text(book),
+        )
+        self.entries |= {ids[str(e["Product2Id"])]: str(e["Id"]) for e in found}
+        missing = [
+            {
+                "Pricebook2Id": book,
+                "Product2Id": pid,
+                "UnitPrice": float(wanted[key].get("price") or 0),
+                "IsActive": True,
+            }
+            for pid, key in ids.items()
+            if key not in self.entries
+        ]
+        made = self.client.create("PricebookEntry", "Product2Id", missing)
+        self.entries |= {ids[pid]: entry for pid, entry in made.saved.items()}
+        if saved.refused or made.refused:
+            log.warning(
+                "salesforce refused products", extra={"refused": len(saved.refused) + len(made.refused)}
+            )
+
+    def _held(self, orders: list[str]) -> dict[str, dict[str, Any]]:
+        """The OrderItems these orders have in Salesforce, by the connector's line id (a line
+        without one, made by someone else, is left alone)."""
+        query = (
+            f"SELECT Id, OrderId, PricebookEntryId, {', '.join(COMPARED)}, {LINE_KEY} "
+            "FROM OrderItem WHERE OrderId IN ({ids})"
+        )
+        return {str(r[LINE_KEY]): r for r in _chunked(self.rows, query, sorted(orders)) if r.get(LINE_KEY)}
+
+
+def _chunked(
+    rows: Callable[[str], list[dict[str, Any]]], query: str, ids: list[str], **given: str
+) -> list[dict[str, Any]]:
+    """The rows of `query` for these ids, 200 to a query (`{ids}` in it is their quoted list)."""
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(ids), 200):
+        quoted = ",".join(soql_text(i) for i in ids[start : start + 200])
+        found += rows(query.format(ids=quoted, **given))
+    return found
+
+
+def _differs(ours: Any, theirs: Any) -> bool:
+    if isinstance(ours, float) or isinstance(theirs, float):
+        return theirs is None or ours is None or abs(float(ours) - float(theirs)) > 1e-9
+    return (ours or None) != (theirs or None)

@@ -1,7 +1,8 @@
 """The HubSpot side of the sandbox, at /hubspot (a client's base URL): private-app or OAuth
 (sandbox/hubspot/oauth.py: install page, token and token-info endpoints) Bearer auth,
-`/account-info/v3/details`, CRM v3 properties and objects (list, get, batch upsert by a unique
-`idProperty`, batch read with `propertiesWithHistory`, batch archive), v4 default associations,
+`/account-info/v3/details`, CRM v3 properties and objects (contacts, orders, line_items: list,
+get, batch upsert by a unique `idProperty`, batch read with `propertiesWithHistory`, batch
+archive), v4 associations (batch default create, batch read, one record's page),
 and the subscription status (`/communication-preferences/v3/...`). Every answer carries the
 `X-HubSpot-RateLimit-*` headers; over the 10-second window it is a 429 in HubSpot's shape.
 `/hubspot/_control/faults` queues statuses (429, 5xx, 401) to answer next, or slows answers.
@@ -13,7 +14,7 @@ import time
 
 from flask import Blueprint, Response, g, request
 
-from sandbox.hubspot import oauth, records
+from sandbox.hubspot import associations, oauth, records
 from sandbox.hubspot.common import as_json, error, portal
 
 bp = Blueprint("sandbox_hubspot", __name__, url_prefix="/hubspot")
@@ -110,8 +111,21 @@ bp.add_url_rule("/crm/v3/objects/<obj>/batch/read", view_func=records.batch_read
 bp.add_url_rule("/crm/v3/objects/<obj>/batch/archive", view_func=records.batch_archive, methods=["POST"])
 bp.add_url_rule(
     "/crm/v4/associations/<from_obj>/<to_obj>/batch/associate/default",
-    view_func=records.associate,
+    endpoint="associations_associate",
+    view_func=associations.associate,
     methods=["POST"],
+)
+bp.add_url_rule(
+    "/crm/v4/associations/<from_obj>/<to_obj>/batch/read",
+    endpoint="associations_batch_read",
+    view_func=associations.batch_read,
+    methods=["POST"],
+)
+bp.add_url_rule(
+    "/crm/v4/objects/<from_obj>/<record_id>/associations/<to_obj>",
+    endpoint="associations_page",
+    view_func=associations.page,
+    methods=["GET"],
 )
 bp.add_url_rule("/communication-preferences/v3/unsubscribe", view_func=records.unsubscribe, methods=["POST"])
 bp.add_url_rule(

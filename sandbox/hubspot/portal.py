@@ -1,6 +1,7 @@
 """One HubSpot account as the sandbox keeps it: the private-app token, records per object type
-(properties as strings, with the history of `hs_email_optout`), unique properties and their
-values, associations, the 10-second rolling rate limit, and the faults to answer next.
+(contacts, orders, line items; properties as strings, with the history of `hs_email_optout`),
+unique properties and their values, associations (an order's contact; a line item's one parent
+order), the 10-second rolling rate limit, and the faults to answer next.
 Grounded in HubSpot's CRM v3 docs (batch upsert by `idProperty`, errors as
 `{"status":"error","message","category","correlationId"}`) and its rate-limit headers.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-OBJECTS = ("contacts", "orders")
+OBJECTS = ("contacts", "orders", "line_items")
 STANDARD = {
     "contacts": (
         "email",
@@ -46,7 +47,17 @@ STANDARD = {
         "hs_shipping_address_state",
         "hs_shipping_address_country",
     ),
+    "line_items": (
+        "name",
+        "quantity",
+        "price",
+        "amount",
+        "hs_sku",
+        "hs_product_id",
+        "hs_line_item_currency_code",
+    ),
 }
+NUMBERS = {"line_items": ("quantity", "price", "amount")}  # number properties a value must parse as
 
 
 def stamp(moment: datetime | None = None) -> str:
@@ -118,6 +129,7 @@ class Portal:
             for o in OBJECTS
         }
         self.associations: set[tuple[str, str]] = set()  # (order id, contact id)
+        self.parents: dict[str, str] = {}  # line item id → its order's id (a line item has one parent)
         self.next_id = 1000
         self.faults: deque[int] = deque()  # statuses to answer next, one per request
         self.latency_ms = 0  # each answer held this long after the request was acted on

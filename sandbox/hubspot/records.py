@@ -1,7 +1,7 @@
 """HubSpot's CRM records in the sandbox: batch upsert by a unique property (refused whole, as
-HubSpot refuses a batch with an invalid input: 400 VALIDATION_ERROR naming the property, or
-409 CONFLICT for an e-mail another contact has), batch read and archive, pages, associations,
-and the e-mail subscription status a person changes in HubSpot.
+HubSpot refuses a batch with an invalid input: 400 VALIDATION_ERROR naming the property — a
+line item's number that is none or negative too — or 409 CONFLICT for an e-mail another contact
+has), batch read and archive, pages, and the e-mail subscription status a person changes.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from typing import Any
 
 from flask import Response, request
 
+from sandbox.hubspot import associations
 from sandbox.hubspot.common import as_json, error, portal
-from sandbox.hubspot.portal import HubRecord, Portal, stamp
+from sandbox.hubspot.portal import NUMBERS, HubRecord, Portal, stamp
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -71,6 +72,8 @@ def _invalid(p: Portal, obj: str, inputs: list[Any], index: _Indexes) -> Respons
                 for n in missing
             ]
             return _error(400, "Property values were not valid", "VALIDATION_ERROR", errors)
+        if (bad := _not_numbers(obj, props)) is not None:
+            return bad
         email = props.get("email")
         if obj == "contacts" and email and not EMAIL.match(str(email)):
             errors = [{"message": f"Email address {email} is invalid", "code": "INVALID_EMAIL"}]
@@ -80,6 +83,23 @@ def _invalid(p: Portal, obj: str, inputs: list[Any], index: _Indexes) -> Respons
             mine = index.of(id_property).get(str(item.get("id")))
             if holder is not None and holder != mine:
                 return _error(409, f"Contact already exists. Existing ID: {holder}", "CONFLICT")
+    return None
+
+
+def _not_numbers(obj: str, props: dict[str, Any]) -> Response | None:
+    """A number property must parse as one; a line item's price and quantity are never negative."""
+    for name in NUMBERS.get(obj, ()):
+        given = props.get(name)
+        if given in (None, ""):
+            continue
+        try:
+            value = float(str(given))
+        except ValueError:
+            errors = [{"message": f"{given} was not a valid number.", "code": "INVALID_DOUBLE"}]
+            return _error(400, "Property values were not valid", "VALIDATION_ERROR", errors)
+        if value < 0 and name in ("price", "quantity"):
+            errors = [{"message": f"{name} cannot be negative: {given}", "code": "INVALID_DOUBLE"}]
+            return _error(400, "Property values were not valid", "VALIDATION_ERROR", errors)
     return None
 
 
@@ -120,7 +140,7 @@ def batch_archive(obj: str) -> Response:
         for item in (request.get_json(silent=True) or {}).get("inputs") or []:
             gone = str(item.get("id"))
             p.records[obj].pop(gone, None)
-            p.associations = {a for a in p.associations if gone not in a}
+            associations.forget(p, gone)
     return Response(status=204)
 
 
@@ -155,28 +175,6 @@ def get_one(obj: str, record_id: str) -> Response:
         if record is None:
             return _error(404, "Object not found.", "OBJECT_NOT_FOUND")
         return as_json(record.as_json(wanted))
-
-
-def associate(from_obj: str, to_obj: str) -> Response:
-    p = portal()
-    if (from_obj, to_obj) != ("orders", "contacts"):
-        return _error(400, f"association {from_obj} → {to_obj} is not in this sandbox", "VALIDATION_ERROR")
-    with p.lock:
-        inputs = (request.get_json(silent=True) or {}).get("inputs") or []
-        pairs = [(str(i["from"]["id"]), str(i["to"]["id"])) for i in inputs]
-        if any(o not in p.records["orders"] or c not in p.records["contacts"] for o, c in pairs):
-            return _error(400, "One or more objects in the association do not exist", "VALIDATION_ERROR")
-        for order, contact in pairs:
-            p.associations = {a for a in p.associations if a[0] != order} | {(order, contact)}
-    now = stamp()
-    return as_json(
-        {
-            "status": "COMPLETE",
-            "results": [{"from": {"id": o}, "to": {"id": c}} for o, c in pairs],
-            "startedAt": now,
-            "completedAt": now,
-        }
-    )
 
 
 def unsubscribe() -> Response:

@@ -204,7 +204,7 @@ class SalesforceOrg:
         """Create (record None) or update a record from request values; SalesforceError if refused."""
         with self.lock:
             clean = self._checked_values(obj, record, values, from_csv)
-            now = datetime.now(UTC)
+            now, new = datetime.now(UTC), record is None
             if record is None:
                 record = Record(obj.name, self.new_id(obj.key_prefix), {}, now, now)
                 for f in obj.fields.values():
@@ -212,7 +212,7 @@ class SalesforceOrg:
                         record.fields.setdefault(f.name, False)
                 self._check_required(obj, clean)
             merged = record.fields | clean
-            self._check_rules(obj, record, merged)
+            self._check_rules(obj, record, merged, new)
             self._check_unique(obj, record, merged)
             self._reindex(record, record.fields, merged)
             record.fields, record.modified = merged, max(now, record.modified)
@@ -264,11 +264,14 @@ class SalesforceOrg:
                 "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
             )
 
-    def _check_rules(self, obj: SObject, record: Record, merged: dict[str, Any]) -> None:
+    def _check_rules(self, obj: SObject, record: Record, merged: dict[str, Any], new: bool) -> None:
         """What Salesforce checks beyond types: an order line's price book entry must be in its
-        order's price book, and a custom price needs a standard price first."""
+        order's price book, an activated order takes no new lines, and a custom price needs a
+        standard price first."""
         if obj.name == "OrderItem":
             order = self.records["Order"][self._full(merged["OrderId"])]
+            if new:
+                self._check_draft(order)
             entry = self.records["PricebookEntry"][self._full(merged["PricebookEntryId"])]
             if order.fields.get("Pricebook2Id") != entry.fields["Pricebook2Id"]:
                 raise SalesforceError(
@@ -288,6 +291,15 @@ class SalesforceOrg:
                     "No standard price defined for this product",
                     [],
                 )
+
+    @staticmethod
+    def _check_draft(order: Record) -> None:
+        if order.fields.get("Status") == "Activated":
+            raise SalesforceError(
+                "FIELD_INTEGRITY_EXCEPTION",
+                "You can't add or delete order products on an activated order.: Order ID",
+                ["OrderId"],
+            )
 
     def _full(self, record_id: str) -> str:
         return record_id if len(record_id) == 18 else with_suffix(record_id)
@@ -326,6 +338,8 @@ class SalesforceOrg:
             if obj.name == "Order":
                 for line in self.having("OrderItem", "OrderId", record.id):
                     self._remove(line, hard)
+            if obj.name == "OrderItem":
+                self._check_draft(self.records["Order"][self._full(record.fields["OrderId"])])
             self._remove(record, hard)
             if obj.name == "OrderItem":
                 self._total(record.fields["OrderId"])

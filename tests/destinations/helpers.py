@@ -6,18 +6,19 @@ HubSpot's records read from the sandbox."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import requests
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, insert, select, update
 
 import destinations as kinds
 from connector.accounts import destinations
-from connector.crm import consent, destination_views, insights, privacy
+from connector.crm import consent, destination_outbox, destination_views, insights, privacy
 from connector.db import get_engine, session
-from connector.db.models import Account, Contact, Order, Store
+from connector.db.models import Account, Contact, Order, OrderLineItem, Store
 from connector.db.operations import DeadLetter, DestinationMark, PrivacyRequest
 from platforms.entities import CORE_ENTITIES
 from sync.engine import run_step
@@ -194,3 +195,57 @@ def assert_optout_read(rig: Rig, dest_id: int, contact_id: int, source: str) -> 
         event = consent.current(conn, [contact_id])[(contact_id, "email")]
     assert (event.state, event.source) == ("unsubscribed", source)
     return event
+
+
+def edit_lines(rig: Rig, dest_id: int) -> int:
+    """An order of a contact, with three lines or more, edited as a refund and an edit leave it:
+    its first line refunded to quantity 0, its second bought twice more at a new price, its last
+    removed, and one new line added; the order marked for the destination. The order's id."""
+    with get_engine(rig.app).begin() as conn:
+        count = func.count(OrderLineItem.id)
+        store_id, platform_id = conn.execute(
+            select(OrderLineItem.store_id, OrderLineItem.order_platform_id)
+            .join(
+                Order,
+                (Order.store_id == OrderLineItem.store_id)
+                & (Order.platform_id == OrderLineItem.order_platform_id),
+            )
+            .where(Order.contact_id.is_not(None), Order.deleted_at.is_(None))
+            .group_by(OrderLineItem.store_id, OrderLineItem.order_platform_id)
+            .having(count >= 3)
+            .limit(1)
+        ).one()
+        lines = list(
+            conn.execute(
+                select(OrderLineItem)
+                .where(OrderLineItem.store_id == store_id, OrderLineItem.order_platform_id == platform_id)
+                .order_by(OrderLineItem.platform_id)
+            ).all()
+        )
+        first, second, last = lines[0], lines[1], lines[-1]
+        conn.execute(update(OrderLineItem).where(OrderLineItem.id == first.id).values(quantity=0))
+        price = Decimal(second.price or 0) + Decimal("1.25")
+        conn.execute(
+            update(OrderLineItem)
+            .where(OrderLineItem.id == second.id)
+            .values(quantity=second.quantity + 2, price=price, total=price * (second.quantity + 2))
+        )
+        conn.execute(delete(OrderLineItem).where(OrderLineItem.id == last.id))
+        conn.execute(
+            insert(OrderLineItem).values(
+                store_id=store_id,
+                platform_id=last.platform_id + 1_000_000,
+                source_updated_at=datetime.now(UTC),
+                order_platform_id=platform_id,
+                sku="ADDED-1",
+                title="Added in an edit",
+                quantity=1,
+                price=Decimal("9.50"),
+                total=Decimal("9.50"),
+            )
+        )
+        order_id = conn.execute(
+            select(Order.id).where(Order.store_id == store_id, Order.platform_id == platform_id)
+        ).scalar_one()
+        destination_outbox.mark(conn, [dest_id], "orders", [order_id])
+    return int(order_id)

@@ -4,6 +4,8 @@ rate-limit headers and a 429 over the window, and a revoked token refused."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import requests
 from hubspot import HubSpot
@@ -13,6 +15,7 @@ from hubspot.crm.contacts import (
 )
 from hubspot.crm.contacts.exceptions import ApiException
 
+from sandbox.hubspot.portal import HubRecord
 from sandbox.server import SandboxServer
 
 
@@ -130,3 +133,52 @@ def test_one_batch_naming_a_record_twice_creates_it_once(sandbox: SandboxServer)
     assert len(records) == 2
     assert records[ids[2]].properties["lastname"] == "Deux"
     assert records[ids[0]].properties["firstname"] == "K"
+
+
+def _call(sandbox: SandboxServer, path: str, body: dict[str, object]) -> requests.Response:
+    headers = {"Authorization": f"Bearer {sandbox.world.hubspot.token}"}
+    return requests.post(sandbox.url + "/hubspot" + path, json=body, headers=headers, timeout=10)
+
+
+def test_a_line_item_has_one_parent_order_and_no_negative_price(sandbox: SandboxServer) -> None:
+    # given two orders and a line item with a unique line property
+    answer = _call(
+        sandbox,
+        "/crm/v3/properties/line_items",
+        {"name": "line_key", "type": "string", "groupName": "lineiteminformation", "hasUniqueValue": True},
+    )
+    assert answer.status_code == 201
+    portal = sandbox.world.hubspot
+    with portal.lock:
+        orders = [portal.new_id() for _ in range(2)]
+        for o in orders:
+            portal.records["orders"][o] = HubRecord(o, {}, "", "")
+    item: dict[str, Any] = {
+        "idProperty": "line_key",
+        "id": "l1",
+        "properties": {"name": "Mug", "quantity": "2", "price": "4.5"},
+    }
+    made = _call(sandbox, "/crm/v3/objects/line_items/batch/upsert", {"inputs": [item]}).json()
+    line = made["results"][0]["id"]
+    # when it is associated with the first order, then with the second
+    link = "/crm/v4/associations/orders/line_items/batch/associate/default"
+    first = _call(sandbox, link, {"inputs": [{"from": {"id": orders[0]}, "to": {"id": line}}]})
+    second = _call(sandbox, link, {"inputs": [{"from": {"id": orders[1]}, "to": {"id": line}}]})
+    # then the first holds and the second is refused in HubSpot's shape
+    assert first.status_code == 200 and first.json()["results"][0]["associationTypes"][0]["typeId"] == 513
+    assert second.status_code == 400 and second.json()["category"] == "VALIDATION_ERROR"
+    read = _call(
+        sandbox, "/crm/v4/associations/orders/line_items/batch/read", {"inputs": [{"id": o} for o in orders]}
+    )
+    assert [(r["from"]["id"], [t["toObjectId"] for t in r["to"]]) for r in read.json()["results"]] == [
+        (orders[0], [int(line)])
+    ]
+    # and a negative price, or a quantity that is no number, is refused and changes nothing
+    for bad in ({"price": "-1"}, {"quantity": "two"}):
+        refused = _call(
+            sandbox,
+            "/crm/v3/objects/line_items/batch/upsert",
+            {"inputs": [item | {"properties": {**item["properties"], **bad}}]},
+        )
+        assert refused.status_code == 400 and refused.json()["category"] == "VALIDATION_ERROR"
+    assert portal.records["line_items"][line].properties["price"] == "4.5"

@@ -67,7 +67,7 @@ def pushed_hubspot(rig: Rig) -> int:
         (("--set", "contacts.connector_contact_id=email"), "cannot be remapped or left out"),
         (("--leave-out", "contacts.connector_contact_id"), "cannot be remapped or left out"),
         (("--set", "contacts.email=id"), "cannot be remapped or left out"),
-        (("--set", "deals.dealname=email"), "'deals': hubspot takes contacts, orders"),
+        (("--set", "deals.dealname=email"), "'deals': hubspot takes contacts, orders, line_items"),
         (("--set", "contacts.bad-name=email"), "name the object and the CRM field as OBJECT.CRM_FIELD"),
         (("--set", "contacts.firstname"), "write OBJECT.CRM_FIELD=CONNECTOR_FIELD"),
         (

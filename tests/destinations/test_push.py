@@ -9,19 +9,22 @@ from datetime import datetime
 
 import pytest
 import requests
+from hubspot import HubSpot
+from hubspot.crm.line_items import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
 from sqlalchemy import select, update
 
 from connector.db import get_engine
 from connector.db.models import Contact
 from connector.db.operations import DeadLetter
 from connector.errors import BadInput
-from destinations.hubspot.mapper import DEFAULT_MAPPING, as_text
+from destinations.hubspot.mapper import DEFAULT_MAPPING, as_text, current_lines
 from sync.retry import retry
 from tests.destinations.helpers import (
     add_hubspot,
     assert_optout_read,
     churn,
     destination_letters,
+    edit_lines,
     faults,
     forget,
     held,
@@ -67,6 +70,40 @@ def assert_hubspot_matches(rig: Rig) -> None:
     order_ids = {o["hs_object_id"]: k for k, o in orders.items()}
     pairs = {(order_ids[o], by_hubspot_id[c]) for o, c in rig.sandbox.world.hubspot.associations}
     assert pairs == links
+    assert_lines_match(rig)
+
+
+def expected_lines(rig: Rig) -> dict[str, tuple[str, dict[str, str]]]:
+    """Each current line of each live order, by its connector id: its order's id and properties."""
+    _people, orders = live_views(rig)
+    mapping = DEFAULT_MAPPING["line_items"]
+    return {
+        str(line["id"]): (str(i), {crm: as_text(line.get(ours)) for crm, ours in mapping.items()})
+        for i, view in orders.items()
+        for line in current_lines(view)
+    }
+
+
+def held_lines(rig: Rig) -> dict[str, tuple[str | None, dict[str, str]]]:
+    """HubSpot's line items by the connector's line id: the connector id of the order each is
+    associated with (None: no parent), and their properties."""
+    portal = rig.sandbox.world.hubspot
+    order_of = {r.id: r.properties["connector_order_id"] for r in portal.records["orders"].values()}
+    return {
+        r.properties["connector_line_id"]: (order_of.get(portal.parents.get(r.id, "")), r.properties)
+        for r in portal.records["line_items"].values()
+    }
+
+
+def assert_lines_match(rig: Rig) -> None:
+    """HubSpot holds exactly each order's current lines (name, SKU, quantity, unit price, total),
+    each line item associated with its own order; nothing else."""
+    want, got = expected_lines(rig), held_lines(rig)
+    assert want and set(got) == set(want)
+    assert len(rig.sandbox.world.hubspot.records["line_items"]) == len(want)  # each line once
+    for key, (order, props) in want.items():
+        assert got[key][0] == order, key
+        assert {crm: got[key][1].get(crm, "") for crm in props} == props, key
 
 
 def test_hubspot_holds_exactly_the_accounts_contacts_and_orders_through_faults(rig: Rig) -> None:
@@ -133,6 +170,9 @@ def test_an_erasure_leaves_no_trace_in_hubspot_and_the_receipt_says_so(rig: Rig)
     assert str(contact_id) not in held(rig, "contacts")
     assert email.lower() not in {r.properties.get("email") for r in portal.records["contacts"].values()}
     assert their_orders and not their_orders & set(held(rig, "orders"))
+    # and no line item of their orders, nor one without its order
+    assert_lines_match(rig)
+    assert all(order is not None for order, _props in held_lines(rig).values())
     assert receipt_result(rig, receipt)["destinations"] == {str(dest): "deleted in hubspot"}
 
 
@@ -174,3 +214,46 @@ def test_a_refused_record_retried_after_its_fix_is_pushed_and_its_letter_resolve
             conn.execute(select(DeadLetter.resolved_at).where(DeadLetter.id == letter)).scalar_one()
             is not None
         )
+
+
+def test_an_order_whose_lines_change_ends_with_exactly_its_current_lines_in_hubspot(rig: Rig) -> None:
+    # given a pushed account
+    dest = pushed(rig, add_hubspot(rig))
+    before = held_lines(rig)
+    # when one of its orders is refunded a line, edited (a line bought more, one removed, one added)
+    order_id = edit_lines(rig, dest)
+    assert push_until_done(rig.app, dest)[-1].outcome == "done"
+    # then HubSpot holds exactly that order's current lines, the others untouched
+    assert_lines_match(rig)
+    after = held_lines(rig)
+    theirs = {k for k, (order, _p) in after.items() if order == str(order_id)}
+    assert theirs and theirs != {k for k, (order, _p) in before.items() if order == str(order_id)}
+    assert theirs == {k for k, (order, _p) in expected_lines(rig).items() if order == str(order_id)}
+    assert {k: v for k, v in before.items() if v[0] != str(order_id)} == {
+        k: v for k, v in after.items() if v[0] != str(order_id)
+    }
+    # and no line item is left without its order
+    assert len(rig.sandbox.world.hubspot.records["line_items"]) == len(after)
+
+
+def test_hubspots_own_client_reads_an_orders_line_items_as_pushed(rig: Rig) -> None:
+    # given a pushed account, and HubSpot's own client (hubspot-api-client) pointed at the sandbox
+    pushed(rig, add_hubspot(rig))
+    api = HubSpot(access_token=rig.sandbox.world.hubspot.token, host=rig.sandbox.url + "/hubspot", retry=None)
+    want = expected_lines(rig)
+    order_key, _props = next(iter(want.values()))
+    order = held(rig, "orders")[order_key]["hs_object_id"]
+    # when it lists the order's line items (v4 associations) and reads them (v3 batch read)
+    page = api.crm.associations.v4.basic_api.get_page("orders", order, "line_items")
+    batch = BatchReadInputSimplePublicObjectId(
+        inputs=[SimplePublicObjectId(id=str(a.to_object_id)) for a in page.results],
+        properties=list(DEFAULT_MAPPING["line_items"]),
+    )
+    read = api.crm.line_items.batch_api.read(batch)
+    # then it finds exactly the order's lines, each with its properties as the connector has them
+    theirs = {k: props for k, (o, props) in want.items() if o == order_key}
+    got = {r.properties["connector_line_id"]: r.properties for r in read.results}
+    assert set(got) == set(theirs)
+    for key, props in theirs.items():
+        assert {crm: got[key].get(crm) or "" for crm in props} == props
+    assert {t.type_id for a in page.results for t in a.association_types} == {513}

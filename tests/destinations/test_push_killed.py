@@ -78,7 +78,7 @@ def salesforce(rig: Rig, request: pytest.FixtureRequest) -> Crm:
         salesforce_rig.faults(server, latency_ms=ms)
 
     dest = salesforce_rig.add_salesforce(rig, server)
-    return Crm(dest, lambda: org.faults.calls, slow, check, (8, 24))
+    return Crm(dest, lambda: org.faults.calls, slow, check, (12, 28))  # prepare checks five objects
 
 
 def zoho(rig: Rig, request: pytest.FixtureRequest) -> Crm:

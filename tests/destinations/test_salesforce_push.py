@@ -14,6 +14,7 @@ from destinations.salesforce.mapper import (
     DEFAULT_MAPPING,
     ID_FIELD,
     SOBJECT,
+    current_lines,
     values,
 )
 from sandbox.salesforce.values import parse_time
@@ -22,6 +23,7 @@ from tests.destinations.helpers import (
     assert_optout_read,
     churn,
     destination_letters,
+    edit_lines,
     forget,
     live_views,
     marks_left,
@@ -41,7 +43,7 @@ from tests.destinations.salesforce_rig import (
     the_org,
 )
 from tests.rig import Rig
-from tests.sandbox.crm_rig import control
+from tests.sandbox.crm_rig import control, salesforce
 
 
 def _plain(obj: str, crm: str, value: Any) -> Any:
@@ -88,6 +90,62 @@ def assert_org_matches(rig: Rig, server: SandboxServer) -> None:
             person["Id"],
         )
     assert set(accounts) >= set(contacts)
+    assert_lines_match(rig, server)
+
+
+def expected_lines(rig: Rig) -> dict[str, dict[str, Any]]:
+    """Each current line of each order pushed (one with a contact), by its connector id: its
+    order's id, SKU, title, quantity, unit price and the total Salesforce makes of them."""
+    _people, orders = live_views(rig)
+    return {
+        str(line["id"]): {
+            "order": str(i),
+            "sku": line.get("sku") or None,
+            "Description": line["title"],
+            "Quantity": float(line["quantity"]),
+            "UnitPrice": float(line.get("price") or 0),
+            "TotalPrice": round(float(line["quantity"]) * float(line.get("price") or 0), 2),
+        }
+        for i, view in orders.items()
+        if view["contact_id"]
+        for line in current_lines(view)
+    }
+
+
+def held_lines(server: SandboxServer) -> dict[str, dict[str, Any]]:
+    """The org's OrderItems by the connector's line id, as the expected lines read."""
+    org = the_org(server)
+    with org.lock:
+        live = {n: {i: r for i, r in org.records[n].items() if not r.deleted} for n in org.records}
+        out = {}
+        for item in live["OrderItem"].values():
+            order, entry = (
+                live["Order"].get(item.fields["OrderId"]),
+                live["PricebookEntry"][item.fields["PricebookEntryId"]],
+            )
+            goods = live["Product2"][entry.fields["Product2Id"]].fields
+            out[str(item.fields.get(ID_FIELD["line_items"]))] = {
+                "order": order.fields.get(ID_FIELD["orders"]) if order else None,
+                "sku": goods.get("ProductCode"),
+                **{f: item.fields.get(f) for f in ("Description", "Quantity", "UnitPrice", "TotalPrice")},
+                "book": order.fields.get("Pricebook2Id") if order else None,
+                "entry_book": entry.fields["Pricebook2Id"],
+            }
+        return out
+
+
+def assert_lines_match(rig: Rig, server: SandboxServer) -> None:
+    """The org holds exactly each pushed order's current lines, each on its order, priced from
+    the Standard Price Book, its Product2 the line's SKU."""
+    want, got = expected_lines(rig), held_lines(server)
+    assert want and set(got) == set(want)
+    org = the_org(server)
+    with org.lock:
+        assert sum(not r.deleted for r in org.records["OrderItem"].values()) == len(want)  # each once
+    standard = the_org(server).standard_pricebook
+    for key, line in want.items():
+        assert {k: got[key][k] for k in line} == line, key
+        assert got[key]["book"] == got[key]["entry_book"] == standard, key
 
 
 def test_salesforce_holds_exactly_the_accounts_contacts_and_orders_through_faults(
@@ -162,6 +220,13 @@ def test_an_erasure_leaves_no_trace_in_salesforce_and_the_receipt_says_so(
         assert str(contact_id) not in (record.get(ID_FIELD["contacts"]), record.get(ACCOUNT_ID_FIELD))
         assert record.get(ID_FIELD["orders"]) not in their_orders
         assert all(email not in str(v) for v in record.values()), record
+    # and no order line of theirs: every line the org keeps is a live order's current line
+    assert_lines_match(rig, org_server)
+    assert all(
+        r.get("OrderId") in {o["Id"] for o in held(org_server, "Order", ID_FIELD["orders"]).values()}
+        for r in every_record(org_server)
+        if "PricebookEntryId" in r and "OrderId" in r
+    )
     assert receipt_result(rig, receipt)["destinations"] == {str(dest): "deleted in salesforce"}
     # and everyone else is still there
     assert len(held(org_server, "Contact", ID_FIELD["contacts"])) == len(expected(rig)[0])
@@ -184,3 +249,45 @@ def test_a_record_salesforce_refuses_is_a_dead_letter_in_its_words_and_the_rest_
     assert str(bad) not in contacts and len(contacts) == len(expected(rig)[0]) - 1
     # and no Account was left behind for the refused person
     assert str(bad) not in held(org_server, "Account", ACCOUNT_ID_FIELD)
+
+
+def test_an_order_whose_lines_change_ends_with_exactly_its_current_lines_in_salesforce(
+    rig: Rig, org_server: SandboxServer
+) -> None:
+    # given a pushed account
+    dest = pushed(rig, add_salesforce(rig, org_server))
+    before = held_lines(org_server)
+    # when one of its orders is refunded a line, edited (a line bought more, one removed, one added)
+    order_id = str(edit_lines(rig, dest))
+    assert push_until_done(rig.app, dest)[-1].outcome == "done"
+    # then the org holds exactly that order's current lines, the other orders' untouched
+    assert_lines_match(rig, org_server)
+    after = held_lines(org_server)
+    theirs = {k for k, v in after.items() if v["order"] == order_id}
+    assert theirs and theirs == {k for k, v in expected_lines(rig).items() if v["order"] == order_id}
+    assert theirs != {k for k, v in before.items() if v["order"] == order_id}
+    assert {k: v for k, v in before.items() if v["order"] != order_id} == {
+        k: v for k, v in after.items() if v["order"] != order_id
+    }
+
+
+def test_simple_salesforce_queries_an_orders_items_as_pushed(rig: Rig, org_server: SandboxServer) -> None:
+    # given a pushed account, and simple-salesforce signed in to the org
+    pushed(rig, add_salesforce(rig, org_server))
+    sf = salesforce(org_server)
+    want = expected_lines(rig)
+    order_key = next(iter(want.values()))["order"]
+    order = held(org_server, "Order", ID_FIELD["orders"])[order_key]["Id"]
+    # when it queries the order's items with their product's code
+    answer = sf.query_all(
+        "SELECT Id, Quantity, UnitPrice, TotalPrice, Description, Connector_Line_Id__c, PricebookEntryId "
+        f"FROM OrderItem WHERE OrderId = '{order}'"
+    )
+    # then they are exactly the order's current lines, as the connector has them
+    got = {r["Connector_Line_Id__c"]: r for r in answer["records"]}
+    theirs = {k: v for k, v in want.items() if v["order"] == order_key}
+    assert set(got) == set(theirs)
+    for key, line in theirs.items():
+        assert {f: got[key][f] for f in ("Quantity", "UnitPrice", "TotalPrice", "Description")} == {
+            f: line[f] for f in ("Quantity", "UnitPrice", "TotalPrice", "Description")
+        }

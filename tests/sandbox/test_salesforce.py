@@ -250,6 +250,17 @@ def test_an_order_needs_its_price_book_and_totals_its_lines(
         )
     assert body(rest(sf, "Order").get(order))["TotalAmount"] == 37.5
     assert org_server.world.manifest()["salesforce"]["counts"] == {"contacts": 1, "orders": 2}
+    # when the order is activated, then it takes no new line and keeps the ones it has
+    rest(sf, "Order").update(order, {"Status": "Activated"})
+    with pytest.raises(SalesforceMalformedRequest) as locked:
+        rest(sf, "OrderItem").create(
+            {"OrderId": order, "PricebookEntryId": entry, "Quantity": 1, "UnitPrice": 12.5}
+        )
+    assert errors_of(locked)[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    line = sf.query(f"SELECT Id FROM OrderItem WHERE OrderId = '{order}'")["records"][0]["Id"]
+    with pytest.raises(SalesforceMalformedRequest):
+        rest(sf, "OrderItem").delete(line)
+    assert body(rest(sf, "Order").get(order))["TotalAmount"] == 37.5
 
 
 def test_a_deleted_contact_stays_in_the_recycle_bin_until_a_bulk_hard_delete(sf: Salesforce) -> None:
