@@ -52,7 +52,8 @@ class UpsertResult:
 
 def content_hash(row: Mapping[str, Any]) -> str:
     """A stable digest of a row's values, so an identical replay is recognised as such."""
-    material = {k: v for k, v in row.items() if k not in _NOT_HASHED}
+    plain = type(row) is dict and _NOT_HASHED.isdisjoint(row)  # hashed as it is, not copied
+    material = row if plain else {k: v for k, v in row.items() if k not in _NOT_HASHED}
     encoded = orjson.dumps(material, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
     return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
