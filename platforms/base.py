@@ -8,7 +8,6 @@ context always give the same batch, and nothing here touches a database or netwo
 from __future__ import annotations
 
 import itertools
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -142,7 +141,6 @@ class MappingError(ValueError):
 MAX_ID = 2**63 - 1  # platform ids are kept as signed 64-bit integers; both platforms' ids are positive
 MAX_AMOUNT = Decimal(2**63 - 1) / MONEY_SCALE  # Money is kept in ten-thousandths, in 64 bits
 MAX_COUNT = 2**31 - 1  # quantities and counts are 32-bit integers
-_DIGITS = re.compile(r"[0-9]+")
 
 
 def shown(value: Any, limit: int = 40) -> str:
@@ -200,7 +198,7 @@ def record_id(value: Any, what: str = "id") -> int:
         number = value
     else:
         text = str(value).rsplit("/", 1)[-1]
-        if not _DIGITS.fullmatch(text):
+        if not (text.isascii() and text.isdigit()):  # ASCII digits only, at least one
             raise MappingError(f"{what} {shown(value)} is not a platform id")
         number = int(text)
     if not 1 <= number <= MAX_ID:

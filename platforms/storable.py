@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ParamSpec, get_args, get_type_hints
+from typing import Any, NamedTuple, ParamSpec, get_args, get_type_hints
 
 import orjson
 
@@ -48,31 +48,76 @@ def refusing(entity: str) -> Callable[[Callable[P, Batch]], Callable[P, Batch]]:
 
 def storable(batch: Batch) -> Batch:
     """The batch's rows as the CRM store can keep them (cleaned in place); MappingError if not.
-    A value already right for its column costs one look-up and a comparison or two."""
+    A value already right for its column costs one look-up and a comparison or two, inline:
+    each table's columns are grouped by kind once (`_plan`), so no call is made per field."""
     for table, rows in batch.rows.items():
-        columns = _columns(table)
+        plan = _plan(table)
         for row in rows:
-            for column, value in row.items():
-                if value is None or column not in columns:
-                    continue
-                kind, limit = columns[column]
-                if not _fits(kind, value, limit):
-                    row[column] = _CHECKS[kind](column, value, limit)
+            _check_row(plan, row)
     batch.consents[:] = [(pid, clean_text(state)[:32], at) for pid, state, at in batch.consents]
     return batch
 
 
-def _fits(kind: str, value: Any, limit: int) -> bool:
-    """The common case, cheaply: a value already right for its column (else it is checked)."""
-    if kind == "text":
-        return type(value) is str and value.isascii() and "\x00" not in value and len(value) <= limit
-    if kind == "id":
-        return type(value) is int and 0 < value <= MAX_ID
-    if kind == "amount":
-        return type(value) is Decimal and value.is_finite() and -MAX_AMOUNT <= value <= MAX_AMOUNT
-    if kind == "time":
-        return type(value) is datetime and value.tzinfo is not None
-    return False
+class _Plan(NamedTuple):
+    """A table's columns by kind: (column, limit) for the kinds with a cheap test for a value
+    already right; the rest are always checked (`_CHECKS`)."""
+
+    text: tuple[tuple[str, int], ...]
+    ids: tuple[str, ...]
+    amounts: tuple[str, ...]
+    times: tuple[str, ...]
+    counts: tuple[str, ...]
+    flags: tuple[str, ...]
+    checked: tuple[tuple[str, str, int], ...]  # (column, kind, limit): JSON
+
+
+@functools.cache
+def _plan(table: str) -> _Plan:
+    by_kind: dict[str, list[tuple[str, int]]] = {}
+    for column, (kind, limit) in _columns(table).items():
+        by_kind.setdefault(kind, []).append((column, limit))
+
+    def names(kind: str) -> tuple[str, ...]:
+        return tuple(column for column, _limit in by_kind.pop(kind, []))
+
+    text = tuple(by_kind.pop("text", []))
+    ids, amounts, times, counts, flags = (names(k) for k in ("id", "amount", "time", "count", "flag"))
+    checked = tuple((column, kind, limit) for kind, cols in by_kind.items() for column, limit in cols)
+    return _Plan(text, ids, amounts, times, counts, flags, checked)
+
+
+def _check_row(plan: _Plan, row: dict[str, Any]) -> None:
+    """A value that is not already right for its column goes through its kind's check, which
+    cleans it or refuses the record (absent and None values are left as they are)."""
+    get = row.get
+    for column, limit in plan.text:
+        v = get(column)
+        if v is not None and not (type(v) is str and v.isascii() and "\x00" not in v and len(v) <= limit):
+            row[column] = _text(column, v, limit)
+    for column in plan.ids:
+        v = get(column)
+        if v is not None and not (type(v) is int and 0 < v <= MAX_ID):
+            row[column] = _platform_id(column, v, 0)
+    for column in plan.amounts:
+        v = get(column)
+        if v is not None and not (type(v) is Decimal and v.is_finite() and -MAX_AMOUNT <= v <= MAX_AMOUNT):
+            row[column] = _amount(column, v, 0)
+    for column in plan.times:
+        v = get(column)
+        if v is not None and not (type(v) is datetime and v.tzinfo is not None):
+            row[column] = _time(column, v, 0)
+    for column in plan.counts:
+        v = get(column)
+        if v is not None and not (type(v) is int and -MAX_COUNT - 1 <= v <= MAX_COUNT):
+            row[column] = _count(column, v, 0)
+    for column in plan.flags:
+        v = get(column)
+        if v is not None and type(v) is not bool:
+            row[column] = _flag(column, v, 0)
+    for column, kind, limit in plan.checked:
+        v = get(column)
+        if v is not None:
+            row[column] = _CHECKS[kind](column, v, limit)
 
 
 def clean_text(value: str) -> str:

@@ -19,6 +19,7 @@ import connector.db.upsert as upsert_module
 from connector.db import make_engine, upgrade
 from connector.db import sqlite_insert as driver_insert
 from connector.db.models import Customer, InventoryLevel, Product
+from connector.db.types import Money, money_units, utc_time
 from connector.db.upsert import BATCH_ROWS, tombstones, upsert
 from connector.errors import BadInput
 from tests.builders import customer_row, fixture, later, make_store, table_of
@@ -241,6 +242,7 @@ def test_composite_keys_upsert_per_location(db: Engine, store_id: int) -> None:
         datetime(2026, 11, 30, 9, 58, 14, tzinfo=UTC),  # no microseconds: still written with them
         datetime(2026, 3, 29, 2, 30, tzinfo=timezone(timedelta(hours=-4, minutes=-30))),
         datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(2026, 11, 30, 9, 58, 14, tzinfo=timezone(timedelta(0))),  # UTC, not `UTC` itself
     ],
 )
 def test_the_driver_path_writes_times_exactly_as_sqlalchemy_does(moment: datetime) -> None:
@@ -249,6 +251,20 @@ def test_the_driver_path_writes_times_exactly_as_sqlalchemy_does(moment: datetim
     bind = customers.c.source_updated_at.type._cached_bind_processor(sqlite.dialect())
     assert bind is not None
     assert driver_insert.sqlite_time(moment) == bind(moment)
+
+
+@pytest.mark.parametrize(
+    "amount", [Decimal("12.34565"), Decimal("12.34575"), Decimal("-0.00005"), Decimal("1E+3"), 3, "1.5"]
+)
+def test_the_driver_and_copy_paths_write_amounts_and_times_as_the_column_types_do(amount: Any) -> None:
+    """Money's integer units (half to even) and PostgreSQL's UTC times, converted without
+    SQLAlchemy's processor chain, are what the column types' own processors give."""
+    as_type = (Decimal(str(amount)) * 10_000).quantize(Decimal(1), rounding="ROUND_HALF_EVEN")
+    assert money_units(amount) == int(as_type) == Money().process_bind_param(amount, sqlite.dialect())
+    east = datetime(2026, 3, 29, 2, 30, tzinfo=timezone(timedelta(hours=2)))
+    assert utc_time(east) == east and utc_time(east).tzinfo is UTC
+    with pytest.raises(ValueError, match="naive"):
+        utc_time(datetime(2026, 1, 1))
 
 
 def test_a_naive_time_is_refused_and_nothing_is_written(db: Engine, store_id: int) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Dialect
 
-from connector.db.types import UTCDateTime
+from connector.db.types import Money, UTCDateTime, money_units
 
 MAX_VARIABLES = 32_000  # SQLite's limit is 32,766 bound values per statement (since 3.32)
 Convert = Callable[[Any], Any] | None
@@ -28,7 +28,7 @@ class _Plan:
     row: str  # one row's placeholders, "(?, ?, …)"
     tail: str  # ON CONFLICT … RETURNING …
     columns: tuple[str, ...]  # in the order the statement binds them
-    converters: tuple[Convert, ...]
+    converted: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, converter) where one is needed
 
     def sql(self, rows: int) -> str:
         return f"{self.head}VALUES {', '.join([self.row] * rows)}{self.tail}"
@@ -45,16 +45,22 @@ def write(
     returns its RETURNING rows as the driver gives them (times as SQLite's text)."""
     plan = _plan(conn.dialect, statement, table, names)
     values: list[Any] = []
+    extend = values.extend
     for row in rows:
-        for column, convert in zip(plan.columns, plan.converters, strict=True):
-            value = row[column]
-            values.append(convert(value) if convert is not None and value is not None else value)
+        bound = [row[column] for column in plan.columns]
+        for position, convert in plan.converted:
+            value = bound[position]
+            if value is not None:
+                bound[position] = convert(value)
+        extend(bound)
     return [tuple(r) for r in conn.exec_driver_sql(plan.sql(len(rows)), tuple(values)).all()]
 
 
 def sqlite_time(value: datetime) -> str:
     """An aware datetime as SQLAlchemy's SQLite DATETIME text, in UTC (what
     `UTCDateTime` binds); string order is time order, which the version rule relies on."""
+    if value.tzinfo is UTC:  # the common case: its text less the "+00:00"
+        return value.isoformat(" ", "microseconds")[:-6]
     if value.tzinfo is None:
         raise ValueError("naive datetime given where a UTC timestamp is required")
     if value.utcoffset():
@@ -71,7 +77,9 @@ def _plan(dialect: Dialect, statement: Any, table: Table, names: tuple[str, ...]
     head, found, tail = compiled.string.partition(f"VALUES {row}")
     if not found or set(columns) != set(names) or compiled.string.count("?") != len(columns):
         raise RuntimeError(f"the upsert into {table.name} did not compile to one VALUES row")
-    return _Plan(head, row, tail, columns, tuple(_converter(dialect, table.c[c].type) for c in columns))
+    converters = [_converter(dialect, table.c[c].type) for c in columns]
+    converted = tuple((i, f) for i, f in enumerate(converters) if f is not None)
+    return _Plan(head, row, tail, columns, converted)
 
 
 def _converter(dialect: Dialect, column_type: Any) -> Convert:
@@ -79,5 +87,7 @@ def _converter(dialect: Dialect, column_type: Any) -> Convert:
     for UTC times, whose processor chain costs more than the text it makes."""
     if isinstance(column_type, UTCDateTime):
         return sqlite_time
+    if isinstance(column_type, Money):
+        return money_units
     processor: Convert = column_type._cached_bind_processor(dialect)
     return processor

@@ -27,15 +27,21 @@ class Money(TypeDecorator[Decimal]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
-        if value is None:
-            return None
-        scaled = (Decimal(str(value)) * MONEY_SCALE).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
-        return int(scaled)
+        return None if value is None else money_units(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
         return (Decimal(int(value)) / MONEY_SCALE).quantize(Decimal("0.0001"))
+
+
+def money_units(value: Any) -> int:
+    """An amount as the integer ten-thousandths a Money column keeps (half to even)."""
+    amount = value if type(value) is Decimal else Decimal(str(value))
+    return int((amount * MONEY_SCALE).quantize(_UNIT, rounding=ROUND_HALF_EVEN))
+
+
+_UNIT = Decimal(1)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -58,6 +64,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def utc_time(value: datetime) -> datetime:
+    """An aware datetime in UTC, as `UTCDateTime` binds it on PostgreSQL; naive is refused."""
+    if value.tzinfo is UTC:
+        return value
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given where a UTC timestamp is required")
+    return value.astimezone(UTC)
 
 
 def utcnow() -> datetime:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,10 +20,10 @@ from sqlalchemy import Table, and_, or_, select
 from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from connector.db import sqlite_insert as driver_insert
-from connector.db.types import utcnow
+from connector.db.types import Money, UTCDateTime, money_units, utc_time, utcnow
 from connector.errors import BadInput, FailPermanently
 
 BATCH_ROWS = 500
@@ -52,7 +52,8 @@ class UpsertResult:
 
 def content_hash(row: Mapping[str, Any]) -> str:
     """A stable digest of a row's values, so an identical replay is recognised as such."""
-    material = {k: v for k, v in row.items() if k not in _NOT_HASHED}
+    plain = type(row) is dict and _NOT_HASHED.isdisjoint(row)  # hashed as it is, not copied
+    material = row if plain else {k: v for k, v in row.items() if k not in _NOT_HASHED}
     encoded = orjson.dumps(material, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
     return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
@@ -208,14 +209,35 @@ def _copy_to_staging(conn: Connection, table: Table, columns: list[str], rows: l
         f'AS SELECT {names} FROM "{table.name}" WITH NO DATA'
     )
     conn.exec_driver_sql(f'TRUNCATE "{staging}"')
-    convert = [table.c[c].type._cached_bind_processor(conn.dialect) for c in columns]
+    converted = _copy_converters(conn.dialect, table, tuple(columns))
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor, cursor.copy(f'COPY "{staging}" ({names}) FROM STDIN') as copy:
         for row in rows:
             values = [row.get(c) for c in columns]
-            copy.write_row(
-                [f(v) if f is not None and v is not None else v for f, v in zip(convert, values, strict=True)]
-            )
+            for position, convert in converted:
+                value = values[position]
+                if value is not None:
+                    values[position] = convert(value)
+            copy.write_row(values)
+
+
+@functools.lru_cache(maxsize=256)
+def _copy_converters(
+    dialect: Dialect, table: Table, columns: tuple[str, ...]
+) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """(position, converter) for the columns COPY needs converted: each column's own bind
+    processor, but for Money (its integer units, directly) and UTC times (psycopg writes
+    an aware datetime as it is; `utc_time` refuses a naive one as the processor does)."""
+    found: list[tuple[int, Callable[[Any], Any]]] = []
+    for position, name in enumerate(columns):
+        column_type = table.c[name].type
+        if isinstance(column_type, UTCDateTime):
+            found.append((position, utc_time))
+        elif isinstance(column_type, Money):
+            found.append((position, money_units))
+        elif (processor := column_type._cached_bind_processor(dialect)) is not None:
+            found.append((position, processor))
+    return tuple(found)
 
 
 def _staging_name(table: Table, columns: Sequence[str]) -> str:
