@@ -3,13 +3,15 @@ against the floor that destination's published limits allow as the sandbox enfor
 
 Usage: python -m bench.push [--contacts N] [--kinds hubspot,salesforce,zoho] [--postgres URL]
        [--profile FILE] [--latency-ms L]
-Per database (a fresh SQLite file and, if given, a fresh `crm_bench_push` PostgreSQL database)
+Per database (a fresh SQLite file and, if given, a fresh `crm_bench_push` PostgreSQL database,
+or BENCH_PUSH_DB)
 and per kind: one account whose N contacts are inserted directly (one store, one customer row
 per contact from the Shopify fixture; not the sync write path), the sandbox server started in
 this process as the tests start it (https, so simple-salesforce can reach the org), the
 destination added through `connector.accounts.destinations.add` after its credentials are
-checked (which marks every contact for it), then one push: a first push. Prints wall time,
-calls made, the floor and the ratio.
+checked (which marks every contact for it), then one push: a first push. Salesforce's and
+Zoho's answers are each held --latency-ms (250 by default: the sandbox's per-call latency model,
+an assumption, not a published figure). Prints wall time, calls made, the floor and the ratio.
 Needs Redis (REDIS_URL; the push takes a lock there).
 """
 
@@ -44,6 +46,7 @@ from sync.push import push
 from tests.builders import customer_row, make_store
 
 CHUNK = 5_000
+BENCH_DB = os.environ.get("BENCH_PUSH_DB") or "crm_bench_push"  # one PostgreSQL database per session
 LATENCY_MS: dict[str, int] = {}  # kind → each CRM answer held this long (--latency-ms; not HubSpot)
 BATCH_CALL = {"hubspot": 100, "zoho": 100}  # records per batch upsert call, as each API takes
 
@@ -178,10 +181,12 @@ def one_push(app: Flask, kind: str, n: int, profile: str | None) -> dict[str, An
 def fresh_postgres(url: str) -> str:
     admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS crm_bench_push"))
-        conn.execute(text("CREATE DATABASE crm_bench_push"))
+        if not BENCH_DB.isidentifier() or not BENCH_DB.islower():
+            raise SystemExit(f"BENCH_PUSH_DB: {BENCH_DB!r} is not a lower-case identifier")
+        conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DB}"))  # checked: an identifier
+        conn.execute(text(f"CREATE DATABASE {BENCH_DB}"))
     admin.dispose()
-    return make_url(url).set(database="crm_bench_push").render_as_string(hide_password=False)
+    return make_url(url).set(database=BENCH_DB).render_as_string(hide_password=False)
 
 
 def report(db: str, row: dict[str, Any]) -> None:
