@@ -2,14 +2,16 @@
 against the floor that destination's published limits allow as the sandbox enforces them.
 
 Usage: python -m bench.push [--contacts N] [--kinds hubspot,salesforce,zoho] [--postgres URL]
-       [--profile FILE]
-Per database (a fresh SQLite file and, if given, a fresh `crm_bench_push` PostgreSQL database)
+       [--profile FILE] [--latency-ms L]
+Per database (a fresh SQLite file and, if given, a fresh `crm_bench_push` PostgreSQL database,
+or BENCH_PUSH_DB)
 and per kind: one account whose N contacts are inserted directly (one store, one customer row
 per contact from the Shopify fixture; not the sync write path), the sandbox server started in
 this process as the tests start it (https, so simple-salesforce can reach the org), the
 destination added through `connector.accounts.destinations.add` after its credentials are
-checked (which marks every contact for it), then one push: a first push. Prints wall time,
-calls made, the floor and the ratio.
+checked (which marks every contact for it), then one push: a first push. Salesforce's and
+Zoho's answers are each held --latency-ms (250 by default: the sandbox's per-call latency model,
+an assumption, not a published figure). Prints wall time, calls made, the floor and the ratio.
 Needs Redis (REDIS_URL; the push takes a lock there).
 """
 
@@ -30,6 +32,7 @@ from flask import Flask
 from sqlalchemy import func, insert, make_url, select, text
 
 import destinations as kinds
+from bench import crm_floor
 from connector import create_app
 from connector.accounts import destinations
 from connector.db import get_engine, make_engine, session, upgrade
@@ -43,12 +46,14 @@ from sync.push import push
 from tests.builders import customer_row, make_store
 
 CHUNK = 5_000
+BENCH_DB = os.environ.get("BENCH_PUSH_DB") or "crm_bench_push"  # one PostgreSQL database per session
+LATENCY_MS: dict[str, int] = {}  # kind → each CRM answer held this long (--latency-ms; not HubSpot)
 BATCH_CALL = {"hubspot": 100, "zoho": 100}  # records per batch upsert call, as each API takes
 
 
 def floor_s(kind: str, n: int, server: SandboxServer) -> tuple[float, str]:
     """The least wall time the destination's limits (as the sandbox enforces them) allow for
-    a first push of n contacts, and how it was reckoned."""
+    a first push of n contacts, and how it was reckoned (Salesforce and Zoho: bench/crm_floor.py)."""
     if kind == "hubspot":
         portal: Portal = server.world.hubspot
         calls = -(-n // BATCH_CALL[kind])
@@ -56,17 +61,7 @@ def floor_s(kind: str, n: int, server: SandboxServer) -> tuple[float, str]:
         return windows * portal.window_ms / 1000, (
             f"{calls} batch upserts of 100, {portal.max_per_window} calls per {portal.window_ms} ms"
         )
-    if kind == "zoho":
-        org = server.world.zoho
-        assert org is not None
-        calls = -(-n // BATCH_CALL[kind])
-        over = calls > org.daily_credits - org.used
-        return (float("inf") if over else 0.0), (
-            f"{calls} upserts of 100 at 1 credit each within {org.daily_credits} daily credits;"
-            f" {org.concurrency} calls at once: no wait"
-        )
-    jobs = -(-n // 10_000)
-    return 0.0, f"{jobs} Bulk API 2.0 jobs of 10,000 (from 2,000 records); no per-window limit"
+    return crm_floor.floor_s(kind, n, server, LATENCY_MS.get(kind, 0) / 1000)
 
 
 def given(kind: str, server: SandboxServer) -> tuple[dict[str, str], str | None]:
@@ -121,6 +116,8 @@ def build_account(app: Flask, n: int) -> int:
 def sandbox_server() -> Iterator[SandboxServer]:
     server = SandboxServer(World(seed=20, sizes=Sizes(customers=5, orders=5, products=3)), tls=True).start()
     os.environ["REQUESTS_CA_BUNDLE"] = server.world.manifest()["tls"]["ca_file"]
+    for kind, ms in LATENCY_MS.items():
+        getattr(server.world, kind).faults.latency_ms = ms
     try:
         yield server
     finally:
@@ -184,10 +181,12 @@ def one_push(app: Flask, kind: str, n: int, profile: str | None) -> dict[str, An
 def fresh_postgres(url: str) -> str:
     admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS crm_bench_push"))
-        conn.execute(text("CREATE DATABASE crm_bench_push"))
+        if not BENCH_DB.isidentifier() or not BENCH_DB.islower():
+            raise SystemExit(f"BENCH_PUSH_DB: {BENCH_DB!r} is not a lower-case identifier")
+        conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DB}"))  # checked: an identifier
+        conn.execute(text(f"CREATE DATABASE {BENCH_DB}"))
     admin.dispose()
-    return make_url(url).set(database="crm_bench_push").render_as_string(hide_password=False)
+    return make_url(url).set(database=BENCH_DB).render_as_string(hide_password=False)
 
 
 def report(db: str, row: dict[str, Any]) -> None:
@@ -205,7 +204,9 @@ def main() -> None:
     parser.add_argument("--kinds", default="hubspot,salesforce,zoho")
     parser.add_argument("--postgres", default=None, help="a PostgreSQL server URL (optional)")
     parser.add_argument("--profile", default=None, help="cProfile stats to FILE.<kind>")
+    parser.add_argument("--latency-ms", type=int, default=250, help="Salesforce and Zoho per-call ms")
     args = parser.parse_args()
+    LATENCY_MS.update({"salesforce": args.latency_ms, "zoho": args.latency_ms})
     print("  database   kind        outcome      held    noted  calls  waited_s   wall_s floor_s ratio")
     with tempfile.TemporaryDirectory() as tmp:
         urls = [("SQLite", f"sqlite:///{tmp}/bench.db")]

@@ -1,8 +1,9 @@
 """The control API of the simulated CRMs, `/_sandbox/crm/<salesforce|zoho>/...` (JSON in, JSON
 out): their state (`GET`), faults (`POST faults`, `{}` clears), an expired session or token for
-every client (`POST expire`), a revoked grant (`POST revoke`), the daily allocation (`POST
-limits {"daily", "used"}`), an opt-out a merchant sets in the CRM (`POST opt-out {"email"}`),
-custom fields an admin adds as a one-time setup (`POST fields`), and every live record of an
+every client (`POST expire`), a revoked grant (`POST revoke`), the limits (`POST limits`: the
+daily allocation `{"daily", "used"}`, Zoho's `concurrency` and `sub_concurrency`, Salesforce's
+`concurrent_long` and `long_running_ms`), an opt-out a merchant sets in the CRM (`POST opt-out
+{"email"}`), custom fields an admin adds as a one-time setup (`POST fields`), and every live record of an
 object, to compare what a push left there (`GET records/<object>`)."""
 
 from __future__ import annotations
@@ -56,9 +57,18 @@ def state(kind: str) -> Response:
             "revoked": org.revoked,
         }
         | (
-            {"max_in_flight": org.max_in_flight, "concurrency": org.concurrency}
+            {
+                "max_in_flight": org.max_in_flight,
+                "concurrency": org.concurrency,
+                "max_sub_in_flight": org.max_sub_in_flight,
+                "sub_concurrency": org.sub_concurrency,
+            }
             if isinstance(org, ZohoOrg)
-            else {}
+            else {
+                "max_long_running": org.max_long_running,
+                "concurrent_long": org.concurrent_long,
+                "long_running_ms": org.long_running_ms,
+            }
         )
     )
 
@@ -95,7 +105,11 @@ def limits(kind: str) -> Response:
     org, given = crm(kind), body()
     if org is None:
         return bad(f"no CRM {kind!r}", 404)
-    allowed = {"daily", "used"} | ({"concurrency"} if isinstance(org, ZohoOrg) else set())
+    allowed = {"daily", "used"} | (
+        {"concurrency", "sub_concurrency"}
+        if isinstance(org, ZohoOrg)
+        else {"concurrent_long", "long_running_ms"}
+    )
     if (
         given is None
         or not set(given) <= allowed
@@ -110,8 +124,9 @@ def limits(kind: str) -> Response:
                 org.daily_credits = given["daily"]
         if "used" in given:
             org.used = given["used"]
-        if "concurrency" in given and isinstance(org, ZohoOrg):
-            org.concurrency = given["concurrency"]
+        for name in ("concurrency", "sub_concurrency", "concurrent_long", "long_running_ms"):
+            if name in given:
+                setattr(org, name, given[name])
     return state(kind)
 
 

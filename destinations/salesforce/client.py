@@ -3,7 +3,9 @@ grant (again once when the session expires), it upserts a batch by an external-i
 sObject Collections, 200 records a call, for a small batch; one Bulk API 2.0 job for a large
 one — deletes by external id (to the recycle bin, or for good with a Bulk 2.0 hardDelete),
 reads the opt-outs changed since a time, and keeps a reserve of the daily allocation that
-`Sforce-Limit-Info` reports. Failures become connector errors named for the next action."""
+`Sforce-Limit-Info` reports. Failures become connector errors named for the next action: the
+allocation spent ("TotalRequests") stops the push at once, the concurrent long-running limit
+("ConcurrentRequests") is waited out with backoff."""
 
 from __future__ import annotations
 
@@ -343,7 +345,13 @@ def _bulk(sf: Salesforce, sobject: str) -> SFBulk2Type:
 def _refused(exc: SalesforceRefusedRequest) -> RetryLater | Reauthorize:
     content: list[Any] = exc.content if isinstance(exc.content, list) else []
     code = content[0].get("errorCode") if content and isinstance(content[0], dict) else None
-    if code == "REQUEST_LIMIT_EXCEEDED":
+    if code == "REQUEST_LIMIT_EXCEEDED" and "TotalRequests" in _first_message(exc):
+        return RetryLater(
+            "Salesforce's daily API allocation is spent; the push waits for it",
+            retry_after=3600.0,
+            detail=_first_message(exc),
+        )
+    if code == "REQUEST_LIMIT_EXCEEDED":  # ConcurrentRequests: long-running calls at the limit
         return RetryLater(
             "Salesforce's API limit is reached; waiting", retry_after=60.0, detail=_first_message(exc)
         )

@@ -14,6 +14,7 @@ from destinations.zoho.writer import ZohoSession
 
 KIND = "zoho"
 OBJECTS: tuple[str, ...] = ("contacts", "orders")
+PUSH_BATCH = 1000  # marks a push hands over at once: ten upserts of 100, sent in parallel
 
 __all__ = ["DEFAULT_MAPPING", "KIND", "OBJECTS", "PKCE", "authorization", "check", "open_session", "redeem"]
 

@@ -5,10 +5,14 @@ cannot share; so the connector speaks the documented REST shapes itself: the ref
 grant at the org's data-center accounts server, whose answer names the `api_domain`; upserts of
 100 records a call by duplicate-check fields with a result per record; deletes by id; opt-outs
 read since a time with `If-Modified-Since`, a page (then a page token) at a time. Failures
-become connector errors named for the next action; a throttle's Retry-After is kept when sent."""
+become connector errors named for the next action; a throttle's Retry-After is kept when sent.
+It keeps the credits `X-API-CREDITS-REMAINING` last reported and, like a 429 that says the day's
+credits are spent, stops (RetryLater for an hour) before a write those credits cannot pay for.
+Safe to share between threads (the token is refreshed once for all)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +26,9 @@ from destinations.oauth import json_object, token_grant
 API_VERSION = "v6"
 BATCH = 100  # records per insert, update, upsert or delete call
 PER_PAGE = 200
+WRITE_CREDITS = 10  # what an insert, update or upsert of 100 records costs (1 per 10 records)
+SPENT_WAIT_S = 3600.0  # credits spent: the push stops and cron tries again after this
+SPENT_WORDS = "24 hour"  # a 429 whose message names the 24-hour window: the credits are spent
 
 
 @dataclass
@@ -54,7 +61,9 @@ class ZohoClient:
         self._grant = {"client_id": client_id, "client_secret": client_secret, "refresh_token": refresh_token}
         self._session = session or requests.Session()
         self._token: str | None = None
+        self._signing_in = threading.Lock()
         self.api_domain: str | None = None
+        self.credits_remaining: int | None = None  # as X-API-CREDITS-REMAINING last said
 
     def sign_in(self) -> None:
         """The refresh-token grant (`destinations.oauth`); Zoho answers a refused one with HTTP 200
@@ -76,26 +85,45 @@ class ZohoClient:
         self._session.close()
 
     def _request(self, method: str, path: str, **kw: Any) -> requests.Response:
+        left = self.credits_remaining
+        if method in ("POST", "PUT") and left is not None and left < WRITE_CREDITS:
+            raise RetryLater(
+                f"Zoho CRM's API credits are spent ({left} left for the last 24 hours)",
+                retry_after=SPENT_WAIT_S,
+            )
+        extra = kw.pop("headers", {})
         for attempt in (1, 2):
-            if self._token is None:
-                self.sign_in()
-            headers = {"Authorization": f"Zoho-oauthtoken {self._token}"} | kw.pop("headers", {})
+            token = self._signed_in()
+            headers = {"Authorization": f"Zoho-oauthtoken {token}"} | extra
             url = f"{self.api_domain}/crm/{self.version}/{path}"
             try:
                 answer = self._session.request(method, url, headers=headers, timeout=60, **kw)
             except requests.RequestException as exc:
                 raise RetryLater("Zoho CRM could not be reached", detail=str(exc)) from exc
-            kw["headers"] = headers
+            self._note_credits(answer)
             if (
                 answer.status_code == 401
                 and json_object(answer).get("code") == "INVALID_TOKEN"
                 and attempt == 1
             ):
-                self._token = None
-                kw["headers"] = {k: v for k, v in headers.items() if k != "Authorization"}
+                with self._signing_in:
+                    if self._token == token:
+                        self._token = None
                 continue
             return _checked(answer)
         raise AssertionError("unreachable")
+
+    def _signed_in(self) -> str:
+        with self._signing_in:
+            if self._token is None:
+                self.sign_in()
+            assert self._token is not None
+            return self._token
+
+    def _note_credits(self, answer: requests.Response) -> None:
+        found = answer.headers.get("X-API-CREDITS-REMAINING")
+        if found is not None and found.strip().isdigit():
+            self.credits_remaining = int(found)
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -207,6 +235,11 @@ def _checked(answer: requests.Response) -> requests.Response:
         return answer
     code = str(body.get("code", status))
     if status == 429:
+        left = answer.headers.get("X-API-CREDITS-REMAINING")
+        if SPENT_WORDS in str(body.get("message", "")) or left == "0":
+            raise RetryLater(
+                f"Zoho CRM's API credits for the last 24 hours are spent ({code})", retry_after=SPENT_WAIT_S
+            )
         retry = answer.headers.get("Retry-After")
         raise RetryLater(f"Zoho CRM is throttling ({code})", retry_after=_seconds(retry))
     if status >= 500:

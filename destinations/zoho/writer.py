@@ -2,19 +2,22 @@
 field (`duplicate_check_fields`), each record answered on its own (a refusal kept with Zoho's
 reason, the rest written); an order's lines become Products (upserted by name) and Ordered_Items,
 and its contact is set as the Sales_Order's Contact_Name lookup; erasures delete; opt-outs
-(`Email_Opt_Out`) are read back with the record's time. Throttles and 5xx are retried, paced.
+(`Email_Opt_Out`) are read back with the record's time. A batch's calls of 100 go up to
+`PARALLEL` at once (Zoho's sub-concurrency limit for writes of more than 10 records), one lane
+fewer after each throttle; throttles and 5xx are retried, paced; spent credits stop the push.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
 from connector import logs
 from connector.errors import RetryLater
-from destinations.pacing import Pacing
+from destinations.pacing import Lanes, Pacing
 from destinations.records import Optout, Outcome, Record
 from destinations.zoho import connect
 from destinations.zoho.client import BATCH, ZohoClient
@@ -27,11 +30,15 @@ OPTOUT = "Email_Opt_Out"
 CONSENT = "Connector_Email_Consent"  # what the connector last pushed: an opt-out it already knows
 READ = f"Email,{OPTOUT},{CONSENT},Modified_Time"
 MAX_WAIT_S = 60.0  # a longer Retry-After is cut to this: at worst the try is throttled again
+LONGEST_WAIT_S = 300.0  # a wait asked for longer than this (the day's credits spent) is the caller's
+PARALLEL = 10  # calls in flight at once: the sub-concurrency limit, below every paid edition's limit
+Rows = list[dict[str, Any]]
 
 
 class ZohoSession:
     def __init__(self, credentials: Mapping[str, Any], base_url: str | None, pacing: Pacing | None) -> None:
         self.pacing = pacing or Pacing()
+        self.lanes = Lanes(PARALLEL)
         self.client = ZohoClient(
             base_url or str(credentials["accounts_url"]),
             str(credentials["client_id"]),
@@ -40,21 +47,37 @@ class ZohoSession:
         )
 
     def _paced(self, call: Callable[[], T]) -> T:
-        """The call, tried again while Zoho says later (its Retry-After first, else backoff)."""
+        """The call in a lane, tried again while Zoho says later (its Retry-After first, else
+        backoff, waited outside the lane); a wait longer than LONGEST_WAIT_S is the caller's."""
         last: RetryLater | None = None
         for attempt in range(self.pacing.max_tries):
             if attempt:
-                self.pacing.retries += 1
+                self.pacing.count(retries=1)
                 asked = last.retry_after if last and last.retry_after is not None else None
                 backoff = self.pacing.backoff_s * 2 ** (attempt - 1)
                 self.pacing.wait(min(asked if asked is not None else backoff, MAX_WAIT_S))
-            self.pacing.calls += 1
+            self.pacing.count(calls=1)
             try:
-                return call()
+                with self.lanes.lane():
+                    answer = call()
+                self.lanes.widen()
+                return answer
             except RetryLater as exc:
+                if exc.retry_after is not None and exc.retry_after > LONGEST_WAIT_S:
+                    raise
+                self.lanes.narrow()
                 last = exc
         assert last is not None
         raise last
+
+    def _each(self, call: Callable[[Rows], Answer], rows: Rows) -> list[Answer]:
+        """`call` on each BATCH of rows, up to the lanes' width at once; the first failure raises
+        (after the calls under way have ended), so the batch's marks stay."""
+        parts = [rows[start : start + BATCH] for start in range(0, len(rows), BATCH)]
+        if len(parts) <= 1:
+            return [self._paced(partial(call, part)) for part in parts]
+        with ThreadPoolExecutor(min(self.lanes.most, len(parts))) as pool:
+            return list(pool.map(lambda part: self._paced(partial(call, part)), parts))
 
     def prepare(self) -> list[str]:
         return self._paced(lambda: connect.prepare(self.client))
@@ -72,14 +95,13 @@ class ZohoSession:
         outcome = Outcome()
         fields, key = dict(mapping[obj]), ID_FIELD[obj]
         fields[key] = "id"
-        for start in range(0, len(records), BATCH):
-            part = list(records[start : start + BATCH])
-            rows: list[dict[str, Any]] = [values(r.fields, fields) for r in part]
-            if obj == "orders":
-                products = self._products(part)
-                for row, r in zip(rows, part, strict=True):
-                    row["Ordered_Items"] = ordered_items(r.fields, products)
-            answer = self._paced(partial(self.client.upsert, MODULE[obj], key, rows))
+        part = list(records)
+        rows: Rows = [values(r.fields, fields) for r in part]
+        if obj == "orders" and part:
+            products = self._products(part)
+            for row, r in zip(rows, part, strict=True):
+                row["Ordered_Items"] = ordered_items(r.fields, products)
+        for answer in self._each(partial(self.client.upsert, MODULE[obj], key), rows):
             outcome.pushed |= {int(k): v for k, v in answer.saved.items()}
             outcome.refused |= {int(k): why for k, why in answer.refused.items()}
         return outcome
@@ -90,18 +112,18 @@ class ZohoSession:
         for r in orders:
             for product in products_of(r.fields):
                 wanted.setdefault(product["Product_Name"].lower(), product)
-        rows = list(wanted.values())
-        answer: Answer = self._paced(partial(self.client.upsert, "Products", "Product_Name", rows))
-        if answer.refused:
-            log.warning("zoho refused products", extra={"refused": len(answer.refused)})
-        return {name.lower(): zoho_id for name, zoho_id in answer.saved.items()}
+        saved: dict[str, str] = {}
+        upsert = partial(self.client.upsert, "Products", "Product_Name")
+        for answer in self._each(upsert, list(wanted.values())):
+            if answer.refused:
+                log.warning("zoho refused products", extra={"refused": len(answer.refused)})
+            saved |= {name.lower(): zoho_id for name, zoho_id in answer.saved.items()}
+        return saved
 
     def associate(self, pairs: Sequence[tuple[str, str]]) -> None:
         """Each Sales_Order's Contact_Name set to its contact (a lookup, updated by order id)."""
-        rows = [{"id": order, "Contact_Name": {"id": contact}} for order, contact in pairs]
-        for start in range(0, len(rows), BATCH):
-            part = rows[start : start + BATCH]
-            answer = self._paced(partial(self.client.update, MODULE["orders"], part))
+        rows: Rows = [{"id": order, "Contact_Name": {"id": contact}} for order, contact in pairs]
+        for answer in self._each(partial(self.client.update, MODULE["orders"]), rows):
             if answer.refused:
                 log.warning("zoho refused order contacts", extra={"refused": len(answer.refused)})
 

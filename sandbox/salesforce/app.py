@@ -1,8 +1,10 @@
 """The org's HTTP face at `/services/...`: OAuth, then every `/services/data/vXX.X/...` call
-through one gate (a valid session, the fault roll, the daily allocation) to its handler.
+through one gate (the long-running requests in progress, a valid session, the fault roll, the
+daily allocation) to its handler.
 Every answer carries `Sforce-Limit-Info: api-usage=N/M`; errors are Salesforce's array
 `[{"message", "errorCode", "fields"}]`: 401 INVALID_SESSION_ID for an expired or unknown
-session, 403 REQUEST_LIMIT_EXCEEDED when throttled or the day's allocation is spent."""
+session, 403 REQUEST_LIMIT_EXCEEDED when throttled, past the concurrent long-running limit
+("ConcurrentRequests …") or when the day's allocation is spent ("TotalRequests …")."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ bp = Blueprint("sandbox_salesforce", __name__, url_prefix="/services")
 VERSION = re.compile(r"\d{2}\.0")
 OLDEST, NEWEST = 41, 66
 SEASONS = ("Spring", "Summer", "Winter")
+CONCURRENT = "ConcurrentRequests (Concurrent API Requests) Limit exceeded."
 
 
 def org() -> SalesforceOrg:
@@ -101,14 +104,21 @@ def api(version: str, path: str) -> Response:
     the_org = org()
     if not VERSION.fullmatch(version) or not OLDEST <= int(version[:2]) <= NEWEST:
         raise SalesforceError("NOT_FOUND", "The requested resource does not exist", status=404)
-    gate = _gate(the_org)
-    if gate is not None:
-        return gate
-    handler, args = _route(path.strip("/"))
-    answer = handler(the_org, version, *args)
-    answer.headers["Sforce-Limit-Info"] = the_org.limit_info()
-    the_org.faults.hold()  # acted on already: a client gone meanwhile never hears of it
-    return answer
+    ticket = the_org.begin_request()
+    if ticket is None:
+        refusal = SalesforceError("REQUEST_LIMIT_EXCEEDED", CONCURRENT, status=403)
+        return errors(refusal, headers=_limit_header())
+    try:
+        gate = _gate(the_org)
+        if gate is not None:
+            return gate
+        handler, args = _route(path.strip("/"))
+        answer = handler(the_org, version, *args)
+        answer.headers["Sforce-Limit-Info"] = the_org.limit_info()
+        the_org.faults.hold()  # acted on already: a client gone meanwhile never hears of it
+        return answer
+    finally:
+        the_org.end_request(ticket)
 
 
 def _gate(the_org: SalesforceOrg) -> Response | None:
@@ -119,8 +129,7 @@ def _gate(the_org: SalesforceOrg) -> Response | None:
     if fault == "throttle":
         if the_org.faults.retry_after_s:
             headers["Retry-After"] = str(the_org.faults.retry_after_s)
-        message = "ConcurrentRequests (Concurrent API Requests) Limit exceeded."
-        return errors(SalesforceError("REQUEST_LIMIT_EXCEEDED", message, status=403), headers=headers)
+        return errors(SalesforceError("REQUEST_LIMIT_EXCEEDED", CONCURRENT, status=403), headers=headers)
     if fault == "error":
         message = (
             "An unexpected error occurred. Please include this ErrorId if you contact support: 1869230155-22"

@@ -1,6 +1,7 @@
 """One Salesforce org's live state: its connected app's credentials and the sessions issued,
 its records per object (a record deleted stays in the recycle bin, seen by queryAll, until a
-hard delete), the daily API allocation and what was used of it, faults, and Bulk API 2.0 jobs.
+hard delete), the daily API allocation and what was used of it, the requests in progress (a
+limit on long-running ones), faults, and Bulk API 2.0 jobs.
 Every write goes through `write` here, which checks it against the schema."""
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 SUFFIX = string.ascii_uppercase + "012345"
 DAILY_API_REQUESTS = 100_000  # Enterprise Edition's base allocation before per-licence additions
 SESSION_SECONDS = 7200  # the default session timeout (2 hours)
+CONCURRENT_LONG = 25  # production orgs: requests running 20 s or longer, at once
+LONG_RUNNING_MS = 20_000
 
 
 def _key(value: Any) -> str:
@@ -82,6 +85,10 @@ class SalesforceOrg:
     revoked: bool = False  # the connected app's access revoked: no grant works any more
     daily_max: int = DAILY_API_REQUESTS
     used: int = 0
+    concurrent_long: int = CONCURRENT_LONG
+    long_running_ms: int = LONG_RUNNING_MS
+    running: dict[int, float] = field(default_factory=dict)  # request → when it began (monotonic)
+    max_long_running: int = 0
     session_seconds: float = SESSION_SECONDS
     jobs: dict[str, Any] = field(default_factory=dict)
     cursors: dict[str, tuple[list[str], list[str], str, bool]] = field(default_factory=dict)
@@ -89,6 +96,7 @@ class SalesforceOrg:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     faults: CrmFaults = field(init=False)
     _next: int = 0
+    _next_request: int = 0
 
     def __post_init__(self) -> None:
         self.faults = CrmFaults(self.seed)
@@ -369,6 +377,23 @@ class SalesforceOrg:
                 return False
             self.used += 1
             return True
+
+    def begin_request(self) -> int | None:
+        """Count a request in progress; None (not counted) while `concurrent_long` requests have
+        been running `long_running_ms` or longer (shorter ones have no limit)."""
+        with self.lock:
+            now = time.monotonic()
+            long = sum(1 for began in self.running.values() if (now - began) * 1000 >= self.long_running_ms)
+            self.max_long_running = max(self.max_long_running, long)
+            if long >= self.concurrent_long:
+                return None
+            self._next_request += 1
+            self.running[self._next_request] = now
+            return self._next_request
+
+    def end_request(self, ticket: int) -> None:
+        with self.lock:
+            self.running.pop(ticket, None)
 
     def limit_info(self) -> str:
         return f"api-usage={self.used}/{self.daily_max}"

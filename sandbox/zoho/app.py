@@ -3,7 +3,9 @@ and its API domain at `/zoho/<dc>/api`, where `/crm/v2`…`/crm/v8/...` passes o
 `Authorization: Zoho-oauthtoken <token>` header, the fault roll, the day's credits) to the
 records and settings handlers (sandbox/zoho/records.py). Errors are Zoho's
 `{"code", "details", "message", "status": "error"}`: 401 INVALID_TOKEN for an expired or unknown
-token, 429 TOO_MANY_REQUESTS when throttled, 500 INTERNAL_ERROR for an injected fault."""
+token, 429 TOO_MANY_REQUESTS past the concurrency or sub-concurrency limit (sandbox/zoho/limits.py),
+when the day's credits are spent or when throttled, 500 INTERNAL_ERROR for an injected fault.
+Every answer carries `X-API-CREDITS-REMAINING` once half the day's credits are used."""
 
 from __future__ import annotations
 
@@ -15,11 +17,14 @@ from werkzeug.wrappers import Response as WResponse
 from sandbox import consent
 from sandbox.addressing import origin
 from sandbox.answers import as_json, world_part
-from sandbox.zoho import accounts, records
+from sandbox.zoho import accounts, limits, records
 from sandbox.zoho.org import DATA_CENTERS, ZohoOrg
 
 bp = Blueprint("sandbox_zoho", __name__, url_prefix="/zoho/<dc>")
 VERSIONS = range(2, 9)
+BUSY = "The concurrency limit of the user for the app is exceeded"
+BUSY_HEAVY = "The sub-concurrency limit of the user for the app is exceeded"
+SPENT = "Number of API requests for the 24 hour period is exceeded"
 
 
 def error(code: str, message: str, status: int, details: dict[str, object] | None = None) -> Response:
@@ -88,16 +93,32 @@ def api(dc: str, version: int, path: str) -> Response:
     if version not in VERSIONS:
         return error("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", 404)
     if not org.enter():
-        return error("TOO_MANY_REQUESTS", "Concurrency limit exceeded", 429)
+        return error("TOO_MANY_REQUESTS", BUSY, 429)
     try:
-        gate = _gate(org, dc)
-        if gate is not None:
-            return gate
-        answer = records.dispatch(org, version, [p for p in path.split("/") if p], request.method)
-        org.faults.hold()  # acted on already (and still in progress): a client gone never hears
+        answer = _answer(org, dc, version, [p for p in path.split("/") if p])
+        answer.headers.update(org.credits_header())
         return answer
     finally:
         org.leave()
+
+
+def _answer(org: ZohoOrg, dc: str, version: int, parts: list[str]) -> Response:
+    gate = _gate(org, dc)
+    if gate is not None:
+        return gate
+    written = limits.records_written(parts, request.method)
+    heavy = limits.heavy(written)
+    if heavy and not org.enter_heavy():
+        return error("TOO_MANY_REQUESTS", BUSY_HEAVY, 429)
+    try:
+        if not org.charge(limits.credits(written)):
+            return error("TOO_MANY_REQUESTS", SPENT, 429)
+        answer = records.dispatch(org, version, parts, request.method)
+        org.faults.hold()  # acted on already (and still in progress): a client gone never hears
+        return answer
+    finally:
+        if heavy:
+            org.leave_heavy()
 
 
 @bp.route("/api/<path:anything>", methods=["GET", "POST", "PUT", "DELETE"])
@@ -117,12 +138,10 @@ def _gate(org: ZohoOrg, dc: str) -> Response | None:
         return error("INVALID_TOKEN", "invalid oauth token", 401)
     fault = org.faults.roll()
     if fault == "throttle":
-        answer = error("TOO_MANY_REQUESTS", "Concurrency limit exceeded", 429)
+        answer = error("TOO_MANY_REQUESTS", BUSY, 429)
         if org.faults.retry_after_s:
             answer.headers["Retry-After"] = str(org.faults.retry_after_s)
         return answer
     if fault == "error":
         return error("INTERNAL_ERROR", "Internal Server Error", 500)
-    if not org.charge():
-        return error("LIMIT_REACHED", "API credits for the last 24 hours are exhausted", 429)
     return None

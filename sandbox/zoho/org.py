@@ -33,6 +33,9 @@ DATA_CENTERS = {
 }
 DAILY_CREDITS = 60_000  # Enterprise: 50,000 + 1,000 per user licence, with 10 users
 CONCURRENCY = 20  # Enterprise: API calls one org may have in progress at once
+SUB_CONCURRENCY = 10  # every edition: heavy calls (a write of more than 10 records) at once
+RECORDS_PER_CREDIT = 10  # an insert, update or upsert costs 1 credit per 10 records
+CREDITS_SHOWN_FROM = 0.5  # X-API-CREDITS-REMAINING is sent once half the day's credits are used
 TOKEN_SECONDS = 3600
 MAX_RECORDS = 100  # per insert, update, upsert or delete call
 
@@ -80,6 +83,9 @@ class ZohoOrg:
     concurrency: int = CONCURRENCY
     in_flight: int = 0
     max_in_flight: int = 0
+    sub_concurrency: int = SUB_CONCURRENCY
+    sub_in_flight: int = 0
+    max_sub_in_flight: int = 0
     indexes: dict[tuple[str, str], dict[str, set[str]]] = field(default_factory=dict)  # lower value → ids
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     faults: CrmFaults = field(init=False)
@@ -141,6 +147,26 @@ class ZohoOrg:
     def leave(self) -> None:
         with self.lock:
             self.in_flight -= 1
+
+    def enter_heavy(self) -> bool:
+        """Count a heavy call in progress; False (and not counted) past the sub-concurrency limit."""
+        with self.lock:
+            if self.sub_in_flight >= self.sub_concurrency:
+                return False
+            self.sub_in_flight += 1
+            self.max_sub_in_flight = max(self.max_sub_in_flight, self.sub_in_flight)
+            return True
+
+    def leave_heavy(self) -> None:
+        with self.lock:
+            self.sub_in_flight -= 1
+
+    def credits_header(self) -> dict[str, str]:
+        """`X-API-CREDITS-REMAINING` once half the day's credits are used, as Zoho sends it."""
+        with self.lock:
+            if self.used < self.daily_credits * CREDITS_SHOWN_FROM:
+                return {}
+            return {"X-API-CREDITS-REMAINING": str(max(0, self.daily_credits - self.used))}
 
     def charge(self, credits: int = 1) -> bool:
         with self.lock:

@@ -282,7 +282,8 @@ def test_faults_answer_in_zohos_shape(api: Api, zoho_server: SandboxServer) -> N
     # given the day's credits spent: then the call is refused
     requests.post(f"{control}/limits", json={"daily": 5, "used": 5}, timeout=10)
     spent = fresh.call("GET", "Contacts", params={"fields": "Email"})
-    assert spent.status_code == 429 and spent.json()["code"] == "LIMIT_REACHED"
+    assert spent.status_code == 429 and spent.json()["code"] == "TOO_MANY_REQUESTS"
+    assert spent.headers["X-API-CREDITS-REMAINING"] == "0" and "24 hour" in spent.json()["message"]
     # given the grant revoked: then the refresh token no longer works
     requests.post(f"{control}/revoke", timeout=10)
     assert refresh(zoho_server) == {"error": "invalid_code"}
