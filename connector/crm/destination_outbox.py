@@ -109,17 +109,18 @@ def mark_everything(conn: Connection, destination_id: int, account_id: int) -> N
         .where(Store.account_id == account_id, Order.deleted_at.is_(None))
     )
     for obj, ids in (("contacts", contacts), ("orders", orders)):
-        record = ids.subquery().c.id
-        waiting = select(DestinationMark.id).where(
+        # a set difference, not NOT EXISTS per record: PostgreSQL planned that as a nested loop
+        # over the marks this very statement was inserting (minutes for 100,000 contacts)
+        waiting = select(DestinationMark.record_id).where(
             DestinationMark.destination_id == destination_id,
             DestinationMark.object == obj,
-            DestinationMark.record_id == record,
             DestinationMark.erase.is_(False),
         )
+        record = ids.except_(waiting).subquery().c.id
         conn.execute(
             insert(DestinationMark).from_select(
                 ["destination_id", "object", "record_id"],
-                select(literal(destination_id), literal(obj), record).where(~waiting.exists()),
+                select(literal(destination_id), literal(obj), record),
             )
         )
 
