@@ -2,8 +2,9 @@
 against the floor that destination's published limits allow as the sandbox enforces them.
 
 Usage: python -m bench.push [--contacts N] [--kinds hubspot,salesforce,zoho] [--postgres URL]
-       [--profile FILE]
-Per database (a fresh SQLite file and, if given, a fresh `crm_bench_push` PostgreSQL database)
+       [--pg-database NAME] [--profile FILE]
+Per database (a fresh SQLite file and, if given, a fresh PostgreSQL database, `crm_bench_push`
+unless --pg-database names another, so two runs on one server need not share one)
 and per kind: one account whose N contacts are inserted directly (one store, one customer row
 per contact from the Shopify fixture; not the sync write path), the sandbox server started in
 this process as the tests start it (https, so simple-salesforce can reach the org), the
@@ -181,13 +182,15 @@ def one_push(app: Flask, kind: str, n: int, profile: str | None) -> dict[str, An
         }
 
 
-def fresh_postgres(url: str) -> str:
+def fresh_postgres(url: str, name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise SystemExit(f"--pg-database: {name!r} is not a plain database name")
     admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS crm_bench_push"))
-        conn.execute(text("CREATE DATABASE crm_bench_push"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))  # a plain name, checked above
+        conn.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
-    return make_url(url).set(database="crm_bench_push").render_as_string(hide_password=False)
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def report(db: str, row: dict[str, Any]) -> None:
@@ -204,13 +207,14 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--kinds", default="hubspot,salesforce,zoho")
     parser.add_argument("--postgres", default=None, help="a PostgreSQL server URL (optional)")
+    parser.add_argument("--pg-database", default="crm_bench_push", help="the PostgreSQL database to make")
     parser.add_argument("--profile", default=None, help="cProfile stats to FILE.<kind>")
     args = parser.parse_args()
     print("  database   kind        outcome      held    noted  calls  waited_s   wall_s floor_s ratio")
     with tempfile.TemporaryDirectory() as tmp:
         urls = [("SQLite", f"sqlite:///{tmp}/bench.db")]
         if args.postgres:
-            urls.append(("PostgreSQL", fresh_postgres(args.postgres)))
+            urls.append(("PostgreSQL", fresh_postgres(args.postgres, args.pg_database)))
         for db, url in urls:
             for kind in args.kinds.split(","):
                 app = app_for(url, Path(tmp) / f"instance-{db}-{kind}")

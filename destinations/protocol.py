@@ -6,6 +6,7 @@ are neutral dicts (`destinations.records`); what it answers is an `Outcome` per 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from destinations.pacing import Pacing
@@ -33,6 +34,14 @@ class Session(Protocol):
     def optouts(self, external_ids: Sequence[str]) -> list[Optout]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ReadsOptoutsSince(Protocol):
+    """A session that can ask the CRM for opt-outs changed since a time (its own watermark,
+    kept per destination as `optouts_checked_at`) instead of reading back every contact."""
+
+    def optouts_since(self, since: datetime | None) -> tuple[list[Optout], datetime]: ...
 
 
 @runtime_checkable

@@ -18,6 +18,7 @@ from connector.crm import consent, destination_outbox, destination_views, insigh
 from connector.db import dead_letters
 from connector.db.operations import (
     DeadLetter,
+    Destination,
     DestinationMark,
     DestinationRecord,
     PrivacyRequest,
@@ -25,7 +26,7 @@ from connector.db.operations import (
 from connector.db.types import utcnow
 from connector.db.upsert import dialect_insert
 from destinations.protocol import Destination as Kind
-from destinations.protocol import Session
+from destinations.protocol import ReadsOptoutsSince, Session
 from destinations.records import Outcome, Record, merged
 
 BATCH = 500
@@ -233,7 +234,9 @@ class Run:
             )
 
     def read_optouts(self) -> int:
-        """Opt-outs made in the CRM, into the ledger as refusals with their source and time."""
+        """Opt-outs made in the CRM, into the ledger as refusals with their source and time; a
+        CRM that can search them is asked only what changed since the last read-back, whose
+        watermark moves in the ledger's transaction."""
         with self.engine.connect() as conn:
             pushed: dict[str, int] = {
                 str(e): r
@@ -247,7 +250,11 @@ class Run:
             }
         if not pushed:
             return 0
-        found = self.session.optouts(sorted(pushed))
+        mark = None
+        if isinstance(self.session, ReadsOptoutsSince):
+            found, mark = self.session.optouts_since(self.dest.optouts_checked_at)
+        else:
+            found = self.session.optouts(sorted(pushed))
         claims = [
             consent.Claim(
                 int(pushed[o.external_id]),
@@ -265,4 +272,8 @@ class Run:
             added = consent.record(conn, claims)
             if added:
                 destination_outbox.mark_contacts(conn, [c.contact_id for c in claims])
+            if mark is not None:
+                conn.execute(
+                    update(Destination).where(Destination.id == self.dest.id).values(optouts_checked_at=mark)
+                )
         return added

@@ -1,8 +1,9 @@
 """The HubSpot side of the sandbox, at /hubspot (a client's base URL): private-app Bearer auth,
 `/account-info/v3/details`, CRM v3 properties and objects (list, get, batch upsert by a unique
-`idProperty`, batch read with `propertiesWithHistory`, batch archive), v4 default associations,
-and the subscription status (`/communication-preferences/v3/...`). Every answer carries the
-`X-HubSpot-RateLimit-*` headers; over the 10-second window it is a 429 in HubSpot's shape.
+`idProperty`, batch read with `propertiesWithHistory`, batch archive, search), v4 default
+associations, and the subscription status (`/communication-preferences/v3/...`). Every answer
+carries the `X-HubSpot-RateLimit-*` headers; over the 10-second window it is a 429 in HubSpot's
+shape. Each call is logged (`Portal.log`: method, path, how many inputs it named).
 `/hubspot/_control/faults` queues statuses (429, 5xx, 401) to answer next, or slows answers.
 """
 
@@ -12,7 +13,7 @@ import time
 
 from flask import Blueprint, Response, g, request
 
-from sandbox.hubspot import records
+from sandbox.hubspot import records, search
 from sandbox.hubspot.common import as_json, error, portal
 
 bp = Blueprint("sandbox_hubspot", __name__, url_prefix="/hubspot")
@@ -24,7 +25,10 @@ def gate() -> Response | None:
     if request.path.startswith("/hubspot/_control/"):
         return None
     p = portal()
+    body = request.get_json(silent=True) if request.method == "POST" else None
+    inputs = body.get("inputs") if isinstance(body, dict) else None
     with p.lock:
+        p.log.append((request.method, request.path, len(inputs) if isinstance(inputs, list) else 0))
         p.requests += 1
         fault = p.faults.popleft() if p.faults else None
         allowed, g.hubspot_headers = p.admit()
@@ -101,6 +105,7 @@ bp.add_url_rule("/crm/v3/objects/<obj>/<record_id>", view_func=records.get_one, 
 bp.add_url_rule("/crm/v3/objects/<obj>/batch/upsert", view_func=records.batch_upsert, methods=["POST"])
 bp.add_url_rule("/crm/v3/objects/<obj>/batch/read", view_func=records.batch_read, methods=["POST"])
 bp.add_url_rule("/crm/v3/objects/<obj>/batch/archive", view_func=records.batch_archive, methods=["POST"])
+bp.add_url_rule("/crm/v3/objects/<obj>/search", view_func=search.search, methods=["POST"])
 bp.add_url_rule(
     "/crm/v4/associations/<from_obj>/<to_obj>/batch/associate/default",
     view_func=records.associate,
@@ -118,7 +123,8 @@ bp.add_url_rule(
 def faults() -> Response:
     """`{"statuses": [429, 503, 401]}` answered next, one per request; `{"rotate_token": true}`
     revokes the token (the merchant rotated it); `{"window_ms", "max_per_window"}` set the limit;
-    `{"latency_ms"}` holds every answer that long after the request was acted on."""
+    `{"latency_ms"}` holds every answer that long after the request was acted on;
+    `{"search_per_second", "search_window_ms"}` set the search's own limit."""
     p, body = portal(), request.get_json(silent=True) or {}
     with p.lock:
         p.faults.extend(int(s) for s in body.get("statuses") or [])
@@ -127,4 +133,6 @@ def faults() -> Response:
         p.window_ms = int(body.get("window_ms", p.window_ms))
         p.max_per_window = int(body.get("max_per_window", p.max_per_window))
         p.latency_ms = int(body.get("latency_ms", p.latency_ms))
+        p.search_per_second = int(body.get("search_per_second", p.search_per_second))
+        p.search_window_s = float(body.get("search_window_ms", p.search_window_s * 1000)) / 1000
     return as_json({"token": p.token, "queued": list(p.faults)})
