@@ -91,11 +91,14 @@ class HubSpotClient:
             self.pacing.wait(self._until_room(most, interval / 1000, now))
 
     def _until_room(self, most: int | None, window_s: float, now: float) -> float:
-        """How long until the window has room: the oldest of its `most` calls, if all were ours,
-        leaves it `window_s` after HubSpot answered it (it was counted no later); else a window."""
-        if not most or most > len(self.answered):
+        """How long until the rolling window has room. HubSpot counted each of our calls no later
+        than it answered it, so a call leaves the window `window_s` after its answer: the window
+        of `most` calls frees once the `most`-th last of ours leaves it, or, if some were not
+        ours (another app on the portal), at least one place when our oldest leaves it."""
+        if not self.answered:
             return window_s
-        return min(max(self.answered[-most] + window_s - now, 0.0), window_s)
+        oldest = self.answered[-most] if most and len(self.answered) >= most else self.answered[0]
+        return min(max(oldest + window_s - now, 0.0), window_s)
 
     def close(self) -> None:
         self.http.close()

@@ -177,13 +177,21 @@ class Portal:
                 del index[record.properties[prop]]
 
     def set_property(
-        self, record: HubRecord, name: str, value: str, source: str = "INTEGRATION", obj: str = "contacts"
+        self,
+        record: HubRecord,
+        name: str,
+        value: str,
+        source: str = "INTEGRATION",
+        obj: str = "contacts",
+        now: str | None = None,
     ) -> None:
+        """One property written (`now`: the write's time, once a call), the record's
+        modification time moved, its indexes and the opt-out's history kept."""
         old = record.properties.get(name)
         if old == value:
             return
         record.properties[name] = value
-        record.updated_at = stamp()
+        record.updated_at = now or stamp()
         index = self.indexes[obj].get(name) if record.id in self.records[obj] else None
         if index is not None:
             if old and index.get(old) == record.id:
@@ -192,7 +200,7 @@ class Portal:
                 index[value] = record.id
         if name == "hs_email_optout":
             record.history.setdefault(name, []).append(
-                {"value": value, "timestamp": stamp(), "sourceType": source}
+                {"value": value, "timestamp": record.updated_at, "sourceType": source}
             )
 
     def counts(self) -> dict[str, int]:

@@ -79,7 +79,7 @@ def _upsert_one(p: Portal, obj: str, item: dict[str, Any]) -> dict[str, Any]:
         p.add_record(obj, record)
     for name, given in (item.get("properties") or {}).items():
         text = "" if given is None else str(given)
-        p.set_property(record, name, text.lower() if name == "email" else text, obj=obj)
+        p.set_property(record, name, text.lower() if name == "email" else text, obj=obj, now=now)
     record.updated_at = now
     return {**record.as_json(), "new": new}
 
