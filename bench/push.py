@@ -7,7 +7,8 @@ Per database (a fresh SQLite file and, if given, a fresh PostgreSQL database, `c
 unless --pg-database names another, so two runs on one server need not share one)
 and per kind: one account whose N contacts are inserted directly (one store, one customer row
 per contact from the Shopify fixture; not the sync write path), the sandbox server started in
-this process as the tests start it (https, so simple-salesforce can reach the org), the
+this process as the tests start it (https for Salesforce, so simple-salesforce can reach the
+org; plain http for the others), the
 destination added through `connector.accounts.destinations.add` after its credentials are
 checked (which marks every contact for it), then one push: a first push. Prints wall time,
 calls made, the floor and the ratio.
