@@ -2,12 +2,13 @@
 against the floor that destination's published limits allow as the sandbox enforces them.
 
 Usage: python -m bench.push [--contacts N] [--kinds hubspot,salesforce,zoho] [--postgres URL]
-       [--profile FILE] [--latency-ms L]
-Per database (a fresh SQLite file and, if given, a fresh `crm_bench_push` PostgreSQL database,
-or BENCH_PUSH_DB)
+       [--pg-database NAME] [--profile FILE] [--latency-ms L]
+Per database (a fresh SQLite file and, if given, a fresh PostgreSQL database, `crm_bench_push`
+unless --pg-database names another, so two runs on one server need not share one)
 and per kind: one account whose N contacts are inserted directly (one store, one customer row
 per contact from the Shopify fixture; not the sync write path), the sandbox server started in
-this process as the tests start it (https, so simple-salesforce can reach the org), the
+this process as the tests start it (https for Salesforce, so simple-salesforce can reach the
+org; plain http for the others), the
 destination added through `connector.accounts.destinations.add` after its credentials are
 checked (which marks every contact for it), then one push: a first push. Salesforce's and
 Zoho's answers are each held --latency-ms (250 by default: the sandbox's per-call latency model,
@@ -46,9 +47,12 @@ from sync.push import push
 from tests.builders import customer_row, make_store
 
 CHUNK = 5_000
-BENCH_DB = os.environ.get("BENCH_PUSH_DB") or "crm_bench_push"  # one PostgreSQL database per session
 LATENCY_MS: dict[str, int] = {}  # kind → each CRM answer held this long (--latency-ms; not HubSpot)
 BATCH_CALL = {"hubspot": 100, "zoho": 100}  # records per batch upsert call, as each API takes
+# https where a client insists on it (simple-salesforce); else plain http: the sandbox's server
+# closes every connection, so each call over TLS would pay a handshake (in this process, under
+# its GIL) that a real API's kept-alive connection pays once
+TLS = {"salesforce"}
 
 
 def floor_s(kind: str, n: int, server: SandboxServer) -> tuple[float, str]:
@@ -113,9 +117,11 @@ def build_account(app: Flask, n: int) -> int:
 
 
 @contextmanager
-def sandbox_server() -> Iterator[SandboxServer]:
-    server = SandboxServer(World(seed=20, sizes=Sizes(customers=5, orders=5, products=3)), tls=True).start()
-    os.environ["REQUESTS_CA_BUNDLE"] = server.world.manifest()["tls"]["ca_file"]
+def sandbox_server(tls: bool) -> Iterator[SandboxServer]:
+    world = World(seed=20, sizes=Sizes(customers=5, orders=5, products=3))
+    server = SandboxServer(world, tls=tls).start()
+    if tls:
+        os.environ["REQUESTS_CA_BUNDLE"] = server.world.manifest()["tls"]["ca_file"]
     for kind, ms in LATENCY_MS.items():
         getattr(server.world, kind).faults.latency_ms = ms
     try:
@@ -140,7 +146,7 @@ def app_for(database_url: str, folder: Path) -> Flask:
 
 
 def one_push(app: Flask, kind: str, n: int, profile: str | None) -> dict[str, Any]:
-    with sandbox_server() as server:
+    with sandbox_server(tls=kind in TLS) as server:
         credentials, api_url = given(kind, server)
         checked = kinds.get(kind).check(credentials, api_url)
         with session(app) as s, s.begin():
@@ -178,15 +184,15 @@ def one_push(app: Flask, kind: str, n: int, profile: str | None) -> dict[str, An
         }
 
 
-def fresh_postgres(url: str) -> str:
+def fresh_postgres(url: str, name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise SystemExit(f"--pg-database: {name!r} is not a plain database name")
     admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        if not BENCH_DB.isidentifier() or not BENCH_DB.islower():
-            raise SystemExit(f"BENCH_PUSH_DB: {BENCH_DB!r} is not a lower-case identifier")
-        conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DB}"))  # checked: an identifier
-        conn.execute(text(f"CREATE DATABASE {BENCH_DB}"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))  # a plain name, checked above
+        conn.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
-    return make_url(url).set(database=BENCH_DB).render_as_string(hide_password=False)
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def report(db: str, row: dict[str, Any]) -> None:
@@ -203,6 +209,7 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--kinds", default="hubspot,salesforce,zoho")
     parser.add_argument("--postgres", default=None, help="a PostgreSQL server URL (optional)")
+    parser.add_argument("--pg-database", default="crm_bench_push", help="the PostgreSQL database to make")
     parser.add_argument("--profile", default=None, help="cProfile stats to FILE.<kind>")
     parser.add_argument("--latency-ms", type=int, default=250, help="Salesforce and Zoho per-call ms")
     args = parser.parse_args()
@@ -211,7 +218,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         urls = [("SQLite", f"sqlite:///{tmp}/bench.db")]
         if args.postgres:
-            urls.append(("PostgreSQL", fresh_postgres(args.postgres)))
+            urls.append(("PostgreSQL", fresh_postgres(args.postgres, args.pg_database)))
         for db, url in urls:
             for kind in args.kinds.split(","):
                 app = app_for(url, Path(tmp) / f"instance-{db}-{kind}")

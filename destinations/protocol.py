@@ -8,6 +8,7 @@ The records it is given are neutral dicts (`destinations.records`); what it answ
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from destinations.oauth import App, Grant
@@ -40,6 +41,14 @@ class Session(Protocol):
     def renewed(self) -> dict[str, Any] | None: ...  # credentials the CRM issued anew, to seal
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ReadsOptoutsSince(Protocol):
+    """A session that can ask the CRM for opt-outs changed since a time (its own watermark,
+    kept per destination as `optouts_checked_at`) instead of reading back every contact."""
+
+    def optouts_since(self, since: datetime | None) -> tuple[list[Optout], datetime]: ...
 
 
 @runtime_checkable

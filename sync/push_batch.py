@@ -3,11 +3,15 @@ take the oldest marks of an object, read what the store holds of those records, 
 upserts and archives, and in one transaction note each record's state and id there, write a
 dead letter per refusal (HubSpot's reason, in words), resolve the letters of records that went
 through, and remove the marks delivered (only those taken: a mark written meanwhile stays).
+The next batch's marks and views are read ahead (one thread) while this one is with the CRM;
+its ids there are read only once this one is settled, so an erasure always finds them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +22,7 @@ from connector.crm import consent, destination_outbox, destination_views, insigh
 from connector.db import dead_letters
 from connector.db.operations import (
     DeadLetter,
+    Destination,
     DestinationMark,
     DestinationRecord,
     PrivacyRequest,
@@ -25,10 +30,22 @@ from connector.db.operations import (
 from connector.db.types import utcnow
 from connector.db.upsert import dialect_insert
 from destinations.protocol import Destination as Kind
-from destinations.protocol import Session
+from destinations.protocol import ReadsOptoutsSince, Session
 from destinations.records import Outcome, Record, merged
 
 BATCH = 500
+
+
+@dataclass
+class Batch:
+    """Marks taken (oldest first, past the batch before) and the views of their records."""
+
+    marks: list[Any]
+    views: dict[int, dict[str, Any] | None]
+
+    @property
+    def last(self) -> int:
+        return max(m.id for m in self.marks)
 
 
 class Run:
@@ -50,15 +67,18 @@ class Run:
         self, obj: str, progress: Callable[[str, int, int], None] | None, renew: Callable[[], Any]
     ) -> None:
         total, done = self._pending(obj), 0
-        while True:
-            marks = self._take(obj)
-            if not marks:
-                return
-            self._deliver(obj, marks)
-            done += len({m.record_id for m in marks})
-            renew()
-            if progress:
-                progress(obj, min(done, total), total)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-read-ahead") as ahead:
+            upcoming = ahead.submit(self._read, obj, 0)
+            while True:
+                batch = upcoming.result()
+                if not batch.marks:
+                    return
+                upcoming = ahead.submit(self._read, obj, batch.last)
+                self._deliver(obj, batch)
+                done += len({m.record_id for m in batch.marks})
+                renew()
+                if progress:
+                    progress(obj, min(done, total), total)
 
     def _pending(self, obj: str) -> int:
         with self.engine.connect() as conn:
@@ -71,15 +91,25 @@ class Run:
             DestinationMark.destination_id == self.dest.id, DestinationMark.object == obj
         )
 
-    def _take(self, obj: str) -> list[Any]:
+    def _read(self, obj: str, after: int) -> Batch:
+        """The oldest marks past `after`, and what the store holds of their records."""
         with self.engine.connect() as conn:
-            return list(conn.execute(self._marks(obj).order_by(DestinationMark.id).limit(self.batch)).all())
+            marks = list(
+                conn.execute(
+                    self._marks(obj)
+                    .where(DestinationMark.id > after)
+                    .order_by(DestinationMark.id)
+                    .limit(self.batch)
+                ).all()
+            )
+            views = self._views(conn, obj, sorted({m.record_id for m in marks})) if marks else {}
+        return Batch(marks, views)
 
-    def _deliver(self, obj: str, marks: list[Any]) -> None:
+    def _deliver(self, obj: str, batch: Batch) -> None:
+        marks, views = batch.marks, batch.views
         ids = sorted({m.record_id for m in marks})
         with self.engine.connect() as conn:
             known = self._external_ids(conn, obj, ids)
-            views = self._views(conn, obj, ids)
             contacts = self._external_ids(
                 conn,
                 "contacts",
@@ -233,7 +263,9 @@ class Run:
             )
 
     def read_optouts(self) -> int:
-        """Opt-outs made in the CRM, into the ledger as refusals with their source and time."""
+        """Opt-outs made in the CRM, into the ledger as refusals with their source and time; a
+        CRM that can search them is asked only what changed since the last read-back, whose
+        watermark moves in the ledger's transaction."""
         with self.engine.connect() as conn:
             pushed: dict[str, int] = {
                 str(e): r
@@ -247,7 +279,11 @@ class Run:
             }
         if not pushed:
             return 0
-        found = self.session.optouts(sorted(pushed))
+        mark = None
+        if isinstance(self.session, ReadsOptoutsSince):
+            found, mark = self.session.optouts_since(self.dest.optouts_checked_at)
+        else:
+            found = self.session.optouts(sorted(pushed))
         claims = [
             consent.Claim(
                 int(pushed[o.external_id]),
@@ -265,4 +301,8 @@ class Run:
             added = consent.record(conn, claims)
             if added:
                 destination_outbox.mark_contacts(conn, [c.contact_id for c in claims])
+            if mark is not None:
+                conn.execute(
+                    update(Destination).where(Destination.id == self.dest.id).values(optouts_checked_at=mark)
+                )
         return added

@@ -1,8 +1,10 @@
 """HubSpot's REST API as the push uses it: one requests session with the private-app token (or
 an OAuth app's access token, renewed from its refresh token when it is due or refused: `Refresh`),
-paced from HubSpot's rate-limit headers (X-HubSpot-RateLimit-Remaining and -Interval-Milliseconds:
-when the window is spent, wait it out), 429 and 5xx retried with backoff (Retry-After first),
-401 as Reauthorize. Errors come back in HubSpot's JSON shape; `reason_of` puts them in words.
+paced from HubSpot's rate-limit headers (X-HubSpot-RateLimit-Remaining, -Max and
+-Interval-Milliseconds: when the rolling window is spent, wait until the oldest of our calls in
+it has left it), searches no faster than the search's own limit, 429 and 5xx retried with
+backoff (Retry-After first), 401 as Reauthorize. Errors come back in HubSpot's JSON shape;
+`reason_of` puts them in words.
 
 Not hubspot-api-client: its generated methods hide the response headers the pacing needs
 unless each call is made `*_with_http_info`, and its urllib3 retry ignores HubSpot's interval
@@ -12,6 +14,8 @@ header; the tests run it against the sandbox to show the sandbox answers it as H
 from __future__ import annotations
 
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +44,7 @@ class Refresh:
 
     def due(self) -> bool:
         return time.time() >= self.expires_at - EARLY_S
+SEARCH_GAP_S = 0.25  # the search's own limit: 4 a second (HubSpot's changelog; 5 said elsewhere)
 
 
 @dataclass
@@ -49,6 +54,17 @@ class HubSpotClient:
     pacing: Pacing = field(default_factory=Pacing)
     http: requests.Session = field(default_factory=requests.Session)
     refresh: Refresh | None = None
+    clock: Callable[[], float] = time.monotonic
+    answered: deque[float] = field(default_factory=lambda: deque(maxlen=1_000))  # when, each call
+    searched: float = float("-inf")
+
+    def search(self, obj: str, body: dict[str, Any]) -> Any:
+        """One page of a CRM search, no sooner than the search's own limit allows."""
+        self.pacing.wait(self.searched + SEARCH_GAP_S - self.clock())
+        try:
+            return self.call("POST", f"/crm/v3/objects/{obj}/search", body)
+        finally:
+            self.searched = self.clock()
 
     def call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         """The answer's JSON (None for 204); retried while HubSpot says later."""
@@ -117,14 +133,27 @@ class HubSpotClient:
         raise _error(answer)
 
     def _pace(self, answer: requests.Response) -> None:
-        headers = answer.headers
+        headers, now = answer.headers, self.clock()
+        if answer.status_code != 429:
+            self.answered.append(now)
         daily = _int(headers.get("X-HubSpot-RateLimit-Daily-Remaining"))
         if daily is not None:
             self.pacing.daily_remaining = daily
         remaining = _int(headers.get("X-HubSpot-RateLimit-Remaining"))
         interval = _int(headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
         if remaining is not None and remaining <= 0 and interval and answer.status_code != 429:
-            self.pacing.wait(interval / 1000)
+            most = _int(headers.get("X-HubSpot-RateLimit-Max"))
+            self.pacing.wait(self._until_room(most, interval / 1000, now))
+
+    def _until_room(self, most: int | None, window_s: float, now: float) -> float:
+        """How long until the rolling window has room. HubSpot counted each of our calls no later
+        than it answered it, so a call leaves the window `window_s` after its answer: the window
+        of `most` calls frees once the `most`-th last of ours leaves it, or, if some were not
+        ours (another app on the portal), at least one place when our oldest leaves it."""
+        if not self.answered:
+            return window_s
+        oldest = self.answered[-most] if most and len(self.answered) >= most else self.answered[0]
+        return min(max(oldest + window_s - now, 0.0), window_s)
 
     def close(self) -> None:
         self.http.close()

@@ -3,13 +3,15 @@ call, HubSpot's batch limit), a batch HubSpot refuses halved until the refused r
 alone (each kept with HubSpot's reason, the rest written), orders associated with their
 contacts, an order's lines as line items (upserted by `connector_line_id`, associated with the
 order; those it no longer has archived), erasures archived (an order's line items with it), and
-opt-outs (`hs_email_optout`) read back with their time.
+opt-outs (`hs_email_optout`) read back with their time: found by the CRM search (opted out,
+carrying our id, changed since the last read-back less a margin for the search's lag), then only
+those hits read with the opt-out's history.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector import logs
@@ -22,6 +24,10 @@ from destinations.records import Optout, Outcome, Record
 log = logs.get(__name__)
 BATCH = 100
 OPTOUT = "hs_email_optout"
+PAGE = 200  # the search's largest page
+RESULT_CAP = 10_000  # no search pages past its 10,000th result: re-asked past the last id seen
+HISTORY_BATCH = 50  # batch read with propertiesWithHistory: kept below the batch limit of 100
+LAG = timedelta(minutes=5)  # the search index lags writes by seconds; clocks may differ too
 
 
 class HubSpotSession:
@@ -153,8 +159,56 @@ class HubSpotSession:
             found += [o for r in answer.get("results", []) if (o := _optout(r))]
         return found
 
+    def optouts_since(self, since: datetime | None) -> tuple[list[Optout], datetime]:
+        """The connector's contacts opted out of all e-mail in HubSpot and changed since `since`
+        (all of them when None), with when they opted out; and the `since` of the next read."""
+        mark = datetime.now(UTC) - LAG
+        hits = self._opted_out(since)
+        found: list[Optout] = []
+        for start in range(0, len(hits), HISTORY_BATCH):
+            inputs = [{"id": i} for i in hits[start : start + HISTORY_BATCH]]
+            body = {"inputs": inputs, "properties": [OPTOUT], "propertiesWithHistory": [OPTOUT]}
+            answer = self.client.call("POST", "/crm/v3/objects/contacts/batch/read", body)
+            found += [o for r in answer.get("results", []) if (o := _optout(r))]
+        return found, mark
+
+    def _opted_out(self, since: datetime | None) -> list[str]:
+        """HubSpot ids of the search's hits, in id order, paged and re-asked past the cap."""
+        ids: list[str] = []
+        after: str | None = None
+        last = seen = 0
+        while True:
+            answer = self.client.search("contacts", _search_body(since, last, after)) or {}
+            page = [str(r["id"]) for r in answer.get("results") or [] if str(r.get("id", "")).isdigit()]
+            ids += page
+            after = ((answer.get("paging") or {}).get("next") or {}).get("after")
+            if not page or after is None:
+                return ids
+            seen += len(page)
+            if seen + PAGE > RESULT_CAP:  # the next page would pass the cap: ask again past here
+                after, last, seen = None, int(page[-1]), 0
+
     def close(self) -> None:
         self.client.close()
+
+
+def _search_body(since: datetime | None, last: int, after: str | None) -> dict[str, Any]:
+    filters: list[dict[str, Any]] = [
+        {"propertyName": OPTOUT, "operator": "EQ", "value": "true"},
+        {"propertyName": ID_PROPERTY["contacts"], "operator": "HAS_PROPERTY"},
+    ]
+    if since is not None:
+        millis = int(since.astimezone(UTC).timestamp() * 1000)
+        filters.append({"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(millis)})
+    if last:
+        filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": str(last)})
+    return {
+        "filterGroups": [{"filters": filters}],
+        "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+        "properties": [OPTOUT, ID_PROPERTY["contacts"]],
+        "limit": PAGE,
+        **({"after": str(after)} if after is not None else {}),
+    }
 
 
 def _optout(result: dict[str, Any]) -> Optout | None:

@@ -2,9 +2,10 @@
 (sandbox/hubspot/oauth.py: install page, token and token-info endpoints) Bearer auth,
 `/account-info/v3/details`, CRM v3 properties and objects (contacts, orders, line_items: list,
 get, batch upsert by a unique `idProperty`, batch read with `propertiesWithHistory`, batch
-archive), v4 associations (batch default create, batch read, one record's page),
+archive, search), v4 associations (batch default create, batch read, one record's page),
 and the subscription status (`/communication-preferences/v3/...`). Every answer carries the
 `X-HubSpot-RateLimit-*` headers; over the 10-second window it is a 429 in HubSpot's shape.
+Each call is logged (`Portal.log`: method, path, how many inputs it named).
 `/hubspot/_control/faults` queues statuses (429, 5xx, 401) to answer next, or slows answers.
 """
 
@@ -14,7 +15,7 @@ import time
 
 from flask import Blueprint, Response, g, request
 
-from sandbox.hubspot import associations, oauth, records
+from sandbox.hubspot import associations, oauth, records, search
 from sandbox.hubspot.common import as_json, error, portal
 
 bp = Blueprint("sandbox_hubspot", __name__, url_prefix="/hubspot")
@@ -26,7 +27,10 @@ def gate() -> Response | None:
     if request.path.startswith(("/hubspot/_control/", "/hubspot/oauth/")):
         return None
     p = portal()
+    body = request.get_json(silent=True) if request.method == "POST" else None
+    inputs = body.get("inputs") if isinstance(body, dict) else None
     with p.lock:
+        p.log.append((request.method, request.path, len(inputs) if isinstance(inputs, list) else 0))
         p.requests += 1
         fault = p.faults.popleft() if p.faults else None
         allowed, g.hubspot_headers = p.admit()
@@ -109,6 +113,7 @@ bp.add_url_rule("/crm/v3/objects/<obj>/<record_id>", view_func=records.get_one, 
 bp.add_url_rule("/crm/v3/objects/<obj>/batch/upsert", view_func=records.batch_upsert, methods=["POST"])
 bp.add_url_rule("/crm/v3/objects/<obj>/batch/read", view_func=records.batch_read, methods=["POST"])
 bp.add_url_rule("/crm/v3/objects/<obj>/batch/archive", view_func=records.batch_archive, methods=["POST"])
+bp.add_url_rule("/crm/v3/objects/<obj>/search", view_func=search.search, methods=["POST"])
 bp.add_url_rule(
     "/crm/v4/associations/<from_obj>/<to_obj>/batch/associate/default",
     endpoint="associations_associate",
@@ -139,7 +144,8 @@ bp.add_url_rule(
 def faults() -> Response:
     """`{"statuses": [429, 503, 401]}` answered next, one per request; `{"rotate_token": true}`
     revokes the token (the merchant rotated it); `{"window_ms", "max_per_window"}` set the limit;
-    `{"latency_ms"}` holds every answer that long after the request was acted on; for the OAuth
+    `{"latency_ms"}` holds every answer that long after the request was acted on;
+    `{"search_per_second", "search_window_ms"}` set the search's own limit; for the OAuth
     app, `{"expire_access": true}` lapses its access tokens, `{"revoke_refresh": true}` its
     refresh tokens, `{"hub_domain"}` renames the portal its token info names."""
     p, body = portal(), request.get_json(silent=True) or {}
@@ -155,4 +161,6 @@ def faults() -> Response:
         if body.get("revoke_refresh"):  # the merchant uninstalled the app: no refresh works
             p.oauth.refresh_tokens.clear()
         p.oauth.hub_domain = str(body.get("hub_domain", p.oauth.hub_domain))
+        p.search_per_second = int(body.get("search_per_second", p.search_per_second))
+        p.search_window_s = float(body.get("search_window_ms", p.search_window_s * 1000)) / 1000
     return as_json({"token": p.token, "queued": list(p.faults)})

@@ -1,7 +1,9 @@
 """One HubSpot account as the sandbox keeps it: the private-app token, records per object type
-(contacts, orders, line items; properties as strings, with the history of `hs_email_optout`),
-unique properties and their values, associations (an order's contact; a line item's one parent
-order), the 10-second rolling rate limit, and the faults to answer next.
+(contacts, orders, line items; properties as strings, with the history of `hs_email_optout`;
+`lastmodifieddate` moved on each write), unique properties and their values (indexes kept
+current as records change), associations (an order's contact; a line item's one parent order),
+the 10-second rolling rate limit and the search's own per-second one, a log of the calls made,
+and the faults to answer next.
 Grounded in HubSpot's CRM v3 docs (batch upsert by `idProperty`, errors as
 `{"status":"error","message","category","correlationId"}`) and its rate-limit headers.
 """
@@ -100,10 +102,19 @@ class HubRecord:
     updated_at: str
     history: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
+    def value(self, name: str) -> str | None:
+        """A property's value, HubSpot's own read-only ones (id, create and modify times) included."""
+        own = {"hs_object_id": self.id, "createdate": self.created_at, "lastmodifieddate": self.updated_at}
+        return own[name] if name in own else self.properties.get(name)
+
     def as_json(
         self, wanted: list[str] | None = None, with_history: list[str] | None = None
     ) -> dict[str, Any]:
-        props = self.properties if wanted is None else {k: self.properties.get(k) for k in wanted}
+        props = (
+            {**self.properties, "createdate": self.created_at, "lastmodifieddate": self.updated_at}
+            if wanted is None
+            else {k: self.value(k) for k in wanted}
+        )
         out: dict[str, Any] = {
             "id": self.id,
             "properties": {**props, "hs_object_id": self.id},
@@ -138,6 +149,10 @@ class Portal:
         self.daily_limit, self.daily_used = 250_000, 0
         self.throttled = 0
         self.requests = 0
+        self.search_per_second, self.search_window_s = 5, 1.0  # the search's own limit
+        self.searches: deque[float] = deque()
+        self.log: list[tuple[str, str, int]] = []  # (method, path, inputs asked for), each call
+        self.indexes: dict[str, dict[str, dict[str, str]]] = {o: {} for o in OBJECTS}
 
     def new_id(self) -> str:
         self.next_id += 1
@@ -170,16 +185,64 @@ class Portal:
         }
         return allowed, headers
 
-    def unique_index(self, obj: str, prop: str) -> dict[str, str]:
-        return {r.properties[prop]: r.id for r in self.records[obj].values() if r.properties.get(prop)}
+    def admit_search(self) -> bool:
+        """Count a search against its own limit (per second, per account)."""
+        now = time.monotonic()
+        while self.searches and self.searches[0] <= now - self.search_window_s:
+            self.searches.popleft()
+        if len(self.searches) >= self.search_per_second:
+            self.throttled += 1
+            return False
+        self.searches.append(now)
+        return True
 
-    def set_property(self, record: HubRecord, name: str, value: str, source: str = "INTEGRATION") -> None:
-        if record.properties.get(name) == value:
+    def unique_index(self, obj: str, prop: str) -> dict[str, str]:
+        """Value → record id of one property; built on first use, then kept current."""
+        index = self.indexes[obj].get(prop)
+        if index is None:
+            index = {r.properties[prop]: r.id for r in self.records[obj].values() if r.properties.get(prop)}
+            self.indexes[obj][prop] = index
+        return index
+
+    def add_record(self, obj: str, record: HubRecord) -> None:
+        self.records[obj][record.id] = record
+        for prop, index in self.indexes[obj].items():
+            if record.properties.get(prop):
+                index[record.properties[prop]] = record.id
+
+    def drop_record(self, obj: str, record_id: str) -> None:
+        record = self.records[obj].pop(record_id, None)
+        if record is None:
+            return
+        for prop, index in self.indexes[obj].items():
+            if index.get(record.properties.get(prop) or "") == record_id:
+                del index[record.properties[prop]]
+
+    def set_property(
+        self,
+        record: HubRecord,
+        name: str,
+        value: str,
+        source: str = "INTEGRATION",
+        obj: str = "contacts",
+        now: str | None = None,
+    ) -> None:
+        """One property written (`now`: the write's time, once a call), the record's
+        modification time moved, its indexes and the opt-out's history kept."""
+        old = record.properties.get(name)
+        if old == value:
             return
         record.properties[name] = value
+        record.updated_at = now or stamp()
+        index = self.indexes[obj].get(name) if record.id in self.records[obj] else None
+        if index is not None:
+            if old and index.get(old) == record.id:
+                del index[old]
+            if value:
+                index[value] = record.id
         if name == "hs_email_optout":
             record.history.setdefault(name, []).append(
-                {"value": value, "timestamp": stamp(), "sourceType": source}
+                {"value": value, "timestamp": record.updated_at, "sourceType": source}
             )
 
     def counts(self) -> dict[str, int]:

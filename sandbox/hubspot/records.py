@@ -35,30 +35,15 @@ def batch_upsert(obj: str) -> Response:
     if not isinstance(inputs, list) or not inputs or len(inputs) > 100:
         return _error(400, "inputs: between 1 and 100 records are required", "VALIDATION_ERROR")
     with p.lock:
-        index = _Indexes(p, obj)  # built once a call: one scan of the records, not three per input
-        refused = _invalid(p, obj, inputs, index)
+        refused = _invalid(p, obj, inputs)
         if refused is not None:
             return refused
-        results = [_upsert_one(p, obj, i, index) for i in inputs]
+        results = [_upsert_one(p, obj, i) for i in inputs]
     now = stamp()
     return as_json({"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now})
 
 
-class _Indexes:
-    """The portal's unique-property indexes of one object, each built on first use (under the
-    portal's lock) and kept current as the call creates records."""
-
-    def __init__(self, p: Portal, obj: str) -> None:
-        self.p, self.obj = p, obj
-        self.by: dict[str, dict[str, str]] = {}
-
-    def of(self, prop: str) -> dict[str, str]:
-        if prop not in self.by:
-            self.by[prop] = self.p.unique_index(self.obj, prop)
-        return self.by[prop]
-
-
-def _invalid(p: Portal, obj: str, inputs: list[Any], index: _Indexes) -> Response | None:
+def _invalid(p: Portal, obj: str, inputs: list[Any]) -> Response | None:
     known = p.properties[obj]
     for item in inputs:
         id_property = str(item.get("idProperty") or "")
@@ -79,8 +64,8 @@ def _invalid(p: Portal, obj: str, inputs: list[Any], index: _Indexes) -> Respons
             errors = [{"message": f"Email address {email} is invalid", "code": "INVALID_EMAIL"}]
             return _error(400, "Property values were not valid", "VALIDATION_ERROR", errors)
         if obj == "contacts" and email:
-            holder = index.of("email").get(str(email).lower())
-            mine = index.of(id_property).get(str(item.get("id")))
+            holder = p.unique_index(obj, "email").get(str(email).lower())
+            mine = p.unique_index(obj, id_property).get(str(item.get("id")))
             if holder is not None and holder != mine:
                 return _error(409, f"Contact already exists. Existing ID: {holder}", "CONFLICT")
     return None
@@ -103,19 +88,18 @@ def _not_numbers(obj: str, props: dict[str, Any]) -> Response | None:
     return None
 
 
-def _upsert_one(p: Portal, obj: str, item: dict[str, Any], index: _Indexes) -> dict[str, Any]:
+def _upsert_one(p: Portal, obj: str, item: dict[str, Any]) -> dict[str, Any]:
     id_property, value = str(item["idProperty"]), str(item["id"])
-    existing = index.of(id_property).get(value)
+    existing = p.unique_index(obj, id_property).get(value)
     now = stamp()
     record = p.records[obj].get(existing) if existing else None
     new = record is None
     if record is None:
         record = HubRecord(p.new_id(), {id_property: value}, now, now)
-        p.records[obj][record.id] = record
-        index.of(id_property)[value] = record.id
+        p.add_record(obj, record)
     for name, given in (item.get("properties") or {}).items():
         text = "" if given is None else str(given)
-        p.set_property(record, name, text.lower() if name == "email" else text)
+        p.set_property(record, name, text.lower() if name == "email" else text, obj=obj, now=now)
     record.updated_at = now
     return {**record.as_json(), "new": new}
 
@@ -139,7 +123,7 @@ def batch_archive(obj: str) -> Response:
     with p.lock:
         for item in (request.get_json(silent=True) or {}).get("inputs") or []:
             gone = str(item.get("id"))
-            p.records[obj].pop(gone, None)
+            p.drop_record(obj, gone)
             associations.forget(p, gone)
     return Response(status=204)
 
