@@ -44,6 +44,8 @@ class Refresh:
 
     def due(self) -> bool:
         return time.time() >= self.expires_at - EARLY_S
+
+
 SEARCH_GAP_S = 0.25  # the search's own limit: 4 a second (HubSpot's changelog; 5 said elsewhere)
 
 
