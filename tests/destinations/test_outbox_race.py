@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 from flask import Flask
-from sqlalchemy import insert, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from connector.accounts import destinations
@@ -19,7 +19,10 @@ from connector.crm import destination_outbox
 from connector.db import get_engine, session
 from connector.db.models import Contact
 from connector.db.operations import DestinationMark
+from sync import push_batch
 from tests.builders import make_store
+from tests.destinations.helpers import add_hubspot, push_until_done, sync_everything
+from tests.rig import Rig
 
 WAIT_S = 0.5  # long enough for a transaction that should block to reach its lock
 
@@ -104,3 +107,46 @@ def test_a_destination_added_while_a_write_is_under_way_marks_what_it_wrote(
     # then the adding saw the committed contact and marked it, once
     assert not errors and not thread.is_alive()
     assert marks_of(engine, contact) == 1
+
+
+def test_a_mark_committed_late_with_a_lower_id_outlives_the_batch_that_did_not_read_it(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a destination with its contacts marked, and a write whose mark for a contact of the
+    # first batch gets a lower id than the batch's but commits only while the batch is with the
+    # CRM (PostgreSQL hands ids out before commit)
+    sync_everything(rig)
+    dest = add_hubspot(rig)
+    engine = get_engine(rig.app)
+    with engine.connect() as conn:
+        first, second = conn.execute(
+            select(DestinationMark.id, DestinationMark.record_id)
+            .where(DestinationMark.object == "contacts")
+            .order_by(DestinationMark.id)
+            .limit(2)
+        ).all()
+    with engine.begin() as conn:  # the late mark's id, freed below the batch's first
+        conn.execute(delete(DestinationMark).where(DestinationMark.id == first.id))
+    deliver = push_batch.Run._deliver
+    late: list[int] = []
+
+    def deliver_then_commit_late(run: push_batch.Run, obj: str, batch: push_batch.Batch) -> None:
+        if obj == "contacts" and not late:
+            with engine.begin() as conn:
+                row = {
+                    "id": first.id,
+                    "destination_id": dest,
+                    "object": "contacts",
+                    "record_id": second.record_id,
+                }
+                conn.execute(insert(DestinationMark).values(row))
+            late.append(first.id)
+        deliver(run, obj, batch)
+
+    monkeypatch.setattr(push_batch.Run, "_deliver", deliver_then_commit_late)
+    # when the push delivers the batch
+    assert push_until_done(rig.app, dest)[-1].outcome == "done"
+    # then the late mark is still there for the next push, which sends the record again
+    with engine.connect() as conn:
+        left = conn.execute(select(DestinationMark.id)).scalars().all()
+    assert late and left == late
