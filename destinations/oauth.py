@@ -74,6 +74,20 @@ def pkce_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
+def redeem_code(app: App, grant: Grant, token_url: str, **extra: str) -> dict[str, Any]:
+    """The authorization code exchanged at `token_url` for the CRM's token answer."""
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "redirect_uri": grant.redirect_uri,
+        "code": grant.code,
+        **extra,
+    }
+    with requests.Session() as http:
+        return token_grant(http, token_url, form)
+
+
 def token_grant(session: requests.Session, url: str, form: Mapping[str, str]) -> dict[str, Any]:
     """POST `form` to `url`; the token answer (it holds `access_token`), or a connector error."""
     try:

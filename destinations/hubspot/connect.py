@@ -11,12 +11,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import requests
-
 from connector.errors import BadInput, FailPermanently, Reauthorize, RetryLater
 from destinations.hubspot.client import API, TOKEN_PATH, HubSpotClient, Refresh
 from destinations.hubspot.mapper import CUSTOM, ID_PROPERTY
-from destinations.oauth import App, Grant, token_grant
+from destinations.oauth import App, Grant, redeem_code
 from destinations.pacing import Pacing
 
 GROUPS = {"contacts": "contactinformation", "orders": "orderinformation", "line_items": "lineiteminformation"}
@@ -36,15 +34,7 @@ def authorization(app: App, redirect_uri: str, state: str, challenge: str) -> st
 
 def redeem(app: App, grant: Grant) -> dict[str, Any]:
     """The code exchanged at HubSpot's token endpoint: what `check` takes for an OAuth portal."""
-    form = {
-        "grant_type": "authorization_code",
-        "client_id": app.client_id,
-        "client_secret": app.client_secret,
-        "redirect_uri": grant.redirect_uri,
-        "code": grant.code,
-    }
-    with requests.Session() as http:
-        answer = token_grant(http, grant.api_url.rstrip("/") + TOKEN_PATH, form)
+    answer = redeem_code(app, grant, grant.api_url.rstrip("/") + TOKEN_PATH)
     if not isinstance(answer.get("refresh_token"), str):
         raise FailPermanently("HubSpot's token answer holds no refresh token")
     return {

@@ -12,10 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
 from connector.errors import BadInput, FailPermanently, Reauthorize, RetryLater
-from destinations.oauth import App, Grant, secure_address, token_grant
+from destinations.oauth import App, Grant, redeem_code, secure_address
 from destinations.pacing import Pacing
 from destinations.salesforce.client import SalesforceClient
 from destinations.salesforce.mapper import CUSTOM
@@ -34,16 +32,8 @@ def authorization(app: App, redirect_uri: str, state: str, challenge: str) -> st
 def redeem(app: App, grant: Grant) -> dict[str, Any]:
     """The code and its verifier exchanged at the login host: what `check` takes (the org's
     instance URL, https, and the refresh token the `refresh_token` scope grants)."""
-    form = {
-        "grant_type": "authorization_code",
-        "code": grant.code,
-        "client_id": app.client_id,
-        "client_secret": app.client_secret,
-        "redirect_uri": grant.redirect_uri,
-        "code_verifier": grant.verifier,
-    }
-    with requests.Session() as http:
-        answer = token_grant(http, grant.api_url.rstrip("/") + "/services/oauth2/token", form)
+    token_url = grant.api_url.rstrip("/") + "/services/oauth2/token"
+    answer = redeem_code(app, grant, token_url, code_verifier=grant.verifier)
     instance = secure_address(answer.get("instance_url"), grant.api_url, "the instance URL")
     if not isinstance(answer.get("refresh_token"), str):
         raise BadInput(

@@ -12,10 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
 from connector.errors import BadInput, FailPermanently, Reauthorize, RetryLater
-from destinations.oauth import App, Grant, secure_address, token_grant
+from destinations.oauth import App, Grant, redeem_code, secure_address
 from destinations.zoho.client import ZohoClient
 from destinations.zoho.mapper import CUSTOM, MODULE
 
@@ -45,15 +43,7 @@ def redeem(app: App, grant: Grant) -> dict[str, Any]:
     """The code exchanged at the user's own data centre's accounts server (the callback names it;
     only Zoho's, or the configured one, are sent the secret): what `check` takes."""
     accounts = _accounts_server(grant.returned.get("accounts-server") or grant.api_url, grant.api_url)
-    form = {
-        "grant_type": "authorization_code",
-        "client_id": app.client_id,
-        "client_secret": app.client_secret,
-        "redirect_uri": grant.redirect_uri,
-        "code": grant.code,
-    }
-    with requests.Session() as http:
-        answer = token_grant(http, accounts + "/oauth/v2/token", form)
+    answer = redeem_code(app, grant, accounts + "/oauth/v2/token")
     secure_address(answer.get("api_domain"), grant.api_url, "the API domain")
     if not isinstance(answer.get("refresh_token"), str):
         raise BadInput("Zoho granted no refresh token (access_type=offline was refused); nothing was saved")
