@@ -123,7 +123,7 @@ def _places(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
         select(Customer.contact_id, Customer.default_address, Store.domain, Store.platform)
         .join(Store, Store.id == Customer.store_id)
         .where(Customer.contact_id.in_(ids), Customer.deleted_at.is_(None))
-        .order_by(Customer.source_updated_at)
+        .order_by(Customer.source_updated_at, Customer.id)  # ties (one person's stores) broken alike
     ).all()
     out: dict[int, dict[str, Any]] = defaultdict(lambda: {"stores": set(), "platforms": set()})
     for contact_id, address, domain, platform in rows:
