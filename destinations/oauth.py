@@ -74,8 +74,12 @@ def pkce_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
-def redeem_code(app: App, grant: Grant, token_url: str, **extra: str) -> dict[str, Any]:
-    """The authorization code exchanged at `token_url` for the CRM's token answer."""
+def redeem_code(
+    app: App, grant: Grant, token_url: str, no_refresh: str, **extra: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The authorization code exchanged at `token_url`: the CRM's token answer, and the grant to
+    keep (this app's client id and secret with the refresh token). An answer without a refresh
+    token is refused with `no_refresh` (what the merchant or operator should change)."""
     form = {
         "grant_type": "authorization_code",
         "client_id": app.client_id,
@@ -85,7 +89,15 @@ def redeem_code(app: App, grant: Grant, token_url: str, **extra: str) -> dict[st
         **extra,
     }
     with requests.Session() as http:
-        return token_grant(http, token_url, form)
+        answer = token_grant(http, token_url, form)
+    refresh_token = answer.get("refresh_token")
+    if not isinstance(refresh_token, str) or not refresh_token:
+        raise BadInput(f"{no_refresh}; nothing was saved")
+    return answer, {
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "refresh_token": refresh_token,
+    }
 
 
 def token_grant(session: requests.Session, url: str, form: Mapping[str, str]) -> dict[str, Any]:

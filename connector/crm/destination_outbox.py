@@ -10,6 +10,7 @@ meet on the account's row (PostgreSQL), so a write that overlaps a destination's
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import insert, literal, select, union
 from sqlalchemy.engine import Connection
@@ -28,22 +29,22 @@ def hold_for_adding(conn: Connection, account_id: int) -> None:
     conn.execute(select(Account.id).where(Account.id == account_id).with_for_update())
 
 
-def _hold_for_marking(conn: Connection, account: int) -> None:
-    # shared with every other write; taken in its own statement so that the destinations are
-    # read after it, in a snapshot that sees an adding this statement waited for
-    conn.execute(select(Account.id).where(Account.id == account).with_for_update(read=True, key_share=True))
+def _destinations_held(conn: Connection, account: Any) -> list[int]:
+    """The account's destinations, its row held shared first (with every other write) in a
+    statement of its own, so that they are read in a snapshot that sees an adding it waited for."""
+    held = select(Account.id).where(Account.id == account).with_for_update(read=True, key_share=True)
+    account_id = conn.execute(held).scalar()
+    if account_id is None:
+        return []
+    return list(conn.execute(select(Destination.id).where(Destination.account_id == account_id)).scalars())
 
 
 def destinations_of_store(conn: Connection, store_id: int) -> list[int]:
-    account = conn.execute(select(Store.account_id).where(Store.id == store_id)).scalar()
-    if account is None:
-        return []
-    return destinations_of_account(conn, account)
+    return _destinations_held(conn, select(Store.account_id).where(Store.id == store_id).scalar_subquery())
 
 
 def destinations_of_account(conn: Connection, account_id: int) -> list[int]:
-    _hold_for_marking(conn, account_id)
-    return list(conn.execute(select(Destination.id).where(Destination.account_id == account_id)).scalars())
+    return _destinations_held(conn, account_id)
 
 
 def mark(conn: Connection, destinations: list[int], obj: str, record_ids: Iterable[int | None]) -> int:
@@ -57,8 +58,10 @@ def mark(conn: Connection, destinations: list[int], obj: str, record_ids: Iterab
 
 def mark_written(conn: Connection, store_id: int, contacts: set[int], order_platform_ids: set[int]) -> None:
     """The write path's step: the contacts and orders a batch changed, for every destination."""
+    if not (contacts or order_platform_ids):
+        return
     destinations = destinations_of_store(conn, store_id)
-    if not destinations or not (contacts or order_platform_ids):
+    if not destinations:
         return
     mark(conn, destinations, "contacts", contacts)
     orders: set[int] = set()

@@ -34,13 +34,9 @@ def authorization(app: App, redirect_uri: str, state: str, challenge: str) -> st
 
 def redeem(app: App, grant: Grant) -> dict[str, Any]:
     """The code exchanged at HubSpot's token endpoint: what `check` takes for an OAuth portal."""
-    answer = redeem_code(app, grant, grant.api_url.rstrip("/") + TOKEN_PATH)
-    if not isinstance(answer.get("refresh_token"), str):
-        raise FailPermanently("HubSpot's token answer holds no refresh token")
-    return {
-        "client_id": app.client_id,
-        "client_secret": app.client_secret,
-        "refresh_token": answer["refresh_token"],
+    no_refresh = "HubSpot's token answer holds no refresh token"
+    answer, kept = redeem_code(app, grant, grant.api_url.rstrip("/") + TOKEN_PATH, no_refresh)
+    return kept | {
         "token": answer["access_token"],
         "expires_in": answer.get("expires_in"),
         "base_url": grant.api_url.rstrip("/"),

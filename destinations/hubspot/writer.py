@@ -151,26 +151,23 @@ class HubSpotSession:
 
     def optouts(self, external_ids: Sequence[str]) -> list[Optout]:
         """Of these contacts, those opted out of all e-mail in HubSpot, with when they did."""
-        found: list[Optout] = []
-        for start in range(0, len(external_ids), BATCH):
-            inputs = [{"id": i} for i in external_ids[start : start + BATCH]]
-            body = {"inputs": inputs, "properties": ["email", OPTOUT], "propertiesWithHistory": [OPTOUT]}
-            answer = self.client.call("POST", "/crm/v3/objects/contacts/batch/read", body)
-            found += [o for r in answer.get("results", []) if (o := _optout(r))]
-        return found
+        return self._read_optouts(external_ids)
 
     def optouts_since(self, since: datetime | None) -> tuple[list[Optout], datetime]:
         """The connector's contacts opted out of all e-mail in HubSpot and changed since `since`
         (all of them when None), with when they opted out; and the `since` of the next read."""
         mark = datetime.now(UTC) - LAG
-        hits = self._opted_out(since)
+        return self._read_optouts(self._opted_out(since)), mark
+
+    def _read_optouts(self, external_ids: Sequence[str]) -> list[Optout]:
+        """These contacts read with the opt-out's history; those opted out, with when they did."""
         found: list[Optout] = []
-        for start in range(0, len(hits), HISTORY_BATCH):
-            inputs = [{"id": i} for i in hits[start : start + HISTORY_BATCH]]
+        for start in range(0, len(external_ids), HISTORY_BATCH):
+            inputs = [{"id": i} for i in external_ids[start : start + HISTORY_BATCH]]
             body = {"inputs": inputs, "properties": [OPTOUT], "propertiesWithHistory": [OPTOUT]}
             answer = self.client.call("POST", "/crm/v3/objects/contacts/batch/read", body)
             found += [o for r in answer.get("results", []) if (o := _optout(r))]
-        return found, mark
+        return found
 
     def _opted_out(self, since: datetime | None) -> list[str]:
         """HubSpot ids of the search's hits, in id order, paged and re-asked past the cap."""

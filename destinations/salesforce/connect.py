@@ -33,19 +33,11 @@ def redeem(app: App, grant: Grant) -> dict[str, Any]:
     """The code and its verifier exchanged at the login host: what `check` takes (the org's
     instance URL, https, and the refresh token the `refresh_token` scope grants)."""
     token_url = grant.api_url.rstrip("/") + "/services/oauth2/token"
-    answer = redeem_code(app, grant, token_url, code_verifier=grant.verifier)
-    instance = secure_address(answer.get("instance_url"), grant.api_url, "the instance URL")
-    if not isinstance(answer.get("refresh_token"), str):
-        raise BadInput(
-            "Salesforce granted no refresh token: the connected app needs the refresh_token scope; "
-            "nothing was saved"
-        )
+    no_refresh = "Salesforce granted no refresh token: the connected app needs the refresh_token scope"
+    answer, kept = redeem_code(app, grant, token_url, no_refresh, code_verifier=grant.verifier)
     return {
-        "instance_url": instance,
-        "client_id": app.client_id,
-        "client_secret": app.client_secret,
-        "refresh_token": answer["refresh_token"],
-    }
+        "instance_url": secure_address(answer.get("instance_url"), grant.api_url, "the instance URL")
+    } | kept
 
 
 def client_of(credentials: Mapping[str, Any], pacing: Pacing | None = None) -> SalesforceClient:

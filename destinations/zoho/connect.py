@@ -43,16 +43,10 @@ def redeem(app: App, grant: Grant) -> dict[str, Any]:
     """The code exchanged at the user's own data centre's accounts server (the callback names it;
     only Zoho's, or the configured one, are sent the secret): what `check` takes."""
     accounts = _accounts_server(grant.returned.get("accounts-server") or grant.api_url, grant.api_url)
-    answer = redeem_code(app, grant, accounts + "/oauth/v2/token")
+    no_refresh = "Zoho granted no refresh token (access_type=offline was refused)"
+    answer, kept = redeem_code(app, grant, accounts + "/oauth/v2/token", no_refresh)
     secure_address(answer.get("api_domain"), grant.api_url, "the API domain")
-    if not isinstance(answer.get("refresh_token"), str):
-        raise BadInput("Zoho granted no refresh token (access_type=offline was refused); nothing was saved")
-    return {
-        "client_id": app.client_id,
-        "client_secret": app.client_secret,
-        "refresh_token": answer["refresh_token"],
-        "accounts_url": accounts,
-    }
+    return kept | {"accounts_url": accounts}
 
 
 def _accounts_server(given: str, configured: str) -> str:
