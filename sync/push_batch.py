@@ -3,21 +3,24 @@ take the oldest marks of an object, read what the store holds of those records, 
 upserts and archives, and in one transaction note each record's state and id there, write a
 dead letter per refusal (HubSpot's reason, in words), resolve the letters of records that went
 through, and remove the marks delivered (only those taken: a mark written meanwhile stays).
-The next batch's marks and views are read ahead (one thread) while this one is with the CRM;
-its ids there are read only once this one is settled, so an erasure always finds them.
+Up to the kind's PUSH_IN_FLIGHT batches are with the CRM at once (a thread each; 1: the next
+batch is only read meanwhile); a batch's ids there are read once every batch before it that
+names one of its records is settled, so an erasure always finds them.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, distinct, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from connector import logs
 from connector.crm import consent, destination_outbox, destination_views, insights
 from connector.db import dead_letters
 from connector.db.operations import (
@@ -34,7 +37,9 @@ from destinations.protocol import ReadsOptoutsSince, Session
 from destinations.records import Outcome, Record, merged
 from platforms.base import batched
 
+log = logs.get(__name__)
 BATCH = 500
+IN_FLIGHT = 1
 
 
 @dataclass
@@ -47,6 +52,15 @@ class Batch:
     @property
     def last(self) -> int:
         return max(m.id for m in self.marks)
+
+
+@dataclass
+class Away:
+    """A batch with the CRM: its records, and the answer to come (what it did, records gone)."""
+
+    batch: Batch
+    ids: set[int]
+    answer: Future[tuple[Outcome, list[int]]]
 
 
 class Run:
@@ -63,37 +77,73 @@ class Run:
         self.rules, self.summary = rules, summary
         self.mapping = merged(kind.DEFAULT_MAPPING, dest.mapping)
         self.batch = int(getattr(kind, "PUSH_BATCH", BATCH))  # a kind with a bulk path takes more
+        self.in_flight = max(1, int(getattr(kind, "PUSH_IN_FLIGHT", IN_FLIGHT)))  # batches at once
 
     def drain(
         self, obj: str, progress: Callable[[str, int, int], None] | None, renew: Callable[[], Any]
     ) -> None:
-        total, done = self._pending(obj), 0
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-read-ahead") as ahead:
-            upcoming = ahead.submit(self._read, obj, 0)
-            while True:
-                batch = upcoming.result()
-                if not batch.marks:
-                    return
-                upcoming = ahead.submit(self._read, obj, batch.last)
-                self._deliver(obj, batch)
-                done += len({m.record_id for m in batch.marks})
-                renew()
-                if progress:
-                    progress(obj, min(done, total), total)
+        """Up to `in_flight` batches with the CRM at once, each settled in the order taken; a
+        batch naming a record of one still with the CRM waits until that one is settled."""
+        total, done, after = self._pending(obj), 0, 0
+        away: deque[Away] = deque()
+        with ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix="push-crm") as crm:
+            try:
+                while batch := self._read(obj, after):
+                    after = batch.last
+                    ids = {m.record_id for m in batch.marks}
+                    while away and (len(away) >= self.in_flight or any(ids & a.ids for a in away)):
+                        done += self._settle_oldest(obj, away, progress, renew, total, done)
+                    known, contacts = self._known(obj, batch)
+                    away.append(Away(batch, ids, crm.submit(self._send, obj, batch, known, contacts)))
+                while away:
+                    done += self._settle_oldest(obj, away, progress, renew, total, done)
+            except BaseException:
+                self._settle_answered(obj, away)
+                raise
+
+    def _settle_oldest(
+        self,
+        obj: str,
+        away: deque[Away],
+        progress: Callable[[str, int, int], None] | None,
+        renew: Callable[[], Any],
+        total: int,
+        done: int,
+    ) -> int:
+        """Wait for the oldest batch with the CRM, settle it; how many records it held."""
+        sent = away[0]
+        outcome, gone = sent.answer.result()
+        away.popleft()
+        self._settle(obj, sent.batch.marks, outcome, gone)
+        renew()
+        if progress:
+            progress(obj, min(done + len(sent.ids), total), total)
+        return len(sent.ids)
+
+    def _settle_answered(self, obj: str, away: deque[Away]) -> None:
+        """After a failure: the batches the CRM took are settled (their marks go), the rest
+        keep their marks for the next push."""
+        for sent in away:
+            try:
+                outcome, gone = sent.answer.result()
+                self._settle(obj, sent.batch.marks, outcome, gone)
+            except Exception:  # its marks stay: the next push sends the batch again
+                log.warning("push batch left marked", extra={"destination_id": self.dest.id, "object": obj})
 
     def _pending(self, obj: str) -> int:
+        """The records marked (a record marked twice counts once)."""
         with self.engine.connect() as conn:
-            return len(
-                set(conn.execute(self._marks(obj).with_only_columns(DestinationMark.record_id)).scalars())
-            )
+            marked = self._marks(obj).with_only_columns(func.count(distinct(DestinationMark.record_id)))
+            return int(conn.execute(marked).scalar_one())
 
     def _marks(self, obj: str) -> Any:
         return select(DestinationMark.__table__).where(
             DestinationMark.destination_id == self.dest.id, DestinationMark.object == obj
         )
 
-    def _read(self, obj: str, after: int) -> Batch:
-        """The oldest marks past `after`, and what the store holds of their records."""
+    def _read(self, obj: str, after: int) -> Batch | None:
+        """The oldest marks past `after`, and what the store holds of their records (None:
+        no marks left)."""
         with self.engine.connect() as conn:
             marks = list(
                 conn.execute(
@@ -103,19 +153,31 @@ class Run:
                     .limit(self.batch)
                 ).all()
             )
-            views = self._views(conn, obj, sorted({m.record_id for m in marks})) if marks else {}
+            if not marks:
+                return None
+            views = self._views(conn, obj, sorted({m.record_id for m in marks}))
         return Batch(marks, views)
 
-    def _deliver(self, obj: str, batch: Batch) -> None:
-        marks, views = batch.marks, batch.views
-        ids = sorted({m.record_id for m in marks})
+    def _known(self, obj: str, batch: Batch) -> tuple[dict[int, str], dict[int, str]]:
+        """The batch's records' ids in the CRM, and (orders) their contacts' ids there."""
+        views = batch.views
         with self.engine.connect() as conn:
-            known = self._external_ids(conn, obj, ids)
+            known = self._external_ids(conn, obj, sorted({m.record_id for m in batch.marks}))
             contacts = self._external_ids(
                 conn,
                 "contacts",
                 sorted({v["contact_id"] for v in views.values() if v and v.get("contact_id")}),
             )
+        return known, contacts
+
+    def _send(
+        self, obj: str, batch: Batch, known: dict[int, str], contacts: dict[int, str]
+    ) -> tuple[Outcome, list[int]]:
+        """The CRM's part of a batch (in a thread of its own): the upserts, the archives of
+        what the store no longer holds, an order's link to its contact; what it did, and the
+        records gone."""
+        marks, views = batch.marks, batch.views
+        ids = sorted({m.record_id for m in marks})
         erased = {m.record_id for m in marks if m.erase}
         live = [
             Record(i, v, v.get("contact_id")) for i, v in views.items() if v is not None and i not in erased
@@ -132,7 +194,7 @@ class Run:
             ]
             if pairs:
                 self.session.associate(pairs)
-        self._settle(obj, marks, outcome, gone)
+        return outcome, gone
 
     def _views(self, conn: Connection, obj: str, ids: list[int]) -> dict[int, dict[str, Any] | None]:
         if obj == "contacts":

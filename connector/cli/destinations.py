@@ -18,6 +18,7 @@ from connector.accounts import destinations, stores
 from connector.cli.support import app_context, ready, the_app
 from connector.context import vault_of
 from connector.errors import BadInput
+from connector.runtime import queue
 
 commands = click.Group("destinations", help="Connect, list, push to and remove CRM destinations.")
 
@@ -129,6 +130,7 @@ def push_destination(destination: str, full: bool) -> None:
         ready(app)
         with db.session(app) as s:
             dest_id = destinations.find(s, destination).id
+        queue.tune_gc_for_batches()  # this process does a worker's job, so collect as a worker does
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
             tasks: dict[str, TaskID] = {}
 

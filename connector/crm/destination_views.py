@@ -14,13 +14,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, union
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.engine import Connection
 
 from connector.crm import consent, insights
 from connector.db.models import Checkout, Contact, Customer, Order, OrderLineItem, Store
 from connector.db.people import ContactInsight, ProductSubscription
 
+CONTACT_COLUMNS = (
+    Contact.id,
+    Contact.email,
+    Contact.first_name,
+    Contact.last_name,
+    Contact.phone_e164,
+    Contact.merge_provenance,
+)
 ADDRESS_KEYS = {
     "address": ("address1", "address_1", "street"),
     "city": ("city",),
@@ -34,12 +42,14 @@ def contacts(
 ) -> dict[int, dict[str, Any] | None]:
     found: dict[int, dict[str, Any] | None] = dict.fromkeys(ids)
     rows = conn.execute(
-        select(Contact).where(
-            Contact.id.in_(ids), Contact.account_id == account_id, Contact.merged_into_id.is_(None)
+        select(*CONTACT_COLUMNS).where(
+            Contact.id.in_(ids),
+            Contact.account_id == account_id,
+            Contact.merged_into_id.is_(None),
+            _known(),
         )
     ).all()
-    known = _known(conn, [r.id for r in rows])
-    live = [r for r in rows if not (r.merge_provenance or {}).get("redacted_at") and r.id in known]
+    live = [r for r in rows if not (r.merge_provenance or {}).get("redacted_at")]
     if not live:
         return found
     ours = [c.id for c in live]
@@ -66,17 +76,15 @@ def contacts(
     return found
 
 
-def _known(conn: Connection, ids: list[int]) -> set[int]:
-    """The contacts some store still knows: a customer, order, checkout or subscription of theirs."""
-    if not ids:
-        return set()
-    held = union(
+def _known() -> ColumnElement[bool]:
+    """The contact is one some store still knows: a customer, order, checkout or subscription
+    of theirs (an EXISTS per table, each on its contact_id index)."""
+    return or_(
         *(
-            select(model.contact_id).where(model.contact_id.in_(ids))
+            exists().where(model.contact_id == Contact.id)
             for model in (Customer, Order, Checkout, ProductSubscription)
         )
     )
-    return {c for c in conn.execute(held).scalars() if c is not None}
 
 
 def _standing(

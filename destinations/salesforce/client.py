@@ -34,6 +34,9 @@ API_VERSION = "62.0"
 COLLECTION_SIZE = 200  # records per sObject Collections call
 BULK_FROM = 2000  # Salesforce's guidance: past about 2,000 records, Bulk API 2.0
 LONGEST_WAIT_S = 300.0  # a wait asked for longer than this (the daily reserve) is the caller's
+# a Bulk job's first status poll after this; simple-salesforce lengthens the next ones (it types
+# the wait as int seconds and hands it to time.sleep)
+BULK_POLL_S = cast(int, 0.25)
 RESERVE = 0.05  # the share of the daily allocation left to the merchant's other integrations
 T = TypeVar("T")
 
@@ -107,7 +110,7 @@ class SalesforceClient:
                     raise RetryLater(
                         f"{exc.reason} ({tries} tries)", retry_after=exc.retry_after, detail=exc.detail
                     ) from None
-                self.pacing.retries += 1
+                self.pacing.count(retries=1)
                 self.pacing.wait(min(self.pacing.backoff_s * 2**attempt, 60.0))
         raise AssertionError("unreachable")
 
@@ -199,7 +202,7 @@ class SalesforceClient:
     ) -> Outcome:
         job = _bulk(sf, sobject)
         rows = [{k: _csv_value(v) for k, v in r.items()} for r in records]
-        results = job.upsert(records=rows, external_id_field=external_field, wait=1)
+        results = job.upsert(records=rows, external_id_field=external_field, wait=BULK_POLL_S)
         outcome = Outcome()
         for result in results:
             job_id = str(result["job_id"])
@@ -219,7 +222,7 @@ class SalesforceClient:
         ids = self._ids_of(sobject, external_field, values)
         if for_good and ids:
             rows = [{"Id": i} for i in ids.values()]
-            self._call(lambda sf: _bulk(sf, sobject).hard_delete(records=rows, wait=1))
+            self._call(lambda sf: _bulk(sf, sobject).hard_delete(records=rows, wait=BULK_POLL_S))
             outcome.saved.update(ids)
             return outcome
         pairs = list(ids.items())
@@ -323,7 +326,7 @@ def _hard_delete(sobject: str, rows: list[dict[str, str]]) -> Callable[[Salesfor
 
     def run(sf: Salesforce) -> None:
         job = _bulk(sf, sobject)
-        for result in job.hard_delete(records=rows, wait=1):
+        for result in job.hard_delete(records=rows, wait=BULK_POLL_S):
             if int(result.get("numberRecordsFailed") or 0):
                 failed = _csv_rows(job.get_failed_records(str(result["job_id"])))
                 why = _bulk_reason(failed[0]["sf__Error"]) if failed else "no reason given"

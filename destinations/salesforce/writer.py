@@ -10,6 +10,7 @@ read back. Throttles and 5xx are tried again by the client, paced by the push's 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -49,7 +50,7 @@ class SalesforceSession:
         self.lines = Lines(self.client, self._rows)
 
     def _count(self, answer: Any, *args: Any, **kwargs: Any) -> Any:
-        self.pacing.calls += 1
+        self.pacing.count(calls=1)  # from each batch's thread
         return answer
 
     def _tracked(self, action: Callable[[], T]) -> T:
@@ -193,6 +194,7 @@ class Lines:
         self.client, self.rows = client, rows
         self.book: str | None = None
         self.entries: dict[str, str] = {}  # product key → its standard PricebookEntry's id
+        self.making = threading.Lock()  # one batch at a time makes products: none made twice
 
     def standard_pricebook(self) -> str:
         if self.book is None:
@@ -235,6 +237,10 @@ class Lines:
 
     def _entries(self, lines: list[dict[str, Any]]) -> None:
         """Each product these lines name, with its standard price book entry (made if missing)."""
+        with self.making:  # a batch's thread at a time: another's products are seen, not made again
+            self._make_entries(lines)
+
+    def _make_entries(self, lines: list[dict[str, Any]]) -> None:
         wanted = {line["product"]: line for line in lines if line["product"] not in self.entries}
         if not wanted:
             return

@@ -9,6 +9,7 @@ centre or an unreachable server is BadInput); the fields the connector owns are 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -103,21 +104,26 @@ def _accounts_url(given: str) -> str:
 
 
 def missing(client: ZohoClient) -> list[str]:
-    """The connector's fields Zoho does not have yet, as Module.api_name."""
+    """The connector's fields Zoho does not have yet, as Module.api_name (the modules listed at
+    once, far below Zoho's concurrency limit)."""
+    with ThreadPoolExecutor(len(CUSTOM), thread_name_prefix="zoho-setup") as pool:
+        listed = dict(zip(CUSTOM, pool.map(lambda obj: client.fields(MODULE[obj]), CUSTOM), strict=True))
     absent = []
     for obj, wanted in CUSTOM.items():
-        have = {f.get("api_name") for f in client.fields(MODULE[obj])}
+        have = {f.get("api_name") for f in listed[obj]}
         absent += [f"{MODULE[obj]}.{name}" for name in wanted if name not in have]
     return absent
 
 
 def prepare(client: ZohoClient) -> list[str]:
-    """Make the fields that are missing (the connector ids unique); answers what is still missing."""
+    """Make the fields that are missing (the connector ids unique), each module's at once;
+    answers what is still missing."""
     by_module = {module: obj for obj, module in MODULE.items()}
     wanted: dict[str, list[dict[str, Any]]] = {}
     for ref in missing(client):
         module, name = ref.split(".", 1)
         wanted.setdefault(module, []).append(CUSTOM[by_module[module]][name])
-    for module, specs in wanted.items():
-        client.add_fields(module, specs)
+    if wanted:
+        with ThreadPoolExecutor(len(wanted), thread_name_prefix="zoho-setup") as pool:
+            list(pool.map(lambda module: client.add_fields(module, wanted[module]), wanted))
     return missing(client) if wanted else []

@@ -9,6 +9,7 @@ fewer after each throttle; throttles and 5xx are retried, paced; spent credits s
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ class ZohoSession:
     def __init__(self, credentials: Mapping[str, Any], base_url: str | None, pacing: Pacing | None) -> None:
         self.pacing = pacing or Pacing()
         self.lanes = Lanes(PARALLEL)
+        self.making = threading.Lock()
         self.client = ZohoClient(
             base_url or str(credentials["accounts_url"]),
             str(credentials["client_id"]),
@@ -107,7 +109,12 @@ class ZohoSession:
         return outcome
 
     def _products(self, orders: list[Record]) -> dict[str, str]:
-        """The Products these orders' lines name, upserted by Product_Name: name → Zoho id."""
+        """The Products these orders' lines name, upserted by Product_Name: name → Zoho id (one
+        batch's thread at a time, so two batches never make one new product twice)."""
+        with self.making:
+            return self._upsert_products(orders)
+
+    def _upsert_products(self, orders: list[Record]) -> dict[str, str]:
         wanted: dict[str, dict[str, Any]] = {}
         for r in orders:
             for product in products_of(r.fields):

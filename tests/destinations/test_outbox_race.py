@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -127,10 +128,10 @@ def test_a_mark_committed_late_with_a_lower_id_outlives_the_batch_that_did_not_r
         ).all()
     with engine.begin() as conn:  # the late mark's id, freed below the batch's first
         conn.execute(delete(DestinationMark).where(DestinationMark.id == first.id))
-    deliver = push_batch.Run._deliver
+    send = push_batch.Run._send
     late: list[int] = []
 
-    def deliver_then_commit_late(run: push_batch.Run, obj: str, batch: push_batch.Batch) -> None:
+    def send_then_commit_late(run: push_batch.Run, obj: str, batch: push_batch.Batch, *known: Any) -> Any:
         if obj == "contacts" and not late:
             with engine.begin() as conn:
                 row = {
@@ -141,9 +142,9 @@ def test_a_mark_committed_late_with_a_lower_id_outlives_the_batch_that_did_not_r
                 }
                 conn.execute(insert(DestinationMark).values(row))
             late.append(first.id)
-        deliver(run, obj, batch)
+        return send(run, obj, batch, *known)
 
-    monkeypatch.setattr(push_batch.Run, "_deliver", deliver_then_commit_late)
+    monkeypatch.setattr(push_batch.Run, "_send", send_then_commit_late)
     # when the push delivers the batch
     assert push_until_done(rig.app, dest)[-1].outcome == "done"
     # then the late mark is still there for the next push, which sends the record again

@@ -45,7 +45,9 @@ def test_zoho_holds_exactly_the_accounts_contacts_and_orders_through_faults(rig:
     control(rig, "expire")
     first += push_until_done(rig.app, dest)
     # then Zoho holds every contact and order, field by field, the throttle's wait as Zoho asked
-    assert first[-1].outcome == "done" and sum(s.pacing["retries"] for s in first) >= 5
+    # (a retry each at least: the first throttle, the next two throttles and the two 5xx, which
+    # the setup's two field listings, sent at once, may meet in one try each)
+    assert first[-1].outcome == "done" and sum(s.pacing["retries"] for s in first) >= 3
     assert first[0].pacing["waited_s"] >= 1.0
     assert_zoho_matches(rig)
     # when the hourly scoring gives RFM, segments and predictions, they follow in the next push

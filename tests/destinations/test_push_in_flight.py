@@ -1,0 +1,137 @@
+"""Several batches with the CRM at once (a kind's PUSH_IN_FLIGHT, here Zoho's made small-batched
+and wide): an erasure whose person's earlier batch is still with the CRM waits for it and finds
+them there; a batch the CRM fails keeps its marks while the batches around it are settled, and
+the next push sends it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+import destinations.zoho
+from connector.db import get_engine
+from connector.db.operations import DestinationMark, DestinationRecord
+from connector.errors import RetryLater
+from sync import push_batch
+from tests.destinations.helpers import forget, push_until_done, receipt_result, sync_everything
+from tests.destinations.zoho_helpers import add_zoho, assert_zoho_matches, held
+from tests.rig import Rig
+
+AWAY_S = 1.0  # how long the first batch stays with the CRM after its person is erased
+
+
+@pytest.fixture
+def wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Zoho pushed 5 records a batch, up to 100 batches with it at once."""
+    monkeypatch.setattr(destinations.zoho, "PUSH_BATCH", 5, raising=False)
+    monkeypatch.setattr(destinations.zoho, "PUSH_IN_FLIGHT", 100, raising=False)
+
+
+def marked_contacts(rig: Rig, dest: int) -> list[int]:
+    with get_engine(rig.app).connect() as conn:
+        return list(
+            conn.execute(
+                select(DestinationMark.record_id)
+                .where(DestinationMark.destination_id == dest, DestinationMark.object == "contacts")
+                .order_by(DestinationMark.id)
+            ).scalars()
+        )
+
+
+def noted(rig: Rig, dest: int) -> set[int]:
+    with get_engine(rig.app).connect() as conn:
+        return set(
+            conn.execute(
+                select(DestinationRecord.record_id).where(
+                    DestinationRecord.destination_id == dest,
+                    DestinationRecord.object == "contacts",
+                    DestinationRecord.state == "pushed",
+                )
+            ).scalars()
+        )
+
+
+def test_an_erasure_behind_its_persons_batch_still_with_the_crm_finds_them_there(
+    rig: Rig, wide: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a Zoho destination with every contact marked, and a first batch that, once it has
+    # sent its people, sees one of them erased and stays with the CRM a while longer
+    sync_everything(rig)
+    dest = add_zoho(rig)
+    send, read = push_batch.Run._send, push_batch.Run._read
+    erased = threading.Event()
+    receipts: list[int] = []
+
+    def send_then_erase(run: push_batch.Run, obj: str, batch: push_batch.Batch, *known: Any) -> Any:
+        answer = send(run, obj, batch, *known)
+        if obj == "contacts" and not receipts:
+            receipts.append(forget(rig, batch.marks[0].record_id))
+            erased.set()
+            time.sleep(AWAY_S)
+        return answer
+
+    def read_once_erased(run: push_batch.Run, obj: str, after: int) -> Any:
+        if obj == "contacts" and after:
+            erased.wait(30)  # the erasure's mark is there before the next batches are read
+        return read(run, obj, after)
+
+    monkeypatch.setattr(push_batch.Run, "_send", send_then_erase)
+    monkeypatch.setattr(push_batch.Run, "_read", read_once_erased)
+    first = marked_contacts(rig, dest)[0]
+    # when the destination is pushed
+    assert push_until_done(rig.app, dest)[-1].outcome == "done"
+    # then the erased person, pushed by the first batch, was deleted from Zoho by the later one
+    assert receipts and str(first) not in held(rig, "contacts")
+    assert first not in noted(rig, dest)
+    assert receipt_result(rig, receipts[0])["destinations"] == {str(dest): "deleted in zoho"}
+    assert_zoho_matches(rig)
+
+
+def test_a_batch_the_crm_fails_keeps_its_marks_and_the_batches_around_it_are_settled(
+    rig: Rig, wide: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a Zoho destination with every contact marked, and Zoho failing the second batch
+    sync_everything(rig)
+    dest = add_zoho(rig)
+    marked = marked_contacts(rig, dest)
+    assert len(marked) > 15
+    second = set(marked[5:10])
+    send = push_batch.Run._send
+    failed: list[set[int]] = []
+    sent: Counter[int] = Counter()
+
+    def fail_the_second(run: push_batch.Run, obj: str, batch: push_batch.Batch, *known: Any) -> Any:
+        ids = {m.record_id for m in batch.marks}
+        if obj == "contacts" and ids == second and not failed:
+            failed.append(ids)
+            raise RetryLater("Zoho answered 503")
+        if obj == "contacts":
+            sent.update(ids)
+        return send(run, obj, batch, *known)
+
+    monkeypatch.setattr(push_batch.Run, "_send", fail_the_second)
+    # when the destination is pushed
+    with rig.app.app_context():
+        from sync.push import push
+
+        summary = push(rig.app, dest)
+    # then the push waits to be tried again; the first batch is settled, the failed one keeps
+    # its marks and is not noted
+    assert summary.outcome == "retry" and failed
+    left = set(marked_contacts(rig, dest))
+    assert second <= left
+    assert set(marked[:5]) <= noted(rig, dest) and not set(marked[:5]) & left
+    assert not second & noted(rig, dest)
+    assert noted(rig, dest).isdisjoint(left)
+    # and the next push sends what is left: Zoho holds exactly the account
+    assert push_until_done(rig.app, dest)[-1].outcome == "done"
+    assert not marked_contacts(rig, dest)
+    assert_zoho_matches(rig)
+    # and no record was sent twice: the batches Zoho took while the failed one was away were
+    # settled, not sent again
+    assert set(sent) == set(marked) and set(sent.values()) == {1}
