@@ -3,16 +3,17 @@ take the oldest marks of an object, read what the store holds of those records, 
 upserts and archives, and in one transaction note each record's state and id there, write a
 dead letter per refusal (HubSpot's reason, in words), resolve the letters of records that went
 through, and remove the marks delivered (only those taken: a mark written meanwhile stays).
-Up to the kind's PUSH_IN_FLIGHT batches are with the CRM at once (a thread each; 1: the next
-batch is only read meanwhile); a batch's ids there are read once every batch before it that
+Up to the kind's PUSH_IN_FLIGHT batches are with the CRM at once (a daemon thread each; 1: the
+next batch is only read meanwhile); a batch's ids there are read once every batch before it that
 names one of its records is settled, so an erasure always finds them.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -86,20 +87,22 @@ class Run:
         batch naming a record of one still with the CRM waits until that one is settled."""
         total, done, after = self._pending(obj), 0, 0
         away: deque[Away] = deque()
-        with ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix="push-crm") as crm:
-            try:
-                while batch := self._read(obj, after):
-                    after = batch.last
-                    ids = {m.record_id for m in batch.marks}
-                    while away and (len(away) >= self.in_flight or any(ids & a.ids for a in away)):
-                        done += self._settle_oldest(obj, away, progress, renew, total, done)
-                    known, contacts = self._known(obj, batch)
-                    away.append(Away(batch, ids, crm.submit(self._send, obj, batch, known, contacts)))
-                while away:
+        try:
+            while batch := self._read(obj, after):
+                after = batch.last
+                ids = {m.record_id for m in batch.marks}
+                while away and (len(away) >= self.in_flight or any(ids & a.ids for a in away)):
                     done += self._settle_oldest(obj, away, progress, renew, total, done)
-            except BaseException:
-                self._settle_answered(obj, away)
-                raise
+                known, contacts = self._known(obj, batch)
+                away.append(Away(batch, ids, _away(self._send, obj, batch, known, contacts)))
+            while away:
+                done += self._settle_oldest(obj, away, progress, renew, total, done)
+        except Exception:
+            self._settle_answered(obj, away, wait=True)
+            raise
+        except BaseException:  # stopped (a signal, Ctrl-C): what is still with the CRM is left
+            self._settle_answered(obj, away, wait=False)
+            raise
 
     def _settle_oldest(
         self,
@@ -120,10 +123,12 @@ class Run:
             progress(obj, min(done + len(sent.ids), total), total)
         return len(sent.ids)
 
-    def _settle_answered(self, obj: str, away: deque[Away]) -> None:
-        """After a failure: the batches the CRM took are settled (their marks go), the rest
-        keep their marks for the next push."""
+    def _settle_answered(self, obj: str, away: deque[Away], *, wait: bool) -> None:
+        """After a failure: the batches the CRM took are settled (their marks go), waiting for
+        those still away unless the push was stopped; the rest keep their marks."""
         for sent in away:
+            if not (wait or sent.answer.done()):
+                continue  # its thread ends with the process; its marks stay for the next push
             try:
                 outcome, gone = sent.answer.result()
                 self._settle(obj, sent.batch.marks, outcome, gone)
@@ -365,3 +370,19 @@ class Run:
                     update(Destination).where(Destination.id == self.dest.id).values(optouts_checked_at=mark)
                 )
         return added
+
+
+def _away(send: Callable[..., tuple[Outcome, list[int]]], *args: Any) -> Future[tuple[Outcome, list[int]]]:
+    """`send(*args)` in a daemon thread of its own: a push stopped while a batch is with the CRM
+    (a Bulk job can take minutes) returns at once, and the process does not wait for the call."""
+    answer: Future[tuple[Outcome, list[int]]] = Future()
+
+    def run() -> None:
+        answer.set_running_or_notify_cancel()
+        try:
+            answer.set_result(send(*args))
+        except BaseException as exc:  # handed to the main thread, which raises it
+            answer.set_exception(exc)
+
+    threading.Thread(target=run, name="push-crm", daemon=True).start()
+    return answer

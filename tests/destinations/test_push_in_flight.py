@@ -1,7 +1,7 @@
 """Several batches with the CRM at once (a kind's PUSH_IN_FLIGHT, here Zoho's made small-batched
 and wide): an erasure whose person's earlier batch is still with the CRM waits for it and finds
 them there; a batch the CRM fails keeps its marks while the batches around it are settled, and
-the next push sends it."""
+the next push sends it; a push stopped while a batch is away returns without waiting for it."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from connector.db import get_engine
 from connector.db.operations import DestinationMark, DestinationRecord
 from connector.errors import RetryLater
 from sync import push_batch
+from sync.push import push
 from tests.destinations.helpers import forget, push_until_done, receipt_result, sync_everything
 from tests.destinations.zoho_helpers import add_zoho, assert_zoho_matches, held
 from tests.rig import Rig
@@ -117,8 +118,6 @@ def test_a_batch_the_crm_fails_keeps_its_marks_and_the_batches_around_it_are_set
     monkeypatch.setattr(push_batch.Run, "_send", fail_the_second)
     # when the destination is pushed
     with rig.app.app_context():
-        from sync.push import push
-
         summary = push(rig.app, dest)
     # then the push waits to be tried again; the first batch is settled, the failed one keeps
     # its marks and is not noted
@@ -135,3 +134,51 @@ def test_a_batch_the_crm_fails_keeps_its_marks_and_the_batches_around_it_are_set
     # and no record was sent twice: the batches Zoho took while the failed one was away were
     # settled, not sent again
     assert set(sent) == set(marked) and set(sent.values()) == {1}
+
+
+def test_a_push_stopped_while_a_batch_is_with_the_crm_returns_at_once_and_leaves_it_marked(
+    rig: Rig, wide: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a Zoho destination with every contact marked, whose second batch stays with the CRM
+    # (as a Bulk job may for minutes)
+    sync_everything(rig)
+    dest = add_zoho(rig)
+    marked = marked_contacts(rig, dest)
+    first, second = set(marked[:5]), set(marked[5:10])
+    send = push_batch.Run._send
+    release = threading.Event()
+
+    def slow_second(run: push_batch.Run, obj: str, batch: push_batch.Batch, *known: Any) -> Any:
+        if obj == "contacts" and {m.record_id for m in batch.marks} == second:
+            release.wait(120)
+        return send(run, obj, batch, *known)
+
+    monkeypatch.setattr(push_batch.Run, "_send", slow_second)
+    stopped: list[str] = []
+
+    def stop_once_a_batch_is_settled(obj: str, done: int, total: int) -> None:
+        raise KeyboardInterrupt  # what Ctrl-C or the worker's SIGTERM raises
+
+    def run_push() -> None:
+        try:
+            with rig.app.app_context():
+                push(rig.app, dest, progress=stop_once_a_batch_is_settled)
+        except KeyboardInterrupt:
+            stopped.append("stopped")
+
+    # when the push is stopped once its first batch is settled
+    pushing = threading.Thread(target=run_push)
+    pushing.start()
+    pushing.join(60)
+    still_away = not release.is_set()
+    release.set()
+    # then it returned while the second batch was still with the CRM, without waiting for it
+    assert not pushing.is_alive() and stopped == ["stopped"] and still_away
+    # and the first batch is settled, the second keeps its marks, nothing noted is still marked
+    left = set(marked_contacts(rig, dest))
+    assert first <= noted(rig, dest) and not first & left
+    assert second <= left and not second & noted(rig, dest)
+    assert noted(rig, dest).isdisjoint(left)
+    # and the next push sends the rest: Zoho holds exactly the account
+    assert push_until_done(rig.app, dest)[-1].outcome == "done"
+    assert_zoho_matches(rig)
