@@ -57,6 +57,21 @@ def noted(rig: Rig, dest: int) -> set[int]:
         )
 
 
+def zoho_with_everything_marked(rig: Rig) -> tuple[int, list[int]]:
+    """The rig backfilled, a Zoho destination added: its id and the contacts marked, in order."""
+    sync_everything(rig)
+    dest = add_zoho(rig)
+    return dest, marked_contacts(rig, dest)
+
+
+def assert_settled_and_left(rig: Rig, dest: int, settled: set[int], away: set[int]) -> None:
+    """`settled` noted and unmarked, `away` still marked and not noted, nothing noted marked."""
+    left = set(marked_contacts(rig, dest))
+    assert settled <= noted(rig, dest) and not settled & left
+    assert away <= left and not away & noted(rig, dest)
+    assert noted(rig, dest).isdisjoint(left)
+
+
 def test_an_erasure_behind_its_persons_batch_still_with_the_crm_finds_them_there(
     rig: Rig, wide: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -97,9 +112,7 @@ def test_a_batch_the_crm_fails_keeps_its_marks_and_the_batches_around_it_are_set
     rig: Rig, wide: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a Zoho destination with every contact marked, and Zoho failing the second batch
-    sync_everything(rig)
-    dest = add_zoho(rig)
-    marked = marked_contacts(rig, dest)
+    dest, marked = zoho_with_everything_marked(rig)
     assert len(marked) > 15
     second = set(marked[5:10])
     send = push_batch.Run._send
@@ -122,11 +135,7 @@ def test_a_batch_the_crm_fails_keeps_its_marks_and_the_batches_around_it_are_set
     # then the push waits to be tried again; the first batch is settled, the failed one keeps
     # its marks and is not noted
     assert summary.outcome == "retry" and failed
-    left = set(marked_contacts(rig, dest))
-    assert second <= left
-    assert set(marked[:5]) <= noted(rig, dest) and not set(marked[:5]) & left
-    assert not second & noted(rig, dest)
-    assert noted(rig, dest).isdisjoint(left)
+    assert_settled_and_left(rig, dest, set(marked[:5]), second)
     # and the next push sends what is left: Zoho holds exactly the account
     assert push_until_done(rig.app, dest)[-1].outcome == "done"
     assert not marked_contacts(rig, dest)
@@ -141,9 +150,7 @@ def test_a_push_stopped_while_a_batch_is_with_the_crm_returns_at_once_and_leaves
 ) -> None:
     # given a Zoho destination with every contact marked, whose second batch stays with the CRM
     # (as a Bulk job may for minutes)
-    sync_everything(rig)
-    dest = add_zoho(rig)
-    marked = marked_contacts(rig, dest)
+    dest, marked = zoho_with_everything_marked(rig)
     first, second = set(marked[:5]), set(marked[5:10])
     send = push_batch.Run._send
     release = threading.Event()
@@ -175,10 +182,7 @@ def test_a_push_stopped_while_a_batch_is_with_the_crm_returns_at_once_and_leaves
     # then it returned while the second batch was still with the CRM, without waiting for it
     assert not pushing.is_alive() and stopped == ["stopped"] and still_away
     # and the first batch is settled, the second keeps its marks, nothing noted is still marked
-    left = set(marked_contacts(rig, dest))
-    assert first <= noted(rig, dest) and not first & left
-    assert second <= left and not second & noted(rig, dest)
-    assert noted(rig, dest).isdisjoint(left)
+    assert_settled_and_left(rig, dest, first, second)
     # and the next push sends the rest: Zoho holds exactly the account
     assert push_until_done(rig.app, dest)[-1].outcome == "done"
     assert_zoho_matches(rig)
