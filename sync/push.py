@@ -27,7 +27,7 @@ from connector.errors import Reauthorize, RetryLater
 from connector.runtime import waiting
 from connector.runtime.queue import enqueue, get_redis
 from destinations.pacing import Pacing
-from sync import push_batch
+from sync import push_batch, push_optouts
 
 log = logs.get(__name__)
 BATCH = 500  # marks per transaction
@@ -79,7 +79,7 @@ def _push_locked(
         session.prepare()
         for obj in kind.OBJECTS:
             run.drain(obj, progress, lock.reacquire)
-        summary.optouts = run.read_optouts()
+        summary.optouts = push_optouts.read_optouts(engine, dest, session)
         _set_status(app, destination_id, "active", None)
     except Reauthorize as exc:
         summary.outcome, summary.reason = "needs_reconnect", exc.reason

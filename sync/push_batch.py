@@ -11,9 +11,12 @@ names one of its records is settled, so an erasure always finds them.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,11 +25,10 @@ from sqlalchemy import and_, delete, distinct, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from connector import logs
-from connector.crm import consent, destination_outbox, destination_views, insights
+from connector.crm import destination_views, insights
 from connector.db import dead_letters
 from connector.db.operations import (
     DeadLetter,
-    Destination,
     DestinationMark,
     DestinationRecord,
     PrivacyRequest,
@@ -34,13 +36,14 @@ from connector.db.operations import (
 from connector.db.types import utcnow
 from connector.db.upsert import dialect_insert
 from destinations.protocol import Destination as Kind
-from destinations.protocol import ReadsOptoutsSince, Session
+from destinations.protocol import Session
 from destinations.records import Outcome, Record, merged
 from platforms.base import batched
 
 log = logs.get(__name__)
 BATCH = 500
 IN_FLIGHT = 1
+STOP_GRACE_S = 5.0  # a stopped push waits this long for batches away (a worker's horse has 10 s)
 
 
 @dataclass
@@ -78,7 +81,8 @@ class Run:
         self.rules, self.summary = rules, summary
         self.mapping = merged(kind.DEFAULT_MAPPING, dest.mapping)
         self.batch = int(getattr(kind, "PUSH_BATCH", BATCH))  # a kind with a bulk path takes more
-        self.in_flight = max(1, int(getattr(kind, "PUSH_IN_FLIGHT", IN_FLIGHT)))  # batches at once
+        self.in_flight: dict[str, int] | int = getattr(kind, "PUSH_IN_FLIGHT", IN_FLIGHT)  # batches at once
+        self.lock_lost = False
 
     def drain(
         self, obj: str, progress: Callable[[str, int, int], None] | None, renew: Callable[[], Any]
@@ -86,23 +90,29 @@ class Run:
         """Up to `in_flight` batches with the CRM at once, each settled in the order taken; a
         batch naming a record of one still with the CRM waits until that one is settled."""
         total, done, after = self._pending(obj), 0, 0
+        at_once = self._at_once(obj)
         away: deque[Away] = deque()
         try:
             while batch := self._read(obj, after):
                 after = batch.last
                 ids = {m.record_id for m in batch.marks}
-                while away and (len(away) >= self.in_flight or any(ids & a.ids for a in away)):
+                while away and (len(away) >= at_once or any(ids & a.ids for a in away)):
                     done += self._settle_oldest(obj, away, progress, renew, total, done)
                 known, contacts = self._known(obj, batch)
                 away.append(Away(batch, ids, _away(self._send, obj, batch, known, contacts)))
             while away:
                 done += self._settle_oldest(obj, away, progress, renew, total, done)
         except Exception:
-            self._settle_answered(obj, away, wait=True)
+            self._settle_answered(obj, away, renew, wait_s=None)
             raise
-        except BaseException:  # stopped (a signal, Ctrl-C): what is still with the CRM is left
-            self._settle_answered(obj, away, wait=False)
+        except BaseException:  # stopped (a signal, Ctrl-C): what is still away gets a short grace
+            self._settle_answered(obj, away, renew, wait_s=STOP_GRACE_S)
             raise
+
+    def _at_once(self, obj: str) -> int:
+        """The kind's PUSH_IN_FLIGHT for this object (a number, or one per object)."""
+        given = self.in_flight.get(obj, IN_FLIGHT) if isinstance(self.in_flight, dict) else self.in_flight
+        return max(1, int(given))
 
     def _settle_oldest(
         self,
@@ -118,22 +128,41 @@ class Run:
         outcome, gone = sent.answer.result()
         away.popleft()
         self._settle(obj, sent.batch.marks, outcome, gone)
-        renew()
+        self._renew(renew)
         if progress:
             progress(obj, min(done + len(sent.ids), total), total)
         return len(sent.ids)
 
-    def _settle_answered(self, obj: str, away: deque[Away], *, wait: bool) -> None:
-        """After a failure: the batches the CRM took are settled (their marks go), waiting for
-        those still away unless the push was stopped; the rest keep their marks."""
+    def _settle_answered(
+        self, obj: str, away: deque[Away], renew: Callable[[], Any], *, wait_s: float | None
+    ) -> None:
+        """After a failure: the batches the CRM took are settled (their marks go), those still
+        away waited for (at most `wait_s` in all, when given); the rest keep their marks. With
+        the push's lock lost, nothing more is settled: another push may hold the marks now."""
+        deadline = None if wait_s is None else time.monotonic() + wait_s
         for sent in away:
-            if not (wait or sent.answer.done()):
-                continue  # its thread ends with the process; its marks stay for the next push
+            if self.lock_lost:
+                return
             try:
-                outcome, gone = sent.answer.result()
-                self._settle(obj, sent.batch.marks, outcome, gone)
-            except Exception:  # its marks stay: the next push sends the batch again
-                log.warning("push batch left marked", extra={"destination_id": self.dest.id, "object": obj})
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                outcome, gone = sent.answer.result(timeout=left)
+            except FutureTimeout:
+                continue  # its thread ends with the process; its marks stay for the next push
+            except Exception as exc:  # its marks stay: the next push sends the batch again
+                extra = {"destination_id": self.dest.id, "object": obj, "error": type(exc).__name__}
+                log.warning("push batch left marked", extra=extra | {"reason": getattr(exc, "reason", None)})
+                continue
+            self._settle(obj, sent.batch.marks, outcome, gone)
+            with suppress(Exception):  # a lost lock is noted; the failure raised is the first one
+                self._renew(renew)
+
+    def _renew(self, renew: Callable[[], Any]) -> None:
+        """The push's lock renewed; noted if it was lost (then raised)."""
+        try:
+            renew()
+        except Exception:
+            self.lock_lost = True
+            raise
 
     def _pending(self, obj: str) -> int:
         """The records marked (a record marked twice counts once)."""
@@ -325,51 +354,6 @@ class Run:
                 .where(PrivacyRequest.id == receipt)
                 .values(result={**result, "destinations": done})
             )
-
-    def read_optouts(self) -> int:
-        """Opt-outs made in the CRM, into the ledger as refusals with their source and time; a
-        CRM that can search them is asked only what changed since the last read-back, whose
-        watermark moves in the ledger's transaction."""
-        with self.engine.connect() as conn:
-            pushed: dict[str, int] = {
-                str(e): r
-                for e, r in conn.execute(
-                    select(DestinationRecord.external_id, DestinationRecord.record_id).where(
-                        DestinationRecord.destination_id == self.dest.id,
-                        DestinationRecord.object == "contacts",
-                        DestinationRecord.external_id.is_not(None),
-                    )
-                )
-            }
-        if not pushed:
-            return 0
-        mark = None
-        if isinstance(self.session, ReadsOptoutsSince):
-            found, mark = self.session.optouts_since(self.dest.optouts_checked_at)
-        else:
-            found = self.session.optouts(sorted(pushed))
-        claims = [
-            consent.Claim(
-                int(pushed[o.external_id]),
-                None,
-                o.channel,
-                consent.REFUSAL,
-                o.source,
-                o.occurred_at,
-                o.occurred_at,
-            )
-            for o in found
-            if o.external_id in pushed
-        ]
-        with self.engine.begin() as conn:
-            added = consent.record(conn, claims)
-            if added:
-                destination_outbox.mark_contacts(conn, [c.contact_id for c in claims])
-            if mark is not None:
-                conn.execute(
-                    update(Destination).where(Destination.id == self.dest.id).values(optouts_checked_at=mark)
-                )
-        return added
 
 
 def _away(send: Callable[..., tuple[Outcome, list[int]]], *args: Any) -> Future[tuple[Outcome, list[int]]]:

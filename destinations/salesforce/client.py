@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -75,6 +76,7 @@ class SalesforceClient:
             self._credentials["refresh_token"] = refresh_token
         self._session = session or requests.Session()
         self._sf: Salesforce | None = None
+        self._signing_in = threading.Lock()  # batches in threads of their own sign in once
         self.pacing = pacing  # None: one try, RetryLater to the caller
 
     # --- the session ----------------------------------------------------------------------
@@ -117,12 +119,12 @@ class SalesforceClient:
     def _call_once(self, action: Callable[[Salesforce], T]) -> T:
         """Run `action`, signing in again once if the session expired, with errors as actions."""
         for attempt in (1, 2):
-            sf = self._sf or self.sign_in()
+            sf = self._session_for_call()
             self._check_reserve(sf)
             try:
                 return action(sf)
             except SalesforceExpiredSession:
-                self._sf = None
+                self._expired(sf)
                 if attempt == 2:
                     raise Reauthorize("Salesforce refused the session twice: reconnect the org") from None
             except SalesforceRefusedRequest as exc:
@@ -140,6 +142,17 @@ class SalesforceClient:
                     f"Salesforce refused the request ({exc.status})", detail=_first_message(exc)
                 ) from None
         raise AssertionError("unreachable")
+
+    def _session_for_call(self) -> Salesforce:
+        """The signed-in session, signing in first (once, whichever thread asks first)."""
+        with self._signing_in:
+            return self._sf or self.sign_in()
+
+    def _expired(self, sf: Salesforce) -> None:
+        """Forget an expired session, unless another thread already signed in again."""
+        with self._signing_in:
+            if self._sf is sf:
+                self._sf = None
 
     def _check_reserve(self, sf: Salesforce) -> None:
         usage = sf.api_usage.get("api-usage")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -99,14 +98,23 @@ def missing(client: SalesforceClient) -> list[str]:
 
 
 def prepare(client: SalesforceClient) -> list[str]:
-    """Make the fields that are missing, up to AT_ONCE at a time; those the org refuses stay
+    """Make the fields that are missing, up to AT_ONCE at a time, then one at a time those that
+    failed so (two changes to one object at once may meet a lock); those the org refuses stay
     listed (a one-time setup step)."""
+    wanted = missing(client)
     with ThreadPoolExecutor(AT_ONCE, thread_name_prefix="salesforce-setup") as pool:
-        list(pool.map(lambda ref: _make_field(client, ref), missing(client)))
+        made = list(pool.map(lambda ref: _make_field(client, ref), wanted))
+    for ref in [r for r, ok in zip(wanted, made, strict=True) if not ok]:
+        _make_field(client, ref)
     return missing(client)
 
 
-def _make_field(client: SalesforceClient, ref: str) -> None:
+def _make_field(client: SalesforceClient, ref: str) -> bool:
+    """Whether the field was made (refused: e.g. the app's user may not customize the org, the
+    README's setup step)."""
     sobject, name = ref.split(".", 1)
-    with suppress(FailPermanently):  # e.g. the app's user may not customize the org: README's setup step
+    try:
         client.create_field(sobject, name, CUSTOM[sobject][name])
+    except FailPermanently:
+        return False
+    return True

@@ -11,6 +11,8 @@ from collections import Counter
 from typing import Any
 
 import pytest
+import redis
+from redis.exceptions import LockError
 from sqlalchemy import select
 
 import destinations.zoho
@@ -184,5 +186,30 @@ def test_a_push_stopped_while_a_batch_is_with_the_crm_returns_at_once_and_leaves
     # and the first batch is settled, the second keeps its marks, nothing noted is still marked
     assert_settled_and_left(rig, dest, first, second)
     # and the next push sends the rest: Zoho holds exactly the account
+    assert push_until_done(rig.app, dest)[-1].outcome == "done"
+    assert_zoho_matches(rig)
+
+
+def test_a_push_that_lost_its_lock_settles_nothing_more(
+    rig: Rig, wide: None, monkeypatch: pytest.MonkeyPatch, redis_conn: redis.Redis
+) -> None:
+    # given a Zoho destination with every contact marked, whose push lock runs out (another push
+    # may take the marks now) while its first batch is with the CRM
+    dest, marked = zoho_with_everything_marked(rig)
+    send = push_batch.Run._send
+
+    def send_then_lose_the_lock(run: push_batch.Run, obj: str, batch: push_batch.Batch, *known: Any) -> Any:
+        answer = send(run, obj, batch, *known)
+        if obj == "contacts" and batch.marks[0].record_id == marked[0]:
+            redis_conn.delete(f"crm:push:{dest}")
+        return answer
+
+    monkeypatch.setattr(push_batch.Run, "_send", send_then_lose_the_lock)
+    # when the destination is pushed
+    with rig.app.app_context(), pytest.raises(LockError):
+        push(rig.app, dest)
+    # then the push stops at the first renewal that fails: only the first batch is settled, the
+    # batches the CRM answered meanwhile keep their marks for whichever push holds the lock
+    assert_settled_and_left(rig, dest, set(marked[:5]), set(marked[5:]))
     assert push_until_done(rig.app, dest)[-1].outcome == "done"
     assert_zoho_matches(rig)
