@@ -9,8 +9,6 @@ allocation spent ("TotalRequests") stops the push at once, the concurrent long-r
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from simple_salesforce.exceptions import (
 from connector.errors import FailPermanently, Reauthorize, RetryLater
 from destinations.oauth import token_grant
 from destinations.pacing import Pacing
+from destinations.salesforce.texts import bulk_reason, csv_rows, csv_value, reason, soql_text
 
 API_VERSION = "62.0"
 COLLECTION_SIZE = 200  # records per sObject Collections call
@@ -191,7 +190,7 @@ class SalesforceClient:
                     if result.get("created"):
                         outcome.created.add(key)
                 else:
-                    outcome.refused[key] = _reason(result["errors"])
+                    outcome.refused[key] = reason(result["errors"])
         return outcome
 
     def create(self, sobject: str, key: str, records: list[dict[str, Any]]) -> Outcome:
@@ -207,24 +206,24 @@ class SalesforceClient:
                     outcome.saved[str(record[key])] = result["id"]
                     outcome.created.add(str(record[key]))
                 else:
-                    outcome.refused[str(record[key])] = _reason(result["errors"])
+                    outcome.refused[str(record[key])] = reason(result["errors"])
         return outcome
 
     def _bulk_upsert(
         self, sf: Salesforce, sobject: str, external_field: str, records: list[dict[str, Any]]
     ) -> Outcome:
         job = _bulk(sf, sobject)
-        rows = [{k: _csv_value(v) for k, v in r.items()} for r in records]
+        rows = [{k: csv_value(v) for k, v in r.items()} for r in records]
         results = job.upsert(records=rows, external_id_field=external_field, wait=BULK_POLL_S)
         outcome = Outcome()
         for result in results:
             job_id = str(result["job_id"])
-            for row in _csv_rows(job.get_successful_records(job_id)):
+            for row in csv_rows(job.get_successful_records(job_id)):
                 outcome.saved[row[external_field]] = row["sf__Id"]
                 if str(row.get("sf__Created", "")).lower() == "true":
                     outcome.created.add(row[external_field])
-            for row in _csv_rows(job.get_failed_records(job_id)):
-                outcome.refused[row[external_field]] = _bulk_reason(row["sf__Error"])
+            for row in csv_rows(job.get_failed_records(job_id)):
+                outcome.refused[row[external_field]] = bulk_reason(row["sf__Error"])
         return outcome
 
     def delete(
@@ -247,7 +246,7 @@ class SalesforceClient:
                 if result["success"]:
                     outcome.saved[key] = record_id
                 else:
-                    outcome.refused[key] = _reason(result["errors"])
+                    outcome.refused[key] = reason(result["errors"])
         return outcome
 
     def _ids_of(self, sobject: str, external_field: str, values: list[str]) -> dict[str, str]:
@@ -341,8 +340,8 @@ def _hard_delete(sobject: str, rows: list[dict[str, str]]) -> Callable[[Salesfor
         job = _bulk(sf, sobject)
         for result in job.hard_delete(records=rows, wait=BULK_POLL_S):
             if int(result.get("numberRecordsFailed") or 0):
-                failed = _csv_rows(job.get_failed_records(str(result["job_id"])))
-                why = _bulk_reason(failed[0]["sf__Error"]) if failed else "no reason given"
+                failed = csv_rows(job.get_failed_records(str(result["job_id"])))
+                why = bulk_reason(failed[0]["sf__Error"]) if failed else "no reason given"
                 raise FailPermanently(
                     f"Salesforce kept {len(failed)} {sobject} record(s) it was asked to delete: {why}"
                 )
@@ -379,30 +378,3 @@ def _first_message(exc: SalesforceError) -> str:
     if isinstance(content, list) and content and isinstance(content[0], dict):
         return f"{content[0].get('errorCode')}: {content[0].get('message')}"
     return str(content)[:200]
-
-
-def _reason(errors: list[dict[str, Any]]) -> str:
-    """Salesforce's per-record errors in plain words: 'Required fields are missing: [LastName]'."""
-    return "; ".join(str(e.get("message", e.get("statusCode", "refused"))) for e in errors) or "refused"
-
-
-def _bulk_reason(text: str) -> str:
-    code, _, rest = text.partition(":")
-    message, _, _fields = rest.rpartition(":")
-    return message or code
-
-
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return "#N/A"  # Bulk API 2.0: clear the field
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
-
-
-def _csv_rows(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text)))
-
-
-def soql_text(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -21,7 +21,7 @@ from destinations.pacing import Pacing
 from destinations.records import Optout, Outcome, Record
 from destinations.salesforce import connect
 from destinations.salesforce.client import Outcome as Saved
-from destinations.salesforce.client import SalesforceClient, soql_text
+from destinations.salesforce.client import SalesforceClient
 from destinations.salesforce.mapper import (
     ACCOUNT_ID_FIELD,
     ID_FIELD,
@@ -32,6 +32,7 @@ from destinations.salesforce.mapper import (
     product,
     values,
 )
+from destinations.salesforce.texts import soql_text
 
 log = logs.get(__name__)
 T = TypeVar("T")
