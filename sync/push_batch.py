@@ -1,6 +1,7 @@
 """One push's work on one destination, a batch of marks at a time (sync/push.py drives it):
 take the oldest marks of an object, read what the store holds of those records, send the
-upserts and archives, and in one transaction note each record's state and id there, write a
+upserts and deletions (of records noted there, or found by the connector's key: a batch whose
+answer never came noted none), and in one transaction note each record's state and id there, write a
 dead letter per refusal (HubSpot's reason, in words), resolve the letters of records that went
 through, and remove the marks delivered (only those taken: a mark written meanwhile stays).
 Up to the kind's PUSH_IN_FLIGHT batches are with the CRM at once (a daemon thread each; 1: the
@@ -35,6 +36,7 @@ from connector.db.operations import (
 )
 from connector.db.types import utcnow
 from connector.db.upsert import dialect_insert
+from connector.errors import Reauthorize
 from destinations.protocol import Destination as Kind
 from destinations.protocol import Session
 from destinations.records import Outcome, Record, merged
@@ -102,8 +104,10 @@ class Run:
                 away.append(Away(batch, ids, _away(self._send, obj, batch, known, contacts)))
             while away:
                 done += self._settle_oldest(obj, away, progress, renew, total, done)
-        except Exception:
-            self._settle_answered(obj, away, renew, wait_s=None)
+        except Exception as failed:
+            reconnect = self._settle_answered(obj, away, renew, wait_s=None)
+            if reconnect is not None and not isinstance(failed, Reauthorize):
+                raise reconnect from failed  # a refused grant outranks a failure beside it
             raise
         except BaseException:  # stopped (a signal, Ctrl-C): what is still away gets a short grace
             self._settle_answered(obj, away, renew, wait_s=STOP_GRACE_S)
@@ -135,14 +139,16 @@ class Run:
 
     def _settle_answered(
         self, obj: str, away: deque[Away], renew: Callable[[], Any], *, wait_s: float | None
-    ) -> None:
+    ) -> Reauthorize | None:
         """After a failure: the batches the CRM took are settled (their marks go), those still
         away waited for (at most `wait_s` in all, when given); the rest keep their marks. With
-        the push's lock lost, nothing more is settled: another push may hold the marks now."""
+        the push's lock lost, nothing more is settled: another push may hold the marks now.
+        A batch the CRM failed with a refused grant is answered, to be raised."""
         deadline = None if wait_s is None else time.monotonic() + wait_s
+        reconnect: Reauthorize | None = None
         for sent in away:
             if self.lock_lost:
-                return
+                break
             try:
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 outcome, gone = sent.answer.result(timeout=left)
@@ -151,10 +157,12 @@ class Run:
             except Exception as exc:  # its marks stay: the next push sends the batch again
                 extra = {"destination_id": self.dest.id, "object": obj, "error": type(exc).__name__}
                 log.warning("push batch left marked", extra=extra | {"reason": getattr(exc, "reason", None)})
+                reconnect = reconnect or (exc if isinstance(exc, Reauthorize) else None)
                 continue
             self._settle(obj, sent.batch.marks, outcome, gone)
             with suppress(Exception):  # a lost lock is noted; the failure raised is the first one
                 self._renew(renew)
+        return reconnect
 
     def _renew(self, renew: Callable[[], Any]) -> None:
         """The push's lock renewed; noted if it was lost (then raised)."""
@@ -216,10 +224,8 @@ class Run:
         live = [
             Record(i, v, v.get("contact_id")) for i, v in views.items() if v is not None and i not in erased
         ]
-        gone = [i for i in ids if (i in erased or views.get(i) is None) and known.get(i)]
         outcome = self.session.upsert(obj, live, self.mapping) if live else Outcome()
-        if gone:
-            self.session.erase(obj, [known[i] for i in gone])
+        gone = self._erase(obj, [i for i in ids if i in erased or views.get(i) is None], erased, known)
         if obj == "orders":
             pairs = [
                 (outcome.pushed[r.record_id], contacts[r.contact_id])
@@ -229,6 +235,18 @@ class Run:
             if pairs:
                 self.session.associate(pairs)
         return outcome, gone
+
+    def _erase(self, obj: str, leaving: list[int], erased: set[int], known: dict[int, str]) -> list[int]:
+        """The records the store no longer holds deleted there: by their noted ids, or found by
+        the connector's key (a batch whose answer never came left none noted); those deleted."""
+        unknown = [i for i in leaving if i not in known]
+        where = known | (self.session.ids_of(obj, unknown) if unknown else {})
+        gone = [i for i in leaving if i in where]
+        for for_good in (True, False):
+            chosen = [where[i] for i in gone if (i in erased) is for_good]
+            if chosen:
+                self.session.erase(obj, chosen, for_good=for_good)
+        return gone
 
     def _views(self, conn: Connection, obj: str, ids: list[int]) -> dict[int, dict[str, Any] | None]:
         if obj == "contacts":

@@ -191,7 +191,7 @@ def _error(answer: requests.Response) -> Exception:
         )
     if status in (400, 409, 422):
         return SkipRecord(reason, detail=str(status))
-    return FailPermanently(f"HubSpot answered {status}: {reason}")
+    return FailPermanently(f"HubSpot answered {status}: {reason}", detail=str(status))
 
 
 def _delay(last: RetryLater | None, backoff_s: float, attempt: int) -> float:

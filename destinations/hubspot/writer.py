@@ -2,7 +2,8 @@
 call, HubSpot's batch limit), a batch HubSpot refuses halved until the refused records stand
 alone (each kept with HubSpot's reason, the rest written), orders associated with their
 contacts, an order's lines as line items (upserted by `connector_line_id`, associated with the
-order; those it no longer has archived), erasures archived (an order's line items with it), and
+order; those it no longer has archived), an erased contact GDPR-deleted and other records gone
+archived (an order's line items with it), records found by that id property, and
 opt-outs (`hs_email_optout`) read back with their time: found by the CRM search (opted out,
 carrying our id, changed since the last read-back less a margin for the search's lag), then only
 those hits read with the opt-out's history.
@@ -15,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector import logs
-from connector.errors import SkipRecord
+from connector.errors import FailPermanently, SkipRecord
 from destinations.hubspot import connect
 from destinations.hubspot.mapper import ID_PROPERTY, current_lines, properties
 from destinations.pacing import Pacing
@@ -91,7 +92,8 @@ class HubSpotSession:
         except SkipRecord as refused:  # e.g. a line item HubSpot holds under another order
             log.warning("hubspot refused line item associations", extra={"reason": refused.reason})
         kept = {li for _o, li in wanted}
-        self.erase("line_items", sorted({li for have in before.values() for li in have} - kept, key=int))
+        dropped = sorted({li for have in before.values() for li in have} - kept, key=int)
+        self.erase("line_items", dropped, for_good=False)
 
     def _associated(self, from_obj: str, to_obj: str, ids: Sequence[str]) -> dict[str, set[str]]:
         """The `to_obj` records associated with each of these records, by HubSpot id."""
@@ -140,14 +142,41 @@ class HubSpotSession:
     def associate(self, pairs: Sequence[tuple[str, str]]) -> None:
         self._associate("orders", "contacts", pairs)
 
-    def erase(self, obj: str, external_ids: Sequence[str]) -> None:
-        """Archive these records; an order's line items first (each line item is its order's)."""
+    def erase(self, obj: str, external_ids: Sequence[str], *, for_good: bool) -> None:
+        """Archive these records (restorable for 90 days); an order's line items first (each
+        line item is its order's). A contact erased `for_good` has a GDPR delete instead: gone,
+        with its history, at once (HubSpot offers that for contacts only)."""
+        if obj == "contacts" and for_good:
+            for contact in external_ids:
+                self._gdpr_delete(contact)
+            return
         if obj == "orders" and external_ids:
             lines = self._associated("orders", "line_items", external_ids)
-            self.erase("line_items", sorted({li for have in lines.values() for li in have}, key=int))
+            lines_gone = sorted({li for have in lines.values() for li in have}, key=int)
+            self.erase("line_items", lines_gone, for_good=for_good)
         for start in range(0, len(external_ids), BATCH):
             inputs = [{"id": i} for i in external_ids[start : start + BATCH]]
             self.client.call("POST", f"/crm/v3/objects/{obj}/batch/archive", {"inputs": inputs})
+
+    def _gdpr_delete(self, contact: str) -> None:
+        try:
+            self.client.call("POST", "/crm/v3/objects/contacts/gdpr-delete", {"objectId": contact})
+        except FailPermanently as exc:
+            if exc.detail != "404":  # already gone is done
+                raise
+
+    def ids_of(self, obj: str, record_ids: Sequence[int]) -> dict[int, str]:
+        """HubSpot's ids of these records, read by the connector's unique id property."""
+        key, found = ID_PROPERTY[obj], {}
+        for start in range(0, len(record_ids), BATCH):
+            inputs = [{"id": str(i)} for i in record_ids[start : start + BATCH]]
+            body = {"idProperty": key, "inputs": inputs, "properties": [key]}
+            answer = self.client.call("POST", f"/crm/v3/objects/{obj}/batch/read", body) or {}
+            for result in answer.get("results", []):
+                ours = str((result.get("properties") or {}).get(key) or "")
+                if ours.isdigit():
+                    found[int(ours)] = str(result["id"])
+        return found
 
     def optouts(self, external_ids: Sequence[str]) -> list[Optout]:
         """Of these contacts, those opted out of all e-mail in HubSpot, with when they did."""

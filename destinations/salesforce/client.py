@@ -231,7 +231,7 @@ class SalesforceClient:
     ) -> Outcome:
         """Delete the records these external ids name (an erasure: `for_good`, no recycle bin)."""
         outcome = Outcome()
-        ids = self._ids_of(sobject, external_field, values)
+        ids = self.ids_of(sobject, external_field, values)
         if for_good and ids:
             rows = [{"Id": i} for i in ids.values()]
             self._call(lambda sf: _bulk(sf, sobject).hard_delete(records=rows, wait=BULK_POLL_S))
@@ -249,7 +249,8 @@ class SalesforceClient:
                     outcome.refused[key] = reason(result["errors"])
         return outcome
 
-    def _ids_of(self, sobject: str, external_field: str, values: list[str]) -> dict[str, str]:
+    def ids_of(self, sobject: str, external_field: str, values: list[str]) -> dict[str, str]:
+        """External id → Salesforce id, of the records these external ids name."""
         out: dict[str, str] = {}
         for start in range(0, len(values), 200):
             quoted = ",".join(soql_text(v) for v in values[start : start + 200])

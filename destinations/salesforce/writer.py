@@ -4,7 +4,8 @@ the connector's external ids, orders upserted with that Account and the Contact 
 refused record kept with Salesforce's words while the rest are written; an order's lines as its
 OrderItems (`Lines`: a Product2 and its standard PricebookEntry per product, the order on the
 Standard Price Book, the lines it no longer has deleted); erasures deleted for good
-(hardDelete), a person's Account with them once it holds nothing; opt-outs (`HasOptedOutOfEmail`)
+(hardDelete), other records gone to the recycle bin, a person's Account with them once it holds
+nothing; opt-outs (`HasOptedOutOfEmail`)
 read back. Throttles and 5xx are tried again by the client, paced by the push's `Pacing`.
 """
 
@@ -129,21 +130,32 @@ class SalesforceSession:
     def associate(self, pairs: Sequence[tuple[str, str]]) -> None:
         """Nothing more to do: each Order names its Account and bill-to Contact when upserted."""
 
-    def erase(self, obj: str, external_ids: Sequence[str]) -> None:
-        """Delete these records for good; a person's Account too, once nothing is left on it."""
+    def erase(self, obj: str, external_ids: Sequence[str], *, for_good: bool) -> None:
+        """Delete these records (`for_good`: a hardDelete, no recycle bin); a person's Account
+        too, once nothing is left on it."""
         ids = list(external_ids)
         accounts = self._column(SOBJECT[obj], "AccountId", "Id", ids)
-        self._tracked(lambda: self.client.delete_ids(ids, for_good=True))
-        self._drop_empty(sorted(accounts))
+        self._tracked(lambda: self.client.delete_ids(ids, for_good=for_good))
+        self._drop_empty(sorted(accounts), for_good=for_good)
 
-    def _drop_empty(self, account_ids: list[str]) -> None:
+    def ids_of(self, obj: str, record_ids: Sequence[int]) -> dict[int, str]:
+        """Salesforce's ids of these records, by the connector's key; a contact with no Contact
+        there but its own Account (a push cut between the two) answers the Account."""
+        keys = [str(i) for i in record_ids]
+        found = self._tracked(lambda: self.client.ids_of(SOBJECT[obj], ID_FIELD[obj], keys))
+        if obj == "contacts":
+            alone = [k for k in keys if k not in found]
+            found |= self._tracked(lambda: self.client.ids_of("Account", ACCOUNT_ID_FIELD, alone))
+        return {int(k): v for k, v in found.items()}
+
+    def _drop_empty(self, account_ids: list[str], *, for_good: bool = True) -> None:
         if not account_ids:
             return
         busy = self._column("Contact", "AccountId", "AccountId", account_ids)
         busy |= self._column("Order", "AccountId", "AccountId", account_ids)
         ours = self._column("Account", "Id", "Id", account_ids, f" AND {ACCOUNT_ID_FIELD} != null")
         empty = sorted(ours - busy)
-        self._tracked(lambda: self.client.delete_ids(empty, for_good=True))
+        self._tracked(lambda: self.client.delete_ids(empty, for_good=for_good))
 
     def _column(self, sobject: str, column: str, key: str, ids: list[str], extra: str = "") -> set[str]:
         """`column`'s values on the `sobject` rows whose `key` is one of `ids`."""

@@ -32,6 +32,7 @@ CONSENT = "Connector_Email_Consent"  # what the connector last pushed: an opt-ou
 READ = f"Email,{OPTOUT},{CONSENT},Modified_Time"
 MAX_WAIT_S = 60.0  # a longer Retry-After is cut to this: at worst the try is throttled again
 LONGEST_WAIT_S = 300.0  # a wait asked for longer than this (the day's credits spent) is the caller's
+SEARCH_ANY = 10  # criteria a search takes at most, ORed
 PARALLEL = 10  # calls in flight at once: the sub-concurrency limit, below every paid edition's limit
 Rows = list[dict[str, Any]]
 
@@ -134,10 +135,24 @@ class ZohoSession:
             if answer.refused:
                 log.warning("zoho refused order contacts", extra={"refused": len(answer.refused)})
 
-    def erase(self, obj: str, external_ids: Sequence[str]) -> None:
+    def erase(self, obj: str, external_ids: Sequence[str], *, for_good: bool) -> None:
+        """Deleted, to the org's Recycle Bin even `for_good`: Zoho's API has no permanent delete."""
         for start in range(0, len(external_ids), BATCH):
             part = list(external_ids[start : start + BATCH])
             self._paced(partial(self.client.delete, MODULE[obj], part))
+
+    def ids_of(self, obj: str, record_ids: Sequence[int]) -> dict[int, str]:
+        """Zoho's ids of these records, by the connector's key: a search of SEARCH_ANY at once."""
+        key, found = ID_FIELD[obj], dict[int, str]()
+        for start in range(0, len(record_ids), SEARCH_ANY):
+            part = record_ids[start : start + SEARCH_ANY]
+            criteria = "or".join(f"({key}:equals:{int(i)})" for i in part)
+            rows = self._paced(partial(self._found, obj, f"({criteria})" if len(part) > 1 else criteria))
+            found |= {int(row[key]): str(row["id"]) for row in rows if str(row.get(key, "")).isdigit()}
+        return found
+
+    def _found(self, obj: str, criteria: str) -> Rows:
+        return list(self.client.search(MODULE[obj], criteria, ID_FIELD[obj]))
 
     def optouts(self, external_ids: Sequence[str]) -> list[Optout]:
         """Of these contacts, those opted out of e-mail in Zoho that the connector has not yet

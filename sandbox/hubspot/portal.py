@@ -135,6 +135,7 @@ class Portal:
         self.revoked: set[str] = set()
         self.lock = threading.Lock()
         self.records: dict[str, dict[str, HubRecord]] = {o: {} for o in OBJECTS}
+        self.archived: dict[str, dict[str, HubRecord]] = {o: {} for o in OBJECTS}  # restorable, 90 days
         self.properties: dict[str, dict[str, dict[str, Any]]] = {
             o: {n: {"name": n, "type": "string", "hasUniqueValue": False} for n in STANDARD[o]}
             for o in OBJECTS
@@ -210,10 +211,16 @@ class Portal:
             if record.properties.get(prop):
                 index[record.properties[prop]] = record.id
 
-    def drop_record(self, obj: str, record_id: str) -> None:
+    def drop_record(self, obj: str, record_id: str, *, for_good: bool = False) -> None:
+        """A record archived (kept restorable, as HubSpot keeps one 90 days), or `for_good` (a
+        GDPR delete: nothing kept, archived copy included)."""
         record = self.records[obj].pop(record_id, None)
+        if for_good:
+            self.archived[obj].pop(record_id, None)
         if record is None:
             return
+        if not for_good:
+            self.archived[obj][record_id] = record
         for prop, index in self.indexes[obj].items():
             if index.get(record.properties.get(prop) or "") == record_id:
                 del index[record.properties[prop]]

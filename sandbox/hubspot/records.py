@@ -109,8 +109,11 @@ def batch_read(obj: str) -> Response:
         return bad
     p, body = portal(), request.get_json(silent=True) or {}
     wanted, history = body.get("properties"), body.get("propertiesWithHistory")
+    by = body.get("idProperty")
     with p.lock:
-        found = [p.records[obj].get(str(i.get("id"))) for i in body.get("inputs") or []]
+        index = p.unique_index(obj, str(by)) if by else None
+        keys = [str(i.get("id")) for i in body.get("inputs") or []]
+        found = [p.records[obj].get(index.get(k, "") if index is not None else k) for k in keys]
         results = [r.as_json(wanted, history) for r in found if r is not None]
     now = stamp()
     return as_json({"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now})
@@ -128,6 +131,26 @@ def batch_archive(obj: str) -> Response:
     return Response(status=204)
 
 
+def gdpr_delete(obj: str) -> Response:
+    """A contact deleted for good (`objectId`, or with `idProperty` email its e-mail): nothing
+    of it stays, archived copy included."""
+    if obj != "contacts":
+        return _error(404, "Unable to route POST request", "OBJECT_NOT_FOUND")
+    p, body = portal(), request.get_json(silent=True) or {}
+    given, by = str(body.get("objectId") or ""), body.get("idProperty")
+    if not given or by not in (None, "email"):
+        return _error(400, "objectId is required; idProperty may only be email", "VALIDATION_ERROR")
+    with p.lock:
+        found = p.unique_index(obj, "email").get(given.lower()) if by == "email" else given
+        if found is None and by == "email":
+            return Response(status=204)  # HubSpot blocklists an e-mail it does not hold
+        if found not in p.records[obj] and found not in p.archived[obj]:
+            return _error(404, "Object not found.", "OBJECT_NOT_FOUND")
+        p.drop_record(obj, str(found), for_good=True)
+        associations.forget(p, str(found))
+    return Response(status=204)
+
+
 def list_page(obj: str) -> Response:
     if (bad := _unknown(obj)) is not None:
         return bad
@@ -135,8 +158,9 @@ def list_page(obj: str) -> Response:
     limit = min(int(request.args.get("limit", 10)), 100)
     after = int(request.args.get("after", 0))
     wanted = _wanted()
+    held = p.archived if request.args.get("archived", "").lower() == "true" else p.records
     with p.lock:
-        ordered = sorted(p.records[obj].values(), key=lambda r: int(r.id))
+        ordered = sorted(held[obj].values(), key=lambda r: int(r.id))
         page = [r for r in ordered if int(r.id) > after][:limit]
         results = [r.as_json(wanted) for r in page]
         more = len(page) == limit and int(page[-1].id) < int(ordered[-1].id)
@@ -159,6 +183,17 @@ def get_one(obj: str, record_id: str) -> Response:
         if record is None:
             return _error(404, "Object not found.", "OBJECT_NOT_FOUND")
         return as_json(record.as_json(wanted))
+
+
+def archive_one(obj: str, record_id: str) -> Response:
+    """One record archived (kept restorable); 204 whether or not it was there, as batch archive."""
+    if (bad := _unknown(obj)) is not None:
+        return bad
+    p = portal()
+    with p.lock:
+        p.drop_record(obj, record_id)
+        associations.forget(p, record_id)
+    return Response(status=204)
 
 
 def unsubscribe() -> Response:

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Response, request
 
 from sandbox.answers import as_json
+from sandbox.zoho.criteria import Unreadable, matcher, quoted
 from sandbox.zoho.org import MAX_RECORDS, ZohoOrg, ZRecord
 from sandbox.zoho.schema import Module, RecordError, custom_field, parse_time
 
@@ -212,27 +213,18 @@ def one(org: ZohoOrg, module: Module, record_id: str, method: str) -> Response:
 
 def search(org: ZohoOrg, module: Module) -> Response:
     email, criteria = request.args.get("email"), request.args.get("criteria")
-    if email:
-        field, value = "Email", email
-    elif criteria and criteria.startswith("(") and criteria.endswith(")") and criteria.count(":") >= 2:
-        field, operator, value = criteria[1:-1].split(":", 2)
-        if operator != "equals" or field not in module.fields:
-            return error(
-                "INVALID_QUERY",
-                "invalid query formed",
-                details={"reason": "only (Field:equals:value) is supported by the sandbox"},
-            )
-    else:
+    if not email and not criteria:
         return error(
             "REQUIRED_PARAM_MISSING",
             "One of the expected parameter is missing",
             details={"param_name": "criteria"},
         )
-    found = [
-        r
-        for r in org.records[module.api_name].values()
-        if str(r.values.get(field, "")).lower() == value.lower()
-    ]
+    try:
+        asked = criteria or f"(Email:equals:{quoted(email or '')})"
+        wanted = matcher(asked, set(module.fields) | {"Email"})
+    except Unreadable as why:
+        return error("INVALID_QUERY", "invalid query formed", details={"reason": str(why)})
+    found = [r for r in org.records[module.api_name].values() if wanted(r.values)]
     if not found:
         return no_content()
     return as_json(

@@ -1,6 +1,7 @@
 """The sandbox's HubSpot answers HubSpot's own Python client (hubspot-api-client) as HubSpot
 would: batch upsert by a unique property, reads, pages, errors in HubSpot's shape, the
-rate-limit headers and a 429 over the window, and a revoked token refused."""
+rate-limit headers and a 429 over the window, a revoked token refused, a batch read by a unique
+property, and an archive kept restorable where a GDPR delete keeps nothing."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import requests
 from hubspot import HubSpot
 from hubspot.crm.contacts import (
     BatchInputSimplePublicObjectBatchInputUpsert,
+    BatchReadInputSimplePublicObjectId,
+    PublicGdprDeleteInput,
     SimplePublicObjectBatchInputUpsert,
+    SimplePublicObjectId,
 )
 from hubspot.crm.contacts.exceptions import ApiException
 
@@ -182,3 +186,38 @@ def test_a_line_item_has_one_parent_order_and_no_negative_price(sandbox: Sandbox
         )
         assert refused.status_code == 400 and refused.json()["category"] == "VALIDATION_ERROR"
     assert portal.records["line_items"][line].properties["price"] == "4.5"
+
+
+def test_hubspot_api_client_reads_by_a_unique_property_archives_and_gdpr_deletes(
+    sandbox: SandboxServer,
+) -> None:
+    # given two contacts upserted by a unique property through HubSpot's own client
+    make_unique_property(sandbox)
+    api = client(sandbox)
+    inputs = [
+        SimplePublicObjectBatchInputUpsert(
+            id_property="shop_id", id=key, properties={"email": f"{key}@example.com"}
+        )
+        for key in ("g1", "g2")
+    ]
+    api.crm.contacts.batch_api.upsert(BatchInputSimplePublicObjectBatchInputUpsert(inputs=inputs))
+    # when they are read back by that property (one value matching nothing)
+    asked = BatchReadInputSimplePublicObjectId(
+        id_property="shop_id",
+        inputs=[SimplePublicObjectId(id=key) for key in ("g1", "g2", "nobody")],
+        properties=["shop_id"],
+        properties_with_history=[],
+    )
+    found = {r.properties["shop_id"]: r.id for r in api.crm.contacts.batch_api.read(asked).results}
+    # then both are found, by HubSpot's ids
+    assert set(found) == {"g1", "g2"}
+    # and one archived is listed among the archived (restorable), the other GDPR-deleted is not
+    api.crm.contacts.basic_api.archive(found["g1"])
+    api.crm.contacts.basic_api.purge(PublicGdprDeleteInput(object_id=found["g2"]))
+    archived = {r.id for r in api.crm.contacts.basic_api.get_page(archived=True).results}
+    live = {r.id for r in api.crm.contacts.basic_api.get_page().results}
+    assert archived == {found["g1"]} and not live & set(found.values())
+    # and a GDPR delete of what is gone already is HubSpot's 404
+    with pytest.raises(ApiException) as gone:
+        api.crm.contacts.basic_api.purge(PublicGdprDeleteInput(object_id=found["g2"]))
+    assert gone.value.status == 404

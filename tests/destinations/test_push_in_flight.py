@@ -1,7 +1,8 @@
 """Several batches with the CRM at once (a kind's PUSH_IN_FLIGHT, here Zoho's made small-batched
 and wide): an erasure whose person's earlier batch is still with the CRM waits for it and finds
 them there; a batch the CRM fails keeps its marks while the batches around it are settled, and
-the next push sends it; a push stopped while a batch is away returns without waiting for it."""
+the next push sends it; a push stopped while a batch is away returns without waiting for it; a
+refused grant among the failures is the one the push reports (the destination needs reconnecting)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from sqlalchemy import select
 
 import destinations.zoho
 from connector.db import get_engine
-from connector.db.operations import DestinationMark, DestinationRecord
-from connector.errors import RetryLater
+from connector.db.operations import Destination, DestinationMark, DestinationRecord
+from connector.errors import Reauthorize, RetryLater
 from sync import push_batch
 from sync.push import push
 from tests.destinations.helpers import forget, push_until_done, receipt_result, sync_everything
@@ -57,6 +58,11 @@ def noted(rig: Rig, dest: int) -> set[int]:
                 )
             ).scalars()
         )
+
+
+def destination_status(rig: Rig, dest: int) -> str:
+    with get_engine(rig.app).connect() as conn:
+        return str(conn.execute(select(Destination.status).where(Destination.id == dest)).scalar_one())
 
 
 def zoho_with_everything_marked(rig: Rig) -> tuple[int, list[int]]:
@@ -213,3 +219,32 @@ def test_a_push_that_lost_its_lock_settles_nothing_more(
     assert_settled_and_left(rig, dest, set(marked[:5]), set(marked[5:]))
     assert push_until_done(rig.app, dest)[-1].outcome == "done"
     assert_zoho_matches(rig)
+
+
+def test_a_refused_grant_behind_another_failure_still_marks_the_destination_needs_reconnect(
+    rig: Rig, wide: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a Zoho destination with every contact marked, Zoho failing the second batch with a
+    # 503 and, while that one is away, refusing the grant for the third
+    dest, marked = zoho_with_everything_marked(rig)
+    second, third = set(marked[5:10]), set(marked[10:15])
+    send = push_batch.Run._send
+
+    def fail_two(run: push_batch.Run, obj: str, batch: push_batch.Batch, *known: Any) -> Any:
+        ids = {m.record_id for m in batch.marks}
+        if obj == "contacts" and ids == second:
+            time.sleep(0.2)  # the third is with Zoho too by then
+            raise RetryLater("Zoho answered 503")
+        if obj == "contacts" and ids == third:
+            raise Reauthorize("Zoho refused the grant (invalid_token)")
+        return send(run, obj, batch, *known)
+
+    monkeypatch.setattr(push_batch.Run, "_send", fail_two)
+    # when the destination is pushed
+    with rig.app.app_context():
+        summary = push(rig.app, dest)
+    # then the refused grant is what the push reports, and the destination needs reconnecting
+    assert summary.outcome == "needs_reconnect" and "refused the grant" in str(summary.reason)
+    assert destination_status(rig, dest) == "needs_reconnect"
+    # and what Zoho took is settled while both failed batches keep their marks
+    assert_settled_and_left(rig, dest, set(marked[:5]), second | third)

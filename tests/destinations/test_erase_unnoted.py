@@ -1,0 +1,132 @@
+"""An erasure reaches what a push sent but never noted: a batch the CRM took whose answer never
+came (the worker killed, the push stopped past its grace, the line cut after the CRM acted)
+leaves no id of its records in the connector, so the erasure finds the person there by the
+connector's own key and deletes them; the receipt's "deleted" is then true. Salesforce's
+person's Account, made before the push was cut short of their Contact, goes the same way. A
+HubSpot contact erased is deleted for good (GDPR delete), not archived where it could be restored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from connector.errors import RetryLater
+from destinations.salesforce.mapper import ACCOUNT_ID_FIELD
+from destinations.salesforce.writer import SalesforceSession
+from sync import push_batch
+from sync.push import push
+from tests.destinations import salesforce_rig, zoho_helpers
+from tests.destinations.helpers import forget, push_until_done, receipt_result, sync_everything
+from tests.destinations.test_push_killed import KINDS
+from tests.rig import Rig
+
+LOST = "the CRM acted on the batch; its answer was lost on the way back"
+
+
+def traces(rig: Rig, request: pytest.FixtureRequest, kind: str, person: int) -> list[Any]:
+    """Whatever the CRM keeps that carries the person's connector id (deleted copies included
+    where the CRM keeps them apart from their fields: HubSpot's archive, Salesforce's bin)."""
+    ours = str(person)
+    if kind == "hubspot":
+        portal = rig.sandbox.world.hubspot
+        kept = [*portal.records["contacts"].values(), *portal.archived["contacts"].values()]
+        return [r.id for r in kept if r.properties.get("connector_contact_id") == ours]
+    if kind == "salesforce":
+        every = salesforce_rig.every_record(request.getfixturevalue("org_server"))
+        keys = ("Connector_Contact_Id__c", ACCOUNT_ID_FIELD)
+        return [r for r in every if any(str(r.get(k)) == ours for k in keys)]
+    people = zoho_helpers.org(rig).records["Contacts"].values()
+    return [r for r in people if str(r.values.get("Connector_Contact_Id")) == ours]
+
+
+def lose_the_first_answer(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The first contacts batch is sent and acted on, then its answer is lost: the people it
+    sent, answered once it has been."""
+    send, sent = push_batch.Run._send, list[int]()
+
+    def send_then_lose(run: push_batch.Run, obj: str, batch: push_batch.Batch, *known: Any) -> Any:
+        answer = send(run, obj, batch, *known)
+        if obj == "contacts" and not sent:
+            sent.extend(m.record_id for m in batch.marks)
+            raise RetryLater(LOST)
+        return answer
+
+    monkeypatch.setattr(push_batch.Run, "_send", send_then_lose)
+    return sent
+
+
+def pushed_once(rig: Rig, dest: int) -> str:
+    with rig.app.app_context():
+        return push(rig.app, dest).outcome
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_an_erasure_deletes_a_person_whose_batch_the_crm_took_but_never_answered(
+    rig: Rig, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    # given a destination whose first batch of contacts the CRM acted on, its answer lost
+    sync_everything(rig)
+    crm = KINDS[kind](rig, request)
+    with monkeypatch.context() as patched:
+        sent = lose_the_first_answer(patched)
+        assert pushed_once(rig, crm.dest) == "retry" and sent
+    person = sent[0]
+    assert traces(rig, request, kind, person), "the CRM did not take the batch"
+    # when the person is erased and the destination pushed
+    receipt = forget(rig, person)
+    assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
+    # then nothing of them is left there, and the receipt says so
+    assert traces(rig, request, kind, person) == []
+    assert receipt_result(rig, receipt)["destinations"] == {str(crm.dest): f"deleted in {kind}"}
+    # and the CRM holds exactly the account's contacts and orders, field by field
+    crm.check()
+
+
+def test_a_salesforce_account_made_before_the_push_was_cut_short_of_its_contact_goes_too(
+    rig: Rig, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a Salesforce destination whose first push made each person's Account and was cut
+    # off before their Contacts
+    sync_everything(rig)
+    crm = KINDS["salesforce"](rig, request)
+    accounts: Callable[..., Any] = SalesforceSession._accounts
+
+    def accounts_then_cut(session: SalesforceSession, *args: Any) -> Any:
+        accounts(session, *args)
+        raise RetryLater(LOST)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SalesforceSession, "_accounts", accounts_then_cut)
+        assert pushed_once(rig, crm.dest) == "retry"
+    org = salesforce_rig.the_org(request.getfixturevalue("org_server"))
+    with org.lock:
+        made = sorted(int(r.fields[ACCOUNT_ID_FIELD]) for r in org.records["Account"].values())
+        assert made and not [r for r in org.records["Contact"].values() if not r.deleted]
+    # when one of those people is erased and the destination pushed
+    person = made[0]
+    forget(rig, person)
+    assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
+    # then their Account is gone for good, and the org holds exactly the account's records
+    assert traces(rig, request, "salesforce", person) == []
+    crm.check()
+
+
+def test_a_hubspot_contact_erased_is_not_kept_among_the_archived(
+    rig: Rig, request: pytest.FixtureRequest
+) -> None:
+    # given the account pushed to HubSpot in full
+    sync_everything(rig)
+    crm = KINDS["hubspot"](rig, request)
+    assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
+    held = rig.sandbox.world.hubspot.records["contacts"].values()
+    person = min(int(r.properties["connector_contact_id"]) for r in held)
+    # when they are erased and the destination pushed
+    forget(rig, person)
+    assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
+    # then HubSpot keeps nothing of them, not even an archived copy one could restore
+    assert traces(rig, request, "hubspot", person) == []
+    gdpr = [path for method, path, _n in rig.sandbox.world.hubspot.log if path.endswith("/gdpr-delete")]
+    assert len(gdpr) == 1
+    crm.check()
