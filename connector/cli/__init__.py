@@ -11,6 +11,7 @@ failure with a remedy as one line naming what to fix, with exit status 2. `--hel
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from typing import Any
 
@@ -95,6 +96,9 @@ def main(args: list[str] | None = None) -> None:
             cli.invoke(ctx)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except signals.Stopped as stopped:  # SIGTERM or SIGHUP: said, as Ctrl-C is
+        click.echo(f"stopped by {signal.Signals(stopped.signum).name}", err=True)
+        sys.exit(stopped.code)
     except (click.exceptions.Abort, KeyboardInterrupt):  # Ctrl-C: what was started has ended
         click.echo("aborted", err=True)
         sys.exit(1)

@@ -18,7 +18,7 @@ from connector.accounts import destinations, stores
 from connector.cli.support import app_context, ready, the_app
 from connector.context import vault_of
 from connector.errors import BadInput
-from connector.runtime import queue
+from connector.runtime import queue, signals
 
 commands = click.Group("destinations", help="Connect, list, push to and remove CRM destinations.")
 
@@ -131,6 +131,7 @@ def push_destination(destination: str, full: bool) -> None:
         with db.session(app) as s:
             dest_id = destinations.find(s, destination).id
         queue.tune_gc_for_batches()  # this process does a worker's job, so collect as a worker does
+        settled: dict[str, tuple[int, int]] = {}
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
             tasks: dict[str, TaskID] = {}
 
@@ -138,8 +139,13 @@ def push_destination(destination: str, full: bool) -> None:
                 if obj not in tasks:
                     tasks[obj] = bar.add_task(obj, total=total)
                 bar.update(tasks[obj], completed=done, total=total)
+                settled[obj] = (done, total)
 
-            summary = push(app, dest_id, full=full, progress=show)
+            try:
+                summary = push(app, dest_id, full=full, progress=show)
+            except (KeyboardInterrupt, signals.Stopped):
+                _say_stopped(dest_id, settled)
+                raise
     pushed = ", ".join(f"{o} {n:,}" for o, n in summary.pushed.items()) or "nothing"
     refused = sum(summary.refused.values())
     click.echo(
@@ -150,6 +156,12 @@ def push_destination(destination: str, full: bool) -> None:
         raise BadInput(f"destination {dest_id} is being pushed by another process; try again when it ends")
     if summary.outcome != "done":
         raise BadInput(f"destination {dest_id}: {summary.reason}")
+
+
+def _say_stopped(dest_id: int, settled: dict[str, tuple[int, int]]) -> None:
+    so_far = ", ".join(f"{o} {d:,} of {t:,}" for o, (d, t) in settled.items()) or "nothing"
+    said = f"destination {dest_id}: stopped; settled {so_far}; the rest stays marked for the next push"
+    click.echo(said, err=True)
 
 
 @commands.command("check")
