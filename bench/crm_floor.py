@@ -7,9 +7,10 @@ after the call was acted on; docs/platform-facts-extra.md, "CRM limits", has the
   sub-concurrency limited): floor = ⌈upserts / that⌉ * L, or, when the credits do not cover the
   upserts, a full 24-hour window for each further day's worth.
 - Salesforce: Bulk API 2.0 from 2,000 records; per 10,000 records an Account job then a Contact
-  job (the Contact needs its Account's id), each at least 6 calls in turn (create, upload, close,
-  one poll, successful and failed results). Requests shorter than 20 s have no concurrency limit
-  and the day's allocation (100,000) covers them, so every batch may go at once: floor = 12 * L
+  job (the Contact needs its Account's id), each at least 5 calls in turn (create, upload, close,
+  one poll, successful results; the failed results are asked for only when the job counted
+  failures, none in a first push of valid contacts). Requests shorter than 20 s have no concurrency limit
+  and the day's allocation (100,000) covers them, so every batch may go at once: floor = 10 * L
   (the job's own processing time is not a published limit; the sandbox's is nil).
 The calls the push makes besides these (field listings, the opt-out read) are left out: the
 floor is a lower bound.
@@ -21,7 +22,7 @@ from sandbox.server import SandboxServer
 
 DAY_S = 86_400.0
 ZOHO_BATCH, ZOHO_CREDITS_PER_UPSERT = 100, 10
-BULK_BATCH, CALLS_PER_JOB, JOBS_IN_TURN = 10_000, 6, 2
+BULK_BATCH, CALLS_PER_JOB, JOBS_IN_TURN = 10_000, 5, 2
 
 
 def floor_s(kind: str, n: int, server: SandboxServer, latency_s: float) -> tuple[float, str]:

@@ -28,7 +28,8 @@ from simple_salesforce.exceptions import (
 from connector.errors import FailPermanently, Reauthorize, RetryLater
 from destinations.oauth import token_grant
 from destinations.pacing import Pacing
-from destinations.salesforce.texts import bulk_reason, csv_rows, csv_value, reason, soql_text
+from destinations.salesforce import bulk
+from destinations.salesforce.texts import bulk_reason, csv_rows, reason, soql_text
 
 API_VERSION = "62.0"
 COLLECTION_SIZE = 200  # records per sObject Collections call
@@ -212,18 +213,8 @@ class SalesforceClient:
     def _bulk_upsert(
         self, sf: Salesforce, sobject: str, external_field: str, records: list[dict[str, Any]]
     ) -> Outcome:
-        job = _bulk(sf, sobject)
-        rows = [{k: csv_value(v) for k, v in r.items()} for r in records]
-        results = job.upsert(records=rows, external_id_field=external_field, wait=BULK_POLL_S)
-        outcome = Outcome()
-        for result in results:
-            job_id = str(result["job_id"])
-            for row in csv_rows(job.get_successful_records(job_id)):
-                outcome.saved[row[external_field]] = row["sf__Id"]
-                if str(row.get("sf__Created", "")).lower() == "true":
-                    outcome.created.add(row[external_field])
-            for row in csv_rows(job.get_failed_records(job_id)):
-                outcome.refused[row[external_field]] = bulk_reason(row["sf__Error"])
+        saved, refused, created = bulk.upsert(sf, sobject, external_field, records, BULK_POLL_S)
+        outcome = Outcome(saved, refused, created)
         return outcome
 
     def delete(

@@ -149,3 +149,23 @@ def test_the_reserve_of_the_daily_allocation_is_kept(server: SandboxServer) -> N
         sf.upsert("Contact", EXT, people(1, start=2))
     assert waiting.value.retry_after is not None
     assert set(held(server)) == {"p-0", "p-1"}
+
+
+def test_a_bulk_job_renews_an_expired_session_and_faults_are_retry_later(server: SandboxServer) -> None:
+    # given a batch large enough for a Bulk API 2.0 job, and every session expired
+    sf = client(server)
+    sf.upsert("Contact", EXT, people(2))
+    control(server, "salesforce", "expire")
+    # when the client writes it, then it signs in again and the job saves every record
+    assert len(sf.upsert("Contact", EXT, people(BULK_FROM, start=2)).saved) == BULK_FROM
+    # given a throttle or a server error met by the job, then RetryLater, and the next try saves
+    # the batch once, in place
+    for fault in ({"throttle_next": 1}, {"fail_next": 1}):
+        control(server, "salesforce", "faults", fault)
+        with pytest.raises(RetryLater):
+            sf.upsert("Contact", EXT, people(BULK_FROM, start=2))
+    assert len(sf.upsert("Contact", EXT, people(BULK_FROM, start=2)).saved) == BULK_FROM
+    assert len(held(server)) == BULK_FROM + 2
+    # and no job was left open
+    jobs = server.world.salesforce.jobs  # type: ignore[union-attr]
+    assert {j.state for j in jobs.values()} <= {"JobComplete", "Aborted"}
