@@ -15,7 +15,18 @@ from destinations.oauth import App, Grant
 from destinations.pacing import Pacing
 from destinations.records import Optout, Outcome, Record
 
-MEMBERS = ("KIND", "OBJECTS", "DEFAULT_MAPPING", "PKCE", "check", "open_session", "authorization", "redeem")
+MEMBERS = (
+    "KIND",
+    "OBJECTS",
+    "DEFAULT_MAPPING",
+    "PKCE",
+    "PUSH_BATCH",
+    "PUSH_IN_FLIGHT",
+    "check",
+    "open_session",
+    "authorization",
+    "redeem",
+)
 
 
 class Session(Protocol):
@@ -63,6 +74,8 @@ class Destination(Protocol):
     OBJECTS: tuple[str, ...]
     DEFAULT_MAPPING: dict[str, dict[str, str]]
     PKCE: bool  # whether the authorization request carries a PKCE challenge
+    PUSH_BATCH: int  # marks a push reads and hands to the session at once
+    PUSH_IN_FLIGHT: dict[str, int]  # per object, batches with the CRM at once
 
     def check(self, credentials: Mapping[str, Any], base_url: str | None) -> dict[str, Any]: ...
 

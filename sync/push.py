@@ -30,7 +30,6 @@ from destinations.pacing import Pacing
 from sync import push_batch, push_optouts
 
 log = logs.get(__name__)
-BATCH = 500  # marks per transaction
 LOCK_S = 120
 
 Progress = Callable[[str, int, int], None]  # object, done, total

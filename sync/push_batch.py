@@ -43,7 +43,6 @@ from destinations.records import Outcome, Record, merged
 from platforms.base import batched
 
 log = logs.get(__name__)
-BATCH = 500
 IN_FLIGHT = 1
 STOP_GRACE_S = 5.0  # a stopped push waits this long for batches away (a worker's horse has 10 s)
 
@@ -82,8 +81,7 @@ class Run:
         self.engine, self.dest, self.kind, self.session = engine, dest, kind, session
         self.rules, self.summary = rules, summary
         self.mapping = merged(kind.DEFAULT_MAPPING, dest.mapping)
-        self.batch = int(getattr(kind, "PUSH_BATCH", BATCH))  # a kind with a bulk path takes more
-        self.in_flight: dict[str, int] | int = getattr(kind, "PUSH_IN_FLIGHT", IN_FLIGHT)  # batches at once
+        self.batch, self.in_flight = kind.PUSH_BATCH, kind.PUSH_IN_FLIGHT
         self.lock_lost = False
 
     def drain(
@@ -114,9 +112,8 @@ class Run:
             raise
 
     def _at_once(self, obj: str) -> int:
-        """The kind's PUSH_IN_FLIGHT for this object (a number, or one per object)."""
-        given = self.in_flight.get(obj, IN_FLIGHT) if isinstance(self.in_flight, dict) else self.in_flight
-        return max(1, int(given))
+        """The kind's PUSH_IN_FLIGHT for this object."""
+        return max(1, int(self.in_flight.get(obj, IN_FLIGHT)))
 
     def _settle_oldest(
         self,

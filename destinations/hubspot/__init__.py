@@ -14,8 +14,21 @@ from destinations.pacing import Pacing
 
 KIND = "hubspot"
 OBJECTS: tuple[str, ...] = ("contacts", "orders")  # line items go with their orders
+PUSH_BATCH = 500  # marks a push hands over at once: five batch upserts of 100
+PUSH_IN_FLIGHT = {"contacts": 1, "orders": 1}  # its 100 calls per 10 s bind, not the answers' wait
 
-__all__ = ["DEFAULT_MAPPING", "KIND", "OBJECTS", "PKCE", "authorization", "check", "open_session", "redeem"]
+__all__ = [
+    "DEFAULT_MAPPING",
+    "KIND",
+    "OBJECTS",
+    "PKCE",
+    "PUSH_BATCH",
+    "PUSH_IN_FLIGHT",
+    "authorization",
+    "check",
+    "open_session",
+    "redeem",
+]
 
 
 def open_session(

@@ -22,7 +22,18 @@ PUSH_BATCH = 10_000  # marks a push hands over at once: from 2,000 records the c
 # person's orders in two jobs at once would lock their Account (UNABLE_TO_LOCK_ROW)
 PUSH_IN_FLIGHT = {"contacts": 5, "orders": 1}
 
-__all__ = ["DEFAULT_MAPPING", "KIND", "OBJECTS", "PKCE", "authorization", "check", "open_session", "redeem"]
+__all__ = [
+    "DEFAULT_MAPPING",
+    "KIND",
+    "OBJECTS",
+    "PKCE",
+    "PUSH_BATCH",
+    "PUSH_IN_FLIGHT",
+    "authorization",
+    "check",
+    "open_session",
+    "redeem",
+]
 
 
 def open_session(

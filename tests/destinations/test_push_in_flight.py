@@ -32,8 +32,8 @@ AWAY_S = 1.0  # how long the first batch stays with the CRM after its person is 
 @pytest.fixture
 def wide(monkeypatch: pytest.MonkeyPatch) -> None:
     """Zoho pushed 5 records a batch, up to 100 batches with it at once."""
-    monkeypatch.setattr(destinations.zoho, "PUSH_BATCH", 5, raising=False)
-    monkeypatch.setattr(destinations.zoho, "PUSH_IN_FLIGHT", 100, raising=False)
+    monkeypatch.setattr(destinations.zoho, "PUSH_BATCH", 5)
+    monkeypatch.setattr(destinations.zoho, "PUSH_IN_FLIGHT", {"contacts": 100, "orders": 100})
 
 
 def marked_contacts(rig: Rig, dest: int) -> list[int]:
