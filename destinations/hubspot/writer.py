@@ -18,7 +18,7 @@ from typing import Any
 from connector import logs
 from connector.errors import FailPermanently, SkipRecord
 from destinations.hubspot import connect
-from destinations.hubspot.mapper import ID_PROPERTY, current_lines, properties
+from destinations.hubspot.mapper import DEFAULT_MAPPING, ID_PROPERTY, current_lines, properties
 from destinations.pacing import Pacing
 from destinations.records import Optout, Outcome, Record
 
@@ -145,7 +145,8 @@ class HubSpotSession:
     def erase(self, obj: str, external_ids: Sequence[str], *, for_good: bool) -> None:
         """Archive these records (restorable for 90 days); an order's line items first (each
         line item is its order's). A contact erased `for_good` has a GDPR delete instead: gone,
-        with its history, at once (HubSpot offers that for contacts only)."""
+        with its history, at once (HubSpot offers that for contacts only); other records erased
+        have their properties emptied before they are archived."""
         if obj == "contacts" and for_good:
             for contact in external_ids:
                 self._gdpr_delete(contact)
@@ -154,9 +155,22 @@ class HubSpotSession:
             lines = self._associated("orders", "line_items", external_ids)
             lines_gone = sorted({li for have in lines.values() for li in have}, key=int)
             self.erase("line_items", lines_gone, for_good=for_good)
+        if for_good:  # no permanent delete but a contact's: what the archive keeps is blanked first
+            self._blank(obj, external_ids)
         for start in range(0, len(external_ids), BATCH):
             inputs = [{"id": i} for i in external_ids[start : start + BATCH]]
             self.client.call("POST", f"/crm/v3/objects/{obj}/batch/archive", {"inputs": inputs})
+
+    def _blank(self, obj: str, external_ids: Sequence[str]) -> None:
+        """The default mapping's properties of these records emptied (the id property kept)."""
+        empty = {name: "" for name in DEFAULT_MAPPING[obj] if name != ID_PROPERTY[obj]}
+        for start in range(0, len(external_ids), BATCH):
+            asked = {"inputs": [{"id": i} for i in external_ids[start : start + BATCH]], "properties": []}
+            answer = self.client.call("POST", f"/crm/v3/objects/{obj}/batch/read", asked) or {}
+            held = [str(r["id"]) for r in answer.get("results", [])]  # an update names none gone
+            if held:
+                inputs = [{"id": i, "properties": empty} for i in held]
+                self.client.call("POST", f"/crm/v3/objects/{obj}/batch/update", {"inputs": inputs})
 
     def _gdpr_delete(self, contact: str) -> None:
         try:

@@ -1,9 +1,10 @@
 """The HubSpot side of the sandbox, at /hubspot (a client's base URL): private-app or OAuth
 (sandbox/hubspot/oauth.py: install page, token and token-info endpoints) Bearer auth,
 `/account-info/v3/details`, CRM v3 properties and objects (contacts, orders, line_items: list,
-get, batch upsert by a unique `idProperty`, batch read with `propertiesWithHistory` or by a
-unique `idProperty`, batch archive (kept restorable: `?archived=true` lists them), a contact's
-GDPR delete (nothing kept), search), v4 associations (batch default create, batch read, one record's page),
+get, batch upsert by a unique `idProperty`, batch update by id, batch read with
+`propertiesWithHistory` or by a unique `idProperty`, batch archive (kept restorable:
+`?archived=true` lists them), a contact's GDPR delete (nothing kept), search), v4 associations
+(batch default create, batch read, one record's page),
 and the subscription status (`/communication-preferences/v3/...`). Every answer carries the
 `X-HubSpot-RateLimit-*` headers; over the 10-second window it is a 429 in HubSpot's shape.
 Each call is logged (`Portal.log`: method, path, how many inputs it named).
@@ -115,6 +116,7 @@ bp.add_url_rule(
     "/crm/v3/objects/<obj>/<record_id>", "archive_one", view_func=records.archive_one, methods=["DELETE"]
 )
 bp.add_url_rule("/crm/v3/objects/<obj>/batch/upsert", view_func=records.batch_upsert, methods=["POST"])
+bp.add_url_rule("/crm/v3/objects/<obj>/batch/update", view_func=records.batch_update, methods=["POST"])
 bp.add_url_rule("/crm/v3/objects/<obj>/batch/read", view_func=records.batch_read, methods=["POST"])
 bp.add_url_rule("/crm/v3/objects/<obj>/batch/archive", view_func=records.batch_archive, methods=["POST"])
 bp.add_url_rule("/crm/v3/objects/<obj>/gdpr-delete", view_func=records.gdpr_delete, methods=["POST"])

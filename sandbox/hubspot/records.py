@@ -43,6 +43,28 @@ def batch_upsert(obj: str) -> Response:
     return as_json({"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now})
 
 
+def batch_update(obj: str) -> Response:
+    """Records changed by their HubSpot ids (`inputs: [{id, properties}]`, ≤ 100); an id not
+    held is refused for the whole batch, as HubSpot answers it (404-less: 400)."""
+    if (bad := _unknown(obj)) is not None:
+        return bad
+    p, inputs = portal(), (request.get_json(silent=True) or {}).get("inputs")
+    if not isinstance(inputs, list) or not inputs or len(inputs) > 100:
+        return _error(400, "inputs: between 1 and 100 records are required", "VALIDATION_ERROR")
+    now = stamp()
+    with p.lock:
+        held = [p.records[obj].get(str(i.get("id"))) for i in inputs]
+        if any(r is None for r in held):
+            return _error(400, "One or more records were not found", "VALIDATION_ERROR")
+        for record, item in zip(held, inputs, strict=True):
+            assert record is not None
+            for name, given in (item.get("properties") or {}).items():
+                p.set_property(record, name, "" if given is None else str(given), obj=obj, now=now)
+            record.updated_at = now
+        results = [r.as_json() for r in held if r is not None]
+    return as_json({"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now})
+
+
 def _invalid(p: Portal, obj: str, inputs: list[Any]) -> Response | None:
     known = p.properties[obj]
     for item in inputs:

@@ -3,7 +3,8 @@ came (the worker killed, the push stopped past its grace, the line cut after the
 leaves no id of its records in the connector, so the erasure finds the person there by the
 connector's own key and deletes them; the receipt's "deleted" is then true. Salesforce's
 person's Account, made before the push was cut short of their Contact, goes the same way. A
-HubSpot contact erased is deleted for good (GDPR delete), not archived where it could be restored."""
+HubSpot contact erased is deleted for good (GDPR delete), not archived where it could be restored;
+their orders, which HubSpot cannot delete for good, are emptied before they are archived."""
 
 from __future__ import annotations
 
@@ -18,7 +19,14 @@ from destinations.salesforce.writer import SalesforceSession
 from sync import push_batch
 from sync.push import push
 from tests.destinations import salesforce_rig, zoho_helpers
-from tests.destinations.helpers import forget, push_until_done, receipt_result, sync_everything
+from tests.destinations.helpers import (
+    forget,
+    held,
+    push_until_done,
+    receipt_result,
+    someone_with_orders,
+    sync_everything,
+)
 from tests.destinations.test_push_killed import KINDS
 from tests.rig import Rig
 
@@ -113,20 +121,27 @@ def test_a_salesforce_account_made_before_the_push_was_cut_short_of_its_contact_
     crm.check()
 
 
-def test_a_hubspot_contact_erased_is_not_kept_among_the_archived(
+def test_a_hubspot_contact_erased_is_not_kept_among_the_archived_nor_are_their_orders_details(
     rig: Rig, request: pytest.FixtureRequest
 ) -> None:
-    # given the account pushed to HubSpot in full
+    # given the account pushed to HubSpot in full, and a person with orders there
     sync_everything(rig)
     crm = KINDS["hubspot"](rig, request)
     assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
-    held = rig.sandbox.world.hubspot.records["contacts"].values()
-    person = min(int(r.properties["connector_contact_id"]) for r in held)
+    person, _email, their_orders = someone_with_orders(rig)
+    assert their_orders <= set(held(rig, "orders"))
     # when they are erased and the destination pushed
     forget(rig, person)
     assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
     # then HubSpot keeps nothing of them, not even an archived copy one could restore
+    portal = rig.sandbox.world.hubspot
     assert traces(rig, request, "hubspot", person) == []
-    gdpr = [path for method, path, _n in rig.sandbox.world.hubspot.log if path.endswith("/gdpr-delete")]
-    assert len(gdpr) == 1
+    assert len([path for _method, path, _n in portal.log if path.endswith("/gdpr-delete")]) == 1
+    # and their orders (HubSpot deletes no order for good) are archived with nothing but our id
+    archived = [
+        r for r in portal.archived["orders"].values() if r.properties["connector_order_id"] in their_orders
+    ]
+    assert len(archived) == len(their_orders) and not their_orders & set(held(rig, "orders"))
+    for order in archived:
+        assert {k for k, v in order.properties.items() if v} == {"connector_order_id"}, order.properties
     crm.check()
