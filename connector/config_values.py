@@ -38,7 +38,9 @@ def setting(env: str, default: str | None, read: Reader, meaning: str, shown: st
 
 CRM_ADDRESSES = {
     "HUBSPOT_AUTHORIZE_URL": "HubSpot's authorization page (the sandbox sets its own)",
-    "HUBSPOT_API_URL": "HubSpot's API and token endpoint (`/oauth/v1/token`) for a portal connected by OAuth",
+    "HUBSPOT_API_URL": (
+        "HubSpot's API and token endpoint (`/oauth/2026-03/token`) for a portal connected by OAuth"
+    ),
     "SALESFORCE_LOGIN_URL": (
         "Salesforce's login host (`https://test.salesforce.com` for its sandboxes, or a My Domain)"
     ),

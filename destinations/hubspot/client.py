@@ -26,7 +26,10 @@ from destinations.oauth import token_grant
 from destinations.pacing import Pacing
 
 API = "https://api.hubapi.com"
-TOKEN_PATH = "/oauth/v1/token"
+# HubSpot's dated OAuth API: the v1 endpoints (/oauth/v1/token, /oauth/v1/access-tokens/…) end
+# on 2027-02-16 (docs/platform-facts-extra.md)
+TOKEN_PATH = "/oauth/2026-03/token"
+INTROSPECT_PATH = "/oauth/2026-03/token/introspect"
 TIMEOUT_S = 30
 LIFETIME_S = 1800.0  # HubSpot's documented access-token lifetime, when an answer omits expires_in
 EARLY_S = 60  # an access token is renewed this long before HubSpot's expires_in says it lapses

@@ -11,8 +11,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import requests
+
 from connector.errors import BadInput, FailPermanently, Reauthorize, RetryLater
-from destinations.hubspot.client import API, TOKEN_PATH, HubSpotClient, Refresh
+from destinations.hubspot.client import API, INTROSPECT_PATH, TOKEN_PATH, HubSpotClient, Refresh
 from destinations.hubspot.mapper import CUSTOM, ID_PROPERTY
 from destinations.oauth import App, Grant, redeem_code
 from destinations.pacing import Pacing
@@ -84,8 +86,8 @@ def _check_oauth(credentials: Mapping[str, Any], base_url: str | None) -> dict[s
     if client.refresh is not None and lifetime:
         client.refresh.expires_at = time.time() + lifetime
     try:
-        client.call("GET", "/account-info/v3/details")
-        info = client.call("GET", f"/oauth/v1/access-tokens/{client.token}") or {}
+        details = client.call("GET", "/account-info/v3/details") or {}
+        info = _introspected(client, credentials)
     except Reauthorize as exc:
         raise BadInput(f"HubSpot did not accept the grant ({exc.reason}); nothing was saved") from None
     except (RetryLater, FailPermanently) as exc:
@@ -100,10 +102,27 @@ def _check_oauth(credentials: Mapping[str, Any], base_url: str | None) -> dict[s
         "refresh_token": client.refresh.refresh_token,
         "token": client.token,
         "expires_at": client.refresh.expires_at,
-        "portal_id": info.get("hub_id"),
+        "portal_id": details.get("portalId") or info.get("hub_id"),
         "hub_domain": info.get("hub_domain"),
         "base_url": client.base_url,
     }
+
+
+def _introspected(client: HubSpotClient, credentials: Mapping[str, Any]) -> dict[str, Any]:
+    """What HubSpot's token introspection says of the access token (its portal's domain); an
+    answer that is not one leaves the portal named by its id alone."""
+    form = {
+        "client_id": str(credentials["client_id"]),
+        "client_secret": str(credentials["client_secret"]),
+        "token": client.token,
+        "token_type_hint": "access_token",
+    }
+    try:
+        answer = client.http.post(client.base_url.rstrip("/") + INTROSPECT_PATH, data=form, timeout=30)
+        body = answer.json() if answer.status_code == 200 else {}
+    except (requests.RequestException, ValueError):
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def missing(client: HubSpotClient) -> list[str]:

@@ -109,6 +109,8 @@ def create_property(obj: str) -> Response:
 
 bp.add_url_rule("/oauth/authorize", view_func=oauth.authorize, methods=["GET", "POST"])
 bp.add_url_rule("/oauth/v1/token", view_func=oauth.token, methods=["POST"])
+bp.add_url_rule("/oauth/2026-03/token", "token_dated", view_func=oauth.token, methods=["POST"])
+bp.add_url_rule("/oauth/2026-03/token/introspect", view_func=oauth.introspect, methods=["POST"])
 bp.add_url_rule("/oauth/v1/access-tokens/<token>", view_func=oauth.token_info, methods=["GET"])
 bp.add_url_rule("/crm/v3/objects/<obj>", view_func=records.list_page, methods=["GET"])
 bp.add_url_rule("/crm/v3/objects/<obj>/<record_id>", view_func=records.get_one, methods=["GET"])

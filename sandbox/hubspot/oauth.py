@@ -4,7 +4,9 @@ Deny; a refusal sends nothing back, as HubSpot's docs say), the token endpoint
 (`POST /hubspot/oauth/v1/token`: the authorization_code and refresh_token grants, answering
 `{"token_type", "refresh_token", "access_token", "expires_in"}`; a refusal is a 400
 `{"status": "BAD_AUTH_CODE" | "BAD_REFRESH_TOKEN" | ..., "message", "correlationId"}`), and the
-token-info endpoint (`GET /hubspot/oauth/v1/access-tokens/<token>`: `hub_id`, `hub_domain`)."""
+token-info endpoint (`GET /hubspot/oauth/v1/access-tokens/<token>`: `hub_id`, `hub_domain`); the
+same token grants at the dated API's `/oauth/2026-03/token`, and its introspection
+(`POST /oauth/2026-03/token/introspect`)."""
 
 from __future__ import annotations
 
@@ -57,6 +59,7 @@ def _state(args: dict[str, str]) -> dict[str, str]:
 def token() -> Response:
     p, form = portal(), request.form
     app = p.oauth
+    app.asked.append(request.path)
     if not hmac.compare_digest(form.get("client_id", ""), app.client_id):
         return refused("BAD_CLIENT_ID", "missing or unknown client_id")
     if not hmac.compare_digest(form.get("client_secret", ""), app.client_secret):
@@ -87,9 +90,37 @@ def token() -> Response:
     return as_json(body)
 
 
+def introspect() -> Response:
+    """The dated API's token introspection (RFC 7662's shape, with the portal's `hub_id` and
+    `hub_domain` as v1's token info gave them): the app's own credentials in the form."""
+    p, form = portal(), request.form
+    app = p.oauth
+    app.asked.append(request.path)
+    if not hmac.compare_digest(form.get("client_id", ""), app.client_id) or not hmac.compare_digest(
+        form.get("client_secret", ""), app.client_secret
+    ):
+        return as_json({"error": "invalid_client", "error_description": "unknown client credentials"}, 401)
+    expires = app.access.get(form.get("token", ""))
+    if expires is None or expires < time.monotonic():
+        return as_json({"active": False})
+    return as_json(
+        {
+            "active": True,
+            "client_id": app.client_id,
+            "hub_id": p.portal_id,
+            "hub_domain": app.hub_domain,
+            "scope": " ".join(SCOPES),
+            "token_type": "access_token",
+            "exp": int(time.time() + expires - time.monotonic()),
+            "user_id": 7_000_001,
+        }
+    )
+
+
 def token_info(token: str) -> Response:
     p = portal()
     app = p.oauth
+    app.asked.append("/hubspot/oauth/v1/access-tokens/…")
     expires = app.access.get(token)
     if expires is None:
         return as_json(

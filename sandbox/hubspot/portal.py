@@ -80,6 +80,7 @@ class OAuthApp:
     refresh_tokens: set[str] = field(default_factory=set)
     access: dict[str, float] = field(default_factory=dict)
     access_seconds: float = 1800.0
+    asked: list[str] = field(default_factory=list)  # the token endpoints' paths, each call
 
     def issue(self) -> str:
         token = "CO" + secrets.token_urlsafe(48)

@@ -74,6 +74,10 @@ def test_hubspot_connects_pushes_renews_and_reconnects(rig: Rig) -> None:
     assert status == 303 and f"HubSpot connected as destination {dest.id}" in page
     assert [(d.id, d.status) for d in destinations_of(app)] == [(dest.id, "active")]
     assert push_until_done(rig.app, dest.id)[-1].outcome == "done"
+    # and every token call went to HubSpot's dated OAuth API, none to v1 (it ends 2027-02-16)
+    asked = rig.sandbox.world.hubspot.oauth.asked
+    assert {"/hubspot/oauth/2026-03/token", "/hubspot/oauth/2026-03/token/introspect"} <= set(asked)
+    assert not [path for path in asked if "/oauth/v1/" in path]
 
 
 def test_salesforce_connects_with_pkce_and_its_push_fills_the_org(
