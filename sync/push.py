@@ -83,10 +83,10 @@ def _push_locked(
     except Reauthorize as exc:
         summary.outcome, summary.reason = "needs_reconnect", exc.reason
         _set_status(app, destination_id, "needs_reconnect", exc.reason)
-        log.warning("destination needs reconnect", extra={"destination_id": destination_id})
+        log.info("destination needs reconnect", extra={"destination_id": destination_id})
     except RetryLater as exc:
         summary.outcome, summary.reason = "retry", exc.reason
-        log.warning("destination push paused", extra={"destination_id": destination_id})
+        log.info("destination push paused", extra={"destination_id": destination_id})
     finally:
         summary.pacing = {
             "calls": pacing.calls,
@@ -121,7 +121,11 @@ def _set_status(app: Flask, destination_id: int, status: str, reason: str | None
 def push_job(destination_id: int) -> dict[str, Any]:
     """The RQ job: one destination's push."""
     summary = push(current_app, destination_id)
-    log.info("destination pushed", extra={"destination_id": destination_id, "outcome": summary.outcome})
+    extra = {"destination_id": destination_id, "outcome": summary.outcome}
+    if summary.outcome in ("needs_reconnect", "retry"):  # the CLI says it in its own line instead
+        log.warning("destination push stopped short", extra=extra | {"reason": summary.reason})
+    else:
+        log.info("destination pushed", extra=extra)
     return {"outcome": summary.outcome, "pushed": summary.pushed, "refused": summary.refused}
 
 

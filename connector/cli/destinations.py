@@ -146,12 +146,13 @@ def push_destination(destination: str, full: bool) -> None:
             except (KeyboardInterrupt, signals.Stopped):
                 _say_stopped(dest_id, settled)
                 raise
-    pushed = ", ".join(f"{o} {n:,}" for o, n in summary.pushed.items()) or "nothing"
+    pushed = ", ".join(f"{o} {n:,}" for o, n in summary.pushed.items() if n) or "nothing"
     refused = sum(summary.refused.values())
-    click.echo(
-        f"destination {dest_id}: pushed {pushed}; refused {refused}; erased {summary.erased}; "
-        f"opt-outs read back {summary.optouts}"
-    )
+    if summary.outcome == "done" or pushed != "nothing" or refused or summary.erased:
+        click.echo(
+            f"destination {dest_id}: pushed {pushed}; refused {refused}; erased {summary.erased}; "
+            f"opt-outs read back {summary.optouts}"
+        )
     if summary.outcome == "busy":
         raise BadInput(f"destination {dest_id} is being pushed by another process; try again when it ends")
     if summary.outcome != "done":

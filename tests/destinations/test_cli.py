@@ -50,3 +50,21 @@ def test_destinations_commands_check_first_and_list_push_check_and_remove(
     assert main(env, monkeypatch, capsys, "destinations", "push", "7")[0] == 2
     assert main(env, monkeypatch, capsys, "destinations", "remove", "1", "--yes")[0] == 0
     assert count(rig) == 0
+
+
+def test_a_push_whose_token_is_refused_says_so_in_one_line_and_exits_2(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a HubSpot destination whose private-app token the merchant then rotated
+    add = {
+        "account": "test",
+        "token": rig.sandbox.world.hubspot.token,
+        "api_url": rig.sandbox.url + "/hubspot",
+    }
+    assert run(rig, monkeypatch, capsys, "add-hubspot", **add)[0] == 0
+    sync_everything(rig)
+    rig.sandbox.world.hubspot.rotate_token()
+    # when it is pushed, then one line says what to do, exit 2, and nothing else is printed
+    status, out, err = main(rig.env, monkeypatch, capsys, "destinations", "push", "1")
+    assert status == 2 and out.strip() == "", (out, err)
+    assert len(err.strip().splitlines()) == 1 and "reconnect the destination" in err, err
