@@ -168,9 +168,13 @@ class HubSpotSession:
             asked = {"inputs": [{"id": i} for i in external_ids[start : start + BATCH]], "properties": []}
             answer = self.client.call("POST", f"/crm/v3/objects/{obj}/batch/read", asked) or {}
             held = [str(r["id"]) for r in answer.get("results", [])]  # an update names none gone
-            if held:
-                inputs = [{"id": i, "properties": empty} for i in held]
+            if not held:
+                continue
+            inputs = [{"id": i, "properties": empty} for i in held]
+            try:
                 self.client.call("POST", f"/crm/v3/objects/{obj}/batch/update", {"inputs": inputs})
+            except SkipRecord as refused:  # archived all the same: an erasure is not held up by it
+                log.warning("hubspot refused emptying erased records", extra={"reason": refused.reason})
 
     def _gdpr_delete(self, contact: str) -> None:
         try:

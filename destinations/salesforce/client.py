@@ -213,9 +213,7 @@ class SalesforceClient:
     def _bulk_upsert(
         self, sf: Salesforce, sobject: str, external_field: str, records: list[dict[str, Any]]
     ) -> Outcome:
-        saved, refused, created = bulk.upsert(sf, sobject, external_field, records, BULK_POLL_S)
-        outcome = Outcome(saved, refused, created)
-        return outcome
+        return Outcome(*bulk.upsert(sf, sobject, external_field, records, BULK_POLL_S))
 
     def delete(
         self, sobject: str, external_field: str, values: list[str], *, for_good: bool = False

@@ -15,11 +15,9 @@ from destinations.zoho.writer import ZohoSession
 KIND = "zoho"
 OBJECTS: tuple[str, ...] = ("contacts", "orders")
 PUSH_BATCH = 1000  # marks a push hands over at once: ten upserts of 100, sent in parallel
-PUSH_IN_FLIGHT = {
-    "contacts": 2,
-    "orders": 2,
-}  # batches with Zoho at once: the next one's calls wait in line for a lane
-# while this one is settled, so the ten lanes stay busy
+# batches with Zoho at once: the next one's calls wait in line for a lane while this one is
+# settled, so the ten lanes stay busy
+PUSH_IN_FLIGHT = {"contacts": 2, "orders": 2}
 
 __all__ = [
     "DEFAULT_MAPPING",
