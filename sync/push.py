@@ -10,7 +10,9 @@ the push is kept sealed in place of the old one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,16 +52,41 @@ class Summary:
 def push(app: Flask, destination_id: int, *, full: bool = False, progress: Progress | None = None) -> Summary:
     """Push everything marked for the destination (every record of the account, with `full`)."""
     summary = Summary(destination_id)
-    lock = get_redis(app).lock(f"crm:push:{destination_id}", timeout=LOCK_S, blocking=False)
+    key = f"crm:push:{destination_id}"
+    lock = get_redis(app).lock(key, timeout=LOCK_S, blocking=False, thread_local=False)
     if not lock.acquire():
         summary.outcome = "busy"
         return summary
     try:
-        _push_locked(app, destination_id, full, progress, summary, lock)
+        with _kept(lock):
+            _push_locked(app, destination_id, full, progress, summary, lock)
     finally:
         if lock.owned():
             lock.release()
     return summary
+
+
+@contextmanager
+def _kept(lock: Any) -> Iterator[None]:
+    """The push's lock renewed every quarter of LOCK_S while the push runs, so a batch the CRM
+    takes minutes over (a Bulk job polled) keeps it; a killed worker stops renewing, and the
+    lock runs out. A lock lost meanwhile is the push's own renewal's to find."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(LOCK_S / 4):
+            try:
+                lock.reacquire()
+            except Exception:
+                return
+
+    beat = threading.Thread(target=renew, name="push-lock", daemon=True)
+    beat.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beat.join()
 
 
 def _push_locked(

@@ -1,7 +1,8 @@
 """A Bulk API 2.0 upsert job as the push sends one: the batch's rows written once as the job's
-CSV (lists through csv.writer; `#N/A` clears a field), the job created, its CSV uploaded, closed
-and polled until it ends, and its results read back by column position (the failed ones only
-when the job counted any). Each call goes through
+CSV (CRLF, so a bare \r in a value is quoted; `#N/A` clears a field), the job created, uploaded
+and closed as one step, then polled until it ends and its results read back by column position
+(the failed ones only when the job counted any), each a step of its own: a failure after the
+close is tried again on the same job, never by sending the job again. Calls go through
 simple-salesforce's `call_salesforce`, so its errors are simple-salesforce's exceptions, mapped
 by the client. Not `SFBulk2Type.upsert(records=…)`: it writes the CSV from dicts, then counts and
 splits it again before uploading, a quarter of a 100,000-contact push's CPU (bench/RESULTS.md).
@@ -15,7 +16,7 @@ import json
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from simple_salesforce import Salesforce
 from simple_salesforce.util import call_salesforce
@@ -25,29 +26,58 @@ from destinations.salesforce.texts import bulk_reason, csv_value
 
 MAX_BYTES = 100 * 1024 * 1024  # one upload's CSV at most (Bulk API 2.0: 150 MB once base64-encoded)
 LONGEST_POLL_S = 10.0
-GIVE_UP_S = 30 * 60  # a job still running after this is left to Salesforce; the marks stay
+GIVE_UP_S = 30 * 60  # a job still running after this is aborted; the marks stay for the next push
 ENDED = ("JobComplete", "Failed", "Aborted")
 Saved = tuple[dict[str, str], dict[str, str], set[str]]  # saved: key → Id; refused: key → why; created
+T = TypeVar("T")
+Runner = Callable[[Callable[[Salesforce], T]], T]  # one step, tried again as the client's rules say
 
 
-def upsert(sf: Salesforce, sobject: str, key: str, rows: list[dict[str, Any]], first_poll_s: float) -> Saved:
-    """Upsert `rows` (each carrying `key`) in one job: what it saved, refused and created."""
+def upsert(
+    run: Runner[Any], sobject: str, key: str, rows: list[dict[str, Any]], first_poll_s: float
+) -> Saved:
+    """Upsert `rows` (each carrying `key`) in one job: what it saved, refused and created. Each
+    step is `run` on its own, so a failed poll or results read is tried again on the same job:
+    once closed, a job is never sent a second time while it may still be running."""
     columns = list(dict.fromkeys(name for row in rows for name in row))
     body = _csv(columns, rows).encode()
     if len(body) > MAX_BYTES:
         raise FailPermanently(f"a Bulk API 2.0 upload of {len(rows)} {sobject} records exceeds 100 MB")
+    job_id: str = run(lambda sf: _opened(sf, sobject, key, body))
+    try:
+        ended = _wait(lambda: run(lambda sf: _job_state(sf, job_id)), first_poll_s, job_id)
+    except RetryLater:  # given up on, or Salesforce unreachable: not left running under the next try
+        _abort(run, job_id)
+        raise
+    saved, created = run(lambda sf: _saved(sf, job_id, key))
+    failed = int(ended.get("numberRecordsFailed") or 0)  # none: no call for an empty list
+    return saved, run(lambda sf: _refused(sf, job_id, key)) if failed else {}, created
+
+
+def _opened(sf: Salesforce, sobject: str, key: str, body: bytes) -> str:
+    """A job made, its CSV uploaded and closed: its id. Tried again as a whole, since a job
+    not closed never runs; one whose upload or close failed is aborted unless it runs."""
     job_id = str(_call(sf, "POST", "", json.dumps(_job(sobject, key))).json()["id"])
     try:
         _call(sf, "PUT", f"/{job_id}/batches", body, sending="text/csv")
         _call(sf, "PATCH", f"/{job_id}", json.dumps({"state": "UploadComplete"}))
-    except Exception:  # not left open: the try that follows makes a job of its own
+    except Exception:
+        with suppress(Exception):
+            if _job_state(sf, job_id).get("state") not in (None, "Open"):
+                return job_id  # the close took effect, its answer lost: this job runs, wait for it
         with suppress(Exception):
             _call(sf, "PATCH", f"/{job_id}", json.dumps({"state": "Aborted"}))
         raise
-    ended = _wait(lambda: _call(sf, "GET", f"/{job_id}").json(), first_poll_s, job_id)
-    saved, created = _saved(sf, job_id, key)
-    failed = int(ended.get("numberRecordsFailed") or 0)  # none: no call for an empty list
-    return saved, _refused(sf, job_id, key) if failed else {}, created
+    return job_id
+
+
+def _job_state(sf: Salesforce, job_id: str) -> dict[str, Any]:
+    return cast(dict[str, Any], _call(sf, "GET", f"/{job_id}").json())
+
+
+def _abort(run: Runner[Any], job_id: str) -> None:
+    with suppress(Exception):  # ended meanwhile, or Salesforce still unreachable
+        run(lambda sf: _call(sf, "PATCH", f"/{job_id}", json.dumps({"state": "Aborted"})))
 
 
 def _saved(sf: Salesforce, job_id: str, key: str) -> tuple[dict[str, str], set[str]]:
@@ -56,7 +86,7 @@ def _saved(sf: Salesforce, job_id: str, key: str) -> tuple[dict[str, str], set[s
     created: set[str] = set()
     header, *rows = _rows(_call(sf, "GET", f"/{job_id}/successfulResults/", accept="text/csv").text)
     if rows:
-        at_id, at_created, at_key = header.index("sf__Id"), header.index("sf__Created"), header.index(key)
+        at_id, at_created, at_key = _columns(header, job_id, "sf__Id", "sf__Created", key)
         for row in rows:
             saved[row[at_key]] = row[at_id]
             if row[at_created].lower() == "true":
@@ -69,13 +99,22 @@ def _refused(sf: Salesforce, job_id: str, key: str) -> dict[str, str]:
     header, *rows = _rows(_call(sf, "GET", f"/{job_id}/failedResults/", accept="text/csv").text)
     if not rows:
         return {}
-    at_error, at_key = header.index("sf__Error"), header.index(key)
+    at_error, at_key = _columns(header, job_id, "sf__Error", key)
     return {row[at_key]: bulk_reason(row[at_error]) for row in rows}
+
+
+def _columns(header: list[str], job_id: str, *names: str) -> list[int]:
+    """Where each named column is in a results file; one missing is Salesforce's answer
+    unreadable, tried again later (the job's records are upserted again, in place)."""
+    missing = [name for name in names if name not in header]
+    if missing:
+        raise RetryLater(f"Salesforce's results of Bulk job {job_id} lack the column(s) {', '.join(missing)}")
+    return [header.index(name) for name in names]
 
 
 def _csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # CRLF: a value holding a bare \r is quoted too
     writer.writerow(columns)
     writer.writerows([csv_value(row[c]) if c in row else "" for c in columns] for row in rows)
     return out.getvalue()
@@ -88,7 +127,7 @@ def _job(sobject: str, key: str) -> dict[str, str]:
         "externalIdFieldName": key,
         "contentType": "CSV",
         "columnDelimiter": "COMMA",
-        "lineEnding": "LF",
+        "lineEnding": "CRLF",
     }
 
 
@@ -124,5 +163,8 @@ def _wait(job_state: Callable[[], dict[str, Any]], first_s: float, job_id: str) 
 
 
 def _rows(text: str) -> list[list[str]]:
-    rows = list(csv.reader(io.StringIO(text)))
+    """A results file's rows; a short row (a file cut off) is one unreadable, tried again."""
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if any(len(row) != len(rows[0]) for row in rows):
+        raise RetryLater("Salesforce's Bulk results could not be read: a row is cut short")
     return rows if rows else [[]]

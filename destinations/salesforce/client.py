@@ -177,7 +177,7 @@ class SalesforceClient:
     def upsert(self, sobject: str, external_field: str, records: list[dict[str, Any]]) -> Outcome:
         """Every record carries `external_field`; the rest are the fields to set."""
         if len(records) >= BULK_FROM:
-            return self._call(lambda sf: self._bulk_upsert(sf, sobject, external_field, records))
+            return Outcome(*bulk.upsert(self._call, sobject, external_field, records, BULK_POLL_S))
         outcome = Outcome()
         for start in range(0, len(records), COLLECTION_SIZE):
             chunk = records[start : start + COLLECTION_SIZE]
@@ -209,11 +209,6 @@ class SalesforceClient:
                 else:
                     outcome.refused[str(record[key])] = reason(result["errors"])
         return outcome
-
-    def _bulk_upsert(
-        self, sf: Salesforce, sobject: str, external_field: str, records: list[dict[str, Any]]
-    ) -> Outcome:
-        return Outcome(*bulk.upsert(sf, sobject, external_field, records, BULK_POLL_S))
 
     def delete(
         self, sobject: str, external_field: str, values: list[str], *, for_good: bool = False

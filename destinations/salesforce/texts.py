@@ -1,10 +1,13 @@
 """Salesforce's text formats: a SOQL string literal, a value in a Bulk API 2.0 CSV (#N/A clears a
-field), the result rows Bulk API 2.0 answers, and per-record errors in plain words."""
+field; numbers without an exponent), the result rows Bulk API 2.0 answers, and per-record errors
+in plain words."""
 
 from __future__ import annotations
 
 import csv
 import io
+import math
+from decimal import Decimal
 from typing import Any
 
 
@@ -24,7 +27,19 @@ def csv_value(value: Any) -> Any:
         return "#N/A"  # Bulk API 2.0: clear the field
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float | Decimal):
+        return _plain_number(value)
     return value
+
+
+def _plain_number(value: float | Decimal) -> str:
+    """A number without an exponent (1e-05 → 0.00001), as a Salesforce number field reads it."""
+    if not math.isfinite(value):
+        return "#N/A"  # no number Salesforce can hold: the field cleared, not the record refused
+    text = repr(value) if isinstance(value, float) else str(value)
+    if "e" not in text.lower():
+        return text
+    return format(Decimal(text), "f")
 
 
 def csv_rows(text: str) -> list[dict[str, str]]:

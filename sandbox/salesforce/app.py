@@ -124,7 +124,7 @@ def api(version: str, path: str) -> Response:
 def _gate(the_org: SalesforceOrg) -> Response | None:
     if not auth.bearer(the_org, request):
         return errors(SalesforceError("INVALID_SESSION_ID", "Session expired or invalid", status=401))
-    fault = the_org.faults.roll()
+    fault = the_org.faults.roll(f"{request.method} {request.path}")
     headers = _limit_header()
     if fault == "throttle":
         if the_org.faults.retry_after_s:

@@ -136,7 +136,7 @@ def _gate(org: ZohoOrg, dc: str) -> Response | None:
     state = org.token_state(found.group(1)) if dc == org.dc else "unknown"
     if state != "valid":
         return error("INVALID_TOKEN", "invalid oauth token", 401)
-    fault = org.faults.roll()
+    fault = org.faults.roll(f"{request.method} {request.path}")
     if fault == "throttle":
         answer = error("TOO_MANY_REQUESTS", BUSY, 429)
         if org.faults.retry_after_s:

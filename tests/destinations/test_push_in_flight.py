@@ -17,6 +17,7 @@ from redis.exceptions import LockError
 from sqlalchemy import select
 
 import destinations.zoho
+import sync.push
 from connector.db import get_engine
 from connector.db.operations import Destination, DestinationMark, DestinationRecord
 from connector.errors import Reauthorize, RetryLater
@@ -248,3 +249,24 @@ def test_a_refused_grant_behind_another_failure_still_marks_the_destination_need
     assert destination_status(rig, dest) == "needs_reconnect"
     # and what Zoho took is settled while both failed batches keep their marks
     assert_settled_and_left(rig, dest, set(marked[:5]), second | third)
+
+
+def test_a_batch_the_crm_holds_past_the_lock_s_time_keeps_the_push_its_lock(
+    rig: Rig, wide: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a push lock of 1 s and a CRM holding the first batch 2.5 s (a Bulk job polled)
+    dest, marked = zoho_with_everything_marked(rig)
+    monkeypatch.setattr(sync.push, "LOCK_S", 1)
+    send = push_batch.Run._send
+
+    def slow_first(run: push_batch.Run, obj: str, batch: push_batch.Batch, *known: Any) -> Any:
+        if obj == "contacts" and batch.marks[0].record_id == marked[0]:
+            time.sleep(2.5)
+        return send(run, obj, batch, *known)
+
+    monkeypatch.setattr(push_batch.Run, "_send", slow_first)
+    # when the destination is pushed, then the lock is kept the while and the push completes
+    with rig.app.app_context():
+        assert push(rig.app, dest).outcome == "done"
+    assert_settled_and_left(rig, dest, set(marked), set())
+    assert_zoho_matches(rig)

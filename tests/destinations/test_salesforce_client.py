@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from connector.errors import Reauthorize, RetryLater
+from destinations.pacing import Pacing
 from destinations.salesforce.client import BULK_FROM, SalesforceClient
+from destinations.salesforce.texts import csv_value
 from sandbox.server import SandboxServer
 from sandbox.world import World
 from tests.sandbox.crm_rig import CRM_SIZES, control, salesforce, trusting
@@ -169,3 +172,60 @@ def test_a_bulk_job_renews_an_expired_session_and_faults_are_retry_later(server:
     # and no job was left open
     jobs = server.world.salesforce.jobs  # type: ignore[union-attr]
     assert {j.state for j in jobs.values()} <= {"JobComplete", "Aborted"}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"fail_next": 2, "on": "GET /jobs/ingest/750"},  # its status polls
+        {"throttle_next": 1, "on": "/successfulResults"},  # its results read
+    ],
+)
+def test_a_bulk_job_whose_poll_or_results_read_fails_is_read_again_not_sent_again(
+    server: SandboxServer, fault: dict[str, Any]
+) -> None:
+    # given a client that tries again (as a push's does), and a Bulk-sized batch
+    entry = server.world.manifest()["salesforce"]
+    sf = SalesforceClient(
+        entry["instance_url"],
+        entry["client_id"],
+        entry["client_secret"],
+        session=trusting(server),
+        pacing=Pacing(backoff_s=0.01),
+    )
+    jobs = server.world.salesforce.jobs  # type: ignore[union-attr]
+    before = set(jobs)
+    # when Salesforce fails the calls that read the running job
+    control(server, "salesforce", "faults", fault)
+    outcome = sf.upsert("Contact", EXT, people(BULK_FROM))
+    # then the one job made is read again: every record saved and made new, none refused by a
+    # second job meeting the first's rows
+    assert (len(outcome.saved), len(outcome.created), outcome.refused) == (BULK_FROM, BULK_FROM, {})
+    assert [jobs[j].state for j in set(jobs) - before] == ["JobComplete"]
+    assert sf.pacing is not None and sf.pacing.retries == (fault.get("fail_next") or 1)
+
+
+def test_bulk_csv_values_keep_a_bare_carriage_return_in_their_row(server: SandboxServer) -> None:
+    # given contacts whose values hold a bare \r, and a \r\n with a comma and quotes
+    rows = people(BULK_FROM)
+    rows[0] |= {"LastName": "Line one\rline two", "Description": 'a,b\r\n"c"'}
+    # when they go by Bulk API 2.0, then each value arrives as it was, and no row is split
+    outcome = client(server).upsert("Contact", EXT, rows)
+    assert (len(outcome.saved), outcome.refused) == (BULK_FROM, {})
+    there = held(server)
+    assert (there["p-0"]["LastName"], there["p-0"]["Description"]) == ("Line one\rline two", 'a,b\r\n"c"')
+
+
+def test_bulk_csv_numbers_have_no_exponent_and_non_numbers_clear_the_field() -> None:
+    values = [1e-05, 1e20, 1.5, Decimal("1E+2"), Decimal("12.30"), float("nan"), 7, True, None]
+    assert [csv_value(v) for v in values] == [
+        "0.00001",
+        "100000000000000000000",
+        "1.5",
+        "100",
+        "12.30",
+        "#N/A",
+        7,
+        "true",
+        "#N/A",
+    ]
