@@ -36,14 +36,40 @@ Runner = Callable[[Callable[[Salesforce], T]], T]  # one step, tried again as th
 def upsert(
     run: Runner[Any], sobject: str, key: str, rows: list[dict[str, Any]], first_poll_s: float
 ) -> Saved:
-    """Upsert `rows` (each carrying `key`) in one job: what it saved, refused and created. Each
-    step is `run` on its own, so a failed poll or results read is tried again on the same job:
-    once closed, a job is never sent a second time while it may still be running."""
+    """Upsert `rows` (each carrying `key`): what they saved, refused (in words) and created; in
+    one job, or in jobs of half as many rows while a CSV is over the upload limit."""
+    job = {"object": sobject, "operation": "upsert", "externalIdFieldName": key}
+    saved, refused, created = _in_jobs(run, job, key, rows, first_poll_s)
+    return saved, {k: bulk_reason(why) for k, why in refused.items()}, created
+
+
+def hard_delete(run: Runner[Any], sobject: str, ids: list[str], first_poll_s: float) -> dict[str, str]:
+    """Delete these records for good (no recycle bin): id → Salesforce's error ("CODE:message")
+    for each it kept."""
+    job = {"object": sobject, "operation": "hardDelete"}
+    return _in_jobs(run, job, "Id", [{"Id": i} for i in ids], first_poll_s)[1]
+
+
+def _in_jobs(
+    run: Runner[Any], job: dict[str, str], key: str, rows: list[dict[str, Any]], first_s: float
+) -> Saved:
     columns = list(dict.fromkeys(name for row in rows for name in row))
     body = _csv(columns, rows).encode()
-    if len(body) > MAX_BYTES:
-        raise FailPermanently(f"a Bulk API 2.0 upload of {len(rows)} {sobject} records exceeds 100 MB")
-    job_id: str = run(lambda sf: _opened(sf, sobject, key, body))
+    if len(body) <= MAX_BYTES:
+        return _one_job(run, job, key, body, first_s)
+    if len(rows) == 1:
+        raise FailPermanently(f"a {job['object']} record's CSV row exceeds Bulk API 2.0's 100 MB upload")
+    half = len(rows) // 2
+    saved, refused, created = _in_jobs(run, job, key, rows[:half], first_s)
+    more = _in_jobs(run, job, key, rows[half:], first_s)
+    return saved | more[0], refused | more[1], created | more[2]
+
+
+def _one_job(run: Runner[Any], job: dict[str, str], key: str, body: bytes, first_poll_s: float) -> Saved:
+    """One job: what it saved, refused (Salesforce's "CODE:message") and created. Each step is
+    `run` on its own, so a failed poll or results read is tried again on the same job: once
+    closed, a job is never sent a second time while it may still be running."""
+    job_id: str = run(lambda sf: _opened(sf, job, body))
     try:
         ended = _wait(lambda: run(lambda sf: _job_state(sf, job_id)), first_poll_s, job_id)
     except RetryLater:  # given up on, or Salesforce unreachable: not left running under the next try
@@ -54,10 +80,11 @@ def upsert(
     return saved, run(lambda sf: _refused(sf, job_id, key)) if failed else {}, created
 
 
-def _opened(sf: Salesforce, sobject: str, key: str, body: bytes) -> str:
+def _opened(sf: Salesforce, job: dict[str, str], body: bytes) -> str:
     """A job made, its CSV uploaded and closed: its id. Tried again as a whole, since a job
     not closed never runs; one whose upload or close failed is aborted unless it runs."""
-    job_id = str(_call(sf, "POST", "", json.dumps(_job(sobject, key))).json()["id"])
+    spec = job | {"contentType": "CSV", "columnDelimiter": "COMMA", "lineEnding": "CRLF"}
+    job_id = str(_call(sf, "POST", "", json.dumps(spec)).json()["id"])
     try:
         _call(sf, "PUT", f"/{job_id}/batches", body, sending="text/csv")
         _call(sf, "PATCH", f"/{job_id}", json.dumps({"state": "UploadComplete"}))
@@ -95,12 +122,12 @@ def _saved(sf: Salesforce, job_id: str, key: str) -> tuple[dict[str, str], set[s
 
 
 def _refused(sf: Salesforce, job_id: str, key: str) -> dict[str, str]:
-    """The job's failed records: key → Salesforce's reason, in words."""
+    """The job's failed records: key → Salesforce's error ("CODE:message:fields")."""
     header, *rows = _rows(_call(sf, "GET", f"/{job_id}/failedResults/", accept="text/csv").text)
     if not rows:
         return {}
     at_error, at_key = _columns(header, job_id, "sf__Error", key)
-    return {row[at_key]: bulk_reason(row[at_error]) for row in rows}
+    return {row[at_key]: row[at_error] for row in rows}
 
 
 def _columns(header: list[str], job_id: str, *names: str) -> list[int]:
@@ -118,17 +145,6 @@ def _csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     writer.writerow(columns)
     writer.writerows([csv_value(row[c]) if c in row else "" for c in columns] for row in rows)
     return out.getvalue()
-
-
-def _job(sobject: str, key: str) -> dict[str, str]:
-    return {
-        "object": sobject,
-        "operation": "upsert",
-        "externalIdFieldName": key,
-        "contentType": "CSV",
-        "columnDelimiter": "COMMA",
-        "lineEnding": "CRLF",
-    }
 
 
 def _call(

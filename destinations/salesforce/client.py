@@ -17,7 +17,6 @@ from typing import Any, TypeVar, cast
 
 import requests
 from simple_salesforce import Salesforce
-from simple_salesforce.bulk2 import SFBulk2Handler, SFBulk2Type
 from simple_salesforce.exceptions import (
     SalesforceError,
     SalesforceExpiredSession,
@@ -29,7 +28,7 @@ from connector.errors import FailPermanently, Reauthorize, RetryLater
 from destinations.oauth import token_grant
 from destinations.pacing import Pacing
 from destinations.salesforce import bulk
-from destinations.salesforce.texts import bulk_reason, csv_rows, reason, soql_text
+from destinations.salesforce.texts import bulk_reason, reason, soql_text
 
 API_VERSION = "62.0"
 COLLECTION_SIZE = 200  # records per sObject Collections call
@@ -38,6 +37,8 @@ LONGEST_WAIT_S = 300.0  # a wait asked for longer than this (the daily reserve) 
 # a Bulk job's first status poll after this; simple-salesforce lengthens the next ones (it types
 # the wait as int seconds and hands it to time.sleep)
 BULK_POLL_S = cast(int, 0.25)
+# a delete answered with these finds the record gone already (deleted meanwhile): done
+GONE = ("ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY")
 RESERVE = 0.05  # the share of the daily allocation left to the merchant's other integrations
 T = TypeVar("T")
 
@@ -214,23 +215,14 @@ class SalesforceClient:
         self, sobject: str, external_field: str, values: list[str], *, for_good: bool = False
     ) -> Outcome:
         """Delete the records these external ids name (an erasure: `for_good`, no recycle bin)."""
-        outcome = Outcome()
         ids = self.ids_of(sobject, external_field, values)
-        if for_good and ids:
-            rows = [{"Id": i} for i in ids.values()]
-            self._call(lambda sf: _bulk(sf, sobject).hard_delete(records=rows, wait=BULK_POLL_S))
-            outcome.saved.update(ids)
-            return outcome
-        pairs = list(ids.items())
-        for start in range(0, len(pairs), COLLECTION_SIZE):
-            chunk = pairs[start : start + COLLECTION_SIZE]
-            params = {"ids": ",".join(i for _, i in chunk), "allOrNone": "false"}
-            results = self._call(_restful("composite/sobjects", "DELETE", params=params))
-            for (key, record_id), result in zip(chunk, cast(list[dict[str, Any]], results), strict=True):
-                if result["success"]:
-                    outcome.saved[key] = record_id
-                else:
-                    outcome.refused[key] = reason(result["errors"])
+        kept = self._kept(list(ids.values()), for_good=for_good)
+        outcome = Outcome()
+        for key, record_id in ids.items():
+            if record_id in kept:
+                outcome.refused[key] = bulk_reason(kept[record_id])
+            else:
+                outcome.saved[key] = record_id
         return outcome
 
     def ids_of(self, sobject: str, external_field: str, values: list[str]) -> dict[str, str]:
@@ -245,33 +237,41 @@ class SalesforceClient:
 
     def delete_ids(self, record_ids: list[str], *, for_good: bool = False) -> None:
         """Delete these records by their Salesforce ids (an erasure: `for_good`, a Bulk 2.0
-        hardDelete, which needs the "Bulk API Hard Delete" permission); already gone is done."""
-        if not record_ids:
-            return
-        if for_good:
-            by_object: dict[str, list[dict[str, str]]] = {}
-            for sobject, record_id in self._objects_of(record_ids):
-                by_object.setdefault(sobject, []).append({"Id": record_id})
-            for sobject, rows in by_object.items():
-                self._call(_hard_delete(sobject, rows))
-            return
-        for start in range(0, len(record_ids), COLLECTION_SIZE):
-            params = {"ids": ",".join(record_ids[start : start + COLLECTION_SIZE]), "allOrNone": "false"}
-            self._call(_restful("composite/sobjects", "DELETE", params=params))
+        hardDelete, which needs the "Bulk API Hard Delete" permission); already gone is done.
+        One Salesforce keeps is FailPermanently, in its words: a deletion is not reported done
+        while the record stays."""
+        kept = self._kept(record_ids, for_good=for_good)
+        if kept:
+            why = bulk_reason(next(iter(kept.values())))
+            raise FailPermanently(f"Salesforce kept {len(kept)} record(s) it was asked to delete: {why}")
 
-    def _objects_of(self, record_ids: list[str]) -> list[tuple[str, str]]:
-        """(object, id) for each id that is still there, by each object's key prefix."""
-        prefixes = {"801": "Order", "003": "Contact", "001": "Account"}  # the order they go in
-        out: list[tuple[str, str]] = []
+    def _kept(self, record_ids: list[str], *, for_good: bool) -> dict[str, str]:
+        """Delete these records: id → Salesforce's error ("CODE:message") for each still there."""
+        kept: dict[str, str] = {}
+        if for_good:
+            for sobject, ids in self._objects_of(record_ids).items():
+                kept |= bulk.hard_delete(self._call, sobject, ids, BULK_POLL_S)
+            return _not_gone(kept)
+        for start in range(0, len(record_ids), COLLECTION_SIZE):
+            chunk = record_ids[start : start + COLLECTION_SIZE]
+            params = {"ids": ",".join(chunk), "allOrNone": "false"}
+            results = self._call(_restful("composite/sobjects", "DELETE", params=params))
+            for record_id, result in zip(chunk, cast(list[dict[str, Any]], results), strict=True):
+                if not result["success"]:
+                    kept[record_id] = _error_text(result.get("errors") or [])
+        return _not_gone(kept)
+
+    def _objects_of(self, record_ids: list[str]) -> dict[str, list[str]]:
+        """Object → the ids still there, by each object's key prefix, in the order they go."""
+        prefixes = {"801": "Order", "003": "Contact", "001": "Account"}
+        out: dict[str, list[str]] = {}
         for prefix, sobject in prefixes.items():
             mine = [i for i in record_ids if i.startswith(prefix)]
             for start in range(0, len(mine), 200):
                 quoted = ",".join(soql_text(i) for i in mine[start : start + 200])
-                out += [
-                    (sobject, r["Id"])
-                    for r in self._records(f"SELECT Id FROM {sobject} WHERE Id IN ({quoted})")
-                ]
-        return out
+                query = f"SELECT Id FROM {sobject} WHERE Id IN ({quoted})"
+                out.setdefault(sobject, []).extend(r["Id"] for r in self._records(query))
+        return {sobject: ids for sobject, ids in out.items() if ids}
 
     def field_names(self, sobject: str) -> set[str]:
         """The fields `sobject` has in this org (describe)."""
@@ -317,29 +317,8 @@ def _restful(path: str, method: str, **kw: Any) -> Callable[[Salesforce], Any]:
     return lambda sf: sf.restful(path, method=method, **kw)
 
 
-def _hard_delete(sobject: str, rows: list[dict[str, str]]) -> Callable[[Salesforce], Any]:
-    """A Bulk 2.0 hardDelete whose every record must go: one kept is FailPermanently, in
-    Salesforce's words (an erasure must not be reported done while a record stays)."""
-
-    def run(sf: Salesforce) -> None:
-        job = _bulk(sf, sobject)
-        for result in job.hard_delete(records=rows, wait=BULK_POLL_S):
-            if int(result.get("numberRecordsFailed") or 0):
-                failed = csv_rows(job.get_failed_records(str(result["job_id"])))
-                why = bulk_reason(failed[0]["sf__Error"]) if failed else "no reason given"
-                raise FailPermanently(
-                    f"Salesforce kept {len(failed)} {sobject} record(s) it was asked to delete: {why}"
-                )
-
-    return run
-
-
 def _more(url: str) -> Callable[[Salesforce], Any]:
     return lambda sf: sf.query_more(url, identifier_is_url=True)
-
-
-def _bulk(sf: Salesforce, sobject: str) -> SFBulk2Type:
-    return cast(SFBulk2Type, getattr(cast(SFBulk2Handler, sf.bulk2), sobject))
 
 
 def _refused(exc: SalesforceRefusedRequest) -> RetryLater | Reauthorize:
@@ -356,6 +335,16 @@ def _refused(exc: SalesforceRefusedRequest) -> RetryLater | Reauthorize:
             "Salesforce's API limit is reached; waiting", retry_after=60.0, detail=_first_message(exc)
         )
     return Reauthorize("Salesforce refused the connected app this data", detail=_first_message(exc))
+
+
+def _not_gone(kept: dict[str, str]) -> dict[str, str]:
+    return {i: why for i, why in kept.items() if why.partition(":")[0] not in GONE}
+
+
+def _error_text(errors: list[dict[str, Any]]) -> str:
+    """A Collections result's first error as Bulk API 2.0 writes one: "CODE:message"."""
+    first = errors[0] if errors else {}
+    return f"{first.get('statusCode', 'UNKNOWN')}:{first.get('message', 'refused')}"
 
 
 def _first_message(exc: SalesforceError) -> str:

@@ -15,6 +15,7 @@ import pytest
 
 from connector.errors import Reauthorize, RetryLater
 from destinations.pacing import Pacing
+from destinations.salesforce import bulk
 from destinations.salesforce.client import BULK_FROM, SalesforceClient
 from destinations.salesforce.texts import csv_value
 from sandbox.server import SandboxServer
@@ -38,6 +39,13 @@ def client(server: SandboxServer, secret: str | None = None) -> SalesforceClient
     return SalesforceClient(
         entry["instance_url"], entry["client_id"], secret or entry["client_secret"], session=trusting(server)
     )
+
+
+def paced(server: SandboxServer) -> SalesforceClient:
+    """A client that tries again with backoff, as a push's does."""
+    sf = client(server)
+    sf.pacing = Pacing(backoff_s=0.01)
+    return sf
 
 
 def people(n: int, start: int = 0) -> list[dict[str, Any]]:
@@ -185,14 +193,7 @@ def test_a_bulk_job_whose_poll_or_results_read_fails_is_read_again_not_sent_agai
     server: SandboxServer, fault: dict[str, Any]
 ) -> None:
     # given a client that tries again (as a push's does), and a Bulk-sized batch
-    entry = server.world.manifest()["salesforce"]
-    sf = SalesforceClient(
-        entry["instance_url"],
-        entry["client_id"],
-        entry["client_secret"],
-        session=trusting(server),
-        pacing=Pacing(backoff_s=0.01),
-    )
+    sf = paced(server)
     jobs = server.world.salesforce.jobs  # type: ignore[union-attr]
     before = set(jobs)
     # when Salesforce fails the calls that read the running job
@@ -203,6 +204,24 @@ def test_a_bulk_job_whose_poll_or_results_read_fails_is_read_again_not_sent_agai
     assert (len(outcome.saved), len(outcome.created), outcome.refused) == (BULK_FROM, BULK_FROM, {})
     assert [jobs[j].state for j in set(jobs) - before] == ["JobComplete"]
     assert sf.pacing is not None and sf.pacing.retries == (fault.get("fail_next") or 1)
+
+
+def test_a_hard_delete_whose_poll_fails_is_read_again_and_deleted_once(server: SandboxServer) -> None:
+    # given contacts held, a client that tries again, and Salesforce failing the job's first poll
+    sf = paced(server)
+    saved = sf.upsert("Contact", EXT, people(3)).saved
+    jobs = server.world.salesforce.jobs  # type: ignore[union-attr]
+    before = set(jobs)
+    control(server, "salesforce", "faults", {"fail_next": 1, "on": "GET /jobs/ingest/750"})
+    # when two are erased, then the one hardDelete job is polled again: no second job finding
+    # them gone and reporting them kept
+    sf.delete_ids([saved["p-0"], saved["p-1"]], for_good=True)
+    assert set(held(server)) == {"p-2"}
+    assert [(jobs[j].operation, jobs[j].state) for j in set(jobs) - before] == [("hardDelete", "JobComplete")]
+    # and deleting what is gone already is done, to the recycle bin or for good
+    sf.delete_ids([saved["p-0"]], for_good=True)
+    sf.delete_ids([saved["p-1"], saved["p-2"]])
+    assert held(server) == {}
 
 
 def test_bulk_csv_values_keep_a_bare_carriage_return_in_their_row(server: SandboxServer) -> None:
@@ -229,3 +248,18 @@ def test_bulk_csv_numbers_have_no_exponent_and_non_numbers_clear_the_field() -> 
         "true",
         "#N/A",
     ]
+
+
+def test_a_bulk_batch_over_the_upload_limit_goes_in_jobs_of_half_as_many_rows(
+    server: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an upload limit a third of the batch's CSV (so halves are over it, quarters under)
+    rows = people(BULK_FROM)
+    monkeypatch.setattr(bulk, "MAX_BYTES", len(bulk._csv(list(rows[0]), rows).encode()) // 3)
+    jobs = server.world.salesforce.jobs  # type: ignore[union-attr]
+    before = set(jobs)
+    # when the batch is upserted, then it goes in four jobs and every record is saved
+    outcome = client(server).upsert("Contact", EXT, rows)
+    assert (len(outcome.saved), outcome.refused) == (BULK_FROM, {})
+    assert len(set(jobs) - before) == 4
+    assert len(held(server)) == BULK_FROM
