@@ -106,7 +106,7 @@ def limits(kind: str) -> Response:
     if org is None:
         return bad(f"no CRM {kind!r}", 404)
     allowed = {"daily", "used"} | (
-        {"concurrency", "sub_concurrency"}
+        {"concurrency", "sub_concurrency", "search_lag_s"}
         if isinstance(org, ZohoOrg)
         else {"concurrent_long", "long_running_ms"}
     )
@@ -124,7 +124,7 @@ def limits(kind: str) -> Response:
                 org.daily_credits = given["daily"]
         if "used" in given:
             org.used = given["used"]
-        for name in ("concurrency", "sub_concurrency", "concurrent_long", "long_running_ms"):
+        for name in ("concurrency", "sub_concurrency", "search_lag_s", "concurrent_long", "long_running_ms"):
             if name in given:
                 setattr(org, name, given[name])
     return state(kind)

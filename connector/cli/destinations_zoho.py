@@ -39,7 +39,8 @@ def add_zoho(
     client_secret: str,
     refresh_token: str,
 ) -> None:
-    """Connect Zoho CRM (scopes: ZohoCRM.modules.ALL, ZohoCRM.settings.fields.ALL)."""
+    """Connect Zoho CRM (scopes: ZohoCRM.modules.ALL, ZohoCRM.settings.fields.ALL,
+    ZohoSearch.securesearch.READ, ZohoCRM.coql.READ)."""
     grant = {"client_id": client_id, "client_secret": client_secret, "refresh_token": refresh_token}
     connect(
         account,

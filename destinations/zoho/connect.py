@@ -30,7 +30,7 @@ ACCOUNTS = {
     "sa": "https://accounts.zoho.sa",
 }
 GRANT = ("client_id", "client_secret", "refresh_token")
-SCOPES = "ZohoCRM.modules.ALL,ZohoCRM.settings.fields.ALL,ZohoSearch.securesearch.READ"
+SCOPES = "ZohoCRM.modules.ALL,ZohoCRM.settings.fields.ALL,ZohoSearch.securesearch.READ,ZohoCRM.coql.READ"
 PKCE = False  # Zoho documents PKCE for mobile and desktop clients, not server-based ones
 
 

@@ -32,7 +32,7 @@ CONSENT = "Connector_Email_Consent"  # what the connector last pushed: an opt-ou
 READ = f"Email,{OPTOUT},{CONSENT},Modified_Time"
 MAX_WAIT_S = 60.0  # a longer Retry-After is cut to this: at worst the try is throttled again
 LONGEST_WAIT_S = 300.0  # a wait asked for longer than this (the day's credits spent) is the caller's
-SEARCH_ANY = 10  # criteria a search takes at most, ORed
+QUERY_ANY = 50  # values a COQL `in` takes at most (its limit asks for twice: one unique key each)
 PARALLEL = 10  # calls in flight at once: the sub-concurrency limit, below every paid edition's limit
 Rows = list[dict[str, Any]]
 
@@ -142,17 +142,15 @@ class ZohoSession:
             self._paced(partial(self.client.delete, MODULE[obj], part))
 
     def ids_of(self, obj: str, record_ids: Sequence[int]) -> dict[int, str]:
-        """Zoho's ids of these records, by the connector's key: a search of SEARCH_ANY at once."""
+        """Zoho's ids of these records, by the connector's key: a COQL query of QUERY_ANY at once
+        (what the org holds now; a search's index may not have a record just sent yet)."""
         key, found = ID_FIELD[obj], dict[int, str]()
-        for start in range(0, len(record_ids), SEARCH_ANY):
-            part = record_ids[start : start + SEARCH_ANY]
-            criteria = "or".join(f"({key}:equals:{int(i)})" for i in part)
-            rows = self._paced(partial(self._found, obj, f"({criteria})" if len(part) > 1 else criteria))
+        for start in range(0, len(record_ids), QUERY_ANY):
+            part = ", ".join(f"'{int(i)}'" for i in record_ids[start : start + QUERY_ANY])
+            select = f"select id, {key} from {MODULE[obj]} where {key} in ({part}) limit {QUERY_ANY * 2}"
+            rows = self._paced(partial(self.client.query, select))
             found |= {int(row[key]): str(row["id"]) for row in rows if str(row.get(key, "")).isdigit()}
         return found
-
-    def _found(self, obj: str, criteria: str) -> Rows:
-        return list(self.client.search(MODULE[obj], criteria, ID_FIELD[obj]))
 
     def optouts(self, external_ids: Sequence[str]) -> list[Optout]:
         """Of these contacts, those opted out of e-mail in Zoho that the connector has not yet

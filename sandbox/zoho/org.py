@@ -84,6 +84,9 @@ class ZohoOrg:
     in_flight: int = 0
     max_in_flight: int = 0
     sub_concurrency: int = SUB_CONCURRENCY
+    # a record changed this recently is not yet in the search index (how soon Zoho indexes one
+    # is UNVERIFIED; 0, the default, indexes at once); COQL reads what is held
+    search_lag_s: int = 0
     sub_in_flight: int = 0
     max_sub_in_flight: int = 0
     indexes: dict[tuple[str, str], dict[str, set[str]]] = field(default_factory=dict)  # lower value → ids

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Response, request
 
 from sandbox.answers import as_json
+from sandbox.zoho import coql
 from sandbox.zoho.criteria import Unreadable, matcher, quoted
 from sandbox.zoho.org import MAX_RECORDS, ZohoOrg, ZRecord
 from sandbox.zoho.schema import Module, RecordError, custom_field, parse_time
@@ -54,6 +56,8 @@ def dispatch(org: ZohoOrg, version: int, parts: list[str], method: str) -> Respo
         )
     if parts[:1] == ["settings"]:
         return settings(org, parts[1:], method)
+    if parts == ["coql"] and method == "POST":
+        return query(org)
     module = org.module(parts[0]) if parts else None
     if module is None:
         return error(
@@ -211,6 +215,26 @@ def one(org: ZohoOrg, module: Module, record_id: str, method: str) -> Response:
     return _results(org, module, items, upsert=False, creating=False)
 
 
+def query(org: ZohoOrg) -> Response:
+    """COQL: the records a select query names, read from what the org holds now."""
+    body = request.get_json(silent=True, force=True)
+    asked = body.get("select_query") if isinstance(body, dict) else None
+    if not isinstance(asked, str):
+        return error(
+            "REQUIRED_PARAM_MISSING",
+            "One of the expected parameter is missing",
+            400,
+            {"api_name": "select_query"},
+        )
+    try:
+        rows, more = coql.run(org, asked)
+    except coql.Unreadable as why:
+        return error("SYNTAX_ERROR", "error occurred while parsing the query", 400, {"reason": str(why)})
+    if not rows:
+        return no_content()
+    return as_json({"data": rows, "info": {"count": len(rows), "more_records": more}})
+
+
 def search(org: ZohoOrg, module: Module) -> Response:
     email, criteria = request.args.get("email"), request.args.get("criteria")
     if not email and not criteria:
@@ -224,7 +248,9 @@ def search(org: ZohoOrg, module: Module) -> Response:
         wanted = matcher(asked, set(module.fields) | {"Email"})
     except Unreadable as why:
         return error("INVALID_QUERY", "invalid query formed", details={"reason": str(why)})
-    found = [r for r in org.records[module.api_name].values() if wanted(r.values)]
+    indexed = datetime.now(UTC) - timedelta(seconds=org.search_lag_s)
+    held = org.records[module.api_name].values()
+    found = [r for r in held if wanted(r.values) and r.modified <= indexed]
     if not found:
         return no_content()
     return as_json(

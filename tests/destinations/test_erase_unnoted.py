@@ -145,3 +145,23 @@ def test_a_hubspot_contact_erased_is_not_kept_among_the_archived_nor_are_their_o
     for order in archived:
         assert {k for k, v in order.properties.items() if v} == {"connector_order_id"}, order.properties
     crm.check()
+
+
+def test_a_zoho_person_just_sent_and_not_yet_searchable_is_still_found_and_erased(
+    rig: Rig, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a Zoho destination whose first batch Zoho took, its answer lost, and a search index
+    # an hour behind (records are found by a COQL query of what Zoho holds, not by a search)
+    sync_everything(rig)
+    crm = KINDS["zoho"](rig, request)
+    with monkeypatch.context() as patched:
+        sent = lose_the_first_answer(patched)
+        assert pushed_once(rig, crm.dest) == "retry" and sent
+    zoho_helpers.control(rig, "limits", {"search_lag_s": 3600})
+    # when one of them is erased and the destination pushed
+    receipt = forget(rig, sent[0])
+    assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
+    # then they are gone from Zoho, and the receipt is true
+    assert traces(rig, request, "zoho", sent[0]) == []
+    assert receipt_result(rig, receipt)["destinations"] == {str(crm.dest): "deleted in zoho"}
+    crm.check()

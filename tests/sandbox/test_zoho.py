@@ -324,3 +324,31 @@ def test_a_slow_answer_is_held_after_the_call_was_acted_on(api: Api, zoho_server
     held = [r.values for r in zoho_server.world.zoho.records["Contacts"].values()]  # type: ignore[union-attr]
     assert [v["Email"] for v in held if v.get("Email") == "p7@example.com"] == ["p7@example.com"]
     assert requests.get(control, timeout=10).json()["faults"]["calls"] == calls + 1
+
+
+def test_coql_reads_what_the_org_holds_while_search_lags(api: Api, zoho_server: SandboxServer) -> None:
+    # given three contacts, and a search index an hour behind
+    saved = api.call("POST", "Contacts", json={"data": [contact(n) for n in range(3)]})
+    assert saved.status_code == 201, saved.text
+    control = f"{zoho_server.url}/_sandbox/crm/zoho/limits"
+    assert requests.post(control, json={"search_lag_s": 3600}, timeout=10).status_code == 200
+    # when they are looked for by e-mail, then Search answers nothing and COQL finds them
+    assert api.call("GET", "Contacts/search", params={"email": "p1@example.com"}).status_code == 204
+
+    def coql(select: str) -> requests.Response:
+        return api.call("POST", "coql", json={"select_query": select})
+
+    found = coql("select id, Email from Contacts where Email in ('p1@example.com', 'p2@example.com') limit 1")
+    assert found.status_code == 200
+    assert [r["Email"] for r in found.json()["data"]] == ["p1@example.com"]
+    assert found.json()["info"] == {"count": 1, "more_records": True}
+    assert coql("select id from Contacts where Email = 'nobody@example.com'").status_code == 204
+    # and a query it cannot read, or an in of more than 50 values, is Zoho's SYNTAX_ERROR
+    fifty_one = ", ".join(f"'{n}'" for n in range(51))
+    for bad in (
+        "delete from Contacts",
+        "select Nope from Contacts where Email = 'a'",
+        f"select id from Contacts where Email in ({fifty_one})",
+    ):
+        refused = coql(bad)
+        assert (refused.status_code, refused.json()["code"]) == (400, "SYNTAX_ERROR"), bad
