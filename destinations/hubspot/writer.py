@@ -166,7 +166,7 @@ class HubSpotSession:
         empty = {name: "" for name in DEFAULT_MAPPING[obj] if name != ID_PROPERTY[obj]}
         for start in range(0, len(external_ids), BATCH):
             asked = {"inputs": [{"id": i} for i in external_ids[start : start + BATCH]], "properties": []}
-            answer = self.client.call("POST", f"/crm/v3/objects/{obj}/batch/read", asked) or {}
+            answer = self._read(obj, asked)
             held = [str(r["id"]) for r in answer.get("results", [])]  # an update names none gone
             if not held:
                 continue
@@ -177,11 +177,39 @@ class HubSpotSession:
                 log.warning("hubspot refused emptying erased records", extra={"reason": refused.reason})
 
     def _gdpr_delete(self, contact: str) -> None:
+        """Already gone is done; refused (400) is done only if HubSpot holds it nowhere, live or
+        archived, else FailPermanently in HubSpot's words: an erasure is not reported done while
+        the contact stays."""
         try:
             self.client.call("POST", "/crm/v3/objects/contacts/gdpr-delete", {"objectId": contact})
         except FailPermanently as exc:
-            if exc.detail != "404":  # already gone is done
+            if exc.detail != "404":
                 raise
+        except SkipRecord as refused:
+            if self._held("contacts", contact):
+                raise FailPermanently(
+                    f"HubSpot refused the GDPR delete of contact {contact}: {refused.reason}"
+                ) from None
+
+    def _held(self, obj: str, record_id: str) -> bool:
+        """Whether HubSpot holds this record, live or archived."""
+        for archived in ("false", "true"):
+            try:
+                self.client.call("GET", f"/crm/v3/objects/{obj}/{record_id}", params={"archived": archived})
+                return True
+            except FailPermanently as exc:
+                if exc.detail != "404":
+                    raise
+        return False
+
+    def _read(self, obj: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A batch read; none of them held (a 404, as HubSpot may answer then) is no results."""
+        try:
+            return self.client.call("POST", f"/crm/v3/objects/{obj}/batch/read", body) or {}
+        except FailPermanently as exc:
+            if exc.detail != "404":
+                raise
+            return {}
 
     def ids_of(self, obj: str, record_ids: Sequence[int]) -> dict[int, str]:
         """HubSpot's ids of these records, read by the connector's unique id property."""
@@ -189,7 +217,7 @@ class HubSpotSession:
         for start in range(0, len(record_ids), BATCH):
             inputs = [{"id": str(i)} for i in record_ids[start : start + BATCH]]
             body = {"idProperty": key, "inputs": inputs, "properties": [key]}
-            answer = self.client.call("POST", f"/crm/v3/objects/{obj}/batch/read", body) or {}
+            answer = self._read(obj, body)
             for result in answer.get("results", []):
                 ours = str((result.get("properties") or {}).get(key) or "")
                 if ours.isdigit():

@@ -34,7 +34,8 @@ def gate() -> Response | None:
     with p.lock:
         p.log.append((request.method, request.path, len(inputs) if isinstance(inputs, list) else 0))
         p.requests += 1
-        fault = p.faults.popleft() if p.faults else None
+        aimed = p.faults_on in request.path
+        fault = p.faults.popleft() if p.faults and aimed else None
         allowed, g.hubspot_headers = p.admit()
     token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     granted = p.oauth.state(token)
@@ -151,7 +152,8 @@ bp.add_url_rule(
 
 @bp.post("/_control/faults")
 def faults() -> Response:
-    """`{"statuses": [429, 503, 401]}` answered next, one per request; `{"rotate_token": true}`
+    """`{"statuses": [429, 503, 401]}` answered next, one per request (with `"on"`, a part of
+    a path: only to the requests whose path holds it); `{"rotate_token": true}`
     revokes the token (the merchant rotated it); `{"window_ms", "max_per_window"}` set the limit;
     `{"latency_ms"}` holds every answer that long after the request was acted on;
     `{"search_per_second", "search_window_ms"}` set the search's own limit; for the OAuth
@@ -160,6 +162,8 @@ def faults() -> Response:
     p, body = portal(), request.get_json(silent=True) or {}
     with p.lock:
         p.faults.extend(int(s) for s in body.get("statuses") or [])
+        if "statuses" in body:
+            p.faults_on = str(body.get("on") or "")
         if body.get("rotate_token"):
             p.rotate_token()
         p.window_ms = int(body.get("window_ms", p.window_ms))

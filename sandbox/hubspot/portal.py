@@ -145,6 +145,7 @@ class Portal:
         self.parents: dict[str, str] = {}  # line item id → its order's id (a line item has one parent)
         self.next_id = 1000
         self.faults: deque[int] = deque()  # statuses to answer next, one per request
+        self.faults_on = ""  # only to requests whose path holds this
         self.latency_ms = 0  # each answer held this long after the request was acted on
         self.max_per_window, self.window_ms = max_per_window, window_ms
         self.calls: deque[float] = deque()

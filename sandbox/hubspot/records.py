@@ -200,8 +200,9 @@ def get_one(obj: str, record_id: str) -> Response:
         return bad
     p = portal()
     wanted = _wanted()
+    held = p.archived if request.args.get("archived", "").lower() == "true" else p.records
     with p.lock:
-        record = p.records[obj].get(record_id)
+        record = held[obj].get(record_id)
         if record is None:
             return _error(404, "Object not found.", "OBJECT_NOT_FOUND")
         return as_json(record.as_json(wanted))

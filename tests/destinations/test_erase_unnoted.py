@@ -12,8 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 
-from connector.errors import RetryLater
+from connector.errors import FailPermanently, RetryLater
 from destinations.salesforce.mapper import ACCOUNT_ID_FIELD
 from destinations.salesforce.writer import SalesforceSession
 from sync import push_batch
@@ -164,4 +165,54 @@ def test_a_zoho_person_just_sent_and_not_yet_searchable_is_still_found_and_erase
     # then they are gone from Zoho, and the receipt is true
     assert traces(rig, request, "zoho", sent[0]) == []
     assert receipt_result(rig, receipt)["destinations"] == {str(crm.dest): "deleted in zoho"}
+    crm.check()
+
+
+def hubspot_faults(rig: Rig, body: dict[str, Any]) -> None:
+    answer = requests.post(f"{rig.sandbox.url}/hubspot/_control/faults", json=body, timeout=10)
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_hubspot_gdpr_delete_refused_is_not_receipted_while_the_contact_stays(
+    rig: Rig, request: pytest.FixtureRequest
+) -> None:
+    # given a HubSpot destination holding everyone, and HubSpot refusing the next GDPR delete
+    sync_everything(rig)
+    crm = KINDS["hubspot"](rig, request)
+    assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
+    person = someone_with_orders(rig)[0]
+    hubspot_faults(rig, {"statuses": [400], "on": "/gdpr-delete"})
+    # when they are erased and the destination pushed, then the push fails in HubSpot's words
+    # and the receipt does not say deleted
+    receipt = forget(rig, person)
+    with pytest.raises(FailPermanently, match="refused the GDPR delete"):
+        pushed_once(rig, crm.dest)
+    assert traces(rig, request, "hubspot", person)
+    assert receipt_result(rig, receipt)["destinations"] != {str(crm.dest): "deleted in hubspot"}
+    # and the next push erases them, and says so
+    assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
+    assert traces(rig, request, "hubspot", person) == []
+    assert receipt_result(rig, receipt)["destinations"] == {str(crm.dest): "deleted in hubspot"}
+    crm.check()
+
+
+def test_a_hubspot_gdpr_delete_refused_for_a_contact_gone_already_is_done(
+    rig: Rig, request: pytest.FixtureRequest
+) -> None:
+    # given a HubSpot destination holding everyone, one of them deleted there by the merchant,
+    # and HubSpot refusing the GDPR delete of what it no longer holds
+    sync_everything(rig)
+    crm = KINDS["hubspot"](rig, request)
+    assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
+    person = someone_with_orders(rig)[0]
+    portal = rig.sandbox.world.hubspot
+    assert portal is not None
+    with portal.lock:
+        (theirs,) = traces(rig, request, "hubspot", person)
+        portal.drop_record("contacts", theirs, for_good=True)
+    hubspot_faults(rig, {"statuses": [400], "on": "/gdpr-delete"})
+    # when they are erased and the destination pushed, then the erasure is done and receipted
+    receipt = forget(rig, person)
+    assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
+    assert receipt_result(rig, receipt)["destinations"] == {str(crm.dest): "deleted in hubspot"}
     crm.check()
