@@ -198,15 +198,23 @@ class SalesforceClient:
     def create(self, sobject: str, key: str, records: list[dict[str, Any]]) -> Outcome:
         """New records by sObject Collections (200 a call); the outcome by each record's `key`
         value (a field it carries, e.g. a price book entry's Product2Id)."""
+        return self._collections("POST", sobject, key, records)
+
+    def update(self, sobject: str, records: list[dict[str, Any]]) -> Outcome:
+        """Records changed by their Id (sObject Collections, 200 a call; None clears a field)."""
+        return self._collections("PATCH", sobject, "Id", records)
+
+    def _collections(self, method: str, sobject: str, key: str, records: list[dict[str, Any]]) -> Outcome:
         outcome = Outcome()
         for start in range(0, len(records), COLLECTION_SIZE):
             chunk = records[start : start + COLLECTION_SIZE]
             body = {"allOrNone": False, "records": [{"attributes": {"type": sobject}} | r for r in chunk]}
-            results = self._call(_restful("composite/sobjects", "POST", json=body))
+            results = self._call(_restful("composite/sobjects", method, json=body))
             for record, result in zip(chunk, cast(list[dict[str, Any]], results), strict=True):
                 if result["success"]:
                     outcome.saved[str(record[key])] = result["id"]
-                    outcome.created.add(str(record[key]))
+                    if method == "POST":
+                        outcome.created.add(str(record[key]))
                 else:
                     outcome.refused[str(record[key])] = reason(result["errors"])
         return outcome

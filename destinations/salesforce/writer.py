@@ -35,6 +35,10 @@ from destinations.salesforce.mapper import (
 )
 from destinations.salesforce.texts import soql_text
 
+# what a merchant's team hangs on an Account, which Salesforce deletes with it (cascading delete)
+MERCHANT_CHILDREN = ("Opportunity", "Case")
+ERASED_NAME = "Erased customer"  # an erased person's Account kept for the merchant's records on it
+
 log = logs.get(__name__)
 T = TypeVar("T")
 LINE_KEY = ID_FIELD["line_items"]
@@ -149,13 +153,40 @@ class SalesforceSession:
         return {int(k): v for k, v in found.items()}
 
     def _drop_empty(self, account_ids: list[str], *, for_good: bool = True) -> None:
+        """The connector's Accounts among these left with no Contact or Order deleted; one the
+        merchant's own records hang on is let go instead (deleting it would delete them)."""
         if not account_ids:
             return
         busy = self._column("Contact", "AccountId", "AccountId", account_ids)
         busy |= self._column("Order", "AccountId", "AccountId", account_ids)
         ours = self._column("Account", "Id", "Id", account_ids, f" AND {ACCOUNT_ID_FIELD} != null")
-        empty = sorted(ours - busy)
-        self._tracked(lambda: self.client.delete_ids(empty, for_good=for_good))
+        empty = ours - busy
+        theirs = self._merchants(sorted(empty))
+        self._tracked(lambda: self.client.delete_ids(sorted(empty - theirs), for_good=for_good))
+        if theirs:
+            self._let_go(sorted(theirs), erased=for_good)
+
+    def _merchants(self, account_ids: list[str]) -> set[str]:
+        """Of these Accounts, those the merchant's team hangs records on (Salesforce deletes those
+        with the Account); all of them when such an object cannot be read in this org."""
+        found: set[str] = set()
+        for sobject in MERCHANT_CHILDREN:
+            try:
+                found |= self._column(sobject, "AccountId", "AccountId", account_ids)
+            except FailPermanently:
+                return set(account_ids)
+        return found
+
+    def _let_go(self, account_ids: list[str], *, erased: bool) -> None:
+        """Accounts kept for the merchant's records on them: no longer the connector's (its id
+        cleared), an erased person's name taken off."""
+        rows = [
+            {"Id": i, ACCOUNT_ID_FIELD: None} | ({"Name": ERASED_NAME} if erased else {}) for i in account_ids
+        ]
+        saved = self._tracked(lambda: self.client.update("Account", rows))
+        if saved.refused:
+            why = next(iter(saved.refused.values()))
+            raise FailPermanently(f"Salesforce refused to let go of {len(saved.refused)} Account(s): {why}")
 
     def _column(self, sobject: str, column: str, key: str, ids: list[str], extra: str = "") -> set[str]:
         """`column`'s values on the `sobject` rows whose `key` is one of `ids`."""

@@ -341,8 +341,13 @@ class SalesforceOrg:
             order.fields["TotalAmount"] = round(sum(r.fields["TotalPrice"] for r in lines), 2)
 
     def delete(self, obj: SObject, record: Record, *, hard: bool = False) -> None:
-        """To the recycle bin (or gone, `hard`); an order takes its lines with it."""
+        """To the recycle bin (or gone, `hard`); an order takes its lines with it, an account its
+        contacts, opportunities and cases (Salesforce's cascading delete)."""
         with self.lock:
+            if obj.name == "Account":
+                for child in ("Contact", "Opportunity", "Case"):
+                    for held in self.having(child, "AccountId", record.id):
+                        self._remove(held, hard)
             if obj.name == "Order":
                 for line in self.having("OrderItem", "OrderId", record.id):
                     self._remove(line, hard)

@@ -180,6 +180,14 @@ def standard_objects() -> dict[str, SObject]:
             _ref("ContactId", "Contact"),
             Field("Description", "textarea", length=32000),
         ),
+        SObject("Case", "Case", "500").add(
+            *_system(),
+            _text("Subject"),
+            Field("Status", "picklist", length=40, picklist=("New", "Working", "Escalated", "Closed")),
+            _ref("AccountId", "Account"),
+            _ref("ContactId", "Contact"),
+            Field("Description", "textarea", length=32000),
+        ),
     ]
     return {o.name: o for o in objects}
 

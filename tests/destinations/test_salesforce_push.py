@@ -17,6 +17,7 @@ from destinations.salesforce.mapper import (
     current_lines,
     values,
 )
+from destinations.salesforce.writer import ERASED_NAME
 from sandbox.salesforce.values import parse_time
 from sandbox.server import SandboxServer
 from tests.destinations.helpers import (
@@ -230,6 +231,33 @@ def test_an_erasure_leaves_no_trace_in_salesforce_and_the_receipt_says_so(
     assert receipt_result(rig, receipt)["destinations"] == {str(dest): "deleted in salesforce"}
     # and everyone else is still there
     assert len(held(org_server, "Contact", ID_FIELD["contacts"])) == len(expected(rig)[0])
+
+
+def test_an_erased_persons_account_holding_the_merchants_deal_is_let_go_not_deleted_with_it(
+    rig: Rig, org_server: SandboxServer
+) -> None:
+    # given a pushed account, and the merchant's sales team opening a deal and a case on one
+    # person's Account (Salesforce deletes both with the Account)
+    dest = pushed(rig, add_salesforce(rig, org_server))
+    contact_id, email, _ = someone_with_orders(rig)
+    account = held(org_server, "Account", ACCOUNT_ID_FIELD)[str(contact_id)]["Id"]
+    sf = salesforce(org_server)
+    deal = {"Name": "Spring wholesale", "StageName": "Prospecting", "CloseDate": "2027-01-15"}
+    deal_id = sf.Opportunity.create(deal | {"AccountId": account})["id"]  # type: ignore[operator]
+    case_id = sf.Case.create({"Subject": "Bulk pricing", "AccountId": account})["id"]  # type: ignore[operator]
+    # when the person is erased and the destination pushed
+    receipt = forget(rig, contact_id)
+    assert push_until_done(rig.app, dest)[-1].outcome == "done"
+    # then the deal and the case are still there, on an Account that no longer names the person
+    # nor carries the connector's id; the person's Contact is gone for good
+    org = the_org(org_server)
+    with org.lock:
+        kept = org.records["Account"][account]
+        assert (kept.fields["Name"], kept.fields.get(ACCOUNT_ID_FIELD)) == (ERASED_NAME, None)
+        assert not org.records["Opportunity"][deal_id].deleted and not org.records["Case"][case_id].deleted
+    assert str(contact_id) not in held(org_server, "Contact", ID_FIELD["contacts"])
+    assert all(email not in str(v) for r in every_record(org_server) for v in r.values())
+    assert receipt_result(rig, receipt)["destinations"] == {str(dest): "deleted in salesforce"}
 
 
 def test_a_record_salesforce_refuses_is_a_dead_letter_in_its_words_and_the_rest_go(
