@@ -46,8 +46,16 @@ class Session(Protocol):
     def associate(self, pairs: Sequence[tuple[str, str]]) -> None: ...  # (order ext id, contact ext id)
 
     # for_good: a privacy erasure, deleted with no way back where the CRM offers one; else a
-    # record merged away or deleted in its store, deleted as the CRM's own delete does
-    def erase(self, obj: str, external_ids: Sequence[str], *, for_good: bool) -> None: ...
+    # record merged away or deleted in its store, deleted as the CRM's own delete does; mapping:
+    # the destination's, for a CRM that must empty what it cannot delete for good
+    def erase(
+        self,
+        obj: str,
+        external_ids: Sequence[str],
+        *,
+        for_good: bool,
+        mapping: Mapping[str, Mapping[str, str]],
+    ) -> None: ...
 
     # the CRM's ids of the records it holds under the connector's key: one a push sent whose
     # answer never came (killed, stopped, the line cut) is found this way to be erased

@@ -242,7 +242,7 @@ class Run:
         for for_good in (True, False):
             chosen = [where[i] for i in gone if (i in erased) is for_good]
             if chosen:
-                self.session.erase(obj, chosen, for_good=for_good)
+                self.session.erase(obj, chosen, for_good=for_good, mapping=self.mapping)
         return gone
 
     def _views(self, conn: Connection, obj: str, ids: list[int]) -> dict[int, dict[str, Any] | None]:

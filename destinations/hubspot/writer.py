@@ -93,7 +93,7 @@ class HubSpotSession:
             log.warning("hubspot refused line item associations", extra={"reason": refused.reason})
         kept = {li for _o, li in wanted}
         dropped = sorted({li for have in before.values() for li in have} - kept, key=int)
-        self.erase("line_items", dropped, for_good=False)
+        self.erase("line_items", dropped, for_good=False, mapping={})  # archived, not emptied
 
     def _associated(self, from_obj: str, to_obj: str, ids: Sequence[str]) -> dict[str, set[str]]:
         """The `to_obj` records associated with each of these records, by HubSpot id."""
@@ -142,7 +142,14 @@ class HubSpotSession:
     def associate(self, pairs: Sequence[tuple[str, str]]) -> None:
         self._associate("orders", "contacts", pairs)
 
-    def erase(self, obj: str, external_ids: Sequence[str], *, for_good: bool) -> None:
+    def erase(
+        self,
+        obj: str,
+        external_ids: Sequence[str],
+        *,
+        for_good: bool,
+        mapping: Mapping[str, Mapping[str, str]],
+    ) -> None:
         """Archive these records (restorable for 90 days); an order's line items first (each
         line item is its order's). A contact erased `for_good` has a GDPR delete instead: gone,
         with its history, at once (HubSpot offers that for contacts only); other records erased
@@ -154,16 +161,18 @@ class HubSpotSession:
         if obj == "orders" and external_ids:
             lines = self._associated("orders", "line_items", external_ids)
             lines_gone = sorted({li for have in lines.values() for li in have}, key=int)
-            self.erase("line_items", lines_gone, for_good=for_good)
+            self.erase("line_items", lines_gone, for_good=for_good, mapping=mapping)
         if for_good:  # no permanent delete but a contact's: what the archive keeps is blanked first
-            self._blank(obj, external_ids)
+            self._blank(obj, external_ids, mapping)
         for start in range(0, len(external_ids), BATCH):
             inputs = [{"id": i} for i in external_ids[start : start + BATCH]]
             self.client.call("POST", f"/crm/v3/objects/{obj}/batch/archive", {"inputs": inputs})
 
-    def _blank(self, obj: str, external_ids: Sequence[str]) -> None:
-        """The default mapping's properties of these records emptied (the id property kept)."""
-        empty = {name: "" for name in DEFAULT_MAPPING[obj] if name != ID_PROPERTY[obj]}
+    def _blank(self, obj: str, external_ids: Sequence[str], mapping: Mapping[str, Mapping[str, str]]) -> None:
+        """Every property the connector writes on these records, by the default mapping or the
+        destination's, emptied (the id property kept)."""
+        written = {*DEFAULT_MAPPING.get(obj, {}), *mapping.get(obj, {})}
+        empty = {name: "" for name in sorted(written) if name != ID_PROPERTY[obj]}
         for start in range(0, len(external_ids), BATCH):
             asked = {"inputs": [{"id": i} for i in external_ids[start : start + BATCH]], "properties": []}
             answer = self._read(obj, asked)

@@ -134,7 +134,14 @@ class SalesforceSession:
     def associate(self, pairs: Sequence[tuple[str, str]]) -> None:
         """Nothing more to do: each Order names its Account and bill-to Contact when upserted."""
 
-    def erase(self, obj: str, external_ids: Sequence[str], *, for_good: bool) -> None:
+    def erase(
+        self,
+        obj: str,
+        external_ids: Sequence[str],
+        *,
+        for_good: bool,
+        mapping: Mapping[str, Mapping[str, str]],
+    ) -> None:
         """Delete these records (`for_good`: a hardDelete, no recycle bin); a person's Account
         too, once nothing is left on it."""
         ids = list(external_ids)

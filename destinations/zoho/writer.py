@@ -135,7 +135,14 @@ class ZohoSession:
             if answer.refused:
                 log.warning("zoho refused order contacts", extra={"refused": len(answer.refused)})
 
-    def erase(self, obj: str, external_ids: Sequence[str], *, for_good: bool) -> None:
+    def erase(
+        self,
+        obj: str,
+        external_ids: Sequence[str],
+        *,
+        for_good: bool,
+        mapping: Mapping[str, Mapping[str, str]],
+    ) -> None:
         """Deleted, to the org's Recycle Bin even `for_good`: Zoho's API has no permanent delete."""
         for start in range(0, len(external_ids), BATCH):
             part = list(external_ids[start : start + BATCH])

@@ -13,7 +13,10 @@ from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import update
 
+from connector.db import get_engine
+from connector.db.operations import Destination
 from connector.errors import FailPermanently, RetryLater
 from destinations.salesforce.mapper import ACCOUNT_ID_FIELD
 from destinations.salesforce.writer import SalesforceSession
@@ -125,17 +128,35 @@ def test_a_salesforce_account_made_before_the_push_was_cut_short_of_its_contact_
 def test_a_hubspot_contact_erased_is_not_kept_among_the_archived_nor_are_their_orders_details(
     rig: Rig, request: pytest.FixtureRequest
 ) -> None:
-    # given the account pushed to HubSpot in full, and a person with orders there
+    # given the account pushed to HubSpot in full, orders carrying a property of the merchant's
+    # own mapping too, and a person with orders there
     sync_everything(rig)
     crm = KINDS["hubspot"](rig, request)
+    portal = rig.sandbox.world.hubspot
+    made = requests.post(
+        f"{rig.sandbox.url}/hubspot/crm/v3/properties/orders",
+        json={
+            "name": "ship_to_town",
+            "label": "Town",
+            "type": "string",
+            "fieldType": "text",
+            "groupName": "x",
+        },
+        headers={"Authorization": f"Bearer {portal.token}"},
+        timeout=10,
+    )
+    assert made.status_code == 201, made.text
+    with get_engine(rig.app).begin() as conn:
+        own = {"orders": {"ship_to_town": "shipping_city"}}
+        conn.execute(update(Destination).where(Destination.id == crm.dest).values(mapping=own))
     assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
+    assert any(r.properties.get("ship_to_town") for r in portal.records["orders"].values())
     person, _email, their_orders = someone_with_orders(rig)
     assert their_orders <= set(held(rig, "orders"))
     # when they are erased and the destination pushed
     forget(rig, person)
     assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
     # then HubSpot keeps nothing of them, not even an archived copy one could restore
-    portal = rig.sandbox.world.hubspot
     assert traces(rig, request, "hubspot", person) == []
     assert len([path for _method, path, _n in portal.log if path.endswith("/gdpr-delete")]) == 1
     # and their orders (HubSpot deletes no order for good) are archived with nothing but our id
