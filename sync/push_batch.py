@@ -108,7 +108,8 @@ class Run:
                 raise reconnect from failed  # a refused grant outranks a failure beside it
             raise
         except BaseException:  # stopped (a signal, Ctrl-C): what is still away gets a short grace
-            self._settle_answered(obj, away, renew, wait_s=STOP_GRACE_S)
+            shown = (lambda n: progress(obj, min(done + n, total), total)) if progress else None
+            self._settle_answered(obj, away, renew, wait_s=STOP_GRACE_S, settled=shown)
             raise
 
     def _at_once(self, obj: str) -> int:
@@ -135,7 +136,13 @@ class Run:
         return len(sent.ids)
 
     def _settle_answered(
-        self, obj: str, away: deque[Away], renew: Callable[[], Any], *, wait_s: float | None
+        self,
+        obj: str,
+        away: deque[Away],
+        renew: Callable[[], Any],
+        *,
+        wait_s: float | None,
+        settled: Callable[[int], None] | None = None,
     ) -> Reauthorize | None:
         """After a failure: the batches the CRM took are settled (their marks go), those still
         away waited for (at most `wait_s` in all, when given); the rest keep their marks. With
@@ -143,6 +150,7 @@ class Run:
         A batch the CRM failed with a refused grant is answered, to be raised."""
         deadline = None if wait_s is None else time.monotonic() + wait_s
         reconnect: Reauthorize | None = None
+        count = 0
         for sent in away:
             if self.lock_lost:
                 break
@@ -157,6 +165,9 @@ class Run:
                 reconnect = reconnect or (exc if isinstance(exc, Reauthorize) else None)
                 continue
             self._settle(obj, sent.batch.marks, outcome, gone)
+            count += len(sent.ids)
+            if settled:
+                settled(count)
             with suppress(Exception):  # a lost lock is noted; the failure raised is the first one
                 self._renew(renew)
         return reconnect

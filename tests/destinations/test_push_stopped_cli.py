@@ -5,6 +5,7 @@ traceback); the next push finishes with the CRM holding exactly the account."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,7 +29,7 @@ def test_a_push_stopped_by_sigterm_says_what_it_settled_and_the_next_push_ends_i
     # given an account backfilled, a HubSpot destination on it, and HubSpot answering slowly
     sync_everything(rig)
     dest = add_hubspot(rig)
-    faults(rig, latency_ms=1000)
+    faults(rig, latency_ms=300)
     # when `destinations push` runs and is sent SIGTERM once its contacts are settled
     push = subprocess.Popen(
         [sys.executable, "-c", "from connector.cli import main; main()", "destinations", "push", str(dest)],
@@ -49,6 +50,12 @@ def test_a_push_stopped_by_sigterm_says_what_it_settled_and_the_next_push_ends_i
     assert "the rest stays marked for the next push" in err and "stopped by SIGTERM" in err, err
     assert "Traceback" not in err, err
     assert count(rig, DestinationMark) > 0
+    # and what it says it settled is what it noted, a batch settled in the stop's grace too
+    said = {o: int(n.replace(",", "")) for o, n in re.findall(r"(contacts|orders) ([\d,]+) of", err)}
+    with get_engine(rig.app).connect() as conn:
+        rows = select(DestinationRecord.object, func.count()).group_by(DestinationRecord.object)
+        noted = {str(o): int(n) for o, n in conn.execute(rows).all()}
+    assert said == noted, err
     # and the next push finishes: HubSpot holds exactly the account, field by field
     faults(rig, latency_ms=0)
     assert push_until_done(rig.app, dest)[-1].outcome == "done"
