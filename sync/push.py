@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
+from redis.exceptions import LockNotOwnedError, RedisError
 from sqlalchemy import delete, select, update
 
 import destinations
@@ -33,6 +34,9 @@ from sync import push_batch, push_optouts
 
 log = logs.get(__name__)
 LOCK_S = 120
+# a push job's time at most in a worker: past a Bulk job's 30-minute give-up, several times over
+# (RQ's default, 180 s, would kill a push polling a long Bulk job, whose rows the next one resends)
+PUSH_JOB_S = 6 * 3600
 
 Progress = Callable[[str, int, int], None]  # object, done, total
 
@@ -70,15 +74,18 @@ def push(app: Flask, destination_id: int, *, full: bool = False, progress: Progr
 def _kept(lock: Any) -> Iterator[None]:
     """The push's lock renewed every quarter of LOCK_S while the push runs, so a batch the CRM
     takes minutes over (a Bulk job polled) keeps it; a killed worker stops renewing, and the
-    lock runs out. A lock lost meanwhile is the push's own renewal's to find."""
+    lock runs out. A lock lost meanwhile is the push's own renewal's to find; Redis unreachable
+    for a beat is tried again at the next."""
     stop = threading.Event()
 
     def renew() -> None:
         while not stop.wait(LOCK_S / 4):
             try:
                 lock.reacquire()
-            except Exception:
+            except LockNotOwnedError:
                 return
+            except RedisError:
+                log.info("push lock not renewed; trying again", extra={"lock": lock.name})
 
     beat = threading.Thread(target=renew, name="push-lock", daemon=True)
     beat.start()
@@ -186,7 +193,15 @@ def request_push(redis: Any, destination_id: int, now: float | None = None) -> b
         return False
     if found != waiting.ABSENT:
         log.warning("push job replaced", extra={"destination_id": destination_id, "job_status": found})
-    enqueue(redis, "sync", "sync.push.push_job", destination_id, job_id=job_id, result_ttl=0)
+    enqueue(
+        redis,
+        "sync",
+        "sync.push.push_job",
+        destination_id,
+        job_id=job_id,
+        result_ttl=0,
+        job_timeout=PUSH_JOB_S,
+    )
     return True
 
 

@@ -1,5 +1,6 @@
-"""A Bulk API 2.0 upsert job as the push sends one: the batch's rows written once as the job's
-CSV (CRLF, so a bare \r in a value is quoted; `#N/A` clears a field), the job created, uploaded
+"""A Bulk API 2.0 job as the push sends one (an upsert, or an erasure's hardDelete): the rows
+written once as the job's CSV (CRLF, so a bare \r in a value is quoted; `#N/A` clears a field;
+over 100 MB, jobs of half as many rows), the job created, uploaded
 and closed as one step, then polled until it ends and its results read back by column position
 (the failed ones only when the job counted any), each a step of its own: a failure after the
 close is tried again on the same job, never by sending the job again. Calls go through
@@ -45,9 +46,11 @@ def upsert(
 
 def hard_delete(run: Runner[Any], sobject: str, ids: list[str], first_poll_s: float) -> dict[str, str]:
     """Delete these records for good (no recycle bin): id → Salesforce's error ("CODE:message")
-    for each it kept."""
+    for each it did not report deleted (one in neither results file is kept, in those words)."""
     job = {"object": sobject, "operation": "hardDelete"}
-    return _in_jobs(run, job, "Id", [{"Id": i} for i in ids], first_poll_s)[1]
+    saved, refused, _ = _in_jobs(run, job, "Id", [{"Id": i} for i in ids], first_poll_s)
+    unreported = {i: "UNREPORTED:the job reported no result for it" for i in ids if i not in saved}
+    return unreported | refused
 
 
 def _in_jobs(
@@ -180,7 +183,7 @@ def _wait(job_state: Callable[[], dict[str, Any]], first_s: float, job_id: str) 
 
 def _rows(text: str) -> list[list[str]]:
     """A results file's rows; a short row (a file cut off) is one unreadable, tried again."""
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    rows = [row for row in csv.reader(io.StringIO(text, newline="")) if row]  # a blank line is none
     if any(len(row) != len(rows[0]) for row in rows):
         raise RetryLater("Salesforce's Bulk results could not be read: a row is cut short")
     return rows if rows else [[]]

@@ -1,11 +1,12 @@
 """A Salesforce client for one org, on simple-salesforce: signed in by the client-credentials
 grant (again once when the session expires), it upserts a batch by an external-id field —
-sObject Collections, 200 records a call, for a small batch; one Bulk API 2.0 job for a large
-one — deletes by external id (to the recycle bin, or for good with a Bulk 2.0 hardDelete),
-reads the opt-outs changed since a time, and keeps a reserve of the daily allocation that
-`Sforce-Limit-Info` reports. Failures become connector errors named for the next action: the
-allocation spent ("TotalRequests") stops the push at once, the concurrent long-running limit
-("ConcurrentRequests") is waited out with backoff."""
+sObject Collections, 200 records a call, for a small batch; Bulk API 2.0 for a large one (one
+job, or jobs of half as many rows while its CSV is over 100 MB) — deletes by external id (to
+the recycle bin, or for good with a Bulk 2.0 hardDelete), reads the opt-outs changed since a
+time, and keeps a reserve of the daily allocation that `Sforce-Limit-Info` reports. Failures
+become connector errors named for the next action: the allocation spent ("TotalRequests")
+stops the push at once, the concurrent long-running limit ("ConcurrentRequests") is waited out
+with backoff, a call with no answer in TIMEOUT_S is RetryLater."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
 )
 
+from connector import logs
 from connector.errors import FailPermanently, Reauthorize, RetryLater
 from destinations.oauth import token_grant
 from destinations.pacing import Pacing
@@ -34,13 +36,17 @@ API_VERSION = "62.0"
 COLLECTION_SIZE = 200  # records per sObject Collections call
 BULK_FROM = 2000  # Salesforce's guidance: past about 2,000 records, Bulk API 2.0
 LONGEST_WAIT_S = 300.0  # a wait asked for longer than this (the daily reserve) is the caller's
-# a Bulk job's first status poll after this; simple-salesforce lengthens the next ones (it types
-# the wait as int seconds and hands it to time.sleep)
-BULK_POLL_S = cast(int, 0.25)
-# a delete answered with these finds the record gone already (deleted meanwhile): done
-GONE = ("ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY")
+BULK_POLL_S = 0.25  # a Bulk job's first status poll after this; bulk._wait doubles the next ones
+# a delete answered with these finds the record gone already (deleted meanwhile): done; to the
+# recycle bin, one there already (ENTITY_IS_DELETED) is done too, not for good
+GONE = ("NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY")
+IN_THE_BIN = "ENTITY_IS_DELETED"
+# the objects an erasure deletes, by their ids' key prefix, in the order they go
+PREFIXES = {"802": "OrderItem", "801": "Order", "003": "Contact", "001": "Account"}
+TIMEOUT_S = 120.0  # one call's answer at most (a Bulk upload of 100 MB included)
 RESERVE = 0.05  # the share of the daily allocation left to the merchant's other integrations
 T = TypeVar("T")
+log = logs.get(__name__)
 
 
 @dataclass
@@ -75,7 +81,7 @@ class SalesforceClient:
         self._credentials = {"client_id": client_id, "client_secret": client_secret}
         if refresh_token:  # a merchant's consent from the dashboard rather than client credentials
             self._credentials["refresh_token"] = refresh_token
-        self._session = session or requests.Session()
+        self._session = session or _TimedSession()
         self._sf: Salesforce | None = None
         self._signing_in = threading.Lock()  # batches in threads of their own sign in once
         self.pacing = pacing  # None: one try, RetryLater to the caller
@@ -142,6 +148,8 @@ class SalesforceClient:
                 raise FailPermanently(
                     f"Salesforce refused the request ({exc.status})", detail=_first_message(exc)
                 ) from None
+            except requests.RequestException as exc:  # the line cut, or no answer in TIMEOUT_S
+                raise RetryLater("Salesforce could not be reached", detail=type(exc).__name__) from None
         raise AssertionError("unreachable")
 
     def _session_for_call(self) -> Salesforce:
@@ -246,20 +254,32 @@ class SalesforceClient:
     def delete_ids(self, record_ids: list[str], *, for_good: bool = False) -> None:
         """Delete these records by their Salesforce ids (an erasure: `for_good`, a Bulk 2.0
         hardDelete, which needs the "Bulk API Hard Delete" permission); already gone is done.
-        One Salesforce keeps is FailPermanently, in its words: a deletion is not reported done
-        while the record stays."""
+        One Salesforce keeps for good is FailPermanently, in its words: an erasure is not reported
+        done while the record stays; one kept from the recycle bin (a line of an order the
+        merchant activated) is logged, and the push goes on."""
         kept = self._kept(record_ids, for_good=for_good)
+        if kept and for_good:
+            why = bulk_reason(next(iter(kept.values())))
+            raise FailPermanently(f"Salesforce kept {len(kept)} record(s) it was asked to erase: {why}")
         if kept:
             why = bulk_reason(next(iter(kept.values())))
-            raise FailPermanently(f"Salesforce kept {len(kept)} record(s) it was asked to delete: {why}")
+            log.warning(
+                "salesforce kept records it was asked to delete", extra={"kept": len(kept), "reason": why}
+            )
 
     def _kept(self, record_ids: list[str], *, for_good: bool) -> dict[str, str]:
         """Delete these records: id → Salesforce's error ("CODE:message") for each still there."""
         kept: dict[str, str] = {}
         if for_good:
+            known = tuple(PREFIXES)
+            kept |= {
+                i: "UNKNOWN_OBJECT:not an object the connector erases"
+                for i in record_ids
+                if not i.startswith(known)
+            }
             for sobject, ids in self._objects_of(record_ids).items():
                 kept |= bulk.hard_delete(self._call, sobject, ids, BULK_POLL_S)
-            return _not_gone(kept)
+            return _not_gone(kept, GONE)
         for start in range(0, len(record_ids), COLLECTION_SIZE):
             chunk = record_ids[start : start + COLLECTION_SIZE]
             params = {"ids": ",".join(chunk), "allOrNone": "false"}
@@ -267,13 +287,12 @@ class SalesforceClient:
             for record_id, result in zip(chunk, cast(list[dict[str, Any]], results), strict=True):
                 if not result["success"]:
                     kept[record_id] = _error_text(result.get("errors") or [])
-        return _not_gone(kept)
+        return _not_gone(kept, (*GONE, IN_THE_BIN))
 
     def _objects_of(self, record_ids: list[str]) -> dict[str, list[str]]:
         """Object → the ids still there, by each object's key prefix, in the order they go."""
-        prefixes = {"801": "Order", "003": "Contact", "001": "Account"}
         out: dict[str, list[str]] = {}
-        for prefix, sobject in prefixes.items():
+        for prefix, sobject in PREFIXES.items():
             mine = [i for i in record_ids if i.startswith(prefix)]
             for start in range(0, len(mine), 200):
                 quoted = ",".join(soql_text(i) for i in mine[start : start + 200])
@@ -321,6 +340,15 @@ class SalesforceClient:
             page = self._call(_more(url))
 
 
+class _TimedSession(requests.Session):
+    """A session whose every call gives up after TIMEOUT_S without an answer (simple-salesforce
+    passes none), so a hung connection is RetryLater rather than a push waiting for ever."""
+
+    def request(self, *args: Any, **kw: Any) -> requests.Response:
+        kw.setdefault("timeout", TIMEOUT_S)
+        return super().request(*args, **kw)
+
+
 def _restful(path: str, method: str, **kw: Any) -> Callable[[Salesforce], Any]:
     return lambda sf: sf.restful(path, method=method, **kw)
 
@@ -345,8 +373,8 @@ def _refused(exc: SalesforceRefusedRequest) -> RetryLater | Reauthorize:
     return Reauthorize("Salesforce refused the connected app this data", detail=_first_message(exc))
 
 
-def _not_gone(kept: dict[str, str]) -> dict[str, str]:
-    return {i: why for i, why in kept.items() if why.partition(":")[0] not in GONE}
+def _not_gone(kept: dict[str, str], gone: tuple[str, ...]) -> dict[str, str]:
+    return {i: why for i, why in kept.items() if why.partition(":")[0] not in gone}
 
 
 def _error_text(errors: list[dict[str, Any]]) -> str:

@@ -4,8 +4,6 @@ in plain words."""
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from decimal import Decimal
 from typing import Any
@@ -34,16 +32,12 @@ def csv_value(value: Any) -> Any:
 
 def _plain_number(value: float | Decimal) -> str:
     """A number without an exponent (1e-05 → 0.00001), as a Salesforce number field reads it."""
-    if not math.isfinite(value):
+    if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):
         return "#N/A"  # no number Salesforce can hold: the field cleared, not the record refused
     text = repr(value) if isinstance(value, float) else str(value)
     if "e" not in text.lower():
         return text
     return format(Decimal(text), "f")
-
-
-def csv_rows(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text)))
 
 
 def soql_text(value: str) -> str:

@@ -37,6 +37,7 @@ from destinations.salesforce.texts import soql_text
 
 # what a merchant's team hangs on an Account, which Salesforce deletes with it (cascading delete)
 MERCHANT_CHILDREN = ("Opportunity", "Case")
+ACCOUNT_PREFIX = "001"  # an Account's id begins so
 ERASED_NAME = "Erased customer"  # an erased person's Account kept for the merchant's records on it
 
 log = logs.get(__name__)
@@ -103,7 +104,8 @@ class SalesforceSession:
                 lines = dict(mapping["line_items"])
                 self._tracked(lambda: self.lines.push(pushed, outcome.pushed, made, lines))
         if obj == "contacts":
-            self._drop_empty(_refused_accounts(outcome, links))  # a refused person's Account goes too
+            # a refused person's Account goes too (to the recycle bin: no erasure)
+            self._drop_empty(_refused_accounts(outcome, links), for_good=False)
         return outcome
 
     def _accounts(self, records: Sequence[Record], outcome: Outcome) -> dict[int, dict[str, Any]]:
@@ -143,11 +145,23 @@ class SalesforceSession:
         mapping: Mapping[str, Mapping[str, str]],
     ) -> None:
         """Delete these records (`for_good`: a hardDelete, no recycle bin); a person's Account
-        too, once nothing is left on it."""
-        ids = list(external_ids)
-        accounts = self._column(SOBJECT[obj], "AccountId", "Id", ids)
+        too, once nothing is left on it. An erased person's Account loses their name first, so
+        a failure after their records went (when it can no longer be found through them) leaves
+        nothing of theirs on it. An Account among the ids (a person found by it alone) goes as
+        an Account, never past the merchant's records on it."""
+        ids = [i for i in external_ids if not i.startswith(ACCOUNT_PREFIX)]
+        accounts = self._column(SOBJECT[obj], "AccountId", "Id", ids) if ids else set()
+        accounts |= {i for i in external_ids if i.startswith(ACCOUNT_PREFIX)}
+        if for_good:
+            self._unnamed(sorted(accounts))
         self._tracked(lambda: self.client.delete_ids(ids, for_good=for_good))
         self._drop_empty(sorted(accounts), for_good=for_good)
+
+    def _unnamed(self, account_ids: list[str]) -> None:
+        """The connector's Accounts among these renamed ERASED_NAME (an erased person's name off)."""
+        ours = self._column("Account", "Id", "Id", account_ids, f" AND {ACCOUNT_ID_FIELD} != null")
+        if ours:
+            self._updated([{"Id": i, "Name": ERASED_NAME} for i in sorted(ours)])
 
     def ids_of(self, obj: str, record_ids: Sequence[int]) -> dict[int, str]:
         """Salesforce's ids of these records, by the connector's key; a contact with no Contact
@@ -159,7 +173,7 @@ class SalesforceSession:
             found |= self._tracked(lambda: self.client.ids_of("Account", ACCOUNT_ID_FIELD, alone))
         return {int(k): v for k, v in found.items()}
 
-    def _drop_empty(self, account_ids: list[str], *, for_good: bool = True) -> None:
+    def _drop_empty(self, account_ids: list[str], *, for_good: bool) -> None:
         """The connector's Accounts among these left with no Contact or Order deleted; one the
         merchant's own records hang on is let go instead (deleting it would delete them)."""
         if not account_ids:
@@ -187,13 +201,15 @@ class SalesforceSession:
     def _let_go(self, account_ids: list[str], *, erased: bool) -> None:
         """Accounts kept for the merchant's records on them: no longer the connector's (its id
         cleared), an erased person's name taken off."""
-        rows = [
-            {"Id": i, ACCOUNT_ID_FIELD: None} | ({"Name": ERASED_NAME} if erased else {}) for i in account_ids
-        ]
+        renamed = {"Name": ERASED_NAME} if erased else {}
+        self._updated([{"Id": i, ACCOUNT_ID_FIELD: None} | renamed for i in account_ids])
+
+    def _updated(self, rows: list[dict[str, Any]]) -> None:
+        """Accounts changed by Id; one Salesforce refuses is FailPermanently, in its words."""
         saved = self._tracked(lambda: self.client.update("Account", rows))
         if saved.refused:
             why = next(iter(saved.refused.values()))
-            raise FailPermanently(f"Salesforce refused to let go of {len(saved.refused)} Account(s): {why}")
+            raise FailPermanently(f"Salesforce refused changing {len(saved.refused)} Account(s): {why}")
 
     def _column(self, sobject: str, column: str, key: str, ids: list[str], extra: str = "") -> set[str]:
         """`column`'s values on the `sobject` rows whose `key` is one of `ids`."""

@@ -86,7 +86,8 @@ class ZohoClient:
 
     def _request(self, method: str, path: str, **kw: Any) -> requests.Response:
         left = self.credits_remaining
-        if method in ("POST", "PUT") and left is not None and left < WRITE_CREDITS:
+        writes = method in ("POST", "PUT") and path != "coql"  # a COQL read is a POST too
+        if writes and left is not None and left < WRITE_CREDITS:
             raise RetryLater(
                 f"Zoho CRM's API credits are spent ({left} left for the last 24 hours)",
                 retry_after=SPENT_WAIT_S,

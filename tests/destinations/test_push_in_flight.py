@@ -270,3 +270,23 @@ def test_a_batch_the_crm_holds_past_the_lock_s_time_keeps_the_push_its_lock(
         assert push(rig.app, dest).outcome == "done"
     assert_settled_and_left(rig, dest, set(marked), set())
     assert_zoho_matches(rig)
+
+
+def test_the_push_locks_heartbeat_outlasts_redis_unreachable_for_a_beat(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a lock whose first renewal meets Redis unreachable, and beats of 0.05 s
+    monkeypatch.setattr(sync.push, "LOCK_S", 0.2)
+
+    class Lock:
+        name, renewals = "crm:push:1", 0
+
+        def reacquire(self) -> None:
+            Lock.renewals += 1
+            if Lock.renewals == 1:
+                raise redis.ConnectionError("Redis could not be reached")
+
+    # when a push holds it for half a second, then the beats go on after the failed one
+    with sync.push._kept(Lock()):
+        time.sleep(0.5)
+    assert Lock.renewals >= 4

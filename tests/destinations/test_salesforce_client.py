@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from connector.errors import Reauthorize, RetryLater
+from connector.errors import FailPermanently, Reauthorize, RetryLater
 from destinations.pacing import Pacing
 from destinations.salesforce import bulk
 from destinations.salesforce.client import BULK_FROM, SalesforceClient
@@ -263,3 +263,28 @@ def test_a_bulk_batch_over_the_upload_limit_goes_in_jobs_of_half_as_many_rows(
     assert (len(outcome.saved), outcome.refused) == (BULK_FROM, {})
     assert len(set(jobs) - before) == 4
     assert len(held(server)) == BULK_FROM
+
+
+def test_a_line_of_an_activated_order_kept_from_the_bin_is_logged_but_kept_for_good_fails(
+    server: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given an order with one line, which the merchant's team then activates
+    sf, rest = client(server), salesforce(server)
+    book = rest.query("SELECT Id FROM Pricebook2 WHERE IsStandard = true")["records"][0]["Id"]
+    product = rest.Product2.create({"Name": "Mug"})["id"]  # type: ignore[operator]
+    entry = {"Pricebook2Id": book, "Product2Id": product, "UnitPrice": 5, "IsActive": True}
+    entry_id = rest.PricebookEntry.create(entry)["id"]  # type: ignore[operator]
+    account = rest.Account.create({"Name": "Shop"})["id"]  # type: ignore[operator]
+    order = {"AccountId": account, "EffectiveDate": "2026-12-01", "Status": "Draft", "Pricebook2Id": book}
+    order_id = rest.Order.create(order)["id"]  # type: ignore[operator]
+    line = {"OrderId": order_id, "PricebookEntryId": entry_id, "Quantity": 1, "UnitPrice": 5}
+    line_id = rest.OrderItem.create(line)["id"]  # type: ignore[operator]
+    rest.Order.update(order_id, {"Status": "Activated"})  # type: ignore[operator]
+    # when the line is deleted to the recycle bin, then Salesforce's refusal is logged, not raised
+    with caplog.at_level("WARNING"):
+        sf.delete_ids([line_id])
+    assert "salesforce kept records it was asked to delete" in caplog.text
+    # and when it is erased, then the push fails in Salesforce's words (not reported done)
+    with pytest.raises(FailPermanently, match="activated order"):
+        sf.delete_ids([line_id], for_good=True)
+    assert rest.query(f"SELECT Id FROM OrderItem WHERE Id = '{line_id}'")["totalSize"] == 1

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from connector.errors import RetryLater
 from destinations.salesforce.mapper import (
     ACCOUNT_ID_FIELD,
     CUSTOM,
@@ -17,7 +20,7 @@ from destinations.salesforce.mapper import (
     current_lines,
     values,
 )
-from destinations.salesforce.writer import ERASED_NAME
+from destinations.salesforce.writer import ERASED_NAME, SalesforceSession
 from sandbox.salesforce.values import parse_time
 from sandbox.server import SandboxServer
 from tests.destinations.helpers import (
@@ -258,6 +261,37 @@ def test_an_erased_persons_account_holding_the_merchants_deal_is_let_go_not_dele
     assert str(contact_id) not in held(org_server, "Contact", ID_FIELD["contacts"])
     assert all(email not in str(v) for r in every_record(org_server) for v in r.values())
     assert receipt_result(rig, receipt)["destinations"] == {str(dest): "deleted in salesforce"}
+
+
+def test_an_erasure_whose_account_step_fails_after_the_records_went_leaves_no_name_behind(
+    rig: Rig, org_server: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a pushed account, and Salesforce failing the step after an erased person's records
+    # are deleted (their Account can no longer be found through them on the next try)
+    dest = pushed(rig, add_salesforce(rig, org_server))
+    contact_id, email, _ = someone_with_orders(rig)
+    theirs = held(org_server, "Account", ACCOUNT_ID_FIELD)[str(contact_id)]
+    account, person = theirs["Id"], theirs["Name"]
+    drop, failed = SalesforceSession._drop_empty, []
+
+    def fail_once(session: SalesforceSession, ids: list[str], *, for_good: bool) -> None:
+        if account in ids:  # the contact's step, then their orders' (the last way to it) fails
+            failed.append(account)
+            if len(failed) == 2:
+                raise RetryLater("Salesforce answered 503")
+        drop(session, ids, for_good=for_good)
+
+    monkeypatch.setattr(SalesforceSession, "_drop_empty", fail_once)
+    # when they are erased and the destination pushed until done
+    forget(rig, contact_id)
+    assert push_until_done(rig.app, dest)[-1].outcome == "done" and len(failed) >= 2
+    # then whatever is left of their Account holds nothing of theirs: not their name
+    org = the_org(org_server)
+    with org.lock:
+        left = org.records["Account"].get(account)
+        assert left is None or left.fields["Name"] == ERASED_NAME
+    assert person not in {r.get("Name") for r in every_record(org_server)}
+    assert all(email not in str(v) for r in every_record(org_server) for v in r.values())
 
 
 def test_a_record_salesforce_refuses_is_a_dead_letter_in_its_words_and_the_rest_go(
