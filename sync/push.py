@@ -26,7 +26,7 @@ from connector.context import settings_of, vault_of
 from connector.crm import destination_outbox, insights
 from connector.db import get_engine
 from connector.db.operations import Destination, DestinationMark
-from connector.errors import Reauthorize, RetryLater
+from connector.errors import FailPermanently, Reauthorize, RetryLater
 from connector.runtime import waiting
 from connector.runtime.queue import enqueue, get_redis
 from destinations.pacing import Pacing
@@ -121,6 +121,9 @@ def _push_locked(
     except RetryLater as exc:
         summary.outcome, summary.reason = "retry", exc.reason
         log.info("destination push paused", extra={"destination_id": destination_id})
+    except FailPermanently as exc:  # shown where the merchant looks until a push gets past it
+        _set_status(app, destination_id, "needs_attention", exc.reason)
+        raise
     finally:
         summary.pacing = {
             "calls": pacing.calls,

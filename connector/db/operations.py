@@ -183,7 +183,8 @@ class PrivacyRequest(Base):
 
 class Destination(Base):
     """A CRM the account's contacts and orders are pushed to (destinations/), with its sealed
-    credentials, its state (active | needs_reconnect | paused) and its field-mapping overrides."""
+    credentials, its state (active | needs_reconnect | needs_attention: its pushes fail, the
+    reason kept) and its field-mapping overrides."""
 
     __tablename__ = "destinations"
     # its id is in commands and marks: never given twice

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from connector.db import get_engine
 from connector.db.operations import Destination
@@ -209,11 +209,16 @@ def test_a_hubspot_gdpr_delete_refused_is_not_receipted_while_the_contact_stays(
     with pytest.raises(FailPermanently, match="refused the GDPR delete"):
         pushed_once(rig, crm.dest)
     assert traces(rig, request, "hubspot", person)
+    with get_engine(rig.app).connect() as conn:
+        shown = conn.execute(select(Destination.status, Destination.status_reason)).one()
+    assert shown[0] == "needs_attention" and "refused the GDPR delete" in str(shown[1])
     assert receipt_result(rig, receipt)["destinations"] != {str(crm.dest): "deleted in hubspot"}
     # and the next push erases them, and says so
     assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
     assert traces(rig, request, "hubspot", person) == []
     assert receipt_result(rig, receipt)["destinations"] == {str(crm.dest): "deleted in hubspot"}
+    with get_engine(rig.app).connect() as conn:
+        assert conn.execute(select(Destination.status, Destination.status_reason)).one() == ("active", None)
     crm.check()
 
 
