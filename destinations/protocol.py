@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from destinations.oauth import App, Grant
 from destinations.pacing import Pacing
-from destinations.records import Optout, Outcome, Record
+from destinations.records import FieldMap, Optout, Outcome, Record
 
 MEMBERS = (
     "KIND",
@@ -39,23 +39,14 @@ class Session(Protocol):
 
     def known_fields(self, obj: str) -> set[str]: ...  # the fields the CRM has on this object
 
-    def upsert(
-        self, obj: str, records: Sequence[Record], mapping: Mapping[str, Mapping[str, str]]
-    ) -> Outcome: ...
+    def upsert(self, obj: str, records: Sequence[Record], mapping: FieldMap) -> Outcome: ...
 
     def associate(self, pairs: Sequence[tuple[str, str]]) -> None: ...  # (order ext id, contact ext id)
 
     # for_good: a privacy erasure, deleted with no way back where the CRM offers one; else a
     # record merged away or deleted in its store, deleted as the CRM's own delete does; mapping:
     # the destination's, for a CRM that must empty what it cannot delete for good
-    def erase(
-        self,
-        obj: str,
-        external_ids: Sequence[str],
-        *,
-        for_good: bool,
-        mapping: Mapping[str, Mapping[str, str]],
-    ) -> None: ...
+    def erase(self, obj: str, external_ids: Sequence[str], *, for_good: bool, mapping: FieldMap) -> None: ...
 
     # the CRM's ids of the records it holds under the connector's key: one a push sent whose
     # answer never came (killed, stopped, the line cut) is found this way to be erased

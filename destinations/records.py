@@ -5,11 +5,13 @@ one batch did (pushed with external ids, refused with the CRM's reason) and an o
 
 from __future__ import annotations
 
+from collections.abc import Mapping as ReadOnly
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 Mapping = dict[str, dict[str, str]]  # object → {CRM field: connector field}
+FieldMap = ReadOnly[str, ReadOnly[str, str]]  # the same, as a push reads it
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from connector.errors import FailPermanently, SkipRecord
 from destinations.hubspot import connect
 from destinations.hubspot.mapper import DEFAULT_MAPPING, ID_PROPERTY, current_lines, properties
 from destinations.pacing import Pacing
-from destinations.records import Optout, Outcome, Record
+from destinations.records import FieldMap, Optout, Outcome, Record
 
 log = logs.get(__name__)
 BATCH = 100
@@ -56,9 +56,7 @@ class HubSpotSession:
     def known_fields(self, obj: str) -> set[str]:
         return connect.property_names(self.client, obj)
 
-    def upsert(
-        self, obj: str, records: Sequence[Record], mapping: Mapping[str, Mapping[str, str]]
-    ) -> Outcome:
+    def upsert(self, obj: str, records: Sequence[Record], mapping: FieldMap) -> Outcome:
         outcome, new = Outcome(), set[str]()
         fields = dict(mapping[obj])
         for start in range(0, len(records), BATCH):
@@ -142,14 +140,7 @@ class HubSpotSession:
     def associate(self, pairs: Sequence[tuple[str, str]]) -> None:
         self._associate("orders", "contacts", pairs)
 
-    def erase(
-        self,
-        obj: str,
-        external_ids: Sequence[str],
-        *,
-        for_good: bool,
-        mapping: Mapping[str, Mapping[str, str]],
-    ) -> None:
+    def erase(self, obj: str, external_ids: Sequence[str], *, for_good: bool, mapping: FieldMap) -> None:
         """Archive these records (restorable for 90 days); an order's line items first (each
         line item is its order's). A contact erased `for_good` has a GDPR delete instead: gone,
         with its history, at once (HubSpot offers that for contacts only); other records erased
@@ -168,7 +159,7 @@ class HubSpotSession:
             inputs = [{"id": i} for i in external_ids[start : start + BATCH]]
             self.client.call("POST", f"/crm/v3/objects/{obj}/batch/archive", {"inputs": inputs})
 
-    def _blank(self, obj: str, external_ids: Sequence[str], mapping: Mapping[str, Mapping[str, str]]) -> None:
+    def _blank(self, obj: str, external_ids: Sequence[str], mapping: FieldMap) -> None:
         """Every property the connector writes on these records, by the default mapping or the
         destination's, emptied (the id property kept)."""
         written = {*DEFAULT_MAPPING.get(obj, {}), *mapping.get(obj, {})}

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from connector import logs
 from connector.errors import FailPermanently
 from destinations.pacing import Pacing
-from destinations.records import Optout, Outcome, Record
+from destinations.records import FieldMap, Optout, Outcome, Record
 from destinations.salesforce import connect
 from destinations.salesforce.client import Outcome as Saved
 from destinations.salesforce.client import SalesforceClient
@@ -80,9 +80,7 @@ class SalesforceSession:
     def known_fields(self, obj: str) -> set[str]:
         return self._tracked(lambda: self.client.field_names(SOBJECT[obj]))
 
-    def upsert(
-        self, obj: str, records: Sequence[Record], mapping: Mapping[str, Mapping[str, str]]
-    ) -> Outcome:
+    def upsert(self, obj: str, records: Sequence[Record], mapping: FieldMap) -> Outcome:
         outcome = Outcome()
         fields = dict(mapping[obj])
         links = self._accounts(records, outcome) if obj == "contacts" else self._people(records, outcome)
@@ -136,14 +134,7 @@ class SalesforceSession:
     def associate(self, pairs: Sequence[tuple[str, str]]) -> None:
         """Nothing more to do: each Order names its Account and bill-to Contact when upserted."""
 
-    def erase(
-        self,
-        obj: str,
-        external_ids: Sequence[str],
-        *,
-        for_good: bool,
-        mapping: Mapping[str, Mapping[str, str]],
-    ) -> None:
+    def erase(self, obj: str, external_ids: Sequence[str], *, for_good: bool, mapping: FieldMap) -> None:
         """Delete these records (`for_good`: a hardDelete, no recycle bin); a person's Account
         too, once nothing is left on it. An erased person's Account loses their name first, so
         a failure after their records went (when it can no longer be found through them) leaves

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from connector import logs
 from connector.errors import RetryLater
 from destinations.pacing import Lanes, Pacing
-from destinations.records import Optout, Outcome, Record
+from destinations.records import FieldMap, Optout, Outcome, Record
 from destinations.zoho import connect
 from destinations.zoho.client import BATCH, ZohoClient
 from destinations.zoho.client import Outcome as Answer
@@ -92,9 +92,7 @@ class ZohoSession:
         fields = self._paced(lambda: self.client.fields(MODULE[obj]))
         return {str(f.get("api_name")) for f in fields}
 
-    def upsert(
-        self, obj: str, records: Sequence[Record], mapping: Mapping[str, Mapping[str, str]]
-    ) -> Outcome:
+    def upsert(self, obj: str, records: Sequence[Record], mapping: FieldMap) -> Outcome:
         outcome = Outcome()
         fields, key = dict(mapping[obj]), ID_FIELD[obj]
         fields[key] = "id"
@@ -135,14 +133,7 @@ class ZohoSession:
             if answer.refused:
                 log.warning("zoho refused order contacts", extra={"refused": len(answer.refused)})
 
-    def erase(
-        self,
-        obj: str,
-        external_ids: Sequence[str],
-        *,
-        for_good: bool,
-        mapping: Mapping[str, Mapping[str, str]],
-    ) -> None:
+    def erase(self, obj: str, external_ids: Sequence[str], *, for_good: bool, mapping: FieldMap) -> None:
         """Deleted, to the org's Recycle Bin even `for_good`: Zoho's API has no permanent delete."""
         for start in range(0, len(external_ids), BATCH):
             part = list(external_ids[start : start + BATCH])

@@ -19,7 +19,7 @@ from connector.accounts import destinations
 from connector.crm import consent, destination_outbox, destination_views, insights, privacy
 from connector.db import get_engine, session
 from connector.db.models import Account, Contact, Order, OrderLineItem, Store
-from connector.db.operations import DeadLetter, DestinationMark, PrivacyRequest
+from connector.db.operations import DeadLetter, Destination, DestinationMark, PrivacyRequest
 from platforms.entities import CORE_ENTITIES
 from sync.engine import run_step
 from sync.push import Summary, push
@@ -249,3 +249,25 @@ def edit_lines(rig: Rig, dest_id: int) -> int:
         ).scalar_one()
         destination_outbox.mark(conn, [dest_id], "orders", [order_id])
     return int(order_id)
+
+
+def make_property(rig: Rig, name: str, obj: str = "contacts") -> None:
+    """What the merchant does in HubSpot first: a property of their own on `obj`."""
+    portal = rig.sandbox.world.hubspot
+    assert portal is not None
+    group = f"{obj.removesuffix('s')}information"  # contactinformation, orderinformation
+    spec = {"name": name, "label": name, "type": "string", "fieldType": "text", "groupName": group}
+    answer = requests.post(
+        f"{rig.sandbox.url}/hubspot/crm/v3/properties/{obj}",
+        json=spec,
+        headers={"Authorization": f"Bearer {portal.token}"},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def destination_state(rig: Rig) -> tuple[str, str | None]:
+    """The (only) destination's status and its reason."""
+    with get_engine(rig.app).connect() as conn:
+        status, reason = conn.execute(select(Destination.status, Destination.status_reason)).one()
+    return str(status), reason

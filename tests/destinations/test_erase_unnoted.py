@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from connector.db import get_engine
 from connector.db.operations import Destination
@@ -24,8 +24,10 @@ from sync import push_batch
 from sync.push import push
 from tests.destinations import salesforce_rig, zoho_helpers
 from tests.destinations.helpers import (
+    destination_state,
     forget,
     held,
+    make_property,
     push_until_done,
     receipt_result,
     someone_with_orders,
@@ -67,6 +69,14 @@ def lose_the_first_answer(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(push_batch.Run, "_send", send_then_lose)
     return sent
+
+
+def pushed_to(rig: Rig, request: pytest.FixtureRequest, kind: str) -> Any:
+    """The account backfilled, and pushed in full to a destination of `kind`: its rig."""
+    sync_everything(rig)
+    crm = KINDS[kind](rig, request)
+    assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
+    return crm
 
 
 def pushed_once(rig: Rig, dest: int) -> str:
@@ -133,19 +143,7 @@ def test_a_hubspot_contact_erased_is_not_kept_among_the_archived_nor_are_their_o
     sync_everything(rig)
     crm = KINDS["hubspot"](rig, request)
     portal = rig.sandbox.world.hubspot
-    made = requests.post(
-        f"{rig.sandbox.url}/hubspot/crm/v3/properties/orders",
-        json={
-            "name": "ship_to_town",
-            "label": "Town",
-            "type": "string",
-            "fieldType": "text",
-            "groupName": "x",
-        },
-        headers={"Authorization": f"Bearer {portal.token}"},
-        timeout=10,
-    )
-    assert made.status_code == 201, made.text
+    make_property(rig, "ship_to_town", "orders")
     with get_engine(rig.app).begin() as conn:
         own = {"orders": {"ship_to_town": "shipping_city"}}
         conn.execute(update(Destination).where(Destination.id == crm.dest).values(mapping=own))
@@ -198,9 +196,7 @@ def test_a_hubspot_gdpr_delete_refused_is_not_receipted_while_the_contact_stays(
     rig: Rig, request: pytest.FixtureRequest
 ) -> None:
     # given a HubSpot destination holding everyone, and HubSpot refusing the next GDPR delete
-    sync_everything(rig)
-    crm = KINDS["hubspot"](rig, request)
-    assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
+    crm = pushed_to(rig, request, "hubspot")
     person = someone_with_orders(rig)[0]
     hubspot_faults(rig, {"statuses": [400], "on": "/gdpr-delete"})
     # when they are erased and the destination pushed, then the push fails in HubSpot's words
@@ -209,16 +205,14 @@ def test_a_hubspot_gdpr_delete_refused_is_not_receipted_while_the_contact_stays(
     with pytest.raises(FailPermanently, match="refused the GDPR delete"):
         pushed_once(rig, crm.dest)
     assert traces(rig, request, "hubspot", person)
-    with get_engine(rig.app).connect() as conn:
-        shown = conn.execute(select(Destination.status, Destination.status_reason)).one()
-    assert shown[0] == "needs_attention" and "refused the GDPR delete" in str(shown[1])
+    status, reason = destination_state(rig)
+    assert status == "needs_attention" and "refused the GDPR delete" in str(reason)
     assert receipt_result(rig, receipt)["destinations"] != {str(crm.dest): "deleted in hubspot"}
     # and the next push erases them, and says so
     assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
     assert traces(rig, request, "hubspot", person) == []
     assert receipt_result(rig, receipt)["destinations"] == {str(crm.dest): "deleted in hubspot"}
-    with get_engine(rig.app).connect() as conn:
-        assert conn.execute(select(Destination.status, Destination.status_reason)).one() == ("active", None)
+    assert destination_state(rig) == ("active", None)
     crm.check()
 
 
@@ -227,9 +221,7 @@ def test_a_hubspot_gdpr_delete_refused_for_a_contact_gone_already_is_done(
 ) -> None:
     # given a HubSpot destination holding everyone, one of them deleted there by the merchant,
     # and HubSpot refusing the GDPR delete of what it no longer holds
-    sync_everything(rig)
-    crm = KINDS["hubspot"](rig, request)
-    assert push_until_done(rig.app, crm.dest)[-1].outcome == "done"
+    crm = pushed_to(rig, request, "hubspot")
     person = someone_with_orders(rig)[0]
     portal = rig.sandbox.world.hubspot
     assert portal is not None

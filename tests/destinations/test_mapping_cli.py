@@ -9,12 +9,11 @@ import json
 from typing import Any
 
 import pytest
-import requests
 from sqlalchemy import func, select
 
 from connector.db import get_engine
 from connector.db.operations import Destination, DestinationMark
-from tests.destinations.helpers import add_hubspot, push_until_done, sync_everything
+from tests.destinations.helpers import add_hubspot, make_property, push_until_done, sync_everything
 from tests.rig import Rig
 from tests.test_stores_cli import main
 
@@ -29,24 +28,6 @@ def kept(rig: Rig) -> tuple[Any, int]:
         overrides = conn.execute(select(Destination.mapping)).scalar_one()
         marks = conn.execute(select(func.count()).select_from(DestinationMark)).scalar_one()
     return overrides, int(marks)
-
-
-def make_property(rig: Rig, name: str) -> None:
-    """What the merchant does in HubSpot first: a contact property of their own."""
-    portal = rig.sandbox.world.hubspot
-    answer = requests.post(
-        f"{rig.sandbox.url}/hubspot/crm/v3/properties/contacts",
-        json={
-            "name": name,
-            "label": name,
-            "type": "string",
-            "fieldType": "text",
-            "groupName": "contactinformation",
-        },
-        headers={"Authorization": f"Bearer {portal.token}"},
-        timeout=10,
-    )
-    assert answer.status_code == 201, answer.text
 
 
 @pytest.fixture
