@@ -130,9 +130,11 @@ class Run:
         outcome, gone = sent.answer.result()
         away.popleft()
         self._settle(obj, sent.batch.marks, outcome, gone)
-        self._renew(renew)
-        if progress:
-            progress(obj, min(done + len(sent.ids), total), total)
+        try:
+            self._renew(renew)
+        finally:  # shown even when a stop lands meanwhile: the batch is settled
+            if progress:
+                progress(obj, min(done + len(sent.ids), total), total)
         return len(sent.ids)
 
     def _settle_answered(

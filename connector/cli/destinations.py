@@ -132,20 +132,25 @@ def push_destination(destination: str, full: bool) -> None:
             dest_id = destinations.find(s, destination).id
         queue.tune_gc_for_batches()  # this process does a worker's job, so collect as a worker does
         settled: dict[str, tuple[int, int]] = {}
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
-            tasks: dict[str, TaskID] = {}
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        tasks: dict[str, TaskID] = {}
 
-            def show(obj: str, done: int, total: int) -> None:
-                if obj not in tasks:
-                    tasks[obj] = bar.add_task(obj, total=total)
-                bar.update(tasks[obj], completed=done, total=total)
-                settled[obj] = (done, total)
+        def show(obj: str, done: int, total: int) -> None:
+            if not tasks:
+                bar.start()  # shown from the first batch settled: a push refused at once prints no empty bar
+            if obj not in tasks:
+                tasks[obj] = bar.add_task(obj, total=total)
+            bar.update(tasks[obj], completed=done, total=total)
+            settled[obj] = (done, total)
 
-            try:
-                summary = push(app, dest_id, full=full, progress=show)
-            except (KeyboardInterrupt, signals.Stopped):
-                _say_stopped(dest_id, settled)
-                raise
+        try:
+            summary = push(app, dest_id, full=full, progress=show)
+        except (KeyboardInterrupt, signals.Stopped):
+            _stop(bar)
+            _say_stopped(dest_id, settled)
+            raise
+        finally:
+            _stop(bar)
     pushed = ", ".join(f"{o} {n:,}" for o, n in summary.pushed.items() if n) or "nothing"
     refused = sum(summary.refused.values())
     if summary.outcome == "done" or pushed != "nothing" or refused or summary.erased:
@@ -157,6 +162,12 @@ def push_destination(destination: str, full: bool) -> None:
         raise BadInput(f"destination {dest_id} is being pushed by another process; try again when it ends")
     if summary.outcome != "done":
         raise BadInput(f"destination {dest_id}: {summary.reason}")
+
+
+def _stop(bar: Progress) -> None:
+    """The bar stopped once, if shown: rich writes an empty line on stopping one never started."""
+    if bar.live.is_started:
+        bar.stop()
 
 
 def _say_stopped(dest_id: int, settled: dict[str, tuple[int, int]]) -> None:
