@@ -7,7 +7,7 @@ shows nothing, and another shop's token sees only its own account."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import jwt
@@ -112,20 +112,25 @@ def test_every_list_page_and_the_stores_page_load_embedded(client: FlaskClient, 
     )
 
 
+# Each token is made when its test runs: made at collection, a not-yet-valid one could be valid by then.
 @pytest.mark.parametrize(
-    "bad",
+    "make_bad",
     [
-        token(secret="not-the-app-secret-but-long-enough-for-hs256"),
-        token(aud="another-app"),
-        token(exp=int(time.time()) - 120),
-        token(nbf=int(time.time()) + 600),
-        token(dest="https://other.myshopify.com"),  # issuer and destination disagree
-        token("not-installed.myshopify.com"),  # signed well, for a shop that is not here
-        "not.a.jwt",
-        "",
+        lambda: token(secret="not-the-app-secret-but-long-enough-for-hs256"),
+        lambda: token(aud="another-app"),
+        lambda: token(exp=int(time.time()) - 120),
+        lambda: token(nbf=int(time.time()) + 600),
+        lambda: token(dest="https://other.myshopify.com"),  # issuer and destination disagree
+        lambda: token("not-installed.myshopify.com"),  # signed well, for a shop that is not here
+        lambda: "not.a.jwt",
+        lambda: "",
     ],
+    ids=["secret", "aud", "expired", "not-yet-valid", "dest", "not-installed", "not-a-jwt", "empty"],
 )
-def test_a_bad_token_gets_a_401_page_that_shows_nothing(client: FlaskClient, bad: str) -> None:
+def test_a_bad_token_gets_a_401_page_that_shows_nothing(
+    client: FlaskClient, make_bad: Callable[[], str]
+) -> None:
+    bad = make_bad()
     for answer in (
         client.get("/shopify/app/contacts", query_string={"id_token": bad}),
         client.get("/shopify/app/contacts", headers={"Authorization": f"Bearer {bad}"}),
