@@ -28,19 +28,14 @@ from sqlalchemy.engine import Connection, Engine
 from connector import logs
 from connector.crm import destination_views, insights
 from connector.db import dead_letters
-from connector.db.operations import (
-    DeadLetter,
-    DestinationMark,
-    DestinationRecord,
-    PrivacyRequest,
-)
+from connector.db.id_sets import among
+from connector.db.operations import DeadLetter, DestinationMark, DestinationRecord, PrivacyRequest
 from connector.db.types import utcnow
 from connector.db.upsert import dialect_insert
 from connector.errors import Reauthorize
 from destinations.protocol import Destination as Kind
 from destinations.protocol import Session
 from destinations.records import Outcome, Record, merged
-from platforms.base import batched
 
 log = logs.get(__name__)
 IN_FLIGHT = 1
@@ -270,7 +265,7 @@ class Run:
             select(DestinationRecord.record_id, DestinationRecord.external_id).where(
                 DestinationRecord.destination_id == self.dest.id,
                 DestinationRecord.object == obj,
-                DestinationRecord.record_id.in_(ids),
+                among(conn, DestinationRecord.record_id, ids),
                 DestinationRecord.external_id.is_not(None),
             )
         ).all()
@@ -291,8 +286,9 @@ class Run:
             self._receipts(conn, {m.receipt_id for m in marks if m.erase and m.receipt_id})
             # exactly the marks taken: one committed late with a lower id (PostgreSQL hands out
             # ids before commit) was not read with these views, so it stays for the next push
-            for taken in batched(sorted(m.id for m in marks), 1000):
-                conn.execute(delete(DestinationMark).where(DestinationMark.id.in_(taken)))
+            conn.execute(
+                delete(DestinationMark).where(among(conn, DestinationMark.id, [m.id for m in marks]))
+            )
         self.summary.pushed[obj] = self.summary.pushed.get(obj, 0) + len(outcome.pushed)
         self.summary.refused[obj] = self.summary.refused.get(obj, 0) + len(outcome.refused)
         self.summary.erased += len(gone)

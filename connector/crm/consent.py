@@ -24,11 +24,12 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from connector.db.id_sets import among
 from connector.db.models import Customer
 from connector.db.people import ConsentEvent
 from connector.db.types import utcnow
 from connector.db.upsert import dialect_insert
-from platforms.base import Batch, batched
+from platforms.base import Batch
 
 GRANT, REFUSAL, NONE = "subscribed", "unsubscribed", "not_subscribed"
 CHANNELS = ("email", "sms")
@@ -53,13 +54,12 @@ class Claim:
 def current(conn: Connection, contact_ids: Iterable[int]) -> dict[tuple[int, str], Any]:
     """The newest event per (contact, channel)."""
     latest: dict[tuple[int, str], Any] = {}
-    for chunk in batched(sorted(set(contact_ids)), 500):
-        for e in conn.execute(
-            select(ConsentEvent)
-            .where(ConsentEvent.contact_id.in_(chunk))
-            .order_by(ConsentEvent.occurred_at, ConsentEvent.id)
-        ):
-            latest[(e.contact_id, e.channel)] = e
+    for e in conn.execute(
+        select(ConsentEvent)
+        .where(among(conn, ConsentEvent.contact_id, set(contact_ids)))
+        .order_by(ConsentEvent.occurred_at, ConsentEvent.id)
+    ):
+        latest[(e.contact_id, e.channel)] = e
     return latest
 
 

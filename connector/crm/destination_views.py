@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.engine import Connection
 
 from connector.crm import consent, insights
+from connector.db.id_sets import among
 from connector.db.models import Checkout, Contact, Customer, Order, OrderLineItem, Store
 from connector.db.people import ContactInsight, ProductSubscription
 
@@ -29,6 +30,7 @@ CONTACT_COLUMNS = (
     Contact.phone_e164,
     Contact.merge_provenance,
 )
+NO_ORDERS = {"orders": 0, "spend": Decimal("0")}  # a contact without insights (spread, never changed)
 ADDRESS_KEYS = {
     "address": ("address1", "address_1", "street"),
     "city": ("city",),
@@ -43,7 +45,7 @@ def contacts(
     found: dict[int, dict[str, Any] | None] = dict.fromkeys(ids)
     rows = conn.execute(
         select(*CONTACT_COLUMNS).where(
-            Contact.id.in_(ids),
+            among(conn, Contact.id, ids),
             Contact.account_id == account_id,
             Contact.merged_into_id.is_(None),
             _known(),
@@ -70,7 +72,7 @@ def contacts(
             "email_consent_at": email.occurred_at if email else None,
             "sms_consent": sms.state if sms else None,
             "sms_consent_at": sms.occurred_at if sms else None,
-            **standing.get(c.id, {"orders": 0, "spend": Decimal("0")}),
+            **standing.get(c.id, NO_ORDERS),
             "subscriptions": subscribed.get(c.id, []),
         }
     return found
@@ -92,7 +94,7 @@ def _standing(
 ) -> dict[int, dict[str, Any]]:
     """A contact's insights across its stores: sums and extremes, and the newest store's scores."""
     per: dict[int, list[Any]] = defaultdict(list)
-    for r in conn.execute(select(ContactInsight).where(ContactInsight.contact_id.in_(ids))).all():
+    for r in conn.execute(select(ContactInsight).where(among(conn, ContactInsight.contact_id, ids))).all():
         per[r.contact_id].append(r)
     firsts = _first_channels(conn, ids)
     out = {}
@@ -119,7 +121,7 @@ def _standing(
 def _first_channels(conn: Connection, ids: list[int]) -> dict[int, str | None]:
     rows = conn.execute(
         select(Order.contact_id, Order.channel)
-        .where(Order.contact_id.in_(ids), Order.deleted_at.is_(None))
+        .where(among(conn, Order.contact_id, ids), Order.deleted_at.is_(None))
         .order_by(Order.contact_id, Order.source_created_at.desc(), Order.id.desc())
     ).all()
     return {c: channel for c, channel in rows if c is not None}  # the last one seen is the earliest
@@ -130,19 +132,22 @@ def _places(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
     rows = conn.execute(
         select(Customer.contact_id, Customer.default_address, Store.domain, Store.platform)
         .join(Store, Store.id == Customer.store_id)
-        .where(Customer.contact_id.in_(ids), Customer.deleted_at.is_(None))
+        .where(among(conn, Customer.contact_id, ids), Customer.deleted_at.is_(None))
         .order_by(Customer.source_updated_at, Customer.id)  # ties (one person's stores) broken alike
     ).all()
-    out: dict[int, dict[str, Any]] = defaultdict(lambda: {"stores": set(), "platforms": set()})
+    out: dict[int, dict[str, Any]] = {}
     for contact_id, address, domain, platform in rows:
-        place = out[contact_id]
-        place["stores"].add(domain)
-        place["platforms"].add(platform)
+        place = out.get(contact_id)
+        if place is None:
+            place = out[contact_id] = {"stores": {domain}, "platforms": {platform}}
+        else:
+            place["stores"].add(domain)
+            place["platforms"].add(platform)
         if isinstance(address, dict):
             place |= {k: _first(address, keys) for k, keys in ADDRESS_KEYS.items()}
-    return {
-        c: {**p, "stores": sorted(p["stores"]), "platforms": sorted(p["platforms"])} for c, p in out.items()
-    }
+    for place in out.values():
+        place["stores"], place["platforms"] = sorted(place["stores"]), sorted(place["platforms"])
+    return out
 
 
 def _first(address: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -153,7 +158,9 @@ def _subscriptions(conn: Connection, ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = defaultdict(list)
     for s in conn.execute(
         select(ProductSubscription)
-        .where(ProductSubscription.contact_id.in_(ids), ProductSubscription.unsubscribed_at.is_(None))
+        .where(
+            among(conn, ProductSubscription.contact_id, ids), ProductSubscription.unsubscribed_at.is_(None)
+        )
         .order_by(ProductSubscription.id)
     ).all():
         out[s.contact_id].append(f"{s.scope_type}:{s.scope_value}" if s.scope_value else s.scope_type)
@@ -167,7 +174,7 @@ def orders(conn: Connection, account_id: int, ids: list[int]) -> dict[int, dict[
         select(Order, Store.domain.label("store_domain"), Contact.merge_provenance.label("redaction"))
         .join(Store, Store.id == Order.store_id)
         .outerjoin(Contact, Contact.id == Order.contact_id)
-        .where(Order.id.in_(ids), Store.account_id == account_id, Order.deleted_at.is_(None))
+        .where(among(conn, Order.id, ids), Store.account_id == account_id, Order.deleted_at.is_(None))
     ).all()
     live = [(o, o.store_domain) for o in rows if not (o.redaction or {}).get("redacted_at")]
     items, lines = _line_items(conn, [(o.store_id, o.platform_id) for o, _d in live])
