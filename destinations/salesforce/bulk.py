@@ -146,7 +146,9 @@ def _csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # CRLF: a value holding a bare \r is quoted too
     writer.writerow(columns)
-    writer.writerows([csv_value(row[c]) if c in row else "" for c in columns] for row in rows)
+    writer.writerows(
+        [v if (v := row.get(c, "")).__class__ is str else csv_value(v) for c in columns] for row in rows
+    )  # a column a row lacks is left as it is (""); a text goes as it is, without a call
     return out.getvalue()
 
 

@@ -7,6 +7,7 @@ are made by `connect.prepare` with the Tooling API; the rest are Salesforce's st
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -129,16 +130,25 @@ CUSTOM["Product2"] = {PRODUCT_ID_FIELD: _metadata(PRODUCT_ID_FIELD)}
 
 def values(obj: str, fields: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
     """The Salesforce field values of one record, from its connector fields."""
-    types = CUSTOM[SOBJECT[obj]] | STANDARD_NUMBERS
     out = {
-        crm: as_value(fields.get(ours), str(types.get(crm, {}).get("type", "")), crm)
-        for crm, ours in mapping.items()
+        crm: value if plain and value.__class__ is str and value else as_value(value, kind, crm)
+        for crm, ours, kind, plain in _typed(obj, tuple(mapping.items()))
+        for value in (fields.get(ours),)
     }
     if obj == "contacts" and "LastName" in out and not out["LastName"]:
         out["LastName"] = NOT_PROVIDED
     if obj == "orders":
         out["Status"] = ORDER_STATUS
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _typed(obj: str, mapping: tuple[tuple[str, str], ...]) -> list[tuple[str, str, str, bool]]:
+    """Each mapped field with its custom type, looked up once per mapping, not once per record,
+    and whether a non-empty text goes as it is (as_value's answer for one, but for these types)."""
+    types = CUSTOM[SOBJECT[obj]] | STANDARD_NUMBERS
+    kinds = [(crm, ours, str(types.get(crm, {}).get("type", ""))) for crm, ours in mapping]
+    return [(crm, ours, kind, kind not in ("Checkbox", "Number")) for crm, ours, kind in kinds]
 
 
 def current_lines(fields: dict[str, Any]) -> list[dict[str, Any]]:
