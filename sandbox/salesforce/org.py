@@ -215,9 +215,8 @@ class SalesforceOrg:
             now, new = datetime.now(UTC), record is None
             if record is None:
                 record = Record(obj.name, self.new_id(obj.key_prefix), {}, now, now)
-                for f in obj.fields.values():
-                    if f.type == "boolean" and f.name not in ("IsDeleted",):
-                        record.fields.setdefault(f.name, False)
+                for name in obj.groups().checkboxes:
+                    record.fields.setdefault(name, False)
                 self._check_required(obj, clean)
             merged = record.fields | clean
             self._check_rules(obj, record, merged, new)
@@ -266,7 +265,7 @@ class SalesforceOrg:
 
     @staticmethod
     def _check_required(obj: SObject, clean: dict[str, Any]) -> None:
-        missing = [f.name for f in obj.fields.values() if f.required and clean.get(f.name) is None]
+        missing = [f.name for f in obj.groups().required if clean.get(f.name) is None]
         if missing:
             raise SalesforceError(
                 "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
@@ -313,9 +312,9 @@ class SalesforceOrg:
         return record_id if len(record_id) == 18 else with_suffix(record_id)
 
     def _check_unique(self, obj: SObject, record: Record, merged: dict[str, Any]) -> None:
-        for f in obj.fields.values():
+        for f in obj.groups().unique:
             value = merged.get(f.name)
-            if not f.unique or value in (None, ""):
+            if value in (None, ""):
                 continue
             for other in self.having(obj.name, f.name, value):
                 if other.id != record.id:
@@ -371,7 +370,7 @@ class SalesforceOrg:
                 raise SalesforceError(
                     "DUPLICATE_DEVELOPER_NAME", f"There is already a field named {f.name} on {obj.name}."
                 )
-            obj.fields[f.name] = f
+            obj.add(f)
 
     # --- the daily allocation --------------------------------------------------------------
 

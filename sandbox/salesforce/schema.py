@@ -54,17 +54,41 @@ class Field:
         }
 
 
+@dataclass(frozen=True)
+class FieldGroups:
+    """The fields every write fills or checks, picked out once per change of the object's fields
+    instead of on each record: checkboxes a new record starts false, unique and required ones."""
+
+    size: int
+    checkboxes: tuple[str, ...]
+    unique: tuple[Field, ...]
+    required: tuple[Field, ...]
+
+
 @dataclass
 class SObject:
     name: str
     label: str
     key_prefix: str
     fields: dict[str, Field] = field(default_factory=dict)
+    _groups: FieldGroups | None = field(default=None, repr=False, compare=False)
 
     def add(self, *fields: Field) -> SObject:
         for f in fields:
             self.fields[f.name] = f
+        self._groups = None
         return self
+
+    def groups(self) -> FieldGroups:
+        if self._groups is None or self._groups.size != len(self.fields):
+            every = list(self.fields.values())
+            self._groups = FieldGroups(
+                len(every),
+                tuple(f.name for f in every if f.type == "boolean" and f.name != "IsDeleted"),
+                tuple(f for f in every if f.unique),
+                tuple(f for f in every if f.required),
+            )
+        return self._groups
 
     def field(self, name: str) -> Field | None:
         """Field names are case-insensitive in Salesforce."""

@@ -6,6 +6,7 @@ push must survive, each in Salesforce's own shape."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -386,3 +387,28 @@ def test_a_bulk_job_whose_header_names_no_field_fails_whole(sf: Salesforce) -> N
         "InvalidBatch : Field name not found : Nope__c",
     )
     assert sf.query("SELECT COUNT() FROM Contact")["totalSize"] == 0
+
+
+def test_a_call_made_while_a_bulk_job_is_applied_is_answered_before_the_job_ends(sf: Salesforce) -> None:
+    # given an insert job of 30,000 contacts, its upload complete in a thread of its own
+    job = sf.restful("jobs/ingest", method="POST", json={"object": "Contact", "operation": "insert"})
+    assert job is not None
+    rows = "".join(f"Person{i},person{i}@example.com\n" for i in range(30_000))
+    sf.session.put(
+        f"{sf.base_url}jobs/ingest/{job['id']}/batches",
+        data=("LastName,Email\n" + rows).encode(),
+        headers=sf.headers | {"Content-Type": "text/csv"},
+    ).raise_for_status()
+    closing = threading.Thread(
+        target=lambda: sf.restful(
+            f"jobs/ingest/{job['id']}", method="PATCH", json={"state": "UploadComplete"}
+        )
+    )
+    closing.start()
+    while closing.is_alive() and sf.query("SELECT COUNT() FROM Contact")["totalSize"] == 0:
+        pass  # until the job is being applied
+    # when another call comes meanwhile, then it is answered while the job is still applied
+    # (the job hands the org's lock over between slices of rows, not only once done)
+    assert sf.query("SELECT COUNT() FROM Contact")["totalSize"] < 30_000
+    closing.join(60)
+    assert sf.query("SELECT COUNT() FROM Contact")["totalSize"] == 30_000
