@@ -1,12 +1,13 @@
 """The bench's CRM sandbox in a process of its own (as a real CRM is on a host of its own): its
 work then takes neither the connector's GIL nor its CPU time, only the machine's other core.
 The child starts the server as `bench.push.sandbox_server` does and answers over a pipe: the
-destination's credentials and address, the floor its limits allow, and what it holds."""
+destination's credentials and address, the floor its limits allow, what it holds and its CPU time."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,11 @@ class Remote:
         self.pipe.send("held")
         return int(self.pipe.recv())
 
+    def cpu_s(self) -> float:
+        """The sandbox process's CPU time so far (all its threads): the CRM's own work."""
+        self.pipe.send("cpu")
+        return float(self.pipe.recv())
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -43,11 +49,12 @@ class Plan:
 
 
 def serve(pipe: Connection, plan: Plan) -> None:
-    """In the child: the server up, its facts sent, then a count per "held" until "stop"."""
+    """In the child: the server up, its facts sent, then a count per "held" and its CPU time
+    per "cpu", until "stop"."""
     with plan.start(plan.tls) as server:
         pipe.send(plan.facts(plan.kind, plan.n, server))
-        while pipe.recv() == "held":
-            pipe.send(plan.held(plan.kind, server))
+        while (asked := pipe.recv()) in ("held", "cpu"):
+            pipe.send(plan.held(plan.kind, server) if asked == "held" else time.process_time())
 
 
 @contextmanager
