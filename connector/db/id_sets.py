@@ -8,12 +8,17 @@ read. One value costs one parameter, whatever the number of ids.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import ARRAY, BigInteger, ColumnElement, any_, bindparam, func, literal_column, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import BindParameter
+
+# A few ids go as an IN-list: SQLite cannot see how long a json_each list is and plans a query
+# with one as if it were long (measured: a contact by its id read through every contact of its
+# account, 0.05 ms → 19 ms at 200,000); binding is cheap at this size.
+AS_LIST_UP_TO = 100
 
 
 def among(conn: Connection, column: Any, ids: Iterable[int | None]) -> ColumnElement[bool]:
@@ -22,6 +27,8 @@ def among(conn: Connection, column: Any, ids: Iterable[int | None]) -> ColumnEle
     values = [i for i in ids if i is not None]
     if not all(type(i) is int for i in values):
         raise TypeError("among() takes integer ids only")
+    if len(values) <= AS_LIST_UP_TO:
+        return cast(ColumnElement[bool], column.in_(values))
     if conn.dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(BigInteger), unique=True))
     listed: BindParameter[str] = bindparam(None, orjson.dumps(values).decode(), unique=True)

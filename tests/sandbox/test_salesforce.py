@@ -116,6 +116,27 @@ def test_upsert_by_external_id_creates_then_updates_the_same_contact(sf: Salesfo
     assert sf.query("SELECT COUNT() FROM Contact")["totalSize"] == 1
 
 
+def test_fields_made_after_records_were_written_are_checked_and_filled_on_the_next_writes(
+    sf: Salesforce,
+) -> None:
+    # given a contact written, then a unique text field and a checkbox made through the Tooling API
+    rest(sf, "Contact").upsert(f"{EXT}/f-0", {"LastName": "Before"})
+    for name, metadata in (
+        ("Badge__c", {"type": "Text", "label": "Badge", "length": 20, "unique": True}),
+        ("Vip__c", {"type": "Checkbox", "label": "VIP", "defaultValue": "false"}),
+    ):
+        sf.toolingexecute(
+            "sobjects/CustomField", method="POST", data={"FullName": f"Contact.{name}", "Metadata": metadata}
+        )
+    # when two more contacts are written with the same badge
+    rest(sf, "Contact").upsert(f"{EXT}/f-1", {"LastName": "One", "Badge__c": "b-7"})
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        rest(sf, "Contact").upsert(f"{EXT}/f-2", {"LastName": "Two", "Badge__c": "B-7"})
+    # then the second is refused as a duplicate, and a new contact's checkbox starts false
+    assert errors_of(refused)[0]["errorCode"] == "DUPLICATE_VALUE"
+    assert body(rest(sf, "Contact").get_by_custom_id(EXT, "f-1"))["Vip__c"] is False
+
+
 def test_a_refused_write_names_the_field_in_salesforces_error_shape(sf: Salesforce) -> None:
     # given a contact body without its required LastName, then one with an unknown field
     # when each is upserted, then each is refused with Salesforce's error array and nothing is written
