@@ -33,6 +33,7 @@ from connector.db.operations import DeadLetter, DestinationMark, DestinationReco
 from connector.db.types import utcnow
 from connector.db.upsert import dialect_insert
 from connector.errors import Reauthorize
+from connector.runtime.signals import deferred_stops
 from destinations.protocol import Destination as Kind
 from destinations.protocol import Session
 from destinations.records import Outcome, Record, merged
@@ -77,14 +78,14 @@ class Run:
         self.rules, self.summary = rules, summary
         self.mapping = merged(kind.DEFAULT_MAPPING, dest.mapping)
         self.batch, self.in_flight = kind.PUSH_BATCH, kind.PUSH_IN_FLIGHT
-        self.lock_lost = False
+        self.lock_lost, self.settled = False, 0  # settled: records of the object being drained
 
     def drain(
         self, obj: str, progress: Callable[[str, int, int], None] | None, renew: Callable[[], Any]
     ) -> None:
         """Up to `in_flight` batches with the CRM at once, each settled in the order taken; a
         batch naming a record of one still with the CRM waits until that one is settled."""
-        total, done, after = self._pending(obj), 0, 0
+        total, after, self.settled = self._pending(obj), 0, 0
         at_once = self._at_once(obj)
         away: deque[Away] = deque()
         try:
@@ -92,18 +93,18 @@ class Run:
                 after = batch.last
                 ids = {m.record_id for m in batch.marks}
                 while away and (len(away) >= at_once or any(ids & a.ids for a in away)):
-                    done += self._settle_oldest(obj, away, progress, renew, total, done)
+                    self._settle_oldest(obj, away, progress, renew, total)
                 known, contacts = self._known(obj, batch)
                 away.append(Away(batch, ids, _away(self._send, obj, batch, known, contacts)))
             while away:
-                done += self._settle_oldest(obj, away, progress, renew, total, done)
+                self._settle_oldest(obj, away, progress, renew, total)
         except Exception as failed:
             reconnect = self._settle_answered(obj, away, renew, wait_s=None)
             if reconnect is not None and not isinstance(failed, Reauthorize):
                 raise reconnect from failed  # a refused grant outranks a failure beside it
             raise
         except BaseException:  # stopped (a signal, Ctrl-C): what is still away gets a short grace
-            shown = (lambda n: progress(obj, min(done + n, total), total)) if progress else None
+            shown = (lambda n: progress(obj, min(self.settled + n, total), total)) if progress else None
             self._settle_answered(obj, away, renew, wait_s=STOP_GRACE_S, settled=shown)
             raise
 
@@ -118,19 +119,17 @@ class Run:
         progress: Callable[[str, int, int], None] | None,
         renew: Callable[[], Any],
         total: int,
-        done: int,
-    ) -> int:
-        """Wait for the oldest batch with the CRM, settle it; how many records it held."""
+    ) -> None:
+        """Wait for the oldest batch with the CRM, settle it and count it in `settled`."""
         sent = away[0]
         outcome, gone = sent.answer.result()
         away.popleft()
-        self._settle(obj, sent.batch.marks, outcome, gone)
-        try:
-            self._renew(renew)
-        finally:  # shown even when a stop lands meanwhile: the batch is settled
+        with deferred_stops():  # a stop landing as the batch commits waits until it is counted
+            self._settle(obj, sent.batch.marks, outcome, gone)
+            self.settled += len(sent.ids)
             if progress:
-                progress(obj, min(done + len(sent.ids), total), total)
-        return len(sent.ids)
+                progress(obj, min(self.settled, total), total)
+        self._renew(renew)
 
     def _settle_answered(
         self,

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from connector.db import get_engine
 from connector.db.models import Order
 from connector.db.operations import SyncRun, SyncState
+from connector.runtime.signals import Stopped, deferred_stops, raise_stopped
 from sandbox.clients import shopify_client, woo_api
 from sandbox.generator import Sizes
 from sandbox.world import World
@@ -240,3 +241,23 @@ def test_a_signal_to_the_demo_mid_backfill_ends_it_and_every_process(
     # and nothing keeps writing: its steps gave their leases back or left them to lapse
     nothing_keeps_writing(app)
     leases_given_back_or_lapsing(app)
+
+
+@pytest.mark.parametrize(
+    ("signum", "raised"), [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Stopped)]
+)
+def test_a_stop_landing_in_a_deferred_block_takes_effect_as_the_block_ends(
+    signum: signal.Signals, raised: type[BaseException]
+) -> None:
+    # given SIGTERM unwinding this process as the CLI sets it up, SIGINT as Python does
+    before = signal.signal(signal.SIGTERM, raise_stopped)
+    ran: list[str] = []
+    try:
+        # when the signal lands inside a deferred block
+        with pytest.raises(raised), deferred_stops():
+            os.kill(os.getpid(), signum)
+            ran.append("the rest of the block")
+        # then the block ran to its end first, and the handlers are back as they were
+        assert ran == ["the rest of the block"] and signal.getsignal(signal.SIGTERM) is raise_stopped
+    finally:
+        signal.signal(signal.SIGTERM, before)

@@ -13,8 +13,10 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _PR_SET_PDEATHSIG = 1
@@ -40,6 +42,37 @@ def stop_on_signals() -> None:
         return
     signal.signal(signal.SIGTERM, raise_stopped)
     signal.signal(signal.SIGHUP, raise_stopped)
+
+
+@contextmanager
+def deferred_stops() -> Iterator[None]:
+    """A stop signal that lands inside the block takes effect as the block ends, not halfway
+    through it: for a step that must not be cut between its commit and its counting. Only the
+    main thread handles signals; elsewhere the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    landed: list[signal.Signals] = []
+    before = {
+        signum: signal.signal(signum, lambda n, _f: landed.append(signal.Signals(n)))
+        for signum in STOP_SIGNALS
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            if handler is not None:  # None: a handler set outside Python, which stays as it was
+                signal.signal(signum, handler)
+        if landed:
+            _deliver(landed[0], before[landed[0]])
+
+
+def _deliver(signum: int, handler: Any) -> None:
+    """What the handler in place would have done with the signal (a default one: raise it again)."""
+    if callable(handler):
+        handler(signum, None)
+    elif handler == signal.SIG_DFL:
+        signal.raise_signal(signum)
 
 
 def death_signal_setter(signum: int, parent: Callable[[], int] | None = None) -> Callable[[], None]:

@@ -2,10 +2,14 @@
 and wide): an erasure whose person's earlier batch is still with the CRM waits for it and finds
 them there; a batch the CRM fails keeps its marks while the batches around it are settled, and
 the next push sends it; a push stopped while a batch is away returns without waiting for it; a
-refused grant among the failures is the one the push reports (the destination needs reconnecting)."""
+refused grant among the failures is the one the push reports (the destination needs reconnecting);
+a stop signal landing as a batch commits takes effect once that batch is counted, and the batches
+its grace settles are counted after it."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections import Counter
@@ -21,6 +25,7 @@ import sync.push
 from connector.db import get_engine
 from connector.db.operations import Destination, DestinationMark, DestinationRecord
 from connector.errors import Reauthorize, RetryLater
+from connector.runtime import signals
 from sync import push_batch
 from sync.push import push
 from tests.destinations.helpers import forget, push_until_done, receipt_result, sync_everything
@@ -290,3 +295,47 @@ def test_the_push_locks_heartbeat_outlasts_redis_unreachable_for_a_beat(
     with sync.push._kept(Lock()):
         time.sleep(0.5)
     assert Lock.renewals >= 4
+
+
+def pushed_in_the_main_thread_until_sigterm_after_the_first_batch(rig: Rig, dest: int) -> list[int]:
+    """`push` run as the CLI runs it (the main thread, SIGTERM unwinding it), the signal sent
+    the moment the first batch's transaction has committed: the counts its progress showed."""
+    settle, shown = push_batch.Run._settle, list[int]()
+
+    def settle_then_signal(run: push_batch.Run, obj: str, *args: Any) -> None:
+        settle(run, obj, *args)
+        if obj == "contacts" and not shown:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    before = signal.signal(signal.SIGTERM, signals.raise_stopped)
+    try:
+        with pytest.MonkeyPatch.context() as patch, pytest.raises(signals.Stopped):
+            patch.setattr(push_batch.Run, "_settle", settle_then_signal)
+            push(rig.app, dest, progress=lambda obj, done, total: shown.append(done))
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    return shown
+
+
+def test_a_stop_signal_landing_as_a_batch_commits_takes_effect_once_that_batch_is_counted(
+    rig: Rig, wide: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a Zoho destination with every contact marked, one batch with the CRM at a time
+    monkeypatch.setattr(destinations.zoho, "PUSH_IN_FLIGHT", {"contacts": 1, "orders": 1})
+    dest, marked = zoho_with_everything_marked(rig)
+    # when SIGTERM lands just as the first batch commits
+    shown = pushed_in_the_main_thread_until_sigterm_after_the_first_batch(rig, dest)
+    # then the stop waited for the batch to be counted: what it shows is what it noted
+    assert shown == [5] and noted(rig, dest) == set(marked[:5])
+
+
+def test_batches_settled_in_a_stops_grace_are_counted_after_the_one_it_landed_on(
+    rig: Rig, wide: None
+) -> None:
+    # given a Zoho destination with every contact marked, all its batches with the CRM at once
+    dest, marked = zoho_with_everything_marked(rig)
+    # when SIGTERM lands just as the first batch commits, and the grace settles the answered ones
+    shown = pushed_in_the_main_thread_until_sigterm_after_the_first_batch(rig, dest)
+    # then each batch is counted once, in turn, and the last count is what was noted
+    assert shown == [min(n, len(marked)) for n in range(5, len(shown) * 5 + 1, 5)]
+    assert shown[-1] == len(noted(rig, dest) & set(marked))
