@@ -189,8 +189,8 @@ class Run:
 
     def _read(self, obj: str, after: int) -> Batch | None:
         """The oldest marks past `after`, and what the store holds of their records (None:
-        no marks left)."""
-        with self.engine.connect() as conn:
+        no marks left). A stop waits for the reading: cut mid-query, a connection is left unusable."""
+        with deferred_stops(), self.engine.connect() as conn:
             marks = list(
                 conn.execute(
                     self._marks(obj)
@@ -207,7 +207,7 @@ class Run:
     def _known(self, obj: str, batch: Batch) -> tuple[dict[int, str], dict[int, str]]:
         """The batch's records' ids in the CRM, and (orders) their contacts' ids there."""
         views = batch.views
-        with self.engine.connect() as conn:
+        with deferred_stops(), self.engine.connect() as conn:  # as in _read
             known = self._external_ids(conn, obj, sorted({m.record_id for m in batch.marks}))
             contacts = self._external_ids(
                 conn,

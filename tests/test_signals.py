@@ -251,6 +251,7 @@ def test_a_stop_landing_in_a_deferred_block_takes_effect_as_the_block_ends(
 ) -> None:
     # given SIGTERM unwinding this process as the CLI sets it up, SIGINT as Python does
     before = signal.signal(signal.SIGTERM, raise_stopped)
+    before_int = signal.signal(signal.SIGINT, signal.default_int_handler)  # an earlier test's may be left
     ran: list[str] = []
     try:
         # when the signal lands inside a deferred block
@@ -261,3 +262,4 @@ def test_a_stop_landing_in_a_deferred_block_takes_effect_as_the_block_ends(
         assert ran == ["the rest of the block"] and signal.getsignal(signal.SIGTERM) is raise_stopped
     finally:
         signal.signal(signal.SIGTERM, before)
+        signal.signal(signal.SIGINT, before_int)
