@@ -134,6 +134,7 @@ SERVERS: dict[str, list[str]] = {  # the server and its settings; the app (WSGI 
     "gunicorn sync x4": [*GUNICORN, "-w", "4", "-k", "sync", "--preload"],
     "gunicorn gevent 2x100": [*GUNICORN, "-w", "2", "-k", "gevent", "--worker-connections", "100"],
     "granian wsgi 2x4": [*GRANIAN, "--interface", "wsgi", "--workers", "2", "--blocking-threads", "4"],
+    "granian wsgi 2x16": [*GRANIAN, "--interface", "wsgi", "--workers", "2", "--blocking-threads", "16"],
 }
 APPS = {"hello-world Flask (ceiling)": "bench.hello:app", "connector receiver": "connector:create_app"}
 

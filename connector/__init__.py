@@ -42,7 +42,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from connector.web import error_pages, formatting
+    from connector.web import error_pages, formatting, hot_path
     from connector.web import security as web_security
     from connector.web.api import bp as api_bp
     from connector.web.common import refuse_nul_characters
@@ -67,6 +67,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(overview_bp)
     app.register_blueprint(destinations_bp)
     app.register_blueprint(destinations_connect_bp)
+    hot_path.init_app(app)
     app.before_request(refuse_nul_characters)
     web_security.init_app(app)
     formatting.init_app(app)
