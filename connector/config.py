@@ -261,7 +261,7 @@ class Settings:
         "`true` on the embedded SQLite default, else `false`",
     )
     web_concurrency: int = setting(
-        "WEB_CONCURRENCY", "2", Whole(1), "gunicorn worker processes for `serve` (its `--workers` overrides)"
+        "WEB_CONCURRENCY", "2", Whole(1), "web worker processes for `serve` (its `--workers` overrides)"
     )
     app_url_given: bool  # APP_URL was set (else app_url is the local default, a guess)
 

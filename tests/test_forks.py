@@ -1,5 +1,5 @@
 """A process forked from one holding the database engine and the Redis client (RQ's work
-horse, gunicorn's workers) talks to both on connections of its own, never the parent's."""
+horse, the web server's workers) talks to both on connections of its own, never the parent's."""
 
 from __future__ import annotations
 

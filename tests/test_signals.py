@@ -1,5 +1,5 @@
 """SIGINT, SIGTERM and SIGHUP end a command and every process it started: `crm-connector run`
-(the embedded Redis, gunicorn's workers, the RQ worker, its work horse and cron), `demo`
+(the embedded Redis, the web server's workers, the RQ worker, its work horse and cron), `demo`
 and a one-shot `sync`, each stopped mid-sync. No process of theirs is left, nothing keeps
 writing, leases are given back (or, for a step stopped inside a transaction, left to lapse),
 and the sync resumed afterwards ends equal to the platform."""
@@ -203,7 +203,7 @@ def test_a_signal_to_run_mid_sync_ends_every_process_it_started(
     # in the middle of the site's orders (a step far longer than a stop may take)
     proc = start(rig.env, tmp_path, "run", "--port", str(free_port()))
     # when the signal arrives mid-sync, then it exits and no process it started is left:
-    # the embedded Redis, gunicorn's master and workers, the worker, its horse, cron
+    # the embedded Redis, the web server and its workers, the worker, its horse, cron
     code, left = stop_mid_sync(rig.app, proc, signum, rig.site.id)
     assert code == 0 and left == []
     # and nothing keeps writing, the steps gave their leases back (or left them to lapse),

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -295,16 +294,6 @@ def dashboard_login(demo: Demo, serving: bool = True) -> str:
         f"serve --port {demo.url.rsplit(':', 1)[-1]}` serves it, then sign in as {DEMO_LOGIN} "
         f"with {demo.password}"
     )
-
-
-def port_taken(host: str, port: int) -> bool:
-    """Another program listens on the port (the demo says so before it starts anything)."""
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return True
-    return False
 
 
 def run_demo(instance: Path, port: int, sizes: Sizes, seed: int, echo: Any, serving: bool = True) -> Demo:

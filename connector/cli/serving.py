@@ -39,13 +39,14 @@ commands = AppGroup("serving")  # its commands are added to `crm-connector` (con
 @click.option(
     "--workers",
     default=web_concurrency,
-    type=int,
-    help="gunicorn worker processes (default: WEB_CONCURRENCY, see the README)",
+    type=click.IntRange(1),
+    help="web worker processes (default: WEB_CONCURRENCY, see the README)",
 )
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the web app (webhooks, API, dashboard) under gunicorn."""
+    """Serve the web app (webhooks, API, dashboard) under granian."""
     from connector.runtime.web_server import serve_forever
 
+    _can_listen(host, port)
     app = the_app()
     ready(app)
     serve_forever(app, host=host, port=port, workers=workers)
@@ -88,6 +89,7 @@ def run(port: int, host: str) -> None:
     """Run web + worker + cron together (the embedded default needs nothing else)."""
     from connector.runtime.processes import run_all
 
+    _can_listen(host, port)
     app = the_app()
     ready(app)
     env = {
@@ -114,11 +116,10 @@ def run(port: int, host: str) -> None:
 @click.option("--products", default=80, show_default=True, type=click.IntRange(1), help="generated per store")
 def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, products: int) -> None:
     """Install a sandbox shop and site, backfill them, play live webhooks, then serve."""
-    from connector.cli.demo import Sizes, port_taken, run_demo, serve_until_interrupted
+    from connector.cli.demo import Sizes, run_demo, serve_until_interrupted
     from connector.config import instance_folder
 
-    if port_taken("127.0.0.1", port):
-        raise BadInput(f"--port: {port} is in use by another program; choose a free one, e.g. --port 5050")
+    _can_listen("127.0.0.1", port)
     instance = instance_folder() / "demo"
     session = run_demo(
         instance, port, Sizes(customers, orders, products), seed, click.echo, serving=not no_serve
@@ -130,6 +131,15 @@ def demo(port: int, no_serve: bool, seed: int, customers: int, orders: int, prod
     code = serve_until_interrupted(session)
     session.stop()
     sys.exit(code)
+
+
+def _can_listen(host: str, port: int) -> None:
+    """Exit 2 with the reason, before anything starts, when nothing can listen there."""
+    from connector.cli.listening import listen_refusal
+
+    refusal = listen_refusal(host, port)
+    if refusal is not None:
+        raise BadInput(refusal)
 
 
 # --- the platform sandbox ------------------------------------------------------------------

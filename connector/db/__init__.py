@@ -2,7 +2,7 @@
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout, so the web, worker and
 cron processes of the embedded default can share one file; PostgreSQL gets a checked
-pool. A process forked from one holding an engine (an RQ work horse, a gunicorn worker)
+pool. A process forked from one holding an engine (an RQ work horse, a web worker)
 starts with an empty pool of its own. Migrations are Alembic's, run by `db upgrade`.
 """
 
@@ -47,7 +47,7 @@ def make_engine(url: str) -> Engine:
 
 
 def _fresh_pool_after_fork(engine: Engine) -> None:
-    """Every fork of this process (RQ's work horse, gunicorn's workers, anything else) drops
+    """Every fork of this process (RQ's work horse, the web server's workers, anything else) drops
     the pool it inherited, without closing it: the parent's connections stay the parent's.
     SQLAlchemy's documented pattern (`dispose(close=False)` in the child), hooked on the
     fork itself so no forking path can miss it. A connection shared across a fork shares one

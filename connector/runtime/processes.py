@@ -24,7 +24,7 @@ from connector import logs
 from connector.runtime.signals import STOP_SIGNALS, death_signal_setter
 
 log = logs.get(__name__)
-GRACE_S = 20.0  # more than a work horse's grace and gunicorn's graceful timeout
+GRACE_S = 20.0  # more than a work horse's grace and the web server's (connector/runtime/web_server.py)
 
 
 def run_all(roles: Mapping[str, list[str]], env: Mapping[str, str], log_file: Path | None = None) -> int:
