@@ -29,6 +29,7 @@ from connector.db.operations import Destination, DestinationMark
 from connector.errors import FailPermanently, Reauthorize, RetryLater
 from connector.runtime import waiting
 from connector.runtime.queue import enqueue, get_redis
+from connector.runtime.signals import deferred_stops
 from destinations.pacing import Pacing
 from sync import push_batch, push_optouts
 
@@ -100,7 +101,7 @@ def _push_locked(
     app: Flask, destination_id: int, full: bool, progress: Progress | None, summary: Summary, lock: Any
 ) -> None:
     engine = get_engine(app)
-    with engine.begin() as conn:
+    with deferred_stops(), engine.begin() as conn:  # a stop waits for the database, as in push_batch
         dest = conn.execute(select(Destination.__table__).where(Destination.id == destination_id)).one()
         if full:
             destination_outbox.mark_everything(conn, dest.id, dest.account_id)
@@ -138,7 +139,7 @@ def _keep_renewed(app: Flask, destination_id: int, renewed: dict[str, Any] | Non
     """Credentials the CRM issued anew during the push (HubSpot's renewed access token), sealed."""
     if renewed is None:
         return
-    with get_engine(app).begin() as conn:
+    with deferred_stops(), get_engine(app).begin() as conn:
         conn.execute(
             update(Destination)
             .where(Destination.id == destination_id)
@@ -147,7 +148,7 @@ def _keep_renewed(app: Flask, destination_id: int, renewed: dict[str, Any] | Non
 
 
 def _set_status(app: Flask, destination_id: int, status: str, reason: str | None) -> None:
-    with get_engine(app).begin() as conn:
+    with deferred_stops(), get_engine(app).begin() as conn:
         conn.execute(
             update(Destination)
             .where(Destination.id == destination_id)

@@ -13,14 +13,16 @@ from sqlalchemy.engine import Engine
 
 from connector.crm import consent, destination_outbox
 from connector.db.operations import Destination, DestinationRecord
+from connector.runtime.signals import deferred_stops
 from destinations.protocol import ReadsOptoutsSince, Session
 
 
 def read_optouts(engine: Engine, dest: Any, session: Session) -> int:
     """Opt-outs made in the CRM, into the ledger as refusals with their source and time; a
     CRM that can search them is asked only what changed since the last read-back, whose
-    watermark moves in the ledger's transaction."""
-    with engine.connect() as conn:
+    watermark moves in the ledger's transaction. A stop waits for the database work (a stop
+    cutting a query leaves its connection unusable, and the push could not say it stopped)."""
+    with deferred_stops(), engine.connect() as conn:
         pushed: dict[str, int] = {
             str(e): r
             for e, r in conn.execute(
@@ -51,7 +53,7 @@ def read_optouts(engine: Engine, dest: Any, session: Session) -> int:
         for o in found
         if o.external_id in pushed
     ]
-    with engine.begin() as conn:
+    with deferred_stops(), engine.begin() as conn:
         added = consent.record(conn, claims)
         if added:
             destination_outbox.mark_contacts(conn, [c.contact_id for c in claims])

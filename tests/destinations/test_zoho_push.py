@@ -6,6 +6,16 @@ ledger in one push; an erasure leaves no trace there; a refused record is a dead
 
 from __future__ import annotations
 
+import os
+import signal
+from typing import Any
+
+import pytest
+
+from connector.crm import consent
+from connector.db import get_engine
+from connector.runtime import signals
+from sync.push import push
 from tests.destinations.helpers import (
     assert_optout_read,
     churn,
@@ -136,3 +146,32 @@ def test_a_record_zoho_refuses_is_a_dead_letter_in_its_words_and_the_rest_go(rig
     assert letter.platform_id == bad and letter.reason == "zoho refused this record: invalid data: Email"
     people, _orders = live_views(rig)
     assert set(held(rig, "contacts")) == {str(i) for i in people} - {str(bad)}
+
+
+def test_a_stop_landing_as_the_optouts_are_recorded_takes_effect_once_they_are(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a pushed account, one of its people opted out in Zoho since
+    dest = pushed(rig, add_zoho(rig))
+    person = next(c for c in held(rig, "contacts").values() if c.get("Email"))
+    contact_id = int(person["Connector_Contact_Id"])
+    control(rig, "opt-out", {"email": person["Email"]})
+    # when SIGTERM lands as the push records the refusal (the push run as the CLI runs it)
+    record = consent.record
+
+    def record_then_stop(conn: Any, claims: Any) -> int:
+        added = record(conn, claims)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return added
+
+    monkeypatch.setattr(consent, "record", record_then_stop)
+    before = signal.signal(signal.SIGTERM, signals.raise_stopped)
+    try:
+        with pytest.raises(signals.Stopped):
+            push(rig.app, dest)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    # then the stop took effect once the refusal was committed
+    with get_engine(rig.app).connect() as conn:
+        event = consent.current(conn, [contact_id])[(contact_id, "email")]
+    assert (event.state, event.source) == ("unsubscribed", "zoho")
