@@ -130,8 +130,8 @@ def script(directory: Path, delay_ms: float | None) -> Path:
 SERVE = [sys.executable, "-m", "connector.cli", "serve", "--workers", "2"]  # what merchants run
 GTHREAD = [*GUNICORN, "-w", "2", "-k", "gthread", "--keep-alive", "5", "--preload", "--threads"]
 SERVERS: dict[str, list[str]] = {  # the server and its settings; the app (WSGI target) follows
-    "crm-connector serve (granian 2x16)": SERVE,  # its ceiling: the same granian settings, hello-world
-    "gunicorn gthread 2x4": [*GTHREAD, "4"],  # what `serve` ran until 2026-12-04
+    "crm-connector serve (gunicorn 2x4)": SERVE,  # its ceiling: the same gunicorn settings, hello-world
+    "gunicorn gthread 2x4": [*GTHREAD, "4"],  # the settings `serve` runs, from the gunicorn CLI
     "gunicorn gthread 2x16": [*GTHREAD, "16"],
     "gunicorn sync x4": [*GUNICORN, "-w", "4", "-k", "sync", "--preload"],
     "gunicorn gevent 2x100": [*GUNICORN, "-w", "2", "-k", "gevent", "--worker-connections", "100"],
@@ -146,7 +146,7 @@ def server_command(server: str, app: str, port: int) -> list[str]:
     if base == SERVE:
         if app.endswith("create_app"):
             return [*SERVE, "--host", "127.0.0.1", "--port", str(port)]
-        return server_command("granian wsgi 2x16", app, port)
+        return server_command("gunicorn gthread 2x4", app, port)
     if base[:3] == GUNICORN:
         target = f"{app}()" if app.endswith("create_app") else app
         return [*base, "-b", f"127.0.0.1:{port}", "--log-level", "warning", target]

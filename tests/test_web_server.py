@@ -1,4 +1,4 @@
-"""`crm-connector serve` (granian: connector/runtime/web_server.py) run as a process manager
+"""`crm-connector serve` (gunicorn: connector/runtime/web_server.py) run as a process manager
 runs it: it answers over real HTTP and stores a signed delivery, SIGHUP respawns its workers
 and it keeps answering, a killed worker is replaced, SIGTERM ends every process it started and
 a SIGKILL of the server takes its workers with it. Where it cannot listen (a port in use, by

@@ -1,7 +1,7 @@
 """Whether this machine can listen where a command is asked to serve, said before it starts
 anything: a port another program holds, a host that is not one of this machine's addresses,
-a port below 1024 without the privilege. (The web role's server shares its port among its
-own workers, so it would not refuse a second copy of itself on its own.)"""
+a port below 1024 without the privilege; not a traceback from the server once the rest has
+started (`run` would have started its worker and cron, then stopped them)."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ commands = AppGroup("serving")  # its commands are added to `crm-connector` (con
     help="web worker processes (default: WEB_CONCURRENCY, see the README)",
 )
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the web app (webhooks, API, dashboard) under granian."""
+    """Serve the web app (webhooks, API, dashboard) under gunicorn."""
     from connector.runtime.web_server import serve_forever
 
     _can_listen(host, port)

@@ -3,8 +3,10 @@ cost nothing where no browser sends one (a webhook's answer cost as much to enco
 standard library, and its empty session as much to open, as its signature to verify).
 
 `JSONProvider` keeps Flask's rules (sorted keys, its types: dates as HTTP dates, decimals as
-text) and its compact form (non-ASCII text as UTF-8 rather than escaped); what orjson
-refuses goes to the standard library as before. `Sessions` are Flask's
+text, a dict or str subclass by its own methods) and its compact form; it differs in what JSON
+cannot say or Flask refused: non-ASCII text as UTF-8 rather than escaped, NaN and infinities as
+null (not the invalid NaN), an Enum by its value. What orjson refuses goes to the standard
+library as before. `Sessions` are Flask's
 signed cookies with the signer made once per key set, and none opened for a webhook.
 """
 
@@ -19,7 +21,13 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
 # dates, datetimes and dataclasses go to Flask's `default` (its formats), not orjson's own
-_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+# (and subclasses of dict, str, int, list: to Flask, so a MultiDict says what its items() say)
+_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
 COMPACT = {"separators": (",", ":")}  # what Flask's `response` asks for out of debug mode
 WEBHOOK_PATHS = "/webhooks/"
 

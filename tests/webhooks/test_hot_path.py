@@ -14,6 +14,8 @@ import pytest
 from flask import Flask
 from flask import Response as FlaskResponse
 from flask.json.provider import DefaultJSONProvider
+from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
 
 from connector.web.hot_path import COMPACT, JSONProvider, Sessions
 from connector.web.receivers import bp as webhooks_bp
@@ -48,6 +50,21 @@ def test_an_answer_says_what_flasks_encoder_said(app: Flask, value: Any) -> None
     # then: the same JSON, keys sorted, dates as HTTP dates, decimals as text
     assert isinstance(app.json, JSONProvider)
     assert json.loads(said) == flask_said(app, value)
+
+
+def test_orjson_encodes_them(app: Flask) -> None:
+    # non-ASCII text comes out as UTF-8, as orjson writes it (the standard library escapes it)
+    assert app.json.dumps({"name": "Zoë ✓"}, **COMPACT) == '{"name":"Zoë ✓"}'
+    assert DefaultJSONProvider(app).dumps({"name": "Zoë ✓"}, **COMPACT) == '{"name":"Zo\\u00eb \\u2713"}'
+
+
+@pytest.mark.parametrize(
+    "value",
+    [MultiDict([("a", "1"), ("a", "2"), ("b", "3")]), {"m": Markup("<b>x</b>")}],
+    ids=["a MultiDict", "markup"],
+)
+def test_subclasses_say_what_their_own_methods_say(app: Flask, value: Any) -> None:
+    assert json.loads(app.json.dumps(value, **COMPACT)) == flask_said(app, value)
 
 
 def test_keys_come_out_sorted(app: Flask) -> None:
