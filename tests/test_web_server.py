@@ -215,3 +215,32 @@ def test_a_port_held_by_another_program_or_another_serve_is_refused(
                 assert done.returncode == 2, (command, port, done.stderr)
                 assert done.stderr == f"crm-connector: {BUSY.format(port=port)}\n"
     assert answers(served[1])
+
+
+def test_a_signed_body_sent_in_chunks_past_the_limit_is_too_large(
+    app: Flask, served: tuple[subprocess.Popen[str], str]
+) -> None:
+    # given a signed delivery larger than CONNECTOR_MAX_WEBHOOK_BYTES (2 MiB by default) sent in
+    # chunks, with no Content-Length, and a small one sent so
+    _, url = served
+    big = b'{"id": 1, "pad": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+    small = json.dumps(fixture("shopify/webhook-orders-create.json")).encode()
+
+    def chunked(body: bytes, webhook_id: str) -> int:
+        headers = {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": "orders/create",
+            "X-Shopify-Shop-Domain": SHOP,
+            "X-Shopify-API-Version": "2026-07",
+            "X-Shopify-Webhook-Id": webhook_id,
+            "X-Shopify-Hmac-Sha256": b64_hmac(SECRET, body),
+        }
+        pieces = (body[i : i + 65536] for i in range(0, len(body), 65536))  # requests sends it chunked
+        return requests.post(f"{url}/webhooks/shopify", data=pieces, headers=headers, timeout=30).status_code
+
+    # then the large one is answered as too large (it was verified cut short: 401), nothing stored
+    assert chunked(big, "chunked-big") == 413
+    assert stored(app) == 0
+    # and the small one is stored
+    assert chunked(small, "chunked-small") == 200
+    assert stored(app) == 1

@@ -4,7 +4,8 @@ store named in a header) and `POST /webhooks/<platform>/<store_key>` (signed per
 Read the raw body, verify it, find the store, record the delivery, answer. Nothing is
 mapped or written to CRM tables here; what to check is the platform's (platforms.get).
 Answers: 401 bad or missing signature, 404 unknown platform or store, 400 malformed, 413
-too large (Flask, from CONNECTOR_MAX_WEBHOOK_BYTES), 503 when the delivery cannot be
+too large (from CONNECTOR_MAX_WEBHOOK_BYTES; a body sent in chunks that reaches it too), 503
+when the delivery cannot be
 stored, 200 otherwise (unknown topics too: logged, ignored); a stored delivery's 200 also
 carries `"op": "success"`, the reply Adobe Commerce's webhooks expect.
 """
@@ -22,6 +23,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 import platforms
 from connector import logs
@@ -56,10 +58,20 @@ def delivery(platform: str, store_key: str | None = None) -> ResponseReturnValue
     if known.is_ping(request.headers, request.mimetype, lambda: request.form):
         g.webhook_outcome = "ping"
         return answer(200, "pong")  # a creation ping: unsigned, before anything else
-    body = request.get_data(cache=False)
+    body = _whole_body()
     if store_key is None:
         return _app_signed(known, body)
     return _store_signed(known, store_key, body)
+
+
+def _whole_body() -> bytes:
+    """The raw body. One sent in chunks (no Content-Length) is read up to the limit only, and
+    one that reaches it is refused as too large (413) rather than verified cut short."""
+    body = request.get_data(cache=False)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and limit is not None and len(body) >= limit:
+        raise RequestEntityTooLarge()
+    return body
 
 
 def _registered(name: str) -> Platform | None:
