@@ -83,9 +83,9 @@ def alive(procs: list[psutil.Process]) -> list[int]:
     return left
 
 
-def deliver(url: str, webhook_id: str) -> int:
-    body = json.dumps(fixture("shopify/webhook-orders-create.json")).encode()
-    headers = {
+def signed(body: bytes, webhook_id: str) -> dict[str, str]:
+    """The headers of a Shopify orders/create delivery of `body`, signed with the app's secret."""
+    return {
         "Content-Type": "application/json",
         "X-Shopify-Topic": "orders/create",
         "X-Shopify-Shop-Domain": SHOP,
@@ -93,7 +93,13 @@ def deliver(url: str, webhook_id: str) -> int:
         "X-Shopify-Webhook-Id": webhook_id,
         "X-Shopify-Hmac-Sha256": b64_hmac(SECRET, body),
     }
-    return requests.post(f"{url}/webhooks/shopify", data=body, headers=headers, timeout=10).status_code
+
+
+def deliver(url: str, webhook_id: str) -> int:
+    body = json.dumps(fixture("shopify/webhook-orders-create.json")).encode()
+    return requests.post(
+        f"{url}/webhooks/shopify", data=body, headers=signed(body, webhook_id), timeout=10
+    ).status_code
 
 
 def stored(app: Flask) -> int:
@@ -227,14 +233,7 @@ def test_a_signed_body_sent_in_chunks_past_the_limit_is_too_large(
     small = json.dumps(fixture("shopify/webhook-orders-create.json")).encode()
 
     def chunked(body: bytes, webhook_id: str) -> int:
-        headers = {
-            "Content-Type": "application/json",
-            "X-Shopify-Topic": "orders/create",
-            "X-Shopify-Shop-Domain": SHOP,
-            "X-Shopify-API-Version": "2026-07",
-            "X-Shopify-Webhook-Id": webhook_id,
-            "X-Shopify-Hmac-Sha256": b64_hmac(SECRET, body),
-        }
+        headers = signed(body, webhook_id)
         pieces = (body[i : i + 65536] for i in range(0, len(body), 65536))  # requests sends it chunked
         return requests.post(f"{url}/webhooks/shopify", data=pieces, headers=headers, timeout=30).status_code
 

@@ -6,8 +6,8 @@ standard library, and its empty session as much to open, as its signature to ver
 text, a dict or str subclass by its own methods) and its compact form; it differs in what JSON
 cannot say or Flask refused: non-ASCII text as UTF-8 rather than escaped, NaN and infinities as
 null (not the invalid NaN), an Enum by its value. What orjson refuses goes to the standard
-library as before. `Sessions` are Flask's
-signed cookies with the signer made once per key set, and none opened for a webhook.
+library as before. `Sessions` are Flask's signed cookies with the signer made once per key
+set, and none opened for a webhook.
 """
 
 from __future__ import annotations

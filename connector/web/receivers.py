@@ -5,9 +5,8 @@ Read the raw body, verify it, find the store, record the delivery, answer. Nothi
 mapped or written to CRM tables here; what to check is the platform's (platforms.get).
 Answers: 401 bad or missing signature, 404 unknown platform or store, 400 malformed, 413
 too large (from CONNECTOR_MAX_WEBHOOK_BYTES; a body sent in chunks that reaches it too), 503
-when the delivery cannot be
-stored, 200 otherwise (unknown topics too: logged, ignored); a stored delivery's 200 also
-carries `"op": "success"`, the reply Adobe Commerce's webhooks expect.
+when the delivery cannot be stored, 200 otherwise (unknown topics too: logged, ignored); a
+stored delivery's 200 also carries `"op": "success"`, the reply Adobe Commerce's webhooks expect.
 """
 
 from __future__ import annotations
